@@ -1,0 +1,218 @@
+"""The ``shapecheck`` command: check a model file, list layer types, apply a verified fix.
+
+Exit status: 0 when the model has no errors (or the fix was applied), 1 when it has errors
+(or no fix is available), 2 on a usage error or when the service fails or cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._version import __version__
+from .client import Client, load_model
+from .errors import ShapecheckError
+from .patch import apply_fix
+from .results import CheckResult, Diagnostic
+
+NULL_DIMS = frozenset({"none", "null", "?"})
+SEVERITY_COLOURS = {"error": "1;31", "warning": "33", "info": "36"}
+Shape = list[int | None]
+
+
+def parse_shape(text: str) -> Shape:
+    """``"100,none,3"`` -> ``[100, None, 3]``; brackets, spaces and a trailing comma are fine."""
+    items = [item.strip() for item in text.strip().strip("()[]").split(",")]
+    if len(items) > 1 and items[-1] == "":
+        items.pop()
+    if items == [""]:
+        raise argparse.ArgumentTypeError("empty shape")
+    return [_dimension(item, text) for item in items]
+
+
+def _dimension(item: str, text: str) -> int | None:
+    if item.lower() in NULL_DIMS:
+        return None
+    if item.isascii() and item.isdigit():
+        return int(item)
+    raise argparse.ArgumentTypeError(
+        f"bad dimension {item!r} in shape {text!r}: use integers, or none or ? for unknown"
+    )
+
+
+def parse_shape_option(text: str) -> tuple[str | None, Shape]:
+    """A ``--x-shape`` value: ``1,2,3`` or, for a named input or output, ``name=1,2,3``."""
+    name, sep, dims = text.partition("=")
+    if not sep:
+        return None, parse_shape(text)
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"missing name before '=' in {text!r}")
+    return name.strip(), parse_shape(dims)
+
+
+def combine_shapes(
+    values: list[tuple[str | None, Shape]] | None,
+) -> Shape | dict[str, Shape] | None:
+    """Repeated shape options as the request wants them: one shape, or a dict name -> shape."""
+    if not values:
+        return None
+    names = [name for name, _ in values]
+    if names == [None]:
+        return values[0][1]
+    if None in names:
+        raise ValueError("give one unnamed shape, or name every shape (name=1,2,3)")
+    if len(set(names)) != len(names):
+        raise ValueError("the same name is given twice")
+    return {str(name): shape for name, shape in values}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", help="service URL (default: $SHAPECHECK_URL, then local)")
+    common.add_argument("--api-key", help="API key (default: $SHAPECHECK_API_KEY)")
+    common.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+
+    model = argparse.ArgumentParser(add_help=False, parents=[common])
+    model.add_argument(
+        "model",
+        type=Path,
+        metavar="MODEL.json",
+        help="model JSON file (native, or Keras to_json())",
+    )
+    shape_help = "data shape with the batch axis, e.g. 100,32,32,3 (none or ? for unknown); "
+    for option, what in (("--x-shape", "inputs"), ("--y-shape", "outputs")):
+        model.add_argument(
+            option,
+            type=parse_shape_option,
+            action="append",
+            metavar="SHAPE",
+            help=f"{shape_help}repeat as name=SHAPE for several {what}",
+        )
+    model.add_argument("--loss", help="Keras loss name, for a loss-aware target check")
+    model.add_argument("--batch-size", type=int, help="batch size for byte and MAC totals")
+
+    parser = argparse.ArgumentParser(
+        prog="shapecheck", description="Find tensor shape errors in Keras models."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("check", parents=[model], help="check a model for shape errors")
+    check.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    check.set_defaults(run=run_check)
+    layers = commands.add_parser("layers", parents=[common], help="list supported layer types")
+    layers.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    layers.set_defaults(run=run_layers)
+    fix = commands.add_parser("fix", parents=[model], help="apply the best fix for the first error")
+    fix.add_argument(
+        "-o", "--output", required=True, metavar="FIXED.json", help="where to write the fixed model"
+    )
+    fix.set_defaults(run=run_fix)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with Client(args.url, api_key=args.api_key, timeout=args.timeout) as client:
+            return args.run(client, args)
+    except (ShapecheckError, OSError, ValueError) as exc:
+        print(f"shapecheck: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_check(client: Client, args: argparse.Namespace) -> int:
+    result = _check(client, load_model(args.model), args)
+    if args.json:
+        print(json.dumps(result.raw, indent=2))
+    else:
+        print(render(result, colour=use_colour(sys.stdout)))
+    return 0 if result.ok else 1
+
+
+def run_layers(client: Client, args: argparse.Namespace) -> int:
+    layers = client.layers()
+    if args.json:
+        print(json.dumps(layers, indent=2))
+        return 0
+    for layer in layers:
+        arguments = layer.get("arguments") or {}
+        print(f"{layer.get('type', '?'):<28} {', '.join(arguments)}".rstrip())
+    return 0
+
+
+def run_fix(client: Client, args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    result = _check(client, model, args)
+    if result.ok:
+        _write(args.output, model)
+        print(f"No errors, nothing to fix; wrote the model unchanged to {args.output}.")
+        return 0
+    diagnostic = next((item for item in result.errors if item.fixes), None)
+    if diagnostic is None:
+        print(render(result, colour=use_colour(sys.stdout)))
+        print("No fix is available for these errors.")
+        return 1
+    fix = diagnostic.fixes[0]
+    fixed = apply_fix(model, fix)
+    _write(args.output, fixed)
+    print(f"Fixed {_describe(diagnostic)}: {fix.title}.")
+    if fix.result:
+        print(f"After the fix: {json.dumps(fix.result)}")
+    remaining = len(_check(client, fixed, args).errors)
+    verdict = "no errors" if not remaining else f"{remaining} error(s) left, run fix again"
+    print(f"Wrote {args.output} ({verdict}).")
+    return 0
+
+
+def _check(client: Client, model: dict[str, Any], args: argparse.Namespace) -> CheckResult:
+    return client.check(
+        model,
+        x_shape=combine_shapes(args.x_shape),
+        y_shape=combine_shapes(args.y_shape),
+        loss=args.loss,
+        batch_size=args.batch_size,
+    )
+
+
+def _write(path: str, model: dict[str, Any]) -> None:
+    Path(path).write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+
+
+def use_colour(stream: TextIO) -> bool:
+    """ANSI colour only on a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def render(result: CheckResult, *, colour: bool) -> str:
+    """The summary table, each diagnostic with its hint and fixes, and a verdict line."""
+    lines = [result.summary.rstrip()] if result.summary else []
+    for diagnostic in result.diagnostics:
+        severity = _paint(diagnostic.severity, SEVERITY_COLOURS.get(diagnostic.severity), colour)
+        lines.append(f"{severity} {_describe(diagnostic)}: {diagnostic.message}")
+        if diagnostic.hint:
+            lines.append(f"    hint: {diagnostic.hint}")
+        lines += [f"    fix: {fix.title}" for fix in diagnostic.fixes]
+    errors, warnings = len(result.errors), len(result.warnings)
+    if result.ok:
+        lines.append(_paint(f"OK: no errors, {warnings} warning(s)", "32", colour))
+    else:
+        lines.append(_paint(f"FAILED: {errors} error(s), {warnings} warning(s)", "1;31", colour))
+    return "\n".join(lines)
+
+
+def _describe(diagnostic: Diagnostic) -> str:
+    where = f" at {diagnostic.layer}" if diagnostic.layer else ""
+    return f"{diagnostic.code}{where}"
+
+
+def _paint(text: str, code: str | None, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour and code else text
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Typed views of a ``POST /v1/check`` answer.
+
+Parsing is tolerant: fields the client does not know are ignored (they stay in
+``CheckResult.raw``), and optional fields the server left out get a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ModelShapeError
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A verified fix: an RFC 6902 ``patch`` against the submitted model and its ``result``."""
+
+    title: str
+    patch: list[dict[str, Any]]
+    result: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Fix:
+        return cls(
+            title=str(data.get("title") or ""),
+            patch=list(data.get("patch") or []),
+            result=data.get("result"),
+        )
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding; ``layer`` is None when it is about the data rather than a layer."""
+
+    severity: str
+    code: str
+    layer: str | None
+    message: str
+    hint: str | None = None
+    fixes: list[Fix] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Diagnostic:
+        return cls(
+            severity=str(data.get("severity") or "error"),
+            code=str(data.get("code") or ""),
+            layer=data.get("layer"),
+            message=str(data.get("message") or ""),
+            hint=data.get("hint") or None,
+            fixes=[Fix.from_dict(fix) for fix in data.get("fixes") or []],
+        )
+
+    def __str__(self) -> str:
+        where = f" at {self.layer}" if self.layer else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.severity}: {self.code}{where}: {self.message}{hint}"
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """A layer as the engine computed it; ``output_shapes`` is None when it could not."""
+
+    name: str
+    type: str
+    inputs: list[str]
+    output_shapes: list[Shape] | None
+    params: int = 0
+    trainable_params: int = 0
+    non_trainable_params: int = 0
+    macs: int | None = None
+    explain: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayerResult:
+        shapes = data.get("output_shapes")
+        return cls(
+            name=str(data.get("name") or ""),
+            type=str(data.get("type") or ""),
+            inputs=list(data.get("inputs") or []),
+            output_shapes=None if shapes is None else [tuple(shape) for shape in shapes],
+            params=int(data.get("params") or 0),
+            trainable_params=int(data.get("trainable_params") or 0),
+            non_trainable_params=int(data.get("non_trainable_params") or 0),
+            macs=data.get("macs"),
+            explain=str(data.get("explain") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The whole answer. ``ok`` is false exactly when some diagnostic is an error."""
+
+    ok: bool
+    model: dict[str, Any]
+    layers: list[LayerResult]
+    totals: dict[str, Any]
+    diagnostics: list[Diagnostic]
+    summary: str
+    forward: dict[str, Any] | None
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        diagnostics = [Diagnostic.from_dict(item) for item in data.get("diagnostics") or []]
+        has_errors = any(item.severity == "error" for item in diagnostics)
+        return cls(
+            ok=bool(data.get("ok", not has_errors)),
+            model=dict(data.get("model") or {}),
+            layers=[LayerResult.from_dict(item) for item in data.get("layers") or []],
+            totals=dict(data.get("totals") or {}),
+            diagnostics=diagnostics,
+            summary=str(data.get("summary") or ""),
+            forward=data.get("forward"),
+            raw=dict(data),
+        )
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return self._with_severity("error")
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return self._with_severity("warning")
+
+    def _with_severity(self, severity: str) -> list[Diagnostic]:
+        return [item for item in self.diagnostics if item.severity == severity]
+
+    def raise_for_errors(self) -> CheckResult:
+        """Raise ``ModelShapeError`` when the model has errors; return ``self`` otherwise."""
+        if not self.ok:
+            raise ModelShapeError(self.errors)
+        return self
+
+    def __str__(self) -> str:
+        lines = [self.summary.rstrip("\n")] if self.summary else []
+        lines += [str(item) for item in self.diagnostics]
+        return "\n".join(lines)
