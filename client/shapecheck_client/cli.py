@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--url", help="service URL (default: $SHAPECHECK_URL, then local)")
     common.add_argument("--api-key", help="API key (default: $SHAPECHECK_API_KEY)")
     common.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+    common.add_argument("--retries", type=int, default=3, help="retries when overloaded")
 
     model = argparse.ArgumentParser(add_help=False, parents=[common])
     model.add_argument(
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with Client(args.url, api_key=args.api_key, timeout=args.timeout) as client:
+        client = Client(args.url, api_key=args.api_key, timeout=args.timeout, retries=args.retries)
+        with client:
             return args.run(client, args)
     except (ShapecheckError, OSError, ValueError) as exc:
         print(f"shapecheck: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import socket
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,14 @@ def test_invalid_json_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     path.write_text("{not json")
     assert main(["check", str(path), "--url", "http://127.0.0.1:9"]) == 2
     assert "shapecheck:" in capsys.readouterr().err
+
+
+def test_unreachable_service_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    assert main(["layers", "--url", url, "--retries", "0"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
 
 
 RESULT = CheckResult.from_dict(

@@ -1,0 +1,207 @@
+"""The client and the CLI against the real shapecheck service (`server_url`, tests/conftest.py)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapecheck_client
+from shapecheck_client import Client, ModelShapeError, ValidationError, apply_fix
+from shapecheck_client.cli import main
+
+# Seed 001: a Sequential model whose summary the user already understood; 114 parameters.
+SEED_001 = {
+    "inputs": [4, 5, 1],
+    "layers": [
+        {"type": "Conv2D", "filters": 8, "kernel_size": [2, 2]},
+        {"type": "Conv2D", "filters": 1, "kernel_size": [2, 2]},
+        {"type": "Flatten"},
+        {"type": "Dense", "units": 5},
+        {"type": "Dense", "units": 1},
+    ],
+}
+# Seed 000: Dense straight after Conv2D keeps the image axes, so y of shape (100, 10) mismatches.
+SEED_000 = {
+    "inputs": [100, 100, 3],
+    "layers": [
+        {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
+        {"type": "Dense", "units": 256, "activation": "relu"},
+        {"type": "Dense", "units": 10, "activation": "softmax"},
+    ],
+}
+SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
+SEED_000_ARGS = ["--x-shape", "100,100,100,3", "--y-shape", "100,10"]
+
+
+@pytest.fixture(scope="module")
+def url(request: pytest.FixtureRequest) -> str:
+    try:
+        return request.getfixturevalue("server_url")
+    except pytest.FixtureLookupError:
+        pytest.skip("tests/conftest.py has no server_url fixture yet: the service is not there")
+
+
+@pytest.fixture
+def client(url: str) -> Iterator[Client]:
+    with Client(url) as client:
+        yield client
+
+
+def write(tmp_path: Path, model: dict[str, Any], name: str = "model.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(model))
+    return path
+
+
+def test_seed_001_is_ok_with_114_params(client: Client) -> None:
+    result = client.check(SEED_001)
+    assert result.ok, str(result)
+    assert result.errors == []
+    assert result.totals["params"] == 114
+    assert [layer.output_shapes for layer in result.layers] == [
+        [(None, 3, 4, 8)],
+        [(None, 2, 3, 1)],
+        [(None, 6)],
+        [(None, 5)],
+        [(None, 1)],
+    ]
+    assert [layer.params for layer in result.layers] == [40, 33, 0, 35, 6]
+    assert result.raise_for_errors() is result
+    assert result.summary
+
+
+def test_seed_000_has_a_target_mismatch_at_the_last_dense(client: Client) -> None:
+    result = client.check(SEED_000, **SEED_000_DATA, loss="categorical_crossentropy")
+    assert not result.ok
+    last_dense = result.layers[-1].name
+    mismatches = [item for item in result.errors if item.code == "target_shape_mismatch"]
+    assert [item.layer for item in mismatches] == [last_dense]
+    assert result.layers[-1].output_shapes == [(None, 98, 98, 10)]
+    with pytest.raises(ModelShapeError, match="target_shape_mismatch"):
+        result.raise_for_errors()
+
+
+def test_the_first_fix_for_seed_000_makes_it_check_clean(client: Client) -> None:
+    result = client.check(SEED_000, **SEED_000_DATA)
+    fix = next(item for item in result.errors if item.fixes).fixes[0]
+    fixed = apply_fix(SEED_000, fix)
+    assert fixed != SEED_000
+    assert client.check(fixed, **SEED_000_DATA).ok
+
+
+def test_a_schema_error_is_a_validation_error(client: Client) -> None:
+    model = copy.deepcopy(SEED_001)
+    model["layers"][0]["units"] = -3
+    model["layers"][0]["type"] = "Dense"
+    with pytest.raises(ValidationError) as caught:
+        client.check(model)
+    assert caught.value.status == 422
+    assert "model.layers.0.units" in caught.value.errors
+
+
+class KerasLikeModel:
+    """Stands for a Keras model: the client only calls ``to_json()``."""
+
+    def to_json(self) -> str:
+        return json.dumps(SEED_001)
+
+
+def test_an_object_with_to_json(client: Client) -> None:
+    assert client.check(KerasLikeModel()).totals["params"] == 114
+
+
+def test_a_json_file_path(client: Client, tmp_path: Path) -> None:
+    path = write(tmp_path, SEED_001)
+    assert client.check(path).totals["params"] == 114
+    assert client.check(str(path)).totals["params"] == 114
+
+
+def test_layers_lists_the_supported_types(client: Client) -> None:
+    types = {layer["type"] for layer in client.layers()}
+    assert {"Conv2D", "Dense", "Flatten"} <= types
+
+
+def test_cli_check_exits_0_on_seed_001(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(write(tmp_path, SEED_001)), "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "114" in out
+    assert out.rstrip().endswith("OK: no errors, 0 warning(s)")
+    assert "\033[" not in out  # captured output is not a terminal
+
+
+def test_cli_check_exits_1_on_seed_000(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(write(tmp_path, SEED_000)), "--url", url, *SEED_000_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert "error target_shape_mismatch at " in out
+    assert "FAILED: " in out
+
+
+def test_cli_check_json(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(write(tmp_path, SEED_001)), "--url", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["params"] == 114
+
+
+def test_cli_exits_2_on_a_service_error(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = {"inputs": [4], "layers": [{"type": "Dense", "units": -3}]}
+    assert main(["check", str(write(tmp_path, model)), "--url", url]) == 2
+    captured = capsys.readouterr()
+    assert "model.layers.0.units" in captured.err
+    assert captured.out == ""
+
+
+def test_cli_fix_writes_a_model_that_checks_clean(
+    url: str, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixed_path = tmp_path / "fixed.json"
+    args = ["fix", str(write(tmp_path, SEED_000)), "-o", str(fixed_path), "--url", url]
+    assert main([*args, *SEED_000_ARGS]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Fixed target_shape_mismatch at ")
+    assert "(no errors)" in out
+    fixed = json.loads(fixed_path.read_text())
+    assert client.check(fixed, **SEED_000_DATA).ok
+
+
+def test_cli_fix_exits_1_without_a_fix(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = {"inputs": [4], "layers": [{"type": "Qwertyuiop"}]}
+    output = tmp_path / "fixed.json"
+    assert main(["fix", str(write(tmp_path, model)), "-o", str(output), "--url", url]) == 1
+    assert "No fix is available" in capsys.readouterr().out
+    assert not output.exists()
+
+
+def test_cli_layers(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["layers", "--url", url]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert {"Conv2D", "Dense", "Flatten"} <= set(names)
+
+
+def test_cli_as_a_module_in_a_subprocess(url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "SHAPECHECK_URL": url, "NO_COLOR": "1"}
+    package_root = str(Path(shapecheck_client.__file__).parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    for model, extra, status in [(SEED_001, [], 0), (SEED_000, SEED_000_ARGS, 1)]:
+        command = [sys.executable, "-m", "shapecheck_client.cli", "check", *extra]
+        done = subprocess.run(
+            [*command, str(write(tmp_path, model))],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == status, done.stderr
