@@ -1,0 +1,93 @@
+"""Keras 3 activation functions by name, as numpy functions (inference semantics).
+
+Used by every layer that takes an ``activation`` argument, and by ``Activation`` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def _sigmoid(x: Array) -> Array:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def softmax(x: Array, axis: int | tuple[int, ...] = -1) -> Array:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax(x: Array) -> Array:
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _elu(x: Array, alpha: float = 1.0) -> Array:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def _selu(x: Array) -> Array:
+    return 1.0507009873554805 * _elu(x, 1.6732632423543772)
+
+
+def _softplus(x: Array) -> Array:
+    return np.logaddexp(x, 0.0).astype(x.dtype, copy=False)
+
+
+def _erf(x: Array) -> Array:
+    """Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, well inside float32 parity."""
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                         + t * 1.061405429))))
+    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
+
+
+def _gelu(x: Array) -> Array:
+    return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)).astype(x.dtype, copy=False))
+
+
+def _relu6(x: Array) -> Array:
+    return np.clip(x, 0.0, 6.0)
+
+
+def _hard_sigmoid(x: Array) -> Array:
+    return _relu6(x + 3.0) / 6.0
+
+
+ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0),
+    "relu6": _relu6,
+    "sigmoid": _sigmoid,
+    "softmax": softmax,
+    "log_softmax": _log_softmax,
+    "tanh": np.tanh,
+    "elu": _elu,
+    "selu": _selu,
+    "softplus": _softplus,
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "exponential": np.exp,
+    "swish": lambda x: x * _sigmoid(x),
+    "silu": lambda x: x * _sigmoid(x),
+    "gelu": _gelu,
+    "hard_sigmoid": _hard_sigmoid,
+    "hard_silu": lambda x: x * _hard_sigmoid(x),
+    "hard_swish": lambda x: x * _hard_sigmoid(x),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+}
+
+ACTIVATION_NAMES = tuple(sorted(ACTIVATIONS))
+
+
+def get(name: str | None) -> Callable[[Array], Array]:
+    """The numpy function of a Keras activation name; None means linear."""
+    return ACTIVATIONS["linear" if name is None else name]

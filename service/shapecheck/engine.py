@@ -1,0 +1,142 @@
+"""``check(body) -> dict``: the whole analysis of one request, as the endpoint returns it.
+
+The engine is pure: no Flask, no I/O. Request problems raise RequestInvalid / LimitExceeded;
+everything about the model itself becomes a diagnostic in a 200 answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import diagnostics as diag
+from .data import check_data
+from .diagnostics import Diagnostic
+from .formats import load_model
+from .graph import LayerState, ModelGraph, Propagation, propagate
+from .lint import lint
+from .request import CheckRequest, parse_request
+from .shapes import num_elements
+from .summary import render_summary
+
+BYTES_PER_PARAM = 4  # float32 weights
+
+
+@dataclass
+class Analysis:
+    """A model loaded, propagated and linted."""
+
+    graph: ModelGraph
+    propagation: Propagation
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == diag.ERROR for d in self.diagnostics)
+
+
+def analyse(model: Mapping[str, Any], overrides: Mapping[str, Any]) -> Analysis:
+    graph = load_model(model, overrides)
+    prop = propagate(graph)
+    notes = [*graph.notes, *prop.diagnostics, *lint(graph, prop)]
+    return Analysis(graph, prop, notes)
+
+
+def check(body: Any) -> dict[str, Any]:
+    """Analyse one ``POST /v1/check`` body and return the response document."""
+    request = parse_request(body)
+    analysis = analyse(request.model, request.overrides)
+    data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
+                            request.y_shape, request.loss)
+    analysis.diagnostics.extend(data_notes)
+    return render(analysis, request)
+
+
+def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
+    graph, prop = analysis.graph, analysis.propagation
+    layers = [layer_json(state) for state in prop.states.values()]
+    totals = totals_json(layers, request.batch_size, prop)
+    diagnostics = sorted(analysis.diagnostics, key=severity_rank)
+    return {
+        "ok": analysis.ok,
+        "model": {
+            "name": graph.name,
+            "format": graph.format,
+            "inputs": [{"name": i.name, "shape": list(i.shape)} for i in graph.inputs],
+            "outputs": [{"name": ref.layer, "shape": maybe_list(prop.tensors.get(ref))}
+                        for ref in graph.outputs],
+        },
+        "layers": layers,
+        "totals": totals,
+        "diagnostics": [d.to_json() for d in diagnostics],
+        "summary": render_summary(graph.name, layers, totals, functional=not is_chain(graph)),
+    }
+
+
+def severity_rank(d: Diagnostic) -> int:
+    return {diag.ERROR: 0, diag.WARNING: 1}.get(d.severity, 2)
+
+
+def maybe_list(shape: tuple | None) -> list | None:
+    return None if shape is None else list(shape)
+
+
+def layer_json(state: LayerState) -> dict[str, Any]:
+    layer = state.layer
+    weights = state.weights or []
+    params = sum(w.size for w in weights)
+    trainable = sum(w.size for w in weights if w.trainable) if layer.trainable else 0
+    shapes = state.output_shapes
+    computed = shapes is not None and bool(state.input_shapes)
+    return {
+        "name": layer.name,
+        "type": getattr(layer, "class_name", layer.keras_name),
+        "inputs": unique(ref.layer for call in state.calls for ref in call.inputs),
+        "output_shapes": [list(s) for s in shapes] if computed else None,
+        "params": params,
+        "trainable_params": trainable,
+        "non_trainable_params": params - trainable,
+        "macs": sum(layer.macs(ins, layer_outputs(state, k))
+                    for k, ins in enumerate(state.input_shapes)) if computed else 0,
+        "explain": (layer.explain(state.input_shapes[0], layer_outputs(state, 0), weights)
+                    if computed else None),
+    }
+
+
+def layer_outputs(state: LayerState, call: int) -> list[tuple]:
+    """The output shapes of one call (output_shapes holds all calls' outputs in order)."""
+    per_call = len(state.output_shapes or ()) // max(len(state.input_shapes), 1)
+    return list((state.output_shapes or ())[call * per_call:(call + 1) * per_call])
+
+
+def unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def totals_json(layers: list[dict[str, Any]], batch_size: int | None,
+                prop: Propagation) -> dict[str, Any]:
+    params = sum(row["params"] for row in layers)
+    trainable = sum(row["trainable_params"] for row in layers)
+    macs = sum(row["macs"] for row in layers)
+    totals: dict[str, Any] = {"params": params, "trainable_params": trainable,
+                              "non_trainable_params": params - trainable,
+                              "param_bytes": params * BYTES_PER_PARAM, "macs": macs}
+    if batch_size is not None:
+        per_sample = sum(num_elements(s[1:]) or 0 for s in prop.tensors.values() if s)
+        totals["batch_size"] = batch_size
+        totals["batch_macs"] = macs * batch_size
+        totals["activation_bytes"] = per_sample * batch_size * BYTES_PER_PARAM
+    return totals
+
+
+def is_chain(graph: ModelGraph) -> bool:
+    """True for a Sequential-like model: one input, each layer reading the one before."""
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        return False
+    previous = graph.inputs[0].name
+    for call in graph.calls:
+        if [r.layer for r in call.inputs] != [previous]:
+            return False
+        previous = call.layer
+    return True

@@ -1,0 +1,98 @@
+"""What every model format shares: turning one layer's config into a Layer, or a stand-in."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+from .. import diagnostics as diag
+from .. import legacy
+from ..diagnostics import Diagnostic
+from ..errors import RequestInvalid, prefixed
+from ..graph import Unresolved
+from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
+from ..layers.base import Layer
+from ..layers.core import Opaque
+
+# Layers that would run code from the request: never evaluated.
+CODE_LAYERS = {
+    "Lambda": "runs a Python function",
+    "TFOpLambda": "runs a TensorFlow operation",
+    "SlicingOpLambda": "runs a TensorFlow slicing operation",
+    "TorchModuleWrapper": "runs a PyTorch module",
+    "JaxLayer": "runs a JAX function",
+    "FlaxLayer": "runs a Flax module",
+}
+
+
+def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[Layer] | None:
+    """The layer class for a Keras class name; reports legacy names and unknown types."""
+    if class_name in REGISTRY:
+        return REGISTRY[class_name]
+    if class_name in ALIASES:
+        return REGISTRY[ALIASES[class_name]]
+    if class_name in LEGACY_ALIASES:
+        new = LEGACY_ALIASES[class_name]
+        notes.append(legacy.renamed_class(layer, class_name, new))
+        return REGISTRY[new]
+    if class_name in CODE_LAYERS:
+        notes.append(diag.error(
+            diag.UNSUPPORTED_LAYER, layer,
+            f"'{layer}' is a {class_name}, which {CODE_LAYERS[class_name]}: shapecheck never "
+            "evaluates code from a request, so its output shape is unknown and the layers "
+            "after it cannot be checked.",
+            f'Declare what it does: "overrides": {{"{layer}": {{"output_shape": [null, ...], '
+            '"params": 0}}, or replace it by a built-in layer (Reshape, Permute, ...).'))
+        return None
+    notes.append(unknown_layer(class_name, layer))
+    return None
+
+
+def declared_args(class_name: str) -> set[str]:
+    """The argument names a layer type declares (empty for unknown types)."""
+    canonical = ALIASES.get(class_name) or LEGACY_ALIASES.get(class_name) or class_name
+    cls = REGISTRY.get(canonical)
+    return set(cls.Args().fields) if cls else set()
+
+
+def unknown_layer(class_name: str, layer: str) -> Diagnostic:
+    names = [*REGISTRY, *ALIASES, *LEGACY_ALIASES]
+    close = difflib.get_close_matches(class_name, names, n=3, cutoff=0.6)
+    suggestion = f" Did you mean {' or '.join(close)}?" if close else ""
+    return diag.error(
+        diag.UNKNOWN_LAYER, layer,
+        f"'{layer}' has type {class_name}, which is not a built-in Keras layer that shapecheck "
+        f"knows.{suggestion}",
+        f'If it is a custom layer, declare what it does: "overrides": {{"{layer}": '
+        '{"output_shape": [null, ...], "params": 0}}. GET /v1/layers lists the known types.')
+
+
+def make_layer(
+    class_name: str,
+    name: str,
+    config: dict[str, Any],
+    path: str,
+    overrides: Mapping[str, Any],
+    notes: list[Diagnostic],
+) -> Layer:
+    """A Layer for one config (Keras 1/2 names translated), an override, or a stand-in.
+
+    Invalid arguments raise RequestInvalid with paths under ``path``.
+    """
+    if name in overrides:
+        return load(Opaque, name, overrides[name], f"overrides.{name}")
+    cls = resolve_class(class_name, name, notes)
+    if cls is None:
+        return Unresolved(name, class_name)
+    if cls is Opaque:
+        return load(Opaque, name, config, path)
+    notes.extend(legacy.translate(cls, config, name))
+    return load(cls, name, config, path)
+
+
+def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str) -> Layer:
+    try:
+        return cls.from_config(name, config)
+    except RequestInvalid as exc:
+        raise RequestInvalid(prefixed(exc.errors, path)) from None

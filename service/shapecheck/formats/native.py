@@ -1,0 +1,178 @@
+"""The native model document of API.md: a Sequential list or a functional graph.
+
+```json
+{"name": "classifier", "inputs": {"image": [100, 100, 3]},
+ "layers": [{"type": "Conv2D", "filters": 32, "kernel_size": 3}, {"type": "Flatten"}],
+ "outputs": ["flatten"]}
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import ValidationError
+
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic
+from ..errors import RequestInvalid
+from ..fields import ShapeField
+from ..graph import Call, ModelGraph, ModelInput, TensorRef
+from ..shapes import Shape
+from .common import declared_args, make_layer
+from .naming import AutoNamer
+
+RESERVED = ("type", "name", "inputs")
+# First-layer arguments that declare the model input, Keras 2 style.
+INPUT_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
+DEFAULT_INPUT = "input"
+
+
+def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
+    """Load a native document; raises RequestInvalid with ``model.``-rooted paths."""
+    layers_doc = doc.get("layers")
+    if not isinstance(layers_doc, list) or not layers_doc:
+        raise RequestInvalid({"model.layers": ["must be a non-empty list of layers"]})
+    notes: list[Diagnostic] = []
+    entries = [entry_of(e, i) for i, e in enumerate(layers_doc)]
+    inputs = declared_inputs(doc, entries, notes)
+    namer = AutoNamer({e["name"] for e in entries if isinstance(e.get("name"), str)}
+                      | {i.name for i in inputs})
+    graph = ModelGraph(name=str(doc.get("name") or "sequential"), format="native", inputs=inputs,
+                       layers={}, calls=[], outputs=[], notes=notes)
+    previous: str | None = inputs[0].name if len(inputs) == 1 else None
+    for i, entry in enumerate(entries):
+        if entry["type"] == "InputLayer":
+            previous = entry.get("name") or DEFAULT_INPUT
+            continue
+        name = entry.get("name") or namer.name(entry["type"])
+        if name in graph.layers or name in graph.input_names():
+            raise RequestInvalid({f"model.layers.{i}.name": [f"the name '{name}' is used twice"]})
+        own = declared_args(entry["type"])  # Embedding's input_dim is its own, not the input's
+        config = {k: v for k, v in entry.items()
+                  if k not in RESERVED and (k not in INPUT_ARGS or k in own)}
+        layer = make_layer(entry["type"], name, config, f"model.layers.{i}", overrides, notes)
+        refs = input_refs(entry, previous, i, name, notes)
+        graph.layers[name] = layer
+        graph.paths[name] = f"/layers/{i}"
+        graph.calls.append(Call(name, refs))
+        previous = name
+    graph.outputs = output_refs(doc.get("outputs"), previous)
+    return graph
+
+
+def entry_of(entry: Any, i: int) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise RequestInvalid({f"model.layers.{i}": ["must be an object with a 'type'"]})
+    if not isinstance(entry.get("type"), str) or not entry["type"]:
+        raise RequestInvalid({f"model.layers.{i}.type": ["a layer needs a 'type', the Keras "
+                                                         "class name (e.g. 'Dense')"]})
+    if "name" in entry and not isinstance(entry["name"], str):
+        raise RequestInvalid({f"model.layers.{i}.name": ["must be a string"]})
+    return dict(entry)
+
+
+def declared_inputs(doc: Mapping[str, Any], entries: list[dict[str, Any]],
+                    notes: list[Diagnostic]) -> list[ModelInput]:
+    """The model inputs: ``inputs``, InputLayer entries, or the first layer's Keras 2 args."""
+    spec = doc.get("inputs")
+    if isinstance(spec, dict):
+        return [ModelInput(str(k), batched(parse_shape(v, f"model.inputs.{k}"))) for k, v in
+                spec.items()]
+    if spec is not None:
+        return [ModelInput(DEFAULT_INPUT, batched(parse_shape(spec, "model.inputs")))]
+    layer_inputs = [input_layer(e, i) for i, e in enumerate(entries) if e["type"] == "InputLayer"]
+    if layer_inputs:
+        return layer_inputs
+    first_input = first_layer_input(entries[0], notes)
+    if first_input is None:
+        raise RequestInvalid({"model.inputs": [
+            "the model has no input shape: give 'inputs' (e.g. [28, 28, 1]), or input_shape on "
+            "the first layer"]})
+    return [first_input]
+
+
+def input_layer(entry: dict[str, Any], i: int) -> ModelInput:
+    name = entry.get("name") or DEFAULT_INPUT
+    if entry.get("batch_shape") is not None:
+        return ModelInput(name, parse_shape(entry["batch_shape"], f"model.layers.{i}.batch_shape"))
+    shape = parse_shape(entry.get("shape", entry.get("input_shape")), f"model.layers.{i}.shape")
+    return ModelInput(name, (entry.get("batch_size"), *shape))
+
+
+def first_layer_input(entry: dict[str, Any], notes: list[Diagnostic]) -> ModelInput | None:
+    """Keras 2's ``input_shape``/``input_dim``/``batch_input_shape`` on the first layer."""
+    path = "model.layers.0"
+    layer = entry.get("name")
+    if entry.get("batch_input_shape") is not None:
+        shape = parse_shape(entry["batch_input_shape"], f"{path}.batch_input_shape")
+        notes.append(input_note(layer, "batch_input_shape", f"batch_shape={list(shape)}"))
+        return ModelInput(DEFAULT_INPUT, shape)
+    if entry.get("input_shape") is not None:
+        shape = parse_shape(entry["input_shape"], f"{path}.input_shape")
+        notes.append(input_note(layer, "input_shape", f"shape={list(shape)}"))
+        return ModelInput(DEFAULT_INPUT, (entry.get("batch_size"), *shape))
+    if entry.get("input_dim") is not None and "input_dim" not in declared_args(entry["type"]):
+        shape = parse_shape([entry["input_dim"]], f"{path}.input_dim")
+        if "input_length" in entry:  # Keras 1 recurrent layers: (input_length, input_dim)
+            shape = (*parse_shape([entry["input_length"]], f"{path}.input_length"), *shape)
+        notes.append(input_note(layer, "input_dim", f"shape={[None if d is None else d for d in shape]}"))
+        return ModelInput(DEFAULT_INPUT, (None, *shape))
+    if entry.get("input_length") is not None:  # Keras 2 Embedding: sequences of that length
+        shape = parse_shape([entry["input_length"]], f"{path}.input_length")
+        notes.append(input_note(layer, "input_length", f"shape={list(shape)}"))
+        return ModelInput(DEFAULT_INPUT, (None, *shape))
+    return None
+
+
+def input_note(layer: str | None, arg: str, keras3: str) -> Diagnostic:
+    return diag.warning(
+        diag.LEGACY_ARGUMENT, layer,
+        f"{arg} on the first layer is the Keras 2 way to declare the model input; it was read "
+        f"as Input({keras3}).",
+        f"In Keras 3, start the model with keras.Input({keras3}).")
+
+
+def parse_shape(value: Any, path: str) -> Shape:
+    try:
+        return ShapeField().deserialize(value)
+    except ValidationError as exc:
+        raise RequestInvalid({path: list(exc.messages)}) from None
+
+
+def batched(shape: Shape) -> Shape:
+    return (None, *shape)
+
+
+def parse_ref(text: Any, where: str) -> TensorRef:
+    """``"lstm"`` is output 0 of ``lstm``; ``"lstm:1"`` its output 1."""
+    if not isinstance(text, str) or not text:
+        raise RequestInvalid({where: ["must be a layer or input name"]})
+    name, _, index = text.partition(":")
+    if index and not index.isdigit():
+        raise RequestInvalid({where: [f"'{text}': the part after ':' must be an output index"]})
+    return TensorRef(name, 0, int(index or 0))
+
+
+def input_refs(entry: dict[str, Any], previous: str | None, i: int, name: str,
+               notes: list[Diagnostic]) -> list[TensorRef]:
+    spec = entry.get("inputs")
+    if spec is None:
+        if previous is None:
+            notes.append(diag.error(
+                diag.INVALID_GRAPH, name,
+                f"'{name}' does not say which model input it reads, and the model has several.",
+                'Give it "inputs": ["<input name>"].'))
+            return [TensorRef("<unspecified>")]
+        return [TensorRef(previous)]
+    items = spec if isinstance(spec, list) else [spec]
+    return [parse_ref(item, f"model.layers.{i}.inputs.{k}") for k, item in enumerate(items)]
+
+
+def output_refs(spec: Any, last: str | None) -> list[TensorRef]:
+    if spec is None:
+        return [TensorRef(last)] if last else []
+    items = spec if isinstance(spec, list) else [spec]
+    return [parse_ref(item, f"model.outputs.{k}") for k, item in enumerate(items)]
+

@@ -1,0 +1,237 @@
+"""The layer graph every model format is loaded into, and shape propagation over it.
+
+A model is a set of named inputs, a set of layers, and the *calls* of those layers: a layer
+called twice (shared weights) has two calls. A tensor is named by ``TensorRef(layer, call,
+index)``: output ``index`` of call ``call`` of ``layer``; a model input is ``TensorRef(name)``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic
+from .errors import LayerInputIncompatible
+from .layers.base import Layer, Weight
+from .shapes import Shape, format_shape
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    layer: str
+    call: int = 0
+    index: int = 0
+
+
+@dataclass
+class Call:
+    """One call of a layer: its input tensors, in order, and non-tensor call options."""
+
+    layer: str
+    inputs: list[TensorRef]
+    options: dict[str, Any] = field(default_factory=dict)
+    index: int = 0  # the how-many-th call of this layer
+
+
+@dataclass
+class ModelInput:
+    name: str
+    shape: Shape  # batched: the batch axis first
+
+
+@dataclass
+class ModelGraph:
+    name: str
+    format: str
+    inputs: list[ModelInput]
+    layers: dict[str, Layer]
+    calls: list[Call]
+    outputs: list[TensorRef]
+    paths: dict[str, str] = field(default_factory=dict)
+    """Layer name -> JSON Pointer of its entry in the submitted model (for fixes)."""
+    notes: list[Diagnostic] = field(default_factory=list)
+    """What the loader found: legacy spellings, unknown or unsupported layers, graph errors."""
+
+    def input_names(self) -> set[str]:
+        return {i.name for i in self.inputs}
+
+
+class Unresolved(Layer):
+    """Stand-in for a layer the engine cannot compute (unknown or unsupported type).
+
+    The loader has already reported why; its outputs are unknown and so is everything
+    downstream, without follow-on errors.
+    """
+
+    keras_name = "Unresolved"
+    family = "core"
+    arity = None
+
+    def __init__(self, name: str, class_name: str) -> None:
+        super().__init__(name, {})
+        self.class_name = class_name
+
+
+@dataclass
+class LayerState:
+    """What propagation learnt about one layer, over all its calls."""
+
+    layer: Layer
+    calls: list[Call] = field(default_factory=list)
+    input_shapes: list[list[Shape]] = field(default_factory=list)
+    output_shapes: list[Shape] | None = field(default_factory=list)
+    weights: list[Weight] | None = None
+    failed: bool = False
+
+
+@dataclass
+class Propagation:
+    states: dict[str, LayerState]
+    tensors: dict[TensorRef, Shape | None]
+    order: list[Call]
+    diagnostics: list[Diagnostic]
+
+    def output_shapes(self, graph: ModelGraph) -> list[Shape | None]:
+        return [self.tensors.get(ref) for ref in graph.outputs]
+
+
+def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
+    """Calls ordered so that every call comes after those it reads from (Kahn's algorithm).
+
+    Calls that read a tensor nobody produces, or that sit on a cycle, are reported as
+    ``invalid_graph`` and left out.
+    """
+    producers = {(c.layer, c.index): c for c in graph.calls}
+    inputs = graph.input_names()
+    problems: list[Diagnostic] = []
+    waiting: dict[int, int] = {}
+    readers: dict[int, list[Call]] = defaultdict(list)
+    ready: deque[Call] = deque()
+    for call in graph.calls:
+        deps = set()
+        for ref in call.inputs:
+            if ref.layer in inputs and ref.layer not in graph.layers:
+                continue
+            producer = producers.get((ref.layer, ref.call))
+            if producer is None:
+                problems.append(dangling(call, ref, graph))
+                deps = None
+                break
+            deps.add(id(producer))
+            readers[id(producer)].append(call)
+        if deps is None:
+            continue
+        waiting[id(call)] = len(deps)
+        if not deps:
+            ready.append(call)
+    order: list[Call] = []
+    seen: set[int] = set()
+    while ready:
+        call = ready.popleft()
+        order.append(call)
+        seen.add(id(call))
+        for reader in readers[id(call)]:
+            if id(reader) in waiting:
+                waiting[id(reader)] -= 1
+                if waiting[id(reader)] == 0:
+                    ready.append(reader)
+    stuck = [c for c in graph.calls if id(c) in waiting and id(c) not in seen]
+    for call in stuck:
+        problems.append(diag.error(
+            diag.INVALID_GRAPH, call.layer,
+            f"Layer '{call.layer}' is on a cycle or depends on a layer that cannot be reached: "
+            "its inputs can never be computed.",
+            "Each layer may only take inputs from model inputs or from layers before it."))
+    return order, problems
+
+
+def dangling(call: Call, ref: TensorRef, graph: ModelGraph) -> Diagnostic:
+    if ref.layer in graph.layers:
+        what = f"call {ref.call} of layer '{ref.layer}', which is called fewer times"
+    else:
+        what = f"'{ref.layer}', which is neither a layer nor a model input"
+    known = ", ".join(sorted([*graph.input_names(), *graph.layers])[:12])
+    return diag.error(diag.INVALID_GRAPH, call.layer,
+                      f"Layer '{call.layer}' takes its input from {what}.",
+                      f"Known names: {known}.")
+
+
+def propagate(graph: ModelGraph) -> Propagation:
+    """Compute every tensor's shape and every layer's weights, reporting each error once.
+
+    A layer whose inputs are unknown because an upstream layer failed is skipped silently:
+    its outputs are unknown too, so only independent errors are reported.
+    """
+    order, problems = topological_calls(graph)
+    tensors: dict[TensorRef, Shape | None] = {TensorRef(i.name): i.shape for i in graph.inputs}
+    states = {name: LayerState(layer) for name, layer in graph.layers.items()}
+    for call in order:
+        state = states[call.layer]
+        outputs = run_call(state, call, tensors, problems)
+        for i, shape in enumerate(outputs or ()):
+            tensors[TensorRef(call.layer, call.index, i)] = shape
+        if outputs is None:
+            tensors[TensorRef(call.layer, call.index, 0)] = None
+    for state in states.values():
+        if state.failed or not state.calls:
+            state.output_shapes = None
+    return Propagation(states, tensors, order, problems)
+
+
+_MISSING = object()
+
+
+def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | None],
+             problems: list[Diagnostic]) -> list[Shape] | None:
+    """Propagate one call; None when its outputs are unknown."""
+    state.calls.append(call)
+    shapes = []
+    for ref in call.inputs:
+        shape = tensors.get(ref, _MISSING)
+        if shape is _MISSING:
+            problems.append(missing_output(call, ref, tensors))
+            state.failed = True
+            return None
+        shapes.append(shape)
+    if any(s is None for s in shapes) or isinstance(state.layer, Unresolved):
+        state.failed = True
+        return None
+    state.input_shapes.append(shapes)
+    try:
+        outputs = compute(state, shapes, call)
+    except LayerInputIncompatible as exc:
+        problems.append(diag.error(diag.LAYER_INPUT_INCOMPATIBLE, call.layer, exc.message,
+                                   exc.hint))
+        state.failed = True
+        return None
+    if state.output_shapes is not None:
+        state.output_shapes.extend(outputs)
+    return outputs
+
+
+def compute(state: LayerState, shapes: list[Shape], call: Call) -> list[Shape]:
+    """Build (first call) or check (later calls) the weights, then the output shapes."""
+    layer = state.layer
+    weights = layer.build(shapes)
+    if state.weights is None:
+        state.weights = weights
+    elif [w.shape for w in weights] != [w.shape for w in state.weights]:
+        first = ", ".join(format_shape(s) for s in state.input_shapes[0])
+        now = ", ".join(format_shape(s) for s in shapes)
+        raise LayerInputIncompatible(
+            f"'{layer.name}' is shared: its first call created weights for input {first}, "
+            f"but this call gives {now}, which needs weights of other shapes.",
+            "A shared layer must receive the same feature sizes on every call.")
+    if call.options:
+        return layer.output_shapes_for_call(shapes, call.options)
+    return layer.output_shapes(shapes)
+
+
+def missing_output(call: Call, ref: TensorRef, tensors: dict[TensorRef, Shape | None]) -> Diagnostic:
+    count = sum(1 for t in tensors if t.layer == ref.layer and t.call == ref.call)
+    return diag.error(
+        diag.INVALID_GRAPH, call.layer,
+        f"Layer '{call.layer}' reads output {ref.index} of '{ref.layer}', which has only "
+        f"{count} output(s).", None)

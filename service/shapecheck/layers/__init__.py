@@ -1,0 +1,21 @@
+"""Every supported Keras layer type, one module per family, one class per type.
+
+Importing this package registers them all; ``REGISTRY`` maps Keras class names to classes.
+"""
+
+from . import (  # noqa: F401 - imported for their @register side effect
+    activations,
+    attention,
+    conv,
+    core,
+    merge,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+)
+from .base import ALIASES, LEGACY_ALIASES, REGISTRY, Layer, Weight
+
+__all__ = ["ALIASES", "LEGACY_ALIASES", "REGISTRY", "Layer", "Weight"]

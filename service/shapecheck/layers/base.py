@@ -1,0 +1,244 @@
+"""The Layer base class: everything one Keras layer type knows, in one class.
+
+A layer class declares
+
+- ``keras_name`` (the Keras class name), ``family``, Keras 1/2 ``aliases`` and ``legacy_args``;
+- ``Args``, a marshmallow schema of its arguments under their Keras 3 names and defaults (it
+  gives the 422 field errors and the ``/v1/layers`` catalogue);
+- its shape rule (``output_shape`` / ``output_shapes``), its weights (``weights_for`` /
+  ``build``), its multiply-accumulates (``macs``), its numpy kernel (``apply`` / ``forward``)
+  and its explanation (``explain``).
+
+Most layers take one tensor and give one: they implement the singular hooks (``output_shape``,
+``weights_for``, ``apply``). Layers that take several tensors (merges, attention) or give
+several (``return_state``) override the plural ones. Shapes include the batch axis, as in Keras'
+``compute_output_shape``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
+from ..fields import flatten_messages
+from ..shapes import Shape, format_shape, num_elements
+
+Array = np.ndarray
+Shapes = Sequence[Shape]
+
+
+@dataclass(frozen=True)
+class Weight:
+    """One weight variable, in the order and layout of Keras ``layer.get_weights()``."""
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+    initializer: str = "zeros"
+
+    @property
+    def size(self) -> int:
+        return num_elements(self.shape) or 0
+
+
+class LayerArgs(Schema):
+    """Arguments every layer accepts. Unknown arguments (initialisers, regularisers,
+    constraints, Keras bookkeeping) do not change shapes and are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    trainable = fields.Boolean(load_default=True)
+
+
+REGISTRY: dict[str, type[Layer]] = {}
+"""Keras class name -> layer class, for every supported layer type."""
+
+ALIASES: dict[str, str] = {}
+"""Other Keras 3 class name (``MaxPool2D``) -> canonical Keras class name (``MaxPooling2D``)."""
+
+LEGACY_ALIASES: dict[str, str] = {}
+"""Keras 1/2 class name (``Convolution2D``) -> Keras 3 class name (``Conv2D``)."""
+
+
+def register(cls: type[Layer]) -> type[Layer]:
+    """Class decorator: make a layer type known to the engine under its Keras name."""
+    REGISTRY[cls.keras_name] = cls
+    for alias in cls.aliases:
+        ALIASES[alias] = cls.keras_name
+    for alias in cls.legacy_aliases:
+        LEGACY_ALIASES[alias] = cls.keras_name
+    return cls
+
+
+class Layer:
+    """A Keras layer type. Subclasses are registered with ``@register``."""
+
+    keras_name: ClassVar[str]
+    family: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+    """Other Keras 3 names of the same class (``MaxPool2D``); accepted silently."""
+    legacy_aliases: ClassVar[tuple[str, ...]] = ()
+    """Keras 1/2 class names (``Convolution2D``); accepted with a ``legacy_argument`` warning."""
+    legacy_args: ClassVar[Mapping[str, str]] = {}
+    """Keras 1/2 argument names peculiar to this class; the common ones are in ``legacy.py``."""
+    elementwise: ClassVar[bool] = False
+    """True when the output has the input's shape and each element depends on its own only."""
+    arity: ClassVar[int | None] = 1
+    """How many input tensors a call takes; None for a list of any length (merges)."""
+    Args: ClassVar[type[Schema]] = LayerArgs
+
+    def __init__(self, name: str, args: Mapping[str, Any]) -> None:
+        self.name = name
+        self.args = SimpleNamespace(**args)
+        self.trainable: bool = args.get("trainable", True)
+
+    @classmethod
+    def from_config(cls, name: str, config: Mapping[str, Any]) -> Layer:
+        """Validate ``config`` against ``Args`` and build the layer.
+
+        Raises RequestInvalid with paths relative to the layer's config.
+        """
+        try:
+            loaded = cls.Args().load(dict(config))
+        except ValidationError as exc:
+            raise RequestInvalid(flatten_messages(exc.messages, "")) from None
+        try:
+            return cls(name, loaded)
+        except ArgumentError as exc:
+            raise RequestInvalid({exc.field: [exc.message]}) from None
+
+    @classmethod
+    def describe(cls) -> str:
+        """First paragraph of the class docstring: the catalogue's description."""
+        return (cls.__doc__ or cls.keras_name).strip().split("\n\n")[0].replace("\n", " ")
+
+    # -- shape rule ---------------------------------------------------------------------------
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        """Output shapes of one call. Raises LayerInputIncompatible."""
+        return [self.output_shape(self.one(inputs))]
+
+    def output_shapes_for_call(self, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
+        """Output shapes of a call with non-tensor options (``return_attention_scores``)."""
+        return self.output_shapes(inputs)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.elementwise:
+            return shape
+        raise NotImplementedError(f"{self.keras_name} has no shape rule")
+
+    # -- weights ------------------------------------------------------------------------------
+    def build(self, inputs: Shapes) -> list[Weight]:
+        """The weights created by the first call, as Keras' ``build`` creates them."""
+        return self.weights_for(self.one(inputs))
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return []
+
+    # -- cost ---------------------------------------------------------------------------------
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Multiply-accumulates against weights for one sample (fvcore's convention)."""
+        return 0
+
+    # -- forward kernel -----------------------------------------------------------------------
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        """numpy forward pass of one call with Keras inference semantics."""
+        return [self.apply(inputs[0], weights)]
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.elementwise and not weights:
+            return x
+        raise NotImplementedError(f"{self.keras_name} has no forward kernel")
+
+    # -- explanation --------------------------------------------------------------------------
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        """How the output shape and the parameters came about, in plain words with numbers."""
+        shape_text = self.explain_shape(inputs, outputs)
+        return f"{shape_text}; {explain_params(weights)}"
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        ins = ", ".join(format_shape(s) for s in inputs)
+        outs = ", ".join(format_shape(s) for s in outputs)
+        if self.elementwise:
+            return f"applied element by element, the shape {outs} is kept"
+        return f"{ins} → {outs}"
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+    def one(self, inputs: Shapes) -> Shape:
+        """The single input shape of a one-tensor layer."""
+        if len(inputs) != 1:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} takes one input tensor, but received {len(inputs)}: "
+                + ", ".join(format_shape(s) for s in inputs),
+                "Connect a single layer to it, or merge the tensors first (Concatenate, Add).",
+            )
+        return inputs[0]
+
+    def require_rank(self, shape: Shape, *ranks: int, what: str = "") -> None:
+        """Raise unless the batched ``shape`` has one of ``ranks`` axes (batch included)."""
+        if len(shape) in ranks:
+            return
+        expected = " or ".join(str(r) for r in ranks)
+        raise LayerInputIncompatible(
+            f"{self.keras_name} expects inputs of rank {expected} "
+            f"{what or '(batch axis included)'}, but received {format_shape(shape)} "
+            f"of rank {len(shape)}.",
+            rank_hint(len(shape), ranks),
+        )
+
+    def require_known(self, dim: int | None, what: str) -> int:
+        """A dimension a weight needs; unknown (None) cannot build the layer."""
+        if dim is None:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} needs to know {what} to create its weights, but that axis "
+                "is unknown (None).",
+                "Give the model input a fixed size on that axis.",
+            )
+        return dim
+
+    @staticmethod
+    def expand_tuple(value: int | tuple, n: int, field: str) -> tuple[int, ...]:
+        """Keras' ``standardize_tuple``: an int for every axis, or exactly ``n`` of them."""
+        if isinstance(value, int):
+            return (value,) * n
+        if len(value) != n or not all(isinstance(v, int) for v in value):
+            raise ArgumentError(field, f"must be an integer or a list of {n} integers, got {list(value)}")
+        return tuple(value)
+
+
+def explain_params(weights: Sequence[Weight]) -> str:
+    """``params: kernel (3, 3, 3, 32) + bias (32,) = 896``, or ``no weights``."""
+    if not weights:
+        return "no weights"
+    parts = " + ".join(f"{w.name} {format_shape(w.shape)}" for w in weights)
+    total = sum(w.size for w in weights)
+    frozen = sum(w.size for w in weights if not w.trainable)
+    tail = f" ({frozen:,} non-trainable)" if frozen else ""
+    return f"params: {parts} = {total:,}{tail}"
+
+
+def rank_hint(received: int, expected: Sequence[int]) -> str:
+    """A hint for a rank mismatch, in terms a newcomer knows."""
+    want = min(expected, key=lambda r: abs(r - received))
+    if received < want:
+        return (f"The input has {want - received} axis(es) too few. Add the missing axis to "
+                "your data (e.g. a channel axis of 1) or insert a Reshape before this layer.")
+    return ("The input has too many axes. Insert Flatten, a global pooling layer or a Reshape "
+            "before this layer.")
+
+
+def activation_field(**kw: Any) -> fields.Field:
+    """The ``activation`` argument: a Keras activation name, or null for linear."""
+    from ..activations import ACTIVATION_NAMES
+    from ..fields import Choice
+
+    if not kw.get("required"):
+        kw.setdefault("load_default", None)
+    return Choice(ACTIVATION_NAMES, allow_none=True, **kw)
+

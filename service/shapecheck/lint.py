@@ -1,0 +1,126 @@
+"""Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
+layers that feed no output."""
+
+from __future__ import annotations
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic
+from .graph import ModelGraph, Propagation, TensorRef
+from .layers.core import Dense
+from .shapes import format_shape, num_elements
+
+SMALL_CHANNELS = (1, 2, 3, 4)
+
+
+def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    return [*dense_on_high_rank(graph, prop), *suspicious_data_format(graph, prop),
+            *unused_layers(graph, prop)]
+
+
+def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
+    return ref.layer if ref.layer in graph.layers else None
+
+
+def dense_on_high_rank(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    """One note at the head of each run of Dense layers that receives rank > 2."""
+    notes = []
+    flagged: set[str] = set()
+    for call in prop.order:
+        layer = graph.layers[call.layer]
+        shapes = [prop.tensors.get(r) for r in call.inputs]
+        if not shapes or shapes[0] is None or len(shapes[0]) <= 2:
+            continue
+        upstream = producer(call.inputs[0], graph)
+        if upstream in flagged and (isinstance(layer, Dense) or layer.elementwise):
+            flagged.add(call.layer)
+            continue
+        if isinstance(layer, Dense):
+            flagged.add(call.layer)
+            notes.append(dense_note(call.layer, layer.args.units, shapes[0]))
+    return notes
+
+
+def dense_note(name: str, units: int, shape: tuple) -> Diagnostic:
+    positions = shape[1:-1]
+    grid = extent(positions)
+    out = format_shape((*shape[:-1], units))
+    pool = {1: "GlobalAveragePooling1D", 2: "GlobalAveragePooling2D",
+            3: "GlobalAveragePooling3D"}.get(len(positions), "GlobalAveragePooling2D")
+    count = num_elements(positions)
+    where = f"each of the {grid} positions" if count else f"every position ({grid})"
+    return diag.info(
+        diag.DENSE_ON_HIGH_RANK, name,
+        f"'{name}' receives {format_shape(shape)}, of rank {len(shape)}. Dense acts on the last "
+        f"axis only: the same {units} units are applied at {where}, giving {out}, not one "
+        f"vector of {units} per sample.",
+        f"If you want one vector per sample, put Flatten or {pool} before '{name}'. If acting "
+        "per position is what you want (e.g. per time step), this note needs no action.")
+
+
+def suspicious_data_format(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    """Conv and pooling layers reading model inputs whose channel axis looks spatial."""
+    notes = []
+    inputs = graph.input_names()
+    for call in prop.order:
+        layer = graph.layers[call.layer]
+        data_format = getattr(layer.args, "data_format", None)
+        rank = getattr(layer, "rank", None)
+        if data_format is None or rank is None or len(call.inputs) != 1:
+            continue
+        if call.inputs[0].layer not in inputs:
+            continue
+        shape = prop.tensors.get(call.inputs[0])
+        if shape is None or len(shape) != rank + 2:
+            continue
+        note = data_format_note(call.layer, layer.keras_name, shape, data_format)
+        if note:
+            notes.append(note)
+    return notes
+
+
+def data_format_note(name: str, kind: str, shape: tuple, data_format: str) -> Diagnostic | None:
+    """A warning when the axis read as channels is large and the other end is 1 to 4."""
+    sample = shape[1:]
+    if data_format == "channels_last":
+        channels, lead = sample[-1], sample[0]
+        read_spatial, meant_spatial = sample[:-1], sample[1:]
+        other, reshaped = "channels_first", (*sample[1:], sample[0])
+    else:
+        channels, lead = sample[0], sample[-1]
+        read_spatial, meant_spatial = sample[1:], sample[:-1]
+        other, reshaped = "channels_last", (sample[-1], *sample[:-1])
+    if channels is None or lead is None or not (lead in SMALL_CHANNELS and 4 < channels > lead):
+        return None
+    noun = {1: "sequence", 2: "image", 3: "volume"}.get(len(read_spatial), "map")
+    side = "last" if data_format == "channels_last" else "first"
+    return diag.warning(
+        diag.SUSPICIOUS_DATA_FORMAT, name,
+        f"{kind} '{name}' reads its input {format_shape(shape)} as {data_format}: a "
+        f"{extent(read_spatial)} {noun} with {channels} channels. The axis of {lead} looks like "
+        f"the channels, which {data_format} expects on the {side} axis.",
+        f"If each sample is {lead} channel(s) of {extent(meant_spatial)}, either set "
+        f"data_format='{other}' on '{name}' (and on the layers after it), or shape the data as "
+        f"{format_shape(reshaped)}.")
+
+
+def extent(dims: tuple) -> str:
+    return "×".join("?" if d is None else str(d) for d in dims)
+
+
+def unused_layers(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    """Layers from which no model output can be reached."""
+    needed = {ref.layer for ref in graph.outputs}
+    frontier = list(needed)
+    sources_of: dict[str, list[str]] = {}
+    for call in graph.calls:
+        sources_of.setdefault(call.layer, []).extend(r.layer for r in call.inputs)
+    while frontier:
+        for source in sources_of.get(frontier.pop(), ()):
+            if source not in needed:
+                needed.add(source)
+                frontier.append(source)
+    return [diag.warning(diag.UNUSED_LAYER, name,
+                         f"'{name}' does not lead to any model output, so Keras would leave it "
+                         "out of the model.",
+                         "Connect it to an output, list it in 'outputs', or remove it.")
+            for name in graph.layers if name not in needed]

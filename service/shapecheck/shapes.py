@@ -1,0 +1,117 @@
+"""Shapes and the arithmetic every spatial layer shares.
+
+A shape is a plain tuple of ``int | None``; ``None`` is an unknown dimension (the batch axis, or
+an axis the user left open). The formulas here are Keras 3's own
+(``keras/src/ops/operation_utils.py``), kept in one place so that convolution, pooling,
+transposed convolution and the forward kernels all agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+Dim = int | None
+Shape = tuple[Dim, ...]
+
+PADDINGS = ("valid", "same")
+CONV_PADDINGS = ("valid", "same", "causal")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def format_shape(shape: Sequence[Dim] | None) -> str:
+    """``(None, 3, 4)`` as Keras prints it; a 1-tuple keeps its comma: ``(None,)``."""
+    if shape is None:
+        return "?"
+    if len(shape) == 1:
+        return f"({_dim(shape[0])},)"
+    return "(" + ", ".join(_dim(d) for d in shape) + ")"
+
+
+def _dim(d: Dim) -> str:
+    return "None" if d is None else str(d)
+
+
+def num_elements(shape: Iterable[Dim]) -> int | None:
+    """Product of the dimensions, or None when any is unknown."""
+    total = 1
+    for d in shape:
+        if d is None:
+            return None
+        total *= d
+    return total
+
+
+def conv_output_length(
+    length: Dim, kernel: int, padding: str, stride: int, dilation: int = 1
+) -> Dim:
+    """Output length of a convolution or pooling window along one axis.
+
+    ``valid``: ``floor((L - d*(k-1) - 1) / s) + 1``; ``same`` and ``causal``: ``floor((L-1)/s) + 1``.
+    May return 0 or a negative number; callers decide what that means.
+    """
+    if length is None:
+        return None
+    if padding == "valid":
+        return (length - dilation * (kernel - 1) - 1) // stride + 1
+    return (length - 1) // stride + 1
+
+
+def deconv_output_length(
+    length: Dim,
+    kernel: int,
+    padding: str,
+    stride: int,
+    dilation: int = 1,
+    output_padding: int | None = None,
+) -> Dim:
+    """Output length of a transposed convolution along one axis (Keras ``deconv_output_length``)."""
+    if length is None:
+        return None
+    kernel = kernel + (kernel - 1) * (dilation - 1)
+    if output_padding is None:
+        if padding == "valid":
+            return length * stride + max(kernel - stride, 0)
+        return length * stride
+    pad = kernel // 2 if padding == "same" else 0
+    return (length - 1) * stride + kernel - 2 * pad + output_padding
+
+
+def same_padding_amounts(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """(before, after) zero padding that TensorFlow/JAX ``SAME`` applies along one axis."""
+    effective = dilation * (kernel - 1) + 1
+    out = math.ceil(length / stride)
+    total = max((out - 1) * stride + effective - length, 0)
+    return total // 2, total - total // 2
+
+
+def spatial_axes(rank: int, data_format: str) -> tuple[int, ...]:
+    """Indices of the spatial axes in a batched tensor of ``rank`` spatial dimensions."""
+    first = 1 if data_format == "channels_last" else 2
+    return tuple(range(first, first + rank))
+
+
+def channel_axis(data_format: str) -> int:
+    """Index of the channel axis in a batched tensor."""
+    return -1 if data_format == "channels_last" else 1
+
+
+def broadcast_shapes(a: Shape, b: Shape) -> Shape | None:
+    """Keras' elementwise-merge broadcasting (``Merge._compute_elemwise_op_output_shape``).
+
+    Shapes are aligned on their last axes; an unknown axis on either side stays unknown; a 1
+    stretches. Returns None when two known axes differ and neither is 1.
+    """
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return a
+    out: list[Dim] = list(a[: len(a) - len(b)])
+    for x, y in zip(a[len(a) - len(b):], b, strict=True):
+        if x is None or y is None:
+            out.append(None)
+        elif x == 1 or y == 1 or x == y:
+            out.append(y if x == 1 else x)
+        else:
+            return None
+    return tuple(out)

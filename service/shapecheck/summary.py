@@ -1,0 +1,66 @@
+"""A Keras-3-style ``model.summary()`` table, as text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .shapes import format_shape
+
+COLUMNS = ("Layer (type)", "Output Shape", "Param #")
+WIDTHS = (33, 26, 15)
+CONNECTED_WIDTH = 30
+
+
+def readable_bytes(size: float) -> str:
+    """Keras' ``readable_memory_size``: ``456.00 B``, ``5.64 MB``."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size / 1024 < 1:
+            return f"{size:.2f} {unit}"
+        size /= 1024
+    return f"{size:.2f} PB"
+
+
+def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, int],
+                   functional: bool) -> str:
+    """rows: ``name``, ``type``, ``output_shapes`` (list or None), ``params``, ``inputs``."""
+    widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
+    headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
+    lines = [f'Model: "{name}"', border("┏", "┳", "┓", "━", widths),
+             line("┃", headers, widths), border("┡", "╇", "┩", "━", widths)]
+    for i, row in enumerate(rows):
+        if i:
+            lines.append(border("├", "┼", "┤", "─", widths))
+        lines.extend(row_lines(row, widths, functional))
+    lines.append(border("└", "┴", "┘", "─", widths))
+    for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
+                       ("Non-trainable", "non_trainable_params")):
+        count = totals[key]
+        lines.append(f" {label} params: {count:,} ({readable_bytes(count * 4)})")
+    return "\n".join(lines)
+
+
+def row_lines(row: dict[str, Any], widths: list[int], functional: bool) -> list[str]:
+    shapes = row["output_shapes"]
+    shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
+    cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
+    if functional:
+        cells.append([f"{n}" for n in row["inputs"]] or ["-"])
+    height = max(len(c) for c in cells)
+    out = []
+    for k in range(height):
+        out.append(line("│", [c[k] if k < len(c) else "" for c in cells], widths))
+    return out
+
+
+def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:
+    return left + mid.join(fill * w for w in widths) + right
+
+
+def line(edge: str, cells: Sequence[str], widths: Sequence[int]) -> str:
+    parts = []
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        text = cell if len(cell) <= width - 2 else cell[: width - 3] + "…"
+        numeric = i == 2
+        parts.append(f" {text:>{width - 2}} " if numeric else f" {text:<{width - 2}} ")
+    return edge + edge.join(parts) + edge

@@ -1,0 +1,183 @@
+"""Dev-only: build native shapecheck documents in real Keras and record what Keras computes.
+
+Runs in a virtualenv with Keras 3 + JAX (``make fixtures`` creates it); never imported by the
+service or by CI. A case is a native document (``{"inputs": ..., "layers": [...]}``); the
+builder makes the same model with ``keras.layers`` and records, per layer, the output shapes
+of every call and the parameter counts, or the layer where Keras refuses the model and its
+message. With ``forward=True`` it also records random weights, a random input and Keras'
+``predict`` output, all float32, base64-encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import numpy as np  # noqa: E402
+
+LEGACY = os.environ.get("TF_USE_LEGACY_KERAS") == "1"
+if LEGACY:
+    import tf_keras as keras  # noqa: E402
+else:
+    import keras  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / ("tfkeras2" if LEGACY else "keras3")
+
+# Layers called with a list of tensors rather than with positional tensors.
+LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+             "Dot", "Attention", "AdditiveAttention"}
+
+
+def case(case_id: str, inputs: Any, layers: list[dict[str, Any]], *, outputs: Any = None,
+         forward: bool = False, **extra: Any) -> dict[str, Any]:
+    """A test case: a native document plus options."""
+    doc: dict[str, Any] = {"name": case_id, "inputs": inputs, "layers": layers}
+    if outputs is not None:
+        doc["outputs"] = outputs
+    return {"id": case_id, "native": doc, "forward": forward, **extra}
+
+
+def seq(case_id: str, shape: list, *layers: dict[str, Any], forward: bool = True,
+        **extra: Any) -> dict[str, Any]:
+    """A Sequential case: one input, each layer after the previous."""
+    return case(case_id, shape, list(layers), forward=forward, **extra)
+
+
+def encode(array: np.ndarray) -> dict[str, Any]:
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    return {"dtype": "float32", "shape": list(array.shape),
+            "base64": base64.b64encode(array.astype("<f4").tobytes()).decode()}
+
+
+def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """The Keras model of a native document, or (None, error) where Keras refuses it."""
+    spec = doc["inputs"]
+    named = spec if isinstance(spec, dict) else {"input": spec}
+    tensors = {name: keras.Input(shape=tuple(shape), name=name) for name, shape in named.items()}
+    previous = next(iter(tensors)) if len(tensors) == 1 else None
+    counts: dict[str, int] = {}
+    for entry in doc["layers"]:
+        kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
+        cls = getattr(keras.layers, entry["type"])
+        name = entry.get("name") or auto_name(entry["type"], counts)
+        kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
+        try:
+            layer = cls(name=name, **kwargs)
+            refs = entry.get("inputs") or [previous]
+            refs = refs if isinstance(refs, list) else [refs]
+            args = [lookup(tensors, r) for r in refs]
+            if entry["type"] in LIST_CALL:
+                out = layer(args)
+            else:
+                out = layer(*args)
+        except Exception as exc:  # Keras refuses the model at this layer
+            return None, {"layer": name, "message": str(exc).split("\n")[0][:400]}
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        tensors[name] = outs[0]
+        for i, t in enumerate(outs):
+            tensors[f"{name}:{i}"] = t
+        previous = name
+    out_refs = doc.get("outputs") or [previous]
+    out_refs = out_refs if isinstance(out_refs, list) else [out_refs]
+    inputs = list(tensors[n] for n in named)
+    model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
+    return model, None
+
+
+def wrap(key: str, value: Any) -> Any:
+    """Nested layers (``layer`` of wrappers) are given as native entries too."""
+    if key in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
+        inner = {k: v for k, v in value.items() if k != "type"}
+        return getattr(keras.layers, value["type"])(**inner)
+    return value
+
+
+def lookup(tensors: dict[str, Any], ref: str) -> Any:
+    return tensors[ref]
+
+
+def auto_name(class_name: str, counts: dict[str, int]) -> str:
+    import re
+
+    base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", class_name))
+    base = base.lower()
+    n = counts.get(base, 0)
+    counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def layer_record(layer: Any) -> dict[str, Any]:
+    shapes = []
+    for node in layer._inbound_nodes:
+        for t in node.output_tensors:
+            shapes.append([None if d is None else int(d) for d in t.shape])
+    trainable = int(sum(np.prod(w.shape) for w in layer.trainable_weights))
+    params = int(layer.count_params()) if layer.built else 0
+    return {"name": layer.name, "type": type(layer).__name__, "output_shapes": shapes,
+            "params": params, "trainable_params": trainable,
+            "non_trainable_params": params - trainable}
+
+
+def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    model, error = build(spec["native"])
+    out: dict[str, Any] = {"id": spec["id"], "native": spec["native"]}
+    if error is not None:
+        out["error"] = error
+        return out
+    layers = [layer_record(layer) for layer in model.layers
+              if type(layer).__name__ != "InputLayer"]
+    out["layers"] = layers
+    out["totals"] = {"params": int(model.count_params())}
+    out["keras_json"] = json.loads(model.to_json())
+    if spec.get("forward"):
+        out["forward"] = forward_record(model, spec, rng)
+    return out
+
+
+def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    batch = spec.get("batch", 2)
+    weights = {}
+    for layer in model.layers:
+        values = [random_weight(w, rng) for w in layer.get_weights()]
+        if values:
+            layer.set_weights(values)
+            weights[layer.name] = [encode(v) for v in values]
+    xs = [input_data(t, batch, rng, spec) for t in model.inputs]
+    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    ys = ys if isinstance(ys, list) else [ys]
+    names = [t.name.split(":")[0] for t in model.inputs]
+    return {"x": {n: encode(x) for n, x in zip(names, xs, strict=True)},
+            "weights": weights, "outputs": [encode(y) for y in ys]}
+
+
+def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Positive values keep variances and scales valid; the spread exercises every term.
+    return rng.uniform(0.2, 1.0, size=w.shape).astype(np.float32) * rng.choice([-1, 1], size=w.shape)
+
+
+def input_data(tensor: Any, batch: int, rng: np.random.Generator, spec: dict) -> np.ndarray:
+    shape = (batch, *tensor.shape[1:])
+    if spec.get("int_inputs"):
+        return rng.integers(0, spec["int_inputs"], size=shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+def write(family: str, cases: list[dict[str, Any]]) -> Path:
+    rng = np.random.default_rng(0)
+    records = [record(c, rng) for c in cases]
+    version = keras.__version__
+    FIXTURES.joinpath("layers").mkdir(parents=True, exist_ok=True)
+    path = FIXTURES / "layers" / f"{family}.json"
+    path.write_text(json.dumps({"keras_version": version, "backend":
+                                os.environ.get("KERAS_BACKEND"), "cases": records}, indent=1))
+    refused = sum(1 for r in records if "error" in r)
+    print(f"{path.relative_to(ROOT)}: {len(records)} cases ({refused} refused by Keras)",
+          file=sys.stderr)
+    return path
