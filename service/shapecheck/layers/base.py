@@ -242,3 +242,25 @@ def activation_field(**kw: Any) -> fields.Field:
         kw.setdefault("load_default", None)
     return Choice(ACTIVATION_NAMES, allow_none=True, **kw)
 
+
+
+def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:
+    """A layer nested in a wrapper's argument (Bidirectional's ``layer``).
+
+    ``spec`` is native (``{"type": "LSTM", "units": 8}``) or Keras JSON (``{"class_name":
+    "LSTM", "config": {...}}``). Problems raise ArgumentError under ``field``.
+    """
+    if "class_name" in spec:
+        class_name, config = spec["class_name"], dict(spec.get("config") or {})
+    else:
+        class_name, config = spec.get("type"), {k: v for k, v in spec.items() if k != "type"}
+    canonical = ALIASES.get(class_name) or LEGACY_ALIASES.get(class_name) or class_name
+    cls = REGISTRY.get(canonical) if isinstance(canonical, str) else None
+    if cls is None:
+        raise ArgumentError(field, f"unknown layer type {class_name!r}")
+    name = config.pop("name", None) or str(canonical).lower()
+    try:
+        return cls.from_config(name, config)
+    except RequestInvalid as exc:
+        path, messages = next(iter(exc.errors.items()))
+        raise ArgumentError(f"{field}.{path}" if path else field, "; ".join(messages)) from None
