@@ -142,8 +142,7 @@ def run_layers(client: Client, args: argparse.Namespace) -> int:
         print(json.dumps(layers, indent=2))
         return 0
     for layer in layers:
-        arguments = layer.get("arguments") or {}
-        print(f"{layer.get('type', '?'):<28} {', '.join(arguments)}".rstrip())
+        print(f"{layer.get('type', '?'):<28} {layer.get('description', '')}".rstrip())
     return 0
 
 

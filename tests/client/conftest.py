@@ -1,27 +1,18 @@
-"""Fixtures for the client tests, and the client package on sys.path when not pip-installed."""
+"""Fixtures for the client tests: a scripted HTTP server on loopback."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import queue
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
-
-try:
-    import shapecheck_client  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(CLIENT_DIR))
 
 
 @dataclass
