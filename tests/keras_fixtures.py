@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from shapecheck.arrays import decode
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from keras_fixtures import array, cases
-
 from shapecheck import check
 from shapecheck.engine import analyse
 from shapecheck.errors import RequestInvalid

@@ -4,10 +4,12 @@ outputs (loss-aware), with the batch axis understood."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .graph import ModelGraph, Propagation
+from .layers.core import Dense
 from .request import DataShapes
 from .shapes import Shape, format_shape, num_elements
 
@@ -29,9 +31,10 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
     outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}": prop.tensors.get(ref)
                for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
+    context = target_context(graph, prop)
     for name, y in y_named.items():
         if name in outputs and outputs[name] is not None:
-            notes.extend(check_target(name, outputs[name], y, loss))
+            notes.extend(check_target(name, outputs[name], y, loss, context))
     notes.extend(sample_counts(x_named, y_named))
     return notes
 
@@ -47,8 +50,8 @@ def named(shapes: DataShapes, names: list[str], what: str,
         if unknown:
             notes.append(diag.error(code, None,
                                     f"{what} names {', '.join(unknown)}, which the model does "
-                                    f"not have; its {'inputs' if code == diag.INPUT_SHAPE_MISMATCH else 'outputs'} "
-                                    f"are {', '.join(names)}.", "Use the model's names."))
+                                    f"not have; it has {', '.join(names)}.",
+                                    "Use the model's names."))
         return {n: s for n, s in shapes.items() if n in names}
     if len(names) != 1:
         notes.append(diag.error(code, None,
@@ -98,7 +101,8 @@ def rank_hint(x: Shape, sample: Shape) -> str:
         return (f"Add a channel axis of 1: x.reshape({', '.join(map(str, (*x, 1)))}) or "
                 "np.expand_dims(x, -1).")
     if per_sample is not None and per_sample == num_elements(sample):
-        return f"Each sample has the right number of values: reshape x to {format_shape((x[0], *sample))}."
+        target = format_shape((x[0], *sample))
+        return f"Each sample has the right number of values: reshape x to {target}."
     return (f"Reshape your data to {format_shape(('N', *sample))}, or change the model input "
             f"to shape {format_shape(x[1:])}.")
 
@@ -116,20 +120,38 @@ def axis_mismatch(label: str, expected: Shape, x: Shape, wrong: Sequence[int]) -
         hint = ("The same sizes in another order: transpose the data (np.transpose / "
                 "np.moveaxis), or check data_format (channels_first vs channels_last).")
     else:
-        hint = f"Reshape the data to {format_shape((x[0], *expected[1:]))}, or change the model input."
+        target = format_shape((x[0], *expected[1:]))
+        hint = f"Reshape the data to {target}, or change the model input."
     return diag.error(diag.INPUT_SHAPE_MISMATCH, None, message, hint)
 
 
 def compatible(a: Sequence, b: Sequence) -> bool:
-    return len(a) == len(b) and all(p is None or q is None or p == q for p, q in zip(a, b, strict=True))
+    pairs = zip(a, b, strict=False)
+    return len(a) == len(b) and all(p is None or q is None or p == q for p, q in pairs)
 
 
-def check_target(name: str, out: Shape, y: Shape, loss: str | None) -> list[Diagnostic]:
+@dataclass
+class TargetContext:
+    """What the hints of a target mismatch may point at."""
+
+    first_high_rank_dense: tuple[str, Shape] | None = None
+
+
+def target_context(graph: ModelGraph, prop: Propagation) -> TargetContext:
+    for call in prop.order:
+        shape = prop.tensors.get(call.inputs[0]) if call.inputs else None
+        if isinstance(graph.layers[call.layer], Dense) and shape is not None and len(shape) > 2:
+            return TargetContext((call.layer, shape))
+    return TargetContext()
+
+
+def check_target(name: str, out: Shape, y: Shape, loss: str | None,
+                 context: TargetContext) -> list[Diagnostic]:
     """y (batched) against one model output, as the loss will read it."""
     key = (loss or "").lower()
-    problem = (sparse_problem(out, y) if key in SPARSE_LOSSES
-               else categorical_problem(out, y, loss) if key in CATEGORICAL_LOSSES
-               else dense_problem(out, y))
+    problem = (sparse_problem(out, y, context) if key in SPARSE_LOSSES
+               else categorical_problem(out, y, loss, context) if key in CATEGORICAL_LOSSES
+               else dense_problem(out, y, context))
     if problem is None:
         return []
     message, hint = problem
@@ -139,12 +161,12 @@ def check_target(name: str, out: Shape, y: Shape, loss: str | None) -> list[Diag
 Problem = tuple[str, str] | None
 
 
-def dense_problem(out: Shape, y: Shape) -> Problem:
+def dense_problem(out: Shape, y: Shape, context: TargetContext) -> Problem:
     """Losses that compare y and the output element by element (after Keras' squeeze)."""
     y_cmp, out_cmp = squeezed_pair(y, out)
     if len(y_cmp) != len(out_cmp):
-        return (f"The model gives {len(out)}-D output {format_shape(out)} where the targets are "
-                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y))
+        return (f"The model gives {len(out)}-D {format_shape(out)} where the targets are "
+                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y, context))
     wrong = [i for i in range(1, len(y_cmp)) if out_cmp[i] is not None and y_cmp[i] != out_cmp[i]]
     if wrong:
         return (f"The model gives {format_shape(out)} per batch but the targets are "
@@ -163,7 +185,7 @@ def squeezed_pair(y: Shape, out: Shape) -> tuple[Shape, Shape]:
     return y, out
 
 
-def sparse_problem(out: Shape, y: Shape) -> Problem:
+def sparse_problem(out: Shape, y: Shape, context: TargetContext) -> Problem:
     classes = out[-1]
     if len(y) == len(out) - 1 or (len(y) == len(out) and y[-1] == 1):
         lead = y if len(y) == len(out) - 1 else y[:-1]
@@ -177,10 +199,12 @@ def sparse_problem(out: Shape, y: Shape) -> Problem:
                 "np.argmax(y, axis=-1) as targets.")
     return (f"With sparse_categorical_crossentropy the targets should be shaped "
             f"{format_shape(out[:-1])} (one class id per sample) for the output "
-            f"{format_shape(out)}, but they are {format_shape(y)}.", target_rank_hint(out, y))
+            f"{format_shape(out)}, but they are {format_shape(y)}.",
+            target_rank_hint(out, y, context))
 
 
-def categorical_problem(out: Shape, y: Shape, loss: str | None) -> Problem:
+def categorical_problem(out: Shape, y: Shape, loss: str | None,
+                        context: TargetContext) -> Problem:
     classes = out[-1]
     if (len(y) == len(out) - 1 or (len(y) == len(out) and y[-1] == 1)) and classes not in (None, 1):
         return (f"{loss} takes one-hot targets shaped like the output {format_shape(out)}, but "
@@ -188,8 +212,8 @@ def categorical_problem(out: Shape, y: Shape, loss: str | None) -> Problem:
                 "Use loss='sparse_categorical_crossentropy' with integer labels, or one-hot "
                 f"encode them: keras.utils.to_categorical(y, {classes}).")
     if len(y) != len(out):
-        return (f"The model gives {len(out)}-D output {format_shape(out)} where the targets are "
-                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y))
+        return (f"The model gives {len(out)}-D {format_shape(out)} where the targets are "
+                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y, context))
     wrong = [i for i in range(1, len(y)) if out[i] is not None and y[i] != out[i]]
     if wrong:
         return (f"The model gives {format_shape(out)} but the one-hot targets are "
@@ -197,7 +221,13 @@ def categorical_problem(out: Shape, y: Shape, loss: str | None) -> Problem:
     return None
 
 
-def target_rank_hint(out: Shape, y: Shape) -> str:
+def target_rank_hint(out: Shape, y: Shape, context: TargetContext) -> str:
+    if len(out) > len(y) and context.first_high_rank_dense:
+        name, shape = context.first_high_rank_dense
+        pool = f"GlobalAveragePooling{min(max(len(shape) - 2, 1), 3)}D"
+        return (f"Dense acts on the last axis only, so the axes {format_shape(shape[1:-1])} "
+                f"are still there. Put Flatten or {pool} before '{name}', the first Dense, "
+                f"which receives {format_shape(shape)}.")
     if len(out) > len(y):
         return ("The output still has spatial or time axes. Put Flatten or a global pooling "
                 "layer (GlobalAveragePooling2D for images) before the first Dense, or set "

@@ -30,8 +30,12 @@ class RequestInvalid(ShapecheckError):
         super().__init__(self.detail)
 
 
+class MalformedRequest(ShapecheckError):
+    """The body is not JSON at all: a 400."""
+
+
 class ArgumentError(ShapecheckError):
-    """One layer argument is invalid; the model loader prefixes the path and raises RequestInvalid."""
+    """One layer argument is invalid; the loader prefixes its path and raises RequestInvalid."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -57,5 +61,5 @@ def _first_error(errors: dict[str, list[str]]) -> str:
 
 
 def prefixed(errors: dict[str, list[str]], prefix: str) -> dict[str, list[str]]:
-    """Field errors with their paths put under ``prefix`` (``units`` -> ``model.layers.0.units``)."""
+    """Field errors with their paths under ``prefix`` (``units`` -> ``model.layers.0.units``)."""
     return {f"{prefix}.{path}" if path else prefix: msgs for path, msgs in errors.items()}

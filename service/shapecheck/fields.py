@@ -43,7 +43,7 @@ def _describe_int(min_value: int | None) -> str:
     return {None: "integer", 0: "integer >= 0", 1: "integer >= 1"}.get(min_value, "integer")
 
 
-def PositiveInt(**kw: Any) -> Int:  # noqa: N802 - reads like a field class
+def PositiveInt(**kw: Any) -> Int:
     """An integer >= 1: a size, a count of units or filters."""
     return Int(min_value=1, **kw)
 

@@ -229,7 +229,8 @@ def compute(state: LayerState, shapes: list[Shape], call: Call) -> list[Shape]:
     return layer.output_shapes(shapes)
 
 
-def missing_output(call: Call, ref: TensorRef, tensors: dict[TensorRef, Shape | None]) -> Diagnostic:
+def missing_output(call: Call, ref: TensorRef,
+                   tensors: dict[TensorRef, Shape | None]) -> Diagnostic:
     count = sum(1 for t in tensors if t.layer == ref.layer and t.call == ref.call)
     return diag.error(
         diag.INVALID_GRAPH, call.layer,

@@ -47,7 +47,7 @@ def conv_output_length(
 ) -> Dim:
     """Output length of a convolution or pooling window along one axis.
 
-    ``valid``: ``floor((L - d*(k-1) - 1) / s) + 1``; ``same`` and ``causal``: ``floor((L-1)/s) + 1``.
+    ``valid``: ``floor((L - d*(k-1) - 1) / s) + 1``; ``same``, ``causal``: ``floor((L-1)/s) + 1``.
     May return 0 or a negative number; callers decide what that means.
     """
     if length is None:
@@ -77,7 +77,9 @@ def deconv_output_length(
     return (length - 1) * stride + kernel - 2 * pad + output_padding
 
 
-def same_padding_amounts(length: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+def same_padding_amounts(
+    length: int, kernel: int, stride: int, dilation: int = 1
+) -> tuple[int, int]:
     """(before, after) zero padding that TensorFlow/JAX ``SAME`` applies along one axis."""
     effective = dilation * (kernel - 1) + 1
     out = math.ceil(length / stride)

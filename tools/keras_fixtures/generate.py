@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import build  # noqa: E402
+import build
 
 
 def main(argv: list[str]) -> None:

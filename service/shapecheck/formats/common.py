@@ -49,10 +49,14 @@ def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[
     return None
 
 
+def canonical_name(class_name: str) -> str:
+    """``Convolution2D`` and ``MaxPool2D`` are ``Conv2D`` and ``MaxPooling2D`` in Keras 3."""
+    return ALIASES.get(class_name) or LEGACY_ALIASES.get(class_name) or class_name
+
+
 def declared_args(class_name: str) -> set[str]:
     """The argument names a layer type declares (empty for unknown types)."""
-    canonical = ALIASES.get(class_name) or LEGACY_ALIASES.get(class_name) or class_name
-    cls = REGISTRY.get(canonical)
+    cls = REGISTRY.get(canonical_name(class_name))
     return set(cls.Args().fields) if cls else set()
 
 

@@ -20,7 +20,7 @@ from ..errors import RequestInvalid
 from ..fields import ShapeField
 from ..graph import Call, ModelGraph, ModelInput, TensorRef
 from ..shapes import Shape
-from .common import declared_args, make_layer
+from .common import canonical_name, declared_args, make_layer
 from .naming import AutoNamer
 
 RESERVED = ("type", "name", "inputs")
@@ -46,7 +46,7 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
         if entry["type"] == "InputLayer":
             previous = entry.get("name") or DEFAULT_INPUT
             continue
-        name = entry.get("name") or namer.name(entry["type"])
+        name = entry.get("name") or namer.name(canonical_name(entry["type"]))
         if name in graph.layers or name in graph.input_names():
             raise RequestInvalid({f"model.layers.{i}.name": [f"the name '{name}' is used twice"]})
         own = declared_args(entry["type"])  # Embedding's input_dim is its own, not the input's
@@ -117,7 +117,7 @@ def first_layer_input(entry: dict[str, Any], notes: list[Diagnostic]) -> ModelIn
         shape = parse_shape([entry["input_dim"]], f"{path}.input_dim")
         if "input_length" in entry:  # Keras 1 recurrent layers: (input_length, input_dim)
             shape = (*parse_shape([entry["input_length"]], f"{path}.input_length"), *shape)
-        notes.append(input_note(layer, "input_dim", f"shape={[None if d is None else d for d in shape]}"))
+        notes.append(input_note(layer, "input_dim", f"shape={list(shape)}"))
         return ModelInput(DEFAULT_INPUT, (None, *shape))
     if entry.get("input_length") is not None:  # Keras 2 Embedding: sequences of that length
         shape = parse_shape([entry["input_length"]], f"{path}.input_length")

@@ -208,7 +208,8 @@ class Layer:
         if isinstance(value, int):
             return (value,) * n
         if len(value) != n or not all(isinstance(v, int) for v in value):
-            raise ArgumentError(field, f"must be an integer or a list of {n} integers, got {list(value)}")
+            raise ArgumentError(field, f"must be an integer or a list of {n} integers, "
+                                       f"got {list(value)}")
         return tuple(value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -127,11 +128,11 @@ class Identity(Layer):
 
 @register
 class Embedding(Layer):
-    """Turns integer indices into dense vectors of ``output_dim``: (batch, ...) → (batch, ..., d)."""
+    """Turns integer indices into vectors of ``output_dim``: (batch, ...) → (batch, ..., d)."""
 
     keras_name = "Embedding"
     family = "core"
-    legacy_args = {"init": "embeddings_initializer"}
+    legacy_args = MappingProxyType({"init": "embeddings_initializer"})
 
     class Args(LayerArgs):
         input_dim = PositiveInt(required=True)

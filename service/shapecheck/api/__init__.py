@@ -1,0 +1,59 @@
+"""The HTTP layer: parses requests, calls the engine, serialises. No engine logic lives here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..config import Limits
+from ..errors import LimitExceeded, MalformedRequest, RequestInvalid
+from . import problems
+from .routes import blueprint
+
+log = logging.getLogger("shapecheck")
+
+
+def create_app(limits: Limits | None = None) -> Flask:
+    """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``)."""
+    limits = limits or Limits.from_env()
+    app = Flask("shapecheck")
+    app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
+    app.config["LIMITS"] = limits
+    app.json.sort_keys = False
+    app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RequestInvalid)
+    def _invalid(exc: RequestInvalid) -> Any:
+        return problems.invalid(exc)
+
+    @app.errorhandler(MalformedRequest)
+    def _malformed(exc: MalformedRequest) -> Any:
+        return problems.problem(400, str(exc))
+
+    @app.errorhandler(LimitExceeded)
+    def _limit(exc: LimitExceeded) -> Any:
+        return problems.too_large(exc)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(exc: RequestEntityTooLarge) -> Any:
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return problems.problem(413, f"The body is over the limit of {limit:,} bytes "
+                                     "(SHAPECHECK_MAX_BODY_BYTES).")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        return problems.problem(status, exc.description or problems.TITLES.get(status, "Error"))
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception) -> Any:
+        log.exception("unhandled error")
+        return problems.problem(500, "shapecheck failed on this request; this is a bug. "
+                                     "Please report it with the request.")
