@@ -142,7 +142,8 @@ def run_layers(client: Client, args: argparse.Namespace) -> int:
         print(json.dumps(layers, indent=2))
         return 0
     for layer in layers:
-        print(f"{layer.get('type', '?'):<28} {layer.get('description', '')}".rstrip())
+        description = " ".join(str(layer.get("description") or "").split())
+        print(f"{layer.get('type', '?'):<28} {description}".rstrip())
     return 0
 
 

@@ -266,10 +266,17 @@ def test_fix_on_a_right_model_copies_it(
 
 
 def test_layers_command(scripted_server: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    body = {"layers": [{"type": "Dense", "description": "Fully connected.", "arguments": []}]}
+    layers = [
+        {"type": "Dense", "description": "Fully connected,\n    on the last axis."},
+        {"type": "Flatten"},
+    ]
+    body = {"layers": layers}
     scripted_server.add(200, body).add(200, body)
     assert main(["layers", "--url", scripted_server.url]) == 0
-    assert capsys.readouterr().out.split() == ["Dense", "Fully", "connected."]
+    assert capsys.readouterr().out.splitlines() == [
+        f"{'Dense':<28} Fully connected, on the last axis.",
+        "Flatten",
+    ]
     assert main(["layers", "--url", scripted_server.url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == body["layers"]
 
