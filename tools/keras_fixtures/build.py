@@ -146,6 +146,8 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
     weights = {}
     for layer in model.layers:
         values = [random_weight(w, rng) for w in layer.get_weights()]
+        values = [np.abs(v) if is_variance(w) else v
+                  for w, v in zip(layer.weights, values, strict=True)]
         if values:
             layer.set_weights(values)
             weights[layer.name] = [encode(v) for v in values]
@@ -160,6 +162,12 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
 def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # Positive values keep variances and scales valid; the spread exercises every term.
     return rng.uniform(0.2, 1.0, size=w.shape).astype(np.float32) * rng.choice([-1, 1], size=w.shape)
+
+
+def is_variance(variable: Any) -> bool:
+    """Variances (``moving_variance``, Normalization's ``variance``) must stay positive: a
+    negative one makes Keras' rsqrt NaN."""
+    return variable.name.endswith("variance")
 
 
 def input_data(tensor: Any, batch: int, rng: np.random.Generator, spec: dict) -> np.ndarray:
