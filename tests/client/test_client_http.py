@@ -51,6 +51,21 @@ def test_check_posts_the_body_without_none_fields(scripted_server: Any) -> None:
     assert request.headers["User-Agent"].startswith("shapecheck-client/")
 
 
+def test_forward_and_overrides_go_in_the_body(scripted_server: Any) -> None:
+    forward = {"outputs": [{"name": "dense", "shape": [2, 1], "dtype": "float32"}]}
+    scripted_server.add(200, {**OK, "forward": forward})
+    overrides = {"custom": {"output_shape": [None, 16], "params": 272}}
+    with fast_client(scripted_server.url) as client:
+        result = client.check(MODEL, forward={"batch_size": 2}, overrides=overrides, batch_size=2)
+    assert result.forward == forward
+    assert scripted_server.received[0].body == {
+        "model": MODEL,
+        "batch_size": 2,
+        "forward": {"batch_size": 2},
+        "overrides": overrides,
+    }
+
+
 def test_no_authorization_header_without_a_key(
     scripted_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
