@@ -103,8 +103,11 @@ def _message(status: int, problem: Mapping[str, Any], text: str) -> str:
     parts = [str(part) for part in (title, detail) if part]
     message = ": ".join(parts) if parts else (text.strip()[:200] or "no detail given")
     errors = problem.get("errors")
-    if isinstance(errors, dict) and errors:
-        message += "".join(f"\n  {path}: {_flatten(why)}" for path, why in errors.items())
+    if isinstance(errors, dict):
+        # Each error by JSON path, unless the detail already names that path.
+        message += "".join(
+            f"\n  {path}: {_flatten(why)}" for path, why in errors.items() if path not in message
+        )
     return f"HTTP {status}: {message}"
 
 

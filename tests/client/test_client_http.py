@@ -216,6 +216,17 @@ def test_422_is_a_validation_error_and_not_retried(scripted_server: Any) -> None
     assert "model.layers.0.units: Must be greater than or equal to 1." in str(error)
 
 
+def test_a_path_the_detail_names_is_not_repeated(scripted_server: Any) -> None:
+    problem = {**INVALID, "detail": "model.layers.0.units: must be >= 1, got -3"}
+    scripted_server.add(422, problem)
+    with fast_client(scripted_server.url) as client, pytest.raises(ValidationError) as caught:
+        client.check(MODEL)
+    assert str(caught.value) == (
+        "HTTP 422: Unprocessable Content: model.layers.0.units: must be >= 1, got -3"
+    )
+    assert caught.value.errors == INVALID["errors"]
+
+
 @pytest.mark.parametrize(
     ("status", "error_class"),
     [
