@@ -5,6 +5,10 @@ from build import case, seq
 
 BN = "BatchNormalization"
 LN = "LayerNormalization"
+RMS = "RMSNormalization"
+GN = "GroupNormalization"
+UNIT = "UnitNormalization"
+SN = "SpectralNormalization"
 
 CASES = [
     # BatchNormalization: one axis, moving statistics at inference.
@@ -48,4 +52,52 @@ CASES = [
     seq("ln_unknown_normalised_axis", [4, None], {"type": LN}),
     seq("ln_axis_out_of_range", [4], {"type": LN, "axis": 2}),
     seq("ln_axis_list_out_of_range", [3, 4], {"type": LN, "axis": [1, 3]}),
+    # RMSNormalization: root mean square over the axes, times scale.
+    seq("rms_last_axis", [3, 6], {"type": RMS}),
+    seq("rms_epsilon", [5], {"type": RMS, "epsilon": 0.1}),
+    seq("rms_axis_list", [3, 4], {"type": RMS, "axis": [1, 2]}),
+    seq("rms_axis_middle_shape_only", [3, 4], {"type": RMS, "axis": 1}, forward=False),
+    seq("rms_axis_out_of_range", [3], {"type": RMS, "axis": 2}),
+    # GroupNormalization: groups must divide the channels.
+    seq("gn_two_groups", [4, 4, 6], {"type": GN, "groups": 2}),
+    seq("gn_one_group", [3, 4], {"type": GN, "groups": 1}),
+    seq("gn_instance", [3, 3, 4], {"type": GN, "groups": -1}),
+    seq("gn_groups_equal_channels", [5, 4], {"type": GN, "groups": 4, "epsilon": 0.01}),
+    seq("gn_channels_first", [6, 3, 3], {"type": GN, "groups": 3, "axis": 1}),
+    seq("gn_middle_axis_negative", [3, 6, 2], {"type": GN, "groups": 2, "axis": -2}),
+    seq("gn_no_center_no_scale", [2, 4], {"type": GN, "groups": 2, "center": False,
+                                          "scale": False}),
+    seq("gn_no_scale", [2, 4], {"type": GN, "groups": 2, "scale": False}),
+    seq("gn_default_32_groups", [64], {"type": GN}),
+    seq("gn_unknown_spatial", [None, 4], {"type": GN, "groups": 2}, forward=False),
+    seq("gn_groups_not_dividing", [4, 6], {"type": GN, "groups": 4}),
+    seq("gn_more_groups_than_channels", [4, 6], {"type": GN, "groups": 8}),
+    seq("gn_default_groups_too_many", [16], {"type": GN}),
+    seq("gn_groups_zero", [4, 6], {"type": GN, "groups": 0}),
+    seq("gn_groups_below_minus_one", [4, 6], {"type": GN, "groups": -2}),
+    seq("gn_unknown_channels", [None], {"type": GN, "groups": 1}),
+    seq("gn_axis_out_of_range", [4], {"type": GN, "groups": 2, "axis": 3}),
+    # UnitNormalization: L2 norm over the axes, no weights.
+    seq("unit_last_axis", [3, 5], {"type": UNIT}),
+    seq("unit_axis_list", [3, 5], {"type": UNIT, "axis": [1, 2]}),
+    seq("unit_axis_first", [3, 5], {"type": UNIT, "axis": 1}),
+    seq("unit_unknown_axis", [None], {"type": UNIT}, forward=False),
+    seq("unit_axis_out_of_range", [3, 5], {"type": UNIT, "axis": 3}),
+    # SpectralNormalization: the wrapped layer runs unchanged at inference.
+    seq("sn_dense", [4], {"type": SN, "layer": {"type": "Dense", "units": 3}}),
+    seq("sn_dense_3d_no_bias", [2, 4], {"type": SN, "layer": {"type": "Dense", "units": 3,
+                                                             "use_bias": False}}),
+    seq("sn_conv2d", [5, 5, 2], {"type": SN, "power_iterations": 3,
+                                 "layer": {"type": "Conv2D", "filters": 3, "kernel_size": 2,
+                                           "activation": "relu"}}),
+    seq("sn_embedding", [4], {"type": SN, "layer": {"type": "Embedding", "input_dim": 10,
+                                                    "output_dim": 3}}, int_inputs=10),
+    seq("sn_frozen", [4], {"type": SN, "trainable": False,
+                           "layer": {"type": "Dense", "units": 2}}),
+    seq("sn_inner_frozen", [4], {"type": SN, "layer": {"type": "Dense", "units": 2,
+                                                       "trainable": False}}),
+    seq("sn_without_kernel", [4], {"type": SN, "layer": {"type": BN}}),
+    seq("sn_power_iterations_zero", [4], {"type": SN, "power_iterations": 0,
+                                          "layer": {"type": "Dense", "units": 2}}),
+    seq("sn_unknown_features", [None], {"type": SN, "layer": {"type": "Dense", "units": 2}}),
 ]

@@ -12,6 +12,7 @@ scale) per element, the normalisations that compute statistics four (five with a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,16 @@ from marshmallow import ValidationError, fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Float, Int
 from ..shapes import Shape, format_shape, num_elements
-from .base import Array, Layer, LayerArgs, Shapes, Weight, explain_params, register
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    Shapes,
+    Weight,
+    explain_params,
+    inner_layer,
+    register,
+)
 
 
 class Axes(fields.Field):
@@ -237,3 +247,196 @@ def scale_and_shift(x: Array, mean: Array, variance: Array, epsilon: float,
     if beta is not None:
         shift = shift + beta
     return x * inv + shift
+
+
+@register
+class RMSNormalization(Normalizing):
+    """Divides each sample by the root mean square of its values over ``axis``, then
+    multiplies by ``scale`` (no centring, no offset)."""
+
+    keras_name = "RMSNormalization"
+
+    class Args(LayerArgs):
+        axis = Axes(load_default=-1)
+        epsilon = Float(load_default=1e-6)
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return [Weight("scale", self.sizes(shape, sorted(self.axes)), initializer="ones")]
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        axes = tuple(self.resolve_axes(x.shape, self.axes))
+        mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
+        # Keras broadcasts the scale as it is, without reshaping it to the normalised axes.
+        return x / np.sqrt(mean_square + np.float32(self.args.epsilon)) * weights[0]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.elements(inputs) * 5
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"each sample is divided by the root mean square of its values over "
+                f"{axes_text(self.args.axis)}, then multiplied by scale")
+
+
+@register
+class GroupNormalization(Normalizing):
+    """Splits the channels of ``axis`` into ``groups`` and normalises each group of each sample
+    with its own mean and variance, then scales by ``gamma`` and shifts by ``beta``.
+
+    ``groups=-1`` puts every channel in its own group (instance normalization); ``groups=1``
+    normalises all channels together.
+    """
+
+    keras_name = "GroupNormalization"
+
+    class Args(LayerArgs):
+        groups = Int(min_value=-1, load_default=32)
+        axis = Int(load_default=-1)
+        epsilon = Float(load_default=1e-3)
+        center = fields.Boolean(load_default=True)
+        scale = fields.Boolean(load_default=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        if args["groups"] == 0:
+            raise ArgumentError("groups", "must be a positive integer, or -1 for instance "
+                                          "normalization; got 0")
+        super().__init__(name, args)
+
+    def channels_and_groups(self, shape: Shape) -> tuple[int, int]:
+        """The channels of the normalised axis and the number of groups; raise unless the
+        groups divide the channels."""
+        (channels,) = self.sizes(shape, self.axes)
+        groups = channels if self.args.groups == -1 else self.args.groups
+        if channels < groups or channels % groups:
+            why = ("more groups than channels" if channels < groups else
+                   f"{channels} is not a multiple of {groups}")
+            divisors = [d for d in range(1, channels + 1) if channels % d == 0]
+            raise LayerInputIncompatible(
+                f"GroupNormalization splits the {channels} channels of axis {self.args.axis} "
+                f"(input {format_shape(shape)}) into groups={groups} equal groups, but there "
+                f"are {why}.",
+                f"Set groups to a divisor of {channels}: {', '.join(map(str, divisors))} "
+                "(or -1 for one group per channel).",
+            )
+        return channels, groups
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels, _ = self.channels_and_groups(shape)
+        weights = []
+        if self.args.scale:
+            weights.append(Weight("gamma", (channels,), initializer="ones"))
+        if self.args.center:
+            weights.append(Weight("beta", (channels,)))
+        return weights
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        channels, groups = self.channels_and_groups(x.shape)
+        (axis,) = self.resolve_axes(x.shape, self.axes)
+        # (..., channels, ...) -> (..., groups, channels // groups, ...)
+        grouped_shape = [*x.shape[:axis], groups, channels // groups, *x.shape[axis + 1:]]
+        grouped = x.reshape(grouped_shape)
+        reduce = tuple(a for a in range(1, grouped.ndim) if a != axis)
+        mean = grouped.mean(axis=reduce, keepdims=True)
+        variance = grouped.var(axis=reduce, keepdims=True)
+        per_channel = [1] * axis + [groups, channels // groups] + [1] * (x.ndim - axis - 1)
+        values = iter(weights)
+        gamma = reshaped(next(values), per_channel) if self.args.scale else None
+        beta = reshaped(next(values), per_channel) if self.args.center else None
+        y = scale_and_shift(grouped, mean, variance, self.args.epsilon, gamma, beta)
+        return y.reshape(x.shape)
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.elements(inputs) * (5 if self.args.scale else 4)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        channels, groups = self.channels_and_groups(inputs[0])
+        return (f"the {channels} channels of axis {self.args.axis} form {groups} groups of "
+                f"{channels // groups} = {channels} / {groups}; each group of each sample is "
+                "normalised with its own mean and variance")
+
+
+@register
+class UnitNormalization(Normalizing):
+    """Scales each sample to unit L2 norm over ``axis``: ``x / ||x||``."""
+
+    keras_name = "UnitNormalization"
+
+    class Args(LayerArgs):
+        axis = Axes(load_default=-1)
+
+    MAX_INVERSE_NORM = 1e12
+    """Keras caps ``1 / ||x||`` (its ``epsilon=1e-12``), so an all-zero vector stays zero."""
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        axes = tuple(self.resolve_axes(x.shape, self.axes))
+        square_sum = np.sum(np.square(x), axis=axes, keepdims=True)
+        with np.errstate(divide="ignore"):
+            inverse_norm = np.minimum(1.0 / np.sqrt(square_sum), self.MAX_INVERSE_NORM)
+        return x * inverse_norm.astype(np.float32)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
+
+
+@register
+class SpectralNormalization(Layer):
+    """Wraps a layer with a kernel (Dense, Conv*, Embedding) and divides the kernel by its
+    largest singular value during training.
+
+    At inference the wrapped layer runs as it is, on the stored kernel; the wrapper adds one
+    non-trainable weight, ``vector_u``, the power-iteration estimate of (1, kernel.shape[-1]).
+    """
+
+    keras_name = "SpectralNormalization"
+    family = "normalization"
+    arity = None
+
+    KERNEL_NAMES = ("kernel", "embeddings")
+    """The weights Keras normalises, looked up in this order on the wrapped layer."""
+
+    class Args(LayerArgs):
+        layer = fields.Dict(required=True)
+        power_iterations = Int(min_value=1, load_default=1)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.layer = inner_layer(args["layer"], "layer")
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        return self.layer.output_shapes(inputs)
+
+    def kernel_index(self, weights: Sequence[Weight]) -> int:
+        """Where the wrapped layer's kernel is among its weights."""
+        for name in self.KERNEL_NAMES:
+            for i, weight in enumerate(weights):
+                if weight.name == name:
+                    return i
+        raise LayerInputIncompatible(
+            f"SpectralNormalization normalises the kernel of the layer it wraps, but "
+            f"{self.layer.keras_name} has no 'kernel' nor 'embeddings' weight.",
+            "Wrap a layer with a kernel: Dense, Conv1D/2D/3D, Conv2DTranspose, "
+            "DepthwiseConv2D, EinsumDense or Embedding.",
+        )
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        weights = self.layer.build(inputs)
+        if not self.layer.trainable:
+            weights = [replace(w, trainable=False) for w in weights]
+        index = self.kernel_index(weights)
+        kernel = weights[index]
+        vector_u = Weight("vector_u", (1, kernel.shape[-1]), trainable=False,
+                          initializer="truncated_normal")
+        # Keras tracks the kernel on the wrapper first, then vector_u, then the rest.
+        return [kernel, vector_u, *weights[:index], *weights[index + 1:]]
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        index = self.kernel_index(self.layer.build([x.shape for x in inputs]))
+        kernel, _, *rest = weights
+        return self.layer.forward(inputs, [*rest[:index], kernel, *rest[index:]])
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.layer.macs(inputs, outputs)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        inner = self.layer.explain_shape(inputs, outputs)
+        return (f"{inner} (the wrapped {self.layer.keras_name}, which runs unchanged at "
+                "inference; the spectral normalisation of its kernel acts during training)")

@@ -1,0 +1,133 @@
+"""Normalization layers: what the Keras fixtures do not show (422 paths, explanations, error
+hints, MACs, weight layout of the SpectralNormalization wrapper)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.layers import REGISTRY
+
+
+def run(shape: list, *layers: dict) -> dict:
+    return check({"model": {"inputs": shape, "layers": list(layers)}})
+
+
+def only_row(result: dict) -> dict:
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+@pytest.mark.parametrize(("layer", "path"), [
+    ({"type": "BatchNormalization", "axis": [1, 2]}, "model.layers.0.axis"),
+    ({"type": "BatchNormalization", "axis": []}, "model.layers.0.axis"),
+    ({"type": "LayerNormalization", "axis": "last"}, "model.layers.0.axis"),
+    ({"type": "GroupNormalization", "groups": 0}, "model.layers.0.groups"),
+    ({"type": "GroupNormalization", "groups": -2}, "model.layers.0.groups"),
+    ({"type": "GroupNormalization", "axis": [1]}, "model.layers.0.axis"),
+    ({"type": "SpectralNormalization", "layer": {"type": "Dense", "units": 2},
+      "power_iterations": 0}, "model.layers.0.power_iterations"),
+    ({"type": "SpectralNormalization"}, "model.layers.0.layer"),
+    ({"type": "SpectralNormalization", "layer": {"type": "Dense", "units": 0}},
+     "model.layers.0.layer.units"),
+    ({"type": "SpectralNormalization", "layer": {"type": "NoSuchLayer"}}, "model.layers.0.layer"),
+])
+def test_invalid_arguments_are_refused_with_their_path(layer: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([4, 6], layer)
+    assert list(exc.value.errors) == [path]
+
+
+def test_batch_normalization_reads_a_keras2_one_axis_list() -> None:
+    row = only_row(run([4, 6], {"type": "BatchNormalization", "axis": [2]}))
+    assert (row["params"], row["non_trainable_params"]) == (24, 12)
+
+
+def test_batch_normalization_explains_channels_and_moving_statistics() -> None:
+    row = only_row(run([8, 8, 16], {"type": "BatchNormalization"}))
+    assert "each of the 16 channels of axis -1" in row["explain"]
+    assert "moving mean and variance" in row["explain"]
+    assert "= 64 (32 non-trainable)" in row["explain"]
+    assert row["macs"] == 2 * 8 * 8 * 16
+
+
+def test_batch_normalization_without_affine_costs_one_mac_per_element() -> None:
+    row = only_row(run([5, 3], {"type": "BatchNormalization", "center": False, "scale": False}))
+    assert row["macs"] == 15
+
+
+def test_layer_normalization_explains_the_normalised_values() -> None:
+    row = only_row(run([4, 4, 3], {"type": "LayerNormalization", "axis": [1, 2]}))
+    assert "over axes [1, 2] (16 values)" in row["explain"]
+    assert "gamma (4, 4) + beta (4, 4) = 32" in row["explain"]
+    assert row["macs"] == 5 * 48
+
+
+def test_axis_beyond_the_input_names_the_valid_range() -> None:
+    error = error_of(run([4, 4, 3], {"type": "LayerNormalization", "axis": 5}))
+    assert error["code"] == "layer_input_incompatible"
+    assert "axis 5" in error["message"] and "(None, 4, 4, 3) has 4 axes" in error["message"]
+    assert "-1" in error["hint"]
+
+
+def test_unknown_normalised_axis_cannot_build_weights() -> None:
+    error = error_of(run([None], {"type": "BatchNormalization"}))
+    assert "unknown (None)" in error["message"]
+
+
+def test_group_normalization_hint_lists_the_divisors() -> None:
+    error = error_of(run([4, 6], {"type": "GroupNormalization", "groups": 4}))
+    assert "6 is not a multiple of 4" in error["message"]
+    assert "1, 2, 3, 6" in error["hint"]
+    error = error_of(run([4, 6], {"type": "GroupNormalization", "groups": 8}))
+    assert "more groups than channels" in error["message"]
+
+
+def test_group_normalization_explains_the_group_size() -> None:
+    row = only_row(run([4, 4, 6], {"type": "GroupNormalization", "groups": 2}))
+    assert "form 2 groups of 3 = 6 / 2" in row["explain"]
+
+
+def test_instance_normalization_normalises_each_channel_of_each_sample() -> None:
+    layer = REGISTRY["GroupNormalization"].from_config("gn", {"groups": -1, "epsilon": 0.0})
+    x = np.random.default_rng(1).standard_normal((2, 5, 3)).astype(np.float32)
+    y = layer.apply(x, [np.ones(3, np.float32), np.zeros(3, np.float32)])
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-5)
+    np.testing.assert_allclose(y.std(axis=1), 1, atol=1e-4)
+
+
+def test_unit_normalization_keeps_a_zero_vector_zero() -> None:
+    layer = REGISTRY["UnitNormalization"].from_config("u", {})
+    x = np.array([[0.0, 0.0], [3.0, 4.0]], np.float32)
+    np.testing.assert_allclose(layer.apply(x, []), [[0, 0], [0.6, 0.8]], rtol=1e-6)
+
+
+def test_spectral_normalization_lists_kernel_then_vector_u_then_bias() -> None:
+    result = run([5, 5, 2], {"type": "SpectralNormalization",
+                             "layer": {"type": "Conv2D", "filters": 3, "kernel_size": 2}})
+    row = only_row(result)
+    assert "params: kernel (2, 2, 2, 3) + vector_u (1, 3) + bias (3,) = 30" in row["explain"]
+    assert row["non_trainable_params"] == 3
+    assert row["macs"] == 4 * 4 * 3 * 2 * 2 * 2
+    assert "wrapped Conv2D" in row["explain"]
+
+
+def test_spectral_normalization_refuses_a_layer_without_kernel() -> None:
+    error = error_of(run([4], {"type": "SpectralNormalization",
+                               "layer": {"type": "BatchNormalization"}}))
+    assert "BatchNormalization has no 'kernel'" in error["message"]
+    assert "Dense" in error["hint"]
+
+
+def test_spectral_normalization_reads_a_keras_json_inner_layer() -> None:
+    inner = {"module": "keras.layers", "class_name": "Dense",
+             "config": {"name": "inner", "units": 4, "use_bias": False}}
+    row = only_row(run([3], {"type": "SpectralNormalization", "layer": inner}))
+    assert row["params"] == 3 * 4 + 4
