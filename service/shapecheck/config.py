@@ -25,6 +25,12 @@ class Limits:
     max_layers: int = 5000
     max_rank: int = 8
     max_json_depth: int = 64
+    forward_max_bytes: int = 512 * 1024 * 1024
+    """Peak activation memory plus weights of one forward pass."""
+    forward_max_macs: int = 20_000_000_000
+    """Multiply-accumulates of one forward pass, batch included."""
+    forward_timeout_s: float = 20.0
+    """Wall-clock budget of one forward pass; keep it under gunicorn's timeout."""
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -33,4 +39,8 @@ class Limits:
             max_layers=int(_env_number("SHAPECHECK_MAX_LAYERS", cls.max_layers)),
             max_rank=int(_env_number("SHAPECHECK_MAX_RANK", cls.max_rank)),
             max_json_depth=int(_env_number("SHAPECHECK_MAX_JSON_DEPTH", cls.max_json_depth)),
+            forward_max_bytes=int(_env_number("SHAPECHECK_FORWARD_MAX_BYTES",
+                                              cls.forward_max_bytes)),
+            forward_max_macs=int(_env_number("SHAPECHECK_FORWARD_MAX_MACS", cls.forward_max_macs)),
+            forward_timeout_s=_env_number("SHAPECHECK_FORWARD_TIMEOUT_S", cls.forward_timeout_s),
         )
