@@ -1,13 +1,455 @@
-"""Keras ``model.to_json()`` documents (Keras 3 and tf.keras 2)."""
+"""Keras ``model.to_json()`` documents (Keras 3 and tf.keras 2), Sequential or Functional.
+
+Keras 3 writes each call of a layer (an *inbound node*) as ``{"args": [...], "kwargs": {...}}``
+whose tensors are ``{"class_name": "__keras_tensor__", "config": {"keras_history": [layer,
+node_index, tensor_index]}}``; tf.keras 2 writes it as a list ``[[layer, node_index,
+tensor_index, kwargs], ...]`` where ``kwargs`` (repeated on every entry) holds the other
+arguments, tensors among them as ``[layer, node_index, tensor_index]``.
+
+One inbound node becomes one ``Call`` whose inputs are, in this order:
+
+1. the tensors of the positional arguments, flattened in order (Concatenate's list, ...);
+2. the tensor keyword arguments, in the order of ``TENSOR_KWARGS`` (``query``, ``value``,
+   ``key`` of MultiHeadAttention; ``initial_state`` and ``constants`` of recurrent layers),
+   then any other tensor keyword argument in document order.
+
+Masks (``mask`` and ``*_mask`` keyword arguments) do not change shapes and are not followed;
+Keras operations that only compute masks (``not_equal`` after ``Embedding(mask_zero=True)``)
+are left out. Non-tensor keyword arguments that are not None (``return_attention_scores``,
+``training``) become ``Call.options``.
+
+A model used as a layer (a nested Sequential or Functional) is loaded recursively into a
+``NestedModel``. Nothing in the document is ever evaluated: a ``Lambda`` carries bytecode,
+which is never decoded; custom classes are reported by ``make_layer``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import diagnostics as diag
+from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid
-from ..graph import ModelGraph
+from ..graph import Call, ModelGraph, ModelInput, TensorRef, Unresolved
+from ..layers.base import Layer
+from .common import make_layer
+from .keras_nested import NestedModel
+from .naming import AutoNamer
+from .native import parse_shape
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+TENSOR_KWARGS = ("inputs", "sequences", "query", "value", "key", "initial_state", "constants")
+KERAS_OPS_MODULES = ("keras.src.ops.", "keras.ops.")
+CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
 
 
 def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
-    raise RequestInvalid({"model.class_name": ["Keras JSON import is not available yet"]})
+    """Load a parsed ``model.to_json()``; raises RequestInvalid with ``model.``-rooted paths."""
+    loader = KerasLoader(detect_format(doc), overrides)
+    return loader.model(doc, Where("model", ""), top_level=True)
+
+
+def detect_format(doc: Mapping[str, Any]) -> str:
+    """``keras2`` for tf.keras 2 (and Keras 1/2) documents, else ``keras3``.
+
+    Evidence in order: the ``keras_version`` field, Keras 3's ``module`` key on the model, the
+    form of the first inbound node (dict in Keras 3, list before), ``batch_input_shape``.
+    """
+    version = doc.get("keras_version")
+    if isinstance(version, str) and version[:1].isdigit():
+        return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"
+    if "module" in doc:
+        return "keras3"
+    for entry in walk_layer_entries(doc):
+        nodes = entry.get("inbound_nodes")
+        if isinstance(nodes, list) and nodes:
+            return "keras3" if isinstance(nodes[0], dict) else "keras2"
+        config = entry.get("config")
+        if isinstance(config, dict) and "batch_input_shape" in config:
+            return "keras2"
+    return "keras3"
+
+
+def walk_layer_entries(doc: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every layer entry of a model document, nested models' included."""
+    for entry in layer_list(doc.get("config")) or ():
+        if isinstance(entry, dict):
+            yield entry
+            if entry.get("class_name") in MODEL_CLASSES:
+                yield from walk_layer_entries(entry)
+
+
+def layer_list(config: Any) -> list[Any] | None:
+    """``config.layers``; Keras ≤ 2.2 wrote a Sequential's config as the list itself."""
+    if isinstance(config, list):
+        return config
+    if isinstance(config, dict) and isinstance(config.get("layers"), list):
+        return config["layers"]
+    return None
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where something sits in the request: a dotted 422 path and a JSON Pointer for fixes."""
+
+    path: str
+    pointer: str
+
+    def child(self, *keys: str | int) -> Where:
+        pointer = "".join(f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in keys)
+        return Where(".".join([self.path, *map(str, keys)]), self.pointer + pointer)
+
+    def fail(self, message: str) -> RequestInvalid:
+        return RequestInvalid({self.path: [message]})
+
+
+@dataclass
+class Node:
+    """One parsed inbound node: input tensors in call order, and the other call arguments."""
+
+    inputs: list[TensorRef]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Entry:
+    """One layer entry of a model's ``config.layers``."""
+
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    raw: dict[str, Any]
+    where: Where
+
+    @property
+    def is_model(self) -> bool:
+        return self.class_name in MODEL_CLASSES
+
+    @property
+    def is_operation(self) -> bool:
+        """A Keras operation (``keras.ops.add`` on a KerasTensor), not a layer."""
+        return str(self.raw.get("module") or "").startswith(KERAS_OPS_MODULES)
+
+    @property
+    def custom_name(self) -> str | None:
+        """The registered name of a custom class (``Custom>MyLayer``), None for built-ins."""
+        registered, module = self.raw.get("registered_name"), self.raw.get("module")
+        if not isinstance(registered, str) or registered in MODEL_CLASSES or self.is_operation:
+            return None
+        if ">" in registered or not str(module or "").startswith(("keras", "tf_keras")):
+            return registered
+        return None
+
+
+class KerasLoader:
+    """Turns one Keras document (and its nested models) into ModelGraphs."""
+
+    def __init__(self, flavour: str, overrides: Mapping[str, Any]) -> None:
+        self.flavour = flavour
+        self.overrides = overrides
+        self.notes: list[Diagnostic] = []
+
+    # -- models -------------------------------------------------------------------------------
+    def model(self, doc: Mapping[str, Any], where: Where, top_level: bool = False) -> ModelGraph:
+        class_name = doc.get("class_name")
+        if class_name not in MODEL_CLASSES:
+            raise where.child("class_name").fail(
+                f"expected a model ({', '.join(MODEL_CLASSES)}), got {class_name!r}: submit what "
+                "model.to_json() returns")
+        entries_doc = layer_list(doc.get("config"))
+        if not entries_doc:
+            raise where.child("config", "layers").fail("must be a non-empty list of layers")
+        config = doc["config"] if isinstance(doc["config"], dict) else {}
+        layers_where = where.child("config", "layers") if isinstance(doc["config"], dict) \
+            else where.child("config")
+        entries = self.entries(entries_doc, layers_where)
+        name = str(config.get("name") or class_name.lower())
+        graph = ModelGraph(name=name, format=self.flavour, inputs=[], layers={}, calls=[],
+                           outputs=[], notes=self.notes)
+        if class_name == "Sequential":
+            self.sequential(graph, entries, doc, where, top_level)
+        else:
+            self.functional(graph, entries, config, where)
+        return graph
+
+    def entries(self, items: list[Any], where: Where) -> list[Entry]:
+        entries: list[Entry] = []
+        namer = AutoNamer()
+        for i, raw in enumerate(items):
+            here = where.child(i)
+            if not isinstance(raw, dict) or not isinstance(raw.get("class_name"), str):
+                raise here.fail("must be a layer object with a 'class_name' and a 'config'")
+            config = raw.get("config") or {}
+            if not isinstance(config, dict):
+                raise here.child("config").fail("must be an object")
+            name = raw.get("name", config.get("name"))
+            if name is not None and not isinstance(name, str):
+                raise here.child("config", "name").fail("must be a string")
+            entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
+                                 dict(config), raw, here))
+        seen: set[str] = set()
+        for entry in entries:
+            if entry.name in seen:
+                raise entry.where.child("config", "name").fail(
+                    f"the name '{entry.name}' is used twice")
+            seen.add(entry.name)
+        return entries
+
+    def sequential(self, graph: ModelGraph, entries: list[Entry], doc: Mapping[str, Any],
+                   where: Where, top_level: bool) -> None:
+        """A chain: each layer reads the one before; the input is an InputLayer or declared."""
+        if entries[0].class_name == "InputLayer":
+            graph.inputs.append(self.input_of(entries[0]))
+            entries = entries[1:]
+        else:
+            declared = first_layer_input(entries[0]) or (build_input(doc) if top_level else None)
+            if declared is None and top_level:
+                raise where.child("config", "layers").fail(
+                    "the model has no input shape: start it with an InputLayer (keras.Input) or "
+                    "build it before calling to_json()")
+            # A nested Sequential without a declared input takes the shape it is called with.
+            graph.inputs.append(ModelInput(f"{entries[0].name}_input", declared))
+        previous = TensorRef(graph.inputs[0].name)
+        for entry in entries:
+            self.add_layer(graph, entry, [Node([previous])])
+            previous = TensorRef(entry.name)
+        graph.outputs = [previous]
+
+    def functional(self, graph: ModelGraph, entries: list[Entry], config: Mapping[str, Any],
+                   where: Where) -> None:
+        offsets = {e.name: 1 for e in entries if self.skips_first_node(e)}
+        nodes: dict[str, list[Node]] = {}
+        for entry in entries:
+            if entry.class_name != "InputLayer":
+                nodes[entry.name] = self.inbound_nodes(entry, offsets)
+        graph.outputs = tensor_triples(config.get("output_layers"),
+                                       where.child("config", "output_layers"), offsets)
+        declared = tensor_triples(config.get("input_layers"),
+                                  where.child("config", "input_layers"), offsets)
+        inputs = {e.name: e for e in entries if e.class_name == "InputLayer"}
+        order = [r.layer for r in declared if r.layer in inputs]
+        for name in [*order, *(n for n in inputs if n not in order)]:
+            graph.inputs.append(self.input_of(inputs[name]))
+        dropped = mask_only_operations(entries, nodes, graph.outputs)
+        for entry in entries:
+            if entry.name in nodes and entry.name not in dropped:
+                self.add_layer(graph, entry, nodes[entry.name])
+
+    def skips_first_node(self, entry: Entry) -> bool:
+        """tf.keras 2 numbers the calls of a nested model from 1: its node 0 is the one that
+        built it, which the document leaves out (``_should_skip_first_node``)."""
+        if self.flavour != "keras2" or not entry.is_model:
+            return False
+        inner = layer_list(entry.config) or []
+        return entry.class_name != "Sequential" or bool(
+            inner and isinstance(inner[0], dict) and inner[0].get("class_name") == "InputLayer")
+
+    # -- layers -------------------------------------------------------------------------------
+    def add_layer(self, graph: ModelGraph, entry: Entry, nodes: list[Node]) -> None:
+        graph.layers[entry.name] = self.layer(entry)
+        graph.paths[entry.name] = entry.where.pointer
+        for index, node in enumerate(nodes):
+            graph.calls.append(Call(entry.name, node.inputs, node.options, index))
+
+    def layer(self, entry: Entry) -> Layer:
+        if entry.name in self.overrides:  # make_layer turns it into an Opaque
+            return make_layer(entry.class_name, entry.name, {}, "", self.overrides, self.notes)
+        if entry.is_model:
+            return self.nested(entry)
+        if entry.is_operation:
+            self.notes.append(operation_note(entry))
+            return Unresolved(entry.name, entry.class_name)
+        class_name = entry.custom_name or entry.class_name
+        return make_layer(class_name, entry.name, entry.config, entry.where.child("config").path,
+                          self.overrides, self.notes)
+
+    def nested(self, entry: Entry) -> Layer:
+        inner = self.model(entry.raw, entry.where)
+        if any(isinstance(layer, Unresolved) for layer in inner.layers.values()):
+            return Unresolved(entry.name, entry.class_name)  # already reported inside
+        return NestedModel(entry.name, entry.class_name, inner,
+                           trainable=entry.config.get("trainable", True) is not False)
+
+    def input_of(self, entry: Entry) -> ModelInput:
+        config, where = entry.config, entry.where.child("config")
+        for key in ("batch_shape", "batch_input_shape"):
+            if config.get(key) is not None:
+                return ModelInput(entry.name, parse_shape(config[key], where.child(key).path))
+        key = "shape" if config.get("shape") is not None else "input_shape"
+        shape = parse_shape(config.get(key), where.child(key).path)
+        return ModelInput(entry.name, (config.get("batch_size"), *shape))
+
+    # -- inbound nodes ------------------------------------------------------------------------
+    def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Node]:
+        nodes = entry.raw.get("inbound_nodes")
+        where = entry.where.child("inbound_nodes")
+        if not isinstance(nodes, list):
+            raise where.fail("must be a list of the layer's calls")
+        parse = keras3_node if self.flavour == "keras3" else keras2_node
+        return [parse(node, where.child(k), offsets) for k, node in enumerate(nodes)]
+
+
+def first_layer_input(entry: Entry) -> tuple | None:
+    """The batched input a Sequential's first layer declares (``batch_input_shape``, ...)."""
+    config, where = entry.config, entry.where.child("config")
+    for key in ("batch_shape", "batch_input_shape"):
+        if config.get(key) is not None:
+            return parse_shape(config[key], where.child(key).path)
+    if config.get("input_shape") is not None:
+        shape = parse_shape(config["input_shape"], where.child("input_shape").path)
+        return (config.get("batch_size"), *shape)
+    return None
+
+
+def build_input(doc: Mapping[str, Any]) -> tuple | None:
+    """Last resort for a Sequential without any input: the shape it was built with."""
+    config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+    build_config = doc.get("build_config") if isinstance(doc.get("build_config"), dict) else {}
+    for value, where in ((config.get("build_input_shape"), "model.config.build_input_shape"),
+                         (build_config.get("input_shape"), "model.build_config.input_shape")):
+        if value is not None:
+            return parse_shape(value, where)
+    return None
+
+
+def operation_note(entry: Entry) -> Diagnostic:
+    module = entry.raw.get("module")
+    return diag.error(
+        diag.UNKNOWN_LAYER, entry.name,
+        f"'{entry.name}' is the Keras operation {module}.{entry.class_name} applied to a tensor "
+        "(e.g. keras.ops.add or x * 2 in a functional model), not a layer: shapecheck only "
+        "computes layers, so its output and what follows cannot be checked.",
+        f'Use the equivalent layer (Add, Multiply, Reshape, Rescaling, ...), or declare what it '
+        f'does: "overrides": {{"{entry.name}": {{"output_shape": [null, ...], "params": 0}}}}.')
+
+
+def mask_only_operations(entries: list[Entry], nodes: Mapping[str, list[Node]],
+                         outputs: list[TensorRef]) -> set[str]:
+    """Keras operations whose results feed only masks (which are not followed)."""
+    operations = {e.name for e in entries if e.is_operation}
+    if not operations:
+        return set()
+    used = {ref.layer for ref in outputs}
+    used.update(ref.layer for name, calls in nodes.items() if name not in operations
+                for node in calls for ref in node.inputs)
+    frontier = [name for name in operations if name in used]
+    while frontier:
+        for node in nodes.get(frontier.pop(), ()):
+            for ref in node.inputs:
+                if ref.layer in operations and ref.layer not in used:
+                    used.add(ref.layer)
+                    frontier.append(ref.layer)
+    return operations - used
+
+
+# -- Keras 3 nodes --------------------------------------------------------------------------------
+def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
+    """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors."""
+    if not isinstance(node, dict):
+        raise where.fail("a Keras 3 inbound node is an object with 'args' and 'kwargs'")
+    args, kwargs = node.get("args", []), node.get("kwargs") or {}
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise where.fail("'args' must be a list and 'kwargs' an object")
+    inputs = list(keras3_tensors(args, where.child("args")))
+    return split_kwargs(inputs, kwargs, lambda v, w: list(keras3_tensors(v, w)), where)
+
+
+def keras3_tensors(value: Any, where: Where) -> Iterator[TensorRef]:
+    """Every ``__keras_tensor__`` in a (nested) argument, in order."""
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        history = (value.get("config") or {}).get("keras_history")
+        yield history_ref(history, where.child("config", "keras_history"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from keras3_tensors(item, where.child(key))
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            yield from keras3_tensors(item, where.child(k))
+
+
+# -- tf.keras 2 nodes ------------------------------------------------------------------------------
+def keras2_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
+    """``[[layer, node_index, tensor_index, kwargs], ...]``; kwargs tensors are triples."""
+    entries = list(keras2_entries(node, where))
+    inputs = [history_ref(e[:3], w, offsets) for e, w in entries if e[0] != CONSTANT]
+    kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
+    return split_kwargs(inputs, kwargs, lambda v, w: list(keras2_tensors(v, w, offsets)), where)
+
+
+def keras2_entries(value: Any, where: Where) -> Iterator[tuple[list[Any], Where]]:
+    """The ``[layer, node_index, tensor_index, (kwargs)]`` entries of a node, in order."""
+    if is_keras2_tensor(value):
+        yield value, where
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            yield from keras2_entries(item, where.child(k))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from keras2_entries(item, where.child(key))
+    else:
+        raise where.fail("a tf.keras inbound node lists [layer, node_index, tensor_index, kwargs]")
+
+
+def keras2_tensors(value: Any, where: Where, offsets: Mapping[str, int]) -> Iterator[TensorRef]:
+    """The ``[layer, node_index, tensor_index]`` triples in a keyword argument's value."""
+    if is_keras2_tensor(value):
+        if value[0] != CONSTANT:
+            yield history_ref(value[:3], where, offsets)
+    elif isinstance(value, list):
+        for k, item in enumerate(value):
+            yield from keras2_tensors(item, where.child(k), offsets)
+
+
+def is_keras2_tensor(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:3]))
+
+
+# -- shared ---------------------------------------------------------------------------------------
+def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any], tensors_of: Any,
+                 where: Where) -> Node:
+    """Tensor keyword arguments join the inputs in ``TENSOR_KWARGS`` order; masks are dropped;
+    the other arguments that are not None become options."""
+    tensor_kwargs: dict[str, list[TensorRef]] = {}
+    options: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        found = tensors_of(value, where.child("kwargs", key))
+        if found and not is_mask(key):
+            tensor_kwargs[key] = found
+        elif not found and value is not None:
+            options[key] = value
+    ranked = sorted(tensor_kwargs, key=lambda k: TENSOR_KWARGS.index(k) if k in TENSOR_KWARGS
+                    else len(TENSOR_KWARGS))
+    for key in ranked:
+        inputs.extend(tensor_kwargs[key])
+    return Node(inputs, options)
+
+
+def is_mask(argument: str) -> bool:
+    return argument == "mask" or argument.endswith("_mask")
+
+
+def history_ref(history: Any, where: Where, offsets: Mapping[str, int] | None = None) -> TensorRef:
+    """``[layer, node_index, tensor_index]`` as a TensorRef (node index as the call index)."""
+    if not (isinstance(history, list) and len(history) >= 3 and isinstance(history[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in history[1:3])):
+        raise where.fail("a tensor reference is [layer_name, node_index, tensor_index]")
+    name, node, index = history[:3]
+    return TensorRef(name, node - (offsets or {}).get(name, 0), index)
+
+
+def tensor_triples(value: Any, where: Where, offsets: Mapping[str, int]) -> list[TensorRef]:
+    """``input_layers`` / ``output_layers``: one triple, a list of them, or a dict of them."""
+    if value is None:
+        raise where.fail("is missing: a functional model lists its input and output tensors")
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return [history_ref(value, where, offsets)]
+    if isinstance(value, dict):
+        return [r for key, item in value.items()
+                for r in tensor_triples(item, where.child(key), offsets)]
+    if isinstance(value, list):
+        return [r for k, item in enumerate(value)
+                for r in tensor_triples(item, where.child(k), offsets)]
+    raise where.fail("a tensor reference is [layer_name, node_index, tensor_index]")

@@ -1,0 +1,113 @@
+"""A model used as a layer of another model (a nested Sequential or Functional).
+
+In the outer graph it is one layer whose calls propagate its inner graph with the shapes they
+receive, as Keras' ``Functional.call`` runs its operations on the tensors it is given. Its
+weights are the inner layers' weights in layer order (the order of ``model.get_weights()``), so
+its parameter count is the inner total, each shared inner layer counted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from .. import diagnostics as diag
+from ..engine import layer_outputs
+from ..errors import LayerInputIncompatible
+from ..forward import run_forward
+from ..graph import ModelGraph, ModelInput, Propagation, propagate
+from ..layers.base import Array, Layer, Shapes, Weight
+from ..shapes import Shape, format_shape
+
+
+class NestedModel(Layer):
+    """A Sequential or Functional model called as a layer."""
+
+    keras_name = "Model"
+    family = "core"
+    arity = None
+
+    def __init__(self, name: str, class_name: str, graph: ModelGraph, trainable: bool) -> None:
+        super().__init__(name, {"trainable": trainable})
+        self.class_name = class_name
+        self.graph = graph
+        self._runs: dict[tuple[Shape, ...], Propagation] = {}
+
+    def run(self, inputs: Shapes) -> Propagation:
+        """The inner graph propagated with these input shapes (memoised: shapes repeat)."""
+        key = tuple(inputs)
+        if key not in self._runs:
+            self._runs[key] = propagate(self.called_with(inputs))
+        return self._runs[key]
+
+    def called_with(self, inputs: Shapes) -> ModelGraph:
+        """The inner graph whose inputs are the shapes of this call, checked as Keras'
+        ``InputSpec`` of a model checks them: same rank, same known sizes after the batch."""
+        declared = self.graph.inputs
+        if len(inputs) != len(declared):
+            raise LayerInputIncompatible(
+                f"{self.class_name} '{self.name}' takes {len(declared)} input(s) "
+                f"({', '.join(i.name for i in declared)}), but receives {len(inputs)}.",
+                "Call the model with one tensor per model input.")
+        for model_input, shape in zip(declared, inputs, strict=True):
+            self.check_compatible(model_input, shape)
+        return replace(self.graph, inputs=[ModelInput(i.name, shape)
+                                           for i, shape in zip(declared, inputs, strict=True)])
+
+    def check_compatible(self, model_input: ModelInput, shape: Shape) -> None:
+        expected = model_input.shape
+        if expected is None:  # a Sequential without a declared input takes any shape
+            return
+        if len(expected) == len(shape) and all(
+                e is None or s is None or e == s for e, s in zip(expected[1:], shape[1:],
+                                                                 strict=True)):
+            return
+        raise LayerInputIncompatible(
+            f"{self.class_name} '{self.name}' was built for input '{model_input.name}' of shape "
+            f"{format_shape(expected)}, but receives {format_shape(shape)}.",
+            f"Give it tensors of shape {format_shape(expected)} (the batch axis may differ).")
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        prop = self.run(inputs)
+        errors = [d for d in prop.diagnostics if d.severity == diag.ERROR]
+        if errors:
+            inner = errors[0]
+            raise LayerInputIncompatible(
+                f"Inside {self.class_name} '{self.name}', layer '{inner.layer}': {inner.message}",
+                inner.hint)
+        return list(prop.output_shapes(self.graph))
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        prop = self.run(inputs)
+        return [Weight(f"{state.layer.name}/{w.name}", w.shape,
+                       w.trainable and state.layer.trainable, w.initializer)
+                for state in prop.states.values() for w in state.weights or ()]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return sum(state.layer.macs(ins, layer_outputs(state, k))
+                   for state in self.run(inputs).states.values() if state.output_shapes
+                   for k, ins in enumerate(state.input_shapes))
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        shapes = [(None, *x.shape[1:]) for x in inputs]
+        prop = self.run(shapes)
+        graph = self.called_with(shapes)
+        per_layer, start = {}, 0
+        for name, state in prop.states.items():
+            count = len(state.weights or ())
+            per_layer[name] = list(weights[start:start + count])
+            start += count
+        values = run_forward(graph, prop, {i.name: x for i, x in zip(graph.inputs, inputs,
+                                                                     strict=True)}, per_layer)
+        return [np.asarray(values[ref]) for ref in graph.outputs]
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        ins = ", ".join(format_shape(s) for s in inputs)
+        outs = ", ".join(format_shape(s) for s in outputs)
+        total = sum(w.size for w in weights)
+        frozen = sum(w.size for w in weights if not w.trainable)
+        tail = f" ({frozen:,} non-trainable)" if frozen else ""
+        return (f"a nested {self.class_name} of {len(self.graph.layers)} layers: {ins} → {outs}; "
+                f"params: the sum of its layers' = {total:,}{tail}")
