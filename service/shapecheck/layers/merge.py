@@ -1,1 +1,329 @@
-"""merge layers."""
+"""Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot.
+
+They take a list of tensors. Shapes follow Keras 3's ``keras/src/layers/merging/``: the
+elementwise merges broadcast as ``Merge._compute_elemwise_op_output_shape`` (per-sample shapes
+aligned on their last axes, a 1 stretches, an unknown axis stays unknown), Concatenate needs
+every axis but the concatenation axis to agree, and Dot contracts one axis of each of two
+inputs per sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+from typing import Any, ClassVar
+
+import numpy as np
+from marshmallow import fields
+
+from ..errors import ArgumentError, LayerInputIncompatible
+from ..fields import Int
+from ..shapes import Dim, Shape, broadcast_shapes, format_shape
+from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+
+
+def shapes_text(shapes: Shapes) -> str:
+    return ", ".join(format_shape(s) for s in shapes)
+
+
+class Merge(Layer):
+    """A layer that combines a list of tensors into one."""
+
+    family = "merge"
+    arity = None
+    exact_inputs: ClassVar[int | None] = None
+    """How many tensors the layer takes, when it is not "any number"."""
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return []
+
+    def check_count(self, inputs: Shapes) -> None:
+        wanted = self.exact_inputs
+        if wanted is not None and len(inputs) != wanted:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} takes exactly {wanted} input tensors, but received "
+                f"{len(inputs)}: {shapes_text(inputs)}.",
+                f"Give it a list of {wanted} inputs.")
+
+    def check_batch_sizes(self, inputs: Shapes) -> Dim:
+        """The batch size the inputs agree on (None when unknown); Keras refuses two known
+        batch sizes that differ."""
+        sizes = {s[0] for s in inputs if s} - {None}
+        if len(sizes) > 1:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} cannot merge tensors with different batch sizes: "
+                f"{shapes_text(inputs)}.",
+                "Every input of a merge must have the same batch size; leave the batch "
+                "axis unknown (None) in the model inputs.")
+        return next(iter(sizes), None)
+
+
+class ElementwiseMerge(Merge):
+    """Shared by Add, Subtract, Multiply, Average, Maximum, Minimum: one value per element,
+    inputs broadcast against each other."""
+
+    operation: ClassVar[str]
+    """What is done to the inputs, for explanations: "added"."""
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        self.check_count(inputs)
+        batch = self.check_batch_sizes(inputs)
+        combined = inputs[0][1:]
+        for shape in inputs[1:]:
+            out = broadcast_shapes(combined, shape[1:])
+            if out is None:
+                raise self.mismatch((batch, *combined), shape)
+            combined = out
+        return [(batch, *combined)]
+
+    def mismatch(self, a: Shape, b: Shape) -> LayerInputIncompatible:
+        """Two (batched) shapes that do not broadcast, aligned on their last axes."""
+        rank = max(len(a), len(b))
+        a_aligned = (None,) * (rank - len(a)) + tuple(a)
+        b_aligned = (None,) * (rank - len(b)) + tuple(b)
+        differ = ", ".join(f"axis {i} ({x} vs {y})"
+                           for i, (x, y) in enumerate(zip(a_aligned, b_aligned, strict=True))
+                           if i and None not in (x, y) and 1 not in (x, y) and x != y)
+        return LayerInputIncompatible(
+            f"{self.keras_name} combines its inputs element by element, so their shapes must "
+            f"be equal (an axis of 1 is stretched), but {format_shape(a)} and "
+            f"{format_shape(b)} differ on {differ}.",
+            "In a residual or skip connection, bring the shortcut to the branch's shape: a "
+            "1×1 Conv2D (or Dense) with as many channels and the same strides, and "
+            "padding='same' in the branch's convolutions so that the spatial sizes are kept.")
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return [self.combine(expand_to_rank(inputs))]
+
+    def combine(self, xs: list[Array]) -> Array:
+        raise NotImplementedError
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        same = all(tuple(s) == tuple(outputs[0]) for s in inputs)
+        how = "" if same else " (broadcast: axes of 1 stretch, unknown axes stay unknown)"
+        return (f"{len(inputs)} inputs {self.operation} element by element{how}: "
+                f"{shapes_text(inputs)} → {format_shape(outputs[0])}")
+
+
+def expand_to_rank(xs: Sequence[Array]) -> list[Array]:
+    """Keras' merge reshaping: inputs of lower rank get axes of 1 after the batch axis."""
+    rank = max(x.ndim for x in xs)
+    return [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in xs]
+
+
+@register
+class Add(ElementwiseMerge):
+    """Adds a list of tensors of the same shape (or broadcastable) element by element."""
+
+    keras_name = "Add"
+    operation = "added"
+
+    def combine(self, xs: list[Array]) -> Array:
+        return reduce(np.add, xs)
+
+
+@register
+class Subtract(ElementwiseMerge):
+    """Subtracts the second of exactly two tensors from the first."""
+
+    keras_name = "Subtract"
+    operation = "subtracted"
+    exact_inputs = 2
+
+    def combine(self, xs: list[Array]) -> Array:
+        return xs[0] - xs[1]
+
+
+@register
+class Multiply(ElementwiseMerge):
+    """Multiplies a list of tensors element by element."""
+
+    keras_name = "Multiply"
+    operation = "multiplied"
+
+    def combine(self, xs: list[Array]) -> Array:
+        return reduce(np.multiply, xs)
+
+
+@register
+class Average(ElementwiseMerge):
+    """Averages a list of tensors element by element."""
+
+    keras_name = "Average"
+    operation = "averaged"
+
+    def combine(self, xs: list[Array]) -> Array:
+        return reduce(np.add, xs) / np.float32(len(xs))
+
+
+@register
+class Maximum(ElementwiseMerge):
+    """The element-wise maximum of a list of tensors."""
+
+    keras_name = "Maximum"
+    operation = "compared (maximum)"
+
+    def combine(self, xs: list[Array]) -> Array:
+        return reduce(np.maximum, xs)
+
+
+@register
+class Minimum(ElementwiseMerge):
+    """The element-wise minimum of a list of tensors."""
+
+    keras_name = "Minimum"
+    operation = "compared (minimum)"
+
+    def combine(self, xs: list[Array]) -> Array:
+        return reduce(np.minimum, xs)
+
+
+@register
+class Concatenate(Merge):
+    """Joins a list of tensors along ``axis``; every other axis must agree (an unknown axis
+    agrees with anything)."""
+
+    keras_name = "Concatenate"
+
+    class Args(LayerArgs):
+        axis = Int(load_default=-1)
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        axis = self.concat_axis(inputs)
+        differ = [a for a in range(len(inputs[0]))
+                  if a != axis and len({s[a] for s in inputs} - {None}) > 1]
+        if differ:
+            raise self.mismatch(inputs, axis, differ)
+        out = list(inputs[0])
+        lengths = [s[axis] for s in inputs]
+        out[axis] = None if None in lengths else sum(lengths)
+        return [tuple(out)]
+
+    def concat_axis(self, inputs: Shapes) -> int:
+        """``axis`` as a non-negative index; the inputs must share a rank that has it."""
+        ranks = {len(s) for s in inputs}
+        if len(ranks) > 1:
+            raise LayerInputIncompatible(
+                f"Concatenate needs inputs of the same rank, but received "
+                f"{shapes_text(inputs)} (ranks {', '.join(str(len(s)) for s in inputs)}).",
+                "Reshape or Flatten the inputs first so that they have the same number of "
+                "axes.")
+        rank = ranks.pop()
+        if not -rank <= self.args.axis < rank:
+            raise LayerInputIncompatible(
+                f"Concatenate joins along axis {self.args.axis}, which rank-{rank} inputs "
+                f"{shapes_text(inputs)} do not have (axes 0 to {rank - 1}, or -{rank} to -1).",
+                "Use axis=-1 to join the last axis (the channels of channels_last images).")
+        return self.args.axis % rank
+
+    def mismatch(self, inputs: Shapes, axis: int, differ: list[int]) -> LayerInputIncompatible:
+        given = f" (axis {axis} here)" if self.args.axis != axis else ""
+        details = " and ".join(
+            f"axis {a} ({' vs '.join(str(s[a]) for s in inputs)})" for a in differ)
+        rank = len(inputs[0])
+        if 3 <= rank <= 5:
+            hint = ("Make the sizes equal before joining: use padding='same' in the "
+                    "convolutions and pooling layers upstream, or crop or pad one branch "
+                    f"(Cropping{rank - 2}D, ZeroPadding{rank - 2}D) to the other's size.")
+        else:
+            hint = ("Bring the inputs to the same size on those axes (Dense, Reshape), or "
+                    "concatenate along the axis where they differ.")
+        return LayerInputIncompatible(
+            f"Concatenate joins its inputs along axis {self.args.axis}{given}, so all other "
+            f"axes must match, but {shapes_text(inputs)} differ on {details}.",
+            hint)
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return [np.concatenate(inputs, axis=self.args.axis)]
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        axis = self.concat_axis(inputs)
+        lengths = [s[axis] for s in inputs]
+        total = outputs[0][axis]
+        if total is None:
+            summed = f"{' + '.join(str(n) for n in lengths)} is unknown (None)"
+        else:
+            summed = f"{' + '.join(str(n) for n in lengths)} = {total}"
+        return (f"{len(inputs)} inputs joined along axis {axis}: {summed}; "
+                f"{shapes_text(inputs)} → {format_shape(outputs[0])}")
+
+
+@register
+class Dot(Merge):
+    """Dot product of two tensors per sample, along axis ``axes[0]`` of the first and
+    ``axes[1]`` of the second (an int means the same axis in both); ``normalize`` takes the
+    cosine similarity instead."""
+
+    keras_name = "Dot"
+    exact_inputs = 2
+
+    class Args(LayerArgs):
+        axes = fields.Raw(required=True, metadata={"type": "integer or list of 2 integers"})
+        normalize = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        axes = args["axes"]
+        pair_given = isinstance(axes, list | tuple) and len(axes) == 2
+        if not all(isinstance(a, int) and not isinstance(a, bool)
+                   for a in (axes if pair_given else [axes])):
+            raise ArgumentError("axes", f"must be an integer or a list of 2 integers, got "
+                                        f"{axes!r}")
+        self.axes: tuple[int, int] = tuple(axes) if pair_given else (axes, axes)
+
+    def contracted_axes(self, inputs: Shapes) -> tuple[int, int]:
+        """``axes`` as non-negative indices of the two inputs."""
+        resolved = []
+        for axis, shape in zip(self.axes, inputs, strict=True):
+            if not -len(shape) <= axis < len(shape):
+                raise LayerInputIncompatible(
+                    f"Dot contracts axis {axis}, which the input {format_shape(shape)} does not "
+                    f"have.", "Choose axes that exist in both inputs, e.g. axes=-1.")
+            resolved.append(axis % len(shape))
+        if 0 in resolved:
+            raise LayerInputIncompatible(
+                f"Dot cannot contract the batch axis (axis 0) of {shapes_text(inputs)}: it "
+                "multiplies the samples of a batch pairwise.",
+                "Count axes from 1 (axis 0 is the batch axis), or use -1 for the last one.")
+        return resolved[0], resolved[1]
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        self.check_count(inputs)
+        self.check_batch_sizes(inputs)
+        a, b = self.contracted_axes(inputs)
+        x, y = inputs
+        if x[a] != y[b]:
+            raise LayerInputIncompatible(
+                f"Dot multiplies axis {a} of {format_shape(x)} with axis {b} of "
+                f"{format_shape(y)} element by element and sums, so their lengths must be "
+                f"equal (and known in both, as Keras checks), but they are {x[a]} and {y[b]}.",
+                "Choose the axes of equal length with `axes`, or project one input (Dense) "
+                "to the other's size.")
+        out = (*x[:a], *x[a + 1:], *y[1:b], *y[b + 1:])
+        return [out if len(out) > 1 else (*out, 1)]
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        x, y = inputs
+        a, b = self.contracted_axes([x.shape, y.shape])
+        if self.args.normalize:
+            x, y = l2_normalize(x, a), l2_normalize(y, b)
+        x = np.moveaxis(x, a, -1)
+        y = np.moveaxis(y, b, 1)
+        batch, n = x.shape[0], x.shape[-1]
+        product = x.reshape(batch, -1, n) @ y.reshape(batch, n, -1)
+        out = product.reshape(batch, *x.shape[1:-1], *y.shape[2:])
+        return [out.reshape(batch, 1) if out.ndim == 1 else out]
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        a, b = self.contracted_axes(inputs)
+        x, y = inputs
+        what = "cosine similarity" if self.args.normalize else "dot product"
+        return (f"{what} over axis {a} of {format_shape(x)} and axis {b} of {format_shape(y)} "
+                f"({x[a]} terms summed); the other axes are kept: {format_shape(outputs[0])}")
+
+
+def l2_normalize(x: Array, axis: int, epsilon: float = 1e-7) -> Array:
+    """Keras' ``ops.normalize`` (order 2): ``x * min(1 / ‖x‖, 1 / epsilon)``."""
+    with np.errstate(divide="ignore"):
+        inverse_norm = 1.0 / np.sqrt(np.sum(np.square(x), axis=axis, keepdims=True))
+    return x * np.minimum(inverse_norm, np.float32(1.0 / epsilon))
