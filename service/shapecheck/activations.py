@@ -27,12 +27,28 @@ def _log_softmax(x: Array) -> Array:
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def _elu(x: Array, alpha: float = 1.0) -> Array:
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+def relu(x: Array, negative_slope: float = 0.0, max_value: float | None = None,
+         threshold: float = 0.0) -> Array:
+    """Keras' ``relu``: x above ``threshold`` (clipped at ``max_value``), else
+    ``negative_slope * (x - threshold)``."""
+    y = np.where(x > threshold, x, 0) if threshold else np.maximum(x, 0)
+    if max_value is not None:
+        y = np.clip(y, 0, max_value)
+    if negative_slope:
+        y = y - negative_slope * np.maximum(threshold - x, 0)
+    return y.astype(x.dtype, copy=False)
+
+
+def leaky_relu(x: Array, negative_slope: float = 0.2) -> Array:
+    return np.where(x >= 0, x, negative_slope * x).astype(x.dtype, copy=False)
+
+
+def elu(x: Array, alpha: float = 1.0) -> Array:
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
 
 
 def _selu(x: Array) -> Array:
-    return 1.0507009873554805 * _elu(x, 1.6732632423543772)
+    return 1.0507009873554805 * elu(x, 1.6732632423543772)
 
 
 def _softplus(x: Array) -> Array:
@@ -61,13 +77,13 @@ def _hard_sigmoid(x: Array) -> Array:
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
+    "relu": relu,
     "relu6": _relu6,
     "sigmoid": _sigmoid,
     "softmax": softmax,
     "log_softmax": _log_softmax,
     "tanh": np.tanh,
-    "elu": _elu,
+    "elu": elu,
     "selu": _selu,
     "softplus": _softplus,
     "softsign": lambda x: x / (1.0 + np.abs(x)),
@@ -78,7 +94,7 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "hard_sigmoid": _hard_sigmoid,
     "hard_silu": lambda x: x * _hard_sigmoid(x),
     "hard_swish": lambda x: x * _hard_sigmoid(x),
-    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x),
+    "leaky_relu": leaky_relu,
     "mish": lambda x: x * np.tanh(_softplus(x)),
     "log_sigmoid": lambda x: -_softplus(-x),
     "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
