@@ -219,15 +219,16 @@ class KerasLoader:
 
     def functional(self, graph: ModelGraph, entries: list[Entry], config: Mapping[str, Any],
                    where: Where) -> None:
-        offsets = {e.name: 1 for e in entries if self.skips_first_node(e)}
+        offsets = {e.name: 1 for e in entries if self.skips_first_node(e, in_outputs=False)}
         nodes: dict[str, list[Node]] = {}
         for entry in entries:
             if entry.class_name != "InputLayer":
                 nodes[entry.name] = self.inbound_nodes(entry, offsets)
+        output_offsets = {e.name: 1 for e in entries if self.skips_first_node(e, in_outputs=True)}
         graph.outputs = tensor_triples(config.get("output_layers"),
-                                       where.child("config", "output_layers"), offsets)
+                                       where.child("config", "output_layers"), output_offsets)
         declared = tensor_triples(config.get("input_layers"),
-                                  where.child("config", "input_layers"), offsets)
+                                  where.child("config", "input_layers"), {})
         inputs = {e.name: e for e in entries if e.class_name == "InputLayer"}
         order = [r.layer for r in declared if r.layer in inputs]
         for name in [*order, *(n for n in inputs if n not in order)]:
@@ -237,11 +238,17 @@ class KerasLoader:
             if entry.name in nodes and entry.name not in dropped:
                 self.add_layer(graph, entry, nodes[entry.name])
 
-    def skips_first_node(self, entry: Entry) -> bool:
-        """tf.keras 2 numbers the calls of a nested model from 1: its node 0 is the one that
-        built it, which the document leaves out (``_should_skip_first_node``)."""
-        if self.flavour != "keras2" or not entry.is_model:
+    def skips_first_node(self, entry: Entry, in_outputs: bool) -> bool:
+        """Whether references number a nested model's calls from 1.
+
+        Keras counts a nested Functional's node 0 as the one that built it, which the document
+        leaves out (``_should_skip_first_node``). tf.keras 2 numbers from 1 everywhere (also a
+        Sequential that starts with an InputLayer); Keras 3 only in ``output_layers``.
+        """
+        if not entry.is_model:
             return False
+        if self.flavour == "keras3":
+            return in_outputs and entry.class_name != "Sequential"
         inner = layer_list(entry.config) or []
         return entry.class_name != "Sequential" or bool(
             inner and isinstance(inner[0], dict) and inner[0].get("class_name") == "InputLayer")

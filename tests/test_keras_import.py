@@ -1,0 +1,346 @@
+"""Keras ``model.to_json()`` import: whole models recorded from real Keras 3 and tf.keras 2
+(tools/keras_fixtures/keras_json.py), every layer fixture's ``keras_json``, and the loader's
+own rules (paths, nested models, masks, operations, custom code)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from keras_fixtures import FIXTURES, cases
+from shapecheck import check
+from shapecheck.engine import analyse
+from shapecheck.errors import RequestInvalid
+from shapecheck.formats.keras import detect_format, load_keras
+from shapecheck.forward import run_forward
+from shapecheck.graph import TensorRef
+
+
+def model_fixtures(flavour: str) -> list:
+    return [pytest.param(json.loads(p.read_text()), id=f"{flavour}:{p.stem}")
+            for p in sorted((FIXTURES / flavour / "models").glob("*.json"))]
+
+
+MODELS = [*model_fixtures("keras3"), *model_fixtures("tfkeras2")]
+
+# Layers that run code or are custom classes: the loader must refuse to compute them.
+REFUSED = {"lambda_in_the_middle": ("double", "unsupported_layer"),
+           "custom_layer": ("scale", "unknown_layer")}
+
+# Where Keras 3 (which the engine follows) and tf.keras 2 disagree on a recorded shape.
+KERAS3_SHAPES = {
+    # Keras 3 declares attention scores (batch, heads, T_query, T_query); tf.keras 2 gives the
+    # true (batch, heads, T_query, T_key).
+    ("attention_with_key_and_scores", "mha"): [[None, 4, 8], [None, 2, 4, 4]],
+}
+KERAS3_OUTPUTS = {"attention_with_key_and_scores": [[None, 4, 8], [None, 2, 4, 4]]}
+
+
+def assert_matches_keras(result: dict, record: dict) -> None:
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in record["layers"]:
+        row = rows[expected["name"]]
+        shapes = KERAS3_SHAPES.get((record["id"], expected["name"]), expected["output_shapes"])
+        assert row["output_shapes"] == shapes, expected["name"]
+        assert row["type"] == expected["type"], expected["name"]
+        for key in ("params", "trainable_params", "non_trainable_params"):
+            assert row[key] == expected[key], (expected["name"], key)
+    assert len(rows) == len(record["layers"])
+    for key in ("params", "trainable_params", "non_trainable_params"):
+        assert result["totals"][key] == record["totals"][key], key
+
+
+@pytest.mark.parametrize("record", MODELS)
+def test_model_matches_keras(record: dict) -> None:
+    result = check({"model": record["keras_json"]})
+    flavour = "keras3" if record["keras_version"].startswith("3") else "keras2"
+    assert result["model"]["format"] == flavour
+    if record["id"] in REFUSED:
+        layer, code = REFUSED[record["id"]]
+        errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+        assert [(d["layer"], d["code"]) for d in errors] == [(layer, code)]
+        return
+    assert result["ok"], result["diagnostics"]
+    assert_matches_keras(result, record)
+    outputs = [o["shape"] for o in result["model"]["outputs"]]
+    assert outputs == KERAS3_OUTPUTS.get(record["id"], record["outputs"])
+
+
+@pytest.mark.parametrize("record", [m for m in MODELS if m.values[0]["id"] in REFUSED])
+def test_overrides_stand_in_for_code_layers(record: dict) -> None:
+    layer, _ = REFUSED[record["id"]]
+    recorded = next(r for r in record["layers"] if r["name"] == layer)
+    override = {"output_shape": recorded["output_shapes"][0], "params": recorded["params"]}
+    result = check({"model": record["keras_json"], "overrides": {layer: override}})
+    assert result["ok"], result["diagnostics"]
+    rows = {row["name"]: row for row in result["layers"]}
+    assert rows["after"]["output_shapes"] == [[None, 2]]
+    assert result["totals"]["params"] == record["totals"]["params"]
+
+
+LAYER_CASES = [c for c in cases() if "keras_json" in c.values[0]]
+
+
+@pytest.mark.parametrize("case", LAYER_CASES)
+def test_layer_fixture_imports_from_keras_json(case: dict) -> None:
+    """Every accepted layer case, submitted as the to_json() Keras wrote for it."""
+    result = check({"model": case["keras_json"]})
+    assert result["ok"], result["diagnostics"]
+    assert result["model"]["format"] == "keras3"
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in case["layers"]:
+        row = rows[expected["name"]]
+        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
+        assert row["params"] == expected["params"], expected["name"]
+        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
+    assert result["totals"]["params"] == case["totals"]["params"]
+
+
+# -- the loader's rules ----------------------------------------------------------------------------
+def fixture(flavour: str, name: str) -> dict:
+    return json.loads((FIXTURES / flavour / "models" / f"{name}.json").read_text())["keras_json"]
+
+
+def test_format_detection() -> None:
+    assert detect_format(fixture("keras3", "functional_mlp")) == "keras3"
+    assert detect_format(fixture("tfkeras2", "functional_mlp")) == "keras2"
+    no_version = fixture("tfkeras2", "functional_mlp")
+    del no_version["keras_version"]
+    assert detect_format(no_version) == "keras2"  # from the list form of inbound nodes
+    keras1 = {"class_name": "Sequential", "config": [
+        {"class_name": "Dense", "config": {"name": "d", "output_dim": 3,
+                                           "batch_input_shape": [None, 5]}}]}
+    assert detect_format(keras1) == "keras2"
+
+
+def test_keras1_sequential_list_config_with_legacy_names() -> None:
+    doc = {"class_name": "Sequential", "config": [
+        {"class_name": "Dense", "config": {"name": "d", "output_dim": 3,
+                                           "batch_input_shape": [None, 5]}},
+        {"class_name": "Dense", "config": {"name": "e", "output_dim": 2, "init": "uniform"}}]}
+    result = check({"model": doc})
+    assert result["model"]["format"] == "keras2"
+    assert [r["output_shapes"] for r in result["layers"]] == [[[None, 3]], [[None, 2]]]
+    assert result["model"]["inputs"] == [{"name": "d_input", "shape": [None, 5]}]
+    legacy = [d for d in result["diagnostics"] if d["code"] == "legacy_argument"]
+    assert {d["layer"] for d in legacy} == {"d", "e"}
+
+
+def test_tf_keras_sequential_with_batch_input_shape_on_first_layer() -> None:
+    doc = fixture("tfkeras2", "sequential_cnn")
+    entries = doc["config"]["layers"]
+    first_input = entries.pop(0)
+    entries[0]["config"]["batch_input_shape"] = first_input["config"]["batch_input_shape"]
+    result = check({"model": doc})
+    assert result["ok"], result["diagnostics"]
+    assert result["model"]["inputs"][0]["shape"] == [None, 28, 28, 1]
+    assert result["layers"][-1]["output_shapes"] == [[None, 10]]
+
+
+def test_sequential_without_any_input_is_a_422() -> None:
+    doc = fixture("keras3", "sequential_cnn")
+    doc["config"]["layers"].pop(0)
+    built = check({"model": doc})  # the shape it was built with is the last resort
+    assert built["model"]["inputs"][0]["shape"] == [None, 28, 28, 1]
+    del doc["config"]["build_input_shape"], doc["build_config"]
+    with pytest.raises(RequestInvalid) as info:
+        check({"model": doc})
+    assert list(info.value.errors) == ["model.config.layers"]
+
+
+def test_invalid_argument_path_points_into_the_document() -> None:
+    doc = fixture("keras3", "functional_mlp")
+    doc["config"]["layers"][2]["config"]["units"] = 0
+    with pytest.raises(RequestInvalid) as info:
+        check({"model": doc})
+    assert list(info.value.errors) == ["model.config.layers.2.config.units"]
+
+
+def test_invalid_argument_inside_a_nested_model() -> None:
+    doc = fixture("keras3", "nested_sequential_called_twice")
+    nested = next(i for i, e in enumerate(doc["config"]["layers"])
+                  if e["class_name"] == "Sequential")
+    doc["config"]["layers"][nested]["config"]["layers"][1]["config"]["units"] = -3
+    with pytest.raises(RequestInvalid) as info:
+        check({"model": doc})
+    assert list(info.value.errors) == [
+        f"model.config.layers.{nested}.config.layers.1.config.units"]
+
+
+def test_paths_are_json_pointers_to_layer_entries() -> None:
+    graph = load_keras(fixture("keras3", "functional_mlp"), {})
+    assert graph.paths["hidden"] == "/config/layers/1"
+    assert graph.paths["probs"] == "/config/layers/3"
+
+
+def test_malformed_documents_are_422s_with_paths() -> None:
+    bad_history = fixture("keras3", "functional_mlp")
+    bad_history["config"]["layers"][1]["inbound_nodes"][0]["args"][0]["config"][
+        "keras_history"] = "features"
+    bad_outputs = fixture("keras3", "functional_mlp")
+    del bad_outputs["config"]["output_layers"]
+    not_a_model = {"class_name": "Dense", "config": {"units": 3}}
+    expected = [(bad_history, "model.config.layers.1.inbound_nodes.0.args.0.config.keras_history"),
+                (bad_outputs, "model.config.output_layers"),
+                (not_a_model, "model.class_name")]
+    for doc, path in expected:
+        with pytest.raises(RequestInvalid) as info:
+            check({"model": doc})
+        assert list(info.value.errors) == [path]
+
+
+def test_duplicate_layer_names_are_a_422() -> None:
+    doc = fixture("keras3", "functional_mlp")
+    doc["config"]["layers"][2]["config"]["name"] = "hidden"
+    doc["config"]["layers"][2]["name"] = "hidden"
+    with pytest.raises(RequestInvalid) as info:
+        check({"model": doc})
+    assert list(info.value.errors) == ["model.config.layers.2.config.name"]
+
+
+def test_dangling_reference_is_an_invalid_graph() -> None:
+    doc = fixture("tfkeras2", "functional_mlp")
+    doc["config"]["layers"][2]["inbound_nodes"][0][0][0] = "nowhere"
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert {d["code"] for d in errors} == {"invalid_graph"}
+    assert errors[0]["layer"] == "dense" and "'nowhere'" in errors[0]["message"]
+
+
+def test_shared_layer_calls_and_tensor_kwargs() -> None:
+    graph = load_keras(fixture("keras3", "shared_dense"), {})
+    shared = [c for c in graph.calls if c.layer == "shared"]
+    assert [c.index for c in shared] == [0, 1, 2]
+    assert shared[1].inputs == [TensorRef("shared", 0, 0)]
+    lstm = load_keras(fixture("keras3", "lstm_states"), {})
+    decoder = next(c for c in lstm.calls if c.layer == "decoder")
+    assert decoder.inputs == [TensorRef("encoder", 0, 0), TensorRef("encoder", 0, 1),
+                              TensorRef("encoder", 0, 2)]
+    for flavour in ("keras3", "tfkeras2"):
+        mha = load_keras(fixture(flavour, "attention_with_key_and_scores"), {}).calls[0]
+        assert [r.layer for r in mha.inputs] == ["query", "value", "key"]
+        assert mha.options == {"return_attention_scores": True}
+
+
+def test_mask_only_operations_are_left_out() -> None:
+    doc = fixture("keras3", "embedding_mask_lstm")
+    assert any(e["class_name"] == "NotEqual" for e in doc["config"]["layers"])
+    graph = load_keras(doc, {})
+    assert "not_equal" not in graph.layers
+    lstm = next(c for c in graph.calls if graph.layers[c.layer].keras_name == "LSTM")
+    assert len(lstm.inputs) == 1 and lstm.options == {"training": False}
+
+
+def test_operation_on_the_data_path_is_reported() -> None:
+    doc = fixture("keras3", "functional_mlp")
+    hidden = doc["config"]["layers"][1]
+    hidden.update({"module": "keras.src.ops.numpy", "class_name": "Add",
+                   "registered_name": "Add"})
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert [(d["layer"], d["code"]) for d in errors] == [("hidden", "unknown_layer")]
+    assert "operation" in errors[0]["message"]
+
+
+def test_lambda_bytecode_is_never_decoded() -> None:
+    doc = fixture("keras3", "lambda_in_the_middle")
+    lam = next(e for e in doc["config"]["layers"] if e["class_name"] == "Lambda")
+    lam["config"]["function"]["config"]["code"] = "not base64 at all !!"
+    result = check({"model": doc})
+    codes = [d["code"] for d in result["diagnostics"] if d["severity"] == "error"]
+    assert codes == ["unsupported_layer"]
+
+
+def test_custom_class_with_a_builtin_name_is_not_taken_for_the_builtin() -> None:
+    doc = fixture("keras3", "functional_mlp")
+    doc["config"]["layers"][1].update({"module": None, "registered_name": "MyPkg>Dense"})
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert [(d["layer"], d["code"]) for d in errors] == [("hidden", "unknown_layer")]
+    assert "MyPkg>Dense" in errors[0]["message"]
+
+
+def test_nested_model_is_one_row_with_the_inner_total() -> None:
+    result = check({"model": fixture("keras3", "nested_two_levels_frozen")})
+    middle = next(r for r in result["layers"] if r["name"] == "middle")
+    assert middle["type"] == "Functional"
+    assert (middle["params"], middle["trainable_params"]) == (87, 0)
+    assert "nested Functional" in middle["explain"]
+    flat = check({"model": {"inputs": [6], "layers": [
+        {"type": "Dense", "units": 6}, {"type": "BatchNormalization"},
+        {"type": "Dense", "units": 3}]}})
+    assert middle["macs"] == flat["totals"]["macs"] > 0
+
+
+def test_nested_model_refuses_an_input_it_was_not_built_for() -> None:
+    doc = fixture("keras3", "nested_sequential_called_twice")
+    for entry in doc["config"]["layers"]:
+        if entry["class_name"] == "InputLayer":
+            entry["config"]["batch_shape"] = [None, 12]
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors[0]["layer"] == "encoder"
+    assert "(None, 10)" in errors[0]["message"] and "(None, 12)" in errors[0]["message"]
+
+
+def test_error_inside_a_nested_model_names_the_inner_layer() -> None:
+    doc = fixture("keras3", "nested_multi_input_model")
+    pair = next(e for e in doc["config"]["layers"] if e["name"] == "pair")
+    for entry in pair["config"]["layers"]:
+        if entry["class_name"] == "InputLayer" and entry["name"] == "inner_b":
+            entry["config"]["batch_shape"] = [None, None]
+    for entry in doc["config"]["layers"]:
+        if entry["name"] == "b":
+            entry["config"]["batch_shape"] = [None, None]
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors[0]["layer"] == "pair"
+    assert errors[0]["message"].startswith("Inside Functional 'pair', layer '")
+
+
+def test_nested_model_forward_equals_its_layers_run_in_turn() -> None:
+    analysis = analyse(fixture("keras3", "nested_sequential_called_twice"), {})
+    rng = np.random.default_rng(0)
+    weights = {}
+    for name, state in analysis.propagation.states.items():
+        weights[name] = [rng.standard_normal(w.shape).astype(np.float32)
+                         for w in state.weights or ()]
+    a, b = (rng.standard_normal((2, 10)).astype(np.float32) for _ in range(2))
+    outputs = run_forward(analysis.graph, analysis.propagation, {"a": a, "b": b}, weights)
+    k1, b1, k2, b2 = weights["encoder"]
+    kernel, bias = weights[analysis.graph.outputs[0].layer]
+
+    def encode(x: np.ndarray) -> np.ndarray:
+        return np.maximum(x @ k1 + b1, 0) @ k2 + b2
+
+    expected = np.concatenate([encode(a), encode(b)], axis=-1) @ kernel + bias
+    assert np.allclose(outputs[analysis.graph.outputs[0]], expected, atol=1e-4)
+
+
+def test_overrides_apply_by_layer_name_to_a_nested_model() -> None:
+    doc = fixture("keras3", "nested_sequential_called_twice")
+    result = check({"model": doc, "overrides": {"encoder": {"output_shape": [None, 4],
+                                                            "params": 7}}})
+    encoder = next(r for r in result["layers"] if r["name"] == "encoder")
+    assert (encoder["type"], encoder["params"]) == ("Opaque", 7)
+    assert result["ok"]
+
+
+def test_unknown_layer_inside_a_nested_model_leaves_it_unresolved() -> None:
+    doc = fixture("keras3", "nested_sequential_called_twice")
+    nested = next(e for e in doc["config"]["layers"] if e["class_name"] == "Sequential")
+    inner = nested["config"]["layers"][1]
+    inner["class_name"] = "Dense2"
+    result = check({"model": doc})
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert [(d["layer"], d["code"]) for d in errors] == [(inner["config"]["name"],
+                                                          "unknown_layer")]
+    encoder = next(r for r in result["layers"] if r["name"] == "encoder")
+    assert (encoder["type"], encoder["output_shapes"]) == ("Sequential", None)
+
+
+def test_fixtures_exist() -> None:
+    assert len(MODELS) >= 30 and len(LAYER_CASES) > 100
+    assert Path(FIXTURES / "tfkeras2" / "models").is_dir()

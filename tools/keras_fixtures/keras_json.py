@@ -1,0 +1,281 @@
+"""Dev-only: whole models built with real Keras, saved as ``model.to_json()`` with what Keras
+computes for them, to prove the Keras JSON import.
+
+    cd /work/main
+    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/keras_json.py
+    TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python tools/keras_fixtures/keras_json.py
+
+write ``tests/fixtures/keras3/models/<id>.json`` and ``tests/fixtures/tfkeras2/models/<id>.json``:
+the document, every layer's output shapes (every call of it in this model, in call order) and
+parameter counts, the model's output shapes and totals. The same builders run on Keras 3 and
+on tf.keras 2 (``tf_keras``), so both serialisations of one model are covered.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from build import FIXTURES, LEGACY, ROOT, keras
+
+layers = keras.layers
+MODELS: dict[str, Callable[[], Any]] = {}
+
+
+def model(builder: Callable[[], Any]) -> Callable[[], Any]:
+    MODELS[builder.__name__] = builder
+    return builder
+
+
+@model
+def functional_mlp() -> Any:
+    x = keras.Input((8,), name="features")
+    h = layers.Dense(16, activation="relu", name="hidden")(x)
+    h = layers.Dense(8, activation="tanh")(h)
+    return keras.Model(x, layers.Dense(3, activation="softmax", name="probs")(h), name="mlp")
+
+
+@model
+def sequential_cnn() -> Any:
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(8, 3, activation="relu"),
+        layers.Conv2D(4, 5, strides=2, padding="same"),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="cnn")
+
+
+@model
+def sequential_input_shape_on_first_layer() -> Any:
+    return keras.Sequential([layers.Dense(4, input_shape=(6,)), layers.Dense(2)])
+
+
+@model
+def sequential_built_later() -> Any:
+    seq = keras.Sequential([layers.Dense(5), layers.Activation("relu"), layers.Dense(1)])
+    seq.build((None, 7))
+    return seq
+
+
+@model
+def functional_two_inputs_listed_out_of_order() -> Any:
+    a = keras.Input((5,), name="a")
+    b = keras.Input((3,), name="b")
+    hb = layers.Dense(5, name="project_b")(b)
+    merged = layers.Concatenate(name="merged")([hb, a])
+    return keras.Model([b, a], layers.Dense(2)(merged))
+
+
+@model
+def shared_dense() -> Any:
+    """One Dense called three times; its second call reads its own first output."""
+    x = keras.Input((6,), name="x")
+    y = keras.Input((6,), name="y")
+    shared = layers.Dense(6, name="shared")
+    first = shared(x)
+    second = shared(first)
+    third = shared(y)
+    out = layers.Add(name="sum")([second, third])
+    return keras.Model([x, y], [out, first], name="shared")
+
+
+@model
+def shared_conv_siamese() -> Any:
+    left = keras.Input((12, 12, 3), name="left")
+    right = keras.Input((12, 12, 3), name="right")
+    conv = layers.Conv2D(4, 3, name="tower")
+    flat = layers.Flatten(name="flat")
+    features = [flat(conv(left)), flat(conv(right))]
+    distance = layers.Subtract(name="distance")(features)
+    return keras.Model([left, right], layers.Dense(1, activation="sigmoid")(distance))
+
+
+@model
+def nested_sequential_called_twice() -> Any:
+    encoder = keras.Sequential([keras.Input((10,)), layers.Dense(8, activation="relu"),
+                                layers.Dense(4)], name="encoder")
+    a = keras.Input((10,), name="a")
+    b = keras.Input((10,), name="b")
+    merged = layers.Concatenate()([encoder(a), encoder(b)])
+    return keras.Model([a, b], layers.Dense(1)(merged), name="twins")
+
+
+@model
+def nested_functional_as_output() -> Any:
+    """A nested Functional whose calls are model outputs (numbered from 1 in output_layers)."""
+    inner_in = keras.Input((4,))
+    inner = keras.Model(inner_in, layers.Dense(4, name="inner_dense")(inner_in), name="block")
+    x = keras.Input((4,), name="x")
+    once = inner(x)
+    twice = inner(layers.Dense(4, name="between")(once))
+    return keras.Model(x, [once, twice], name="outer")
+
+
+@model
+def nested_two_levels_frozen() -> Any:
+    """Sequential in Functional in Functional; the middle one frozen, with batch norm."""
+    core = keras.Sequential([keras.Input((6,)), layers.Dense(6), layers.BatchNormalization()],
+                            name="core")
+    mid_in = keras.Input((6,))
+    mid = keras.Model(mid_in, layers.Dense(3)(core(mid_in)), name="middle")
+    mid.trainable = False
+    x = keras.Input((6,), name="x")
+    return keras.Model(x, layers.Dense(2)(mid(layers.Dense(6)(x))), name="outer_frozen")
+
+
+@model
+def nested_multi_input_model() -> Any:
+    a_in, b_in = keras.Input((3,), name="inner_a"), keras.Input((5,), name="inner_b")
+    joined = layers.Concatenate()([a_in, layers.Dense(3)(b_in)])
+    pair = keras.Model([a_in, b_in], [joined, layers.Dense(2)(joined)], name="pair")
+    a, b = keras.Input((3,), name="a"), keras.Input((5,), name="b")
+    wide, narrow = pair([a, b])
+    return keras.Model([a, b], layers.Concatenate()([wide, narrow]), name="uses_pair")
+
+
+@model
+def lstm_states() -> Any:
+    """LSTM return_state outputs; a second LSTM takes them as initial_state."""
+    seq = keras.Input((7, 5), name="seq")
+    whole, h, c = layers.LSTM(6, return_sequences=True, return_state=True, name="encoder")(seq)
+    decoded = layers.LSTM(6, name="decoder")(whole, initial_state=[h, c])
+    return keras.Model(seq, [decoded, c], name="seq2seq")
+
+
+@model
+def gru_initial_state_from_input() -> Any:
+    seq = keras.Input((4, 3), name="seq")
+    state = keras.Input((5,), name="state")
+    out = layers.GRU(5, name="gru")(seq, initial_state=state)
+    return keras.Model([seq, state], out)
+
+
+@model
+def attention_with_key_and_scores() -> Any:
+    query = keras.Input((4, 8), name="query")
+    value = keras.Input((6, 8), name="value")
+    key = keras.Input((6, 8), name="key")
+    mha = layers.MultiHeadAttention(num_heads=2, key_dim=3, name="mha")
+    out, scores = mha(query, value, key=key, return_attention_scores=True)
+    return keras.Model([query, value, key], [out, scores], name="attention")
+
+
+@model
+def self_attention_block() -> Any:
+    x = keras.Input((5, 8), name="tokens")
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4)(x, x)
+    h = layers.LayerNormalization()(layers.Add()([x, attended]))
+    return keras.Model(x, layers.Dense(8)(h), name="block")
+
+
+@model
+def embedding_mask_lstm() -> Any:
+    """Embedding(mask_zero=True): Keras 3 computes the mask with a not_equal operation."""
+    ids = keras.Input((9,), dtype="int32", name="ids")
+    vectors = layers.Embedding(20, 4, mask_zero=True)(ids)
+    return keras.Model(ids, layers.Dense(2)(layers.LSTM(3)(vectors)), name="masked")
+
+
+@model
+def multi_output_heads() -> Any:
+    x = keras.Input((16,), name="x")
+    trunk = layers.Dense(8, activation="relu", name="trunk")(x)
+    kind = layers.Dense(3, activation="softmax", name="kind")(trunk)
+    size = layers.Dense(1, name="size")(trunk)
+    return keras.Model(x, {"kind": kind, "size": size} if not LEGACY else [kind, size])
+
+
+@model
+def lambda_in_the_middle() -> Any:
+    x = keras.Input((4,), name="x")
+    doubled = layers.Lambda(lambda t: t * 2, name="double")(x)
+    return keras.Model(x, layers.Dense(2, name="after")(doubled))
+
+
+@keras.saving.register_keras_serializable(package="Custom")
+class Scale(layers.Layer):
+    def call(self, inputs: Any) -> Any:
+        return inputs * 2.0
+
+
+@model
+def custom_layer() -> Any:
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, layers.Dense(2, name="after")(Scale(name="scale")(x)))
+
+
+# -- recording -----------------------------------------------------------------------------------
+def nodes_in_model(model: Any, layer: Any) -> list[Any]:
+    """The calls of ``layer`` that belong to ``model`` (a layer may be called elsewhere too)."""
+    if LEGACY:
+        keys = model._network_nodes
+        return [n for i, n in enumerate(layer._inbound_nodes) if f"{layer.name}_ib-{i}" in keys]
+    from keras.src.ops.function import make_node_key
+
+    graph = getattr(model, "_functional", None) or model
+    return [n for i, n in enumerate(layer._inbound_nodes)
+            if make_node_key(layer, i) in graph._nodes]
+
+
+def dims(shape: Any) -> list[int | None]:
+    return [None if d is None else int(d) for d in shape]
+
+
+def layer_record(model: Any, layer: Any) -> dict[str, Any]:
+    shapes = [dims(t.shape) for node in nodes_in_model(model, layer)
+              for t in keras_flatten(node.output_tensors)]
+    params = int(layer.count_params()) if layer.built else 0
+    trainable = int(sum(int_size(w.shape) for w in layer.trainable_weights))
+    return {"name": layer.name, "type": type(layer).__name__, "output_shapes": shapes,
+            "params": params, "trainable_params": trainable,
+            "non_trainable_params": params - trainable}
+
+
+def keras_flatten(tensors: Any) -> list[Any]:
+    if isinstance(tensors, (list, tuple)):
+        return [t for item in tensors for t in keras_flatten(item)]
+    if isinstance(tensors, dict):
+        return [t for item in tensors.values() for t in keras_flatten(item)]
+    return [tensors]
+
+
+def int_size(shape: Any) -> int:
+    size = 1
+    for d in shape:
+        size *= int(d)
+    return size
+
+
+def model_record(model_id: str, model: Any) -> dict[str, Any]:
+    trainable = int(sum(int_size(w.shape) for w in model.trainable_weights))
+    params = int(model.count_params())
+    return {
+        "id": model_id,
+        "keras_version": keras.__version__,
+        "keras_json": json.loads(model.to_json()),
+        "layers": [layer_record(model, layer) for layer in model.layers
+                   if type(layer).__name__ != "InputLayer"],
+        "outputs": [dims(t.shape) for t in keras_flatten(model.outputs)],
+        "totals": {"params": params, "trainable_params": trainable,
+                   "non_trainable_params": params - trainable},
+    }
+
+
+def main(names: list[str]) -> None:
+    out_dir = FIXTURES / "models"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names or MODELS:
+        record = model_record(name, MODELS[name]())
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"{path.relative_to(ROOT)}: {len(record['layers'])} layers", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
