@@ -77,6 +77,23 @@ def deconv_output_length(
     return (length - 1) * stride + kernel - 2 * pad + output_padding
 
 
+def deconv_padding_amounts(
+    kernel: int, padding: str, stride: int, dilation: int = 1, output_padding: int | None = None
+) -> tuple[int, int]:
+    """(before, after) zero padding of the stride-spread input that gives a transposed
+    convolution its ``deconv_output_length`` (Keras' conversion of its arguments for JAX)."""
+    kernel = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        extra = max(kernel, stride) - kernel if output_padding is None else output_padding
+        return kernel - 1, kernel - 1 + extra
+    if output_padding is None:
+        total = stride + kernel - 2
+    else:
+        total = kernel + kernel % 2 - 2 + output_padding
+    before = min(total // 2 + total % 2, kernel - 1)
+    return before, total - before
+
+
 def same_padding_amounts(
     length: int, kernel: int, stride: int, dilation: int = 1
 ) -> tuple[int, int]:

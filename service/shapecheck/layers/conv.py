@@ -1,8 +1,10 @@
-"""Convolution layers: Conv1D/2D/3D.
+"""Convolution layers: Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D and
+Conv1D/2D/3DTranspose, and the sliding-window arithmetic that pooling shares.
 
-Shapes follow Keras 3's ``BaseConv`` (``compute_conv_output_shape``); the forward kernel pads,
-takes strided windows with ``sliding_window_view`` and contracts them with the kernel in one
-BLAS call per group.
+Shapes follow Keras 3's ``compute_conv_output_shape`` and ``compute_conv_transpose_output_shape``.
+The forward kernels compute what ``jax.lax.conv_general_dilated`` computes: they pad, take
+strided windows with ``sliding_window_view`` and contract them with the kernel in one batched
+BLAS call.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from ..fields import Choice, IntTuple, PositiveInt
 from ..shapes import (
     CONV_PADDINGS,
     DATA_FORMATS,
+    PADDINGS,
+    Dim,
     Shape,
     channel_axis,
     conv_output_length,
+    deconv_output_length,
+    deconv_padding_amounts,
     format_shape,
     num_elements,
     same_padding_amounts,
@@ -32,18 +38,6 @@ from .base import Array, Layer, LayerArgs, Shapes, Weight, activation_field, reg
 SPATIAL_NAMES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
 
 
-class ConvArgs(LayerArgs):
-    filters = PositiveInt(required=True)
-    kernel_size = IntTuple(required=True)
-    strides = IntTuple(load_default=1)
-    padding = Choice(CONV_PADDINGS, load_default="valid")
-    data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
-    dilation_rate = IntTuple(load_default=1)
-    groups = PositiveInt(load_default=1)
-    activation = activation_field()
-    use_bias = fields.Boolean(load_default=True)
-
-
 def layout_description(rank: int, data_format: str) -> str:
     """``(batch, height, width, channels)`` for the given rank and data format."""
     spatial = SPATIAL_NAMES[rank]
@@ -52,118 +46,92 @@ def layout_description(rank: int, data_format: str) -> str:
     return f"(batch, channels, {spatial})"
 
 
-class Conv(Layer):
-    """Shared by Conv1D/2D/3D: ``rank`` spatial axes, a kernel slid over them."""
+class SlidingWindow(Layer):
+    """A window slid over the ``rank`` spatial axes of a batch of feature maps.
+
+    The shape arithmetic that convolutions and pooling share. Subclasses name the argument that
+    sizes the window (``window_arg``: ``kernel_size`` or ``pool_size``); strides left unset
+    (None) default to the window, as pooling's do.
+    """
 
     rank: ClassVar[int]
-    family = "conv"
-    Args = ConvArgs
+    window_arg: ClassVar[str] = "kernel_size"
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         args["data_format"] = args.get("data_format") or "channels_last"
         super().__init__(name, args)
-        self.kernel_size = self.expand_tuple(args["kernel_size"], self.rank, "kernel_size")
-        self.strides = self.expand_tuple(args["strides"], self.rank, "strides")
-        self.dilation = self.expand_tuple(args["dilation_rate"], self.rank, "dilation_rate")
-        if args["padding"] == "causal" and self.rank != 1:
-            raise ArgumentError("padding", "'causal' padding is only for 1-D convolutions")
-        if args["filters"] % args["groups"]:
-            raise ArgumentError("groups", f"filters ({args['filters']}) must be divisible by "
-                                          f"groups ({args['groups']})")
-        if max(self.strides) > 1 and max(self.dilation) > 1:
-            raise ArgumentError("dilation_rate", "strides > 1 cannot be combined with "
-                                                 "dilation_rate > 1")
+        window = args[self.window_arg]
+        strides = window if args.get("strides") is None else args["strides"]
+        self.window = self.expand_tuple(window, self.rank, self.window_arg)
+        self.strides = self.expand_tuple(strides, self.rank, "strides")
+        self.dilation = self.expand_tuple(args.get("dilation_rate", 1), self.rank,
+                                          "dilation_rate")
 
     @property
     def data_format(self) -> str:
         return self.args.data_format
 
-    def check_input(self, shape: Shape) -> int:
-        """Raise unless ``shape`` is a batch of ``rank``-D feature maps; return its channels."""
+    @property
+    def padding(self) -> str:
+        return self.args.padding
+
+    def require_feature_maps(self, shape: Shape) -> None:
         self.require_rank(shape, self.rank + 2,
                           what=layout_description(self.rank, self.data_format))
-        channels = self.require_known(shape[channel_axis(self.data_format)],
-                                      "the number of input channels")
-        if channels % self.args.groups:
-            raise LayerInputIncompatible(
-                f"{self.keras_name} with groups={self.args.groups} needs the input channels to "
-                f"be divisible by {self.args.groups}, but the input has {channels}.",
-                "Change groups to a divisor of the input channels.",
-            )
-        return channels
 
-    def output_shape(self, shape: Shape) -> Shape:
-        self.check_input(shape)
-        axes = spatial_axes(self.rank, self.data_format)
+    def output_lengths(self, shape: Shape) -> list[Dim]:
+        """The spatial output lengths; raises when a window does not fit (``valid``)."""
         lengths = []
-        for axis, k, s, d in zip(axes, self.kernel_size, self.strides, self.dilation, strict=True):
-            out = conv_output_length(shape[axis], k, self.args.padding, s, d)
+        for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format), self.window,
+                                 self.strides, self.dilation, strict=True):
+            out = conv_output_length(shape[axis], k, self.padding, s, d)
             if out is not None and out <= 0:
                 raise self.window_too_large(shape, axis, k, d)
             lengths.append(out)
-        return self.arrange(shape[0], lengths, self.args.filters)
+        return lengths
 
-    def arrange(self, batch: int | None, spatial: Sequence[int | None], channels: int) -> Shape:
+    def arrange(self, batch: Dim, spatial: Sequence[Dim], channels: Dim) -> Shape:
         """A batched shape in this layer's data format."""
         if self.data_format == "channels_last":
             return (batch, *spatial, channels)
         return (batch, channels, *spatial)
 
-    def window_too_large(self, shape: Shape, axis: int, kernel: int, dilation: int) -> Exception:
-        effective = dilation * (kernel - 1) + 1
-        span = f"{kernel} (dilated to {effective})" if dilation > 1 else str(kernel)
+    def positions(self, shape: Shape) -> int:
+        """How many spatial positions ``shape`` has (0 when one is unknown)."""
+        return num_elements(shape[a] for a in spatial_axes(self.rank, self.data_format)) or 0
+
+    def window_too_large(self, shape: Shape, axis: int, window: int,
+                         dilation: int) -> LayerInputIncompatible:
+        effective = dilation * (window - 1) + 1
+        span = f"{window} (dilated to {effective})" if dilation > 1 else str(window)
         return LayerInputIncompatible(
             f"{self.keras_name} slides a window of {span} over an axis of length "
             f"{shape[axis]} (input {format_shape(shape)}) with padding='valid': the window does "
             "not fit, so there is no output position.",
-            "Use padding='same', a smaller kernel_size, or remove a downsampling layer (pooling, "
-            "strides) before this one.",
+            f"Use padding='same', a smaller {self.window_arg}, or remove a downsampling layer "
+            "(pooling, strides) before this one.",
         )
 
-    def weights_for(self, shape: Shape) -> list[Weight]:
-        channels = self.check_input(shape)
-        kernel = (*self.kernel_size, channels // self.args.groups, self.args.filters)
-        weights = [Weight("kernel", kernel, initializer="glorot_uniform")]
-        if self.args.use_bias:
-            weights.append(Weight("bias", (self.args.filters,)))
-        return weights
+    # -- forward helpers ----------------------------------------------------------------------
+    def to_channels_last(self, x: Array) -> Array:
+        return np.moveaxis(x, 1, -1) if self.data_format == "channels_first" else x
 
-    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
-        out_positions = num_elements(outputs[0][1:]) or 0
-        channels = inputs[0][channel_axis(self.data_format)] or 0
-        return out_positions * int(np.prod(self.kernel_size)) * channels // self.args.groups
+    def from_channels_last(self, y: Array) -> Array:
+        return np.moveaxis(y, -1, 1) if self.data_format == "channels_first" else y
 
-    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        channels_first = self.data_format == "channels_first"
-        if channels_first:
-            x = np.moveaxis(x, 1, -1)
-        y = convolve(x, weights[0], self.strides, self.dilation, self.args.padding,
-                     self.args.groups)
-        if self.args.use_bias:
-            y = y + weights[1]
-        y = activations.get(self.args.activation)(y)
-        return np.moveaxis(y, -1, 1) if channels_first else y
-
-    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+    # -- explanation --------------------------------------------------------------------------
+    def explain_lengths(self, inputs: Shapes, outputs: Shapes) -> str:
+        """``98 = floor((100 − 3) / 1) + 1 on each spatial axis``."""
         shape, out = inputs[0], outputs[0]
-        axes = spatial_axes(self.rank, self.data_format)
-        parts = []
-        for i, axis in enumerate(axes):
-            parts.append(length_formula(shape[axis], out[axis], self.kernel_size[i],
-                                        self.args.padding, self.strides[i], self.dilation[i]))
-        where = "on each spatial axis" if len(set(parts)) == 1 else "on the spatial axes"
-        formulas = parts[0] if len(set(parts)) == 1 else "; ".join(parts)
-        return f"{formulas} {where}; {self.args.filters} filters give {self.args.filters} channels"
+        parts = [self.length_formula(i, shape[axis], out[axis])
+                 for i, axis in enumerate(spatial_axes(self.rank, self.data_format))]
+        if len(set(parts)) == 1:
+            return f"{parts[0]} on each spatial axis"
+        return f"{'; '.join(parts)} on the spatial axes"
 
-    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
-        channels = inputs[0][channel_axis(self.data_format)]
-        per_filter = "·".join(str(k) for k in self.kernel_size) + f"·{channels}"
-        if self.args.groups > 1:
-            per_filter += f"/{self.args.groups}"
-        bias = " + 1" if self.args.use_bias else ""
-        total = sum(w.size for w in weights)
-        return (f"{self.explain_shape(inputs, outputs)}; params ({per_filter}{bias})·"
-                f"{self.args.filters} = {total:,}")
+    def length_formula(self, i: int, length: Dim, out: Dim) -> str:
+        return length_formula(length, out, self.window[i], self.padding, self.strides[i],
+                              self.dilation[i])
 
 
 def length_formula(length: int | None, out: int | None, kernel: int, padding: str, stride: int,
@@ -177,9 +145,27 @@ def length_formula(length: int | None, out: int | None, kernel: int, padding: st
     return f"{out} = ceil({length} / {stride}) with padding='{padding}'"
 
 
+def transposed_length_formula(length: int | None, out: int | None, kernel: int, padding: str,
+                              stride: int, dilation: int, output_padding: int | None) -> str:
+    """``9 = (4 − 1)·2 + 3``: how one output length of a transposed convolution came about."""
+    if length is None:
+        return "unknown length stays unknown"
+    effective = dilation * (kernel - 1) + 1
+    if output_padding is None and padding == "same":
+        return f"{out} = {length}·{stride} with padding='same'"
+    if output_padding is None:
+        return f"{out} = ({length} − 1)·{stride} + max({effective}, {stride})"
+    if padding == "same":
+        return (f"{out} = ({length} − 1)·{stride} + {effective} mod 2 + {output_padding} "
+                "with padding='same'")
+    return f"{out} = ({length} − 1)·{stride} + {effective} + {output_padding}"
+
+
+# -- forward kernels -------------------------------------------------------------------------
+
 def pad_spatial(x: Array, kernel: Sequence[int], strides: Sequence[int],
-                dilation: Sequence[int], padding: str) -> Array:
-    """Zero-pad the spatial axes of a channels_last batch as ``padding`` asks."""
+                dilation: Sequence[int], padding: str, value: float = 0.0) -> Array:
+    """Pad the spatial axes of a channels_last batch with ``value`` as ``padding`` asks."""
     if padding == "valid":
         return x
     pads = [(0, 0)]
@@ -189,7 +175,7 @@ def pad_spatial(x: Array, kernel: Sequence[int], strides: Sequence[int],
         else:
             pads.append(same_padding_amounts(length, k, s, d))
     pads.append((0, 0))
-    return np.pad(x, pads)
+    return np.pad(x, pads, constant_values=value)
 
 
 def windows(x: Array, kernel: Sequence[int], strides: Sequence[int],
@@ -205,21 +191,206 @@ def windows(x: Array, kernel: Sequence[int], strides: Sequence[int],
 
 def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence[int],
              padding: str, groups: int = 1) -> Array:
-    """N-D convolution of a channels_last batch with a Keras kernel (*k, C/groups, F)."""
+    """N-D convolution of a channels_last batch with a Keras kernel (*k, C/groups, F).
+
+    Group g reads input channels [g·C/groups, (g+1)·C/groups) and writes filters
+    [g·F/groups, (g+1)·F/groups), as ``feature_group_count`` does in JAX.
+    """
     rank = kernel.ndim - 2
-    x = pad_spatial(x, kernel.shape[:rank], strides, dilation, padding)
-    view = windows(x, kernel.shape[:rank], strides, dilation)
-    # (N, *out, C, *k) -> (N, *out, *k, C) so that a patch flattens in the kernel's order.
-    patches = np.moveaxis(view, rank + 1, -1)
+    size, (cin_g, filters) = kernel.shape[:rank], kernel.shape[rank:]
+    x = pad_spatial(x, size, strides, dilation, padding)
+    # (N, *out, C, *k) -> (groups, N·out, k·C/groups): a patch flattens in the kernel's order.
+    patches = np.moveaxis(windows(x, size, strides, dilation), rank + 1, -1)
     out_shape = patches.shape[: rank + 1]
-    cin_g, filters = kernel.shape[-2], kernel.shape[-1]
-    outputs = []
-    for g in range(groups):
-        part = patches[..., g * cin_g:(g + 1) * cin_g]
-        w = kernel[..., (g * filters // groups):((g + 1) * filters // groups)]
-        cols = part.reshape(*out_shape, -1)
-        outputs.append(cols @ w.reshape(-1, w.shape[-1]))
-    return outputs[0] if groups == 1 else np.concatenate(outputs, axis=-1)
+    patches = patches.reshape(*patches.shape[:-1], groups, cin_g)
+    cols = np.moveaxis(patches, -2, 0).reshape(groups, -1, int(np.prod(size)) * cin_g)
+    w = kernel.reshape(*size, cin_g, groups, filters // groups)
+    w = np.moveaxis(w, -2, 0).reshape(groups, -1, filters // groups)
+    y = np.moveaxis(cols @ w, 0, 1)  # (N·out, groups, F/groups)
+    return y.reshape(*out_shape, filters)
+
+
+def depthwise_convolve(x: Array, kernel: Array, strides: Sequence[int],
+                       dilation: Sequence[int], padding: str) -> Array:
+    """Depthwise convolution with a Keras kernel (*k, C, multiplier): each input channel c
+    has its own filters, written to channels c·multiplier ... (c+1)·multiplier − 1."""
+    *size, channels, multiplier = kernel.shape
+    grouped = kernel.reshape(*size, 1, channels * multiplier)
+    return convolve(x, grouped, strides, dilation, padding, groups=channels)
+
+
+def spread(x: Array, strides: Sequence[int]) -> Array:
+    """A channels_last batch with strides − 1 zeros between its elements on each spatial axis."""
+    lengths = [(n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides, strict=True)]
+    out = np.zeros((x.shape[0], *lengths, x.shape[-1]), dtype=x.dtype)
+    out[(slice(None), *(slice(None, None, s) for s in strides))] = x
+    return out
+
+
+def convolve_transpose(x: Array, kernel: Array, strides: Sequence[int],
+                       dilation: Sequence[int], padding: str,
+                       output_padding: Sequence[int | None]) -> Array:
+    """Transposed convolution with a Keras kernel (*k, F, C), as ``lax.conv_transpose``
+    (``transpose_kernel=True``) computes it: the input spread by the strides, padded, and
+    convolved with the spatially flipped kernel."""
+    rank = kernel.ndim - 2
+    size = kernel.shape[:rank]
+    pads = [deconv_padding_amounts(k, padding, s, d, op)
+            for k, s, d, op in zip(size, strides, dilation, output_padding, strict=True)]
+    padded = np.pad(spread(x, strides), [(0, 0), *pads, (0, 0)])
+    flipped = np.flip(kernel, axis=tuple(range(rank))).swapaxes(-1, -2)
+    return convolve(padded, flipped, (1,) * rank, dilation, "valid")
+
+
+# -- argument schemas ------------------------------------------------------------------------
+
+class BaseConvArgs(LayerArgs):
+    kernel_size = IntTuple(required=True)
+    strides = IntTuple(load_default=1)
+    padding = Choice(PADDINGS, load_default="valid")
+    data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+    dilation_rate = IntTuple(load_default=1)
+    activation = activation_field()
+    use_bias = fields.Boolean(load_default=True)
+
+
+class ConvArgs(BaseConvArgs):
+    filters = PositiveInt(required=True)
+    padding = Choice(CONV_PADDINGS, load_default="valid")
+    groups = PositiveInt(load_default=1)
+
+
+class DepthwiseConvArgs(BaseConvArgs):
+    depth_multiplier = PositiveInt(load_default=1)
+
+
+class SeparableConvArgs(DepthwiseConvArgs):
+    filters = PositiveInt(required=True)
+
+
+class ConvTransposeArgs(BaseConvArgs):
+    filters = PositiveInt(required=True)
+    output_padding = IntTuple(min_value=0, load_default=None, allow_none=True)
+
+
+# -- layers ----------------------------------------------------------------------------------
+
+class BaseConv(SlidingWindow):
+    """What every convolution shares: a kernel slid over the input, then bias and activation.
+
+    Subclasses say how many channels come out, which weights they create and how the kernel
+    is applied (``transform``); the bias is always the last weight.
+    """
+
+    family = "conv"
+    Args = BaseConvArgs
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.kernel_size = self.window
+
+    def forbid_strides_with_dilation(self) -> None:
+        """Keras refuses strides > 1 together with dilation_rate > 1 (Conv, ConvTranspose)."""
+        if max(self.strides) > 1 and max(self.dilation) > 1:
+            raise ArgumentError("dilation_rate", "strides > 1 cannot be combined with "
+                                                 "dilation_rate > 1")
+
+    def input_channels(self, shape: Shape) -> int:
+        """Raise unless ``shape`` is a batch of ``rank``-D feature maps; return its channels."""
+        self.require_feature_maps(shape)
+        return self.require_known(shape[channel_axis(self.data_format)],
+                                  "the number of input channels")
+
+    def output_channels(self, channels: int) -> int:
+        return self.args.filters
+
+    def output_shape(self, shape: Shape) -> Shape:
+        channels = self.input_channels(shape)
+        return self.arrange(shape[0], self.output_lengths(shape), self.output_channels(channels))
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        y = self.transform(self.to_channels_last(x), weights)
+        if self.args.use_bias:
+            y = y + weights[-1]
+        # The activation sees the data format's layout (softmax acts on the last axis).
+        return activations.get(self.args.activation)(self.from_channels_last(y))
+
+    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
+        """The kernel applied to a channels_last batch, before bias and activation."""
+        raise NotImplementedError
+
+    def bias_weights(self, channels: int) -> list[Weight]:
+        return [Weight("bias", (channels,))] if self.args.use_bias else []
+
+    def kernel_volume(self) -> int:
+        return int(np.prod(self.kernel_size))
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        channels = inputs[0][channel_axis(self.data_format)]
+        return f"{self.explain_shape(inputs, outputs)}; {self.explain_weights(channels)}"
+
+    def explain_weights(self, channels: int) -> str:
+        """``params (3·3·3 + 1)·32 = 896`` for ``channels`` input channels."""
+        raise NotImplementedError
+
+
+def kernel_params_text(kernel_size: Sequence[int], channels: int, filters: int, use_bias: bool,
+                       groups: int = 1) -> str:
+    """``params (3·3·3 + 1)·32 = 896``: a kernel per filter over ``channels / groups``."""
+    per_filter = "·".join(str(k) for k in (*kernel_size, channels))
+    per_filter += f"/{groups}" if groups > 1 else ""
+    bias = " + 1" if use_bias else ""
+    total = (int(np.prod(kernel_size)) * channels // groups + use_bias) * filters
+    return f"params ({per_filter}{bias})·{filters} = {total:,}"
+
+
+class Conv(BaseConv):
+    """Shared by Conv1D/2D/3D: ``filters`` kernels slid over ``rank`` spatial axes, optionally
+    in ``groups`` that each see a slice of the input channels."""
+
+    Args = ConvArgs
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if self.padding == "causal" and self.rank != 1:
+            raise ArgumentError("padding", "'causal' padding is only for 1-D convolutions")
+        if args["filters"] % args["groups"]:
+            raise ArgumentError("groups", f"filters ({args['filters']}) must be divisible by "
+                                          f"groups ({args['groups']})")
+        self.forbid_strides_with_dilation()
+
+    def input_channels(self, shape: Shape) -> int:
+        channels = super().input_channels(shape)
+        if channels % self.args.groups:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} with groups={self.args.groups} needs the input channels to "
+                f"be divisible by {self.args.groups}, but the input has {channels}.",
+                "Change groups to a divisor of the input channels.",
+            )
+        return channels
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels = self.input_channels(shape)
+        kernel = (*self.kernel_size, channels // self.args.groups, self.args.filters)
+        return [Weight("kernel", kernel, initializer="glorot_uniform"),
+                *self.bias_weights(self.args.filters)]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        out_elements = num_elements(outputs[0][1:]) or 0
+        channels = inputs[0][channel_axis(self.data_format)] or 0
+        return out_elements * self.kernel_volume() * channels // self.args.groups
+
+    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
+        return convolve(x, weights[0], self.strides, self.dilation, self.padding,
+                        self.args.groups)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        filters = self.args.filters
+        return f"{self.explain_lengths(inputs, outputs)}; {filters} filters give {filters} channels"
+
+    def explain_weights(self, channels: int) -> str:
+        return kernel_params_text(self.kernel_size, channels, self.args.filters,
+                                  self.args.use_bias, self.args.groups)
 
 
 @register
@@ -228,7 +399,7 @@ class Conv1D(Conv):
 
     keras_name = "Conv1D"
     rank = 1
-    legacy_aliases = ("Convolution1D",)
+    legacy_aliases = ("Convolution1D", "AtrousConvolution1D")
 
 
 @register
@@ -237,7 +408,7 @@ class Conv2D(Conv):
 
     keras_name = "Conv2D"
     rank = 2
-    legacy_aliases = ("Convolution2D",)
+    legacy_aliases = ("Convolution2D", "AtrousConvolution2D")
 
 
 @register
@@ -247,3 +418,199 @@ class Conv3D(Conv):
     keras_name = "Conv3D"
     rank = 3
     legacy_aliases = ("Convolution3D",)
+
+
+class DepthwiseConv(BaseConv):
+    """Shared by DepthwiseConv1D/2D: each input channel convolved with its own
+    ``depth_multiplier`` kernels, never mixed with the other channels."""
+
+    Args = DepthwiseConvArgs
+
+    def output_channels(self, channels: int) -> int:
+        return channels * self.args.depth_multiplier
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels = self.input_channels(shape)
+        kernel = (*self.kernel_size, channels, self.args.depth_multiplier)
+        return [Weight("kernel", kernel, initializer="glorot_uniform"),
+                *self.bias_weights(self.output_channels(channels))]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return (num_elements(outputs[0][1:]) or 0) * self.kernel_volume()
+
+    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
+        return depthwise_convolve(x, weights[0], self.strides, self.dilation, self.padding)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        channels = inputs[0][channel_axis(self.data_format)]
+        m = self.args.depth_multiplier
+        return (f"{self.explain_lengths(inputs, outputs)}; each of the {channels} channels gets "
+                f"its own {m} kernel(s) (depth_multiplier), {channels}·{m} = "
+                f"{channels * m} channels")
+
+    def explain_weights(self, channels: int) -> str:
+        m = self.args.depth_multiplier
+        size = "·".join(str(k) for k in self.kernel_size)
+        bias = " + 1" if self.args.use_bias else ""
+        total = (self.kernel_volume() + self.args.use_bias) * channels * m
+        return f"params ({size}{bias})·{channels}·{m} = {total:,}"
+
+
+@register
+class DepthwiseConv1D(DepthwiseConv):
+    """1-D depthwise convolution over (batch, steps, channels): one filter set per channel."""
+
+    keras_name = "DepthwiseConv1D"
+    rank = 1
+
+
+@register
+class DepthwiseConv2D(DepthwiseConv):
+    """2-D depthwise convolution over (batch, height, width, channels): one filter set per
+    channel, as in MobileNet."""
+
+    keras_name = "DepthwiseConv2D"
+    rank = 2
+
+
+class SeparableConv(BaseConv):
+    """Shared by SeparableConv1D/2D: a depthwise convolution (``depth_multiplier`` kernels per
+    channel) followed by a 1×1 pointwise convolution to ``filters`` channels."""
+
+    Args = SeparableConvArgs
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels = self.input_channels(shape)
+        m, filters = self.args.depth_multiplier, self.args.filters
+        return [Weight("depthwise_kernel", (*self.kernel_size, channels, m),
+                       initializer="glorot_uniform"),
+                Weight("pointwise_kernel", (*(1,) * self.rank, channels * m, filters),
+                       initializer="glorot_uniform"),
+                *self.bias_weights(filters)]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        positions = self.positions(outputs[0])
+        depthwise = (inputs[0][channel_axis(self.data_format)] or 0) * self.args.depth_multiplier
+        return positions * depthwise * (self.kernel_volume() + self.args.filters)
+
+    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
+        depthwise = depthwise_convolve(x, weights[0], self.strides, self.dilation, self.padding)
+        pointwise = weights[1]
+        return depthwise @ pointwise.reshape(pointwise.shape[-2:])
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        channels = inputs[0][channel_axis(self.data_format)]
+        m, filters = self.args.depth_multiplier, self.args.filters
+        return (f"{self.explain_lengths(inputs, outputs)}; depthwise {channels} channels · "
+                f"{m} (depth_multiplier) = {channels * m}, then pointwise 1×1 to {filters} "
+                "filters")
+
+    def explain_weights(self, channels: int) -> str:
+        m, filters = self.args.depth_multiplier, self.args.filters
+        size = "·".join(str(k) for k in self.kernel_size)
+        depthwise = self.kernel_volume() * channels * m
+        pointwise = channels * m * filters
+        bias = f" + bias {filters}" if self.args.use_bias else ""
+        total = depthwise + pointwise + (filters if self.args.use_bias else 0)
+        return (f"params depthwise {size}·{channels}·{m} + pointwise {channels * m}·{filters}"
+                f"{bias} = {total:,}")
+
+
+@register
+class SeparableConv1D(SeparableConv):
+    """1-D depthwise separable convolution: depthwise over steps, then pointwise."""
+
+    keras_name = "SeparableConv1D"
+    rank = 1
+    aliases = ("SeparableConvolution1D",)
+
+
+@register
+class SeparableConv2D(SeparableConv):
+    """2-D depthwise separable convolution: depthwise over height and width, then pointwise."""
+
+    keras_name = "SeparableConv2D"
+    rank = 2
+    aliases = ("SeparableConvolution2D",)
+
+
+class ConvTranspose(BaseConv):
+    """Shared by Conv1D/2D/3DTranspose: the gradient of a convolution, which upsamples by
+    ``strides`` (``output_padding`` adds up to strides − 1 positions at the end)."""
+
+    Args = ConvTransposeArgs
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        padding = args["output_padding"]
+        self.output_padding: tuple[int | None, ...] = (
+            (None,) * self.rank if padding is None
+            else self.expand_tuple(padding, self.rank, "output_padding"))
+        for op, s in zip(self.output_padding, self.strides, strict=True):
+            if op is not None and op >= s:
+                raise ArgumentError("output_padding", "each output_padding must be less than "
+                                    f"its strides, got output_padding={list(self.output_padding)}"
+                                    f" with strides={list(self.strides)}")
+        self.forbid_strides_with_dilation()
+
+    def output_lengths(self, shape: Shape) -> list[Dim]:
+        return [deconv_output_length(shape[axis], k, self.padding, s, d, op)
+                for axis, k, s, d, op in zip(spatial_axes(self.rank, self.data_format),
+                                             self.kernel_size, self.strides, self.dilation,
+                                             self.output_padding, strict=True)]
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels = self.input_channels(shape)
+        kernel = (*self.kernel_size, self.args.filters, channels)
+        return [Weight("kernel", kernel, initializer="glorot_uniform"),
+                *self.bias_weights(self.args.filters)]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        in_elements = num_elements(inputs[0][1:]) or 0
+        return in_elements * self.kernel_volume() * self.args.filters
+
+    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
+        return convolve_transpose(x, weights[0], self.strides, self.dilation, self.padding,
+                                  self.output_padding)
+
+    def length_formula(self, i: int, length: Dim, out: Dim) -> str:
+        return transposed_length_formula(length, out, self.kernel_size[i], self.padding,
+                                         self.strides[i], self.dilation[i],
+                                         self.output_padding[i])
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        filters = self.args.filters
+        return f"{self.explain_lengths(inputs, outputs)}; {filters} filters give {filters} channels"
+
+    def explain_weights(self, channels: int) -> str:
+        return kernel_params_text(self.kernel_size, channels, self.args.filters,
+                                  self.args.use_bias)
+
+
+@register
+class Conv1DTranspose(ConvTranspose):
+    """1-D transposed convolution over (batch, steps, channels): upsamples the steps."""
+
+    keras_name = "Conv1DTranspose"
+    rank = 1
+    aliases = ("Convolution1DTranspose",)
+
+
+@register
+class Conv2DTranspose(ConvTranspose):
+    """2-D transposed convolution over (batch, height, width, channels): upsamples images."""
+
+    keras_name = "Conv2DTranspose"
+    rank = 2
+    aliases = ("Convolution2DTranspose",)
+    legacy_aliases = ("Deconvolution2D",)
+
+
+@register
+class Conv3DTranspose(ConvTranspose):
+    """3-D transposed convolution over (batch, depth, height, width, channels)."""
+
+    keras_name = "Conv3DTranspose"
+    rank = 3
+    aliases = ("Convolution3DTranspose",)
+    legacy_aliases = ("Deconvolution3D",)

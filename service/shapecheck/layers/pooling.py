@@ -1,1 +1,244 @@
-"""pooling layers."""
+"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D.
+
+Shapes follow Keras 3's ``compute_pooling_output_shape``, with the window arithmetic of the
+convolutions (``SlidingWindow``). The kernels reduce strided windows as ``lax.reduce_window``
+does in Keras' JAX backend: max pooling pads with -inf, and average pooling with
+``padding='same'`` divides each window by the number of unpadded elements it covers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from marshmallow import fields, validate
+
+from ..fields import Choice, IntTuple
+from ..shapes import DATA_FORMATS, PADDINGS, Shape, channel_axis, format_shape, spatial_axes
+from .base import Array, Layer, LayerArgs, Shapes, register
+from .conv import SlidingWindow, layout_description, pad_spatial, windows
+
+
+class PoolingArgs(LayerArgs):
+    pool_size = IntTuple(required=True)
+    strides = IntTuple(load_default=None, allow_none=True)
+    # Keras' pooling compares the padding case-sensitively: 'SAME' is refused.
+    padding = fields.String(load_default="valid", validate=validate.OneOf(PADDINGS),
+                            metadata={"type": " | ".join(PADDINGS)})
+    data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+
+
+class MaxPoolingArgs(PoolingArgs):
+    pool_size = IntTuple(load_default=2)
+
+
+class Pooling(SlidingWindow):
+    """A window of ``pool_size`` slid over the spatial axes, each channel reduced on its own;
+    ``strides`` default to ``pool_size``."""
+
+    family = "pooling"
+    window_arg = "pool_size"
+    Args = PoolingArgs
+
+    @property
+    def window_axes(self) -> tuple[int, ...]:
+        """The trailing axes of ``windows``' view, which a window spans."""
+        return tuple(range(-self.rank, 0))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.require_feature_maps(shape)
+        channels = shape[channel_axis(self.data_format)]
+        return self.arrange(shape[0], self.output_lengths(shape), channels)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return self.from_channels_last(self.pool(self.to_channels_last(x)))
+
+    def pool(self, x: Array) -> Array:
+        """The pooled channels_last batch."""
+        raise NotImplementedError
+
+    def padded_windows(self, x: Array, value: float) -> Array:
+        padded = pad_spatial(x, self.window, self.strides, self.dilation, self.padding, value)
+        return windows(padded, self.window, self.strides, self.dilation)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        channels = inputs[0][channel_axis(self.data_format)]
+        return (f"{self.explain_lengths(inputs, outputs)}; the {channels} channels are kept, "
+                "each pooled on its own")
+
+
+class MaxPooling(Pooling):
+    Args = MaxPoolingArgs
+
+    def pool(self, x: Array) -> Array:
+        return self.padded_windows(x, -np.inf).max(axis=self.window_axes)
+
+
+class AveragePooling(Pooling):
+    def pool(self, x: Array) -> Array:
+        sums = self.padded_windows(x, 0.0).sum(axis=self.window_axes)
+        ones = np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
+        counts = self.padded_windows(ones, 0.0).sum(axis=self.window_axes)
+        return sums / counts
+
+
+@register
+class MaxPooling1D(MaxPooling):
+    """Maximum over windows of ``pool_size`` steps of (batch, steps, channels)."""
+
+    keras_name = "MaxPooling1D"
+    rank = 1
+    aliases = ("MaxPool1D",)
+
+
+@register
+class MaxPooling2D(MaxPooling):
+    """Maximum over ``pool_size`` windows of (batch, height, width, channels) images."""
+
+    keras_name = "MaxPooling2D"
+    rank = 2
+    aliases = ("MaxPool2D",)
+
+
+@register
+class MaxPooling3D(MaxPooling):
+    """Maximum over ``pool_size`` windows of (batch, depth, height, width, channels) volumes."""
+
+    keras_name = "MaxPooling3D"
+    rank = 3
+    aliases = ("MaxPool3D",)
+
+
+@register
+class AveragePooling1D(AveragePooling):
+    """Mean over windows of ``pool_size`` steps of (batch, steps, channels)."""
+
+    keras_name = "AveragePooling1D"
+    rank = 1
+    aliases = ("AvgPool1D",)
+
+
+@register
+class AveragePooling2D(AveragePooling):
+    """Mean over ``pool_size`` windows of (batch, height, width, channels) images."""
+
+    keras_name = "AveragePooling2D"
+    rank = 2
+    aliases = ("AvgPool2D",)
+
+
+@register
+class AveragePooling3D(AveragePooling):
+    """Mean over ``pool_size`` windows of (batch, depth, height, width, channels) volumes."""
+
+    keras_name = "AveragePooling3D"
+    rank = 3
+    aliases = ("AvgPool3D",)
+
+
+class GlobalPooling(Layer):
+    """Each channel reduced over all the spatial axes: (batch, channels), or with
+    ``keepdims`` the spatial axes kept with length 1."""
+
+    family = "pooling"
+    rank: ClassVar[int]
+    reduction: ClassVar[str]
+    """``"max"`` or ``"mean"``: the numpy reduction, and the word the explanation uses."""
+
+    class Args(LayerArgs):
+        data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+        keepdims = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["data_format"] = args.get("data_format") or "channels_last"
+        super().__init__(name, args)
+
+    @property
+    def data_format(self) -> str:
+        return self.args.data_format
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.require_rank(shape, self.rank + 2,
+                          what=layout_description(self.rank, self.data_format))
+        channels = shape[channel_axis(self.data_format)]
+        if not self.args.keepdims:
+            return (shape[0], channels)
+        ones = (1,) * self.rank
+        if self.data_format == "channels_last":
+            return (shape[0], *ones, channels)
+        return (shape[0], channels, *ones)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        reduce = getattr(np, self.reduction)
+        return reduce(x, axis=spatial_axes(self.rank, self.data_format),
+                      keepdims=self.args.keepdims)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        shape = inputs[0]
+        channels = shape[channel_axis(self.data_format)]
+        spatial = format_shape(tuple(shape[a] for a in spatial_axes(self.rank,
+                                                                     self.data_format)))
+        kept = " (kept with length 1, keepdims=True)" if self.args.keepdims else ""
+        return (f"the {self.reduction} of each of the {channels} channels over the spatial "
+                f"axes {spatial}{kept} → {format_shape(outputs[0])}")
+
+
+@register
+class GlobalMaxPooling1D(GlobalPooling):
+    """Maximum of each channel over all steps: (batch, steps, channels) → (batch, channels)."""
+
+    keras_name = "GlobalMaxPooling1D"
+    rank = 1
+    reduction = "max"
+    aliases = ("GlobalMaxPool1D",)
+
+
+@register
+class GlobalMaxPooling2D(GlobalPooling):
+    """Maximum of each channel over height and width: → (batch, channels)."""
+
+    keras_name = "GlobalMaxPooling2D"
+    rank = 2
+    reduction = "max"
+    aliases = ("GlobalMaxPool2D",)
+
+
+@register
+class GlobalMaxPooling3D(GlobalPooling):
+    """Maximum of each channel over depth, height and width: → (batch, channels)."""
+
+    keras_name = "GlobalMaxPooling3D"
+    rank = 3
+    reduction = "max"
+    aliases = ("GlobalMaxPool3D",)
+
+
+@register
+class GlobalAveragePooling1D(GlobalPooling):
+    """Mean of each channel over all steps: (batch, steps, channels) → (batch, channels)."""
+
+    keras_name = "GlobalAveragePooling1D"
+    rank = 1
+    reduction = "mean"
+    aliases = ("GlobalAvgPool1D",)
+
+
+@register
+class GlobalAveragePooling2D(GlobalPooling):
+    """Mean of each channel over height and width: → (batch, channels)."""
+
+    keras_name = "GlobalAveragePooling2D"
+    rank = 2
+    reduction = "mean"
+    aliases = ("GlobalAvgPool2D",)
+
+
+@register
+class GlobalAveragePooling3D(GlobalPooling):
+    """Mean of each channel over depth, height and width: → (batch, channels)."""
+
+    keras_name = "GlobalAveragePooling3D"
+    rank = 3
+    reduction = "mean"
+    aliases = ("GlobalAvgPool3D",)
