@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,24 +25,31 @@ def free_port() -> int:
 
 
 def start_gunicorn(env_overrides: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start gunicorn serving shapecheck; return the process and its base URL once it is live."""
+    """Start gunicorn serving shapecheck; return the process and its base URL once it is live.
+
+    Its stderr (gunicorn's log and the service's JSON request log) goes to a temporary file,
+    ``process.log``: a pipe nobody reads would fill up and block the server.
+    """
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2",
            "GUNICORN_ACCESSLOG": "", **(env_overrides or {})}
     gunicorn = Path(sys.executable).with_name("gunicorn")
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop())
     process = subprocess.Popen(
         [str(gunicorn), "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
          "shapecheck.api:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    process.log = log
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"gunicorn exited: {log.read().decode()[-2000:]}")
         try:
             if requests.get(f"{url}/livez", timeout=1).ok:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still booting
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("gunicorn did not become live within 30 s")
@@ -53,6 +61,7 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+    process.log.close()
 
 
 @pytest.fixture(scope="session")

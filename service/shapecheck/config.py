@@ -31,6 +31,8 @@ class Limits:
     """Multiply-accumulates of one forward pass, batch included."""
     forward_timeout_s: float = 20.0
     """Wall-clock budget of one forward pass; keep it under gunicorn's timeout."""
+    max_in_flight: int = 8
+    """``/v1/*`` requests one worker handles at once (matters with GUNICORN_THREADS > 1)."""
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -43,4 +45,5 @@ class Limits:
                                               cls.forward_max_bytes)),
             forward_max_macs=int(_env_number("SHAPECHECK_FORWARD_MAX_MACS", cls.forward_max_macs)),
             forward_timeout_s=_env_number("SHAPECHECK_FORWARD_TIMEOUT_S", cls.forward_timeout_s),
+            max_in_flight=int(_env_number("SHAPECHECK_MAX_IN_FLIGHT", cls.max_in_flight)),
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import diagnostics as diag
+from . import limits
 from .data import check_data
 from .diagnostics import Diagnostic
 from .formats import load_model
@@ -45,6 +46,7 @@ def analyse(model: Mapping[str, Any], overrides: Mapping[str, Any]) -> Analysis:
 
 def check(body: Any) -> dict[str, Any]:
     """Analyse one ``POST /v1/check`` body and return the response document."""
+    limits.enforce(body)
     request = parse_request(body)
     analysis = analyse(request.model, request.overrides)
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,

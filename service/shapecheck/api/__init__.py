@@ -10,19 +10,27 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..config import Limits
 from ..errors import LimitExceeded, MalformedRequest, RequestInvalid
-from . import problems
+from . import guards, problems, telemetry
 from .routes import blueprint
 
 log = logging.getLogger("shapecheck")
 
 
-def create_app(limits: Limits | None = None) -> Flask:
-    """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``)."""
+def create_app(limits: Limits | None = None,
+               api_keys: tuple[bytes, ...] | None = None) -> Flask:
+    """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``).
+
+    Limits and API keys come from the environment unless given.
+    """
     limits = limits or Limits.from_env()
     app = Flask("shapecheck")
     app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
     app.config["LIMITS"] = limits
     app.json.sort_keys = False
+    # Registration order is run order: time and id the request first, then guard it.
+    telemetry.install(app)
+    guards.install(app, guards.api_keys_from_env() if api_keys is None else api_keys,
+                   limits.max_in_flight)
     app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app
@@ -50,7 +58,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         status = exc.code or 500
-        return problems.problem(status, exc.description or problems.TITLES.get(status, "Error"))
+        headers = dict(exc.get_headers())  # e.g. Allow on a 405
+        headers.pop("Content-Type", None)
+        return problems.problem(status, exc.description or problems.TITLES.get(status, "Error"),
+                                headers=headers)
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Any:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
 from ..catalogue import layer_catalogue
 from ..engine import check
-from ..errors import LimitExceeded, MalformedRequest
+from . import jsonbody, telemetry
+from .docs import docs_html, openapi_yaml
 
 blueprint = Blueprint("v1", __name__)
-OPENAPI = Path(__file__).with_name("openapi.yaml")
 
 
 @blueprint.post("/v1/check")
 def post_check() -> Any:
-    return check(parse_json_body())
+    result = check(parse_json_body())
+    telemetry.record_check(result)
+    return result
 
 
 @blueprint.get("/v1/layers")
@@ -36,20 +36,22 @@ def readyz() -> Any:
     return {"status": "ok"}
 
 
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    return telemetry.metrics_response()
+
+
 @blueprint.get("/openapi.yaml")
 def openapi() -> Response:
-    return Response(OPENAPI.read_bytes(), mimetype="application/yaml")
+    return Response(openapi_yaml(), mimetype="application/yaml")
+
+
+@blueprint.get("/docs")
+def docs() -> Response:
+    return Response(docs_html(), mimetype="text/html")
 
 
 def parse_json_body() -> Any:
-    """The request body as JSON; malformed → 400, nested too deep → 413."""
-    raw = request.get_data(cache=False)
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        limit = current_app.config["LIMITS"].max_json_depth
-        raise LimitExceeded("JSON nesting depth", float("inf"), limit,
-                            "The body is nested too deeply to parse.") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedRequest(f"The body is not valid JSON: {exc}") from None
-
+    """The request body as JSON: not JSON → 400; over a size or nesting limit → 413."""
+    limits = current_app.config["LIMITS"]
+    return jsonbody.parse(request.get_data(cache=False), limits.max_json_depth)
