@@ -10,6 +10,7 @@ weights and keeps the shape).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -80,6 +81,7 @@ class GaussianNoise(RegularizationLayer):
     accepts 0 to 1)."""
 
     keras_name = "GaussianNoise"
+    legacy_args = MappingProxyType({"sigma": "stddev"})
 
     class Args(LayerArgs):
         stddev = Float(min_value=0.0, max_value=1.0, required=True)

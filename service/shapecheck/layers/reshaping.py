@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -406,6 +407,7 @@ class UpSampling1D(UpSampling):
     channels). Keras' UpSampling1D has no data_format."""
 
     keras_name = "UpSampling1D"
+    legacy_args = MappingProxyType({"length": "size"})
     rank = 1
 
     class Args(LayerArgs):
