@@ -1,10 +1,15 @@
 """Arrays in requests and responses: nested lists, or ``{"dtype", "shape", "base64"}``
-(little-endian, C order)."""
+(little-endian, C order).
+
+The shape of a request array is read before it is decoded (``declared_shape``), so that its
+size is checked against the limits before anything is allocated.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 from typing import Any
 
 import numpy as np
@@ -13,6 +18,44 @@ from .errors import RequestInvalid
 
 DTYPES = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8", "uint8": "u1",
           "float16": "<f2", "bool": "?"}
+FLOAT32_BYTES = 4
+NUMBER_KINDS = "biuf"  # numpy dtype kinds of booleans, integers and floats
+
+
+def is_encoded(value: Any) -> bool:
+    """True for the ``{"dtype", "shape", "base64"}`` form (as opposed to a name → array map)."""
+    return isinstance(value, dict) and "base64" in value
+
+
+def declared_shape(value: Any, path: str) -> tuple[int, ...]:
+    """The shape of a request array, read without decoding it.
+
+    For nested lists, the lengths along the first elements; raggedness is found by ``decode``.
+    """
+    if isinstance(value, dict):
+        return encoded_shape(value, path)
+    shape = []
+    while isinstance(value, list):
+        shape.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return tuple(shape)
+
+
+def encoded_shape(value: dict[str, Any], path: str) -> tuple[int, ...]:
+    if value.get("dtype", "float32") not in DTYPES:
+        raise RequestInvalid({f"{path}.dtype": [f"must be one of {', '.join(DTYPES)}"]})
+    shape = value.get("shape")
+    if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+        raise RequestInvalid({f"{path}.shape": ["must be a list of integers >= 0"]})
+    return tuple(shape)
+
+
+def float32_bytes(shape: tuple[int, ...]) -> int:
+    """Bytes of a float32 array of ``shape`` (exact, however large the dimensions)."""
+    return math.prod(shape) * FLOAT32_BYTES
 
 
 def decode(value: Any, path: str) -> np.ndarray:
@@ -20,37 +63,51 @@ def decode(value: Any, path: str) -> np.ndarray:
     if isinstance(value, dict):
         return decode_base64(value, path)
     try:
-        array = np.asarray(value, dtype=np.float32)
+        array = np.asarray(value)
     except (ValueError, TypeError):
-        raise RequestInvalid({path: ["must be a rectangular nested list of numbers"]}) from None
-    if not np.all(np.isfinite(array)):
-        raise RequestInvalid({path: ["must hold finite numbers only"]})
-    return array
+        array = None
+    if array is None or array.dtype.kind not in NUMBER_KINDS:
+        raise RequestInvalid({path: ["must be a rectangular nested list of numbers"]})
+    return finite_float32(array, path)
 
 
 def decode_base64(value: dict[str, Any], path: str) -> np.ndarray:
-    dtype = DTYPES.get(value.get("dtype", "float32"))
-    shape = value.get("shape")
-    if dtype is None:
-        raise RequestInvalid({f"{path}.dtype": [f"must be one of {', '.join(DTYPES)}"]})
-    if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-        raise RequestInvalid({f"{path}.shape": ["must be a list of integers >= 0"]})
+    shape = encoded_shape(value, path)
+    dtype_name = value.get("dtype", "float32")
+    dtype = np.dtype(DTYPES[dtype_name])
+    text = value.get("base64")
+    expected = math.prod(shape) * dtype.itemsize
+    if not isinstance(text, str) or len(text) != 4 * math.ceil(expected / 3):
+        raise RequestInvalid({f"{path}.base64": [
+            f"shape {list(shape)} of {dtype_name} needs {expected:,} bytes, "
+            f"{4 * math.ceil(expected / 3):,} characters of base64"]})
     try:
-        raw = base64.b64decode(value.get("base64", ""), validate=True)
-    except (binascii.Error, TypeError):
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error:
         raise RequestInvalid({f"{path}.base64": ["is not valid base64"]}) from None
-    expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     if len(raw) != expected:
         raise RequestInvalid({f"{path}.base64": [
-            f"holds {len(raw)} bytes, but shape {shape} of {value.get('dtype', 'float32')} "
-            f"needs {expected}"]})
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(np.float32)
+            f"holds {len(raw):,} bytes, but shape {list(shape)} of {dtype_name} needs "
+            f"{expected:,}"]})
+    return finite_float32(np.frombuffer(raw, dtype=dtype).reshape(shape), f"{path}.base64")
+
+
+def finite_float32(array: np.ndarray, path: str) -> np.ndarray:
+    """``array`` as float32, refused if it holds NaN or values float32 cannot hold."""
+    with np.errstate(over="ignore"):
+        array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise RequestInvalid({path: ["must hold finite numbers of float32 range only"]})
+    return array
 
 
 def encode(array: np.ndarray, as_base64: bool) -> Any:
-    """A response array in the request's encoding."""
-    if not as_base64:
+    """A response array in the request's encoding; in nested lists, NaN and infinities (which
+    JSON cannot carry) become null."""
+    if as_base64:
+        data = np.ascontiguousarray(array, dtype="<f4")
+        return {"dtype": "float32", "shape": list(array.shape),
+                "base64": base64.b64encode(data.tobytes()).decode()}
+    if np.all(np.isfinite(array)):
         return array.tolist()
-    data = np.ascontiguousarray(array, dtype="<f4")
-    return {"dtype": "float32", "shape": list(array.shape),
-            "base64": base64.b64encode(data.tobytes()).decode()}
+    return np.where(np.isfinite(array), array, None).tolist()

@@ -15,6 +15,7 @@ from . import limits
 from .data import check_data
 from .diagnostics import Diagnostic
 from .formats import load_model
+from .forward import forward_pass
 from .graph import LayerState, ModelGraph, Propagation, propagate
 from .lint import lint
 from .request import CheckRequest, parse_request
@@ -52,7 +53,11 @@ def check(body: Any) -> dict[str, Any]:
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
-    return render(analysis, request)
+    forward = None if request.forward is None else forward_pass(analysis, request.forward)
+    response = render(analysis, request)
+    if forward is not None:
+        response["forward"] = forward
+    return response
 
 
 def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:

@@ -1,42 +1,346 @@
 """The numpy forward pass over a propagated graph, with Keras inference semantics.
 
-Each layer's kernel lives in its class (``Layer.forward``); this module only walks the calls in
-order, feeds each its inputs and weights, and checks every runtime shape against the static
-inference: a difference is a bug in a shape rule or a kernel.
+Each layer's kernel lives in its class (``Layer.forward``); this module walks the calls in
+order, feeds each its inputs and weights, frees every tensor after its last reader, and checks
+every runtime shape against the static inference: a difference is a bug in a shape rule or a
+kernel.
+
+``forward_pass`` answers the ``forward`` part of a request, in this order: validate it (422),
+propagate the shapes again with the real batch and input sizes, estimate memory and
+multiply-accumulates and refuse what is over the limits (413), and only then decode the data,
+draw the weights and run, with a wall-clock deadline checked between layers.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from .graph import ModelGraph, Propagation, TensorRef
+from . import arrays, budget
+from . import diagnostics as diag
+from .config import Limits
+from .errors import RequestInvalid
+from .fields import Choice, Int, PositiveInt, flatten_messages
+from .graph import ModelGraph, ModelInput, Propagation, TensorRef, propagate
+from .initializers import default_weights
+from .layers.base import Layer
+from .layers.core import Embedding
+from .shapes import Shape, format_shape
+
+if TYPE_CHECKING:
+    from .engine import Analysis
+
+Array = np.ndarray
+DATA_CODES = {diag.INPUT_SHAPE_MISMATCH, diag.TARGET_SHAPE_MISMATCH}
+"""Diagnostics about x_shape/y_shape: they do not stop the model from running."""
 
 
 class ShapeDisagreement(AssertionError):
     """A kernel produced a shape the static inference did not predict (an engine bug)."""
 
 
-def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, np.ndarray],
-                weights: Mapping[str, Sequence[np.ndarray]]) -> dict[TensorRef, np.ndarray]:
-    """Every tensor's value, given the model inputs and every layer's weights."""
-    values: dict[TensorRef, np.ndarray] = {TensorRef(n): np.asarray(a, dtype=np.float32)
-                                           for n, a in inputs.items()}
-    for call in prop.order:
+def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
+                weights: Mapping[str, Sequence[Array]],
+                deadline: budget.Deadline | None = None) -> dict[TensorRef, Array]:
+    """The model outputs' values, given the model inputs and every layer's weights.
+
+    Every other tensor is freed after its last reader, as ``budget.estimate`` counts them.
+    """
+    last = budget.last_readers(prop.order)
+    keep = set(graph.outputs)
+    values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
+                                      for n, a in inputs.items()}
+    for step, call in enumerate(prop.order):
+        if deadline is not None:
+            deadline.check(call.layer)
         layer = graph.layers[call.layer]
-        args = [values[ref] for ref in call.inputs]
-        outputs = layer.forward(args, weights.get(call.layer, ()))
+        outputs = layer.forward([values[ref] for ref in call.inputs], weights.get(call.layer, ()))
         for i, out in enumerate(outputs):
             ref = TensorRef(call.layer, call.index, i)
             check_shape(ref, out, prop.tensors.get(ref))
-            values[ref] = out.astype(np.float32, copy=False)
-    return values
+            if ref in last or ref in keep:
+                values[ref] = out.astype(np.float32, copy=False)
+        for ref in set(call.inputs):
+            if last[ref] == step and ref not in keep:
+                del values[ref]
+    return {ref: values[ref] for ref in graph.outputs}
 
 
-def check_shape(ref: TensorRef, value: np.ndarray, static: tuple | None) -> None:
+def check_shape(ref: TensorRef, value: Array, static: tuple | None) -> None:
     if static is None or len(static) != value.ndim or any(
             s is not None and s != v for s, v in zip(static, value.shape, strict=True)):
         raise ShapeDisagreement(
             f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape rule "
             f"{static}")
+
+
+# -- the request ------------------------------------------------------------------------------
+class ForwardSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    x = fields.Raw(load_default=None, allow_none=True)
+    batch_size = PositiveInt(load_default=None, allow_none=True)
+    seed = Int(min_value=0, load_default=0)
+    weights = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()),
+                          load_default=dict)
+    returns = Choice(("summary", "values"), data_key="return", load_default="summary")
+
+
+@dataclass
+class ForwardOptions:
+    x: Any
+    batch_size: int | None
+    seed: int
+    weights: dict[str, list[Any]]
+    returns: str
+
+
+def parse_options(spec: Any) -> ForwardOptions:
+    if not isinstance(spec, dict):
+        raise RequestInvalid({"forward": ["must be an object"]})
+    try:
+        return ForwardOptions(**ForwardSchema().load(spec))
+    except ValidationError as exc:
+        raise RequestInvalid(flatten_messages(exc.messages, "forward")) from None
+
+
+def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) -> dict[str, Any]:
+    """The ``forward`` section of the response: run the model on the request's data."""
+    started = time.perf_counter()
+    limits = limits or Limits.from_env()
+    options = parse_options(spec)
+    refuse_broken_model(analysis)
+    graph = analysis.graph
+    data = request_data(graph, options)
+    for item in data.values():
+        budget.check_bytes(item.path, arrays.float32_bytes(item.shape), limits)
+    shapes = {name: item.shape for name, item in data.items()}
+    concrete = replace(graph, inputs=[ModelInput(i.name, shapes[i.name]) for i in graph.inputs])
+    prop = propagate_data(concrete, shapes)
+    given = given_weights(prop, options.weights)
+    batch = next(iter(shapes.values()))[0]
+    needed = budget.estimate(concrete, prop, batch)
+    budget.enforce(needed, limits)
+    deadline = budget.Deadline(limits.forward_timeout_s, started)
+    inputs = decode_inputs(graph, data, options.seed)
+    weights = {**default_weights(weight_layout(prop), options.seed), **decode_weights(given)}
+    with np.errstate(all="ignore"):  # overflows show in the outputs' stats (nonfinite)
+        outputs = run_forward(concrete, prop, inputs, weights, deadline)
+    as_base64 = uses_base64(options.x)
+    return {
+        "outputs": [output_json(ref, outputs[ref], options.returns == "values", as_base64)
+                    for ref in graph.outputs],
+        "layers": [{"name": call.layer,
+                    "output_shape": list(prop.tensors[TensorRef(call.layer, call.index, 0)]),
+                    "output_shapes": [list(prop.tensors[r])
+                                      for r in budget.call_outputs(prop, call)]}
+                   for call in prop.order],
+        "estimate": needed.to_json(),
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+def refuse_broken_model(analysis: Analysis) -> None:
+    errors = [d for d in analysis.diagnostics
+              if d.severity == diag.ERROR and d.code not in DATA_CODES]
+    if errors:
+        first = errors[0]
+        where = f"layer '{first.layer}': " if first.layer else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise RequestInvalid({"forward": [
+            f"the model has errors, so it cannot run: {where}{first.message}{more} Fix the "
+            "errors in 'diagnostics' first."]})
+    for state in analysis.propagation.states.values():
+        if not has_kernel(state.layer):
+            raise RequestInvalid({"forward": [
+                f"layer '{state.layer.name}' ({state.layer.keras_name}) has no numpy kernel: "
+                "the forward pass cannot run it (a layer declared by 'overrides' only says "
+                "what shape it gives, not what it computes)."]})
+
+
+def has_kernel(layer: Layer) -> bool:
+    cls = type(layer)
+    return layer.elementwise or cls.forward is not Layer.forward or cls.apply is not Layer.apply
+
+
+# -- data -------------------------------------------------------------------------------------
+@dataclass
+class InputData:
+    """One model input's data: the request's array (None for random data), its batched shape
+    read without decoding it, and its JSON path."""
+
+    value: Any
+    shape: Shape
+    path: str
+
+
+def request_data(graph: ModelGraph, options: ForwardOptions) -> dict[str, InputData]:
+    if options.x is None:
+        return {i.name: InputData(None, random_shape(i, options.batch_size), "forward.x")
+                for i in graph.inputs}
+    named = named_arrays(graph, options.x)
+    data = {}
+    for model_input in graph.inputs:
+        path = f"forward.x.{model_input.name}" if is_named(options.x) else "forward.x"
+        value = named[model_input.name]
+        shape = arrays.declared_shape(value, path)
+        check_input_shape(model_input, shape, path)
+        data[model_input.name] = InputData(value, shape, path)
+    if len({d.shape[0] for d in data.values()}) > 1:
+        raise RequestInvalid({"forward.x": [
+            "the inputs have different numbers of samples: "
+            + ", ".join(f"{n} {format_shape(d.shape)}" for n, d in data.items())]})
+    return data
+
+
+def is_named(x: Any) -> bool:
+    return isinstance(x, dict) and not arrays.is_encoded(x)
+
+
+def named_arrays(graph: ModelGraph, x: Any) -> dict[str, Any]:
+    names = [i.name for i in graph.inputs]
+    if not is_named(x):
+        if len(names) > 1:
+            raise RequestInvalid({"forward.x": [
+                f"the model has {len(names)} inputs ({', '.join(names)}): give x as an object "
+                "input name → array"]})
+        return {names[0]: x}
+    unknown = [n for n in x if n not in names]
+    missing = [n for n in names if n not in x]
+    if unknown or missing:
+        problem = (f"names {', '.join(unknown)}, which the model does not have" if unknown
+                   else f"lacks {', '.join(missing)}")
+        raise RequestInvalid({"forward.x": [
+            f"x {problem}; the model's inputs are {', '.join(names)}"]})
+    return x
+
+
+def check_input_shape(model_input: ModelInput, shape: Shape, path: str) -> None:
+    expected = model_input.shape
+    fits = len(shape) == len(expected) and all(
+        e is None or e == s for e, s in zip(expected, shape, strict=True))
+    if not fits:
+        raise RequestInvalid({path: [
+            f"x has shape {format_shape(shape)}, but model input '{model_input.name}' takes "
+            f"{format_shape(expected)} (batch axis first)"]})
+    if shape[0] == 0:
+        raise RequestInvalid({path: ["x must hold at least one sample"]})
+
+
+def random_shape(model_input: ModelInput, batch_size: int | None) -> Shape:
+    """The shape of seeded random data for an input: ``batch_size`` samples (default: the
+    input's fixed batch size, else 1)."""
+    batch = batch_size or model_input.shape[0] or 1
+    shape = (batch, *model_input.shape[1:])
+    if None in shape:
+        raise RequestInvalid({"forward.x": [
+            f"model input '{model_input.name}' has an unknown axis "
+            f"{format_shape(model_input.shape)}: give x, so that the forward pass knows its "
+            "size"]})
+    check_input_shape(model_input, shape, "forward.batch_size")
+    return shape
+
+
+def propagate_data(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagation:
+    """Shapes again with the data's sizes; a layer that cannot take them refuses the data."""
+    prop = propagate(graph)
+    if prop.diagnostics:
+        problem = prop.diagnostics[0]
+        given = ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items())
+        raise RequestInvalid({"forward.x": [
+            f"with data of shape {given}, layer '{problem.layer}' cannot run: "
+            f"{problem.message}"]})
+    return prop
+
+
+def decode_inputs(graph: ModelGraph, data: Mapping[str, InputData],
+                  seed: int) -> dict[str, Array]:
+    """The request's arrays decoded, or seeded random data: standard normal, or integer
+    indices for an input only Embedding layers read. Its own stream, so that the weights
+    do not depend on the batch size."""
+    rng = np.random.default_rng([1, seed])
+    inputs = {}
+    for name, item in data.items():
+        if item.value is not None:
+            inputs[name] = arrays.decode(item.value, item.path)
+        elif (vocabulary := index_range(graph, name)) is not None:
+            inputs[name] = rng.integers(0, vocabulary, size=item.shape).astype(np.float32)
+        else:
+            inputs[name] = rng.standard_normal(item.shape, dtype=np.float32)
+    return inputs
+
+
+def index_range(graph: ModelGraph, name: str) -> int | None:
+    """The number of valid indices when only Embedding layers read the input ``name``."""
+    readers = [graph.layers[c.layer] for c in graph.calls
+               if any(ref.layer == name for ref in c.inputs)]
+    if readers and all(isinstance(layer, Embedding) for layer in readers):
+        return min(layer.args.input_dim for layer in readers)
+    return None
+
+
+def uses_base64(x: Any) -> bool:
+    if is_named(x):
+        return any(arrays.is_encoded(v) for v in x.values())
+    return arrays.is_encoded(x)
+
+
+# -- weights ----------------------------------------------------------------------------------
+def weight_layout(prop: Propagation) -> list[tuple[str, list]]:
+    return [(name, state.weights) for name, state in prop.states.items() if state.weights]
+
+
+def given_weights(prop: Propagation, given: Mapping[str, list[Any]]) -> dict[str, list]:
+    """The request's weights, their shapes checked against the layers' (not yet decoded)."""
+    for name, values in given.items():
+        path = f"forward.weights.{name}"
+        state = prop.states.get(name)
+        if state is None:
+            raise RequestInvalid({path: [f"the model has no layer named '{name}'"]})
+        expected = state.weights or []
+        listing = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in expected) or "none"
+        if len(values) != len(expected):
+            raise RequestInvalid({path: [
+                f"layer '{name}' has {len(expected)} weight arrays ({listing}), "
+                f"{len(values)} given"]})
+        for i, (weight, value) in enumerate(zip(expected, values, strict=True)):
+            shape = arrays.declared_shape(value, f"{path}.{i}")
+            if shape != tuple(weight.shape):
+                raise RequestInvalid({f"{path}.{i}": [
+                    f"layer '{name}' {weight.name} has shape {format_shape(weight.shape)}, "
+                    f"the array given has shape {format_shape(shape)}"]})
+    return dict(given)
+
+
+def decode_weights(given: Mapping[str, list[Any]]) -> dict[str, list[Array]]:
+    return {name: [arrays.decode(v, f"forward.weights.{name}.{i}") for i, v in enumerate(values)]
+            for name, values in given.items()}
+
+
+# -- the response -----------------------------------------------------------------------------
+def output_json(ref: TensorRef, value: Array, with_values: bool,
+                as_base64: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}",
+                           "shape": list(value.shape), "dtype": "float32",
+                           "stats": stats(value)}
+    if with_values:
+        out["values"] = arrays.encode(value, as_base64)
+    return out
+
+
+def stats(value: Array) -> dict[str, float | int | None]:
+    """min, max, mean and std of the finite values, and how many are not finite."""
+    finite = value[np.isfinite(value)]
+    summary: dict[str, float | int | None] = dict.fromkeys(("min", "max", "mean", "std"))
+    if finite.size:
+        summary.update(min=float(finite.min()), max=float(finite.max()),
+                       mean=float(finite.mean(dtype=np.float64)),
+                       std=float(finite.std(dtype=np.float64)))
+    summary["nonfinite"] = int(value.size - finite.size)
+    return summary

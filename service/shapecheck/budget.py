@@ -1,0 +1,146 @@
+"""The budgets of a forward pass: memory and multiply-accumulates estimated from the shapes
+before anything is allocated, and a wall-clock deadline checked between layers.
+
+Over a limit, the forward pass is refused with ``LimitExceeded``: a 413 problem that names the
+estimate and the limit (``SHAPECHECK_FORWARD_MAX_BYTES``, ``SHAPECHECK_FORWARD_MAX_MACS``,
+``SHAPECHECK_FORWARD_TIMEOUT_S``). The wall-clock budget answers 413 too: the request asked for
+more work than one forward pass may do here; a smaller batch or input fits.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from .arrays import float32_bytes
+from .config import Limits
+from .errors import LimitExceeded
+from .graph import Call, ModelGraph, Propagation, TensorRef
+from .layers.base import Layer
+from .layers.conv import Conv
+from .shapes import Shape, channel_axis
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What one forward pass will need, from the shapes of a propagation with known batch."""
+
+    activation_bytes: int
+    """Peak of the activations alive at once (each freed after its last reader), plus the
+    largest temporary a kernel makes."""
+    weight_bytes: int
+    macs: int
+    """Multiply-accumulates of the whole batch (fvcore's convention, as ``totals.macs``)."""
+
+    @property
+    def total_bytes(self) -> int:
+        return self.activation_bytes + self.weight_bytes
+
+    def to_json(self) -> dict[str, int]:
+        return {"activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
+                "peak_bytes": self.total_bytes, "macs": self.macs}
+
+
+def last_readers(order: list[Call]) -> dict[TensorRef, int]:
+    """For every tensor read by some call, the position of its last reader in ``order``."""
+    last: dict[TensorRef, int] = {}
+    for step, call in enumerate(order):
+        for ref in call.inputs:
+            last[ref] = step
+    return last
+
+
+def tensor_bytes(shape: Shape | None) -> int:
+    return float32_bytes(tuple(d or 0 for d in shape or ()))
+
+
+def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
+    """Walk the calls in order as ``forward.run_forward`` does, counting the live bytes."""
+    last = last_readers(prop.order)
+    keep = set(graph.outputs)
+    live = sum(tensor_bytes(prop.tensors.get(TensorRef(i.name))) for i in graph.inputs)
+    peak = live
+    macs = 0
+    for step, call in enumerate(prop.order):
+        layer = graph.layers[call.layer]
+        ins = [prop.tensors[ref] for ref in call.inputs]
+        refs = call_outputs(prop, call)
+        outs = [prop.tensors[ref] for ref in refs]
+        produced = sum(tensor_bytes(s) for s in outs)
+        peak = max(peak, live + produced + temporary_bytes(layer, ins, outs))
+        live += sum(tensor_bytes(prop.tensors[ref]) for ref in refs
+                    if ref in last or ref in keep)
+        live -= sum(tensor_bytes(prop.tensors[ref]) for ref in set(call.inputs)
+                    if last[ref] == step and ref not in keep)
+        macs += layer.macs(ins, outs) * batch
+    weights = sum(w.size for state in prop.states.values() for w in state.weights or ())
+    return Estimate(peak, weights * 4, macs)
+
+
+def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
+    """The output tensors of one call, in order."""
+    refs = []
+    while (ref := TensorRef(call.layer, call.index, len(refs))) in prop.tensors:
+        refs.append(ref)
+    return refs
+
+
+def temporary_bytes(layer: Layer, inputs: list[Shape], outputs: list[Shape]) -> int:
+    """The largest temporary a kernel makes besides its outputs: one array the size of its
+    outputs (``x @ w`` before ``+ bias``, an activation), and a convolution's patch matrix."""
+    temporary = sum(tensor_bytes(s) for s in outputs)
+    if isinstance(layer, Conv):
+        temporary += patch_bytes(layer, inputs[0], outputs[0])
+    return temporary
+
+
+def patch_bytes(layer: Conv, shape: Shape, out: Shape) -> int:
+    """The im2col matrix of a convolution: one row per output position, one column per kernel
+    element and input channel."""
+    axis = channel_axis(layer.data_format)
+    positions = math.prod(out) // out[axis]
+    return float32_bytes((positions, math.prod(layer.kernel_size), shape[axis]))
+
+
+def enforce(needed: Estimate, limits: Limits) -> None:
+    """Refuse a forward pass whose estimate is over a limit."""
+    if needed.macs > limits.forward_max_macs:
+        raise LimitExceeded(
+            "forward multiply-accumulates", needed.macs, limits.forward_max_macs,
+            f"The forward pass needs an estimated {needed.macs:,} multiply-accumulates, over the "
+            f"limit of {limits.forward_max_macs:,} (SHAPECHECK_FORWARD_MAX_MACS). Use a smaller "
+            "batch or input.")
+    check_bytes("forward pass", needed.total_bytes, limits,
+                f" (activations {needed.activation_bytes / MIB:,.1f} MiB at their peak, "
+                f"weights {needed.weight_bytes / MIB:,.1f} MiB)")
+
+
+def check_bytes(what: str, nbytes: int, limits: Limits, detail: str = "") -> None:
+    """Refuse ``what`` when its ``nbytes`` are over the forward-pass memory limit."""
+    if nbytes > limits.forward_max_bytes:
+        raise LimitExceeded(
+            f"{what} bytes", nbytes, limits.forward_max_bytes,
+            f"The {what} needs an estimated {nbytes:,} bytes{detail}, over the limit of "
+            f"{limits.forward_max_bytes:,} (SHAPECHECK_FORWARD_MAX_BYTES). Use a smaller batch "
+            "or input.")
+
+
+class Deadline:
+    """The wall-clock budget of one forward pass, counted from ``started``."""
+
+    def __init__(self, seconds: float, started: float) -> None:
+        self.seconds = seconds
+        self.started = started
+
+    def check(self, layer: str) -> None:
+        """Raise LimitExceeded when the time is up before ``layer`` runs."""
+        elapsed = time.perf_counter() - self.started
+        if elapsed > self.seconds:
+            raise LimitExceeded(
+                "forward wall-clock seconds", round(elapsed, 3), self.seconds,
+                f"The forward pass was stopped after {elapsed:.1f} s, before layer '{layer}': "
+                f"over the budget of {self.seconds:g} s (SHAPECHECK_FORWARD_TIMEOUT_S). Use a "
+                "smaller batch or input.")

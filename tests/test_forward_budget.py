@@ -1,0 +1,151 @@
+"""Budgets of the forward pass: estimated exactly from the shapes and enforced before anything
+is allocated; the wall-clock deadline between layers; the 413 over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from shapecheck import check
+from shapecheck.api import create_app
+from shapecheck.budget import estimate
+from shapecheck.config import Limits
+from shapecheck.engine import analyse
+from shapecheck.errors import LimitExceeded
+from shapecheck.forward import forward_pass
+from shapecheck.graph import ModelInput, propagate
+from shapecheck.layers.base import Layer
+
+CHAIN = {"inputs": [10], "layers": [{"type": "Dense", "units": 20},
+                                    {"type": "Dense", "units": 30}]}
+SKIP = {"inputs": [1], "layers": [
+    {"type": "Dense", "units": 100, "name": "a"},
+    {"type": "Dense", "units": 1, "name": "b"},
+    {"type": "Dense", "units": 100, "name": "c"},
+    {"type": "Add", "name": "d", "inputs": ["a", "c"]},
+]}
+
+
+def estimate_of(model: dict, batch: int):
+    graph = analyse(model, {}).graph
+    graph.inputs = [ModelInput(i.name, (batch, *i.shape[1:])) for i in graph.inputs]
+    return estimate(graph, propagate(graph), batch)
+
+
+def test_estimate_of_a_chain_counts_live_tensors_and_one_temporary():
+    needed = estimate_of(CHAIN, batch=3)
+    # input 3·10; dense: + output 3·20 + temporary 3·20; the input is freed after it;
+    # dense_1: 3·20 live + output 3·30 + temporary 3·30.
+    assert needed.activation_bytes == 4 * max(30 + 60 + 60, 60 + 90 + 90)
+    assert needed.weight_bytes == 4 * (10 * 20 + 20 + 20 * 30 + 30)
+    assert needed.macs == 3 * (10 * 20 + 20 * 30)
+    assert needed.total_bytes == needed.activation_bytes + needed.weight_bytes
+
+
+def test_estimate_keeps_a_tensor_alive_until_its_last_reader():
+    # When d runs, a (read by d only) is still alive, with c, d's output and its temporary.
+    needed = estimate_of(SKIP, batch=1)
+    assert needed.activation_bytes == 4 * (100 + 100 + 100 + 100)
+
+
+def test_macs_come_from_the_layers_times_the_batch():
+    conv = {"inputs": [6, 6, 3], "layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3}]}
+    assert estimate_of(conv, batch=5).macs == 5 * (4 * 4 * 4) * (3 * 3 * 3)
+
+
+def test_convolution_temporaries_include_the_patch_matrix():
+    conv = {"inputs": [6, 6, 3], "layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3}]}
+    needed = estimate_of(conv, batch=2)
+    x, y, patches = 2 * 6 * 6 * 3, 2 * 4 * 4 * 4, 2 * 4 * 4 * 3 * 3 * 3
+    assert needed.activation_bytes == 4 * (x + y + y + patches)
+
+
+def refuse_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args, **kwargs):
+        raise AssertionError("a kernel ran although the budget refuses the forward pass")
+
+    monkeypatch.setattr(Layer, "forward", never)
+
+
+def test_over_the_macs_limit_is_refused_before_any_kernel_runs(monkeypatch):
+    refuse_running(monkeypatch)
+    analysis = analyse(CHAIN, {})
+    limits = Limits(forward_max_macs=799)
+    with pytest.raises(LimitExceeded) as caught:
+        forward_pass(analysis, {"batch_size": 1}, limits)
+    assert (caught.value.value, caught.value.limit) == (800, 799)
+    assert "800 multiply-accumulates" in caught.value.detail
+    assert "SHAPECHECK_FORWARD_MAX_MACS" in caught.value.detail
+
+
+def test_over_the_memory_limit_is_refused_before_any_kernel_runs(monkeypatch):
+    refuse_running(monkeypatch)
+    analysis = analyse(CHAIN, {})
+    needed = estimate_of(CHAIN, batch=2).total_bytes
+    with pytest.raises(LimitExceeded) as caught:
+        forward_pass(analysis, {"batch_size": 2}, Limits(forward_max_bytes=needed - 1))
+    assert (caught.value.value, caught.value.limit) == (needed, needed - 1)
+    assert "SHAPECHECK_FORWARD_MAX_BYTES" in caught.value.detail
+
+
+def test_huge_dimensions_are_exact_and_refused_in_milliseconds():
+    model = {"inputs": [1], "layers": [{"type": "Dense", "units": 2**40},
+                                       {"type": "Dense", "units": 2**40}]}
+    started = time.perf_counter()
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": model, "forward": {"batch_size": 3}})
+    assert time.perf_counter() - started < 0.5
+    assert caught.value.value == 3 * (2**40 + 2**80)  # Python ints: no int64 overflow
+
+
+def test_x_is_sized_from_its_declared_shape_before_decoding():
+    model = {"inputs": [4], "layers": [{"type": "Dense", "units": 1}]}
+    x = {"dtype": "float32", "shape": [2**31, 4], "base64": "not even base64"}
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": model, "forward": {"x": x}})
+    assert caught.value.value == 2**31 * 4 * 4
+    assert caught.value.what == "forward.x bytes"
+
+
+def test_the_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SHAPECHECK_FORWARD_MAX_MACS", "100")
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": CHAIN, "forward": {}})
+    assert caught.value.limit == 100
+
+
+def test_the_deadline_stops_between_layers(monkeypatch):
+    from shapecheck.layers.core import Dense
+
+    slow = Dense.apply
+
+    def sleepy(self, x, weights):
+        time.sleep(0.05)
+        return slow(self, x, weights)
+
+    monkeypatch.setattr(Dense, "apply", sleepy)
+    analysis = analyse(CHAIN, {})
+    with pytest.raises(LimitExceeded) as caught:
+        forward_pass(analysis, {}, Limits(forward_timeout_s=0.03))
+    assert "before layer 'dense_1'" in caught.value.detail
+    assert "SHAPECHECK_FORWARD_TIMEOUT_S" in caught.value.detail
+    assert caught.value.limit == 0.03
+
+
+def test_over_http_a_budget_is_a_413_problem_naming_estimate_and_limit():
+    app = create_app(Limits())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHAPECHECK_FORWARD_MAX_MACS", "100")
+        response = app.test_client().post("/v1/check", json={"model": CHAIN, "forward": {}})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["limit"] == {"name": "forward multiply-accumulates", "value": 800,
+                             "limit": 100}
+    assert "800" in body["detail"] and "100" in body["detail"]
+
+
+def test_the_response_reports_the_estimate():
+    result = check({"model": CHAIN, "forward": {"batch_size": 3}})
+    needed = estimate_of(CHAIN, batch=3)
+    assert result["forward"]["estimate"] == needed.to_json()
