@@ -66,7 +66,10 @@ class Float(fields.Field):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise ValidationError(f"must be a number, got {value!r}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond a double's range
+            raise ValidationError("must be a finite number") from None
         if not math.isfinite(value):
             raise ValidationError("must be a finite number")
         if self.min_value is not None and value < self.min_value:

@@ -14,6 +14,10 @@ CONNECTED_WIDTH = 30
 
 def readable_bytes(size: float) -> str:
     """Keras' ``readable_memory_size``: ``456.00 B``, ``5.64 MB``."""
+    try:
+        size = float(size)
+    except OverflowError:  # an absurd model: more bytes than a double can hold
+        return f"{size // 1024 ** 5:,} PB"
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if size / 1024 < 1:
             return f"{size:.2f} {unit}"
