@@ -104,11 +104,12 @@ class SlidingWindow(Layer):
                          dilation: int) -> LayerInputIncompatible:
         effective = dilation * (window - 1) + 1
         span = f"{window} (dilated to {effective})" if dilation > 1 else str(window)
+        smaller = f"{self.window_arg} or dilation_rate" if dilation > 1 else self.window_arg
         return LayerInputIncompatible(
             f"{self.keras_name} slides a window of {span} over an axis of length "
             f"{shape[axis]} (input {format_shape(shape)}) with padding='valid': the window does "
             "not fit, so there is no output position.",
-            f"Use padding='same', a smaller {self.window_arg}, or remove a downsampling layer "
+            f"Use padding='same', a smaller {smaller}, or remove a downsampling layer "
             "(pooling, strides) before this one.",
         )
 

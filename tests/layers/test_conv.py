@@ -1,0 +1,244 @@
+"""Convolutions: what the Keras fixtures do not show (422 paths, explanations, error messages
+and hints, MACs, weight names, legacy names, and the transposed kernel as the adjoint)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.layers import REGISTRY
+from shapecheck.layers.conv import convolve, convolve_transpose
+from shapecheck.shapes import deconv_output_length
+
+
+def run(shape: list, *layers: dict) -> dict:
+    return check({"model": {"inputs": shape, "layers": list(layers)}})
+
+
+def only_row(result: dict) -> dict:
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+def codes(result: dict) -> list[str]:
+    return [d["code"] for d in result["diagnostics"]]
+
+
+@pytest.mark.parametrize(("spec", "path"), [
+    ({"type": "Conv2D", "filters": 0, "kernel_size": 3}, "model.layers.0.filters"),
+    ({"type": "Conv2D", "kernel_size": 3}, "model.layers.0.filters"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": [3, 3, 3]}, "model.layers.0.kernel_size"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 0}, "model.layers.0.kernel_size"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "strides": [1, 0]},
+     "model.layers.0.strides"),
+    ({"type": "Conv2D", "filters": 5, "kernel_size": 3, "groups": 2}, "model.layers.0.groups"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+     "model.layers.0.dilation_rate"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "causal"},
+     "model.layers.0.padding"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "full"},
+     "model.layers.0.padding"),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "data_format": "NHWC"},
+     "model.layers.0.data_format"),
+    ({"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 0},
+     "model.layers.0.depth_multiplier"),
+    ({"type": "DepthwiseConv2D", "kernel_size": 3, "padding": "causal"},
+     "model.layers.0.padding"),
+    ({"type": "SeparableConv2D", "kernel_size": 3}, "model.layers.0.filters"),
+    ({"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3, "strides": 2,
+      "output_padding": 2}, "model.layers.0.output_padding"),
+    ({"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3, "output_padding": -1},
+     "model.layers.0.output_padding"),
+    ({"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3, "strides": 2,
+      "output_padding": [1, 1, 1]}, "model.layers.0.output_padding"),
+    ({"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3, "padding": "causal"},
+     "model.layers.0.padding"),
+])
+def test_invalid_arguments_are_refused_with_their_path(spec: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([8, 8, 4], spec)
+    assert list(exc.value.errors) == [path]
+
+
+def test_conv1d_takes_causal_padding_and_upper_case_names() -> None:
+    row = only_row(run([10, 2], {"type": "Conv1D", "filters": 3, "kernel_size": 4,
+                                 "padding": "Causal", "data_format": "CHANNELS_LAST"}))
+    assert row["output_shapes"] == [[None, 10, 3]]
+    assert "10 = ceil(10 / 1) with padding='causal'" in row["explain"]
+
+
+def test_conv2d_explains_the_formula_and_the_parameters() -> None:
+    row = only_row(run([100, 100, 3], {"type": "Conv2D", "filters": 32, "kernel_size": 3}))
+    assert row["explain"] == ("98 = floor((100 − 3) / 1) + 1 on each spatial axis; 32 filters "
+                              "give 32 channels; params (3·3·3 + 1)·32 = 896")
+    assert row["macs"] == 98 * 98 * 32 * 3 * 3 * 3
+
+
+def test_grouped_convolution_explains_and_counts_per_group() -> None:
+    row = only_row(run([9, 8, 4], {"type": "Conv2D", "filters": 6, "kernel_size": [3, 2],
+                                   "groups": 2, "strides": 2, "padding": "same"}))
+    assert row["output_shapes"] == [[None, 5, 4, 6]]
+    assert "5 = ceil(9 / 2) with padding='same'; 4 = ceil(8 / 2)" in row["explain"]
+    assert "params (3·2·4/2 + 1)·6 = 78" in row["explain"]
+    assert row["params"] == 78
+    assert row["macs"] == 5 * 4 * 6 * (3 * 2 * 4 // 2)
+
+
+def test_dilated_convolution_explains_the_dilated_window() -> None:
+    row = only_row(run([9, 9, 1], {"type": "Conv2D", "filters": 1, "kernel_size": 3,
+                                   "dilation_rate": 3}))
+    assert row["explain"].startswith("3 = floor((9 − 7) / 1) + 1 on each spatial axis")
+
+
+def test_window_larger_than_the_input_is_refused_at_that_layer_with_a_fix() -> None:
+    problem = error_of(run([5, 5, 1], {"type": "Conv2D", "filters": 2, "kernel_size": 3,
+                                       "strides": 2, "name": "down"},
+                           {"type": "Conv2D", "filters": 2, "kernel_size": 3, "name": "late"}))
+    assert problem["code"] == "layer_input_incompatible"
+    assert problem["layer"] == "late"
+    assert "window of 3 over an axis of length 2 (input (None, 2, 2, 2))" in problem["message"]
+    assert "padding='same'" in problem["hint"] and "smaller kernel_size" in problem["hint"]
+
+
+def test_dilated_window_too_large_names_the_dilation() -> None:
+    problem = error_of(run([8, 8, 4], {"type": "Conv2D", "filters": 6, "kernel_size": 3,
+                                       "dilation_rate": 4}))
+    assert "window of 3 (dilated to 9) over an axis of length 8" in problem["message"]
+    assert "smaller kernel_size or dilation_rate" in problem["hint"]
+
+
+def test_wrong_rank_names_the_expected_layout_and_how_to_fix() -> None:
+    problem = error_of(run([8, 4], {"type": "Conv2D", "filters": 6, "kernel_size": 3}))
+    assert ("expects inputs of rank 4 (batch, height, width, channels), but received "
+            "(None, 8, 4) of rank 3") in problem["message"]
+    assert "channel axis of 1" in problem["hint"]
+    problem = error_of(run([8], {"type": "Conv1DTranspose", "filters": 2, "kernel_size": 3,
+                                 "data_format": "channels_first"}))
+    assert "rank 3 (batch, channels, steps)" in problem["message"]
+
+
+def test_unknown_channels_cannot_build_the_kernel() -> None:
+    for spec in ({"type": "Conv2D", "filters": 6, "kernel_size": 3},
+                 {"type": "DepthwiseConv2D", "kernel_size": 3},
+                 {"type": "Conv2DTranspose", "filters": 6, "kernel_size": 3}):
+        problem = error_of(run([8, 8, None], spec))
+        assert "needs to know the number of input channels" in problem["message"]
+        assert "fixed size" in problem["hint"]
+
+
+def test_input_channels_not_divisible_by_groups() -> None:
+    problem = error_of(run([8, 8, 3], {"type": "Conv2D", "filters": 6, "kernel_size": 3,
+                                       "groups": 2}))
+    assert "groups=2 needs the input channels to be divisible by 2, but the input has 3" in (
+        problem["message"])
+    assert "divisor of the input channels" in problem["hint"]
+
+
+def test_depthwise_explains_the_multiplier_and_counts_one_channel_per_output() -> None:
+    row = only_row(run([9, 8, 4], {"type": "DepthwiseConv2D", "kernel_size": 3,
+                                   "depth_multiplier": 2}))
+    assert row["output_shapes"] == [[None, 7, 6, 8]]
+    assert "each of the 4 channels gets its own 2 kernel(s)" in row["explain"]
+    assert "4·2 = 8 channels" in row["explain"]
+    assert row["explain"].endswith("params (3·3 + 1)·4·2 = 80")
+    assert row["macs"] == 7 * 6 * 8 * 9
+
+
+def test_separable_counts_depthwise_plus_pointwise() -> None:
+    row = only_row(run([9, 8, 4], {"type": "SeparableConv2D", "filters": 8, "kernel_size": 3,
+                                   "depth_multiplier": 2, "use_bias": False}))
+    assert row["params"] == 3 * 3 * 4 * 2 + 8 * 8
+    assert row["explain"].endswith("params depthwise 3·3·4·2 + pointwise 8·8 = 136")
+    assert "then pointwise 1×1 to 8 filters" in row["explain"]
+    assert row["macs"] == 7 * 6 * (4 * 2) * 9 + 7 * 6 * (4 * 2) * 8
+
+
+@pytest.mark.parametrize(("args", "shape", "formula"), [
+    ({}, [None, 9, 11, 2], "9 = (4 − 1)·2 + max(3, 2); 11 = (5 − 1)·2 + max(3, 2)"),
+    ({"padding": "same"}, [None, 8, 10, 2], "8 = 4·2 with padding='same'"),
+    ({"output_padding": 1}, [None, 10, 12, 2], "10 = (4 − 1)·2 + 3 + 1"),
+    ({"output_padding": [1, 0], "padding": "same"}, [None, 8, 9, 2],
+     "8 = (4 − 1)·2 + 3 mod 2 + 1 with padding='same'"),
+])
+def test_transposed_convolution_explains_its_length(args: dict, shape: list,
+                                                     formula: str) -> None:
+    row = only_row(run([4, 5, 3], {"type": "Conv2DTranspose", "filters": 2, "kernel_size": 3,
+                                   "strides": 2, **args}))
+    assert row["output_shapes"] == [shape]
+    assert formula in row["explain"]
+    assert row["explain"].endswith("params (3·3·3 + 1)·2 = 56")
+    assert row["macs"] == 4 * 5 * 3 * 9 * 2  # every input element meets the whole kernel
+
+
+@pytest.mark.parametrize(("spec", "names"), [
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "groups": 2},
+     [("kernel", (3, 3, 3, 4), "glorot_uniform"), ("bias", (4,), "zeros")]),
+    ({"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 2},
+     [("kernel", (3, 3, 6, 2), "glorot_uniform"), ("bias", (12,), "zeros")]),
+    ({"type": "SeparableConv1D", "filters": 5, "kernel_size": 3, "depth_multiplier": 2},
+     [("depthwise_kernel", (3, 6, 2), "glorot_uniform"),
+      ("pointwise_kernel", (1, 12, 5), "glorot_uniform"), ("bias", (5,), "zeros")]),
+    ({"type": "Conv3DTranspose", "filters": 5, "kernel_size": 2, "use_bias": False},
+     [("kernel", (2, 2, 2, 5, 6), "glorot_uniform")]),
+])
+def test_weights_have_keras_names_shapes_and_initialisers(spec: dict, names: list) -> None:
+    cls = REGISTRY[spec["type"]]
+    layer = cls.from_config("x", {k: v for k, v in spec.items() if k != "type"})
+    rank = layer.rank
+    weights = layer.build([(None, *(8,) * rank, 6)])
+    assert [(w.name, w.shape, w.initializer) for w in weights] == names
+
+
+@pytest.mark.parametrize(("legacy", "config", "keras3", "shape"), [
+    ("AtrousConvolution2D", {"nb_filter": 8, "nb_row": 3, "nb_col": 3, "atrous_rate": [2, 2]},
+     "Conv2D", [None, 12, 12, 8]),
+    ("AtrousConvolution1D", {"nb_filter": 8, "filter_length": 3, "atrous_rate": 3},
+     "Conv1D", [None, 10, 8]),
+    ("Deconvolution2D", {"nb_filter": 8, "nb_row": 3, "nb_col": 3, "subsample": [2, 2],
+                         "border_mode": "same", "output_shape": [None, 32, 32, 8]},
+     "Conv2DTranspose", [None, 32, 32, 8]),
+    ("Deconvolution3D", {"filters": 2, "kernel_size": 2, "strides": 2}, "Conv3DTranspose",
+     [None, 32, 32, 32, 2]),
+])
+def test_keras_1_names_are_read_with_a_warning(legacy: str, config: dict, keras3: str,
+                                               shape: list) -> None:
+    rank = len(shape) - 2
+    result = run([*(16,) * rank, 3], {"type": legacy, **config})
+    row = only_row(result)
+    assert row["type"] == keras3
+    assert row["output_shapes"] == [shape]
+    warnings = [d for d in result["diagnostics"] if d["code"] == "legacy_argument"]
+    assert any(f"{legacy} is the Keras 1/2 name of {keras3}" in d["message"] for d in warnings)
+
+
+@pytest.mark.parametrize("synonym", ["SeparableConvolution1D", "Convolution1DTranspose"])
+def test_keras_3_synonyms_are_accepted_without_a_warning(synonym: str) -> None:
+    result = run([8, 2], {"type": synonym, "filters": 3, "kernel_size": 2})
+    assert only_row(result)["params"] > 0
+    assert "legacy_argument" not in codes(result)
+
+
+def test_transposed_convolution_is_the_adjoint_of_the_convolution() -> None:
+    """<conv(x), y> = <x, conv_transpose(y)> with the same kernel: the transposed kernel
+    really is the gradient of the convolution, strides and padding included."""
+    rng = np.random.default_rng(1)
+    # (*k, 4, 5): 4 → 5 channels for the convolution, 5 → 4 for the transposed one.
+    kernel = rng.standard_normal((3, 2, 4, 5))
+    for padding, strides in (("valid", (2, 3)), ("same", (2, 2)), ("valid", (1, 1))):
+        x = rng.standard_normal((2, 9, 10, 4))
+        forward = convolve(x, kernel, strides, (1, 1), padding)
+        y = rng.standard_normal(forward.shape)
+        # output_padding makes the transposed output exactly x's shape.
+        output_padding = [n - deconv_output_length(m, k, padding, s, 1, 0) for n, m, k, s in
+                          zip(x.shape[1:3], forward.shape[1:3], kernel.shape[:2], strides,
+                              strict=True)]
+        back = convolve_transpose(y, kernel, strides, (1, 1), padding, output_padding)
+        assert back.shape == x.shape
+        assert np.isclose(np.sum(forward * y), np.sum(x * back))

@@ -1,0 +1,148 @@
+"""Pooling: what the Keras fixtures do not show (422 paths, defaults, explanations, error
+messages and hints, the padded windows of the kernels, Keras 1 arguments, the data-format
+lint)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.layers import REGISTRY
+
+
+def run(shape: list, *layers: dict) -> dict:
+    return check({"model": {"inputs": shape, "layers": list(layers)}})
+
+
+def only_row(result: dict) -> dict:
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+def layer(spec: dict):
+    cls = REGISTRY[spec["type"]]
+    return cls.from_config("x", {k: v for k, v in spec.items() if k != "type"})
+
+
+@pytest.mark.parametrize(("spec", "path"), [
+    # Keras' pooling compares the padding case-sensitively, unlike its convolutions.
+    ({"type": "MaxPooling2D", "padding": "SAME"}, "model.layers.0.padding"),
+    ({"type": "MaxPooling2D", "padding": "causal"}, "model.layers.0.padding"),
+    ({"type": "MaxPooling2D", "pool_size": 0}, "model.layers.0.pool_size"),
+    ({"type": "MaxPooling2D", "pool_size": [2, 2, 2]}, "model.layers.0.pool_size"),
+    ({"type": "MaxPooling2D", "strides": 0}, "model.layers.0.strides"),
+    ({"type": "MaxPooling2D", "strides": [2]}, "model.layers.0.strides"),
+    ({"type": "AveragePooling2D"}, "model.layers.0.pool_size"),
+    ({"type": "AveragePooling2D", "pool_size": 2, "data_format": "NCHW"},
+     "model.layers.0.data_format"),
+    ({"type": "GlobalAveragePooling2D", "keepdims": "maybe"}, "model.layers.0.keepdims"),
+    ({"type": "GlobalMaxPooling2D", "data_format": "first"}, "model.layers.0.data_format"),
+])
+def test_invalid_arguments_are_refused_with_their_path(spec: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([8, 8, 4], spec)
+    assert list(exc.value.errors) == [path]
+
+
+def test_max_pooling_defaults_to_2_with_strides_of_the_pool() -> None:
+    row = only_row(run([9, 8, 4], {"type": "MaxPooling2D"}))
+    assert row["output_shapes"] == [[None, 4, 4, 4]]
+    assert row["explain"] == ("4 = floor((9 − 2) / 2) + 1; 4 = floor((8 − 2) / 2) + 1 on the "
+                              "spatial axes; the 4 channels are kept, each pooled on its own; "
+                              "no weights")
+    assert (row["params"], row["macs"]) == (0, 0)
+    row = only_row(run([9, 4], {"type": "MaxPooling1D", "pool_size": 3, "strides": None}))
+    assert row["output_shapes"] == [[None, 3, 4]]
+
+
+def test_same_padding_explains_the_ceiling() -> None:
+    row = only_row(run([3, 9, 8], {"type": "AveragePooling2D", "pool_size": 3, "strides": 2,
+                                   "padding": "same", "data_format": "channels_first"}))
+    assert row["output_shapes"] == [[None, 3, 5, 4]]
+    assert "5 = ceil(9 / 2) with padding='same'; 4 = ceil(8 / 2) with padding='same'" in (
+        row["explain"])
+
+
+def test_pool_larger_than_the_input_is_refused_with_a_fix() -> None:
+    problem = error_of(run([2, 8, 4], {"type": "MaxPooling2D", "pool_size": 3}))
+    assert problem["code"] == "layer_input_incompatible"
+    assert "window of 3 over an axis of length 2 (input (None, 2, 8, 4))" in problem["message"]
+    assert "padding='same'" in problem["hint"] and "smaller pool_size" in problem["hint"]
+
+
+def test_wrong_rank_names_the_layout() -> None:
+    problem = error_of(run([8, 8, 8, 3], {"type": "GlobalAveragePooling2D",
+                                          "data_format": "channels_first"}))
+    assert "rank 4 (batch, channels, height, width)" in problem["message"]
+    assert "too many axes" in problem["hint"]
+    problem = error_of(run([8], {"type": "MaxPooling1D"}))
+    assert "rank 3 (batch, steps, channels)" in problem["message"]
+
+
+def test_global_pooling_explains_what_it_reduces() -> None:
+    row = only_row(run([9, 8, 4], {"type": "GlobalAveragePooling2D"}))
+    assert row["explain"] == ("the mean of each of the 4 channels over the spatial axes (9, 8) "
+                              "→ (None, 4); no weights")
+    row = only_row(run([4, 9, 8], {"type": "GlobalMaxPooling2D", "keepdims": True,
+                                   "data_format": "channels_first"}))
+    assert row["output_shapes"] == [[None, 4, 1, 1]]
+    assert "the max of each of the 4 channels" in row["explain"]
+    assert "kept with length 1, keepdims=True" in row["explain"]
+
+
+def test_average_pooling_with_same_padding_divides_by_the_unpadded_elements() -> None:
+    pool = layer({"type": "AveragePooling1D", "pool_size": 2, "strides": 1, "padding": "same"})
+    x = np.array([[[1.0], [2.0], [3.0]]], dtype=np.float32)
+    np.testing.assert_allclose(pool.apply(x, [])[0, :, 0], [1.5, 2.5, 3.0])
+
+
+def test_max_pooling_with_same_padding_never_picks_the_padding() -> None:
+    pool = layer({"type": "MaxPooling2D", "pool_size": 3, "strides": 2, "padding": "same"})
+    x = -1.0 - np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
+    # 'same' pads one position after each axis; windows start at 0 and 2, and their maxima
+    # are their top-left elements (a zero padding would give 0 in the last windows).
+    np.testing.assert_allclose(pool.apply(x, [])[0, :, :, 0], [[-1.0, -3.0], [-9.0, -11.0]])
+
+
+def test_keras_1_pooling_arguments_are_translated() -> None:
+    result = run([10, 4], {"type": "MaxPooling1D", "pool_length": 3, "stride": 2,
+                           "border_mode": "same"})
+    assert only_row(result)["output_shapes"] == [[None, 5, 4]]
+    renamed = {d["message"].split("'")[1] for d in result["diagnostics"]
+               if d["code"] == "legacy_argument"}
+    assert renamed == {"pool_length", "stride", "border_mode"}
+
+
+def test_keras_1_dim_ordering_th_reads_channels_first() -> None:
+    result = run([3, 8, 8], {"type": "GlobalMaxPooling2D", "dim_ordering": "th"})
+    assert only_row(result)["output_shapes"] == [[None, 3]]
+
+
+@pytest.mark.parametrize(("spec", "canonical", "shape"), [
+    ({"type": "MaxPool2D"}, "MaxPooling2D", [4, 4, 2]),
+    ({"type": "AvgPool1D", "pool_size": 2}, "AveragePooling1D", [4, 2]),
+    ({"type": "GlobalMaxPool3D"}, "GlobalMaxPooling3D", [4, 4, 4, 2]),
+    ({"type": "GlobalAvgPool2D"}, "GlobalAveragePooling2D", [4, 4, 2]),
+])
+def test_keras_3_synonyms_are_accepted_without_a_warning(spec: dict, canonical: str,
+                                                         shape: list) -> None:
+    result = run(shape, spec)
+    assert only_row(result)["type"] == canonical
+    assert not result["diagnostics"]
+
+
+@pytest.mark.parametrize("spec", [{"type": "MaxPooling2D"},
+                                  {"type": "GlobalAveragePooling2D"}])
+def test_the_data_format_lint_reads_pooling_layers(spec: dict) -> None:
+    result = run([3, 32, 32], spec)
+    notes = [d for d in result["diagnostics"] if d["code"] == "suspicious_data_format"]
+    assert len(notes) == 1 and "channels_last" in notes[0]["message"]
+    channels_first = run([3, 32, 32], {**spec, "data_format": "channels_first"})
+    assert not channels_first["diagnostics"]
