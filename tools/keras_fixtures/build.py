@@ -30,6 +30,9 @@ else:
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / ("tfkeras2" if LEGACY else "keras3")
 
+# Recurrent layers take the tensors after the sequence as ``initial_state``.
+STATE_CALL = (keras.layers.RNN, keras.layers.Bidirectional)
+
 # Layers called with a list of tensors rather than with positional tensors.
 LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
              "Dot", "Attention", "AdditiveAttention"}
@@ -58,12 +61,14 @@ def encode(array: np.ndarray) -> dict[str, Any]:
 
 def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
     """The Keras model of a native document, or (None, error) where Keras refuses it."""
-    spec = doc["inputs"]
-    named = spec if isinstance(spec, dict) else {"input": spec}
-    tensors = {name: keras.Input(shape=tuple(shape), name=name) for name, shape in named.items()}
+    tensors = input_tensors(doc)
+    named = list(tensors)
     previous = next(iter(tensors)) if len(tensors) == 1 else None
     counts: dict[str, int] = {}
     for entry in doc["layers"]:
+        if entry["type"] == "InputLayer":
+            previous = entry.get("name") or "input"
+            continue
         kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
         cls = getattr(keras.layers, entry["type"])
         name = entry.get("name") or auto_name(entry["type"], counts)
@@ -75,6 +80,8 @@ def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
             args = [lookup(tensors, r) for r in refs]
             if entry["type"] in LIST_CALL:
                 out = layer(args)
+            elif len(args) > 1 and isinstance(layer, STATE_CALL):
+                out = layer(args[0], initial_state=args[1:])
             else:
                 out = layer(*args)
         except Exception as exc:  # Keras refuses the model at this layer
@@ -89,6 +96,18 @@ def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
     inputs = list(tensors[n] for n in named)
     model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
     return model, None
+
+
+def input_tensors(doc: dict[str, Any]) -> dict[str, Any]:
+    """``inputs`` (per-sample shapes), or InputLayer entries (``batch_shape`` fixes the batch
+    size, as stateful RNNs need)."""
+    spec = doc.get("inputs")
+    if spec is None:
+        return {e.get("name") or "input": keras.Input(
+            shape=e.get("shape"), batch_shape=e.get("batch_shape"), name=e.get("name") or "input")
+            for e in doc["layers"] if e["type"] == "InputLayer"}
+    named = spec if isinstance(spec, dict) else {"input": spec}
+    return {name: keras.Input(shape=tuple(shape), name=name) for name, shape in named.items()}
 
 
 def wrap(key: str, value: Any) -> Any:

@@ -1,1 +1,740 @@
-"""recurrent layers."""
+"""Recurrent layers and their wrappers: SimpleRNN, LSTM, GRU, ConvLSTM1D/2D/3D, Bidirectional,
+TimeDistributed.
+
+Shapes follow Keras 3's ``keras/src/layers/rnn/``. A recurrent layer reads (batch, timesteps,
+features) and returns the last output, or every step's with ``return_sequences``, followed by
+its final states with ``return_state``. Tensors after the sequence are its ``initial_state``.
+The forward kernel projects the inputs of every step at once, then loops over time steps as
+Keras' ``backend.rnn`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from marshmallow import fields
+
+from .. import activations
+from ..errors import ArgumentError, LayerInputIncompatible
+from ..fields import Choice, Float, IntTuple, PositiveInt
+from ..shapes import (
+    DATA_FORMATS,
+    PADDINGS,
+    Shape,
+    channel_axis,
+    conv_output_length,
+    format_shape,
+    num_elements,
+    spatial_axes,
+)
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    Shapes,
+    Weight,
+    activation_field,
+    explain_params,
+    inner_layer,
+    register,
+)
+from .conv import SPATIAL_NAMES, convolve, length_formula
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class RecurrentArgs(LayerArgs):
+    """What every recurrent layer accepts (``keras.layers.RNN`` and its cell's dropout)."""
+
+    activation = activation_field(load_default="tanh")
+    use_bias = fields.Boolean(load_default=True)
+    dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+    recurrent_dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+    return_sequences = fields.Boolean(load_default=False)
+    return_state = fields.Boolean(load_default=False)
+    go_backwards = fields.Boolean(load_default=False)
+    stateful = fields.Boolean(load_default=False)
+    unroll = fields.Boolean(load_default=False)
+
+
+class Recurrent(Layer):
+    """Shared by every recurrent layer: the time loop, ``return_*`` and initial states.
+
+    A subclass says how many ``gates`` stack in its kernels, names its ``states``, and
+    implements ``check_input``, ``state_shape``, ``weights_for``, ``project`` (the input
+    contribution of every step at once) and ``step`` (one time step).
+    """
+
+    family = "recurrent"
+    arity = None  # the sequence, then optional initial states
+    gates: ClassVar[int]
+    states: ClassVar[tuple[str, ...]] = ("h",)
+
+    @property
+    def units(self) -> int:
+        return self.args.units
+
+    # -- shape rule ---------------------------------------------------------------------------
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        sequence = inputs[0]
+        self.check_input(sequence)
+        state = self.state_shape(sequence)
+        self.check_initial_states(inputs[1:], state)
+        sequences = (sequence[0], sequence[1], *state[1:])
+        output = sequences if self.args.return_sequences else state
+        if self.args.return_state:
+            return [output, *(state for _ in self.states)]
+        return [output]
+
+    def check_input(self, shape: Shape) -> None:
+        raise NotImplementedError
+
+    def state_shape(self, sequence: Shape) -> Shape:
+        raise NotImplementedError
+
+    def check_batch(self, sequence: Shape) -> None:
+        if self.args.stateful and sequence[0] is None:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} with stateful=True keeps its states from one batch to the "
+                f"next, so it needs a fixed batch size, but the input {format_shape(sequence)} "
+                "has an unknown (None) batch axis.",
+                "Declare the batch size on the model input (keras.Input(batch_shape=(32, T, F)) "
+                "or an InputLayer with batch_shape), or set stateful=False.")
+
+    def check_initial_states(self, given: Shapes, expected: Shape) -> None:
+        if not given:
+            return
+        names = ", ".join(self.states)
+        if len(given) != len(self.states):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} takes the sequence followed by {len(self.states)} initial "
+                f"state(s) ({names}), but received {len(given)} tensor(s) after the sequence.",
+                f"Pass exactly the states {names}, each shaped {format_shape(expected)}, e.g. "
+                "the states another layer returned with return_state=True.")
+        for name, shape in zip(self.states, given, strict=True):
+            if len(shape) != len(expected) or any(
+                    a is not None and b is not None and a != b
+                    for a, b in zip(shape, expected, strict=True)):
+                raise LayerInputIncompatible(
+                    f"The initial state {name} of {self.keras_name} must be shaped "
+                    f"{format_shape(expected)}, but received {format_shape(shape)}.",
+                    "An initial state has the shape of the state this layer returns: give the "
+                    "layer that produces it the same number of units.")
+
+    # -- weights ------------------------------------------------------------------------------
+    def build(self, inputs: Shapes) -> list[Weight]:
+        self.check_input(inputs[0])
+        return self.weights_for(inputs[0])
+
+    # -- forward kernel -----------------------------------------------------------------------
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        projected = self.project(inputs[0], weights)
+        states = list(inputs[1:]) or self.zero_states(projected)
+        steps = range(projected.shape[1])
+        outputs = []
+        for t in reversed(steps) if self.args.go_backwards else steps:
+            output, states = self.step(projected[:, t], states, weights)
+            outputs.append(output)
+        # Like Keras, go_backwards returns the outputs in the order they were computed.
+        output = np.stack(outputs, axis=1) if self.args.return_sequences else outputs[-1]
+        return [output, *states] if self.args.return_state else [output]
+
+    def zero_states(self, projected: Array) -> list[Array]:
+        shape = (projected.shape[0], *projected.shape[2:-1], self.units)
+        return [np.zeros(shape, dtype=np.float32) for _ in self.states]
+
+    def project(self, x: Array, weights: Sequence[Array]) -> Array:
+        raise NotImplementedError
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        raise NotImplementedError
+
+    @property
+    def activation(self) -> Callable[[Array], Array]:
+        return activations.get(self.args.activation)
+
+    @property
+    def recurrent_activation(self) -> Callable[[Array], Array]:
+        return activations.get(self.args.recurrent_activation)
+
+    # -- explanation --------------------------------------------------------------------------
+    def explain_outputs(self, outputs: Shapes, what: str) -> str:
+        """``returns the last output (None, 16)`` (+ the final states with return_state)."""
+        if self.args.return_sequences:
+            text = f"returns the {what} of every step {format_shape(outputs[0])}"
+        else:
+            text = f"returns the last {what} {format_shape(outputs[0])}"
+        if self.args.return_state:
+            states = " and ".join(f"{n} {format_shape(s)}"
+                                  for n, s in zip(self.states, outputs[1:], strict=True))
+            text += f", then the final states {states}"
+        if self.args.go_backwards:
+            text += "; go_backwards reads the steps last to first"
+        return text
+
+
+class SequenceLayer(Recurrent):
+    """SimpleRNN, LSTM and GRU: a dense cell applied to (batch, timesteps, features)."""
+
+    bias_initializer: ClassVar[str] = "zeros"
+
+    class Args(RecurrentArgs):
+        units = PositiveInt(required=True)
+
+    def check_input(self, shape: Shape) -> None:
+        if len(shape) != 3:
+            raise LayerInputIncompatible(self.rank_message(shape), self.rank_hint(shape))
+        self.check_batch(shape)
+
+    def rank_message(self, shape: Shape) -> str:
+        text = (f"{self.keras_name} reads sequences shaped (batch, timesteps, features), but "
+                f"received {format_shape(shape)} of rank {len(shape)}")
+        if len(shape) == 2:
+            return text + ": one flat vector per sample, with no time axis."
+        if len(shape) > 3:
+            return text + ": each time step is not a flat vector of features."
+        return text + "."
+
+    def rank_hint(self, shape: Shape) -> str:
+        if len(shape) == 2:
+            features = "F" if shape[1] is None else shape[1]
+            return (f"Add a timestep axis: reshape the data to (N, T, F), e.g. x.reshape(N, 1, "
+                    f"{features}) for one step of {features} features, or put "
+                    f"Reshape((1, {features})) before this layer (Reshape(({features}, 1)) reads "
+                    "the values as that many steps of one feature).")
+        if len(shape) > 3:
+            steps = "T" if shape[1] is None else shape[1]
+            return (f"Flatten each time step first: TimeDistributed(Flatten()) or "
+                    f"Reshape(({steps}, -1)) before this layer; for sequences of images, "
+                    f"ConvLSTM{len(shape) - 3}D keeps the spatial layout.")
+        return "Give the model input a time axis and a feature axis: shape (timesteps, features)."
+
+    def state_shape(self, sequence: Shape) -> Shape:
+        return (sequence[0], self.units)
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        features = self.require_known(shape[-1], "the number of features per time step")
+        width = self.gates * self.units
+        weights = [Weight("kernel", (features, width), initializer="glorot_uniform"),
+                   Weight("recurrent_kernel", (self.units, width), initializer="orthogonal")]
+        if self.args.use_bias:
+            weights.append(Weight("bias", self.bias_shape(), initializer=self.bias_initializer))
+        return weights
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        steps, features = inputs[0][1] or 0, inputs[0][-1] or 0
+        return steps * (features + self.units) * self.gates * self.units
+
+    def project(self, x: Array, weights: Sequence[Array]) -> Array:
+        projected = x @ weights[0]
+        if self.args.use_bias:
+            projected = projected + self.input_bias(weights[2])
+        return projected
+
+    def input_bias(self, bias: Array) -> Array:
+        return bias
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        steps, features = inputs[0][1], inputs[0][-1]
+        shape_text = (f"reads {steps} time steps of {features} features and "
+                      f"{self.explain_outputs(outputs, f'hidden state of {self.units} units')}")
+        biases = self.bias_shape()[0] if len(self.bias_shape()) > 1 else 1
+        bias = f" + {biases}" if self.args.use_bias else ""
+        gates = f"{self.gates}·" if self.gates > 1 else ""
+        total = sum(w.size for w in weights)
+        return (f"{shape_text}; params {gates}({features} + {self.units}{bias})·{self.units} = "
+                f"{total:,}{self.gate_names()}")
+
+    def gate_names(self) -> str:
+        return ""
+
+
+@register
+class SimpleRNN(SequenceLayer):
+    """Fully connected RNN: ``h = activation(x·kernel + h·recurrent_kernel + bias)``."""
+
+    keras_name = "SimpleRNN"
+    gates = 1
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        h = self.activation(projected + states[0] @ weights[1])
+        return h, [h]
+
+
+def lstm_update(z: Array, c: Array, activation: Callable[[Array], Array],
+                recurrent_activation: Callable[[Array], Array]) -> tuple[Array, Array]:
+    """One LSTM update from the gate pre-activations ``z`` (gates i, f, c, o on the last axis)."""
+    z_i, z_f, z_c, z_o = np.split(z, 4, axis=-1)
+    c = recurrent_activation(z_f) * c + recurrent_activation(z_i) * activation(z_c)
+    h = recurrent_activation(z_o) * activation(c)
+    return h, c
+
+
+@register
+class LSTM(SequenceLayer):
+    """Long short-term memory; kernels stack the gates i, f, c, o; states h and c."""
+
+    keras_name = "LSTM"
+    gates = 4
+    states = ("h", "c")
+
+    class Args(SequenceLayer.Args):
+        recurrent_activation = activation_field(load_default="sigmoid")
+        unit_forget_bias = fields.Boolean(load_default=True)
+
+    @property
+    def bias_initializer(self) -> str:  # type: ignore[override]
+        return "unit_forget_bias" if self.args.unit_forget_bias else "zeros"
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        h, c = states
+        h, c = lstm_update(projected + h @ weights[1], c, self.activation,
+                           self.recurrent_activation)
+        return h, [h, c]
+
+    def gate_names(self) -> str:
+        return " (gates i, f, c, o)"
+
+
+@register
+class GRU(SequenceLayer):
+    """Gated recurrent unit; kernels stack the gates z, r, h.
+
+    With ``reset_after`` (the Keras 3 default, cuDNN-compatible) the reset gate multiplies
+    the recurrent projection, which has its own bias: the bias is (2, 3·units).
+    """
+
+    keras_name = "GRU"
+    gates = 3
+
+    class Args(SequenceLayer.Args):
+        recurrent_activation = activation_field(load_default="sigmoid")
+        reset_after = fields.Boolean(load_default=True)
+
+    def bias_shape(self) -> tuple[int, ...]:
+        width = self.gates * self.units
+        return (2, width) if self.args.reset_after else (width,)
+
+    def input_bias(self, bias: Array) -> Array:
+        return bias[0] if self.args.reset_after else bias
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        h, recurrent_kernel, u = states[0], weights[1], self.units
+        x_z, x_r, x_h = np.split(projected, 3, axis=-1)
+        if self.args.reset_after:
+            inner = h @ recurrent_kernel
+            if self.args.use_bias:
+                inner = inner + weights[2][1]
+            z = self.recurrent_activation(x_z + inner[:, :u])
+            r = self.recurrent_activation(x_r + inner[:, u:2 * u])
+            candidate = self.activation(x_h + r * inner[:, 2 * u:])
+        else:
+            inner = h @ recurrent_kernel[:, :2 * u]
+            z = self.recurrent_activation(x_z + inner[:, :u])
+            r = self.recurrent_activation(x_r + inner[:, u:])
+            candidate = self.activation(x_h + (r * h) @ recurrent_kernel[:, 2 * u:])
+        h = z * h + (1 - z) * candidate
+        return h, [h]
+
+    def gate_names(self) -> str:
+        if self.args.reset_after and self.args.use_bias:
+            return " (gates z, r, h; reset_after adds a second, recurrent bias)"
+        return " (gates z, r, h)"
+
+
+class ConvLSTMArgs(RecurrentArgs):
+    filters = PositiveInt(required=True)
+    kernel_size = IntTuple(required=True)
+    strides = IntTuple(load_default=1)
+    padding = Choice(PADDINGS, load_default="valid")
+    data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+    dilation_rate = IntTuple(load_default=1)
+    recurrent_activation = activation_field(load_default="sigmoid")
+    unit_forget_bias = fields.Boolean(load_default=True)
+
+
+class ConvLSTM(Recurrent):
+    """Shared by ConvLSTM1D/2D/3D: an LSTM whose kernels are convolutions.
+
+    The input convolution follows ``strides``, ``padding`` and ``dilation_rate``; the
+    recurrent one always has stride 1 and 'same' padding, so the states keep the output's
+    spatial size.
+    """
+
+    rank: ClassVar[int]
+    gates = 4
+    states = ("h", "c")
+    Args = ConvLSTMArgs
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["data_format"] = args.get("data_format") or "channels_last"
+        super().__init__(name, args)
+        self.kernel_size = self.expand_tuple(args["kernel_size"], self.rank, "kernel_size")
+        self.strides = self.expand_tuple(args["strides"], self.rank, "strides")
+        self.dilation = self.expand_tuple(args["dilation_rate"], self.rank, "dilation_rate")
+        if max(self.strides) > 1 and max(self.dilation) > 1:
+            raise ArgumentError("dilation_rate", "strides > 1 cannot be combined with "
+                                                 "dilation_rate > 1")
+
+    @property
+    def units(self) -> int:
+        return self.args.filters
+
+    @property
+    def data_format(self) -> str:
+        return self.args.data_format
+
+    def layout(self) -> str:
+        spatial = SPATIAL_NAMES[self.rank]
+        if self.data_format == "channels_last":
+            return f"(batch, time, {spatial}, channels)"
+        return f"(batch, time, channels, {spatial})"
+
+    def check_input(self, shape: Shape) -> None:
+        if len(shape) != self.rank + 3:
+            raise LayerInputIncompatible(
+                f"{self.keras_name} reads sequences of {self.rank}-D feature maps shaped "
+                f"{self.layout()}, but received {format_shape(shape)} of rank {len(shape)}.",
+                self.rank_hint(shape))
+        step = self.step_shape(shape)
+        if any(step[axis] is None for axis in spatial_axes(self.rank, self.data_format)):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} needs fixed spatial sizes, but the input "
+                f"{format_shape(shape)} has an unknown (None) spatial axis.",
+                "Give the model input fixed spatial sizes; only the time axis may be None.")
+        self.require_known(self.channels(shape), "the number of input channels")
+        self.check_batch(shape)
+
+    def rank_hint(self, shape: Shape) -> str:
+        if len(shape) == self.rank + 2:
+            return (f"The input has no time axis: reshape the data to {self.layout()} (a time "
+                    f"axis of 1 for single samples), or use Conv{self.rank}D for single "
+                    "feature maps.")
+        return rank_difference_hint(len(shape), self.rank + 3)
+
+    def step_shape(self, sequence: Shape) -> Shape:
+        return (sequence[0], *sequence[2:])
+
+    def channels(self, sequence: Shape) -> int | None:
+        return self.step_shape(sequence)[channel_axis(self.data_format)]
+
+    def state_shape(self, sequence: Shape) -> Shape:
+        step = self.step_shape(sequence)
+        lengths = []
+        for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format), self.kernel_size,
+                                 self.strides, self.dilation, strict=True):
+            length = conv_output_length(step[axis], k, self.args.padding, s, d)
+            if length <= 0:
+                raise LayerInputIncompatible(
+                    f"{self.keras_name} slides a window of {k} (dilation {d}) over a spatial "
+                    f"axis of length {step[axis]} (input {format_shape(sequence)}) with "
+                    "padding='valid': the window does not fit, so there is no output position.",
+                    "Use padding='same' or a smaller kernel_size.")
+            lengths.append(length)
+        if self.data_format == "channels_last":
+            return (sequence[0], *lengths, self.units)
+        return (sequence[0], self.units, *lengths)
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        channels = self.channels(shape)
+        width = self.gates * self.units
+        weights = [Weight("kernel", (*self.kernel_size, channels, width),
+                          initializer="glorot_uniform"),
+                   Weight("recurrent_kernel", (*self.kernel_size, self.units, width),
+                          initializer="orthogonal")]
+        if self.args.use_bias:
+            initializer = "unit_forget_bias" if self.args.unit_forget_bias else "zeros"
+            weights.append(Weight("bias", (width,), initializer=initializer))
+        return weights
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        steps = inputs[0][1] or 0
+        channels = self.channels(inputs[0]) or 0
+        positions = num_elements(self.state_shape(inputs[0])[1:]) // self.units
+        per_position = int(np.prod(self.kernel_size)) * (channels + self.units)
+        return steps * positions * per_position * self.gates * self.units
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        if self.data_format == "channels_last":
+            return super().forward(inputs, weights)
+        sequence, *states = inputs
+        outputs = super().forward([np.moveaxis(sequence, 2, -1),
+                                   *(np.moveaxis(s, 1, -1) for s in states)], weights)
+        first = 2 if self.args.return_sequences else 1
+        return [np.moveaxis(outputs[0], -1, first), *(np.moveaxis(s, -1, 1)
+                                                      for s in outputs[1:])]
+
+    def project(self, x: Array, weights: Sequence[Array]) -> Array:
+        """The input convolution of every step at once, channels_last: (N, T, *out, 4·f)."""
+        batch, steps = x.shape[:2]
+        frames = x.reshape(batch * steps, *x.shape[2:])
+        projected = convolve(frames, weights[0], self.strides, self.dilation, self.args.padding)
+        if self.args.use_bias:
+            projected = projected + weights[2]
+        return projected.reshape(batch, steps, *projected.shape[1:])
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        h, c = states
+        ones = (1,) * self.rank
+        recurrent = convolve(h, weights[1], ones, ones, "same")
+        h, c = lstm_update(projected + recurrent, c, self.activation, self.recurrent_activation)
+        return h, [h, c]
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        sequence, state = inputs[0], self.state_shape(inputs[0])
+        step = self.step_shape(sequence)
+        parts = [length_formula(step[axis], state[axis], k, self.args.padding, s, d)
+                 for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format),
+                                          self.kernel_size, self.strides, self.dilation,
+                                          strict=True)]
+        formulas = "; ".join(dict.fromkeys(parts))
+        channels = self.channels(sequence)
+        window = "·".join(str(k) for k in self.kernel_size)
+        bias = " + 1" if self.args.use_bias else ""
+        total = sum(w.size for w in weights)
+        what = f"{self.units}-filter state"
+        return (f"{formulas} on each spatial axis of each of the {sequence[1]} time steps; "
+                f"{self.explain_outputs(outputs, what)}; params 4·({window}·{channels} + "
+                f"{window}·{self.units}{bias})·{self.units} = {total:,} (gates i, f, c, o)")
+
+
+def rank_difference_hint(received: int, expected: int) -> str:
+    if received < expected:
+        return (f"The input has {expected - received} axis(es) too few: add them to the data "
+                "or insert a Reshape before this layer.")
+    return "The input has too many axes: insert a Reshape before this layer."
+
+
+@register
+class ConvLSTM1D(ConvLSTM):
+    """1-D convolutional LSTM over (batch, time, steps, channels)."""
+
+    keras_name = "ConvLSTM1D"
+    rank = 1
+
+
+@register
+class ConvLSTM2D(ConvLSTM):
+    """2-D convolutional LSTM over sequences of images (batch, time, height, width, channels)."""
+
+    keras_name = "ConvLSTM2D"
+    rank = 2
+
+
+@register
+class ConvLSTM3D(ConvLSTM):
+    """3-D convolutional LSTM over sequences of volumes (batch, time, depth, height, width,
+    channels)."""
+
+    keras_name = "ConvLSTM3D"
+    rank = 3
+
+
+# -- wrappers ---------------------------------------------------------------------------------
+def scoped(weights: Sequence[Weight], prefix: str, trainable: bool) -> list[Weight]:
+    """A wrapped layer's weights under the wrapper: renamed, frozen with the wrapped layer."""
+    return [dataclasses.replace(w, name=f"{prefix}{w.name}", trainable=w.trainable and trainable)
+            for w in weights]
+
+
+@register
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy backwards over the sequence and merges them.
+
+    ``merge_mode`` concat (default) joins the last axes, sum/mul/ave combine them element by
+    element, and null returns both outputs. With ``return_state`` the forward states, then the
+    backward states follow. Initial states are the forward layer's, then the backward layer's.
+    """
+
+    keras_name = "Bidirectional"
+    family = "recurrent"
+    arity = None
+
+    class Args(LayerArgs):
+        layer = fields.Dict(required=True)
+        merge_mode = Choice(MERGE_MODES, load_default="concat", allow_none=True)
+        backward_layer = fields.Dict(load_default=None, allow_none=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.forward_layer = recurrent_layer(args["layer"], "layer")
+        if args["backward_layer"] is None:
+            self.backward_layer = backwards_copy(self.forward_layer)
+        else:
+            self.backward_layer = recurrent_layer(args["backward_layer"], "backward_layer")
+        self.verify_pair()
+
+    def verify_pair(self) -> None:
+        """Keras' ``_verify_layer_config``."""
+        forward, backward = self.forward_layer.args, self.backward_layer.args
+        if forward.go_backwards == backward.go_backwards:
+            field = "layer.go_backwards" if self.args.backward_layer is None else "backward_layer"
+            raise ArgumentError(field, "the forward and backward layers must differ in "
+                                       f"go_backwards, but both have {forward.go_backwards}")
+        for attribute in ("stateful", "return_sequences", "return_state"):
+            if getattr(forward, attribute) != getattr(backward, attribute):
+                raise ArgumentError("backward_layer", f"{attribute} must equal the forward "
+                                                      f"layer's ({getattr(forward, attribute)})")
+
+    @property
+    def pair(self) -> tuple[Recurrent, Recurrent]:
+        return self.forward_layer, self.backward_layer
+
+    def split_states(self, inputs: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+        """(forward inputs, backward inputs): the sequence, then each half of the states."""
+        sequence, states = inputs[0], list(inputs[1:])
+        half = len(states) // 2
+        return [sequence, *states[:half]], [sequence, *states[half:]]
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        forward_in, backward_in = self.split_states(inputs)
+        forward = self.forward_layer.output_shapes(forward_in)
+        backward = self.backward_layer.output_shapes(backward_in)
+        return [*self.merged_shapes(forward[0], backward[0]), *forward[1:], *backward[1:]]
+
+    def merged_shapes(self, y: Shape, y_rev: Shape) -> list[Shape]:
+        mode = self.args.merge_mode
+        if mode is None:
+            return [y, y_rev]
+        if mode == "concat":
+            return [(*y[:-1], y[-1] + y_rev[-1])]
+        if y != y_rev:
+            raise LayerInputIncompatible(
+                f"Bidirectional with merge_mode='{mode}' combines the forward output "
+                f"{format_shape(y)} and the backward output {format_shape(y_rev)} element by "
+                "element, so they must have the same shape.",
+                "Give backward_layer the same number of units as the forward layer, or use "
+                "merge_mode='concat'.")
+        return [y]
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        forward_in, backward_in = self.split_states(inputs)
+        return [*scoped(self.forward_layer.build(forward_in), "forward_",
+                        self.forward_layer.trainable),
+                *scoped(self.backward_layer.build(backward_in), "backward_",
+                        self.backward_layer.trainable)]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return sum(layer.macs(part, layer.output_shapes(part))
+                   for layer, part in zip(self.pair, self.split_states(inputs), strict=True))
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        forward_in, backward_in = self.split_states(inputs)
+        count = len(self.forward_layer.build([tuple(forward_in[0].shape)]))
+        forward = self.forward_layer.forward(forward_in, weights[:count])
+        backward = self.backward_layer.forward(backward_in, weights[count:])
+        y, y_rev = forward[0], backward[0]
+        if self.forward_layer.args.return_sequences:
+            y_rev = np.flip(y_rev, axis=1)
+        return [*self.merge(y, y_rev), *forward[1:], *backward[1:]]
+
+    def merge(self, y: Array, y_rev: Array) -> list[Array]:
+        mode = self.args.merge_mode
+        if mode is None:
+            return [y, y_rev]
+        if mode == "concat":
+            return [np.concatenate([y, y_rev], axis=-1)]
+        return [{"sum": y + y_rev, "mul": y * y_rev, "ave": (y + y_rev) / 2}[mode]]
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        forward, backward = self.pair
+        forward_in, _ = self.split_states(inputs)
+        y = forward.output_shapes(forward_in)[0]
+        mode = self.args.merge_mode
+        merged = {
+            None: "returns both outputs",
+            "concat": f"concatenates them on the last axis ({y[-1]} + "
+                      f"{outputs[0][-1] - y[-1]} = {outputs[0][-1]})",
+            "sum": "adds them", "mul": "multiplies them", "ave": "averages them",
+        }[mode]
+        partner = ("a copy of it" if self.args.backward_layer is None
+                   else f"backward_layer {backward.keras_name}")
+        return (f"runs {forward.keras_name} forwards and {partner} backwards over the sequence, "
+                f"each giving {format_shape(y)}, and {merged}; {explain_params(weights)}")
+
+
+def recurrent_layer(spec: Any, field: str) -> Recurrent:
+    layer = inner_layer(spec, field)
+    if not isinstance(layer, Recurrent):
+        raise ArgumentError(field, f"Bidirectional wraps a recurrent layer (LSTM, GRU, "
+                                   f"SimpleRNN, ConvLSTM2D, ...), not {layer.keras_name}")
+    return layer
+
+
+def backwards_copy(layer: Recurrent) -> Recurrent:
+    """Keras' default backward layer: the forward layer's config with ``go_backwards=True``."""
+    twin = type(layer).__new__(type(layer))
+    twin.__dict__.update(layer.__dict__)
+    twin.name = f"backward_{layer.name}"
+    twin.args = SimpleNamespace(**{**vars(layer.args), "go_backwards": True})
+    return twin
+
+
+@register
+class TimeDistributed(Layer):
+    """Applies a layer to every time step: (batch, time, ...) → (batch, time, ...'), with one
+    set of weights shared by all steps."""
+
+    keras_name = "TimeDistributed"
+    family = "recurrent"
+
+    class Args(LayerArgs):
+        layer = fields.Dict(required=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.layer = inner_layer(args["layer"], "layer")
+
+    def step_shape(self, shape: Shape) -> Shape:
+        """The input of the wrapped layer: one time step, (batch, *shape[2:])."""
+        if len(shape) < 3:
+            raise LayerInputIncompatible(
+                f"TimeDistributed applies {self.layer.keras_name} to each step of a time axis "
+                f"(batch, time, ...), so it needs at least 3 axes, but received "
+                f"{format_shape(shape)}.",
+                f"Use {self.layer.keras_name} without TimeDistributed, or give the data a time "
+                "axis (Reshape((T, -1)) or x.reshape(N, T, ...)).")
+        return (shape[0], *shape[2:])
+
+    def output_shape(self, shape: Shape) -> Shape:
+        outputs = self.layer.output_shapes([self.step_shape(shape)])
+        if len(outputs) != 1:
+            raise LayerInputIncompatible(
+                f"TimeDistributed can only wrap a layer with one output, but "
+                f"{self.layer.keras_name} returns {len(outputs)} here.",
+                "Set return_state=False on the wrapped layer.")
+        out = outputs[0]
+        return (out[0], shape[1], *out[1:])
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return scoped(self.layer.build([self.step_shape(shape)]), "", self.layer.trainable)
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        shape = inputs[0]
+        step, step_out = self.step_shape(shape), (outputs[0][0], *outputs[0][2:])
+        return (shape[1] or 0) * self.layer.macs([step], [step_out])
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        batch, steps = x.shape[:2]
+        y = self.layer.forward([x.reshape(batch * steps, *x.shape[2:])], weights)[0]
+        return y.reshape(batch, steps, *y.shape[1:])
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        shape, out = inputs[0], outputs[0]
+        step, step_out = self.step_shape(shape), (out[0], *out[2:])
+        inner = self.layer.explain([step], [step_out], weights)
+        return (f"applies {self.layer.keras_name} to each of the {shape[1]} time steps, "
+                f"{format_shape(step)} → {format_shape(step_out)} per step, with one set of "
+                f"weights shared by all steps: {inner}")
