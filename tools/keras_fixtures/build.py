@@ -71,7 +71,7 @@ def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
             continue
         kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
         cls = getattr(keras.layers, entry["type"])
-        name = entry.get("name") or auto_name(entry["type"], counts)
+        name = entry.get("name") or auto_name(cls.__name__, counts)
         kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
         try:
             layer = cls(name=name, **kwargs)
