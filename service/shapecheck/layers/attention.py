@@ -1,1 +1,389 @@
-"""attention layers."""
+"""Attention layers: MultiHeadAttention, Attention (Luong) and AdditiveAttention (Bahdanau).
+
+``Attention`` and ``AdditiveAttention`` are called with a list ``[query, value]`` or
+``[query, value, key]``; ``MultiHeadAttention`` with ``query, value[, key]``. Either way the
+call's input tensors arrive in that order, and a missing key is the value.
+
+MultiHeadAttention builds four (five with ``use_gate``) ``EinsumDense`` projections whose
+kernels are listed in the order Keras creates them: query, key, gate, value, attention_output.
+The einsum equations are Keras' own (``_build_proj_equation``, ``_build_attention_equation``),
+so the numpy kernel follows the same contractions on inputs of any rank.
+
+MACs count the multiplications against weights (the projections); the query-key products and
+the weighted sums of values multiply two activations and are not counted.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from marshmallow import fields
+
+from .. import activations
+from ..errors import ArgumentError, LayerInputIncompatible
+from ..fields import Choice, Float, IntTuple, PositiveInt
+from ..shapes import Shape, format_shape, num_elements
+from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .normalization import Axes
+
+LARGE_NEGATIVE = np.float32(-1e9)
+"""What Keras' Softmax puts at masked positions before normalising."""
+
+
+def einsum_letters(start: int, count: int) -> str:
+    return string.ascii_lowercase[start:start + count]
+
+
+def projection_equation(free_dims: int, bound_dims: int, output_dims: int) -> str:
+    """Keras' ``_build_proj_equation``: ``abc,cde->abde`` for 2 free, 1 bound, 2 output axes."""
+    free = einsum_letters(0, free_dims)
+    bound = einsum_letters(free_dims, bound_dims)
+    out = einsum_letters(free_dims + bound_dims, output_dims)
+    return f"{free}{bound},{bound}{out}->{free}{out}"
+
+
+def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str, str]:
+    """Keras' ``_build_attention_equation`` for projected tensors of ``rank`` axes
+    ``(batch, <other axes>, <attention axes>, heads, channels)``: the query-key product and
+    the combination of the scores with the values."""
+    target = einsum_letters(0, rank)
+    batch_dims = tuple(np.delete(range(rank), (*attention_axes, rank - 1)))
+    source = ""
+    offset = rank
+    for i in range(rank):
+        if i in batch_dims or i == rank - 1:
+            source += target[i]
+        else:
+            source += string.ascii_lowercase[offset]
+            offset += 1
+    product = "".join([target[i] for i in batch_dims] + [target[i] for i in attention_axes]
+                      + [source[i] for i in attention_axes])
+    return f"{source},{target}->{product}", f"{product},{source}->{target}"
+
+
+def softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
+    """Keras' ``Softmax`` layer over ``axes``, masked positions excluded and zeroed."""
+    if mask is not None:
+        x = np.where(mask, x, LARGE_NEGATIVE)
+    y = activations.softmax(x, axis=axes)
+    return y if mask is None else np.where(mask, y, 0.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One of MultiHeadAttention's EinsumDense projections, named as Keras names it."""
+
+    name: str
+    kernel: tuple[int, ...]
+    bias: tuple[int, ...] | None
+
+    def weights(self) -> list[Weight]:
+        out = [Weight(f"{self.name}/kernel", self.kernel, initializer="glorot_uniform")]
+        if self.bias is not None:
+            out.append(Weight(f"{self.name}/bias", self.bias))
+        return out
+
+
+@register
+class MultiHeadAttention(Layer):
+    """Multi-head scaled dot-product attention of ``query`` over ``value`` (and ``key``).
+
+    Each of the ``num_heads`` heads projects the query and key to ``key_dim`` channels and the
+    value to ``value_dim``; the output takes the query's shape, its last axis replaced by
+    ``output_shape`` when given.
+    """
+
+    keras_name = "MultiHeadAttention"
+    family = "attention"
+    arity = None
+
+    class Args(LayerArgs):
+        num_heads = PositiveInt(required=True)
+        key_dim = PositiveInt(required=True)
+        value_dim = PositiveInt(load_default=None, allow_none=True)
+        dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+        use_bias = fields.Boolean(load_default=True)
+        output_shape = IntTuple(load_default=None, allow_none=True)
+        attention_axes = Axes(load_default=None, allow_none=True)
+        sliding_window = PositiveInt(load_default=None, allow_none=True)
+        flash_attention = fields.Boolean(load_default=None, allow_none=True)
+        use_gate = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if args["flash_attention"] and args["dropout"] > 0:
+            raise ArgumentError("dropout", "dropout is not supported with flash_attention")
+        shape = args["output_shape"]
+        if isinstance(shape, tuple) and not all(isinstance(d, int) for d in shape):
+            raise ArgumentError("output_shape", "must be an integer or a list of integers")
+        self.output_units: tuple[int, ...] | None = (shape,) if isinstance(shape, int) else shape
+        self.value_dim: int = args["value_dim"] or args["key_dim"]
+
+    # -- shapes -------------------------------------------------------------------------------
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        if len(inputs) not in (2, 3):
+            raise LayerInputIncompatible(
+                f"MultiHeadAttention takes a query and a value tensor (and optionally a key), "
+                f"but received {len(inputs)} tensor(s).",
+                'Give it "inputs": [query, value] or [query, value, key]; for self-attention '
+                "pass the same tensor twice.",
+            )
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        if tuple(value[1:-1]) != tuple(key[1:-1]):
+            raise LayerInputIncompatible(
+                f"MultiHeadAttention needs the value {format_shape(value)} and the key "
+                f"{format_shape(key)} to agree on every axis but the last.",
+                "Give the key the value's batch and sequence axes; only the feature axis may "
+                "differ.",
+            )
+        return query, value, key
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        query, _, _ = self.query_value_key(inputs)
+        self.attention_axes(len(query))
+        if self.output_units:
+            return [(*query[:-1], *self.output_units)]
+        return [tuple(query)]
+
+    def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
+        """``return_attention_scores=True`` adds the scores; Keras declares them
+        ``(batch, num_heads, T, T)`` with T the query's axis 1, whatever the value's length."""
+        outputs = self.output_shapes(inputs)
+        if options.get("return_attention_scores"):
+            query = inputs[0]
+            outputs.append((query[0], self.args.num_heads, query[1], query[1]))
+        return outputs
+
+    def attention_axes(self, query_rank: int) -> tuple[int, ...]:
+        """The attention axes of the projected tensors (query rank + 1), as Keras resolves them;
+        raise where Keras' einsum equations cannot be built."""
+        rank = query_rank + 1
+        given = self.args.attention_axes
+        if given is None:
+            return tuple(range(1, rank - 2))
+        axes = (given,) if isinstance(given, int) else tuple(given)
+        resolved = tuple(a if a >= 0 else (rank - 1) + a for a in axes)
+        for axis, index in zip(axes, resolved, strict=True):
+            if not -rank <= index < rank:
+                raise LayerInputIncompatible(
+                    f"MultiHeadAttention cannot attend over axis {axis} of a query of rank "
+                    f"{query_rank}: the attention axes must be axes of the input.",
+                    f"Use attention axes between 1 and {query_rank - 2} (the axes between the "
+                    "batch axis and the feature axis), or leave attention_axes unset.",
+                )
+        return resolved
+
+    # -- weights ------------------------------------------------------------------------------
+    def projections(self, inputs: Shapes) -> list[Projection]:
+        query, value, key = self.query_value_key(inputs)
+        heads, key_dim, value_dim = self.args.num_heads, self.args.key_dim, self.value_dim
+
+        def dim(shape: Shape, what: str) -> int:
+            return self.require_known(shape[-1], f"the feature size (last axis) of the {what}")
+
+        def projection(name: str, kernel: tuple[int, ...], units: tuple[int, ...]) -> Projection:
+            return Projection(name, (*kernel, *units), units if self.args.use_bias else None)
+
+        query_dim = dim(query, "query")
+        projections = [projection("query", (query_dim,), (heads, key_dim)),
+                       projection("key", (dim(key, "key"),), (heads, key_dim))]
+        if self.args.use_gate:
+            projections.append(projection("gate", (query_dim,), (heads, value_dim)))
+        projections.append(projection("value", (dim(value, "value"),), (heads, value_dim)))
+        projections.append(projection("attention_output", (heads, value_dim),
+                                      self.output_units or (query_dim,)))
+        return projections
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return [w for p in self.projections(inputs) for w in p.weights()]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        query, value, key = self.query_value_key(inputs)
+        positions = {"query": query, "key": key, "gate": query, "value": value,
+                     "attention_output": query}
+        total = 0
+        for p in self.projections(inputs):
+            total += (num_elements(positions[p.name][1:-1]) or 0) * math.prod(p.kernel)
+        return total
+
+    # -- forward ------------------------------------------------------------------------------
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        projected = dict(zip([p.name for p in self.projections([x.shape for x in inputs])],
+                             self.grouped(weights), strict=True))
+        q = self.project(query, *projected["query"])
+        k = self.project(key, *projected["key"])
+        v = self.project(value, *projected["value"])
+        attended = self.attend(q, k, v)
+        if self.args.use_gate:
+            gate = self.project(query, *projected["gate"])
+            attended = attended * activations.get("sigmoid")(gate)
+        kernel, bias = projected["attention_output"]
+        out = np.tensordot(attended, kernel, axes=([-2, -1], [0, 1]))
+        return [out if bias is None else out + bias]
+
+    def grouped(self, weights: Sequence[Array]) -> list[tuple[Array, Array | None]]:
+        """(kernel, bias) of each projection; bias None without ``use_bias``."""
+        if self.args.use_bias:
+            return [(weights[i], weights[i + 1]) for i in range(0, len(weights), 2)]
+        return [(w, None) for w in weights]
+
+    @staticmethod
+    def project(x: Array, kernel: Array, bias: Array | None) -> Array:
+        y = np.tensordot(x, kernel, axes=([-1], [0]))
+        return y if bias is None else y + bias
+
+    def attend(self, q: Array, k: Array, v: Array) -> Array:
+        """Scaled dot-product attention of projected (batch, ..., heads, channels) tensors."""
+        axes = self.attention_axes(q.ndim - 1)
+        if q.ndim == 4 and not self.args.dropout:
+            # Keras' fused path (ops.dot_product_attention) on rank-3 inputs attends over the
+            # sequence axis whatever attention_axes say.
+            axes = (1,)
+        dot_product, combine = attention_equations(q.ndim, axes)
+        q = q * np.float32(1.0 / math.sqrt(float(self.args.key_dim)))
+        scores = np.einsum(dot_product, k, q)
+        norm_axes = tuple(range(scores.ndim - len(axes), scores.ndim))
+        mask = self.window_mask(q, v, scores, axes)
+        return np.einsum(combine, softmax(scores, norm_axes, mask), v)
+
+    def window_mask(self, q: Array, v: Array, scores: Array, axes: tuple[int, ...]) -> Array | None:
+        """Keras' sliding-window band ``|i - j| < window`` over axis 1 of query and value,
+        expanded to the scores' rank as ``_masked_softmax`` does."""
+        window = self.args.sliding_window
+        if window is None:
+            return None
+        rows = np.arange(q.shape[1]).reshape(1, -1, 1)
+        cols = np.arange(v.shape[1]).reshape(1, 1, -1)
+        mask = np.abs(rows - cols) < window
+        while mask.ndim < scores.ndim:
+            mask = np.expand_dims(mask, axis=-len(axes) * 2 - 1)
+        return mask
+
+    # -- explanation --------------------------------------------------------------------------
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        query, value, _ = self.query_value_key(inputs)
+        heads = self.args.num_heads
+        last = (f"output_shape {list(self.output_units)}" if self.output_units else
+                f"the query's {query[-1]} features")
+        return (f"{heads} heads attend from the query {format_shape(query)} over the value "
+                f"{format_shape(value)}: query and key projected to {heads}×{self.args.key_dim}, "
+                f"value to {heads}×{self.value_dim}; the output keeps the query's axes and ends "
+                f"with {last}")
+
+
+class DotAttentionBase(Layer):
+    """Shared by Attention and AdditiveAttention: a list of [query, value] or
+    [query, value, key] tensors of shape (batch, Tq, dim) and (batch, Tv, dim)."""
+
+    family = "attention"
+    arity = None
+
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        if len(inputs) not in (2, 3):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} takes a list of [query, value] or [query, value, key], but "
+                f"received {len(inputs)} tensor(s).",
+                'Give it "inputs": [query, value]; for self-attention list the same tensor '
+                "twice.",
+            )
+        return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        query, value, _ = self.query_value_key(inputs)
+        return [(*query[:-1], value[-1])]
+
+    def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
+        """``return_attention_scores=True`` adds the scores (batch, Tq, Tv)."""
+        outputs = self.output_shapes(inputs)
+        if options.get("return_attention_scores"):
+            query, _, key = self.query_value_key(inputs)
+            outputs.append((*query[:-1], key[-2]))
+        return outputs
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        scores = self.scores(query, key, weights)
+        return [softmax(scores, (-1,)) @ value]
+
+    def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
+        raise NotImplementedError
+
+    @staticmethod
+    def pairwise_sums(query: Array, key: Array) -> Array:
+        """``query[..., i, :] + key[..., j, :]`` for every pair: (..., Tq, Tv, dim)."""
+        return np.expand_dims(query, -2) + np.expand_dims(key, -3)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        query, value, key = self.query_value_key(inputs)
+        return (f"each of the {query[-2] if len(query) > 2 else 1} query steps scores the "
+                f"{key[-2] if len(key) > 2 else 1} key steps and averages the value vectors of "
+                f"{value[-1]} features: {format_shape(query)} → {format_shape(outputs[0])}")
+
+
+@register
+class Attention(DotAttentionBase):
+    """Dot-product (Luong) attention: ``softmax(query · keyᵀ) · value``; ``score_mode='concat'``
+    scores ``sum(tanh(query + key))`` instead.
+
+    ``use_scale`` adds a learned scalar multiplying the scores; ``concat`` mode a second
+    scalar, ``concat_score_weight``.
+    """
+
+    keras_name = "Attention"
+
+    class Args(LayerArgs):
+        use_scale = fields.Boolean(load_default=False)
+        score_mode = Choice(("dot", "concat"), load_default="dot")
+        dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        self.query_value_key(inputs)
+        weights = []
+        if self.args.use_scale:
+            weights.append(Weight("scale", (), initializer="ones"))
+        if self.args.score_mode == "concat":
+            weights.append(Weight("concat_score_weight", (), initializer="ones"))
+        return weights
+
+    def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
+        values = iter(weights)
+        scale = next(values) if self.args.use_scale else None
+        if self.args.score_mode == "dot":
+            scores = query @ np.swapaxes(key, -2, -1)
+            return scores if scale is None else scores * scale
+        summed = self.pairwise_sums(query, key)
+        if scale is not None:
+            summed = scale * summed
+        return next(values) * np.sum(np.tanh(summed), axis=-1)
+
+
+@register
+class AdditiveAttention(DotAttentionBase):
+    """Additive (Bahdanau) attention: scores ``sum(scale · tanh(query + key))`` over the
+    features, ``scale`` a learned vector of the query's feature size (``use_scale``)."""
+
+    keras_name = "AdditiveAttention"
+
+    class Args(LayerArgs):
+        use_scale = fields.Boolean(load_default=True)
+        dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        query, _, _ = self.query_value_key(inputs)
+        if not self.args.use_scale:
+            return []
+        dim = self.require_known(query[-1], "the feature size (last axis) of the query")
+        return [Weight("scale", (dim,), initializer="glorot_uniform")]
+
+    def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
+        scale = weights[0] if self.args.use_scale else np.float32(1.0)
+        return np.sum(scale * np.tanh(self.pairwise_sums(query, key)), axis=-1)

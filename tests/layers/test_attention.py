@@ -1,0 +1,131 @@
+"""Attention layers: what the Keras fixtures do not show (422 paths, call options, explanations,
+error hints, MACs)."""
+
+from __future__ import annotations
+
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.layers import REGISTRY
+
+
+def run(inputs: dict, layer: dict) -> dict:
+    return check({"model": {"inputs": inputs, "layers": [{**layer, "inputs": list(inputs)}]}})
+
+
+def only_row(result: dict) -> dict:
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+QV = {"q": [3, 4], "v": [5, 6]}
+
+
+@pytest.mark.parametrize(("layer", "path"), [
+    ({"type": "MultiHeadAttention", "num_heads": 0, "key_dim": 2}, "model.layers.0.num_heads"),
+    ({"type": "MultiHeadAttention", "num_heads": 2}, "model.layers.0.key_dim"),
+    ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "value_dim": 0},
+     "model.layers.0.value_dim"),
+    ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "dropout": 1.5},
+     "model.layers.0.dropout"),
+    ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "output_shape": [[1, 2]]},
+     "model.layers.0.output_shape"),
+    ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "attention_axes": "time"},
+     "model.layers.0.attention_axes"),
+    ({"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "flash_attention": True,
+      "dropout": 0.1}, "model.layers.0.dropout"),
+    ({"type": "Attention", "score_mode": "general"}, "model.layers.0.score_mode"),
+    ({"type": "AdditiveAttention", "dropout": -0.1}, "model.layers.0.dropout"),
+])
+def test_invalid_arguments_are_refused_with_their_path(layer: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run(QV, layer)
+    assert list(exc.value.errors) == [path]
+
+
+def mha(**args: object):
+    return REGISTRY["MultiHeadAttention"].from_config("mha", {"num_heads": 2, "key_dim": 3,
+                                                             **args})
+
+
+def test_multi_head_attention_scores_follow_keras_declared_shape() -> None:
+    layer = mha()
+    shapes = [(None, 3, 4), (None, 5, 6)]
+    assert layer.output_shapes_for_call(shapes, {"return_attention_scores": True}) == [
+        (None, 3, 4), (None, 2, 3, 3)]
+    assert layer.output_shapes_for_call(shapes, {"return_attention_scores": False}) == [
+        (None, 3, 4)]
+
+
+def test_attention_scores_are_query_steps_by_key_steps() -> None:
+    layer = REGISTRY["Attention"].from_config("att", {})
+    shapes = [(None, 3, 4), (None, 5, 6), (None, 5, 4)]
+    assert layer.output_shapes_for_call(shapes, {"return_attention_scores": True}) == [
+        (None, 3, 6), (None, 3, 5)]
+
+
+def test_multi_head_attention_lists_projections_in_keras_order() -> None:
+    weights = mha(use_gate=True, value_dim=5).build([(None, 3, 4), (None, 5, 6), (None, 5, 7)])
+    assert [(w.name, w.shape) for w in weights] == [
+        ("query/kernel", (4, 2, 3)), ("query/bias", (2, 3)),
+        ("key/kernel", (7, 2, 3)), ("key/bias", (2, 3)),
+        ("gate/kernel", (4, 2, 5)), ("gate/bias", (2, 5)),
+        ("value/kernel", (6, 2, 5)), ("value/bias", (2, 5)),
+        ("attention_output/kernel", (2, 5, 4)), ("attention_output/bias", (4,)),
+    ]
+
+
+def test_multi_head_attention_macs_count_the_four_projections() -> None:
+    row = only_row(run(QV, {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
+    query, key, value, output = 3 * 4 * 6, 5 * 6 * 6, 5 * 6 * 6, 3 * 6 * 4
+    assert row["macs"] == query + key + value + output
+
+
+def test_multi_head_attention_explains_heads_and_projections() -> None:
+    row = only_row(run(QV, {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3,
+                            "value_dim": 5, "output_shape": 8}))
+    assert "2 heads" in row["explain"]
+    assert "query and key projected to 2×3, value to 2×5" in row["explain"]
+    assert "output_shape [8]" in row["explain"]
+    assert "query/kernel (4, 2, 3)" in row["explain"]
+
+
+def test_multi_head_attention_needs_query_and_value() -> None:
+    result = check({"model": {"inputs": [3, 4], "layers": [
+        {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}]}})
+    error = error_of(result)
+    assert "received 1 tensor(s)" in error["message"]
+    assert "pass the same tensor twice" in error["hint"]
+
+
+def test_key_and_value_must_share_their_leading_axes() -> None:
+    error = error_of(run({"q": [3, 4], "v": [5, 6], "k": [4, 6]},
+                         {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
+    assert "(None, 5, 6)" in error["message"] and "(None, 4, 6)" in error["message"]
+
+
+def test_attention_axis_outside_the_query_is_refused_with_the_valid_range() -> None:
+    error = error_of(run({"q": [2, 3, 4], "v": [2, 5, 4]},
+                         {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3,
+                          "attention_axes": 5}))
+    assert "axis 5" in error["message"]
+    assert "between 1 and 2" in error["hint"]
+
+
+def test_attention_explains_steps_and_features() -> None:
+    row = only_row(run({"q": [3, 4], "v": [5, 4]}, {"type": "Attention", "use_scale": True}))
+    assert "each of the 3 query steps scores the 5 key steps" in row["explain"]
+    assert "scale ()" in row["explain"]
+    assert row["macs"] == 0
+
+
+def test_attention_takes_two_or_three_tensors() -> None:
+    error = error_of(run({"q": [3, 4], "v": [5, 4], "k": [5, 4], "x": [5, 4]},
+                         {"type": "Attention"}))
+    assert "received 4 tensor(s)" in error["message"]

@@ -1,0 +1,107 @@
+"""Attention layers: MultiHeadAttention, Attention, AdditiveAttention."""
+
+from build import case, seq
+
+MHA = "MultiHeadAttention"
+
+
+def mha(case_id: str, shapes: dict, forward: bool = True, **args: object) -> dict:
+    """One MultiHeadAttention over the named inputs, called in their order (query, value, key)."""
+    return case(case_id, shapes, [{"type": MHA, "inputs": list(shapes), **args}],
+                forward=forward)
+
+
+def listed(case_id: str, layer: str, shapes: dict, forward: bool = True, **args: object) -> dict:
+    """Attention or AdditiveAttention called on the list of the named inputs."""
+    return case(case_id, shapes, [{"type": layer, "inputs": list(shapes), **args}],
+                forward=forward)
+
+
+QV = {"q": [3, 4], "v": [5, 6]}
+QVK = {"q": [3, 4], "v": [5, 6], "k": [5, 7]}
+
+CASES = [
+    # MultiHeadAttention
+    seq("mha_self_attention", [4, 8], {"type": "Dense", "units": 8, "name": "x"},
+        {"type": MHA, "num_heads": 2, "key_dim": 4, "inputs": ["x", "x"]}),
+    mha("mha_cross", QV, num_heads=2, key_dim=3),
+    mha("mha_with_key", QVK, num_heads=2, key_dim=3),
+    # Keras 3.15's JAX dot_product_attention path (rank-3 inputs, no dropout) fails at predict
+    # when value_dim != key_dim; the einsum path (dropout > 0, other ranks) computes it.
+    mha("mha_value_dim_shape_only", QV, forward=False, num_heads=3, key_dim=2, value_dim=5),
+    mha("mha_value_dim_einsum_path", QV, num_heads=3, key_dim=2, value_dim=5, dropout=0.1),
+    mha("mha_value_dim_rank4", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=2,
+        value_dim=3),
+    mha("mha_no_bias", QVK, num_heads=2, key_dim=3, use_bias=False),
+    mha("mha_output_shape_int", QV, num_heads=2, key_dim=3, output_shape=7),
+    mha("mha_output_shape_list", QV, num_heads=2, key_dim=3, value_dim=4, output_shape=[2, 5],
+        dropout=0.2),
+    mha("mha_use_gate", QVK, num_heads=2, key_dim=3, use_gate=True),
+    mha("mha_use_gate_no_bias", QV, num_heads=2, key_dim=2, use_gate=True, use_bias=False),
+    mha("mha_dropout_off_at_inference", QV, num_heads=2, key_dim=3, dropout=0.5),
+    mha("mha_sliding_window", {"q": [6, 4], "v": [6, 4]}, num_heads=2, key_dim=3,
+        sliding_window=2),
+    mha("mha_sliding_window_cross", {"q": [3, 4], "v": [5, 4]}, num_heads=1, key_dim=2,
+        sliding_window=3),
+    mha("mha_rank4_default_axes", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=3),
+    mha("mha_rank4_axis_2", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=3,
+        attention_axes=2),
+    mha("mha_rank4_axes_1_2", {"q": [3, 2, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=3,
+        attention_axes=[1, 2]),
+    mha("mha_rank4_axis_negative", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=2,
+        attention_axes=-2),
+    mha("mha_rank4_axes_dropout", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=3,
+        attention_axes=[2], dropout=0.1),
+    mha("mha_axis_0", QV, num_heads=2, key_dim=3, attention_axes=0),
+    mha("mha_axis_3", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3, attention_axes=3),
+    mha("mha_axis_minus_1", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3,
+        attention_axes=-1),
+    mha("mha_rank5_volume", {"q": [2, 2, 3, 3], "v": [2, 2, 3, 3]}, num_heads=1, key_dim=2),
+    case("mha_frozen", {"q": [3, 4], "v": [5, 6]},
+         [{"type": MHA, "num_heads": 2, "key_dim": 3, "trainable": False,
+           "inputs": ["q", "v"]}], forward=True),
+    mha("mha_unknown_lengths", {"q": [None, 4], "v": [None, 6]}, forward=False, num_heads=2,
+        key_dim=3),
+    mha("mha_rank2_shape_only", {"q": [4], "v": [6]}, forward=False, num_heads=2, key_dim=3),
+    mha("mha_key_value_mismatch", {"q": [3, 4], "v": [5, 6], "k": [4, 6]}, num_heads=2,
+        key_dim=3),
+    mha("mha_unknown_query_features", {"q": [3, None], "v": [5, 6]}, num_heads=2, key_dim=3),
+    mha("mha_unknown_value_features", {"q": [3, 4], "v": [5, None]}, num_heads=2, key_dim=3),
+    mha("mha_attention_axis_out_of_range", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2,
+        key_dim=3, attention_axes=5),
+    mha("mha_num_heads_zero", QV, num_heads=0, key_dim=3),
+    mha("mha_key_dim_zero", QV, num_heads=2, key_dim=0),
+    seq("mha_one_input", [3, 4], {"type": MHA, "num_heads": 2, "key_dim": 3}),
+    # Attention
+    listed("attention_dot", "Attention", {"q": [3, 4], "v": [5, 4]}),
+    listed("attention_dot_scaled", "Attention", {"q": [3, 4], "v": [5, 4]}, use_scale=True),
+    listed("attention_with_key", "Attention", {"q": [3, 4], "v": [5, 6], "k": [5, 4]}),
+    listed("attention_concat", "Attention", {"q": [3, 4], "v": [5, 4]}, score_mode="concat"),
+    listed("attention_concat_scaled", "Attention", {"q": [3, 4], "v": [5, 4], "k": [5, 4]},
+           score_mode="concat", use_scale=True),
+    listed("attention_batch_dims", "Attention", {"q": [2, 3, 4], "v": [2, 5, 4]}),
+    listed("attention_dropout_off", "Attention", {"q": [3, 4], "v": [5, 4]}, dropout=0.3),
+    listed("attention_unknown_steps", "Attention", {"q": [None, 4], "v": [None, 4]},
+           forward=False),
+    listed("attention_feature_mismatch_shape_only", "Attention", {"q": [3, 4], "v": [5, 6]},
+           forward=False),
+    listed("attention_bad_score_mode", "Attention", {"q": [3, 4], "v": [5, 4]},
+           score_mode="general"),
+    seq("attention_one_input", [3, 4], {"type": "Attention"}),
+    listed("attention_four_inputs", "Attention",
+           {"q": [3, 4], "v": [5, 4], "k": [5, 4], "x": [5, 4]}),
+    case("attention_frozen_scale", {"q": [3, 4], "v": [5, 4]},
+         [{"type": "Attention", "use_scale": True, "trainable": False, "inputs": ["q", "v"]}],
+         forward=True),
+    # AdditiveAttention
+    listed("additive_attention", "AdditiveAttention", {"q": [3, 4], "v": [5, 4]}),
+    listed("additive_attention_no_scale", "AdditiveAttention", {"q": [3, 4], "v": [5, 4]},
+           use_scale=False),
+    listed("additive_attention_with_key", "AdditiveAttention",
+           {"q": [3, 4], "v": [5, 6], "k": [5, 4]}),
+    listed("additive_attention_batch_dims", "AdditiveAttention",
+           {"q": [2, 3, 4], "v": [2, 5, 4]}),
+    listed("additive_attention_unknown_query_features", "AdditiveAttention",
+           {"q": [3, None], "v": [5, 4]}),
+    seq("additive_attention_one_input", [3, 4], {"type": "AdditiveAttention"}),
+]
