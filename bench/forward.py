@@ -1,0 +1,133 @@
+"""Benchmark: a ResNet50 forward pass at batch 1, end to end through ``check()``, against the
+matmul floor of this machine.
+
+    .venv/bin/python bench/forward.py [--model ResNet50] [--repeat 7]
+
+The floor is the model's multiply-accumulates at the float32 matmul rate numpy reaches here, in
+the same run: a large sgemm is timed between the forward passes, so that both see the same
+machine load, and each figure is the best of ``--repeat``. BLAS runs on one thread, as in each
+gunicorn worker on a small machine (``deploy/gunicorn.conf.py`` shares the cores among the
+workers); set OPENBLAS_NUM_THREADS to measure otherwise. Keras ``predict`` on the same model is
+timed too when keras is importable here, or through ``KERAS_PYTHON=<python with keras>``.
+Prints a markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy is imported
+
+import argparse  # noqa: E402
+import gzip  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APPLICATIONS = ROOT / "tests" / "fixtures" / "keras3" / "applications"
+SGEMM_SIZE = 2048
+
+KERAS_TIMER = """
+import json, os, sys, time
+os.environ.setdefault("KERAS_BACKEND", "jax")
+import numpy as np, keras
+model = keras.models.model_from_json(sys.stdin.read())
+x = np.random.default_rng(0).standard_normal((1, *model.input_shape[1:])).astype("float32")
+model.predict(x, verbose=0)
+best = min(
+    (lambda t: (model.predict(x, verbose=0), time.perf_counter() - t)[1])(time.perf_counter())
+    for _ in range(int(sys.argv[1])))
+print(json.dumps({"seconds": best, "keras": keras.__version__,
+                  "backend": keras.backend.backend()}))
+"""
+
+
+def best_of(repeat: int, run: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def sgemm_rate(repeat: int) -> float:
+    """Multiply-accumulates per second of a large float32 matmul."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((SGEMM_SIZE, SGEMM_SIZE), dtype=np.float32)
+    b = rng.standard_normal((SGEMM_SIZE, SGEMM_SIZE), dtype=np.float32)
+    a @ b
+    return SGEMM_SIZE**3 / best_of(repeat, lambda: a @ b)
+
+
+def keras_json(model: str) -> dict[str, Any]:
+    record = json.loads(gzip.decompress((APPLICATIONS / f"{model}.json.gz").read_bytes()))
+    return record["keras_json"]
+
+
+def keras_predict(doc: dict[str, Any], repeat: int) -> dict[str, Any] | None:
+    """Keras ``predict`` at batch 1, in this interpreter or in ``KERAS_PYTHON``."""
+    python = os.environ.get("KERAS_PYTHON")
+    if python is None:
+        try:
+            import keras  # noqa: F401
+        except ImportError:
+            return None
+        python = sys.executable
+    done = subprocess.run([python, "-c", KERAS_TIMER, str(repeat)], input=json.dumps(doc),
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="ResNet50")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    from shapecheck import check
+
+    doc = keras_json(args.model)
+    body = {"model": doc, "forward": {"seed": 0}}
+    started = time.perf_counter()
+    first = check(body)
+    cold = time.perf_counter() - started  # weights drawn; later runs hit the cache
+    macs = first["forward"]["estimate"]["macs"]
+    forward_times, rates = [], []
+    for _ in range(args.repeat):
+        rates.append(sgemm_rate(3))
+        forward_times.append(best_of(1, lambda: check(body)))
+    rate, seconds = max(rates), min(forward_times)
+    floor = macs / rate
+    keras_result = keras_predict(doc, args.repeat)
+
+    shape = first["model"]["inputs"][0]["shape"]
+    threads = os.environ["OPENBLAS_NUM_THREADS"]
+    print(f"{args.model}, input {shape[1:]}, batch 1, {macs / 1e9:.2f} GMACs; numpy "
+          f"{np.__version__}, BLAS threads {threads}, {platform.processor() or platform.machine()}"
+          f", {os.cpu_count()} CPUs\n")
+    print("| measure | ms | GMAC/s | × floor |")
+    print("|---|---:|---:|---:|")
+    print(f"| floor: MACs at the sgemm rate ({SGEMM_SIZE}³) | {floor * 1e3:.1f} | "
+          f"{rate / 1e9:.1f} | 1.00 |")
+    print(f"| `check()` with forward, end to end | {seconds * 1e3:.1f} | "
+          f"{macs / seconds / 1e9:.1f} | {seconds / floor:.2f} |")
+    print(f"| first `check()` (weights drawn, then cached) | {cold * 1e3:.1f} | "
+          f"{macs / cold / 1e9:.1f} | {cold / floor:.2f} |")
+    if keras_result:
+        k = keras_result["seconds"]
+        print(f"| Keras {keras_result['keras']} ({keras_result['backend']}) `predict` | "
+              f"{k * 1e3:.1f} | {macs / k / 1e9:.1f} | {k / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
