@@ -10,8 +10,9 @@ Keras' ``backend.rnn`` does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -166,7 +167,7 @@ class Recurrent(Layer):
     def explain_outputs(self, outputs: Shapes, what: str) -> str:
         """``returns the last output (None, 16)`` (+ the final states with return_state)."""
         if self.args.return_sequences:
-            text = f"returns the {what} of every step {format_shape(outputs[0])}"
+            text = f"returns the {what} at every step {format_shape(outputs[0])}"
         else:
             text = f"returns the last {what} {format_shape(outputs[0])}"
         if self.args.return_state:
@@ -499,13 +500,14 @@ class ConvLSTM(Recurrent):
                  for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format),
                                           self.kernel_size, self.strides, self.dilation,
                                           strict=True)]
-        formulas = "; ".join(dict.fromkeys(parts))
+        distinct = list(dict.fromkeys(parts))
+        where = "on each spatial axis" if len(distinct) == 1 else "on the spatial axes"
         channels = self.channels(sequence)
         window = "·".join(str(k) for k in self.kernel_size)
         bias = " + 1" if self.args.use_bias else ""
         total = sum(w.size for w in weights)
         what = f"{self.units}-filter state"
-        return (f"{formulas} on each spatial axis of each of the {sequence[1]} time steps; "
+        return (f"{'; '.join(distinct)} {where} of each of the {sequence[1]} time steps; "
                 f"{self.explain_outputs(outputs, what)}; params 4·({window}·{channels} + "
                 f"{window}·{self.units}{bias})·{self.units} = {total:,} (gates i, f, c, o)")
 
@@ -708,8 +710,20 @@ class TimeDistributed(Layer):
                 "axis (Reshape((T, -1)) or x.reshape(N, T, ...)).")
         return (shape[0], *shape[2:])
 
+    @contextlib.contextmanager
+    def per_step(self, step: Shape) -> Iterator[None]:
+        """Say that the wrapped layer's problem is with one time step of the input."""
+        try:
+            yield
+        except LayerInputIncompatible as exc:
+            raise LayerInputIncompatible(
+                f"TimeDistributed gives {self.layer.keras_name} one time step at a time, shaped "
+                f"{format_shape(step)}: {exc.message}", exc.hint) from None
+
     def output_shape(self, shape: Shape) -> Shape:
-        outputs = self.layer.output_shapes([self.step_shape(shape)])
+        step = self.step_shape(shape)
+        with self.per_step(step):
+            outputs = self.layer.output_shapes([step])
         if len(outputs) != 1:
             raise LayerInputIncompatible(
                 f"TimeDistributed can only wrap a layer with one output, but "
@@ -719,7 +733,9 @@ class TimeDistributed(Layer):
         return (out[0], shape[1], *out[1:])
 
     def weights_for(self, shape: Shape) -> list[Weight]:
-        return scoped(self.layer.build([self.step_shape(shape)]), "", self.layer.trainable)
+        step = self.step_shape(shape)
+        with self.per_step(step):
+            return scoped(self.layer.build([step]), "", self.layer.trainable)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         shape = inputs[0]
