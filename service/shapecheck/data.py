@@ -1,28 +1,98 @@
 """The user's data against the model: ``x_shape`` against the inputs, ``y_shape`` against the
-outputs (loss-aware), with the batch axis understood."""
+outputs, with the batch axis understood.
+
+Target checks follow what Keras 3 does in ``fit``: the loss wrapper first drops (or adds) a
+trailing axis of 1 when the ranks differ by one (``squeeze_or_expand_to_same_rank``); then the
+crossentropies demand equal shapes (``sparse_categorical_crossentropy``: the output's shape
+without its class axis), while the element-wise losses (``mse``, ``hinge``, ``kl_divergence``,
+...) broadcast, which can silently compare every output with the same target.
+"""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
+from .formats.naming import snake_case
 from .graph import ModelGraph, Propagation
 from .layers.core import Dense
 from .request import DataShapes
 from .shapes import Shape, format_shape, num_elements
 
-SPARSE_LOSSES = {"sparse_categorical_crossentropy", "sparsecategoricalcrossentropy",
-                 "sparse_categorical_focal_crossentropy"}
-CATEGORICAL_LOSSES = {"categorical_crossentropy", "categoricalcrossentropy",
-                      "categorical_focal_crossentropy", "kl_divergence", "kld",
-                      "kullback_leibler_divergence", "categorical_hinge"}
+# -- losses as Keras reads them ---------------------------------------------------------------
 
+SPARSE = "sparse"
+"""Integer class ids against an output with a class axis."""
+STRICT = "strict"
+"""Targets shaped exactly like the output (after the trailing-1 squeeze)."""
+BROADCAST = "broadcast"
+"""Element-wise losses: targets broadcast against the output."""
+UNCHECKED = "unchecked"
+"""Losses whose targets have their own layout (CTC, segmentation overlaps)."""
+
+LOSS_KINDS: Mapping[str, str] = {
+    "sparse_categorical_crossentropy": SPARSE,
+    "categorical_crossentropy": STRICT,
+    "binary_crossentropy": STRICT,
+    "binary_focal_crossentropy": STRICT,
+    **dict.fromkeys(
+        ("mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+         "mean_squared_logarithmic_error", "cosine_similarity", "huber", "log_cosh", "hinge",
+         "squared_hinge", "categorical_hinge", "kl_divergence", "poisson",
+         "categorical_focal_crossentropy"), BROADCAST),
+    **dict.fromkeys(("ctc", "dice", "tversky", "circle", "categorical_generalized_cross_entropy"),
+                    UNCHECKED),
+}
+# Keras' short names, and the Keras 2 names Keras 3 dropped.
+LOSS_ALIASES: Mapping[str, str] = {
+    "bce": "binary_crossentropy", "kld": "kl_divergence", "mae": "mean_absolute_error",
+    "mse": "mean_squared_error", "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error", "kullback_leibler_divergence": "kl_divergence",
+    "logcosh": "log_cosh", "huber_loss": "huber", "cosine_proximity": "cosine_similarity",
+}
+CATEGORICAL_LOSSES = ("categorical_crossentropy", "sparse_categorical_crossentropy",
+                      "categorical_focal_crossentropy")
+BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
+
+
+def loss_name(loss: str | None) -> str | None:
+    """The Keras function name of a loss given by function name, class name or alias.
+
+    ``"SparseCategoricalCrossentropy"``, ``"keras.losses.MeanSquaredError"`` and ``"mse"`` are
+    ``sparse_categorical_crossentropy``, ``mean_squared_error``, ``mean_squared_error``; an
+    unknown name is returned as given.
+    """
+    if not loss:
+        return None
+    key = snake_case(loss.rsplit(".", 1)[-1].strip())
+    key = LOSS_ALIASES.get(key, key)
+    return key if key in LOSS_KINDS else loss
+
+
+def unknown_loss(loss: str) -> Diagnostic:
+    close = difflib.get_close_matches(snake_case(loss), [*LOSS_KINDS, *LOSS_ALIASES], n=2)
+    suggestion = f" Did you mean {' or '.join(close)}?" if close else ""
+    return diag.warning(
+        diag.UNKNOWN_LOSS, None,
+        f"loss '{loss}' is not a Keras loss, so the targets were compared with the outputs "
+        f"shape for shape, without the loss' own rules.{suggestion}",
+        "Give a Keras loss name (categorical_crossentropy, sparse_categorical_crossentropy, "
+        "binary_crossentropy, mse, ...) or its class name (CategoricalCrossentropy).")
+
+
+# -- the whole data check ---------------------------------------------------------------------
 
 def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shape: DataShapes,
                loss: str | None) -> list[Diagnostic]:
+    """Diagnostics about x, y and the loss against the analysed model."""
     notes: list[Diagnostic] = []
+    name = loss_name(loss)
+    if loss and name not in LOSS_KINDS:
+        notes.append(unknown_loss(loss))
+        name = None
     x_named = named(x_shape, [i.name for i in graph.inputs], "x_shape", notes)
     for model_input in graph.inputs:
         if model_input.name in x_named:
@@ -32,10 +102,11 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
                for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
     context = target_context(graph, prop)
-    for name, y in y_named.items():
-        if name in outputs and outputs[name] is not None:
-            notes.extend(check_target(name, outputs[name], y, loss, context))
+    for output, y in y_named.items():
+        if outputs.get(output) is not None:
+            notes.extend(check_target(output, outputs[output], y, name, context))
     notes.extend(sample_counts(x_named, y_named))
+    notes.extend(output_activation_notes(graph, prop, name))
     return notes
 
 
@@ -61,6 +132,8 @@ def named(shapes: DataShapes, names: list[str], what: str,
         return {}
     return {names[0]: tuple(shapes)}
 
+
+# -- x against the inputs ---------------------------------------------------------------------
 
 def check_input(name: str, expected: Shape, x: Shape, several: bool) -> list[Diagnostic]:
     """x (batched, as numpy gives it) against one model input (batched, batch maybe None)."""
@@ -130,6 +203,8 @@ def compatible(a: Sequence, b: Sequence) -> bool:
     return len(a) == len(b) and all(p is None or q is None or p == q for p, q in pairs)
 
 
+# -- y against the outputs --------------------------------------------------------------------
+
 @dataclass
 class TargetContext:
     """What the hints of a target mismatch may point at."""
@@ -145,86 +220,167 @@ def target_context(graph: ModelGraph, prop: Propagation) -> TargetContext:
     return TargetContext()
 
 
+Problem = tuple[str, str] | None
+BATCH = "N"
+"""The batch axis during fit: the same size for the targets and the output."""
+
+
 def check_target(name: str, out: Shape, y: Shape, loss: str | None,
                  context: TargetContext) -> list[Diagnostic]:
-    """y (batched) against one model output, as the loss will read it."""
-    key = (loss or "").lower()
-    problem = (sparse_problem(out, y, context) if key in SPARSE_LOSSES
-               else categorical_problem(out, y, loss, context) if key in CATEGORICAL_LOSSES
-               else dense_problem(out, y, context))
+    """y (batched) against one model output, as ``loss`` reads it (None: no loss given)."""
+    kind = LOSS_KINDS.get(loss or "")
+    if kind == UNCHECKED:
+        return []
+    layer = name.partition(":")[0]
+    if kind == BROADCAST:
+        return broadcast_check(layer, out, y, loss, context)
+    problem = (sparse_problem(out, y, context) if kind == SPARSE
+               else strict_problem(out, y, loss, context) if kind == STRICT
+               else unlabelled_problem(out, y, context))
     if problem is None:
         return []
-    message, hint = problem
-    return [diag.error(diag.TARGET_SHAPE_MISMATCH, name.partition(":")[0], message, hint)]
+    return [diag.error(diag.TARGET_SHAPE_MISMATCH, layer, *problem)]
 
 
-Problem = tuple[str, str] | None
+def batched(shape: Shape) -> tuple:
+    return (BATCH, *shape[1:])
 
 
-def dense_problem(out: Shape, y: Shape, context: TargetContext) -> Problem:
-    """Losses that compare y and the output element by element (after Keras' squeeze)."""
-    y_cmp, out_cmp = squeezed_pair(y, out)
-    if len(y_cmp) != len(out_cmp):
-        return (f"The model gives {len(out)}-D {format_shape(out)} where the targets are "
-                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y, context))
-    wrong = [i for i in range(1, len(y_cmp)) if out_cmp[i] is not None and y_cmp[i] != out_cmp[i]]
-    if wrong:
-        return (f"The model gives {format_shape(out)} per batch but the targets are "
-                f"{format_shape(y)}: " + "; ".join(
-                    f"axis {i}: output {out_cmp[i]}, targets {y_cmp[i]}" for i in wrong) + ".",
-                units_hint(out, y))
-    return None
-
-
-def squeezed_pair(y: Shape, out: Shape) -> tuple[Shape, Shape]:
-    """Keras' ``squeeze_or_expand_to_same_rank``: a trailing axis of 1 is dropped to match."""
+def keras_squeeze(y: tuple, out: tuple) -> tuple[tuple, tuple]:
+    """Keras' ``squeeze_or_expand_to_same_rank(y, out)``: a trailing 1 evens out a rank gap."""
     if len(y) == len(out) + 1 and y[-1] == 1:
-        return y[:-1], out
+        return (y, (*out, 1)) if len(out) == 1 else (y[:-1], out)
     if len(out) == len(y) + 1 and out[-1] == 1:
-        return y, out[:-1]
+        return ((*y, 1), out) if len(y) == 1 else (y, out[:-1])
     return y, out
 
 
+def fits_sparse(out: Shape, y: Shape) -> bool:
+    y_cmp, out_cmp = keras_squeeze(batched(y), batched(out))
+    if len(y_cmp) == len(out_cmp) and y_cmp[-1] == 1:
+        y_cmp = y_cmp[:-1]
+    return compatible(y_cmp, out_cmp[:-1])
+
+
+def fits_strict(out: Shape, y: Shape) -> bool:
+    return compatible(*keras_squeeze(batched(y), batched(out)))
+
+
+def missing_batch_axis(out: Shape, y: Shape) -> Problem:
+    if len(y) == len(out) - 1 and len(y) > 1 and compatible(y, out[1:]):
+        return (f"y_shape {format_shape(y)} is one target shaped like the output "
+                f"{format_shape(out)}, with no batch axis. The first axis of y is always the "
+                "number of samples.",
+                f"Pass a batch: {format_shape((1, *y))} for one sample.")
+    return None
+
+
 def sparse_problem(out: Shape, y: Shape, context: TargetContext) -> Problem:
+    if fits_sparse(out, y):
+        return None
     classes = out[-1]
-    if len(y) == len(out) - 1 or (len(y) == len(out) and y[-1] == 1):
-        lead = y if len(y) == len(out) - 1 else y[:-1]
-        if compatible(lead[1:], out[1:-1]):
-            return None
     if len(y) == len(out) and y[-1] == classes and classes not in (None, 1):
         return (f"sparse_categorical_crossentropy takes integer class ids shaped "
-                f"{format_shape(('N',))} or {format_shape(('N', 1))}, but the targets "
-                f"{format_shape(y)} look one-hot ({classes} columns).",
+                f"{format_shape(('N', *out[1:-1]))} or {format_shape(('N', *out[1:-1], 1))}, "
+                f"but the targets {format_shape(y)} look one-hot ({classes} columns).",
                 "Use loss='categorical_crossentropy' with one-hot targets, or pass "
                 "np.argmax(y, axis=-1) as targets.")
-    return (f"With sparse_categorical_crossentropy the targets should be shaped "
-            f"{format_shape(out[:-1])} (one class id per sample) for the output "
-            f"{format_shape(out)}, but they are {format_shape(y)}.",
-            target_rank_hint(out, y, context))
+    return missing_batch_axis(out, y) or (
+        f"With sparse_categorical_crossentropy the targets should be shaped "
+        f"{format_shape(('N', *out[1:-1]))} (one class id per sample) for the output "
+        f"{format_shape(out)}, but they are {format_shape(y)}.",
+        target_rank_hint(out[:-1], y, context, "class ids"))
 
 
-def categorical_problem(out: Shape, y: Shape, loss: str | None,
-                        context: TargetContext) -> Problem:
+def strict_problem(out: Shape, y: Shape, loss: str | None, context: TargetContext) -> Problem:
+    if fits_strict(out, y):
+        return None
     classes = out[-1]
-    if (len(y) == len(out) - 1 or (len(y) == len(out) and y[-1] == 1)) and classes not in (None, 1):
+    looks_like_ids = len(y) == len(out) - 1 or (len(y) == len(out) and y[-1] == 1)
+    if looks_like_ids and classes not in (None, 1) and compatible(y[1:len(out) - 1], out[1:-1]):
+        if loss in BINARY_LOSSES:
+            return (f"{loss} scores each of the {classes} outputs against its own 0/1 target, "
+                    f"so the targets must be shaped like the output {format_shape(out)}; "
+                    f"{format_shape(y)} gives one per sample.",
+                    "For one yes/no answer per sample, end the model with Dense(1, "
+                    "activation='sigmoid'); for one of several classes, use softmax with "
+                    "sparse_categorical_crossentropy (integer labels).")
         return (f"{loss} takes one-hot targets shaped like the output {format_shape(out)}, but "
                 f"the targets {format_shape(y)} look like integer class ids.",
                 "Use loss='sparse_categorical_crossentropy' with integer labels, or one-hot "
                 f"encode them: keras.utils.to_categorical(y, {classes}).")
-    if len(y) != len(out):
+    return missing_batch_axis(out, y) or shape_problem(out, y, f"{loss} needs targets shaped "
+                                                      "exactly like the output", context)
+
+
+def unlabelled_problem(out: Shape, y: Shape, context: TargetContext) -> Problem:
+    """No loss given: accept what the usual losses accept (same shape, or sparse class ids)."""
+    if fits_strict(out, y) or fits_sparse(out, y):
+        return None
+    return missing_batch_axis(out, y) or shape_problem(
+        out, y, "no loss was given, so the targets must have the output's shape (or be one "
+        "class id per sample)", context)
+
+
+def shape_problem(out: Shape, y: Shape, rule: str, context: TargetContext) -> tuple[str, str]:
+    if len(out) != len(y):
         return (f"The model gives {len(out)}-D {format_shape(out)} where the targets are "
-                f"{len(y)}-D {format_shape(y)}.", target_rank_hint(out, y, context))
+                f"{len(y)}-D {format_shape(y)}: {rule}.", target_rank_hint(out, y, context))
     wrong = [i for i in range(1, len(y)) if out[i] is not None and y[i] != out[i]]
-    if wrong:
-        return (f"The model gives {format_shape(out)} but the one-hot targets are "
-                f"{format_shape(y)}.", units_hint(out, y))
-    return None
+    return (f"The model gives {format_shape(out)} but the targets are {format_shape(y)} ("
+            + "; ".join(f"axis {i}: output {out[i]}, targets {y[i]}" for i in wrong)
+            + f"): {rule}.", units_hint(out, y))
 
 
-def target_rank_hint(out: Shape, y: Shape, context: TargetContext) -> str:
+def broadcast_check(layer: str, out: Shape, y: Shape, loss: str | None,
+                    context: TargetContext) -> list[Diagnostic]:
+    """Element-wise losses: an error where broadcasting fails, a warning where it hides."""
+    y_cmp, out_cmp = keras_squeeze(batched(y), batched(out))
+    result = broadcast(y_cmp, out_cmp)
+    if result is not None and compatible(result, out_cmp):
+        return []
+    if result is None:
+        problem = missing_batch_axis(out, y) or shape_problem(
+            out, y, f"{loss} compares them element by element and the shapes do not broadcast",
+            context)
+        return [diag.error(diag.TARGET_SHAPE_MISMATCH, layer, *problem)]
+    return [diag.warning(
+        diag.TARGET_BROADCAST, layer,
+        f"With {loss} the targets {format_shape(y)} are broadcast against the output "
+        f"{format_shape(out)} to {format_shape(result)}: {broadcast_effect(out_cmp, y_cmp)} "
+        "Keras trains without an error, but the loss is not what it looks like.",
+        units_hint(out, y) if len(out) == len(y) else
+        f"Give targets shaped like the output, {format_shape(('N', *out[1:]))}.")]
+
+
+def broadcast(a: tuple, b: tuple) -> tuple | None:
+    """numpy broadcasting of two shapes with a symbolic batch axis; None when it fails."""
+    out: list = []
+    for p, q in zip(reversed((None,) * (len(b) - len(a)) + a),
+                    reversed((None,) * (len(a) - len(b)) + b), strict=True):
+        if p is None or q is None:
+            out.append(q if p is None else p)
+        elif p == q or q == 1:
+            out.append(p)
+        elif p == 1:
+            out.append(q)
+        else:
+            return None
+    return tuple(reversed(out))
+
+
+def broadcast_effect(out: tuple, y: tuple) -> str:
+    if len(out) == len(y) and out[-1] not in (None, 1) and y[-1] == 1:
+        return f"each of the {out[-1]} outputs is compared with the same target."
+    if len(out) == len(y) and out[-1] == 1 and y[-1] not in (None, 1):
+        return f"the single output is compared with each of {y[-1]} targets."
+    return "targets and outputs are paired up along axes that do not correspond."
+
+
+def target_rank_hint(out: Shape, y: Shape, context: TargetContext, what: str = "targets") -> str:
     if len(out) > len(y) and context.first_high_rank_dense:
         name, shape = context.first_high_rank_dense
-        pool = f"GlobalAveragePooling{min(max(len(shape) - 2, 1), 3)}D"
+        pool = global_pooling(len(shape))
         return (f"Dense acts on the last axis only, so the axes {format_shape(shape[1:-1])} "
                 f"are still there. Put Flatten or {pool} before '{name}', the first Dense, "
                 f"which receives {format_shape(shape)}.")
@@ -232,8 +388,14 @@ def target_rank_hint(out: Shape, y: Shape, context: TargetContext) -> str:
         return ("The output still has spatial or time axes. Put Flatten or a global pooling "
                 "layer (GlobalAveragePooling2D for images) before the first Dense, or set "
                 "return_sequences=False on the last recurrent layer.")
-    return ("The output has fewer axes than the targets: check that the targets are what the "
-            "model predicts, or set return_sequences=True on the last recurrent layer.")
+    return (f"The output has fewer axes than the {what}: check that the {what} are what the "
+            "model predicts, or set return_sequences=True on the last recurrent layer to "
+            "predict at every time step.")
+
+
+def global_pooling(rank: int) -> str:
+    """The global average pooling layer for a batched input of ``rank`` axes."""
+    return f"GlobalAveragePooling{min(max(rank - 2, 1), 3)}D"
 
 
 def units_hint(out: Shape, y: Shape) -> str:
@@ -254,3 +416,91 @@ def sample_counts(x: Mapping[str, Shape], y: Mapping[str, Shape]) -> list[Diagno
                        diag.INPUT_SHAPE_MISMATCH, None,
                        f"The data disagree on the number of samples (the first axis): {listing}.",
                        "x and y must have one row per sample, the same number of rows.")]
+
+
+# -- the output activation against the loss ---------------------------------------------------
+
+PROBABILITIES = ("softmax", "sigmoid", "hard_sigmoid")
+# Layers that pass their input through unchanged at inference (what a loss sees is before them).
+PASS_THROUGH = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
+                "ActivityRegularization"}
+
+
+@dataclass
+class OutputActivation:
+    layer: str
+    """The layer whose activation the output is."""
+    activation: str
+
+
+def output_activation(graph: ModelGraph, name: str) -> OutputActivation | None:
+    """The activation that produces the output of ``name`` (looking through dropout)."""
+    calls = {call.layer: call for call in graph.calls}
+    while name in graph.layers:
+        layer = graph.layers[name]
+        if layer.keras_name == "Softmax":
+            return OutputActivation(name, "softmax")
+        if layer.family == "activations":
+            return OutputActivation(name, snake_case(layer.keras_name))
+        activation = getattr(layer.args, "activation", False)
+        if activation is not False:
+            return OutputActivation(name, activation or "linear")
+        call = calls.get(name)
+        if layer.keras_name not in PASS_THROUGH or call is None or len(call.inputs) != 1:
+            return None
+        name = call.inputs[0].layer
+    return None
+
+
+def output_activation_notes(graph: ModelGraph, prop: Propagation,
+                            loss: str | None) -> list[Diagnostic]:
+    """Warnings where the output activation does not produce what the loss reads."""
+    if loss not in (*CATEGORICAL_LOSSES, *BINARY_LOSSES):
+        return []
+    notes = []
+    for ref in graph.outputs:
+        shape = prop.tensors.get(ref)
+        found = output_activation(graph, ref.layer) if ref.index == 0 else None
+        if shape is None or found is None:
+            continue
+        message = activation_problem(found.activation, loss, shape[-1])
+        if message:
+            wanted = "sigmoid" if loss in BINARY_LOSSES or shape[-1] == 1 else "softmax"
+            notes.append(diag.warning(
+                diag.ACTIVATION_LOSS_MISMATCH, found.layer,
+                f"'{found.layer}' gives the output {format_shape(shape)} with activation "
+                f"'{found.activation}', but {message}",
+                activation_hint(found.activation, wanted, loss, shape[-1])))
+    return notes
+
+
+def activation_problem(activation: str, loss: str, units: int | None) -> str | None:
+    if activation == "softmax" and units == 1:
+        return None  # single_unit_softmax says it, whatever the loss
+    logits = (f"{loss} reads the outputs as probabilities (from_logits=False, the default for a "
+              f"loss given by name): '{activation}' outputs are not, so Keras clips them into "
+              "(0, 1) and the training goes wrong.")
+    if loss in BINARY_LOSSES:
+        if activation == "softmax":
+            return (f"softmax makes the {units} outputs compete (they sum to 1), while {loss} "
+                    "scores each one as an independent yes/no probability.")
+        return None if activation in PROBABILITIES else logits
+    if units == 1:
+        return (f"{loss} over a single output is always 0: Keras rescales the outputs to sum "
+                "to 1, so the only class always has probability 1 and nothing is learnt.")
+    if activation in ("sigmoid", "hard_sigmoid"):
+        return (f"{activation} scores each of the {units} classes independently; {loss} expects "
+                "a probability distribution over them (softmax). Keras rescales the outputs to "
+                "sum to 1, which hides the mistake but trains worse.")
+    return None if activation == "softmax" else logits
+
+
+def activation_hint(activation: str, wanted: str, loss: str, units: int | None) -> str:
+    if loss in CATEGORICAL_LOSSES and units == 1:
+        return ("For two classes use Dense(1, activation='sigmoid') with binary_crossentropy; "
+                "for more, give the last layer one unit per class with softmax.")
+    if activation in PROBABILITIES:
+        return f"Use activation='{wanted}' on the output layer."
+    return (f"Use activation='{wanted}' on the output layer, or keep the raw outputs and build "
+            "the loss with from_logits=True in your code.")

@@ -20,6 +20,12 @@ DENSE_ON_HIGH_RANK = "dense_on_high_rank"
 SUSPICIOUS_DATA_FORMAT = "suspicious_data_format"
 LEGACY_ARGUMENT = "legacy_argument"
 UNUSED_LAYER = "unused_layer"
+# Added by the diagnostics catalogue (docs/diagnostics.md).
+TARGET_BROADCAST = "target_broadcast"
+UNKNOWN_LOSS = "unknown_loss"
+ACTIVATION_LOSS_MISMATCH = "activation_loss_mismatch"
+SINGLE_UNIT_SOFTMAX = "single_unit_softmax"
+LARGE_FLATTEN_DENSE = "large_flatten_dense"
 
 
 @dataclass

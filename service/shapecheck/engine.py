@@ -53,6 +53,9 @@ def check(body: Any) -> dict[str, Any]:
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
+    from .fixes import attach_fixes  # here: fixes re-run analyse() on patched models
+
+    attach_fixes(analysis, request)
     forward = None if request.forward is None else forward_pass(analysis, request.forward)
     response = render(analysis, request)
     if forward is not None:

@@ -1,20 +1,30 @@
 """Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
-layers that feed no output."""
+layers that feed no output, a softmax over one unit, a Flatten → Dense holding most of the
+parameters."""
 
 from __future__ import annotations
 
+import math
+
 from . import diagnostics as diag
+from .data import PASS_THROUGH, global_pooling
 from .diagnostics import Diagnostic
 from .graph import ModelGraph, Propagation, TensorRef
+from .layers.base import Layer
 from .layers.core import Dense
-from .shapes import format_shape, num_elements
+from .shapes import Shape, channel_axis, format_shape, num_elements
 
 SMALL_CHANNELS = (1, 2, 3, 4)
+LARGE_DENSE_PARAMS = 1_000_000
+"""A Flatten → Dense is worth a warning from this many parameters..."""
+LARGE_DENSE_SHARE = 0.5
+"""...when it also holds this share of the model's parameters."""
 
 
 def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     return [*dense_on_high_rank(graph, prop), *suspicious_data_format(graph, prop),
-            *unused_layers(graph, prop)]
+            *unused_layers(graph, prop), *single_unit_softmax(prop),
+            *large_flatten_dense(graph, prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -44,8 +54,7 @@ def dense_note(name: str, units: int, shape: tuple) -> Diagnostic:
     positions = shape[1:-1]
     grid = extent(positions)
     out = format_shape((*shape[:-1], units))
-    pool = {1: "GlobalAveragePooling1D", 2: "GlobalAveragePooling2D",
-            3: "GlobalAveragePooling3D"}.get(len(positions), "GlobalAveragePooling2D")
+    pool = global_pooling(len(shape))
     count = num_elements(positions)
     where = f"each of the {grid} positions" if count else f"every position ({grid})"
     return diag.info(
@@ -124,3 +133,79 @@ def unused_layers(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
                          "out of the model.",
                          "Connect it to an output, list it in 'outputs', or remove it.")
             for name in graph.layers if name not in needed]
+
+
+def single_unit_softmax(prop: Propagation) -> list[Diagnostic]:
+    """Softmax over an axis of size 1 always gives 1.0."""
+    notes = []
+    for name, state in prop.states.items():
+        layer = state.layer
+        if not state.output_shapes:
+            continue
+        if layer.keras_name == "Softmax":
+            axis = getattr(layer.args, "axis", -1)
+        elif getattr(layer.args, "activation", None) == "softmax":
+            axis = -1
+        else:
+            continue
+        shape = state.output_shapes[0]
+        if isinstance(axis, int) and -len(shape) <= axis < len(shape) and shape[axis] == 1:
+            notes.append(diag.warning(
+                diag.SINGLE_UNIT_SOFTMAX, name,
+                f"'{name}' applies softmax over an axis of size 1 (output "
+                f"{format_shape(shape)}): softmax scales the values along that axis to sum to "
+                "1, so the output is always 1.0, whatever the input.",
+                "For one yes/no output use activation='sigmoid' (with binary_crossentropy); "
+                "for C classes give the layer C units."))
+    return notes
+
+
+def large_flatten_dense(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    """A Dense after Flatten that holds most of the model's parameters."""
+    total = sum(w.size for state in prop.states.values() for w in state.weights or ())
+    notes = []
+    for call in prop.order:
+        layer, state = graph.layers[call.layer], prop.states[call.layer]
+        params = sum(w.size for w in state.weights or ())
+        if not isinstance(layer, Dense) or params < max(LARGE_DENSE_PARAMS,
+                                                       LARGE_DENSE_SHARE * total):
+            continue
+        flatten = flatten_before(graph, call.inputs[0].layer)
+        grids = prop.states[flatten].input_shapes if flatten else None
+        if not grids or len(grids[0][0]) < 3 or None in grids[0][0][1:]:
+            continue
+        notes.append(flatten_dense_note(call.layer, layer, params, total, flatten,
+                                        graph.layers[flatten], grids[0][0]))
+    return notes
+
+
+def flatten_before(graph: ModelGraph, name: str) -> str | None:
+    """The Flatten that feeds ``name`` directly or through dropout-like layers."""
+    calls = {call.layer: call for call in graph.calls}
+    while name in graph.layers:
+        layer = graph.layers[name]
+        if layer.keras_name == "Flatten":
+            return name
+        if layer.keras_name not in PASS_THROUGH or len(calls[name].inputs) != 1:
+            return None
+        name = calls[name].inputs[0].layer
+    return None
+
+
+def flatten_dense_note(name: str, dense: Dense, params: int, total: int, flatten: str,
+                       flatten_layer: Layer, grid: Shape) -> Diagnostic:
+    units, bias = dense.args.units, 1 if dense.args.use_bias else 0
+    data_format = getattr(flatten_layer.args, "data_format", None) or "channels_last"
+    channels = grid[channel_axis(data_format)]
+    features = num_elements(grid[1:])
+    pooled = (channels + bias) * units
+    share = math.floor(1000 * params / total) / 10  # 99.99 % reads 99.9, not 100.0
+    return diag.warning(
+        diag.LARGE_FLATTEN_DENSE, name,
+        f"'{name}' holds {params:,} of the model's {total:,} parameters ({share:.1f}%): "
+        f"'{flatten}' turns {format_shape(grid)} into {features:,} features per sample, and "
+        f"each is connected to each of the {units} units.",
+        f"{global_pooling(len(grid))} instead of Flatten keeps one value per channel: "
+        f"{channels} features, so '{name}' would have ({channels} + {bias})·{units} = "
+        f"{pooled:,} parameters and the model {total - params + pooled:,}. Or downsample "
+        "before Flatten (MaxPooling, strides).")

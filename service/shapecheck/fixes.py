@@ -1,0 +1,144 @@
+"""Verified fixes: for each diagnostic, candidate changes of the submitted model, each written as
+an RFC 6902 patch, applied, and checked again by the engine.
+
+A candidate is kept only when the problem it targets is gone and no new error appears (an error
+at a layer that could not be computed before, downstream of the problem, was hidden rather than
+new). The fixes kept are ranked: fewest remaining errors, then fewest added parameters, then
+fewest warnings, then the shortest patch. The patched models are checked once each, never fixed
+in turn, and the search is bounded in candidates and time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import diagnostics as diag
+from . import engine
+from .data import check_data
+from .diagnostics import Diagnostic, Fix
+from .errors import ShapecheckError
+from .fixes_edits import CannotEdit, edit_model
+from .fixes_proposals import PROPOSERS, Candidate, Situation
+from .request import CheckRequest
+
+MAX_FIXES = 3
+"""Fixes shown per diagnostic."""
+MAX_CANDIDATES = 8
+"""Candidates tried per diagnostic."""
+MAX_CHECKS = 40
+"""Patched models checked per request."""
+TIME_BUDGET = 2.0
+"""Seconds the fix search may take per request."""
+
+
+@dataclass
+class Budget:
+    checks: int = MAX_CHECKS
+    deadline: float = field(default_factory=lambda: time.monotonic() + TIME_BUDGET)
+
+    def spend(self) -> bool:
+        if self.checks <= 0 or time.monotonic() > self.deadline:
+            return False
+        self.checks -= 1
+        return True
+
+
+@dataclass
+class Verified:
+    fix: Fix
+    rank: tuple
+
+
+def attach_fixes(analysis: engine.Analysis, request: CheckRequest) -> None:
+    """Give each diagnostic the verified fixes found for it (at most ``MAX_FIXES``)."""
+    targets = [d for d in analysis.diagnostics if d.code in PROPOSERS and d.severity != diag.INFO]
+    if not targets:
+        return
+    situation = Situation(analysis, request)
+    budget = Budget()
+    for target in targets:
+        candidates = unique(c for propose in PROPOSERS[target.code]
+                            for c in propose(target, situation))
+        verified = [v for c in candidates[:MAX_CANDIDATES]
+                    if (v := verify(c, target, situation, budget)) is not None]
+        target.fixes = [v.fix for v in sorted(verified, key=lambda v: v.rank)[:MAX_FIXES]]
+
+
+def unique(candidates: Iterable[Candidate]) -> list[Candidate]:
+    seen: dict[str, Candidate] = {}
+    for candidate in candidates:
+        seen.setdefault(repr(candidate.edits), candidate)
+    return list(seen.values())
+
+
+def rerun(model: dict[str, Any], request: CheckRequest) -> engine.Analysis | None:
+    """The patched model analysed as ``check`` does; None when it is not even a valid request."""
+    try:
+        after = engine.analyse(model, request.overrides)
+    except ShapecheckError:
+        return None
+    after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,
+                                        request.y_shape, request.loss))
+    return after
+
+
+def verify(candidate: Candidate, target: Diagnostic, situation: Situation,
+           budget: Budget) -> Verified | None:
+    """Apply ``candidate`` to the submitted model and check it again; None unless it works."""
+    if not budget.spend():
+        return None
+    try:
+        editor = edit_model(situation.request.model, situation.graph, candidate.edits)
+    except CannotEdit:
+        return None
+    after = rerun(editor.doc, situation.request)
+    if after is None or not solves(target, situation, after):
+        return None
+    for name in changed_inputs(situation.analysis, after):
+        editor.drop_build_config(name)
+    errors = sum(d.severity == diag.ERROR for d in after.diagnostics)
+    warnings = sum(d.severity == diag.WARNING for d in after.diagnostics)
+    params = total_params(after)
+    added = params - total_params(situation.analysis)
+    result = {"output_shape": output_shape(after), "params": params}
+    rank = (errors, added, warnings, len(json.dumps(editor.patch)))
+    return Verified(Fix(candidate.title, editor.patch, result), rank)
+
+
+def key(d: Diagnostic) -> tuple[str, str, str | None]:
+    return d.severity, d.code, d.layer
+
+
+def solves(target: Diagnostic, situation: Situation, after: engine.Analysis) -> bool:
+    """The target is gone, and every error left was there before or hidden downstream."""
+    keys_after = {key(d) for d in after.diagnostics}
+    if key(target) in keys_after:
+        return False
+    before = {key(d) for d in situation.analysis.diagnostics}
+    hidden = situation.uncomputed - {target.layer}
+    return all(k in before or k[2] in hidden
+               for k in keys_after if k[0] == diag.ERROR)
+
+
+def changed_inputs(before: engine.Analysis, after: engine.Analysis) -> list[str]:
+    """Layers whose input shapes the fix changed (or that it added)."""
+    old = before.propagation.states
+    return [name for name, state in after.propagation.states.items()
+            if name not in old or old[name].input_shapes != state.input_shapes]
+
+
+def total_params(analysis: engine.Analysis) -> int:
+    return sum(w.size for state in analysis.propagation.states.values()
+               for w in state.weights or ())
+
+
+def output_shape(analysis: engine.Analysis) -> list | None:
+    """The first model output's shape (the one a fix is usually about)."""
+    outputs = analysis.graph.outputs
+    shape = analysis.propagation.tensors.get(outputs[0]) if outputs else None
+    return None if shape is None else list(shape)
+
