@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import numpy as np
 from marshmallow import fields
 from marshmallow.utils import missing
 
@@ -39,4 +40,7 @@ def argument(name: str, field: fields.Field) -> dict[str, Any]:
 
 
 def jsonable(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    """A default as JSON: tuples as lists, numpy scalars (``np.float32(0.0)``) as numbers."""
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
