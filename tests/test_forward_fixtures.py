@@ -1,0 +1,73 @@
+"""Every layer fixture recorded from Keras 3, through the whole ``forward`` request path: the
+recorded weights and x sent as base64, Keras' outputs back within 1e-4 × max|y|; and the same
+models on default weights and random data, which must run to finite outputs of the right
+shapes."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+from keras_fixtures import array, cases
+from shapecheck import check
+from shapecheck.engine import analyse
+from shapecheck.layers import REGISTRY
+from shapecheck.layers.base import Layer
+
+FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
+
+
+def decoded(values: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(values["base64"]), "<f4").reshape(values["shape"])
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+def test_forward_request_matches_keras_predict(case: dict) -> None:
+    recorded = case["forward"]
+    x = recorded["x"]
+    result = check({"model": case["native"], "forward": {
+        "x": next(iter(x.values())) if len(x) == 1 else x,
+        "weights": scalars_as_scalars(case, recorded["weights"]), "return": "values"}})
+    outputs = result["forward"]["outputs"]
+    assert len(outputs) == len(recorded["outputs"])
+    for out, expected in zip(outputs, recorded["outputs"], strict=True):
+        want, got = array(expected), decoded(out["values"])
+        assert got.shape == want.shape
+        scale = max(float(np.max(np.abs(want))), 1e-6)
+        assert float(np.max(np.abs(got - want))) <= 1e-4 * scale, out["name"]
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+def test_default_weights_and_random_data_run(case: dict) -> None:
+    batch = next(iter(case["forward"]["x"].values()))["shape"][0]
+    x = {name: {"dtype": "float32", **{k: v for k, v in value.items() if k != "dtype"}}
+         for name, value in case["forward"]["x"].items()}
+    needs_x = any(None in shape[1:] for shape in input_shapes(case))
+    spec = {"x": x} if needs_x or case.get("int_inputs") else {"batch_size": batch}
+    result = check({"model": case["native"], "forward": spec})
+    for out, expected in zip(result["forward"]["outputs"], case["forward"]["outputs"],
+                             strict=True):
+        assert out["shape"] == expected["shape"]
+        assert out["stats"]["nonfinite"] == 0, out["name"]
+
+
+def scalars_as_scalars(case: dict, weights: dict) -> dict:
+    """The fixture builder stores a scalar weight (Attention's ``scale``) with shape [1]
+    (``np.ascontiguousarray`` makes 0-d arrays 1-d); Keras' ``get_weights()`` gives shape (),
+    which is what the request must send."""
+    states = analyse(case["native"], {}).propagation.states
+    return {name: [{**value, "shape": []} if declared.shape == () else value
+                   for value, declared in zip(values, states[name].weights, strict=True)]
+            for name, values in weights.items()}
+
+
+def input_shapes(case: dict) -> list[list]:
+    return [value["shape"] for value in case["forward"]["x"].values()]
+
+
+def test_every_layer_type_but_the_stand_ins_has_a_kernel() -> None:
+    without = {name for name, cls in REGISTRY.items()
+               if not (cls.elementwise or cls.forward is not Layer.forward
+                       or cls.apply is not Layer.apply)}
+    assert without == {"InputLayer", "Opaque"}
