@@ -149,3 +149,16 @@ def test_the_response_reports_the_estimate():
     result = check({"model": CHAIN, "forward": {"batch_size": 3}})
     needed = estimate_of(CHAIN, batch=3)
     assert result["forward"]["estimate"] == needed.to_json()
+
+
+def test_drawing_orthogonal_weights_counts_against_the_macs_budget(monkeypatch):
+    lstm = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 16}]}
+    needed = estimate_of(lstm, batch=1)
+    assert needed.draw_macs == (4 * 16) * 16**2  # QR of the (64, 16) recurrent kernel
+    assert needed.total_macs == needed.macs + needed.draw_macs
+    refuse_running(monkeypatch)
+    big = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 4096}]}
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": big, "forward": {}})
+    assert caught.value.value > 4 * 4096**3
+    assert "to draw orthogonal default weights" in caught.value.detail

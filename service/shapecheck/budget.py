@@ -17,6 +17,7 @@ from .arrays import float32_bytes
 from .config import Limits
 from .errors import LimitExceeded
 from .graph import Call, ModelGraph, Propagation, TensorRef
+from .initializers import draw_macs
 from .layers.base import Layer
 from .layers.conv import Conv
 from .shapes import Shape, channel_axis
@@ -34,14 +35,20 @@ class Estimate:
     weight_bytes: int
     macs: int
     """Multiply-accumulates of the whole batch (fvcore's convention, as ``totals.macs``)."""
+    draw_macs: int
+    """Multiply-accumulates of drawing the default weights (orthogonal initialisers' QR)."""
 
     @property
     def total_bytes(self) -> int:
         return self.activation_bytes + self.weight_bytes
 
+    @property
+    def total_macs(self) -> int:
+        return self.macs + self.draw_macs
+
     def to_json(self) -> dict[str, int]:
         return {"activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
-                "peak_bytes": self.total_bytes, "macs": self.macs}
+                "peak_bytes": self.total_bytes, "macs": self.macs, "draw_macs": self.draw_macs}
 
 
 def last_readers(order: list[Call]) -> dict[TensorRef, int]:
@@ -76,8 +83,9 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         live -= sum(tensor_bytes(prop.tensors[ref]) for ref in set(call.inputs)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
-    weights = sum(w.size for state in prop.states.values() for w in state.weights or ())
-    return Estimate(peak, weights * 4, macs)
+    weights = [w for state in prop.states.values() for w in state.weights or ()]
+    return Estimate(peak, sum(w.size for w in weights) * 4, macs,
+                    sum(draw_macs(w) for w in weights))
 
 
 def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
@@ -107,12 +115,14 @@ def patch_bytes(layer: Conv, shape: Shape, out: Shape) -> int:
 
 def enforce(needed: Estimate, limits: Limits) -> None:
     """Refuse a forward pass whose estimate is over a limit."""
-    if needed.macs > limits.forward_max_macs:
+    if needed.total_macs > limits.forward_max_macs:
+        drawing = (f" ({needed.draw_macs:,} of them to draw orthogonal default weights)"
+                   if needed.draw_macs else "")
         raise LimitExceeded(
-            "forward multiply-accumulates", needed.macs, limits.forward_max_macs,
-            f"The forward pass needs an estimated {needed.macs:,} multiply-accumulates, over the "
-            f"limit of {limits.forward_max_macs:,} (SHAPECHECK_FORWARD_MAX_MACS). Use a smaller "
-            "batch or input.")
+            "forward multiply-accumulates", needed.total_macs, limits.forward_max_macs,
+            f"The forward pass needs an estimated {needed.total_macs:,} multiply-accumulates"
+            f"{drawing}, over the limit of {limits.forward_max_macs:,} "
+            "(SHAPECHECK_FORWARD_MAX_MACS). Use a smaller batch or input.")
     check_bytes("forward pass", needed.total_bytes, limits,
                 f" (activations {needed.activation_bytes / MIB:,.1f} MiB at their peak, "
                 f"weights {needed.weight_bytes / MIB:,.1f} MiB)")

@@ -141,6 +141,15 @@ def initializer(name: str) -> Initializer:
     return INITIALIZERS[key]
 
 
+def draw_macs(weight: Weight) -> int:
+    """Multiply-accumulates of drawing ``weight``: an orthogonal one factorises a
+    (max, min)-shaped matrix, about max·min² of them; the others are elementwise."""
+    if initializer(weight.initializer) is not orthogonal:
+        return 0
+    rows, cols = math.prod(weight.shape[:-1]), weight.shape[-1]
+    return max(rows, cols) * min(rows, cols) ** 2
+
+
 def initial_values(weights: Sequence[Weight], rng: np.random.Generator) -> list[Array]:
     """One layer's weights drawn in order, as Keras' ``build`` creates them."""
     return [initializer(w.initializer)(rng, tuple(w.shape)) for w in weights]
