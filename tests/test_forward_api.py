@@ -164,7 +164,8 @@ def test_a_model_with_errors_is_refused():
     result = check({"model": broken})
     assert not result["ok"]
     (message,) = errors_of({"model": broken, "forward": {}})["forward"]
-    assert message.startswith("the model has errors, so it cannot run: layer 'conv2d': ")
+    assert message.startswith("the model has 1 error(s), so it cannot run. The first at layer "
+                              "'conv2d': Conv2D expects inputs of rank 4")
 
 
 def test_a_data_shape_diagnostic_does_not_stop_the_forward_pass():

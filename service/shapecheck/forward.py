@@ -136,11 +136,7 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     return {
         "outputs": [output_json(ref, outputs[ref], options.returns == "values", as_base64)
                     for ref in graph.outputs],
-        "layers": [{"name": call.layer,
-                    "output_shape": list(prop.tensors[TensorRef(call.layer, call.index, 0)]),
-                    "output_shapes": [list(prop.tensors[r])
-                                      for r in budget.call_outputs(prop, call)]}
-                   for call in prop.order],
+        "layers": layers_json(prop),
         "estimate": needed.to_json(),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
@@ -151,22 +147,20 @@ def refuse_broken_model(analysis: Analysis) -> None:
               if d.severity == diag.ERROR and d.code not in DATA_CODES]
     if errors:
         first = errors[0]
-        where = f"layer '{first.layer}': " if first.layer else ""
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        where = f" at layer '{first.layer}'" if first.layer else ""
         raise RequestInvalid({"forward": [
-            f"the model has errors, so it cannot run: {where}{first.message}{more} Fix the "
-            "errors in 'diagnostics' first."]})
+            f"the model has {len(errors)} error(s), so it cannot run. The first{where}: "
+            f"{first.message} Fix the errors in 'diagnostics' first."]})
     for state in analysis.propagation.states.values():
-        if not has_kernel(state.layer):
+        if not has_kernel(type(state.layer)):
             raise RequestInvalid({"forward": [
                 f"layer '{state.layer.name}' ({state.layer.keras_name}) has no numpy kernel: "
                 "the forward pass cannot run it (a layer declared by 'overrides' only says "
                 "what shape it gives, not what it computes)."]})
 
 
-def has_kernel(layer: Layer) -> bool:
-    cls = type(layer)
-    return layer.elementwise or cls.forward is not Layer.forward or cls.apply is not Layer.apply
+def has_kernel(cls: type[Layer]) -> bool:
+    return cls.elementwise or cls.forward is not Layer.forward or cls.apply is not Layer.apply
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -332,6 +326,16 @@ def output_json(ref: TensorRef, value: Array, with_values: bool,
     if with_values:
         out["values"] = arrays.encode(value, as_base64)
     return out
+
+
+def layers_json(prop: Propagation) -> list[dict[str, Any]]:
+    """Every call's output shapes, as the kernels gave them (each was checked against the
+    shapes propagated with the data's sizes)."""
+    rows = []
+    for call in prop.order:
+        shapes = [list(prop.tensors[ref]) for ref in budget.call_outputs(prop, call)]
+        rows.append({"name": call.layer, "output_shape": shapes[0], "output_shapes": shapes})
+    return rows
 
 
 def stats(value: Array) -> dict[str, float | int | None]:
