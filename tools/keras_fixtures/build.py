@@ -59,9 +59,10 @@ def encode(array: np.ndarray) -> dict[str, Any]:
             "base64": base64.b64encode(array.astype("<f4").tobytes()).decode()}
 
 
-def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
-    """The Keras model of a native document, or (None, error) where Keras refuses it."""
-    tensors = input_tensors(doc)
+def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str, Any] | None]:
+    """The Keras model of a native document, or (None, error) where Keras refuses it.
+    ``dtype`` is the inputs' dtype (``"string"`` for the lookups), float32 by default."""
+    tensors = input_tensors(doc, dtype)
     named = list(tensors)
     previous = next(iter(tensors)) if len(tensors) == 1 else None
     counts: dict[str, int] = {}
@@ -98,7 +99,7 @@ def build(doc: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
     return model, None
 
 
-def input_tensors(doc: dict[str, Any]) -> dict[str, Any]:
+def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, Any]:
     """``inputs`` (per-sample shapes), or InputLayer entries (``batch_shape`` fixes the batch
     size, as stateful RNNs need)."""
     spec = doc.get("inputs")
@@ -107,13 +108,14 @@ def input_tensors(doc: dict[str, Any]) -> dict[str, Any]:
             shape=e.get("shape"), batch_shape=e.get("batch_shape"), name=e.get("name") or "input")
             for e in doc["layers"] if e["type"] == "InputLayer"}
     named = spec if isinstance(spec, dict) else {"input": spec}
-    return {name: keras.Input(shape=tuple(shape), name=name) for name, shape in named.items()}
+    return {name: keras.Input(shape=tuple(shape), name=name, dtype=dtype)
+            for name, shape in named.items()}
 
 
 def wrap(key: str, value: Any) -> Any:
     """Nested layers (``layer`` of wrappers) are given as native entries too."""
     if key in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
-        inner = {k: v for k, v in value.items() if k != "type"}
+        inner = {k: wrap(k, v) for k, v in value.items() if k != "type"}
         return getattr(keras.layers, value["type"])(**inner)
     return value
 
@@ -145,7 +147,7 @@ def layer_record(layer: Any) -> dict[str, Any]:
 
 
 def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    model, error = build(spec["native"])
+    model, error = build(spec["native"], spec.get("input_dtype"))
     out: dict[str, Any] = {"id": spec["id"], "native": spec["native"]}
     if error is not None:
         out["error"] = error
@@ -169,6 +171,8 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
                   for w, v in zip(layer.weights, values, strict=True)]
         if values:
             layer.set_weights(values)
+            if hasattr(layer, "finalize_state"):  # as loading saved weights does
+                layer.finalize_state()
             weights[layer.name] = [encode(v) for v in values]
     xs = [input_data(t, batch, rng, spec) for t in model.inputs]
     ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
