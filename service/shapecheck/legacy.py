@@ -47,7 +47,7 @@ KERNEL_DIMS = (("nb_row", "nb_col"), ("kernel_dim1", "kernel_dim2", "kernel_dim3
 def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diagnostic]:
     """Rewrite Keras 1/2 argument names in ``config`` in place; one warning per rename."""
     notes: list[Diagnostic] = []
-    fields = cls.Args().fields
+    fields = cls.schema().fields
     for old, new in {**COMMON_RENAMES, **cls.legacy_args}.items():
         # A name the class still declares (Embedding's output_dim, ELU's alpha) is not legacy.
         if old in config and old not in fields:

@@ -106,13 +106,21 @@ class Layer:
         Raises RequestInvalid with paths relative to the layer's config.
         """
         try:
-            loaded = cls.Args().load(dict(config))
+            loaded = cls.schema().load(dict(config))
         except ValidationError as exc:
             raise RequestInvalid(flatten_messages(exc.messages, "")) from None
         try:
             return cls(name, loaded)
         except ArgumentError as exc:
             raise RequestInvalid({exc.field: [exc.message]}) from None
+
+    @classmethod
+    def schema(cls) -> Schema:
+        """The ``Args`` schema, built once per class: building one deep-copies its fields, which
+        costs more than loading a config with it."""
+        if "_schema" not in cls.__dict__:
+            cls._schema = cls.Args()
+        return cls._schema
 
     @classmethod
     def describe(cls) -> str:
