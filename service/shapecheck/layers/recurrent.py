@@ -46,6 +46,7 @@ from .base import (
 from .conv import SPATIAL_NAMES, convolve, length_formula
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
+LAYER_TYPE = 'layer: {"type": "LSTM", ...} or Keras {"class_name": ..., "config": ...}'
 
 
 class RecurrentArgs(LayerArgs):
@@ -537,8 +538,7 @@ class ConvLSTM2D(ConvLSTM):
 
 @register
 class ConvLSTM3D(ConvLSTM):
-    """3-D convolutional LSTM over sequences of volumes (batch, time, depth, height, width,
-    channels)."""
+    """3-D convolutional LSTM over sequences of (depth, height, width, channels) volumes."""
 
     keras_name = "ConvLSTM3D"
     rank = 3
@@ -565,9 +565,11 @@ class Bidirectional(Layer):
     arity = None
 
     class Args(LayerArgs):
-        layer = fields.Dict(required=True)
-        merge_mode = Choice(MERGE_MODES, load_default="concat", allow_none=True)
-        backward_layer = fields.Dict(load_default=None, allow_none=True)
+        layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
+        merge_mode = Choice(MERGE_MODES, load_default="concat", allow_none=True,
+                            metadata={"type": " | ".join(MERGE_MODES) + " | null"})
+        backward_layer = fields.Dict(load_default=None, allow_none=True,
+                                     metadata={"type": LAYER_TYPE})
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
@@ -686,14 +688,16 @@ def backwards_copy(layer: Recurrent) -> Recurrent:
 
 @register
 class TimeDistributed(Layer):
-    """Applies a layer to every time step: (batch, time, ...) → (batch, time, ...'), with one
-    set of weights shared by all steps."""
+    """Applies a layer to every time step, one set of weights shared by all steps.
+
+    (batch, time, ...) → (batch, time, ...'): the wrapped layer's rule on (batch, ...).
+    """
 
     keras_name = "TimeDistributed"
     family = "recurrent"
 
     class Args(LayerArgs):
-        layer = fields.Dict(required=True)
+        layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
