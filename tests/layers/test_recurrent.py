@@ -211,8 +211,18 @@ def test_bidirectional_weights_are_forward_then_backward_and_freeze_with_the_inn
 def test_lstm_explains_steps_outputs_and_parameters() -> None:
     row = only_row(run([10, 8], lstm(16)))
     assert row["explain"] == (
-        "reads 10 time steps of 8 features and returns the last hidden state of 16 units "
+        "reads the 10 time steps of 8 features and returns the last hidden state of 16 units "
         "(None, 16); params 4·(8 + 16 + 1)·16 = 1,600 (gates i, f, c, o)")
+
+
+def test_explanations_of_sequences_of_unknown_length() -> None:
+    row = only_row(run([None, 8], {"type": "SimpleRNN", "units": 2, "return_sequences": True}))
+    assert row["explain"].startswith("reads the time steps (any number) of 8 features and "
+                                     "returns the hidden state of 2 units at every step "
+                                     "(None, None, 2)")
+    row = only_row(run([None, 8], {"type": "TimeDistributed",
+                                   "layer": {"type": "Dense", "units": 4}}))
+    assert row["explain"].startswith("applies Dense to each of the time steps (any number),")
 
 
 def test_gru_explains_return_state_and_the_second_bias() -> None:

@@ -246,7 +246,7 @@ class SequenceLayer(Recurrent):
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
         steps, features = inputs[0][1], inputs[0][-1]
-        shape_text = (f"reads {steps} time steps of {features} features and "
+        shape_text = (f"reads {time_steps(steps)} of {features} features and "
                       f"{self.explain_outputs(outputs, f'hidden state of {self.units} units')}")
         biases = self.bias_shape()[0] if len(self.bias_shape()) > 1 else 1
         bias = f" + {biases}" if self.args.use_bias else ""
@@ -508,9 +508,14 @@ class ConvLSTM(Recurrent):
         bias = " + 1" if self.args.use_bias else ""
         total = sum(w.size for w in weights)
         what = f"{self.units}-filter state"
-        return (f"{'; '.join(distinct)} {where} of each of the {sequence[1]} time steps; "
+        return (f"{'; '.join(distinct)} {where} of each of {time_steps(sequence[1])}; "
                 f"{self.explain_outputs(outputs, what)}; params 4·({window}·{channels} + "
                 f"{window}·{self.units}{bias})·{self.units} = {total:,} (gates i, f, c, o)")
+
+
+def time_steps(length: int | None) -> str:
+    """``the 10 time steps``, or ``the time steps`` when the length is unknown (None)."""
+    return "the time steps (any number)" if length is None else f"the {length} time steps"
 
 
 def rank_difference_hint(received: int, expected: int) -> str:
@@ -755,6 +760,6 @@ class TimeDistributed(Layer):
         shape, out = inputs[0], outputs[0]
         step, step_out = self.step_shape(shape), (out[0], *out[2:])
         inner = self.layer.explain([step], [step_out], weights)
-        return (f"applies {self.layer.keras_name} to each of the {shape[1]} time steps, "
+        return (f"applies {self.layer.keras_name} to each of {time_steps(shape[1])}, "
                 f"{format_shape(step)} → {format_shape(step_out)} per step, with one set of "
                 f"weights shared by all steps: {inner}")
