@@ -336,9 +336,9 @@ def broadcast_check(layer: str, out: Shape, y: Shape, loss: str | None,
                     context: TargetContext) -> list[Diagnostic]:
     """Element-wise losses: an error where broadcasting fails, a warning where it hides."""
     y_cmp, out_cmp = keras_squeeze(batched(y), batched(out))
-    result = broadcast(y_cmp, out_cmp)
-    if result is not None and compatible(result, out_cmp):
+    if compatible(y_cmp, out_cmp):
         return []
+    result = broadcast(y_cmp, out_cmp)
     if result is None:
         problem = missing_batch_axis(out, y) or shape_problem(
             out, y, f"{loss} compares them element by element and the shapes do not broadcast",

@@ -3,8 +3,8 @@ an RFC 6902 patch, applied, and checked again by the engine.
 
 A candidate is kept only when the problem it targets is gone and no new error appears (an error
 at a layer that could not be computed before, downstream of the problem, was hidden rather than
-new). The fixes kept are ranked: fewest remaining errors, then fewest added parameters, then
-fewest warnings, then the shortest patch. The patched models are checked once each, never fixed
+new). The fixes kept are ranked: fewest remaining errors, then fewest warnings, then fewest
+added parameters, then the shortest patch. The patched models are checked once each, never fixed
 in turn, and the search is bounded in candidates and time.
 """
 
@@ -101,12 +101,12 @@ def verify(candidate: Candidate, target: Diagnostic, situation: Situation,
     for name in changed_inputs(situation.analysis, after):
         editor.drop_build_config(name)
     errors = sum(d.severity == diag.ERROR for d in after.diagnostics)
-    warnings = sum(d.severity == diag.WARNING for d in after.diagnostics)
+    warnings = sum(d.severity == diag.WARNING and d.code != diag.LEGACY_ARGUMENT
+                   for d in after.diagnostics)
     params = total_params(after)
     added = params - total_params(situation.analysis)
-    result = {"output_shape": output_shape(after), "params": params}
-    rank = (errors, added, warnings, len(json.dumps(editor.patch)))
-    return Verified(Fix(candidate.title, editor.patch, result), rank)
+    rank = (errors, warnings, added, len(json.dumps(editor.patch)))
+    return Verified(Fix(candidate.title, editor.patch, result(after, params)), rank)
 
 
 def key(d: Diagnostic) -> tuple[str, str, str | None]:
@@ -136,9 +136,18 @@ def total_params(analysis: engine.Analysis) -> int:
                for w in state.weights or ())
 
 
-def output_shape(analysis: engine.Analysis) -> list | None:
-    """The first model output's shape (the one a fix is usually about)."""
-    outputs = analysis.graph.outputs
-    shape = analysis.propagation.tensors.get(outputs[0]) if outputs else None
+def result(after: engine.Analysis, params: int) -> dict[str, Any]:
+    """What the fixed model gives: its (first) output shape and parameter count, and every
+    output's shape when it has several."""
+    shapes = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}":
+              as_list(after.propagation.tensors.get(ref)) for ref in after.graph.outputs}
+    answer: dict[str, Any] = {"output_shape": next(iter(shapes.values()), None),
+                              "params": params}
+    if len(shapes) > 1:
+        answer["output_shapes"] = shapes
+    return answer
+
+
+def as_list(shape: tuple | None) -> list | None:
     return None if shape is None else list(shape)
 

@@ -240,13 +240,17 @@ def missing_axis(target: Diagnostic, situation: Situation) -> Iterator[Candidate
     if rank is None or len(shapes) != 1 or len(shapes[0]) != rank - 1 or None in shapes[0][1:]:
         return
     sample = shapes[0][1:]
+    source = situation.source(target.layer)
+    producer = situation.layer(source)
+    if rank == 3 and producer and getattr(producer.args, "return_sequences", None) is False:
+        yield set_args(source, return_sequences=True)  # stacked recurrent layers
+        return
     if layer.family == "recurrent":
         options = [(*sample, 1), (1, *sample)]  # steps of one feature, or one step
     elif data_format_of(layer) == "channels_first":
         options = [(1, *sample)]
     else:
         options = [(*sample, 1)]
-    source = situation.source(target.layer)
     for option in options:
         yield insert(target.layer, NewLayer("Reshape", {"target_shape": list(option)}))
         if situation.is_model_input(source) and situation.sole_reader(source) == target.layer:
@@ -284,13 +288,71 @@ def merge_mismatch(target: Diagnostic, situation: Situation) -> Iterator[Candida
     if concat_axis is not None and concat_axis % rank != channel:
         return
     spatial = list(range(1, rank - 1))
-    spatial_options = list(resize_branches(target.layer, shapes, spatial)) or [None]
+    yield from same_padding_on_branches(target.layer, shapes, spatial, situation)
+    strided = [] if concat_axis is not None else list(
+        strided_projection(target.layer, shapes, spatial))
+    yield from strided
+    spatial_options = [None] if strided else list(
+        resize_branches(target.layer, shapes, spatial)) or [None]
     channel_options = ([None] if concat_axis is not None
                        else list(project_branches(target.layer, shapes, rank)) or [None])
     for resize, project in product(spatial_options, channel_options):
         parts = [c for c in (resize, project) if c is not None]
         if parts:
             yield Candidate("; ".join(c.title for c in parts), [e for c in parts for e in c.edits])
+
+
+def same_padding_on_branches(merge: str, shapes: Sequence[Shape], axes: list[int],
+                             situation: Situation) -> Iterator[Candidate]:
+    """Branches made smaller by 'valid' windows keep their size with padding='same'."""
+    if not axes or any(s[a] is None for s in shapes for a in axes):
+        return
+    largest = [max(s[a] for s in shapes) for a in axes]
+    names: list[str] = []
+    for branch, shape in enumerate(shapes):
+        if [shape[a] for a in axes] != largest:
+            names += [n for n in branch_layers(situation, merge, branch)
+                      if getattr(situation.layer(n).args, "padding", None) == "valid"]
+    if names:
+        listing = ", ".join(quoted(n) for n in names)
+        yield Candidate(f"Set padding='same' on {listing}",
+                        [SetArgs(n, {"padding": "same"}) for n in names])
+
+
+def branch_layers(situation: Situation, merge: str, branch: int) -> list[str]:
+    """The layers of one branch of ``merge``: back from its input to where branches fork."""
+    names: list[str] = []
+    name = situation.source(merge, branch)
+    while name in situation.calls and len(situation.readers.get(name, [])) == 1:
+        names.append(name)
+        call = situation.calls[name]
+        if len(call.inputs) != 1:
+            break
+        name = call.inputs[0].layer
+    return names
+
+
+def strided_projection(merge: str, shapes: Sequence[Shape],
+                       axes: list[int]) -> Iterator[Candidate]:
+    """A shortcut that skipped a downsampling: a strided 1×1 convolution (ResNet's projection)."""
+    if not 1 <= len(axes) <= 3 or any(s[a] is None for s in shapes for a in axes):
+        return
+    smallest = min(shapes, key=lambda s: [s[a] for a in axes])
+    edits, branches = [], []
+    for branch, shape in enumerate(shapes):
+        ratios = [shape[a] / smallest[a] for a in axes]
+        if ratios == [1] * len(axes) and shape[-1] == smallest[-1]:
+            continue
+        if any(r != int(r) for r in ratios):
+            return
+        strides = [int(r) for r in ratios]
+        new = NewLayer(f"Conv{len(axes)}D", {"filters": smallest[-1], "kernel_size": 1,
+                                              "strides": strides})
+        edits.append(InsertBefore(merge, new, branch))
+        branches.append(str(branch))
+    if edits and any(e.new.args["strides"] != [1] * len(axes) for e in edits):
+        yield Candidate(f"Insert {edits[0].new} on input {', '.join(branches)} of "
+                        f"{quoted(merge)} (a strided projection shortcut)", edits)
 
 
 def resize_branches(merge: str, shapes: Sequence[Shape], axes: list[int]) -> Iterator[Candidate]:
@@ -390,6 +452,8 @@ def input_from_data(target: Diagnostic, situation: Situation) -> Iterator[Candid
         if x is None or len(x) < 2 or tuple(x[1:]) == tuple(sample) or None in x[1:]:
             continue
         data = tuple(x[1:])
+        if len(x) == 2 and len(sample) == 1 and x[0] == sample[0]:
+            continue  # x looks transposed: the data, not the model, needs the change
         yield Candidate(f"Give the model input {quoted(model_input.name)} the shape of the "
                         f"data, {format_shape(data)}", [SetInputShape(model_input.name, data)])
         if reader is None or None in sample:
@@ -479,7 +543,7 @@ def pool_instead_of_flatten(target: Diagnostic, situation: Situation) -> Iterato
 
 PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
-    diag.TARGET_BROADCAST: [output_units],
+    diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
     diag.LAYER_INPUT_INCOMPATIBLE: [missing_axis, window_too_large, merge_mismatch,
                                     flatten_unknown_axis, channels_first],
     diag.INPUT_SHAPE_MISMATCH: [input_from_data],
