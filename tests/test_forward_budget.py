@@ -154,11 +154,29 @@ def test_the_response_reports_the_estimate():
 def test_drawing_orthogonal_weights_counts_against_the_macs_budget(monkeypatch):
     lstm = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 16}]}
     needed = estimate_of(lstm, batch=1)
-    assert needed.draw_macs == (4 * 16) * 16**2  # QR of the (64, 16) recurrent kernel
-    assert needed.total_macs == needed.macs + needed.draw_macs
+    assert needed.other_macs == (4 * 16) * 16**2  # QR of the (64, 16) recurrent kernel
+    assert needed.total_macs == needed.macs + needed.other_macs
     refuse_running(monkeypatch)
     big = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 4096}]}
     with pytest.raises(LimitExceeded) as caught:
         check({"model": big, "forward": {}})
     assert caught.value.value > 4 * 4096**3
-    assert "to draw orthogonal default weights" in caught.value.detail
+    assert "outside the layers' weights: attention scores, orthogonal default weights" in \
+        caught.value.detail
+
+
+def test_attention_scores_count_in_memory_and_macs():
+    mha = {"inputs": [50, 8], "layers": [
+        {"type": "MultiHeadAttention", "num_heads": 3, "key_dim": 4, "value_dim": 5,
+         "inputs": ["input", "input"]}]}
+    needed = estimate_of(mha, batch=2)
+    scores = 2 * 3 * 50 * 50
+    assert needed.other_macs == scores * (4 + 5)
+    x = out = 2 * 50 * 8
+    assert needed.activation_bytes == 4 * (x + out + out + 2 * scores)
+    additive = {"inputs": {"q": [30, 6], "v": [40, 6]}, "layers": [
+        {"type": "AdditiveAttention", "inputs": ["q", "v"]}]}
+    needed = estimate_of(additive, batch=1)
+    assert needed.other_macs == 30 * 40 * (6 + 6)
+    pairwise = 30 * 40 * 6  # query + key for every pair, before the tanh and the sum
+    assert needed.activation_bytes == 4 * (30 * 6 + 40 * 6 + 2 * 30 * 6 + 2 * pairwise)

@@ -18,8 +18,9 @@ from .config import Limits
 from .errors import LimitExceeded
 from .graph import Call, ModelGraph, Propagation, TensorRef
 from .initializers import draw_macs
+from .layers.attention import DotAttentionBase, MultiHeadAttention
 from .layers.base import Layer
-from .layers.conv import Conv
+from .layers.conv import BaseConv
 from .shapes import Shape, channel_axis
 
 MIB = 1024 * 1024
@@ -34,9 +35,11 @@ class Estimate:
     largest temporary a kernel makes."""
     weight_bytes: int
     macs: int
-    """Multiply-accumulates of the whole batch (fvcore's convention, as ``totals.macs``)."""
-    draw_macs: int
-    """Multiply-accumulates of drawing the default weights (orthogonal initialisers' QR)."""
+    """Multiply-accumulates against weights of the whole batch (fvcore's convention, as
+    ``totals.macs``)."""
+    other_macs: int
+    """Those the convention leaves out but the pass does: attention's scores and their
+    combination with the values, and the QR of orthogonal default weights."""
 
     @property
     def total_bytes(self) -> int:
@@ -44,11 +47,11 @@ class Estimate:
 
     @property
     def total_macs(self) -> int:
-        return self.macs + self.draw_macs
+        return self.macs + self.other_macs
 
     def to_json(self) -> dict[str, int]:
         return {"activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
-                "peak_bytes": self.total_bytes, "macs": self.macs, "draw_macs": self.draw_macs}
+                "peak_bytes": self.total_bytes, "macs": self.macs, "other_macs": self.other_macs}
 
 
 def last_readers(order: list[Call]) -> dict[TensorRef, int]:
@@ -71,21 +74,26 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
     live = sum(tensor_bytes(prop.tensors.get(TensorRef(i.name))) for i in graph.inputs)
     peak = live
     macs = 0
+    weights = [w for state in prop.states.values() for w in state.weights or ()]
+    other_macs = sum(draw_macs(w) for w in weights)
     for step, call in enumerate(prop.order):
         layer = graph.layers[call.layer]
         ins = [prop.tensors[ref] for ref in call.inputs]
         refs = call_outputs(prop, call)
         outs = [prop.tensors[ref] for ref in refs]
         produced = sum(tensor_bytes(s) for s in outs)
-        peak = max(peak, live + produced + temporary_bytes(layer, ins, outs))
+        score_bytes, score_macs = attention_cost(layer, ins)
+        # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), a
+        # convolution's patches, attention's scores and their softmax.
+        temporary = produced + patch_bytes(layer, ins[0], outs[0]) + 2 * score_bytes
+        peak = max(peak, live + produced + temporary)
         live += sum(tensor_bytes(prop.tensors[ref]) for ref in refs
                     if ref in last or ref in keep)
         live -= sum(tensor_bytes(prop.tensors[ref]) for ref in set(call.inputs)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
-    weights = [w for state in prop.states.values() for w in state.weights or ()]
-    return Estimate(peak, sum(w.size for w in weights) * 4, macs,
-                    sum(draw_macs(w) for w in weights))
+        other_macs += score_macs
+    return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
 
 
 def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
@@ -96,28 +104,40 @@ def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
     return refs
 
 
-def temporary_bytes(layer: Layer, inputs: list[Shape], outputs: list[Shape]) -> int:
-    """The largest temporary a kernel makes besides its outputs: one array the size of its
-    outputs (``x @ w`` before ``+ bias``, an activation), and a convolution's patch matrix."""
-    temporary = sum(tensor_bytes(s) for s in outputs)
-    if isinstance(layer, Conv):
-        temporary += patch_bytes(layer, inputs[0], outputs[0])
-    return temporary
-
-
-def patch_bytes(layer: Conv, shape: Shape, out: Shape) -> int:
-    """The im2col matrix of a convolution: one row per output position, one column per kernel
-    element and input channel."""
+def patch_bytes(layer: Layer, shape: Shape, out: Shape) -> int:
+    """The im2col matrix of a convolution (``conv.convolve``, which depthwise, separable and
+    transposed convolutions use too): one row per output position, one column per kernel
+    element and input channel. 0 for other layers."""
+    if not isinstance(layer, BaseConv):
+        return 0
     axis = channel_axis(layer.data_format)
     positions = math.prod(out) // out[axis]
     return float32_bytes((positions, math.prod(layer.kernel_size), shape[axis]))
 
 
+def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
+    """The bytes of the scores an attention kernel makes and the multiply-accumulates of
+    scoring and combining with the values; (0, 0) for other layers. For attention over
+    several axes, an upper bound."""
+    if isinstance(layer, MultiHeadAttention):
+        query, value, _ = layer.query_value_key(inputs)
+        scores = query[0] * layer.args.num_heads * math.prod(query[1:-1]) * math.prod(value[1:-1])
+        return scores * 4, scores * (layer.args.key_dim + layer.value_dim)
+    if isinstance(layer, DotAttentionBase):
+        query, value, key = layer.query_value_key(inputs)
+        scores = math.prod(query[:-1]) * (key[-2] if len(key) > 2 else 1)
+        macs = scores * (query[-1] + value[-1])
+        if getattr(layer.args, "score_mode", "concat") == "concat":  # pairwise sums
+            return scores * query[-1] * 4, macs
+        return scores * 4, macs
+    return 0, 0
+
+
 def enforce(needed: Estimate, limits: Limits) -> None:
     """Refuse a forward pass whose estimate is over a limit."""
     if needed.total_macs > limits.forward_max_macs:
-        drawing = (f" ({needed.draw_macs:,} of them to draw orthogonal default weights)"
-                   if needed.draw_macs else "")
+        drawing = (f" ({needed.other_macs:,} of them outside the layers' weights: attention "
+                   "scores, orthogonal default weights)" if needed.other_macs else "")
         raise LimitExceeded(
             "forward multiply-accumulates", needed.total_macs, limits.forward_max_macs,
             f"The forward pass needs an estimated {needed.total_macs:,} multiply-accumulates"
