@@ -60,7 +60,8 @@ def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diag
             notes.append(renamed(layer, "/".join(present), "kernel_size"))
     if "dim_ordering" in config:
         value = config.pop("dim_ordering")
-        config.setdefault("data_format", DIM_ORDERING.get(value, value))
+        config.setdefault("data_format",
+                          DIM_ORDERING.get(value, value) if isinstance(value, str) else value)
         notes.append(diag.warning(
             diag.LEGACY_ARGUMENT, layer,
             f"dim_ordering='{value}' is the Keras 1 spelling of "

@@ -5,6 +5,7 @@ parameters."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from . import diagnostics as diag
 from .data import PASS_THROUGH, global_pooling
@@ -17,8 +18,8 @@ from .shapes import Shape, channel_axis, format_shape, num_elements
 SMALL_CHANNELS = (1, 2, 3, 4)
 LARGE_DENSE_PARAMS = 1_000_000
 """A Flatten → Dense is worth a warning from this many parameters..."""
-LARGE_DENSE_SHARE = 0.5
-"""...when it also holds this share of the model's parameters."""
+LARGE_DENSE_SHARE = Fraction(1, 2)
+"""...when it also holds this share of the model's parameters (exact: counts may be huge)."""
 
 
 def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:

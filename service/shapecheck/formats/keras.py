@@ -213,6 +213,10 @@ class KerasLoader:
             graph.inputs.append(ModelInput(f"{entries[0].name}_input", declared))
         previous = TensorRef(graph.inputs[0].name)
         for entry in entries:
+            if entry.class_name == "InputLayer":
+                raise where.child("config", "layers").fail(
+                    f"the InputLayer '{entry.name}' is not the first layer: a Sequential model "
+                    "has one input, its first layer")
             self.add_layer(graph, entry, [Node([previous])])
             previous = TensorRef(entry.name)
         graph.outputs = [previous]

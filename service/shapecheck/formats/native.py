@@ -167,6 +167,9 @@ def input_refs(entry: dict[str, Any], previous: str | None, i: int, name: str,
             return [TensorRef("<unspecified>")]
         return [TensorRef(previous)]
     items = spec if isinstance(spec, list) else [spec]
+    if not items:
+        raise RequestInvalid({f"model.layers.{i}.inputs": [
+            "must name at least one earlier layer or model input"]})
     return [parse_ref(item, f"model.layers.{i}.inputs.{k}") for k, item in enumerate(items)]
 
 

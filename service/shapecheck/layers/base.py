@@ -263,6 +263,8 @@ def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:
         class_name, config = spec["class_name"], dict(spec.get("config") or {})
     else:
         class_name, config = spec.get("type"), {k: v for k, v in spec.items() if k != "type"}
+    if not isinstance(class_name, str):
+        raise ArgumentError(field, f"the layer type must be a string, got {class_name!r}")
     canonical = ALIASES.get(class_name) or LEGACY_ALIASES.get(class_name) or class_name
     cls = REGISTRY.get(canonical) if isinstance(canonical, str) else None
     if cls is None:
