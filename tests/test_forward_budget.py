@@ -8,7 +8,7 @@ import time
 import pytest
 from shapecheck import check
 from shapecheck.api import create_app
-from shapecheck.budget import estimate
+from shapecheck.budget import STEP_MACS, estimate
 from shapecheck.config import Limits
 from shapecheck.engine import analyse
 from shapecheck.errors import LimitExceeded
@@ -154,15 +154,15 @@ def test_the_response_reports_the_estimate():
 def test_drawing_orthogonal_weights_counts_against_the_macs_budget(monkeypatch):
     lstm = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 16}]}
     needed = estimate_of(lstm, batch=1)
-    assert needed.other_macs == (4 * 16) * 16**2  # QR of the (64, 16) recurrent kernel
+    # the QR of the (16, 64) recurrent kernel, and 3 time steps
+    assert needed.other_macs == (4 * 16) * 16**2 + 3 * STEP_MACS
     assert needed.total_macs == needed.macs + needed.other_macs
     refuse_running(monkeypatch)
     big = {"inputs": [3, 2], "layers": [{"type": "LSTM", "units": 4096}]}
     with pytest.raises(LimitExceeded) as caught:
         check({"model": big, "forward": {}})
     assert caught.value.value > 4 * 4096**3
-    assert "outside the layers' weights: attention scores, orthogonal default weights" in \
-        caught.value.detail
+    assert "outside the layers' weights" in caught.value.detail
 
 
 def test_attention_scores_count_in_memory_and_macs():
@@ -180,3 +180,26 @@ def test_attention_scores_count_in_memory_and_macs():
     assert needed.other_macs == 30 * 40 * (6 + 6)
     pairwise = 30 * 40 * 6  # query + key for every pair, before the tanh and the sum
     assert needed.activation_bytes == 4 * (30 * 6 + 40 * 6 + 2 * 30 * 6 + 2 * pairwise)
+
+
+@pytest.mark.parametrize(("layer", "steps"), [
+    ({"type": "GRU", "units": 4}, 1000),
+    ({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 4}}, 2000),
+    ({"type": "TimeDistributed", "layer": {"type": "SimpleRNN", "units": 4}}, 1000),
+])
+def test_recurrent_time_steps_count_against_the_macs_budget(monkeypatch, layer, steps):
+    model = {"inputs": [1000, 3], "layers": [layer]}
+    if layer["type"] == "TimeDistributed":
+        model["inputs"] = [7, 1000, 3]
+    needed = estimate_of(model, batch=1)
+    assert needed.other_macs - estimate_of_draws(model) == steps * STEP_MACS
+    refuse_running(monkeypatch)
+    with pytest.raises(LimitExceeded):
+        forward_pass(analyse(model, {}), {}, Limits(forward_max_macs=steps * STEP_MACS))
+
+
+def estimate_of_draws(model: dict) -> int:
+    from shapecheck.initializers import draw_macs
+
+    analysis = analyse(model, {})
+    return sum(draw_macs(w) for s in analysis.propagation.states.values() for w in s.weights)

@@ -21,9 +21,13 @@ from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
 from .layers.base import Layer
 from .layers.conv import BaseConv
+from .layers.recurrent import Bidirectional, Recurrent, TimeDistributed
 from .shapes import Shape, channel_axis
 
 MIB = 1024 * 1024
+STEP_MACS = 250_000
+"""What one time step of a recurrent kernel's Python loop costs, in multiply-accumulates of
+the same time (10 to 50 µs at the matmul rate): a long sequence is slow whatever its MACs."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ class Estimate:
     ``totals.macs``)."""
     other_macs: int
     """Those the convention leaves out but the pass does: attention's scores and their
-    combination with the values, and the QR of orthogonal default weights."""
+    combination with the values, the QR of orthogonal default weights, and the time steps of
+    recurrent layers (``STEP_MACS`` each)."""
 
     @property
     def total_bytes(self) -> int:
@@ -92,7 +97,7 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         live -= sum(tensor_bytes(prop.tensors[ref]) for ref in set(call.inputs)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
-        other_macs += score_macs
+        other_macs += score_macs + STEP_MACS * time_steps(layer, ins[0])
     return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
 
 
@@ -108,6 +113,10 @@ def patch_bytes(layer: Layer, shape: Shape, out: Shape) -> int:
     """The im2col matrix of a convolution (``conv.convolve``, which depthwise, separable and
     transposed convolutions use too): one row per output position, one column per kernel
     element and input channel. 0 for other layers."""
+    if isinstance(layer, TimeDistributed):  # the wrapped layer sees batch·time samples
+        steps = shape[1]
+        return patch_bytes(layer.layer, (shape[0] * steps, *shape[2:]),
+                           (out[0] * steps, *out[2:]))
     if not isinstance(layer, BaseConv):
         return 0
     axis = channel_axis(layer.data_format)
@@ -133,15 +142,27 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
     return 0, 0
 
 
+def time_steps(layer: Layer, shape: Shape) -> int:
+    """The time steps a recurrent kernel loops over in Python for an input of ``shape``."""
+    if isinstance(layer, Recurrent):
+        return shape[1]
+    if isinstance(layer, Bidirectional):
+        return 2 * shape[1]
+    if isinstance(layer, TimeDistributed):
+        return time_steps(layer.layer, (shape[0] * shape[1], *shape[2:]))
+    return 0
+
+
 def enforce(needed: Estimate, limits: Limits) -> None:
     """Refuse a forward pass whose estimate is over a limit."""
     if needed.total_macs > limits.forward_max_macs:
-        drawing = (f" ({needed.other_macs:,} of them outside the layers' weights: attention "
-                   "scores, orthogonal default weights)" if needed.other_macs else "")
+        other = (f" ({needed.other_macs:,} of them outside the layers' weights: attention "
+                 "scores, recurrent time steps, orthogonal default weights)"
+                 if needed.other_macs else "")
         raise LimitExceeded(
             "forward multiply-accumulates", needed.total_macs, limits.forward_max_macs,
             f"The forward pass needs an estimated {needed.total_macs:,} multiply-accumulates"
-            f"{drawing}, over the limit of {limits.forward_max_macs:,} "
+            f"{other}, over the limit of {limits.forward_max_macs:,} "
             "(SHAPECHECK_FORWARD_MAX_MACS). Use a smaller batch or input.")
     check_bytes("forward pass", needed.total_bytes, limits,
                 f" (activations {needed.activation_bytes / MIB:,.1f} MiB at their peak, "
