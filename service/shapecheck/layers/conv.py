@@ -9,6 +9,7 @@ BLAS call.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -324,7 +325,7 @@ class BaseConv(SlidingWindow):
         return [Weight("bias", (channels,))] if self.args.use_bias else []
 
     def kernel_volume(self) -> int:
-        return int(np.prod(self.kernel_size))
+        return math.prod(self.kernel_size)
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
         channels = inputs[0][channel_axis(self.data_format)]
@@ -341,7 +342,7 @@ def kernel_params_text(kernel_size: Sequence[int], channels: int, filters: int, 
     per_filter = "·".join(str(k) for k in (*kernel_size, channels))
     per_filter += f"/{groups}" if groups > 1 else ""
     bias = " + 1" if use_bias else ""
-    total = (int(np.prod(kernel_size)) * channels // groups + use_bias) * filters
+    total = (math.prod(kernel_size) * channels // groups + use_bias) * filters
     return f"params ({per_filter}{bias})·{filters} = {total:,}"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 from collections.abc import Callable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -464,7 +465,7 @@ class ConvLSTM(Recurrent):
         steps = inputs[0][1] or 0
         channels = self.channels(inputs[0]) or 0
         positions = num_elements(self.state_shape(inputs[0])[1:]) // self.units
-        per_position = int(np.prod(self.kernel_size)) * (channels + self.units)
+        per_position = math.prod(self.kernel_size) * (channels + self.units)
         return steps * positions * per_position * self.gates * self.units
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
