@@ -5,8 +5,8 @@ or input shapes of rank 40. These checks look only at the raw document (counting
 and the lengths of declared shapes), so that a refusal costs next to nothing. They run first in
 ``engine.check``; the HTTP layer checks the body size and JSON nesting before parsing.
 
-Over the layer limit is a 413 (``LimitExceeded``); a declared shape of too high a rank is a 422
-(``RequestInvalid``) naming its JSON path.
+Over the layer limit is a 413 (``LimitExceeded``); a declared shape of too high a rank (or an
+empty one where the batch axis belongs) is a 422 (``RequestInvalid``) naming its JSON path.
 """
 
 from __future__ import annotations
@@ -117,8 +117,14 @@ def one_shape(value: Any, path: str, batch_axes: int) -> Iterator[tuple[str, Any
 
 
 def check_ranks(shapes: Iterator[tuple[str, Any, int]], max_rank: int) -> None:
-    errors = {path: [f"a tensor of rank {rank} (batch axis included) is over the limit of "
-                     f"{max_rank} (SHAPECHECK_MAX_RANK)"]
-              for path, _, rank in shapes if rank > max_rank}
+    errors = {path: [rank_error(rank, max_rank)] for path, _, rank in shapes
+              if not 1 <= rank <= max_rank}
     if errors:
         raise RequestInvalid(errors)
+
+
+def rank_error(rank: int, max_rank: int) -> str:
+    if rank < 1:
+        return "must include the batch axis: a shape with the batch axis is never empty"
+    return (f"a tensor of rank {rank} (batch axis included) is over the limit of {max_rank} "
+            "(SHAPECHECK_MAX_RANK)")
