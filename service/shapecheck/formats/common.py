@@ -57,7 +57,7 @@ def canonical_name(class_name: str) -> str:
 def declared_args(class_name: str) -> set[str]:
     """The argument names a layer type declares (empty for unknown types)."""
     cls = REGISTRY.get(canonical_name(class_name))
-    return set(cls.Args().fields) if cls else set()
+    return set(cls.schema().fields) if cls else set()
 
 
 def unknown_layer(class_name: str, layer: str) -> Diagnostic:

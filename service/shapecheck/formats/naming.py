@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 
 
+@functools.lru_cache(maxsize=1024)  # class names repeat; a bound keeps odd requests cheap
 def snake_case(class_name: str) -> str:
     """Keras 3 ``to_snake_case``: ``BatchNormalization`` -> ``batch_normalization``."""
     name = re.sub(r"\W+", "", class_name)
