@@ -37,17 +37,22 @@ KERAS3_SHAPES = {
 }
 KERAS3_OUTPUTS = {"attention_with_key_and_scores": [[None, 4, 8], [None, 2, 4, 4]]}
 
+# Keras 3 operations that only compute masks: the loader leaves them out (masks do not change
+# shapes), so they have no row.
+MASK_ONLY = {("embedding_mask_lstm", "not_equal")}
+
 
 def assert_matches_keras(result: dict, record: dict) -> None:
     rows = {row["name"]: row for row in result["layers"]}
-    for expected in record["layers"]:
+    recorded = [r for r in record["layers"] if (record["id"], r["name"]) not in MASK_ONLY]
+    assert list(rows) == [r["name"] for r in recorded]
+    for expected in recorded:
         row = rows[expected["name"]]
         shapes = KERAS3_SHAPES.get((record["id"], expected["name"]), expected["output_shapes"])
         assert row["output_shapes"] == shapes, expected["name"]
         assert row["type"] == expected["type"], expected["name"]
         for key in ("params", "trainable_params", "non_trainable_params"):
             assert row[key] == expected[key], (expected["name"], key)
-    assert len(rows) == len(record["layers"])
     for key in ("params", "trainable_params", "non_trainable_params"):
         assert result["totals"][key] == record["totals"][key], key
 

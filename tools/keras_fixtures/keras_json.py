@@ -192,6 +192,16 @@ def multi_output_heads() -> Any:
 
 
 @model
+def operations_on_tensors() -> Any:
+    """Arithmetic on tensors: Keras 3 records operations (Add, Multiply), tf.keras 2
+    TFOpLambda layers, as MobileNetV3's hard_sigmoid does."""
+    x = keras.Input((5,), name="x")
+    h = layers.Dense(4, name="h")(x)
+    gate = layers.ReLU(6.0, name="relu6")(h + 3.0) * (1.0 / 6.0)
+    return keras.Model(x, layers.Dense(2, name="after")(h * gate - h))
+
+
+@model
 def lambda_in_the_middle() -> Any:
     x = keras.Input((4,), name="x")
     doubled = layers.Lambda(lambda t: t * 2, name="double")(x)
@@ -230,8 +240,8 @@ def dims(shape: Any) -> list[int | None]:
 def layer_record(model: Any, layer: Any) -> dict[str, Any]:
     shapes = [dims(t.shape) for node in nodes_in_model(model, layer)
               for t in keras_flatten(node.output_tensors)]
-    params = int(layer.count_params()) if layer.built else 0
-    trainable = int(sum(int_size(w.shape) for w in layer.trainable_weights))
+    params = int(layer.count_params()) if getattr(layer, "built", False) else 0
+    trainable = int(sum(int_size(w.shape) for w in getattr(layer, "trainable_weights", ())))
     return {"name": layer.name, "type": type(layer).__name__, "output_shapes": shapes,
             "params": params, "trainable_params": trainable,
             "non_trainable_params": params - trainable}
@@ -252,6 +262,11 @@ def int_size(shape: Any) -> int:
     return size
 
 
+def operations(model: Any) -> list[Any]:
+    """The layers and, in Keras 3, the operations (``x + 3``) too, as ``summary()`` lists them."""
+    return list(getattr(model, "operations", None) or model.layers)
+
+
 def model_record(model_id: str, model: Any) -> dict[str, Any]:
     trainable = int(sum(int_size(w.shape) for w in model.trainable_weights))
     params = int(model.count_params())
@@ -259,7 +274,7 @@ def model_record(model_id: str, model: Any) -> dict[str, Any]:
         "id": model_id,
         "keras_version": keras.__version__,
         "keras_json": json.loads(model.to_json()),
-        "layers": [layer_record(model, layer) for layer in model.layers
+        "layers": [layer_record(model, layer) for layer in operations(model)
                    if type(layer).__name__ != "InputLayer"],
         "outputs": [dims(t.shape) for t in keras_flatten(model.outputs)],
         "totals": {"params": params, "trainable_params": trainable,

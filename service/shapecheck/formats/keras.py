@@ -36,6 +36,7 @@ from ..graph import Call, ModelGraph, ModelInput, TensorRef, Unresolved
 from ..layers.base import Layer
 from .common import make_layer
 from .keras_nested import NestedModel
+from .keras_ops import KerasOperation, is_supported
 from .naming import AutoNamer
 from .native import parse_shape
 
@@ -48,7 +49,7 @@ CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
 def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
     """Load a parsed ``model.to_json()``; raises RequestInvalid with ``model.``-rooted paths."""
     loader = KerasLoader(detect_format(doc), overrides)
-    return loader.model(doc, Where("model", ""), top_level=True)
+    return loader.model(doc, Where(), top_level=True)
 
 
 def detect_format(doc: Mapping[str, Any]) -> str:
@@ -92,14 +93,22 @@ def layer_list(config: Any) -> list[Any] | None:
 
 @dataclass(frozen=True)
 class Where:
-    """Where something sits in the request: a dotted 422 path and a JSON Pointer for fixes."""
+    """Where something sits in the submitted model, as the keys that lead to it; spelt as a
+    dotted 422 path (``model.config.layers.3``) or a JSON Pointer (``/config/layers/3``) only
+    when needed, since most places never are."""
 
-    path: str
-    pointer: str
+    keys: tuple[str | int, ...] = ()
 
     def child(self, *keys: str | int) -> Where:
-        pointer = "".join(f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in keys)
-        return Where(".".join([self.path, *map(str, keys)]), self.pointer + pointer)
+        return Where(self.keys + keys)
+
+    @property
+    def path(self) -> str:
+        return ".".join(["model", *map(str, self.keys)])
+
+    @property
+    def pointer(self) -> str:
+        return "".join(f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in self.keys)
 
     def fail(self, message: str) -> RequestInvalid:
         return RequestInvalid({self.path: [message]})
@@ -270,8 +279,7 @@ class KerasLoader:
         if entry.is_model:
             return self.nested(entry)
         if entry.is_operation:
-            self.notes.append(operation_note(entry))
-            return Unresolved(entry.name, entry.class_name)
+            return self.operation(entry)
         class_name = entry.custom_name or entry.class_name
         return make_layer(class_name, entry.name, entry.config, entry.where.child("config").path,
                           self.overrides, self.notes)
@@ -282,6 +290,13 @@ class KerasLoader:
             return Unresolved(entry.name, entry.class_name)  # already reported inside
         return NestedModel(entry.name, entry.class_name, inner,
                            trainable=entry.config.get("trainable", True) is not False)
+
+    def operation(self, entry: Entry) -> Layer:
+        arguments = operation_arguments(entry)
+        if arguments is None or not is_supported(entry.class_name):
+            self.notes.append(operation_note(entry))
+            return Unresolved(entry.name, entry.class_name)
+        return KerasOperation(entry.name, entry.class_name, arguments)
 
     def input_of(self, entry: Entry) -> ModelInput:
         config, where = entry.config, entry.where.child("config")
@@ -325,13 +340,32 @@ def build_input(doc: Mapping[str, Any]) -> tuple | None:
     return None
 
 
+def operation_arguments(entry: Entry) -> list[Any] | None:
+    """An operation's positional arguments: None for each tensor, numbers as they are; None
+    when an argument is neither (a list of tensors, a structure)."""
+    nodes = entry.raw.get("inbound_nodes")
+    args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
+    if not isinstance(args, list) or entry.raw.get("config", {}).keys() - {"name"}:
+        return None
+    arguments: list[Any] = []
+    for arg in args:
+        if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
+            arguments.append(None)
+        elif isinstance(arg, int | float) and not isinstance(arg, bool):
+            arguments.append(arg)
+        else:
+            return None
+    return arguments
+
+
 def operation_note(entry: Entry) -> Diagnostic:
     module = entry.raw.get("module")
     return diag.error(
         diag.UNKNOWN_LAYER, entry.name,
         f"'{entry.name}' is the Keras operation {module}.{entry.class_name} applied to a tensor "
-        "(e.g. keras.ops.add or x * 2 in a functional model), not a layer: shapecheck only "
-        "computes layers, so its output and what follows cannot be checked.",
+        "in a functional model; shapecheck computes the element-by-element operations (x + 3, "
+        "x * y, keras.ops.relu) but not this one, so its output and what follows cannot be "
+        "checked.",
         f'Use the equivalent layer (Add, Multiply, Reshape, Rescaling, ...), or declare what it '
         f'does: "overrides": {{"{entry.name}": {{"output_shape": [null, ...], "params": 0}}}}.')
 
