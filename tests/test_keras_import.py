@@ -12,8 +12,9 @@ import pytest
 from keras_fixtures import FIXTURES, cases
 from shapecheck import check
 from shapecheck.engine import analyse
-from shapecheck.errors import RequestInvalid
+from shapecheck.errors import LayerInputIncompatible, RequestInvalid
 from shapecheck.formats.keras import detect_format, load_keras
+from shapecheck.formats.keras_ops import ops_broadcast
 from shapecheck.forward import run_forward
 from shapecheck.graph import TensorRef
 
@@ -26,8 +27,22 @@ def model_fixtures(flavour: str) -> list:
 MODELS = [*model_fixtures("keras3"), *model_fixtures("tfkeras2")]
 
 # Layers that run code or are custom classes: the loader must refuse to compute them.
-REFUSED = {"lambda_in_the_middle": ("double", "unsupported_layer"),
-           "custom_layer": ("scale", "unknown_layer")}
+TF_OPS = ("tf.__operators__.add", "tf.math.multiply", "tf.math.multiply_1", "tf.math.subtract")
+REFUSED = {
+    "lambda_in_the_middle": {"double": "unsupported_layer"},
+    "custom_layer": {"scale": "unknown_layer"},
+    "keras2:operations_on_tensors": dict.fromkeys(TF_OPS, "unsupported_layer"),
+}
+
+
+def flavour_of(record: dict) -> str:
+    return "keras3" if record["keras_version"].startswith("3") else "keras2"
+
+
+def refused(record: dict) -> dict[str, str]:
+    """The layers the loader must refuse in this record, with the diagnostic code."""
+    return REFUSED.get(record["id"]) or REFUSED.get(f"{flavour_of(record)}:{record['id']}", {})
+
 
 # Where Keras 3 (which the engine follows) and tf.keras 2 disagree on a recorded shape.
 KERAS3_SHAPES = {
@@ -60,12 +75,10 @@ def assert_matches_keras(result: dict, record: dict) -> None:
 @pytest.mark.parametrize("record", MODELS)
 def test_model_matches_keras(record: dict) -> None:
     result = check({"model": record["keras_json"]})
-    flavour = "keras3" if record["keras_version"].startswith("3") else "keras2"
-    assert result["model"]["format"] == flavour
-    if record["id"] in REFUSED:
-        layer, code = REFUSED[record["id"]]
+    assert result["model"]["format"] == flavour_of(record)
+    if refused(record):
         errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
-        assert [(d["layer"], d["code"]) for d in errors] == [(layer, code)]
+        assert {d["layer"]: d["code"] for d in errors} == refused(record)
         return
     assert result["ok"], result["diagnostics"]
     assert_matches_keras(result, record)
@@ -73,12 +86,12 @@ def test_model_matches_keras(record: dict) -> None:
     assert outputs == KERAS3_OUTPUTS.get(record["id"], record["outputs"])
 
 
-@pytest.mark.parametrize("record", [m for m in MODELS if m.values[0]["id"] in REFUSED])
+@pytest.mark.parametrize("record", [m for m in MODELS if refused(m.values[0])])
 def test_overrides_stand_in_for_code_layers(record: dict) -> None:
-    layer, _ = REFUSED[record["id"]]
-    recorded = next(r for r in record["layers"] if r["name"] == layer)
-    override = {"output_shape": recorded["output_shapes"][0], "params": recorded["params"]}
-    result = check({"model": record["keras_json"], "overrides": {layer: override}})
+    recorded = {r["name"]: r for r in record["layers"]}
+    overrides = {name: {"output_shape": recorded[name]["output_shapes"][0],
+                        "params": recorded[name]["params"]} for name in refused(record)}
+    result = check({"model": record["keras_json"], "overrides": overrides})
     assert result["ok"], result["diagnostics"]
     rows = {row["name"]: row for row in result["layers"]}
     assert rows["after"]["output_shapes"] == [[None, 2]]
@@ -349,3 +362,24 @@ def test_unknown_layer_inside_a_nested_model_leaves_it_unresolved() -> None:
 def test_fixtures_exist() -> None:
     assert len(MODELS) >= 30 and len(LAYER_CASES) > 100
     assert Path(FIXTURES / "tfkeras2" / "models").is_dir()
+
+
+def test_operations_compute_like_keras() -> None:
+    analysis = analyse(fixture("keras3", "operations_on_tensors"), {})
+    rng = np.random.default_rng(1)
+    weights = {name: [rng.standard_normal(w.shape).astype(np.float32) for w in state.weights]
+               for name, state in analysis.propagation.states.items() if state.weights}
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    outputs = run_forward(analysis.graph, analysis.propagation, {"x": x}, weights)
+    h = x @ weights["h"][0] + weights["h"][1]
+    gate = np.clip(h + 3.0, 0, 6) * (1.0 / 6.0)
+    expected = (h * gate - h) @ weights["after"][0] + weights["after"][1]
+    assert np.allclose(outputs[analysis.graph.outputs[0]], expected, atol=1e-5)
+
+
+def test_operations_broadcast_as_keras_ops_do() -> None:
+    assert ops_broadcast((None, 1, 5), (4, 1)) == (None, 4, 5)
+    assert ops_broadcast((None, 3), (None, None)) == (None, 3)
+    assert ops_broadcast((None,), (1,)) == (None,)
+    with pytest.raises(LayerInputIncompatible, match="Cannot broadcast"):
+        ops_broadcast((None, 3), (4,))

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import activations
 from ..errors import LayerInputIncompatible
-from ..layers.base import Array, Layer, Shapes
+from ..layers.base import Array, Layer, Shapes, Weight
 from ..shapes import Dim, Shape, format_shape
 
 BINARY: dict[str, Callable[[Array, Array], Array]] = {
@@ -69,6 +69,9 @@ class KerasOperation(Layer):
         if self.class_name in UNARY:
             return [tuple(shapes[0])]
         return [ops_broadcast(tuple(shapes[0]), tuple(shapes[1]))]
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return []
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         operands = self.operands(inputs, lambda v: np.asarray(v, dtype=np.float32))
