@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
 
 import pytest
 import requests
 import yaml
-from openapi_validation import response_errors, spec
+from openapi_validation import SPEC_PATH, response_errors, spec
 from servers import start_gunicorn, stop
 from shapecheck.api import create_app
 
@@ -122,3 +124,11 @@ def test_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(http, 
         assert f'id="schema-{name}"' in page
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "<script" not in page
+
+
+def test_the_spec_ships_inside_the_package():
+    """A wheel built from service/ alone (as the Dockerfile builds it) must carry the spec:
+    the packaged file is the real one, and the repository's openapi.yaml links to it."""
+    packaged = files("shapecheck.api").joinpath("openapi.yaml")
+    assert packaged.is_file() and not Path(str(packaged)).is_symlink()
+    assert SPEC_PATH.resolve() == Path(str(packaged)).resolve()
