@@ -131,3 +131,19 @@ def test_spectral_normalization_reads_a_keras_json_inner_layer() -> None:
              "config": {"name": "inner", "units": 4, "use_bias": False}}
     row = only_row(run([3], {"type": "SpectralNormalization", "layer": inner}))
     assert row["params"] == 3 * 4 + 4
+
+
+def test_layer_scale_names_the_channels_it_expects() -> None:
+    error = error_of(run([3, 5], {"type": "LayerScale", "init_values": 1e-6,
+                                  "projection_dim": 4}))
+    assert "4 scales (projection_dim)" in error["message"] and "5 channels" in error["message"]
+    assert "projection_dim=5" in error["hint"]
+
+
+def test_custom_scale_layer_explains_the_residual_sum() -> None:
+    result = check({"model": {"inputs": {"a": [4, 3], "b": [4, 3]}, "layers": [
+        {"type": "CustomScaleLayer", "scale": 0.17, "inputs": ["a", "b"]}]}})
+    assert "shortcut + 0.17 × residual" in only_row(result)["explain"]
+    result = check({"model": {"inputs": {"a": [4, 3], "b": [4, 2]}, "layers": [
+        {"type": "CustomScaleLayer", "scale": 0.17, "inputs": ["a", "b"]}]}})
+    assert "do not broadcast" in error_of(result)["message"]

@@ -11,6 +11,7 @@ message. With ``forward=True`` it also records random weights, a random input an
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import sys
@@ -35,7 +36,12 @@ STATE_CALL = (keras.layers.RNN, keras.layers.Bidirectional)
 
 # Layers called with a list of tensors rather than with positional tensors.
 LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-             "Dot", "Attention", "AdditiveAttention"}
+             "Dot", "Attention", "AdditiveAttention", "CustomScaleLayer"}
+
+# Layers of keras.applications models that are not in keras.layers: class name -> module.
+APPLICATION_LAYERS = {"LayerScale": "keras.src.applications.convnext",
+                      "StochasticDepth": "keras.src.applications.convnext",
+                      "CustomScaleLayer": "keras.src.applications.inception_resnet_v2"}
 
 
 def case(case_id: str, inputs: Any, layers: list[dict[str, Any]], *, outputs: Any = None,
@@ -71,7 +77,7 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
             previous = entry.get("name") or "input"
             continue
         kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
-        cls = getattr(keras.layers, entry["type"])
+        cls = layer_class(entry["type"])
         name = entry.get("name") or auto_name(cls.__name__, counts)
         kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
         try:
@@ -110,6 +116,13 @@ def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, An
     named = spec if isinstance(spec, dict) else {"input": spec}
     return {name: keras.Input(shape=tuple(shape), name=name, dtype=dtype)
             for name, shape in named.items()}
+
+
+def layer_class(class_name: str) -> Any:
+    """``keras.layers.<class_name>``, or a keras.applications helper layer."""
+    if class_name in APPLICATION_LAYERS:
+        return getattr(importlib.import_module(APPLICATION_LAYERS[class_name]), class_name)
+    return getattr(keras.layers, class_name)
 
 
 def wrap(key: str, value: Any) -> Any:

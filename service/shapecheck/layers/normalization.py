@@ -20,7 +20,7 @@ from marshmallow import ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Float, Int
-from ..shapes import Shape, format_shape, num_elements
+from ..shapes import Shape, broadcast_shapes, format_shape, num_elements
 from .base import (
     Array,
     Layer,
@@ -440,3 +440,90 @@ class SpectralNormalization(Layer):
         inner = self.layer.explain_shape(inputs, outputs)
         return (f"{inner} (the wrapped {self.layer.keras_name}, which runs unchanged at "
                 "inference; the spectral normalisation of its kernel acts during training)")
+
+
+# -- keras.applications helper layers ---------------------------------------------------------
+# model.to_json() of ConvNeXt and InceptionResNetV2 names these classes of
+# keras/src/applications/; they are not in keras.layers.
+
+
+@register
+class LayerScale(Layer):
+    """ConvNeXt's per-channel scale: ``x * gamma``, ``gamma`` of ``projection_dim`` values
+    (initialised to ``init_values``)."""
+
+    keras_name = "LayerScale"
+    family = "applications"
+
+    class Args(LayerArgs):
+        init_values = Float(required=True)
+        projection_dim = Int(min_value=1, required=True)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        channels, dim = shape[-1] if shape else None, self.args.projection_dim
+        if channels not in (None, 1, dim):
+            raise LayerInputIncompatible(
+                f"LayerScale multiplies the last axis by {dim} scales (projection_dim), but its "
+                f"input {format_shape(shape)} has {channels} channels.",
+                f"Set projection_dim={channels}, the channels of the layer before.")
+        return (*shape[:-1], dim) if channels == 1 else shape
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return [Weight("gamma", (self.args.projection_dim,), initializer="constant")]
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return x * weights[0]
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"each of the {self.args.projection_dim} channels multiplied by its own scale, "
+                f"shape {format_shape(outputs[0])}")
+
+
+@register
+class CustomScaleLayer(Layer):
+    """InceptionResNetV2's residual sum: ``inputs[0] + inputs[1] * scale``."""
+
+    keras_name = "CustomScaleLayer"
+    family = "applications"
+    arity = 2
+
+    class Args(LayerArgs):
+        scale = Float(required=True)
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        if len(inputs) != 2:
+            raise LayerInputIncompatible(
+                f"CustomScaleLayer adds a scaled residual to a shortcut: it takes a list of two "
+                f"tensors, but received {len(inputs)}.",
+                'Give it "inputs": [shortcut, residual].')
+        shape = broadcast_shapes(inputs[0], inputs[1])
+        if shape is None:
+            raise LayerInputIncompatible(
+                f"CustomScaleLayer adds {format_shape(inputs[0])} and "
+                f"{format_shape(inputs[1])}, which do not broadcast.",
+                "Give the residual branch the shortcut's shape (e.g. a 1×1 Conv2D with as many "
+                "filters as the shortcut has channels).")
+        return [shape]
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return []
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return [inputs[0] + inputs[1] * np.float32(self.args.scale)]
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"shortcut + {self.args.scale} × residual, element by element: "
+                f"{format_shape(outputs[0])}")
+
+
+@register
+class StochasticDepth(Layer):
+    """ConvNeXt's drop-path: drops whole residual branches at random in training; at
+    inference it returns its input."""
+
+    keras_name = "StochasticDepth"
+    family = "applications"
+    elementwise = True
+
+    class Args(LayerArgs):
+        drop_path_rate = Float(min_value=0.0, max_value=1.0, required=True)

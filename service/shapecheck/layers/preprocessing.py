@@ -1,1 +1,1132 @@
-"""preprocessing layers."""
+"""Preprocessing layers: numeric (Normalization, Rescaling, Discretization, CategoryEncoding),
+image (Resizing, CenterCrop, RandomCrop, AutoContrast and the random augmentations), and the
+lookups of strings and integers (Hashing, StringLookup, IntegerLookup, TextVectorization).
+
+Image layers take a batch of images (rank 4) or a single image (rank 3, Keras then reads the
+first axis as the image height: the batch axis is not special to them). The random
+augmentations act only in training; at inference (``predict``) they return their input.
+
+The lookups and hashing need TensorFlow's string ops and hash functions in Keras; shapecheck
+computes their output shapes (from the vocabulary in the config) but has no kernel for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from marshmallow import ValidationError, fields
+
+from ..errors import ArgumentError, LayerInputIncompatible
+from ..fields import Choice, Float, Int, PositiveInt
+from ..shapes import DATA_FORMATS, Dim, Shape, format_shape
+from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .normalization import Axes, resolve_axis
+from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS
+
+KERAS_EPSILON = np.float32(1e-7)
+"""``keras.backend.epsilon()``."""
+
+
+class Numbers(fields.Field):
+    """A number, a (nested) list of numbers, or a serialised numpy array
+    (``{"class_name": "__numpy__", "config": {"value": ...}}``), returned as float32 array."""
+
+    def __init__(self, **kw: Any):
+        super().__init__(**kw)
+        self.metadata.setdefault("type", "number or list of numbers")
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> Array:
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            value = (value.get("config") or {}).get("value")
+        try:
+            array = np.asarray(value, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ValidationError(f"must be a number or a list of numbers, got {value!r}") from None
+        if array.dtype == object or not np.all(np.isfinite(array)):
+            raise ValidationError("must hold finite numbers only")
+        return array
+
+
+class Range(fields.Field):
+    """A ``[low, high]`` pair of numbers (``value_range``)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) != 2 or not all(map(is_number, value)):
+            raise ValidationError(f"must be a list of two numbers [low, high], got {value!r}")
+        return float(value[0]), float(value[1])
+
+
+class Factor(fields.Field):
+    """An augmentation strength: a number, or a ``[lower, upper]`` pair, within Keras' bounds."""
+
+    def __init__(self, lower: float, upper: float, *, each: bool = False, **kw: Any):
+        super().__init__(**kw)
+        self.lower, self.upper, self.each = lower, upper, each
+        self.metadata.setdefault("type", f"number or [lower, upper] within [{lower}, {upper}]")
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> float | tuple:
+        is_pair = isinstance(value, list | tuple)
+        numbers = list(value) if is_pair else [value]
+        if (is_pair and len(numbers) != 2) or not all(is_number(v) for v in numbers):
+            raise ValidationError(f"must be a number or a list of two numbers, got {value!r}")
+        if self.each or not is_pair:
+            outside = any(not self.lower <= v <= self.upper for v in numbers)
+        else:  # Keras only checks that a pair overlaps the bounds
+            outside = numbers[0] > self.upper or numbers[1] < self.lower
+        if outside:
+            raise ValidationError(f"must lie within [{self.lower}, {self.upper}], got {value}")
+        return (float(numbers[0]), float(numbers[1])) if is_pair else float(value)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# -- numeric preprocessing -------------------------------------------------------------------
+
+@register
+class Normalization(Layer):
+    """Standardises features: ``(x - mean) / sqrt(variance)``, with one mean and variance per
+    position of ``axis`` (``invert=True`` undoes it).
+
+    The statistics are either given (``mean``, ``variance``: no weights) or learnt by
+    ``adapt()``, stored as three non-trainable weights ``mean``, ``variance`` and ``count``.
+    """
+
+    keras_name = "Normalization"
+    family = "preprocessing"
+
+    class Args(LayerArgs):
+        axis = Axes(load_default=-1, allow_none=True)
+        mean = Numbers(load_default=None, allow_none=True)
+        variance = Numbers(load_default=None, allow_none=True)
+        invert = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        axis = args["axis"]
+        self.axes: tuple[int, ...] = () if axis is None else (
+            (axis,) if isinstance(axis, int) else tuple(axis))
+        mean, variance = args["mean"], args["variance"]
+        if (mean is None) != (variance is None):
+            raise ArgumentError("mean" if mean is None else "variance",
+                                "give both mean and variance, or neither (then adapt() "
+                                "learns them)")
+        if mean is not None and mean.shape != variance.shape:
+            raise ArgumentError("variance", f"must have the shape of mean {list(mean.shape)}, "
+                                            f"got {list(variance.shape)}")
+        if mean is not None and mean.ndim > len(self.axes):
+            raise ArgumentError("mean", f"has {mean.ndim} axes, more than the {len(self.axes)} "
+                                        "axes it normalises")
+
+    def kept_axes(self, shape: Shape) -> list[int]:
+        """The normalised axes, counted from 0 and sorted; raise when one is not in the input."""
+        kept = []
+        for axis in self.axes:
+            index = resolve_axis(axis, len(shape))
+            if index is None:
+                raise LayerInputIncompatible(
+                    f"Normalization keeps axis {axis}, but its input {format_shape(shape)} has "
+                    f"{len(shape)} axes.",
+                    "Set axis to an axis of the input (-1 for the features), or null for one "
+                    "mean and variance over everything.")
+            kept.append(index)
+        return sorted(kept)
+
+    def statistics_shape(self, shape: Shape) -> tuple[int, ...]:
+        """The shape of ``mean`` and ``variance``: the sizes of the kept axes."""
+        return tuple(self.require_known(shape[a], f"the size of axis {a}")
+                     for a in self.kept_axes(shape))
+
+    def broadcast_shape(self, shape: Shape) -> list[int]:
+        kept = self.kept_axes(shape)
+        return [shape[d] if d in kept else 1 for d in range(len(shape))]
+
+    def output_shape(self, shape: Shape) -> Shape:
+        stats = self.statistics_shape(shape)
+        if self.args.mean is not None:
+            self.given_statistics(shape, stats)
+        return shape
+
+    def given_statistics(self, shape: Shape, stats: tuple[int, ...]) -> tuple[Array, Array]:
+        """``mean`` and ``variance`` from the config, broadcast as Keras' ``build`` does."""
+        mean, variance = self.args.mean, self.args.variance
+        target = self.broadcast_shape(shape)
+        expanded = [1] * len(shape)
+        kept = self.kept_axes(shape)
+        for i in range(1, mean.ndim + 1):
+            expanded[kept[-i]] = mean.shape[-i]
+        try:
+            return (np.broadcast_to(mean.reshape(expanded), target),
+                    np.broadcast_to(variance.reshape(expanded), target))
+        except ValueError:
+            raise LayerInputIncompatible(
+                f"Normalization's mean of shape {list(mean.shape)} does not fit the normalised "
+                f"axes of the input {format_shape(shape)}, of sizes {list(stats)}.",
+                "Give one mean and variance per feature (or a single number).") from None
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        stats = self.statistics_shape(shape)
+        if self.args.mean is not None:
+            return []
+        return [Weight("mean", stats, trainable=False),
+                Weight("variance", stats, trainable=False, initializer="ones"),
+                Weight("count", (), trainable=False)]
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.args.mean is not None:
+            mean, variance = self.given_statistics(x.shape, self.statistics_shape(x.shape))
+        else:
+            target = self.broadcast_shape(x.shape)
+            mean, variance = weights[0].reshape(target), weights[1].reshape(target)
+        std = np.maximum(np.sqrt(variance), KERAS_EPSILON)
+        return mean + x * std if self.args.invert else (x - mean) / std
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        stats = self.statistics_shape(inputs[0])
+        where = "given in the config" if self.args.mean is not None else "learnt by adapt()"
+        what = "de-standardised" if self.args.invert else "standardised"
+        return (f"each value is {what} with the mean and variance of its position on the kept "
+                f"axes (statistics of shape {format_shape(stats)}, {where}); the shape is kept")
+
+
+@register
+class Rescaling(Layer):
+    """Multiplies by ``scale`` and adds ``offset``: ``x * scale + offset`` (e.g. ``1/255`` to
+    bring pixels into [0, 1])."""
+
+    keras_name = "Rescaling"
+    family = "preprocessing"
+
+    class Args(LayerArgs):
+        scale = Numbers(required=True)
+        offset = Numbers(load_default=np.float32(0.0))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return x * self.args.scale + self.args.offset
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"x · {self.args.scale.tolist()} + {self.args.offset.tolist()} element by "
+                "element, the shape is kept")
+
+
+def one_hot(indices: Array, depth: int) -> Array:
+    """``jax.nn.one_hot``: a new last axis of ``depth``; out-of-range indices give zeros."""
+    return (indices[..., None] == np.arange(depth)).astype(np.float32)
+
+
+def encode(indices: Array, output_mode: str, depth: int) -> Array:
+    """Keras' ``encode_categorical_inputs`` (JAX backend) on integer-valued ``indices``."""
+    if output_mode == "int":
+        return indices.astype(np.float32)
+    if output_mode == "one_hot":
+        if indices.ndim > 1 and indices.shape[-1] == 1:
+            indices = indices[..., 0]
+        return one_hot(indices, depth)
+    # multi_hot and count reduce axis 1 (axis 0 for a rank-1 input), whatever the rank.
+    axis = 1 if indices.ndim > 1 else 0
+    encoded = one_hot(indices.astype(np.int64), depth)
+    return encoded.max(axis=axis) if output_mode == "multi_hot" else encoded.sum(axis=axis)
+
+
+ENCODINGS = ("one_hot", "multi_hot", "count")
+
+
+def encoding_mode_field(choices: tuple[str, ...], default: str) -> Choice:
+    """``output_mode``; Keras reads ``binary`` as ``multi_hot`` and ``tf-idf`` as ``tf_idf``."""
+    return Choice((*choices, "binary", "tf-idf"), load_default=default)
+
+
+def canonical_mode(mode: str) -> str:
+    return {"binary": "multi_hot", "tf-idf": "tf_idf"}.get(mode, mode)
+
+
+class Encoding(Layer):
+    """Layers whose ``output_mode`` turns integer indices into one-hot, multi-hot or count
+    vectors of ``depth`` values."""
+
+    family = "preprocessing"
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["output_mode"] = canonical_mode(args["output_mode"])
+        if args.get("sparse") and args["output_mode"] == "int":
+            raise ArgumentError("sparse", "sparse outputs need output_mode one_hot, multi_hot "
+                                          "or count")
+        super().__init__(name, args)
+
+    @property
+    def output_mode(self) -> str:
+        return self.args.output_mode
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        shape, out = inputs[0], outputs[0]
+        if self.output_mode == "int":
+            return f"each value becomes an integer index, the shape {format_shape(shape)} is kept"
+        what = {"one_hot": "a one-hot vector", "multi_hot": "a multi-hot vector of its sample",
+                "count": "the token counts of its sample",
+                "tf_idf": "the TF-IDF weights of its sample"}[self.output_mode]
+        return (f"output_mode='{self.output_mode}': each index becomes {what} of "
+                f"{out[-1]} values, {format_shape(shape)} → {format_shape(out)}")
+
+
+@register
+class CategoryEncoding(Encoding):
+    """Encodes integer indices below ``num_tokens`` as one-hot, multi-hot or count vectors."""
+
+    keras_name = "CategoryEncoding"
+
+    class Args(LayerArgs):
+        num_tokens = PositiveInt(required=True)
+        output_mode = encoding_mode_field(ENCODINGS, "multi_hot")
+        sparse = fields.Boolean(load_default=False)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        depth = self.args.num_tokens
+        if self.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
+            return (*shape, depth)
+        return (*shape[:-1], depth)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return encode(x, self.output_mode, self.args.num_tokens)
+
+
+@register
+class Discretization(Encoding):
+    """Buckets numbers by ``bin_boundaries`` (``[0, 1]`` gives the bins x < 0, 0 ≤ x < 1 and
+    x ≥ 1), as bin indices or encoded vectors of ``len(bin_boundaries) + 1`` bins.
+
+    With ``num_bins`` the boundaries come from ``adapt()``; an adapted layer's config holds
+    both.
+    """
+
+    keras_name = "Discretization"
+
+    class Args(LayerArgs):
+        bin_boundaries = fields.List(Float(), load_default=None, allow_none=True)
+        num_bins = Int(min_value=0, load_default=None, allow_none=True)
+        epsilon = Float(load_default=0.01)
+        output_mode = encoding_mode_field(("int", *ENCODINGS), "int")
+        sparse = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        if args["bin_boundaries"] is None and args["num_bins"] is None:
+            raise ArgumentError("bin_boundaries", "give bin_boundaries, or num_bins and adapt "
+                                                  "the layer")
+        super().__init__(name, args)
+
+    @property
+    def depth(self) -> int:
+        boundaries = self.args.bin_boundaries
+        return len(boundaries) + 1 if boundaries is not None else self.args.num_bins
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.output_mode == "int":
+            return shape
+        if self.output_mode == "one_hot":
+            if len(shape) > 1 and shape[-1] == 1:
+                return (*shape[:-1], self.depth)
+            return (*shape, self.depth)
+        # multi_hot and count: one vector per sample, the second axis reduced.
+        if len(shape) >= 2:
+            return (shape[0], *shape[2:], self.depth)
+        return (self.depth,)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.args.bin_boundaries is None:
+            raise NotImplementedError(
+                "This Discretization has num_bins but no bin_boundaries: it was never adapted, "
+                "and Keras cannot run it either.")
+        indices = np.digitize(x, np.asarray(self.args.bin_boundaries, dtype=np.float32))
+        return encode(indices, self.output_mode, self.depth)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        bins = f"{self.depth} bins"
+        if self.args.bin_boundaries is not None:
+            bins += f" = {len(self.args.bin_boundaries)} boundaries + 1"
+        return f"{bins}; {super().explain_shape(inputs, outputs)}"
+
+
+# -- images ----------------------------------------------------------------------------------
+
+class ImageArgs(LayerArgs):
+    data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+
+
+class ImageLayer(Layer):
+    """Layers on a batch of images (rank 4) or on one image (rank 3)."""
+
+    family = "preprocessing"
+    Args = ImageArgs
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["data_format"] = args.get("data_format") or "channels_last"
+        super().__init__(name, args)
+
+    @property
+    def size_axes(self) -> tuple[int, int]:
+        """The height and width axes, counted from the end as Keras does."""
+        return (-3, -2) if self.args.data_format == "channels_last" else (-2, -1)
+
+    def check_image(self, shape: Shape) -> None:
+        if len(shape) in (3, 4):
+            return
+        raise LayerInputIncompatible(
+            f"{self.keras_name} takes images: a batch (batch, height, width, channels) or a "
+            f"single image (height, width, channels), but received {format_shape(shape)} of "
+            f"rank {len(shape)}.",
+            "Reshape the input to (height, width, channels) per sample, e.g. Reshape((28, 28, "
+            "1)) for flat 784-pixel images.")
+
+    def sized(self, shape: Shape, height: Dim, width: Dim) -> Shape:
+        """``shape`` with its height and width replaced."""
+        out = list(shape)
+        out[self.size_axes[0]], out[self.size_axes[1]] = height, width
+        return tuple(out)
+
+    def size_of(self, shape: Sequence[Dim]) -> tuple[Dim, Dim]:
+        return shape[self.size_axes[0]], shape[self.size_axes[1]]
+
+    def channels_last_batch(self, x: Array) -> Array:
+        """A rank-3 image as a batch of one, channels last (how the kernels see images)."""
+        x = x[None] if x.ndim == 3 else x
+        return np.moveaxis(x, 1, -1) if self.args.data_format == "channels_first" else x
+
+    def restore(self, y: Array, like: Array) -> Array:
+        """Undo ``channels_last_batch``."""
+        y = np.moveaxis(y, -1, 1) if self.args.data_format == "channels_first" else y
+        return y[0] if like.ndim == 3 else y
+
+
+def resize_matrix(length: int, size: int, method: str, antialias: bool) -> Array:
+    """The (length, size) matrix of ``jax.image.resize`` along one axis (``scale_and_translate``
+    without translation): a kernel of the distance from each output sample to each input
+    pixel (widened by the scale when antialiasing a downsampling), columns normalised to sum
+    to 1, samples outside the input zeroed."""
+    inverse = length / size
+    samples = (np.arange(size) + 0.5) * inverse - 0.5
+    pixels = np.arange(length)[:, None]
+    if method == "area":
+        left = np.arange(size) * inverse
+        weights = np.maximum(0.0, np.minimum(left + inverse, pixels + 1.0)
+                             - np.maximum(left, pixels))
+    else:
+        kernel_scale = max(inverse, 1.0) if antialias else 1.0
+        weights = RESIZE_KERNELS[method](np.abs(samples - pixels) / kernel_scale)
+    total = weights.sum(axis=0, keepdims=True)
+    weights = np.where(np.abs(total) > 1000 * np.finfo(np.float32).eps,
+                       weights / np.where(total != 0, total, 1), 0.0)
+    inside = (samples >= -0.5) & (samples <= length - 0.5)
+    return np.where(inside, weights, 0.0).astype(np.float32)
+
+
+def resize_axis(x: Array, axis: int, size: int, method: str, antialias: bool = False) -> Array:
+    """``jax.image.resize`` of one axis of ``x`` to ``size``."""
+    length = x.shape[axis]
+    if length == size:
+        return x
+    if method == "nearest":
+        offsets = (np.arange(size, dtype=np.float32) + 0.5) * length / size
+        return np.take(x, np.floor(offsets).astype(np.int64), axis=axis)
+    weights = resize_matrix(length, size, method, antialias)
+    return np.moveaxis(np.tensordot(x, weights, axes=([axis], [0])), -1, axis)
+
+
+def resize_images(x: Array, height: int, width: int, method: str = "bilinear",
+                  antialias: bool = False) -> Array:
+    """Resize a channels_last batch of images."""
+    return resize_axis(resize_axis(x, 1, height, method, antialias), 2, width, method, antialias)
+
+
+def aspect_crop(x: Array, height: int, width: int) -> Array:
+    """Centre-crop a channels_last batch to the aspect ratio of (height, width), as Keras'
+    ``crop_to_aspect_ratio`` and ``smart_resize`` do (at least one pixel each way)."""
+    in_height, in_width = x.shape[1], x.shape[2]
+    crop_height = max(min(in_height, int(float(in_width * height) / width)), 1)
+    crop_width = max(min(in_width, int(float(in_height * width) / height)), 1)
+    top = int(float(in_height - crop_height) / 2)
+    left = int(float(in_width - crop_width) / 2)
+    return x[:, top:top + crop_height, left:left + crop_width]
+
+
+def aspect_pad(x: Array, height: int, width: int, fill_value: float) -> Array:
+    """Pad a channels_last batch to the aspect ratio of (height, width), the same amount on
+    both sides of one axis, as Keras' ``pad_to_aspect_ratio`` does."""
+    in_height, in_width = x.shape[1], x.shape[2]
+    padded_height = max(in_height, int(float(in_width * height) / width))
+    padded_width = max(in_width, int(float(in_height * width) / height))
+    top = int(float(padded_height - in_height) / 2)
+    left = int(float(padded_width - in_width) / 2)
+    if top > 0:
+        pads = [(0, 0), (top, top), (0, 0), (0, 0)]
+    elif left > 0:
+        pads = [(0, 0), (0, 0), (left, left), (0, 0)]
+    else:
+        return x
+    return np.pad(x, pads, constant_values=fill_value)
+
+
+class SizeArgs(ImageArgs):
+    height = PositiveInt(required=True)
+    width = PositiveInt(required=True)
+
+
+@register
+class Resizing(ImageLayer):
+    """Resizes images to (``height``, ``width``) by ``interpolation``, optionally cropping or
+    padding them to the target aspect ratio first."""
+
+    keras_name = "Resizing"
+
+    class Args(SizeArgs):
+        interpolation = Choice(RESIZE_INTERPOLATIONS, load_default="bilinear")
+        crop_to_aspect_ratio = fields.Boolean(load_default=False)
+        pad_to_aspect_ratio = fields.Boolean(load_default=False)
+        fill_mode = Choice(("constant",), load_default="constant")
+        fill_value = Float(load_default=0.0)
+        antialias = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        if args["crop_to_aspect_ratio"] and args["pad_to_aspect_ratio"]:
+            raise ArgumentError("pad_to_aspect_ratio", "cannot be combined with "
+                                                       "crop_to_aspect_ratio")
+        super().__init__(name, args)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return self.sized(shape, self.args.height, self.args.width)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        height, width = self.args.height, self.args.width
+        images = self.channels_last_batch(x)
+        if self.args.crop_to_aspect_ratio:
+            images = aspect_crop(images, height, width)
+        elif self.args.pad_to_aspect_ratio:
+            images = aspect_pad(images, height, width, self.args.fill_value)
+        resized = resize_images(images, height, width, self.args.interpolation,
+                                self.args.antialias)
+        return self.restore(resized, x)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        height, width = self.size_of(inputs[0])
+        how = (" after cropping to the target aspect ratio" if self.args.crop_to_aspect_ratio
+               else " after padding to the target aspect ratio"
+               if self.args.pad_to_aspect_ratio else "")
+        return (f"images resized from {height}×{width} to {self.args.height}×{self.args.width} "
+                f"({self.args.interpolation}{how}): {format_shape(inputs[0])} → "
+                f"{format_shape(outputs[0])}")
+
+
+@register
+class CenterCrop(ImageLayer):
+    """Crops the centre (``height``, ``width``) of each image; an image smaller than that is
+    cropped to the target aspect ratio and resized up (bilinear) instead."""
+
+    keras_name = "CenterCrop"
+    Args = SizeArgs
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return self.sized(shape, self.args.height, self.args.width)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        height, width = self.args.height, self.args.width
+        images = self.channels_last_batch(x)
+        in_height, in_width = images.shape[1], images.shape[2]
+        if in_height >= height and in_width >= width:
+            top, left = (in_height - height) // 2, (in_width - width) // 2
+            cropped = images[:, top:top + height, left:left + width]
+        else:
+            cropped = resize_images(aspect_crop(images, height, width), height, width)
+        return self.restore(cropped, x)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        height, width = self.size_of(inputs[0])
+        if height is None or width is None:
+            how = (f"the centre {self.args.height}×{self.args.width} of each image (images "
+                   "smaller than that are cropped to its aspect ratio and resized up)")
+        elif height >= self.args.height and width >= self.args.width:
+            how = (f"the centre {self.args.height}×{self.args.width} of each {height}×{width} "
+                   f"image is kept ({height - self.args.height} rows and "
+                   f"{width - self.args.width} columns cut)")
+        else:
+            how = (f"the {height}×{width} images are smaller than {self.args.height}×"
+                   f"{self.args.width}: cropped to that aspect ratio and resized up")
+        return f"{how}: {format_shape(inputs[0])} → {format_shape(outputs[0])}"
+
+
+@register
+class RandomCrop(ImageLayer):
+    """Crops a random (``height``, ``width``) window of each image in training.
+
+    Keras 3 declares the output (``height``, ``width``), but at inference ``predict`` returns
+    the images unchanged; a model only runs when they already have that size.
+    """
+
+    keras_name = "RandomCrop"
+    Args = SizeArgs
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return self.sized(shape, self.args.height, self.args.width)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.size_of(x.shape) != (self.args.height, self.args.width):
+            raise NotImplementedError(
+                f"RandomCrop declares {self.args.height}×{self.args.width} images but Keras 3 "
+                f"returns the {x.shape[self.size_axes[0]]}×{x.shape[self.size_axes[1]]} images "
+                "unchanged at inference: predict disagrees with the model's own shapes.")
+        return x
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"a random {self.args.height}×{self.args.width} window in training: "
+                f"{format_shape(inputs[0])} → {format_shape(outputs[0])} (Keras 3 returns the "
+                "images unchanged at inference)")
+
+
+@register
+class AutoContrast(ImageLayer):
+    """Stretches each channel of each image to the full ``value_range`` (its darkest value to
+    the low end, its brightest to the high end), at inference too."""
+
+    keras_name = "AutoContrast"
+
+    class Args(ImageArgs):
+        value_range = Range(load_default=(0.0, 255.0))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return shape
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        low_value, high_value = self.args.value_range
+        images = x[None] if x.ndim == 3 else x
+        scaled = (images - low_value) / (high_value - low_value) * 255.0
+        low = scaled.min(axis=(1, 2), keepdims=True)
+        high = scaled.max(axis=(1, 2), keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = 255.0 / (high - low)
+            stretched = np.clip(scaled * scale - low * scale, 0.0, 255.0)
+        result = stretched / 255.0 * (high_value - low_value) + low_value
+        result = np.where(np.isnan(result), images, result)
+        return result[0] if x.ndim == 3 else result
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"each channel of each image stretched to {list(self.args.value_range)}, the "
+                f"shape {format_shape(inputs[0])} is kept")
+
+
+# -- random augmentations: active in training only -------------------------------------------
+
+FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+class RandomAugmentation(ImageLayer):
+    """An augmentation Keras applies in training only; ``predict`` returns the images."""
+
+    augments: ClassVar[str]
+    """What it does in training, for the explanation."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return shape
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return x
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"{self.augments} in training only; at inference the images pass unchanged, "
+                f"shape {format_shape(inputs[0])} kept")
+
+
+class AffineArgs(ImageArgs):
+    fill_mode = Choice(FILL_MODES, load_default="reflect")
+    interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+    fill_value = Float(load_default=0.0)
+
+
+class ColorArgs(ImageArgs):
+    value_range = Range(load_default=(0.0, 255.0))
+
+
+def required_factor(lower: float, upper: float, **kw: Any) -> Factor:
+    return Factor(lower, upper, required=True, **kw)
+
+
+@register
+class RandomFlip(RandomAugmentation):
+    """Flips images left-right and/or up-down at random (``mode``)."""
+
+    keras_name = "RandomFlip"
+    augments = "random flips"
+
+    class Args(ImageArgs):
+        mode = Choice(("horizontal", "vertical", "horizontal_and_vertical"),
+                      load_default="horizontal_and_vertical")
+
+
+@register
+class RandomRotation(RandomAugmentation):
+    """Rotates images by a random fraction ``factor`` of a full turn."""
+
+    keras_name = "RandomRotation"
+    augments = "random rotations"
+
+    class Args(AffineArgs):
+        factor = required_factor(-1.0, 1.0)
+
+
+@register
+class RandomZoom(RandomAugmentation):
+    """Zooms images in or out by a random fraction (``height_factor``, ``width_factor``)."""
+
+    keras_name = "RandomZoom"
+    augments = "random zooms"
+
+    class Args(AffineArgs):
+        height_factor = required_factor(-1.0, 1.0, each=True)
+        width_factor = Factor(-1.0, 1.0, each=True, load_default=None, allow_none=True)
+
+
+@register
+class RandomTranslation(RandomAugmentation):
+    """Shifts images by a random fraction of their height and width."""
+
+    keras_name = "RandomTranslation"
+    augments = "random shifts"
+
+    class Args(AffineArgs):
+        height_factor = required_factor(-1.0, 1.0, each=True)
+        width_factor = required_factor(-1.0, 1.0, each=True)
+
+
+@register
+class RandomShear(RandomAugmentation):
+    """Shears images by random angles (``x_factor``, ``y_factor``)."""
+
+    keras_name = "RandomShear"
+    augments = "random shears"
+
+    class Args(AffineArgs):
+        x_factor = Factor(0.0, 1.0, load_default=0.0)
+        y_factor = Factor(0.0, 1.0, load_default=0.0)
+
+
+@register
+class RandomContrast(RandomAugmentation):
+    """Scales each image's contrast by a random factor in [1 - factor, 1 + factor]."""
+
+    keras_name = "RandomContrast"
+    augments = "random contrast changes"
+
+    class Args(ColorArgs):
+        factor = required_factor(0.0, 1.0)
+
+
+@register
+class RandomBrightness(RandomAugmentation):
+    """Adds a random brightness offset, a fraction ``factor`` of ``value_range``."""
+
+    keras_name = "RandomBrightness"
+    augments = "random brightness changes"
+
+    class Args(ColorArgs):
+        factor = required_factor(-1.0, 1.0)
+
+
+@register
+class RandomColorDegeneration(RandomAugmentation):
+    """Blends images with their grayscale version by a random ``factor``."""
+
+    keras_name = "RandomColorDegeneration"
+    augments = "random colour fading"
+
+    class Args(ColorArgs):
+        factor = required_factor(-1.0, 1.0)
+
+
+@register
+class RandomSaturation(RandomAugmentation):
+    """Changes the colour saturation by a random ``factor``."""
+
+    keras_name = "RandomSaturation"
+    augments = "random saturation changes"
+
+    class Args(ColorArgs):
+        factor = required_factor(-1.0, 1.0)
+
+
+@register
+class RandomHue(RandomAugmentation):
+    """Shifts the hue by a random ``factor``."""
+
+    keras_name = "RandomHue"
+    augments = "random hue shifts"
+
+    class Args(ColorArgs):
+        factor = required_factor(0.0, 1.0)
+
+
+@register
+class RandomSharpness(RandomAugmentation):
+    """Sharpens or blurs images by a random ``factor``."""
+
+    keras_name = "RandomSharpness"
+    augments = "random sharpness changes"
+
+    class Args(ColorArgs):
+        factor = required_factor(0.0, 1.0)
+
+
+@register
+class RandomPosterization(RandomAugmentation):
+    """Keeps a random number (``factor``, 1 to 8) of bits per colour channel."""
+
+    keras_name = "RandomPosterization"
+    augments = "random posterisation"
+
+    class Args(ColorArgs):
+        factor = required_factor(1.0, 8.0)
+
+
+@register
+class RandomColorJitter(RandomAugmentation):
+    """Random brightness, contrast, saturation and hue changes in one layer."""
+
+    keras_name = "RandomColorJitter"
+    augments = "random colour jitter"
+
+    class Args(ColorArgs):
+        brightness_factor = Factor(-1.0, 1.0, load_default=None, allow_none=True)
+        contrast_factor = Factor(0.0, 1.0, load_default=None, allow_none=True)
+        saturation_factor = Factor(-1.0, 1.0, load_default=None, allow_none=True)
+        hue_factor = Factor(0.0, 1.0, load_default=None, allow_none=True)
+
+
+class ProbabilityArgs(ColorArgs):
+    factor = Factor(0.0, 1.0, load_default=1.0)
+
+
+@register
+class RandomGrayscale(RandomAugmentation):
+    """Turns images to grayscale with probability ``factor`` (the channels are kept)."""
+
+    keras_name = "RandomGrayscale"
+    augments = "random conversion to grayscale"
+
+    class Args(ImageArgs):
+        factor = Factor(0.0, 1.0, load_default=0.5)
+
+
+@register
+class RandomInvert(RandomAugmentation):
+    """Inverts images (``value_range`` high - x) with probability ``factor``."""
+
+    keras_name = "RandomInvert"
+    augments = "random inversion"
+    Args = ProbabilityArgs
+
+
+@register
+class RandomErasing(RandomAugmentation):
+    """Erases a random rectangle of each image with probability ``factor``."""
+
+    keras_name = "RandomErasing"
+    augments = "random erasing of rectangles"
+    Args = ProbabilityArgs
+
+
+@register
+class RandomGaussianBlur(RandomAugmentation):
+    """Blurs images with a Gaussian kernel with probability ``factor``."""
+
+    keras_name = "RandomGaussianBlur"
+    augments = "random Gaussian blur"
+
+    class Args(ProbabilityArgs):
+        kernel_size = PositiveInt(load_default=3)
+
+
+@register
+class RandomElasticTransform(RandomAugmentation):
+    """Distorts images by a random elastic displacement field."""
+
+    keras_name = "RandomElasticTransform"
+    augments = "random elastic distortion"
+
+    class Args(ProbabilityArgs):
+        fill_mode = Choice(FILL_MODES, load_default="reflect")
+        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+
+
+@register
+class RandomPerspective(RandomAugmentation):
+    """Applies a random perspective warp with probability ``factor``."""
+
+    keras_name = "RandomPerspective"
+    augments = "random perspective warps"
+
+    class Args(ImageArgs):
+        factor = Factor(0.0, 1.0, load_default=1.0)
+        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+
+
+@register
+class Solarization(RandomAugmentation):
+    """Inverts the pixels above a random threshold (``threshold_factor``), after adding a
+    random ``addition_factor``."""
+
+    keras_name = "Solarization"
+    augments = "random solarisation"
+
+    class Args(ColorArgs):
+        addition_factor = Factor(0.0, 1.0, load_default=0.0)
+        threshold_factor = Factor(0.0, 1.0, load_default=0.0)
+
+
+@register
+class AugMix(RandomAugmentation):
+    """Mixes several chains of random augmentations of each image (AugMix)."""
+
+    keras_name = "AugMix"
+    augments = "random AugMix chains"
+
+    class Args(ColorArgs):
+        num_chains = PositiveInt(load_default=3)
+        chain_depth = Factor(1.0, float("inf"), load_default=3)
+        factor = Factor(0.0, 1.0, load_default=0.3)
+
+
+@register
+class RandAugment(RandomAugmentation):
+    """Applies ``num_ops`` random augmentations of strength ``factor`` (RandAugment)."""
+
+    keras_name = "RandAugment"
+    augments = "random RandAugment operations"
+
+    class Args(ColorArgs):
+        num_ops = PositiveInt(load_default=2)
+        factor = Factor(0.0, 1.0, load_default=0.5)
+
+
+@register
+class CutMix(RandomAugmentation):
+    """Pastes a random patch of another image of the batch (CutMix)."""
+
+    keras_name = "CutMix"
+    augments = "random CutMix patches"
+
+    class Args(ImageArgs):
+        factor = Factor(0.0, 1.0, load_default=1.0)
+
+
+@register
+class MixUp(RandomAugmentation):
+    """Blends each image with another image of the batch (MixUp)."""
+
+    keras_name = "MixUp"
+    augments = "random MixUp blending"
+
+    class Args(ImageArgs):
+        alpha = Float(min_value=0.0, load_default=0.2)
+
+
+@register
+class MaxNumBoundingBoxes(RandomAugmentation):
+    """Pads or trims bounding boxes to ``max_number``; images pass unchanged."""
+
+    keras_name = "MaxNumBoundingBoxes"
+    augments = "bounding boxes padded to a fixed number"
+
+    class Args(ImageArgs):
+        max_number = PositiveInt(required=True)
+
+
+# -- hashing and lookups (TensorFlow string ops in Keras: shapes only) -----------------------
+
+class TokenLayer(Encoding):
+    """Hashing and the lookups: shapes from the config, no numpy kernel."""
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        raise NotImplementedError(
+            f"{self.keras_name} hashes or looks up tokens with TensorFlow's string and hash "
+            "operations; shapecheck computes its output shape but does not run it.")
+
+
+@register
+class Hashing(TokenLayer):
+    """Hashes values (strings or integers) into ``num_bins`` bins, as bin indices or encoded
+    vectors."""
+
+    keras_name = "Hashing"
+
+    class Args(LayerArgs):
+        num_bins = PositiveInt(required=True)
+        mask_value = fields.Raw(load_default=None)
+        salt = fields.Raw(load_default=None)
+        output_mode = encoding_mode_field(("int", *ENCODINGS), "int")
+        sparse = fields.Boolean(load_default=False)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.output_mode == "int":
+            return shape
+        return (*shape[:-1], self.args.num_bins)
+
+
+LOOKUP_MODES = ("int", *ENCODINGS, "tf_idf")
+
+
+class LookupArgs(LayerArgs):
+    max_tokens = Int(min_value=2, load_default=None, allow_none=True)
+    num_oov_indices = Int(min_value=0, load_default=1)
+    mask_token = fields.Raw(load_default=None, allow_none=True)
+    vocabulary = fields.Raw(load_default=None, allow_none=True)
+    vocabulary_size = Int(min_value=0, load_default=None, allow_none=True)
+    idf_weights = fields.Raw(load_default=None, allow_none=True)
+    invert = fields.Boolean(load_default=False)
+    output_mode = encoding_mode_field(LOOKUP_MODES, "int")
+    pad_to_max_tokens = fields.Boolean(load_default=False)
+    sparse = fields.Boolean(load_default=False)
+
+
+class Lookup(TokenLayer):
+    """StringLookup and IntegerLookup: tokens to indices of a vocabulary.
+
+    Indices start with the mask (``mask_token``, in ``int`` mode only) and the
+    ``num_oov_indices`` out-of-vocabulary buckets, then the vocabulary.
+    """
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        check_lookup_args(args)
+        self.depth: int | None = self.vocabulary_depth()
+
+    def special_tokens(self) -> list[Any]:
+        """The tokens a vocabulary may start with: mask (int mode) then the OOV tokens."""
+        mask = [self.args.mask_token] if self.has_mask_index else []
+        return mask + [self.args.oov_token] * self.args.num_oov_indices
+
+    @property
+    def has_mask_index(self) -> bool:
+        return self.args.mask_token is not None and self.output_mode == "int"
+
+    def vocabulary_depth(self) -> int | None:
+        """The size of the encoded vectors, or None when the vocabulary is not in the config."""
+        if self.args.pad_to_max_tokens:
+            return self.args.max_tokens
+        vocabulary = self.args.vocabulary
+        if not isinstance(vocabulary, list):
+            return self.args.vocabulary_size
+        if not vocabulary:
+            raise ArgumentError("vocabulary", "cannot be empty")
+        specials = self.special_tokens()
+        starts_with_specials = vocabulary[:len(specials)] == specials
+        tokens = vocabulary[len(specials):] if starts_with_specials else vocabulary
+        if len(set(map(repr, tokens))) != len(tokens):
+            raise ArgumentError("vocabulary", "has repeated tokens")
+        depth = len(specials) + len(tokens)
+        if self.args.max_tokens is not None and depth > self.args.max_tokens:
+            raise ArgumentError("vocabulary", f"gives a vocabulary of {depth} (with the mask and "
+                                              f"OOV indices), over max_tokens="
+                                              f"{self.args.max_tokens}")
+        return depth
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return lookup_output_shape(shape, self.output_mode, self.depth)
+
+
+def check_lookup_args(args: dict[str, Any]) -> None:
+    """The combinations Keras' IndexLookup refuses."""
+    mode = args["output_mode"]
+    if args["pad_to_max_tokens"] and args["max_tokens"] is None:
+        raise ArgumentError("pad_to_max_tokens", "needs max_tokens")
+    if args.get("invert") and mode != "int":
+        raise ArgumentError("invert", "only works with output_mode='int'")
+    if args["idf_weights"] is not None and mode != "tf_idf":
+        raise ArgumentError("idf_weights", "only used with output_mode='tf_idf'")
+    if mode == "tf_idf" and isinstance(args["vocabulary"], list) and args["idf_weights"] is None:
+        raise ArgumentError("idf_weights", "output_mode='tf_idf' with a vocabulary needs "
+                                           "idf_weights")
+
+
+def lookup_output_shape(shape: Shape, output_mode: str, depth: int | None) -> Shape:
+    """``IndexLookup.compute_output_shape``: one-hot adds an axis (or replaces a last axis
+    of 1); multi-hot, count and TF-IDF replace the last (sample) axis."""
+    if output_mode == "int":
+        return shape
+    if output_mode == "one_hot":
+        if len(shape) > 1 and shape[-1] == 1:
+            return (*shape[:-1], depth)
+        return (*shape, depth)
+    return (*shape[:-1], depth)
+
+
+@register
+class StringLookup(Lookup):
+    """Maps strings to indices of ``vocabulary`` (or back, ``invert``), as indices or encoded
+    vectors."""
+
+    keras_name = "StringLookup"
+
+    class Args(LookupArgs):
+        oov_token = fields.Raw(load_default="[UNK]")
+
+
+@register
+class IntegerLookup(Lookup):
+    """Maps integers to indices of ``vocabulary`` (or back, ``invert``), as indices or encoded
+    vectors."""
+
+    keras_name = "IntegerLookup"
+
+    class Args(LookupArgs):
+        oov_token = fields.Raw(load_default=-1)
+
+
+@register
+class TextVectorization(TokenLayer):
+    """Splits strings into tokens and maps them to indices of a vocabulary: sequences of
+    ``output_sequence_length`` indices (``int``), or one vector per string."""
+
+    keras_name = "TextVectorization"
+
+    class Args(LookupArgs):
+        output_mode = encoding_mode_field(LOOKUP_MODES, "int")
+        output_sequence_length = PositiveInt(load_default=None, allow_none=True)
+        split = fields.Raw(load_default="whitespace", allow_none=True)
+        ragged = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if self.output_mode != "int" and args["output_sequence_length"] is not None:
+            raise ArgumentError("output_sequence_length", "only used with output_mode='int'")
+        if args["ragged"] and self.output_mode != "int":
+            raise ArgumentError("ragged", "only works with output_mode='int'")
+        check_lookup_args(args)
+        # The vocabulary is looked up by a StringLookup with mask "" and one "[UNK]" bucket.
+        self.lookup = StringLookup.from_config(f"{name}_lookup", {
+            **{k: args[k] for k in ("max_tokens", "vocabulary", "vocabulary_size",
+                                    "idf_weights", "pad_to_max_tokens")},
+            "output_mode": self.output_mode, "mask_token": "", "num_oov_indices": 1})
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.output_mode == "int":
+            return (shape[0], self.args.output_sequence_length)
+        if self.args.split is not None:
+            tokens = (*shape, None)
+        else:
+            tokens = (*shape, 1) if len(shape) <= 1 else shape
+        return self.lookup.output_shape(tokens)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        if self.output_mode == "int":
+            length = self.args.output_sequence_length
+            padded = (f"padded or truncated to {length} tokens" if length else
+                      "as many tokens as the longest string (unknown length)")
+            return f"each string becomes a sequence of token indices, {padded}"
+        return super().explain_shape(inputs, outputs)

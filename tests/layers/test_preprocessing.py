@@ -1,0 +1,149 @@
+"""Preprocessing layers: what the Keras fixtures do not show (422 paths, inputs Keras builds on
+but cannot run, explanations, kernels without a Keras recording)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.layers import REGISTRY
+from shapecheck.layers.preprocessing import resize_matrix
+
+
+def run(shape: list, *layers: dict) -> dict:
+    return check({"model": {"inputs": shape, "layers": list(layers)}})
+
+
+def only_row(result: dict) -> dict:
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+def layer(type_: str, **config: object):
+    return REGISTRY[type_].from_config(type_.lower(), config)
+
+
+@pytest.mark.parametrize(("entry", "path"), [
+    ({"type": "Normalization", "mean": 1.0}, "model.layers.0.variance"),
+    ({"type": "Normalization", "variance": 1.0}, "model.layers.0.mean"),
+    ({"type": "Normalization", "mean": "zero", "variance": 1.0}, "model.layers.0.mean"),
+    ({"type": "Rescaling"}, "model.layers.0.scale"),
+    ({"type": "CategoryEncoding", "num_tokens": 0}, "model.layers.0.num_tokens"),
+    ({"type": "Discretization"}, "model.layers.0.bin_boundaries"),
+    ({"type": "Discretization", "bin_boundaries": [0.0], "sparse": True},
+     "model.layers.0.sparse"),
+    ({"type": "Resizing", "height": 4, "width": 4, "crop_to_aspect_ratio": True,
+      "pad_to_aspect_ratio": True}, "model.layers.0.pad_to_aspect_ratio"),
+    ({"type": "Resizing", "height": 4, "width": 4, "interpolation": "cubic"},
+     "model.layers.0.interpolation"),
+    ({"type": "CenterCrop", "height": 4}, "model.layers.0.width"),
+    ({"type": "RandomRotation", "factor": 1.5}, "model.layers.0.factor"),
+    ({"type": "RandomZoom", "height_factor": [0.1, 0.2, 0.3]}, "model.layers.0.height_factor"),
+    ({"type": "RandomFlip", "mode": "diagonal"}, "model.layers.0.mode"),
+    ({"type": "RandomBrightness", "factor": 0.1, "value_range": [0]},
+     "model.layers.0.value_range"),
+    ({"type": "StringLookup", "pad_to_max_tokens": True}, "model.layers.0.pad_to_max_tokens"),
+    ({"type": "StringLookup", "vocabulary": ["a", "a"]}, "model.layers.0.vocabulary"),
+    ({"type": "TextVectorization", "output_mode": "count", "output_sequence_length": 4},
+     "model.layers.0.output_sequence_length"),
+])
+def test_invalid_arguments_are_refused_with_their_path(entry: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([6, 8, 3], entry)
+    assert list(exc.value.errors) == [path]
+
+
+@pytest.mark.parametrize("entry", [
+    {"type": "Resizing", "height": 4, "width": 4},
+    {"type": "RandomFlip"},
+    {"type": "RandomContrast", "factor": 0.1},
+])
+@pytest.mark.parametrize("shape", [[8], [2, 6, 8, 3]])
+def test_images_of_rank_2_or_5_are_refused(entry: dict, shape: list) -> None:
+    """Keras builds these models, but their predict fails on the image rank."""
+    error = error_of(run(shape, entry))
+    assert "takes images" in error["message"]
+    assert f"rank {len(shape) + 1}" in error["message"]
+    assert "Reshape" in error["hint"]
+
+
+def test_an_adapted_discretization_keeps_its_learnt_boundaries() -> None:
+    """An adapted layer's config has both num_bins and bin_boundaries (Keras' from_config
+    accepts that; its constructor does not)."""
+    row = only_row(run([3], {"type": "Discretization", "num_bins": 3,
+                             "bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"}))
+    assert row["output_shapes"] == [[None, 3, 3]]
+    assert "3 bins = 2 boundaries + 1" in row["explain"]
+
+
+def test_discretization_without_boundaries_cannot_run() -> None:
+    with pytest.raises(NotImplementedError, match="never adapted"):
+        layer("Discretization", num_bins=4).apply(np.zeros((2, 3), np.float32), [])
+
+
+def test_random_crop_runs_only_when_the_images_have_its_size() -> None:
+    crop = layer("RandomCrop", height=2, width=3)
+    images = np.ones((1, 2, 3, 1), np.float32)
+    assert crop.apply(images, []) is images
+    with pytest.raises(NotImplementedError, match="unchanged at inference"):
+        crop.apply(np.ones((1, 4, 4, 1), np.float32), [])
+
+
+def test_lookups_have_shapes_but_no_kernel() -> None:
+    lookup = layer("StringLookup", vocabulary=["a", "b"], output_mode="multi_hot")
+    assert lookup.output_shapes([(None, 5)]) == [(None, 3)]
+    with pytest.raises(NotImplementedError, match="TensorFlow"):
+        lookup.apply(np.zeros((1, 5), np.float32), [])
+
+
+def test_rescaling_reads_a_serialised_numpy_scale() -> None:
+    scale = {"class_name": "__numpy__", "config": {"value": [1.0, 2.0], "dtype": "float32"}}
+    rescaling = layer("Rescaling", scale=scale, offset=1.0)
+    np.testing.assert_allclose(rescaling.apply(np.ones((1, 2), np.float32), []), [[2.0, 3.0]])
+
+
+def test_normalization_explains_where_the_statistics_come_from() -> None:
+    adapted = only_row(run([4, 3], {"type": "Normalization"}))
+    assert "statistics of shape (3,), learnt by adapt()" in adapted["explain"]
+    assert "= 7 (7 non-trainable)" in adapted["explain"]
+    given = only_row(run([3], {"type": "Normalization", "mean": 1.0, "variance": 4.0}))
+    assert "given in the config" in given["explain"] and given["params"] == 0
+
+
+def test_normalization_mean_of_the_wrong_size_is_explained() -> None:
+    error = error_of(run([4], {"type": "Normalization", "mean": [1, 2], "variance": [1, 2]}))
+    assert "mean of shape [2]" in error["message"] and "sizes [4]" in error["message"]
+
+
+def test_resizing_and_cropping_explain_the_sizes() -> None:
+    resized = only_row(run([6, 8, 3], {"type": "Resizing", "height": 3, "width": 5}))
+    assert "resized from 6×8 to 3×5 (bilinear)" in resized["explain"]
+    cropped = only_row(run([6, 8, 3], {"type": "CenterCrop", "height": 4, "width": 5}))
+    assert "2 rows and 3 columns cut" in cropped["explain"]
+    augmented = only_row(run([6, 8, 3], {"type": "RandomZoom", "height_factor": 0.1}))
+    assert "random zooms in training only" in augmented["explain"]
+
+
+def test_encodings_explain_the_depth() -> None:
+    row = only_row(run([3], {"type": "CategoryEncoding", "num_tokens": 6}))
+    assert "multi-hot vector of its sample of 6 values" in row["explain"]
+
+
+def test_resize_matrix_columns_are_weights_summing_to_one() -> None:
+    for method in ("bilinear", "bicubic", "lanczos3", "area"):
+        weights = resize_matrix(5, 8, method, antialias=False)
+        assert weights.shape == (5, 8)
+        np.testing.assert_allclose(weights.sum(axis=0), 1.0, rtol=1e-5)
+
+
+def test_antialiasing_widens_the_kernel_when_downsampling() -> None:
+    plain = resize_matrix(8, 2, "bilinear", antialias=False)
+    smooth = resize_matrix(8, 2, "bilinear", antialias=True)
+    assert (plain > 0).sum() < (smooth > 0).sum()

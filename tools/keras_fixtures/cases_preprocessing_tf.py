@@ -1,0 +1,108 @@
+"""Hashing, StringLookup, IntegerLookup and TextVectorization, which need TensorFlow in Keras:
+generate with the TensorFlow virtualenv (``KERAS_BACKEND=tensorflow``). Shapes only."""
+
+from build import seq
+
+STR = {"input_dtype": "string", "forward": False}
+INT = {"input_dtype": "int64", "forward": False}
+ABC = ["a", "b", "c"]
+
+
+def strings(case_id: str, shape: list, *after: dict, **layer: object) -> dict:
+    """A StringLookup with ``layer`` arguments on string inputs, then the ``after`` layers."""
+    return seq(case_id, shape, {"type": "StringLookup", **layer}, *after, **STR)
+
+
+def integers(case_id: str, shape: list, **layer: object) -> dict:
+    return seq(case_id, shape, {"type": "IntegerLookup", **layer}, **INT)
+
+
+def text(case_id: str, shape: list, *after: dict, **layer: object) -> dict:
+    return seq(case_id, shape, {"type": "TextVectorization", **layer}, *after, **STR)
+
+
+CASES = [
+    # Hashing
+    seq("hashing_int", [3], {"type": "Hashing", "num_bins": 5}, **INT),
+    seq("hashing_strings", [3], {"type": "Hashing", "num_bins": 5, "salt": 7}, **STR),
+    seq("hashing_one_hot_column", [1], {"type": "Hashing", "num_bins": 5,
+                                        "output_mode": "one_hot"}, **INT),
+    seq("hashing_one_hot_row", [3], {"type": "Hashing", "num_bins": 5,
+                                     "output_mode": "one_hot"}, **INT),
+    seq("hashing_multi_hot", [3], {"type": "Hashing", "num_bins": 4,
+                                   "output_mode": "multi_hot"}, **INT),
+    seq("hashing_count_3d", [2, 3], {"type": "Hashing", "num_bins": 4,
+                                     "output_mode": "count"}, **STR),
+    seq("hashing_then_embedding", [3], {"type": "Hashing", "num_bins": 10},
+        {"type": "Embedding", "input_dim": 10, "output_dim": 2}, **STR),
+    seq("hashing_zero_bins", [3], {"type": "Hashing", "num_bins": 0}, **INT),
+    seq("hashing_bad_mode", [3], {"type": "Hashing", "num_bins": 3, "output_mode": "tf_idf"},
+        **INT),
+    # StringLookup
+    strings("string_lookup_int", [4], vocabulary=ABC),
+    strings("string_lookup_int_3d", [2, 4], vocabulary=ABC, mask_token=""),
+    strings("string_lookup_one_hot", [4], vocabulary=ABC, output_mode="one_hot"),
+    strings("string_lookup_one_hot_column", [1], vocabulary=ABC, output_mode="one_hot"),
+    strings("string_lookup_multi_hot", [4], vocabulary=ABC, output_mode="multi_hot"),
+    strings("string_lookup_count_3d", [2, 4], vocabulary=ABC, output_mode="count"),
+    strings("string_lookup_tf_idf", [4], vocabulary=ABC, output_mode="tf_idf",
+            idf_weights=[1.0, 2.0, 3.0]),
+    strings("string_lookup_mask_not_counted", [4], vocabulary=ABC, mask_token="",
+            output_mode="multi_hot"),
+    strings("string_lookup_two_oov", [4], vocabulary=ABC, num_oov_indices=2,
+            output_mode="count"),
+    strings("string_lookup_no_oov", [4], vocabulary=ABC, num_oov_indices=0,
+            output_mode="multi_hot"),
+    strings("string_lookup_vocab_with_oov_token", [4], vocabulary=["[UNK]", *ABC],
+            output_mode="multi_hot"),
+    strings("string_lookup_vocab_with_mask_and_oov", [4], vocabulary=["", "[UNK]", *ABC],
+            mask_token=""),
+    strings("string_lookup_padded", [4], max_tokens=10, pad_to_max_tokens=True,
+            output_mode="multi_hot"),
+    strings("string_lookup_no_vocabulary", [4], output_mode="multi_hot"),
+    strings("string_lookup_no_vocabulary_int", [4]),
+    strings("string_lookup_binary_alias", [4], vocabulary=ABC, output_mode="binary"),
+    strings("string_lookup_then_dense", [4], {"type": "Dense", "units": 2}, vocabulary=ABC,
+            output_mode="multi_hot"),
+    seq("string_lookup_invert", [4], {"type": "StringLookup", "vocabulary": ABC,
+                                      "invert": True}, **INT),
+    strings("string_lookup_pad_without_max", [4], pad_to_max_tokens=True,
+            output_mode="count"),
+    strings("string_lookup_invert_multi_hot", [4], vocabulary=ABC, invert=True,
+            output_mode="multi_hot"),
+    strings("string_lookup_vocab_over_max", [4], vocabulary=ABC, max_tokens=3),
+    strings("string_lookup_empty_vocab", [4], vocabulary=[]),
+    strings("string_lookup_repeated_tokens", [4], vocabulary=["a", "b", "a"]),
+    strings("string_lookup_idf_without_tf_idf", [4], vocabulary=ABC,
+            idf_weights=[1.0, 1.0, 1.0]),
+    strings("string_lookup_tf_idf_without_idf", [4], vocabulary=ABC, output_mode="tf_idf"),
+    strings("string_lookup_max_tokens_one", [4], max_tokens=1),
+    strings("string_lookup_negative_oov", [4], vocabulary=ABC, num_oov_indices=-1),
+    # IntegerLookup
+    integers("integer_lookup_int", [3], vocabulary=[4, 5, 6]),
+    integers("integer_lookup_count", [3], vocabulary=[4, 5, 6], output_mode="count"),
+    integers("integer_lookup_one_hot", [3], vocabulary=[4, 5, 6], output_mode="one_hot"),
+    integers("integer_lookup_mask", [3], vocabulary=[4, 5, 6], mask_token=0,
+             output_mode="multi_hot"),
+    integers("integer_lookup_vocab_with_oov", [3], vocabulary=[-1, 4, 5],
+             output_mode="multi_hot"),
+    integers("integer_lookup_padded", [3], max_tokens=8, pad_to_max_tokens=True,
+             output_mode="one_hot"),
+    # TextVectorization
+    text("text_int_sequence", [1], max_tokens=10, output_sequence_length=5),
+    text("text_int_scalar_input", [], vocabulary=ABC, output_sequence_length=4),
+    text("text_int_ragged_length", [1], max_tokens=10),
+    text("text_multi_hot", [1], vocabulary=ABC, output_mode="multi_hot"),
+    text("text_multi_hot_scalar_input", [], vocabulary=ABC, output_mode="multi_hot"),
+    text("text_count_padded", [1], max_tokens=12, output_mode="count", pad_to_max_tokens=True),
+    text("text_tf_idf", [], vocabulary=ABC, output_mode="tf_idf", idf_weights=[1.0, 1.0, 2.0]),
+    text("text_no_split", [1], vocabulary=ABC, split=None, output_mode="multi_hot"),
+    text("text_no_split_scalar", [], vocabulary=ABC, split=None, output_mode="count"),
+    text("text_no_vocabulary_multi_hot", [1], max_tokens=10, output_mode="multi_hot"),
+    text("text_then_embedding", [1], {"type": "Embedding", "input_dim": 20, "output_dim": 3},
+         max_tokens=20, output_sequence_length=6),
+    text("text_sequence_length_with_multi_hot", [1], max_tokens=10, output_mode="multi_hot",
+         output_sequence_length=5),
+    text("text_one_hot", [1], max_tokens=10, output_mode="one_hot"),
+    text("text_bad_mode", [1], max_tokens=10, output_mode="tf-idf-ish"),
+]
