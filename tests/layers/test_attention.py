@@ -129,3 +129,23 @@ def test_attention_takes_two_or_three_tensors() -> None:
     error = error_of(run({"q": [3, 4], "v": [5, 4], "k": [5, 4], "x": [5, 4]},
                          {"type": "Attention"}))
     assert "received 4 tensor(s)" in error["message"]
+
+
+def test_multi_head_attention_needs_a_steps_axis() -> None:
+    """Keras builds MultiHeadAttention on (batch, features) inputs, but predict fails."""
+    error = error_of(run({"q": [4], "v": [6]},
+                         {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
+    assert "the query (None, 4) has no steps axis" in error["message"]
+    assert "Reshape((1, features))" in error["hint"]
+
+
+def test_attention_query_and_key_need_one_size() -> None:
+    """Keras builds these, but its predict fails on the query-key product."""
+    error = error_of(run({"q": [3, 4], "v": [5, 6]}, {"type": "Attention"}))
+    assert "has 4 features and the key (None, 5, 6) 6 (the value serves as key)" in (
+        error["message"])
+    assert "Dense" in error["hint"]
+    error = error_of(run({"q": [3, 4], "v": [5, 6]}, {"type": "AdditiveAttention"}))
+    assert "AdditiveAttention compares each query vector" in error["message"]
+    error = error_of(run({"q": [3, 4], "v": [5, 4], "k": [6, 4]}, {"type": "Attention"}))
+    assert "key (None, 6, 4) has 6 steps and the value (None, 5, 4) 5" in error["message"]

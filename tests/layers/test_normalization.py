@@ -147,3 +147,16 @@ def test_custom_scale_layer_explains_the_residual_sum() -> None:
     result = check({"model": {"inputs": {"a": [4, 3], "b": [4, 2]}, "layers": [
         {"type": "CustomScaleLayer", "scale": 0.17, "inputs": ["a", "b"]}]}})
     assert "do not broadcast" in error_of(result)["message"]
+
+
+def test_rms_normalization_scale_must_line_up_with_the_last_axes() -> None:
+    """Keras builds RMSNormalization(axis=1) on (batch, 3, 4), but predict fails."""
+    error = error_of(run([3, 4], {"type": "RMSNormalization", "axis": 1}))
+    assert "scale of shape (3,)" in error["message"]
+    assert "axis=-1" in error["hint"]
+
+
+def test_the_same_axis_twice_is_refused() -> None:
+    """Keras builds LayerNormalization(axis=[-1, 2]) on rank 3, but predict fails."""
+    error = error_of(run([4, 5], {"type": "LayerNormalization", "axis": [-1, 2]}))
+    assert "name the same axis" in error["message"]

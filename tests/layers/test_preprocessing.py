@@ -99,8 +99,16 @@ def test_random_crop_runs_only_when_the_images_have_its_size() -> None:
 def test_lookups_have_shapes_but_no_kernel() -> None:
     lookup = layer("StringLookup", vocabulary=["a", "b"], output_mode="multi_hot")
     assert lookup.output_shapes([(None, 5)]) == [(None, 3)]
-    with pytest.raises(NotImplementedError, match="TensorFlow"):
+    with pytest.raises(NotImplementedError, match="no forward kernel"):
         lookup.apply(np.zeros((1, 5), np.float32), [])
+
+
+def test_category_encoding_refuses_to_run_where_keras_disagrees_with_itself() -> None:
+    """Keras declares (batch, 2, 4) for multi_hot of (batch, 2, 3) but reduces axis 1."""
+    encoding = layer("CategoryEncoding", num_tokens=4)
+    assert encoding.output_shapes([(None, 2, 3)]) == [(None, 2, 4)]
+    with pytest.raises(NotImplementedError, match="reduces axis 1"):
+        encoding.apply(np.zeros((1, 2, 3), np.float32), [])
 
 
 def test_rescaling_reads_a_serialised_numpy_scale() -> None:

@@ -52,11 +52,11 @@ CASES = [
     seq("ln_unknown_normalised_axis", [4, None], {"type": LN}),
     seq("ln_axis_out_of_range", [4], {"type": LN, "axis": 2}),
     seq("ln_axis_list_out_of_range", [3, 4], {"type": LN, "axis": [1, 3]}),
-    # RMSNormalization: root mean square over the axes, times scale.
+    # RMSNormalization: root mean square over the axes, times scale. (Keras builds it on a
+    # middle axis whose scale does not broadcast, but predict fails: shapecheck refuses it.)
     seq("rms_last_axis", [3, 6], {"type": RMS}),
     seq("rms_epsilon", [5], {"type": RMS, "epsilon": 0.1}),
     seq("rms_axis_list", [3, 4], {"type": RMS, "axis": [1, 2]}),
-    seq("rms_axis_middle_shape_only", [3, 4], {"type": RMS, "axis": 1}, forward=False),
     seq("rms_axis_out_of_range", [3], {"type": RMS, "axis": 2}),
     # GroupNormalization: groups must divide the channels.
     seq("gn_two_groups", [4, 4, 6], {"type": GN, "groups": 2}),

@@ -66,6 +66,11 @@ def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str
     return f"{source},{target}->{product}", f"{product},{source}->{target}"
 
 
+def differ(a: int | None, b: int | None) -> bool:
+    """Two sizes known to be different."""
+    return a is not None and b is not None and a != b
+
+
 def softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
     """Keras' ``Softmax`` layer over ``axes``, masked positions excluded and zeroed."""
     if mask is not None:
@@ -145,7 +150,15 @@ class MultiHeadAttention(Layer):
         return query, value, key
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
-        query, _, _ = self.query_value_key(inputs)
+        query, value, _ = self.query_value_key(inputs)
+        for shape, what in ((query, "query"), (value, "value")):
+            if len(shape) < 3:
+                # Keras builds the model, but its predict fails: there is no axis to attend over.
+                raise LayerInputIncompatible(
+                    f"MultiHeadAttention attends over the steps of sequences (batch, steps, "
+                    f"features), but the {what} {format_shape(shape)} has no steps axis.",
+                    "Give it sequences; for one vector per sample add a steps axis of 1 with "
+                    "Reshape((1, features)).")
         self.attention_axes(len(query))
         if self.output_units:
             return [(*query[:-1], *self.output_units)]
@@ -297,7 +310,22 @@ class DotAttentionBase(Layer):
         return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
-        query, value, _ = self.query_value_key(inputs)
+        query, value, key = self.query_value_key(inputs)
+        # Keras builds these models, but their predict fails.
+        if differ(query[-1], key[-1]):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} compares each query vector with each key vector, so they "
+                f"need the same size, but the query {format_shape(query)} has {query[-1]} "
+                f"features and the key {format_shape(key)} {key[-1]}"
+                f"{' (the value serves as key)' if len(inputs) == 2 else ''}.",
+                "Project them to one size first, e.g. a Dense layer on the query, or pass a "
+                "key of the query's size as the third input.")
+        if len(key) > 2 and differ(key[-2], value[-2]):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} averages one value per key step, but the key "
+                f"{format_shape(key)} has {key[-2]} steps and the value {format_shape(value)} "
+                f"{value[-2]}.",
+                "Give key and value the same number of steps.")
         return [(*query[:-1], value[-1])]
 
     def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:

@@ -76,7 +76,8 @@ class Normalizing(Layer):
         return (axis,) if isinstance(axis, int) else tuple(axis)
 
     def resolve_axes(self, shape: Shape, axes: Sequence[int]) -> list[int]:
-        """The ``axes`` counted from 0; raise when the input has no such axis."""
+        """The ``axes`` counted from 0; raise when the input has no such axis, or when two
+        name the same axis (Keras builds that model, but its predict fails)."""
         resolved = [resolve_axis(axis, len(shape)) for axis in axes]
         for axis, index in zip(axes, resolved, strict=True):
             if index is None:
@@ -86,6 +87,11 @@ class Normalizing(Layer):
                     f"{-len(shape)} to -1, the batch axis included).",
                     "Set axis to an axis of the input, e.g. -1 for the last (features) axis.",
                 )
+        if len(set(resolved)) != len(resolved):
+            raise LayerInputIncompatible(
+                f"{self.keras_name}'s axes {list(axes)} name the same axis of the input "
+                f"{format_shape(shape)} twice.",
+                "List each axis once.")
         return resolved  # type: ignore[return-value]
 
     def sizes(self, shape: Shape, axes: Sequence[int]) -> tuple[int, ...]:
@@ -261,7 +267,15 @@ class RMSNormalization(Normalizing):
         epsilon = Float(load_default=1e-6)
 
     def weights_for(self, shape: Shape) -> list[Weight]:
-        return [Weight("scale", self.sizes(shape, sorted(self.axes)), initializer="ones")]
+        scale = self.sizes(shape, sorted(self.axes))
+        if broadcast_shapes(shape, scale) is None:
+            # Keras builds this model, but its predict fails.
+            raise LayerInputIncompatible(
+                f"RMSNormalization multiplies its input {format_shape(shape)} by a scale of "
+                f"shape {format_shape(scale)} (the sizes of axes {list(self.axes)}), and Keras "
+                "lines the scale up with the last axes, where it does not fit.",
+                "Normalise the last axis (axis=-1), or the last axes (e.g. axis=[-2, -1]).")
+        return [Weight("scale", scale, initializer="ones")]
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         axes = tuple(self.resolve_axes(x.shape, self.axes))

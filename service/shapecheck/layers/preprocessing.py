@@ -292,6 +292,11 @@ class CategoryEncoding(Encoding):
         return (*shape[:-1], depth)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if x.ndim > 2 and self.output_mode != "one_hot":
+            raise NotImplementedError(
+                f"CategoryEncoding declares {format_shape(self.output_shape(x.shape))} but "
+                "Keras reduces axis 1 of a rank-3+ input in multi_hot and count modes: predict "
+                "disagrees with the model's own shapes.")
         return encode(x, self.output_mode, self.args.num_tokens)
 
 
@@ -950,12 +955,8 @@ class MaxNumBoundingBoxes(RandomAugmentation):
 # -- hashing and lookups (TensorFlow string ops in Keras: shapes only) -----------------------
 
 class TokenLayer(Encoding):
-    """Hashing and the lookups: shapes from the config, no numpy kernel."""
-
-    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        raise NotImplementedError(
-            f"{self.keras_name} hashes or looks up tokens with TensorFlow's string and hash "
-            "operations; shapecheck computes its output shape but does not run it.")
+    """Hashing and the lookups: shapes from the config. Keras runs them with TensorFlow's
+    string and hash operations; they have no numpy kernel."""
 
 
 @register
