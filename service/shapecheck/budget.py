@@ -2,9 +2,10 @@
 before anything is allocated, and a wall-clock deadline checked between layers.
 
 Over a limit, the forward pass is refused with ``LimitExceeded``: a 413 problem that names the
-estimate and the limit (``SHAPECHECK_FORWARD_MAX_BYTES``, ``SHAPECHECK_FORWARD_MAX_MACS``,
-``SHAPECHECK_FORWARD_TIMEOUT_S``). The wall-clock budget answers 413 too: the request asked for
-more work than one forward pass may do here; a smaller batch or input fits.
+estimate and the limit (``SHAPECHECK_FORWARD_MAX_BYTES``, ``SHAPECHECK_FORWARD_MAX_MACS``).
+Past the wall-clock budget (``SHAPECHECK_FORWARD_TIMEOUT_S``) the pass stops with
+``ForwardTimeout``, a ``LimitExceeded`` too: the estimates let it start, so the machine was
+slower than they assume (overloaded), which the HTTP layer may answer with a 503.
 """
 
 from __future__ import annotations
@@ -179,6 +180,10 @@ def check_bytes(what: str, nbytes: int, limits: Limits, detail: str = "") -> Non
             "or input.")
 
 
+class ForwardTimeout(LimitExceeded):
+    """The forward pass ran past its wall-clock budget."""
+
+
 class Deadline:
     """The wall-clock budget of one forward pass, counted from ``started``."""
 
@@ -190,7 +195,7 @@ class Deadline:
         """Raise LimitExceeded when the time is up before ``layer`` runs."""
         elapsed = time.perf_counter() - self.started
         if elapsed > self.seconds:
-            raise LimitExceeded(
+            raise ForwardTimeout(
                 "forward wall-clock seconds", round(elapsed, 3), self.seconds,
                 f"The forward pass was stopped after {elapsed:.1f} s, before layer '{layer}': "
                 f"over the budget of {self.seconds:g} s (SHAPECHECK_FORWARD_TIMEOUT_S). Use a "
