@@ -400,9 +400,14 @@ def global_pooling(rank: int) -> str:
 
 def units_hint(out: Shape, y: Shape) -> str:
     if y[-1] is not None and out[-1] is not None and y[-1] != out[-1]:
-        return (f"Make the last layer give {y[-1]} values per sample (e.g. Dense({y[-1]})), or "
-                f"check the targets: {y[-1]} columns against {out[-1]} outputs.")
+        return (f"Make the last layer give {counted(y[-1], 'value')} per sample (e.g. "
+                f"Dense({y[-1]})), or check the targets: {counted(y[-1], 'column')} against "
+                f"{counted(out[-1], 'output')}.")
     return "Make the output shape match the targets."
+
+
+def counted(n: int, noun: str) -> str:
+    return f"one {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def sample_counts(x: Mapping[str, Shape], y: Mapping[str, Shape]) -> list[Diagnostic]:

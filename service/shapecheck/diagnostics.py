@@ -26,6 +26,7 @@ UNKNOWN_LOSS = "unknown_loss"
 ACTIVATION_LOSS_MISMATCH = "activation_loss_mismatch"
 SINGLE_UNIT_SOFTMAX = "single_unit_softmax"
 LARGE_FLATTEN_DENSE = "large_flatten_dense"
+FULL_DROPOUT = "full_dropout"
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
 layers that feed no output, a softmax over one unit, a Flatten → Dense holding most of the
-parameters."""
+parameters, a dropout rate of 1."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ LARGE_DENSE_SHARE = Fraction(1, 2)
 def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     return [*dense_on_high_rank(graph, prop), *suspicious_data_format(graph, prop),
             *unused_layers(graph, prop), *single_unit_softmax(prop),
-            *large_flatten_dense(graph, prop)]
+            *large_flatten_dense(graph, prop), *full_dropout(graph)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -210,3 +210,23 @@ def flatten_dense_note(name: str, dense: Dense, params: int, total: int, flatten
         f"{channels} features, so '{name}' would have ({channels} + {bias})·{units} = "
         f"{pooled:,} parameters and the model {total - params + pooled:,}. Or downsample "
         "before Flatten (MaxPooling, strides).")
+
+
+def full_dropout(graph: ModelGraph) -> list[Diagnostic]:
+    """A dropout rate of 1, which Keras accepts (a rate outside [0, 1] is a 422)."""
+    notes = []
+    for name, layer in graph.layers.items():
+        if layer.family != "regularization" or getattr(layer.args, "rate", None) != 1:
+            continue
+        if layer.keras_name in ("GaussianDropout", "AlphaDropout"):
+            effect = ("in training Keras fails with a division by zero: the noise is scaled by "
+                      "1 / (1 − rate)")
+        else:
+            effect = ("in training it zeroes every value, so the layers after it never see the "
+                      "input and nothing before it learns")
+        notes.append(diag.warning(
+            diag.FULL_DROPOUT, name,
+            f"'{name}' is a {layer.keras_name} with rate=1.0: {effect}. Keras accepts the "
+            "rate; only at inference is the layer harmless.",
+            "Use a rate below 1 (0.2 to 0.5 is usual), or remove the layer."))
+    return notes
