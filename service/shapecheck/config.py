@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 
-def _env_number(name: str, default: float) -> float:
+def _env_number(name: str, default: float, zero_allowed: bool = False) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -14,8 +14,9 @@ def _env_number(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise ValueError(f"environment variable {name}={raw!r} must be > 0")
+    if value < 0 or (value == 0 and not zero_allowed):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ValueError(f"environment variable {name}={raw!r} must be {bound}")
     return value
 
 
@@ -33,6 +34,8 @@ class Limits:
     """Wall-clock budget of one forward pass; keep it under gunicorn's timeout."""
     max_in_flight: int = 8
     """``/v1/*`` requests one worker handles at once (matters with GUNICORN_THREADS > 1)."""
+    response_cache_bytes: int = 32 * 1024 * 1024
+    """Answers of repeated check requests kept per worker; 0 turns the cache off."""
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -46,4 +49,6 @@ class Limits:
             forward_max_macs=int(_env_number("SHAPECHECK_FORWARD_MAX_MACS", cls.forward_max_macs)),
             forward_timeout_s=_env_number("SHAPECHECK_FORWARD_TIMEOUT_S", cls.forward_timeout_s),
             max_in_flight=int(_env_number("SHAPECHECK_MAX_IN_FLIGHT", cls.max_in_flight)),
+            response_cache_bytes=int(_env_number("SHAPECHECK_RESPONSE_CACHE_BYTES",
+                                                 cls.response_cache_bytes, zero_allowed=True)),
         )

@@ -5,15 +5,30 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..config import Limits
 from ..errors import LimitExceeded, MalformedRequest, RequestInvalid
 from . import guards, problems, telemetry
+from .cache import ResponseCache
 from .routes import blueprint
 
 log = logging.getLogger("shapecheck")
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, plus numpy scalars and arrays (as numbers and lists), keys kept in order."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, np.generic | np.ndarray):
+            return o.tolist()
+        return DefaultJSONProvider.default(o)
 
 
 def create_app(limits: Limits | None = None,
@@ -24,9 +39,11 @@ def create_app(limits: Limits | None = None,
     """
     limits = limits or Limits.from_env()
     app = Flask("shapecheck")
+    app.json = JsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
     app.config["LIMITS"] = limits
-    app.json.sort_keys = False
+    app.config["RESPONSE_CACHE"] = (ResponseCache(limits.response_cache_bytes)
+                                    if limits.response_cache_bytes else None)
     # Registration order is run order: time and id the request first, then guard it.
     telemetry.install(app)
     guards.install(app, guards.api_keys_from_env() if api_keys is None else api_keys,

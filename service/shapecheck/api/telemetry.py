@@ -46,6 +46,9 @@ CHECKS = Counter("shapecheck_checks_total", "Models checked (200 answers of /v1/
                  ["ok"])
 DIAGNOSTICS = Counter("shapecheck_check_diagnostics_total",
                       "Diagnostics in check answers, by code and severity.", ["code", "severity"])
+CACHE = Counter("shapecheck_check_cache_total",
+                "Check requests answered from the per-worker response cache (hit) or not (miss).",
+                ["result"])
 FORWARD_SECONDS = Histogram("shapecheck_forward_seconds", "Time of one forward pass.",
                             buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0,
                                      20.0, 60.0))
@@ -93,6 +96,11 @@ def request_id(given: str | None) -> str:
     """The client's request id, made safe for headers and logs; else a new one."""
     cleaned = REQUEST_ID_UNSAFE.sub("", given or "")[:REQUEST_ID_MAX_LENGTH]
     return cleaned or uuid.uuid4().hex
+
+
+def record_cache(enabled: bool, hit: bool) -> None:
+    if enabled:
+        CACHE.labels("hit" if hit else "miss").inc()
 
 
 def record_check(result: Mapping[str, Any]) -> None:
