@@ -15,7 +15,15 @@ from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from . import diagnostics as diag
-from .data import BINARY_LOSSES, CATEGORICAL_LOSSES, LOSS_KINDS, SPARSE, global_pooling, loss_name
+from .data import (
+    BINARY_LOSSES,
+    CATEGORICAL_LOSSES,
+    LOSS_KINDS,
+    SPARSE,
+    compatible,
+    global_pooling,
+    loss_name,
+)
 from .diagnostics import Diagnostic
 from .fixes_edits import (
     Edit,
@@ -454,6 +462,8 @@ def input_from_data(target: Diagnostic, situation: Situation) -> Iterator[Candid
         data = tuple(x[1:])
         if len(x) == 2 and len(sample) == 1 and x[0] == sample[0]:
             continue  # x looks transposed: the data, not the model, needs the change
+        if compatible(x, sample):
+            continue  # x is one sample without its batch axis
         yield Candidate(f"Give the model input {quoted(model_input.name)} the shape of the "
                         f"data, {format_shape(data)}", [SetInputShape(model_input.name, data)])
         if reader is None or None in sample:
