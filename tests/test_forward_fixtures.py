@@ -12,8 +12,6 @@ import pytest
 from keras_fixtures import array, cases
 from shapecheck import check
 from shapecheck.engine import analyse
-from shapecheck.forward import has_kernel
-from shapecheck.layers import REGISTRY
 
 FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
 
@@ -65,7 +63,3 @@ def scalars_as_scalars(case: dict, weights: dict) -> dict:
 def input_shapes(case: dict) -> list[list]:
     return [value["shape"] for value in case["forward"]["x"].values()]
 
-
-def test_every_layer_type_but_the_stand_ins_has_a_kernel() -> None:
-    without = {name for name, cls in REGISTRY.items() if not has_kernel(cls)}
-    assert without == {"InputLayer", "Opaque"}
