@@ -178,7 +178,9 @@ def test_a_layer_without_kernel_is_refused():
     model = {"inputs": [3], "layers": [{"type": "Opaque", "output_shape": [None, 4],
                                         "name": "custom"}]}
     (message,) = errors_of({"model": model, "forward": {}})["forward"]
-    assert "layer 'custom' (Opaque) has no numpy kernel" in message
+    assert message == ("layer 'custom' (Opaque) has no numpy kernel, so the forward pass cannot "
+                       "run it: a layer declared by 'overrides' only says what shape it gives, "
+                       "not what it computes.")
 
 
 def test_random_data_needs_known_axes():

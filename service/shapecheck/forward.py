@@ -29,7 +29,7 @@ from .fields import Choice, Int, PositiveInt, flatten_messages
 from .graph import ModelGraph, ModelInput, Propagation, TensorRef, propagate
 from .initializers import default_weights
 from .layers.base import Layer
-from .layers.core import Embedding
+from .layers.core import Embedding, Opaque
 from .shapes import Shape, format_shape
 
 if TYPE_CHECKING:
@@ -152,11 +152,13 @@ def refuse_broken_model(analysis: Analysis) -> None:
             f"the model has {len(errors)} error(s), so it cannot run. The first{where}: "
             f"{first.message} Fix the errors in 'diagnostics' first."]})
     for state in analysis.propagation.states.values():
-        if not has_kernel(type(state.layer)):
+        layer = state.layer
+        if not has_kernel(type(layer)):
+            why = (": a layer declared by 'overrides' only says what shape it gives, not what it "
+                   "computes" if isinstance(layer, Opaque) else "")
             raise RequestInvalid({"forward": [
-                f"layer '{state.layer.name}' ({state.layer.keras_name}) has no numpy kernel: "
-                "the forward pass cannot run it (a layer declared by 'overrides' only says "
-                "what shape it gives, not what it computes)."]})
+                f"layer '{layer.name}' ({layer.keras_name}) has no numpy kernel, so the forward "
+                f"pass cannot run it{why}."]})
 
 
 def has_kernel(cls: type[Layer]) -> bool:
@@ -250,6 +252,11 @@ def propagate_data(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagatio
         raise RequestInvalid({"forward.x": [
             f"with data of shape {given}, layer '{problem.layer}' cannot run: "
             f"{problem.message}"]})
+    empty = next((ref for ref, shape in prop.tensors.items() if shape and 0 in shape), None)
+    if empty is not None:  # the kernels need at least one element on every axis
+        raise RequestInvalid({"forward.x": [
+            f"'{empty.layer}' gives an empty tensor {format_shape(prop.tensors[empty])}: the "
+            "forward pass needs every axis to have a size of at least 1"]})
     return prop
 
 
