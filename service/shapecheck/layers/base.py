@@ -106,13 +106,29 @@ class Layer:
         Raises RequestInvalid with paths relative to the layer's config.
         """
         try:
-            loaded = cls.schema().load(dict(config))
-        except ValidationError as exc:
-            raise RequestInvalid(flatten_messages(exc.messages, "")) from None
-        try:
-            return cls(name, loaded)
+            return cls(name, cls.load_args(config))
         except ArgumentError as exc:
             raise RequestInvalid({exc.field: [exc.message]}) from None
+
+    @classmethod
+    def load_args(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` validated by ``Args``; raises RequestInvalid.
+
+        Large models repeat the same arguments (every BatchNormalization of a ResNet), so valid
+        results are memoised by the declared arguments' values, typed (``1`` is not ``True``).
+        """
+        schema = cls.schema()
+        key = (cls, *((k, frozen(config[k])) for k in schema.fields if k in config))
+        loaded = _LOADED_ARGS.get(key)
+        if loaded is None:
+            try:
+                loaded = schema.load(dict(config))
+            except ValidationError as exc:
+                raise RequestInvalid(flatten_messages(exc.messages, "")) from None
+            if len(_LOADED_ARGS) >= _LOADED_ARGS_MAX:
+                _LOADED_ARGS.clear()
+            _LOADED_ARGS[key] = loaded
+        return dict(loaded)
 
     @classmethod
     def schema(cls) -> Schema:
@@ -219,6 +235,19 @@ class Layer:
             raise ArgumentError(field, f"must be an integer or a list of {n} integers, "
                                        f"got {list(value)}")
         return tuple(value)
+
+
+_LOADED_ARGS: dict[tuple, dict[str, Any]] = {}
+_LOADED_ARGS_MAX = 4096
+
+
+def frozen(value: Any) -> Any:
+    """A hashable stand-in for a JSON value that tells types apart (``1``, ``1.0``, ``True``)."""
+    if isinstance(value, dict):
+        return ("{}", *((k, frozen(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("[]", *(frozen(v) for v in value))
+    return (type(value), value)
 
 
 def explain_params(weights: Sequence[Weight]) -> str:
