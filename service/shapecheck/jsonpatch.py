@@ -32,6 +32,8 @@ def apply_patch(document: Any, patch: Sequence[Mapping[str, Any]]) -> Any:
 
 def apply_operation(document: Any, operation: Mapping[str, Any]) -> Any:
     op, tokens = operation.get("op"), split(operation.get("path"))
+    if op in ("add", "replace", "test") and "value" not in operation:
+        raise JsonPatchError(f"{op} at {operation['path']!r} has no value")
     if op == "add":
         return add(document, tokens, copy.deepcopy(operation["value"]))
     if op == "remove":
