@@ -6,6 +6,7 @@ many classes are here; a class declares its own peculiar ones in ``legacy_args``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,10 +48,8 @@ KERNEL_DIMS = (("nb_row", "nb_col"), ("kernel_dim1", "kernel_dim2", "kernel_dim3
 def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diagnostic]:
     """Rewrite Keras 1/2 argument names in ``config`` in place; one warning per rename."""
     notes: list[Diagnostic] = []
-    fields = cls.schema().fields
-    for old, new in {**COMMON_RENAMES, **cls.legacy_args}.items():
-        # A name the class still declares (Embedding's output_dim, ELU's alpha) is not legacy.
-        if old in config and old not in fields:
+    for old, new in legacy_renames(cls).items():
+        if old in config:
             config.setdefault(new, config.pop(old))
             notes.append(renamed(layer, old, new))
     for names in KERNEL_DIMS:
@@ -68,6 +67,15 @@ def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diag
             f"data_format='{config['data_format']}'.",
             f"Write data_format='{config['data_format']}'."))
     return notes
+
+
+@functools.cache  # one entry per layer class
+def legacy_renames(cls: type[Layer]) -> dict[str, str]:
+    """The Keras 1/2 argument names of a class -> their Keras 3 names. A name the class still
+    declares (Embedding's output_dim, ELU's alpha) is not legacy."""
+    fields = cls.schema().fields
+    return {old: new for old, new in {**COMMON_RENAMES, **cls.legacy_args}.items()
+            if old not in fields}
 
 
 def renamed(layer: str, old: str, new: str) -> Diagnostic:

@@ -44,6 +44,7 @@ MODEL_CLASSES = ("Sequential", "Functional", "Model")
 TENSOR_KWARGS = ("inputs", "sequences", "query", "value", "key", "initial_state", "constants")
 KERAS_OPS_MODULES = ("keras.src.ops.", "keras.ops.")
 CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
+HISTORY_FORM = "a tensor reference is [layer_name, node_index, tensor_index]"
 
 
 def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
@@ -91,13 +92,15 @@ def layer_list(config: Any) -> list[Any] | None:
     return None
 
 
-@dataclass(frozen=True)
 class Where:
     """Where something sits in the submitted model, as the keys that lead to it; spelt as a
     dotted 422 path (``model.config.layers.3``) or a JSON Pointer (``/config/layers/3``) only
     when needed, since most places never are."""
 
-    keys: tuple[str | int, ...] = ()
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: tuple[str | int, ...] = ()) -> None:
+        self.keys = keys
 
     def child(self, *keys: str | int) -> Where:
         return Where(self.keys + keys)
@@ -397,21 +400,31 @@ def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     args, kwargs = node.get("args", []), node.get("kwargs") or {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise where.fail("'args' must be a list and 'kwargs' an object")
-    inputs = list(keras3_tensors(args, where.child("args")))
-    return split_kwargs(inputs, kwargs, lambda v, w: list(keras3_tensors(v, w)), where)
+    inputs = keras3_tensors(args, where.child("args"))
+    return split_kwargs(inputs, kwargs, keras3_tensors, where)
 
 
-def keras3_tensors(value: Any, where: Where) -> Iterator[TensorRef]:
+def keras3_tensors(value: Any, where: Where) -> list[TensorRef]:
     """Every ``__keras_tensor__`` in a (nested) argument, in order."""
-    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-        history = (value.get("config") or {}).get("keras_history")
-        yield history_ref(history, where.child("config", "keras_history"))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from keras3_tensors(item, where.child(key))
+    found: list[TensorRef] = []
+    collect_keras3(value, where.keys, found)
+    return found
+
+
+def collect_keras3(value: Any, keys: tuple[str | int, ...], found: list[TensorRef]) -> None:
+    # Keys are only tuples on the way down: the path is spelt out for an error alone.
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            history = (value.get("config") or {}).get("keras_history")
+            if not is_history(history):
+                raise Where((*keys, "config", "keras_history")).fail(HISTORY_FORM)
+            found.append(TensorRef(history[0], history[1], history[2]))
+        else:
+            for key, item in value.items():
+                collect_keras3(item, (*keys, key), found)
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            yield from keras3_tensors(item, where.child(k))
+            collect_keras3(item, (*keys, k), found)
 
 
 # -- tf.keras 2 nodes ------------------------------------------------------------------------------
@@ -448,8 +461,7 @@ def keras2_tensors(value: Any, where: Where, offsets: Mapping[str, int]) -> Iter
 
 
 def is_keras2_tensor(value: Any) -> bool:
-    return (isinstance(value, list) and len(value) in (3, 4) and isinstance(value[0], str)
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value[1:3]))
+    return is_history(value) and len(value) <= 4
 
 
 # -- shared ---------------------------------------------------------------------------------------
@@ -478,11 +490,15 @@ def is_mask(argument: str) -> bool:
 
 def history_ref(history: Any, where: Where, offsets: Mapping[str, int] | None = None) -> TensorRef:
     """``[layer, node_index, tensor_index]`` as a TensorRef (node index as the call index)."""
-    if not (isinstance(history, list) and len(history) >= 3 and isinstance(history[0], str)
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in history[1:3])):
-        raise where.fail("a tensor reference is [layer_name, node_index, tensor_index]")
+    if not is_history(history):
+        raise where.fail(HISTORY_FORM)
     name, node, index = history[:3]
     return TensorRef(name, node - (offsets or {}).get(name, 0), index)
+
+
+def is_history(value: Any) -> bool:
+    return (isinstance(value, list) and len(value) >= 3 and isinstance(value[0], str)
+            and type(value[1]) is int and type(value[2]) is int)  # not bool
 
 
 def tensor_triples(value: Any, where: Where, offsets: Mapping[str, int]) -> list[TensorRef]:
@@ -497,4 +513,4 @@ def tensor_triples(value: Any, where: Where, offsets: Mapping[str, int]) -> list
     if isinstance(value, list):
         return [r for k, item in enumerate(value)
                 for r in tensor_triples(item, where.child(k), offsets)]
-    raise where.fail("a tensor reference is [layer_name, node_index, tensor_index]")
+    raise where.fail(HISTORY_FORM)
