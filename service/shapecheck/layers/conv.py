@@ -215,10 +215,24 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
 def depthwise_convolve(x: Array, kernel: Array, strides: Sequence[int],
                        dilation: Sequence[int], padding: str) -> Array:
     """Depthwise convolution with a Keras kernel (*k, C, multiplier): each input channel c
-    has its own filters, written to channels c·multiplier ... (c+1)·multiplier − 1."""
+    has its own filters, written to channels c·multiplier ... (c+1)·multiplier − 1.
+
+    One multiply-add over whole arrays per kernel position, on a strided view of the input:
+    a patch matrix would be kernel-volume times the input, for one multiply per element.
+    """
     *size, channels, multiplier = kernel.shape
-    grouped = kernel.reshape(*size, 1, channels * multiplier)
-    return convolve(x, grouped, strides, dilation, padding, groups=channels)
+    x = pad_spatial(x, size, strides, dilation, padding)
+    if multiplier > 1:
+        x = np.repeat(x, multiplier, axis=-1)
+    kernel = kernel.reshape(*size, channels * multiplier)
+    view = windows(x, size, strides, dilation)  # (N, *out, C·multiplier, *k)
+    offsets = np.ndindex(*size)
+    first = next(offsets)
+    out = view[(..., *first)] * kernel[first]
+    term = np.empty_like(out)
+    for offset in offsets:
+        out += np.multiply(view[(..., *offset)], kernel[offset], out=term)
+    return out
 
 
 def spread(x: Array, strides: Sequence[int]) -> Array:
@@ -497,8 +511,10 @@ class SeparableConv(BaseConv):
 
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
         depthwise = depthwise_convolve(x, weights[0], self.strides, self.dilation, self.padding)
-        pointwise = weights[1]
-        return depthwise @ pointwise.reshape(pointwise.shape[-2:])
+        pointwise = weights[1].reshape(weights[1].shape[-2:])
+        # One 2-D product: matmul on a 4-D array runs one small product per row of pixels.
+        columns = depthwise.reshape(-1, pointwise.shape[0]) @ pointwise
+        return columns.reshape(*depthwise.shape[:-1], pointwise.shape[1])
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         channels = inputs[0][channel_axis(self.data_format)]
