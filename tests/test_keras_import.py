@@ -383,3 +383,13 @@ def test_operations_broadcast_as_keras_ops_do() -> None:
     assert ops_broadcast((None,), (1,)) == (None,)
     with pytest.raises(LayerInputIncompatible, match="Cannot broadcast"):
         ops_broadcast((None, 3), (4,))
+
+
+def test_memoised_arguments_tell_types_apart() -> None:
+    """Validated arguments are reused between layers with equal arguments; 1 is not True."""
+    dense = {"inputs": [3], "layers": [{"type": "Dense", "units": 2}]}
+    assert check({"model": dense})["layers"][0]["output_shapes"] == [[None, 2]]
+    dense["layers"][0]["units"] = True
+    with pytest.raises(RequestInvalid) as info:
+        check({"model": dense})
+    assert list(info.value.errors) == ["model.layers.0.units"]
