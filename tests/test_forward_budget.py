@@ -217,3 +217,13 @@ def test_over_http_the_deadline_is_a_problem_not_a_crash(monkeypatch):
     assert response.status_code in (413, 503)  # 503 once the HTTP layer maps ForwardTimeout
     assert response.mimetype == "application/problem+json"
     assert "SHAPECHECK_FORWARD_TIMEOUT_S" in response.get_json()["detail"]
+
+
+def test_patches_only_for_convolutions_that_build_them():
+    depthwise = {"inputs": [6, 6, 3], "layers": [{"type": "DepthwiseConv2D", "kernel_size": 3}]}
+    x, y = 6 * 6 * 3, 4 * 4 * 3
+    assert estimate_of(depthwise, batch=1).activation_bytes == 4 * (x + y + y)
+    wrapped = {"inputs": [5, 6, 6, 3], "layers": [{"type": "TimeDistributed", "layer": {
+        "type": "Conv2D", "filters": 4, "kernel_size": 3}}]}
+    x, y, patches = 5 * 6 * 6 * 3, 5 * 4 * 4 * 4, 5 * 4 * 4 * 3 * 3 * 3
+    assert estimate_of(wrapped, batch=1).activation_bytes == 4 * (x + y + y + patches)

@@ -21,7 +21,7 @@ from .graph import Call, ModelGraph, Propagation, TensorRef
 from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
 from .layers.base import Layer
-from .layers.conv import BaseConv
+from .layers.conv import Conv, ConvTranspose
 from .layers.recurrent import Bidirectional, Recurrent, TimeDistributed
 from .shapes import Shape, channel_axis
 
@@ -111,14 +111,14 @@ def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
 
 
 def patch_bytes(layer: Layer, shape: Shape, out: Shape) -> int:
-    """The im2col matrix of a convolution (``conv.convolve``, which depthwise, separable and
-    transposed convolutions use too): one row per output position, one column per kernel
-    element and input channel. 0 for other layers."""
+    """The im2col matrix of a convolution that goes through ``conv.convolve`` (Conv1D/2D/3D and
+    the transposed ones): one row per output position, one column per kernel element and input
+    channel. 0 for other layers (depthwise and separable ones make none)."""
     if isinstance(layer, TimeDistributed):  # the wrapped layer sees batch·time samples
         steps = shape[1]
         return patch_bytes(layer.layer, (shape[0] * steps, *shape[2:]),
                            (out[0] * steps, *out[2:]))
-    if not isinstance(layer, BaseConv):
+    if not isinstance(layer, Conv | ConvTranspose):
         return 0
     axis = channel_axis(layer.data_format)
     positions = math.prod(out) // out[axis]
