@@ -231,3 +231,12 @@ def test_the_runtime_shapes_are_checked_against_the_shape_rule(monkeypatch):
     monkeypatch.setattr(Dense, "apply", lambda self, x, weights: x)
     with pytest.raises(ShapeDisagreement, match="dense output 0: the kernel gave"):
         check({"model": DENSE, "forward": {}})
+
+
+def test_the_kernels_number_of_outputs_is_checked_too(monkeypatch):
+    from shapecheck.forward import ShapeDisagreement
+    from shapecheck.layers.core import Dense
+
+    monkeypatch.setattr(Dense, "forward", lambda self, inputs, weights: [inputs[0]] * 2)
+    with pytest.raises(ShapeDisagreement, match="dense: the kernel gave 2 output"):
+        check({"model": DENSE, "forward": {}})

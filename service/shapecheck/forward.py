@@ -60,9 +60,12 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
             deadline.check(call.layer)
         layer = graph.layers[call.layer]
         outputs = layer.forward([values[ref] for ref in call.inputs], weights.get(call.layer, ()))
-        for i, out in enumerate(outputs):
-            ref = TensorRef(call.layer, call.index, i)
-            check_shape(ref, out, prop.tensors.get(ref))
+        refs = budget.call_outputs(prop, call)
+        if len(outputs) != len(refs):
+            raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
+                                    f"the shape rule {len(refs)}")
+        for ref, out in zip(refs, outputs, strict=True):
+            check_shape(ref, out, prop.tensors[ref])
             if ref in last or ref in keep:
                 values[ref] = out.astype(np.float32, copy=False)
         for ref in set(call.inputs):
