@@ -200,6 +200,9 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
     """
     rank = kernel.ndim - 2
     size, (cin_g, filters) = kernel.shape[:rank], kernel.shape[rank:]
+    if groups > 1 and cin_g == 1:  # one input channel per group: a depthwise convolution
+        grouped = kernel.reshape(*size, groups, filters // groups)
+        return depthwise_convolve(x, grouped, strides, dilation, padding)
     x = pad_spatial(x, size, strides, dilation, padding)
     # (N, *out, C, *k) -> (groups, N·out, k·C/groups): a patch flattens in the kernel's order.
     patches = np.moveaxis(windows(x, size, strides, dilation), rank + 1, -1)
