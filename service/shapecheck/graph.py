@@ -103,41 +103,38 @@ def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
     Calls that read a tensor nobody produces, or that sit on a cycle, are reported as
     ``invalid_graph`` and left out.
     """
-    producers = {(c.layer, c.index): c for c in graph.calls}
-    inputs = graph.input_names()
+    calls = graph.calls
+    producers = {(c.layer, c.index): i for i, c in enumerate(calls)}
+    inputs = graph.input_names() - graph.layers.keys()
     problems: list[Diagnostic] = []
-    waiting: dict[int, int] = {}
-    readers: dict[int, list[Call]] = defaultdict(list)
-    ready: deque[Call] = deque()
-    for call in graph.calls:
-        deps = set()
+    waiting: dict[int, int] = {}  # call position -> how many producers it still waits for
+    readers: dict[int, list[int]] = defaultdict(list)
+    ready: deque[int] = deque()
+    for i, call in enumerate(calls):
+        deps: set[int] = set()
         for ref in call.inputs:
-            if ref.layer in inputs and ref.layer not in graph.layers:
+            if ref.layer in inputs:
                 continue
             producer = producers.get((ref.layer, ref.call))
             if producer is None:
                 problems.append(dangling(call, ref, graph))
-                deps = None
                 break
-            deps.add(id(producer))
-            readers[id(producer)].append(call)
-        if deps is None:
-            continue
-        waiting[id(call)] = len(deps)
-        if not deps:
-            ready.append(call)
+            deps.add(producer)
+        else:
+            for producer in deps:  # once per producer, however often the call reads it
+                readers[producer].append(i)
+            waiting[i] = len(deps)
+            if not deps:
+                ready.append(i)
     order: list[Call] = []
-    seen: set[int] = set()
     while ready:
-        call = ready.popleft()
-        order.append(call)
-        seen.add(id(call))
-        for reader in readers[id(call)]:
-            if id(reader) in waiting:
-                waiting[id(reader)] -= 1
-                if waiting[id(reader)] == 0:
-                    ready.append(reader)
-    stuck = [c for c in graph.calls if id(c) in waiting and id(c) not in seen]
+        i = ready.popleft()
+        order.append(calls[i])
+        for reader in readers[i]:
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                ready.append(reader)
+    stuck = [calls[i] for i, count in waiting.items() if count]
     for call in stuck:
         problems.append(diag.error(
             diag.INVALID_GRAPH, call.layer,
