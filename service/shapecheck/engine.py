@@ -95,10 +95,13 @@ def maybe_list(shape: tuple | None) -> list | None:
 def layer_json(state: LayerState) -> dict[str, Any]:
     layer = state.layer
     weights = state.weights or []
-    params = sum(w.size for w in weights)
-    trainable = sum(w.size for w in weights if w.trainable) if layer.trainable else 0
+    sizes = [w.size for w in weights]
+    params = sum(sizes)
+    trainable = sum(size for size, w in zip(sizes, weights, strict=True)
+                    if w.trainable) if layer.trainable else 0
     shapes = state.output_shapes
     computed = shapes is not None and bool(state.input_shapes)
+    first_outputs = layer_outputs(state, 0) if computed else []
     return {
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
@@ -107,9 +110,9 @@ def layer_json(state: LayerState) -> dict[str, Any]:
         "params": params,
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,
-        "macs": sum(layer.macs(ins, layer_outputs(state, k))
+        "macs": sum(layer.macs(ins, layer_outputs(state, k) if k else first_outputs)
                     for k, ins in enumerate(state.input_shapes)) if computed else 0,
-        "explain": (layer.explain(state.input_shapes[0], layer_outputs(state, 0), weights)
+        "explain": (layer.explain(state.input_shapes[0], first_outputs, weights)
                     if computed else None),
     }
 

@@ -32,9 +32,10 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
     lines = [f'Model: "{name}"', border("┏", "┳", "┓", "━", widths),
              line("┃", headers, widths), border("┡", "╇", "┩", "━", widths)]
+    between = border("├", "┼", "┤", "─", widths)
     for i, row in enumerate(rows):
         if i:
-            lines.append(border("├", "┼", "┤", "─", widths))
+            lines.append(between)
         lines.extend(row_lines(row, widths, functional))
     lines.append(border("└", "┴", "┘", "─", widths))
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
