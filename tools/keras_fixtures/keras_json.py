@@ -86,6 +86,15 @@ def shared_dense() -> Any:
 
 
 @model
+def reads_one_tensor_twice() -> Any:
+    """A merge that reads the same tensor twice and one computed later (ordering regression)."""
+    x = keras.Input((4,), name="x")
+    a = layers.Dense(4, name="a")(x)
+    c = layers.Dense(4, name="c")(layers.Dense(4, name="b")(a))
+    return keras.Model(x, layers.Concatenate(name="joined")([a, a, c]))
+
+
+@model
 def shared_conv_siamese() -> Any:
     left = keras.Input((12, 12, 3), name="left")
     right = keras.Input((12, 12, 3), name="right")
