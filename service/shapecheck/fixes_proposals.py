@@ -39,7 +39,7 @@ from .graph import Call, TensorRef, Unresolved
 from .layers import ALIASES, REGISTRY
 from .layers.base import Layer
 from .lint import SMALL_CHANNELS, flatten_before
-from .shapes import Shape, format_shape, spatial_axes
+from .shapes import Shape, format_shape, num_elements, spatial_axes
 
 if TYPE_CHECKING:
     from .engine import Analysis
@@ -117,10 +117,6 @@ class Situation:
 Proposer = Callable[[Diagnostic, Situation], Iterator[Candidate]]
 
 
-def registered(type_name: str) -> bool:
-    return type_name in REGISTRY
-
-
 def quoted(name: str) -> str:
     return f"'{name}'"
 
@@ -135,7 +131,9 @@ def set_args(layer: str, **args: Any) -> Candidate:
 
 
 def data_format_of(layer: Layer | None) -> str:
-    return getattr(layer.args, "data_format", None) or "channels_last" if layer else "channels_last"
+    """A layer's data format; channels_last when it has none (or is a model input)."""
+    data_format = getattr(layer.args, "data_format", None) if layer else None
+    return data_format or "channels_last"
 
 
 def pooling_layer(rank: int, data_format: str) -> NewLayer:
@@ -297,14 +295,16 @@ def merge_mismatch(target: Diagnostic, situation: Situation) -> Iterator[Candida
         return
     spatial = list(range(1, rank - 1))
     yield from same_padding_on_branches(target.layer, shapes, spatial, situation)
-    strided = [] if concat_axis is not None else list(
-        strided_projection(target.layer, shapes, spatial))
-    yield from strided
-    spatial_options = [None] if strided else list(
-        resize_branches(target.layer, shapes, spatial)) or [None]
-    channel_options = ([None] if concat_axis is not None
-                       else list(project_branches(target.layer, shapes, rank)) or [None])
-    for resize, project in product(spatial_options, channel_options):
+    if concat_axis is not None:  # joined on the channels: only the spatial axes must agree
+        yield from resize_branches(target.layer, shapes, spatial)
+        return
+    strided = list(strided_projection(target.layer, shapes, spatial))
+    if strided:  # a shortcut that skipped a downsampling: padding or cropping would be wrong
+        yield from strided
+        return
+    resizes = list(resize_branches(target.layer, shapes, spatial)) or [None]
+    projections = list(project_branches(target.layer, shapes, rank)) or [None]
+    for resize, project in product(resizes, projections):
         parts = [c for c in (resize, project) if c is not None]
         if parts:
             yield Candidate("; ".join(c.title for c in parts), [e for c in parts for e in c.edits])
@@ -379,7 +379,7 @@ def resize_branches(merge: str, shapes: Sequence[Shape], axes: list[int]) -> Ite
             new = NewLayer(f"{kind}{rank}D", {arg: pairs[0] if rank == 1 else pairs})
             edits.append(InsertBefore(merge, new, branch))
             titles.append(f"{new} on input {branch}")
-        if edits and registered(f"{kind}{rank}D"):
+        if edits:
             yield Candidate(f"Insert {', '.join(titles)} of {quoted(merge)}", edits)
 
 
@@ -422,19 +422,26 @@ def channels_first(target: Diagnostic, situation: Situation) -> Iterator[Candida
     for name, layer in situation.graph.layers.items():
         if hasattr(layer.args, "data_format") and data_format_of(layer) == "channels_last":
             edits.append(SetArgs(name, {"data_format": "channels_first"}))
-        elif layer.keras_name == "BatchNormalization" and layer.args.axis in (-1, [-1]):
-            shapes = situation.inputs(name)
-            if shapes and shapes[0] is not None and len(shapes[0]) > 2:
-                edits.append(SetArgs(name, {"axis": 1}))
+        elif layer.keras_name == "BatchNormalization" and reads_channels_last(situation, name):
+            edits.append(SetArgs(name, {"axis": 1}))
     if edits:
-        names = ", ".join(quoted(e.layer) for e in edits)
+        formats = ", ".join(quoted(e.layer) for e in edits if "data_format" in e.args)
+        axes = ", ".join(quoted(e.layer) for e in edits if "axis" in e.args)
+        also = f" and axis=1 on {axes}" if axes else ""
         yield Candidate(f"Read the data as channels_first: set data_format='channels_first' "
-                        f"on {names}", edits)
+                        f"on {formats}{also}", edits)
     sample = situation.output(source)[1:]
     moved = (*sample[1:], sample[0])
     yield Candidate(f"Give the model input {quoted(source)} the shape {format_shape(moved)} "
                     f"(channels last) and transpose the data to match",
                     [SetInputShape(source, moved)])
+
+
+def reads_channels_last(situation: Situation, name: str) -> bool:
+    """Whether a BatchNormalization normalises the last axis of feature maps."""
+    shapes = situation.inputs(name)
+    rank = len(shapes[0]) if shapes and shapes[0] is not None else 0
+    return rank > 2 and situation.layer(name).args.axis % rank == rank - 1
 
 
 def channels_first_input(target: Diagnostic, situation: Situation) -> str | None:
@@ -471,20 +478,13 @@ def input_from_data(target: Diagnostic, situation: Situation) -> Iterator[Candid
         dims = permutation(data, sample)
         if dims is not None:
             new = NewLayer("Permute", {"dims": list(dims)})
-        elif number(data) == number(sample):
+        elif num_elements(data) == num_elements(sample):
             new = NewLayer("Reshape", {"target_shape": list(sample)})
         else:
             continue
         yield Candidate(f"Give the model input {quoted(model_input.name)} the shape "
                         f"{format_shape(data)} and insert {new} before {quoted(reader)}",
                         [SetInputShape(model_input.name, data), InsertBefore(reader, new)])
-
-
-def number(shape: Sequence[int]) -> int:
-    total = 1
-    for d in shape:
-        total *= d
-    return total
 
 
 def permutation(data: Shape, sample: Shape) -> tuple[int, ...] | None:

@@ -107,6 +107,13 @@ def models() -> list[dict[str, Any]]:
         doc(keras.Sequential([keras.Input((3, 16, 16)), layers.Conv2D(4, 3),
                               layers.Flatten(), layers.Dense(2)])))
 
+    # Channels-first images given to a channels_last model (built for (16, 16, 3)).
+    add("channels_first_images_with_batch_norm",
+        doc(keras.Sequential([keras.Input((16, 16, 3)), layers.Conv2D(4, 3),
+                              layers.BatchNormalization(), layers.MaxPooling2D(),
+                              layers.Flatten(), layers.Dense(2)]),
+            ("/config/layers/0/config/batch_shape", [None, 3, 16, 16])))
+
     add("kernel_larger_than_input",
         doc(keras.Sequential([keras.Input((6, 6, 1)), layers.Conv2D(4, 3), layers.Flatten(),
                               layers.Dense(2)]),
