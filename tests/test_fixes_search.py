@@ -120,3 +120,15 @@ def test_fixes_come_from_analyse_not_from_check(monkeypatch: pytest.MonkeyPatch)
     assert [m["layers"][0] for m in patched] == [
         {"type": "Conv2D", "filters": 2, "kernel_size": 7, "padding": "same"},
         {"type": "Conv2D", "filters": 2, "kernel_size": [6, 6]}]
+
+
+def test_a_candidate_shared_by_two_diagnostics_is_checked_once(checks: list) -> None:
+    model = {"inputs": [1, 28, 28], "layers": [{"type": "Conv2D", "filters": 4,
+                                                "kernel_size": 3}, {"type": "Flatten"}]}
+    found = diagnostics({"model": model})
+    codes = [d["code"] for d in found if d["fixes"]]
+    assert codes == ["layer_input_incompatible", "suspicious_data_format"]
+    shared = "Read the data as channels_first: set data_format='channels_first' on 'conv2d', " \
+             "'flatten'"
+    assert all(shared in [f["title"] for f in d["fixes"]] for d in found)
+    assert len(checks) == len({repr(m) for m in checks})

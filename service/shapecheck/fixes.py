@@ -4,8 +4,8 @@ an RFC 6902 patch, applied, and checked again by the engine.
 A candidate is kept only when the problem it targets is gone and no new error appears (an error
 at a layer that could not be computed before, downstream of the problem, was hidden rather than
 new). The fixes kept are ranked: fewest remaining errors, then fewest warnings, then fewest
-added parameters, then the shortest patch. The patched models are checked once each, never fixed
-in turn, and the search is bounded in candidates and time.
+added parameters, then the shortest patch. Each distinct patched model is checked once (with the
+request's data and loss), never fixed in turn, and the search is bounded in checks and time.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .diagnostics import Diagnostic, Fix
 from .errors import ShapecheckError
 from .fixes_edits import CannotEdit, edit_model
 from .fixes_proposals import PROPOSERS, Candidate, Situation
+from .jsonpatch import Patch
 from .request import CheckRequest
 
 MAX_FIXES = 3
@@ -48,23 +49,31 @@ class Budget:
 
 
 @dataclass
+class Patched:
+    """A candidate applied to the submitted model, and the engine's analysis of the result."""
+
+    patch: Patch
+    after: engine.Analysis
+
+
+@dataclass
 class Verified:
     fix: Fix
     rank: tuple
 
 
 def attach_fixes(analysis: engine.Analysis, request: CheckRequest) -> None:
-    """Give each diagnostic the verified fixes found for it (at most ``MAX_FIXES``)."""
+    """Give each diagnostic the verified fixes found for it (at most ``MAX_FIXES``), errors
+    first while the budget lasts."""
     targets = [d for d in analysis.diagnostics if d.code in PROPOSERS and d.severity != diag.INFO]
     if not targets:
         return
-    situation = Situation(analysis, request)
-    budget = Budget()
-    for target in targets:
+    search = Search(Situation(analysis, request))
+    for target in sorted(targets, key=lambda d: d.severity != diag.ERROR):
         candidates = unique(c for propose in PROPOSERS[target.code]
-                            for c in propose(target, situation))
+                            for c in propose(target, search.situation))
         verified = [v for c in candidates[:MAX_CANDIDATES]
-                    if (v := verify(c, target, situation, budget)) is not None]
+                    if (v := search.verify(c, target)) is not None]
         target.fixes = [v.fix for v in sorted(verified, key=lambda v: v.rank)[:MAX_FIXES]]
 
 
@@ -73,6 +82,50 @@ def unique(candidates: Iterable[Candidate]) -> list[Candidate]:
     for candidate in candidates:
         seen.setdefault(repr(candidate.edits), candidate)
     return list(seen.values())
+
+
+class Search:
+    """Applies candidates and checks the patched models, each distinct one once."""
+
+    def __init__(self, situation: Situation) -> None:
+        self.situation = situation
+        self.budget = Budget()
+        self.checked: dict[str, Patched | None] = {}
+        self.params_before = total_params(situation.analysis)
+
+    def verify(self, candidate: Candidate, target: Diagnostic) -> Verified | None:
+        """The fix ``candidate`` makes for ``target``; None unless it works."""
+        patched = self.patched(candidate)
+        if patched is None or not solves(target, self.situation, patched.after):
+            return None
+        after = patched.after
+        errors = sum(d.severity == diag.ERROR for d in after.diagnostics)
+        warnings = sum(d.severity == diag.WARNING and d.code != diag.LEGACY_ARGUMENT
+                       for d in after.diagnostics)
+        params = total_params(after)
+        rank = (errors, warnings, params - self.params_before, len(json.dumps(patched.patch)))
+        return Verified(Fix(candidate.title, patched.patch, result(after, params)), rank)
+
+    def patched(self, candidate: Candidate) -> Patched | None:
+        key = repr(candidate.edits)
+        if key not in self.checked:
+            if not self.budget.spend():
+                return None
+            self.checked[key] = self.apply(candidate)
+        return self.checked[key]
+
+    def apply(self, candidate: Candidate) -> Patched | None:
+        request = self.situation.request
+        try:
+            editor = edit_model(request.model, self.situation.graph, candidate.edits)
+        except CannotEdit:
+            return None
+        after = rerun(editor.doc, request)
+        if after is None:
+            return None
+        for name in changed_inputs(self.situation.analysis, after):
+            editor.drop_build_config(name)
+        return Patched(editor.patch, after)
 
 
 def rerun(model: dict[str, Any], request: CheckRequest) -> engine.Analysis | None:
@@ -84,29 +137,6 @@ def rerun(model: dict[str, Any], request: CheckRequest) -> engine.Analysis | Non
     after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,
                                         request.y_shape, request.loss))
     return after
-
-
-def verify(candidate: Candidate, target: Diagnostic, situation: Situation,
-           budget: Budget) -> Verified | None:
-    """Apply ``candidate`` to the submitted model and check it again; None unless it works."""
-    if not budget.spend():
-        return None
-    try:
-        editor = edit_model(situation.request.model, situation.graph, candidate.edits)
-    except CannotEdit:
-        return None
-    after = rerun(editor.doc, situation.request)
-    if after is None or not solves(target, situation, after):
-        return None
-    for name in changed_inputs(situation.analysis, after):
-        editor.drop_build_config(name)
-    errors = sum(d.severity == diag.ERROR for d in after.diagnostics)
-    warnings = sum(d.severity == diag.WARNING and d.code != diag.LEGACY_ARGUMENT
-                   for d in after.diagnostics)
-    params = total_params(after)
-    added = params - total_params(situation.analysis)
-    rank = (errors, warnings, added, len(json.dumps(editor.patch)))
-    return Verified(Fix(candidate.title, editor.patch, result(after, params)), rank)
 
 
 def key(d: Diagnostic) -> tuple[str, str, str | None]:
