@@ -240,3 +240,9 @@ def test_the_kernels_number_of_outputs_is_checked_too(monkeypatch):
     monkeypatch.setattr(Dense, "forward", lambda self, inputs, weights: [inputs[0]] * 2)
     with pytest.raises(ShapeDisagreement, match="dense: the kernel gave 2 output"):
         check({"model": DENSE, "forward": {}})
+
+
+def test_an_empty_axis_is_refused_before_the_kernels():
+    model = {"inputs": [0, 3], "layers": [{"type": "Dense", "units": 2}]}
+    (message,) = errors_of({"model": model, "forward": {}})["forward.x"]
+    assert message.startswith("'input' gives an empty tensor (1, 0, 3)")
