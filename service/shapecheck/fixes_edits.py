@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import jsonpatch, legacy
-from .formats.common import canonical_name
+from .formats.common import canonical_name, declared_args
 from .formats.naming import snake_case
 from .graph import ModelGraph
 from .jsonpatch import Patch, pointer
@@ -219,7 +219,7 @@ def all_names(value: Any) -> Iterator[str]:
 def legacy_spellings(class_name: str, arg: str, config: Mapping[str, Any]) -> list[str]:
     """Keras 1/2 keys in ``config`` that the loader would read as ``arg``."""
     cls = REGISTRY.get(canonical_name(class_name))
-    declared = set(cls.Args().fields) if cls else set()
+    declared = declared_args(class_name)
     renames = {**legacy.COMMON_RENAMES, **(cls.legacy_args if cls else {})}
     old = [k for k, new in renames.items() if new == arg and k in config and k not in declared]
     if arg == "kernel_size":
@@ -278,7 +278,7 @@ class NativeEditor(Editor):
         """Keras 2 input arguments on the first layer move to a layer inserted before it."""
         if self.doc.get("inputs") is not None or self.position(layer)[1] != 0:
             return {}
-        own = legacy_declared(target.get("type"))
+        own = declared_args(str(target.get("type")))
         return {k: target[k] for k in NATIVE_INPUT_ARGS if k in target and k not in own}
 
     def replace_layer(self, edit: ReplaceLayer) -> None:
@@ -328,7 +328,7 @@ class NativeEditor(Editor):
             self.op("replace", "/layers/0/batch_input_shape",
                     [first["batch_input_shape"][0], *shape])
             return
-        own = legacy_declared(first.get("type"))
+        own = declared_args(str(first.get("type")))
         keys = [k for k in ("input_dim", "input_length") if k not in own]
         self.remove_keys("/layers/0", first, keys)
         self.op("add", "/layers/0/input_shape", shape)
@@ -337,12 +337,6 @@ class NativeEditor(Editor):
         for key in keys:
             if key in entry:
                 self.op("remove", f"{path}/{key}")
-
-
-def legacy_declared(type_name: Any) -> set[str]:
-    """The argument names a layer type declares itself (Embedding's ``input_dim``)."""
-    cls = REGISTRY.get(canonical_name(type_name)) if isinstance(type_name, str) else None
-    return set(cls.Args().fields) if cls else set()
 
 
 # -- Keras documents ------------------------------------------------------------------------------
