@@ -85,6 +85,17 @@ class LayerState:
     weights: list[Weight] | None = None
     failed: bool = False
 
+    def sort_calls(self) -> None:
+        """Calls and their shapes in the layer's call order (Keras' node order), whatever
+        order the propagation met them in: a shared layer's first call may come late."""
+        per_call = len(self.output_shapes or ()) // len(self.calls)
+        order = sorted(range(len(self.calls)), key=lambda k: self.calls[k].index)
+        self.calls = [self.calls[k] for k in order]
+        self.input_shapes = [self.input_shapes[k] for k in order]
+        self.output_shapes = [shape for k in order
+                              for shape in (self.output_shapes or ())[k * per_call:
+                                                                     (k + 1) * per_call]]
+
 
 @dataclass
 class Propagation:
@@ -174,6 +185,8 @@ def propagate(graph: ModelGraph) -> Propagation:
     for state in states.values():
         if state.failed or not state.calls:
             state.output_shapes = None
+        elif len(state.calls) > 1:
+            state.sort_calls()
     return Propagation(states, tensors, order, problems)
 
 

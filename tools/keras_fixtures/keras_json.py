@@ -95,6 +95,17 @@ def reads_one_tensor_twice() -> Any:
 
 
 @model
+def shared_layer_deep_call_first() -> Any:
+    """A shared layer whose first call comes late in the graph: output_shapes in call order."""
+    x = keras.Input((8,), name="x")
+    shared = layers.Dense(3, name="shared")
+    deep = layers.Reshape((2, 4), name="reshape")(layers.Dense(8, name="d1")(x))
+    first = shared(deep)
+    second = shared(layers.Dense(4, name="d2")(x))
+    return keras.Model(x, [first, second])
+
+
+@model
 def shared_conv_siamese() -> Any:
     left = keras.Input((12, 12, 3), name="left")
     right = keras.Input((12, 12, 3), name="right")
