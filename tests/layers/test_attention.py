@@ -149,3 +149,26 @@ def test_attention_query_and_key_need_one_size() -> None:
     assert "AdditiveAttention compares each query vector" in error["message"]
     error = error_of(run({"q": [3, 4], "v": [5, 4], "k": [6, 4]}, {"type": "Attention"}))
     assert "key (None, 6, 4) has 6 steps and the value (None, 5, 4) 5" in error["message"]
+
+
+def test_grouped_query_attention_takes_sequences_only() -> None:
+    """Keras builds GroupQueryAttention on rank-4 inputs, but predict fails."""
+    error = error_of(run({"q": [2, 3, 4], "v": [2, 5, 4]},
+                         {"type": "GroupQueryAttention", "head_dim": 2, "num_query_heads": 2,
+                          "num_key_value_heads": 1}))
+    assert "sequences (batch, steps, features)" in error["message"]
+
+
+def test_grouped_query_attention_shares_key_value_heads() -> None:
+    row = only_row(run({"q": [3, 4], "v": [5, 4]},
+                       {"type": "GroupQueryAttention", "head_dim": 2, "num_query_heads": 4,
+                        "num_key_value_heads": 2}))
+    assert row["type"] == "GroupedQueryAttention"
+    assert "4 query heads share 2 key/value heads (2 query heads each)" in row["explain"]
+    assert "key/kernel (4, 2, 2)" in row["explain"]
+    query, key, value, output = 3 * 4 * 8, 5 * 4 * 4, 5 * 4 * 4, 3 * 8 * 4
+    assert row["macs"] == query + key + value + output
+    layer = REGISTRY["GroupedQueryAttention"].from_config(
+        "gqa", {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2})
+    assert layer.output_shapes_for_call([(None, 3, 4), (None, 5, 4)],
+                                        {"return_attention_scores": True})[1] == (None, 4, 3, 5)

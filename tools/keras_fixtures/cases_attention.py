@@ -1,4 +1,4 @@
-"""Attention layers: MultiHeadAttention, Attention, AdditiveAttention."""
+"""Attention layers: MultiHeadAttention, GroupQueryAttention, Attention, AdditiveAttention."""
 
 from build import case, seq
 
@@ -11,14 +11,21 @@ def mha(case_id: str, shapes: dict, forward: bool = True, **args: object) -> dic
                 forward=forward)
 
 
+def gqa(case_id: str, shapes: dict, forward: bool = True, **args: object) -> dict:
+    """One GroupQueryAttention, named, over the named inputs (query, value, key)."""
+    return case(case_id, shapes, [{"type": "GroupQueryAttention", "name": "gqa",
+                                   "inputs": list(shapes), **args}], forward=forward)
+
+
 def listed(case_id: str, layer: str, shapes: dict, forward: bool = True, **args: object) -> dict:
     """Attention or AdditiveAttention called on the list of the named inputs."""
     return case(case_id, shapes, [{"type": layer, "inputs": list(shapes), **args}],
                 forward=forward)
 
 
-# Keras builds MultiHeadAttention on rank-2 inputs and Attention on a query and key of
-# different sizes, but predict fails: shapecheck refuses them (tests/layers/test_attention.py).
+# Keras builds MultiHeadAttention on rank-2 inputs, GroupQueryAttention on rank-4 ones and
+# Attention on a query and key of different sizes, but predict fails: shapecheck refuses them
+# (tests/layers/test_attention.py).
 
 QV = {"q": [3, 4], "v": [5, 6]}
 QVK = {"q": [3, 4], "v": [5, 6], "k": [5, 7]}
@@ -74,6 +81,30 @@ CASES = [
     mha("mha_num_heads_zero", QV, num_heads=0, key_dim=3),
     mha("mha_key_dim_zero", QV, num_heads=2, key_dim=0),
     seq("mha_one_input", [3, 4], {"type": MHA, "num_heads": 2, "key_dim": 3}),
+    # GroupedQueryAttention (keras.layers.GroupQueryAttention)
+    gqa("gqa_cross", {"q": [3, 4], "v": [5, 4]}, head_dim=2, num_query_heads=4,
+        num_key_value_heads=2),
+    gqa("gqa_self_one_group", {"q": [4, 6], "v": [4, 6]}, head_dim=3, num_query_heads=2,
+        num_key_value_heads=1),
+    gqa("gqa_with_key", {"q": [3, 4], "v": [5, 4], "k": [5, 7]}, head_dim=2,
+        num_query_heads=2, num_key_value_heads=2),
+    gqa("gqa_no_bias_gate", {"q": [3, 4], "v": [5, 4]}, head_dim=2, num_query_heads=4,
+        num_key_value_heads=2, use_bias=False, use_gate=True),
+    gqa("gqa_gate_dropout", {"q": [3, 4], "v": [5, 4]}, head_dim=2, num_query_heads=2,
+        num_key_value_heads=1, use_gate=True, dropout=0.2),
+    gqa("gqa_sliding_window", {"q": [6, 4], "v": [6, 4]}, head_dim=2, num_query_heads=2,
+        num_key_value_heads=2, sliding_window=2),
+    gqa("gqa_unknown_lengths", {"q": [None, 4], "v": [None, 4]}, forward=False, head_dim=2,
+        num_query_heads=2, num_key_value_heads=1),
+    case("gqa_automatic_name", {"q": [3, 4], "v": [5, 4]},
+         [{"type": "GroupQueryAttention", "head_dim": 2, "num_query_heads": 2,
+           "num_key_value_heads": 1, "inputs": ["q", "v"]}], forward=True),
+    gqa("gqa_heads_not_divisible", {"q": [3, 4], "v": [5, 4]}, head_dim=2,
+        num_query_heads=3, num_key_value_heads=2),
+    gqa("gqa_query_value_features_differ", {"q": [3, 4], "v": [5, 6]}, head_dim=2,
+        num_query_heads=2, num_key_value_heads=1),
+    gqa("gqa_key_value_steps_differ", {"q": [3, 4], "v": [5, 4], "k": [6, 4]}, head_dim=2,
+        num_query_heads=2, num_key_value_heads=1),
     # Attention
     listed("attention_dot", "Attention", {"q": [3, 4], "v": [5, 4]}),
     listed("attention_dot_scaled", "Attention", {"q": [3, 4], "v": [5, 4]}, use_scale=True),

@@ -1,13 +1,14 @@
-"""Attention layers: MultiHeadAttention, Attention (Luong) and AdditiveAttention (Bahdanau).
+"""Attention layers: MultiHeadAttention, GroupedQueryAttention, Attention (Luong) and
+AdditiveAttention (Bahdanau).
 
 ``Attention`` and ``AdditiveAttention`` are called with a list ``[query, value]`` or
-``[query, value, key]``; ``MultiHeadAttention`` with ``query, value[, key]``. Either way the
-call's input tensors arrive in that order, and a missing key is the value.
+``[query, value, key]``; the others with ``query, value[, key]``. Either way the call's input
+tensors arrive in that order, and a missing key is the value.
 
-MultiHeadAttention builds four (five with ``use_gate``) ``EinsumDense`` projections whose
-kernels are listed in the order Keras creates them: query, key, gate, value, attention_output.
-The einsum equations are Keras' own (``_build_proj_equation``, ``_build_attention_equation``),
-so the numpy kernel follows the same contractions on inputs of any rank.
+MultiHeadAttention and GroupedQueryAttention build four (five with ``use_gate``) ``EinsumDense``
+projections whose kernels are listed in the order Keras creates them: query, key, gate, value,
+attention_output. The einsum equations are Keras' own (``_build_attention_equation``), so the
+numpy kernel follows the same contractions on inputs of any rank.
 
 MACs count the multiplications against weights (the projections); the query-key products and
 the weighted sums of values multiply two activations and are not counted.
@@ -39,14 +40,6 @@ def einsum_letters(start: int, count: int) -> str:
     return string.ascii_lowercase[start:start + count]
 
 
-def projection_equation(free_dims: int, bound_dims: int, output_dims: int) -> str:
-    """Keras' ``_build_proj_equation``: ``abc,cde->abde`` for 2 free, 1 bound, 2 output axes."""
-    free = einsum_letters(0, free_dims)
-    bound = einsum_letters(free_dims, bound_dims)
-    out = einsum_letters(free_dims + bound_dims, output_dims)
-    return f"{free}{bound},{bound}{out}->{free}{out}"
-
-
 def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str, str]:
     """Keras' ``_build_attention_equation`` for projected tensors of ``rank`` axes
     ``(batch, <other axes>, <attention axes>, heads, channels)``: the query-key product and
@@ -69,6 +62,11 @@ def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str
 def differ(a: int | None, b: int | None) -> bool:
     """Two sizes known to be different."""
     return a is not None and b is not None and a != b
+
+
+def band_mask(rows: int, cols: int, window: int) -> Array:
+    """Keras' sliding-window mask (1, rows, cols): True where ``|i - j| < window``."""
+    return np.abs(np.arange(rows)[:, None] - np.arange(cols)[None, :])[None] < window
 
 
 def softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
@@ -94,8 +92,89 @@ class Projection:
         return out
 
 
+class ProjectedAttention(Layer):
+    """Shared by MultiHeadAttention and GroupedQueryAttention: query, value and optional key,
+    projected per head by EinsumDense layers listed in the order Keras creates them."""
+
+    family = "attention"
+    arity = None
+
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        if len(inputs) not in (2, 3):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} takes a query and a value tensor (and optionally a key), "
+                f"but received {len(inputs)} tensor(s).",
+                'Give it "inputs": [query, value] or [query, value, key]; for self-attention '
+                "pass the same tensor twice.",
+            )
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        if tuple(value[1:-1]) != tuple(key[1:-1]):
+            raise LayerInputIncompatible(
+                f"{self.keras_name} needs the value {format_shape(value)} and the key "
+                f"{format_shape(key)} to agree on every axis but the last.",
+                "Give the key the value's batch and sequence axes; only the feature axis may "
+                "differ.",
+            )
+        return query, value, key
+
+    def features(self, shape: Shape, what: str) -> int:
+        return self.require_known(shape[-1], f"the feature size (last axis) of the {what}")
+
+    def projection(self, name: str, kernel: tuple[int, ...], units: tuple[int, ...]) -> Projection:
+        """An EinsumDense from ``kernel`` axes to ``units``, its bias per unit."""
+        return Projection(name, (*kernel, *units), units if self.args.use_bias else None)
+
+    def projections(self, inputs: Shapes) -> list[Projection]:
+        raise NotImplementedError
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return [w for p in self.projections(inputs) for w in p.weights()]
+
+    def grouped(self, weights: Sequence[Array]) -> list[tuple[Array, Array | None]]:
+        """(kernel, bias) of each projection; bias None without ``use_bias``."""
+        if self.args.use_bias:
+            return [(weights[i], weights[i + 1]) for i in range(0, len(weights), 2)]
+        return [(w, None) for w in weights]
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        query, value, key = self.query_value_key(inputs)
+        read = {"query": query, "key": key, "gate": query, "value": value,
+                "attention_output": query}
+        return sum((num_elements(read[p.name][1:-1]) or 0) * math.prod(p.kernel)
+                   for p in self.projections(inputs))
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) == 3 else value
+        names = [p.name for p in self.projections([x.shape for x in inputs])]
+        projected = dict(zip(names, self.grouped(weights), strict=True))
+        attended = self.attend(self.project(query, *projected["query"]),
+                               self.project(key, *projected["key"]),
+                               self.project(value, *projected["value"]))
+        if self.args.use_gate:
+            gate = self.project(query, *projected["gate"])
+            attended = attended * activations.get("sigmoid")(gate)
+        return [self.output_projection(attended, *projected["attention_output"])]
+
+    def attend(self, q: Array, k: Array, v: Array) -> Array:
+        """Attention of the projected query over the projected key and value."""
+        raise NotImplementedError
+
+    @staticmethod
+    def project(x: Array, kernel: Array, bias: Array | None) -> Array:
+        y = np.tensordot(x, kernel, axes=([-1], [0]))
+        return y if bias is None else y + bias
+
+    @staticmethod
+    def output_projection(attended: Array, kernel: Array, bias: Array | None) -> Array:
+        """The attention_output EinsumDense, contracting the heads and their channels."""
+        out = np.tensordot(attended, kernel, axes=([-2, -1], [0, 1]))
+        return out if bias is None else out + bias
+
+
 @register
-class MultiHeadAttention(Layer):
+class MultiHeadAttention(ProjectedAttention):
     """Multi-head scaled dot-product attention of ``query`` over ``value`` (and ``key``).
 
     Each of the ``num_heads`` heads projects the query and key to ``key_dim`` channels and the
@@ -104,8 +183,6 @@ class MultiHeadAttention(Layer):
     """
 
     keras_name = "MultiHeadAttention"
-    family = "attention"
-    arity = None
 
     class Args(LayerArgs):
         num_heads = PositiveInt(required=True)
@@ -130,25 +207,6 @@ class MultiHeadAttention(Layer):
         self.value_dim: int = args["value_dim"] or args["key_dim"]
 
     # -- shapes -------------------------------------------------------------------------------
-    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        if len(inputs) not in (2, 3):
-            raise LayerInputIncompatible(
-                f"MultiHeadAttention takes a query and a value tensor (and optionally a key), "
-                f"but received {len(inputs)} tensor(s).",
-                'Give it "inputs": [query, value] or [query, value, key]; for self-attention '
-                "pass the same tensor twice.",
-            )
-        query, value = inputs[0], inputs[1]
-        key = inputs[2] if len(inputs) == 3 else value
-        if tuple(value[1:-1]) != tuple(key[1:-1]):
-            raise LayerInputIncompatible(
-                f"MultiHeadAttention needs the value {format_shape(value)} and the key "
-                f"{format_shape(key)} to agree on every axis but the last.",
-                "Give the key the value's batch and sequence axes; only the feature axis may "
-                "differ.",
-            )
-        return query, value, key
-
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         query, value, _ = self.query_value_key(inputs)
         for shape, what in ((query, "query"), (value, "value")):
@@ -196,63 +254,18 @@ class MultiHeadAttention(Layer):
     def projections(self, inputs: Shapes) -> list[Projection]:
         query, value, key = self.query_value_key(inputs)
         heads, key_dim, value_dim = self.args.num_heads, self.args.key_dim, self.value_dim
-
-        def dim(shape: Shape, what: str) -> int:
-            return self.require_known(shape[-1], f"the feature size (last axis) of the {what}")
-
-        def projection(name: str, kernel: tuple[int, ...], units: tuple[int, ...]) -> Projection:
-            return Projection(name, (*kernel, *units), units if self.args.use_bias else None)
-
-        query_dim = dim(query, "query")
-        projections = [projection("query", (query_dim,), (heads, key_dim)),
-                       projection("key", (dim(key, "key"),), (heads, key_dim))]
+        query_dim = self.features(query, "query")
+        projections = [self.projection("query", (query_dim,), (heads, key_dim)),
+                       self.projection("key", (self.features(key, "key"),), (heads, key_dim))]
         if self.args.use_gate:
-            projections.append(projection("gate", (query_dim,), (heads, value_dim)))
-        projections.append(projection("value", (dim(value, "value"),), (heads, value_dim)))
-        projections.append(projection("attention_output", (heads, value_dim),
-                                      self.output_units or (query_dim,)))
+            projections.append(self.projection("gate", (query_dim,), (heads, value_dim)))
+        value_dims = (self.features(value, "value"),)
+        projections += [self.projection("value", value_dims, (heads, value_dim)),
+                        self.projection("attention_output", (heads, value_dim),
+                                        self.output_units or (query_dim,))]
         return projections
 
-    def build(self, inputs: Shapes) -> list[Weight]:
-        return [w for p in self.projections(inputs) for w in p.weights()]
-
-    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
-        query, value, key = self.query_value_key(inputs)
-        positions = {"query": query, "key": key, "gate": query, "value": value,
-                     "attention_output": query}
-        total = 0
-        for p in self.projections(inputs):
-            total += (num_elements(positions[p.name][1:-1]) or 0) * math.prod(p.kernel)
-        return total
-
     # -- forward ------------------------------------------------------------------------------
-    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        query, value = inputs[0], inputs[1]
-        key = inputs[2] if len(inputs) == 3 else value
-        projected = dict(zip([p.name for p in self.projections([x.shape for x in inputs])],
-                             self.grouped(weights), strict=True))
-        q = self.project(query, *projected["query"])
-        k = self.project(key, *projected["key"])
-        v = self.project(value, *projected["value"])
-        attended = self.attend(q, k, v)
-        if self.args.use_gate:
-            gate = self.project(query, *projected["gate"])
-            attended = attended * activations.get("sigmoid")(gate)
-        kernel, bias = projected["attention_output"]
-        out = np.tensordot(attended, kernel, axes=([-2, -1], [0, 1]))
-        return [out if bias is None else out + bias]
-
-    def grouped(self, weights: Sequence[Array]) -> list[tuple[Array, Array | None]]:
-        """(kernel, bias) of each projection; bias None without ``use_bias``."""
-        if self.args.use_bias:
-            return [(weights[i], weights[i + 1]) for i in range(0, len(weights), 2)]
-        return [(w, None) for w in weights]
-
-    @staticmethod
-    def project(x: Array, kernel: Array, bias: Array | None) -> Array:
-        y = np.tensordot(x, kernel, axes=([-1], [0]))
-        return y if bias is None else y + bias
-
     def attend(self, q: Array, k: Array, v: Array) -> Array:
         """Scaled dot-product attention of projected (batch, ..., heads, channels) tensors."""
         axes = self.attention_axes(q.ndim - 1)
@@ -273,9 +286,7 @@ class MultiHeadAttention(Layer):
         window = self.args.sliding_window
         if window is None:
             return None
-        rows = np.arange(q.shape[1]).reshape(1, -1, 1)
-        cols = np.arange(v.shape[1]).reshape(1, 1, -1)
-        mask = np.abs(rows - cols) < window
+        mask = band_mask(q.shape[1], v.shape[1], window)
         while mask.ndim < scores.ndim:
             mask = np.expand_dims(mask, axis=-len(axes) * 2 - 1)
         return mask
@@ -290,6 +301,93 @@ class MultiHeadAttention(Layer):
                 f"{format_shape(value)}: query and key projected to {heads}×{self.args.key_dim}, "
                 f"value to {heads}×{self.value_dim}; the output keeps the query's axes and ends "
                 f"with {last}")
+
+
+@register
+class GroupedQueryAttention(ProjectedAttention):
+    """Grouped-query attention: ``num_query_heads`` query heads share
+    ``num_key_value_heads`` key and value heads (each serves num_query_heads /
+    num_key_value_heads query heads), all of ``head_dim`` channels.
+
+    Inputs are sequences (batch, steps, features); query and value have the same features,
+    which the output keeps.
+    """
+
+    keras_name = "GroupedQueryAttention"
+    aliases = ("GroupQueryAttention",)
+
+    class Args(LayerArgs):
+        head_dim = PositiveInt(required=True)
+        num_query_heads = PositiveInt(required=True)
+        num_key_value_heads = PositiveInt(required=True)
+        dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+        use_bias = fields.Boolean(load_default=True)
+        sliding_window = PositiveInt(load_default=None, allow_none=True)
+        flash_attention = fields.Boolean(load_default=None, allow_none=True)
+        use_gate = fields.Boolean(load_default=False)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if args["num_query_heads"] % args["num_key_value_heads"]:
+            raise ArgumentError("num_key_value_heads", f"must divide num_query_heads "
+                                                       f"({args['num_query_heads']})")
+        if args["flash_attention"] and args["dropout"] > 0:
+            raise ArgumentError("dropout", "dropout is not supported with flash_attention")
+
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        query, value, key = super().query_value_key(inputs)
+        for shape, what in ((query, "query"), (value, "value"), (key, "key")):
+            if len(shape) != 3:
+                raise LayerInputIncompatible(
+                    f"GroupedQueryAttention takes sequences (batch, steps, features), but the "
+                    f"{what} is {format_shape(shape)}.",
+                    "Reshape the inputs to (steps, features) per sample.")
+        if query[-1] != value[-1]:
+            raise LayerInputIncompatible(
+                f"GroupedQueryAttention needs the query {format_shape(query)} and the value "
+                f"{format_shape(value)} to have the same number of features.",
+                "Project one of them with a Dense layer to the other's size.")
+        return query, value, key
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        return [tuple(self.query_value_key(inputs)[0])]
+
+    def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
+        """``return_attention_scores=True`` adds the scores (batch, query heads, Tq, Tk)."""
+        outputs = self.output_shapes(inputs)
+        if options.get("return_attention_scores"):
+            query, _, key = self.query_value_key(inputs)
+            outputs.append((query[0], self.args.num_query_heads, query[1], key[1]))
+        return outputs
+
+    def projections(self, inputs: Shapes) -> list[Projection]:
+        query, value, key = self.query_value_key(inputs)
+        heads, groups, dim = (self.args.num_query_heads, self.args.num_key_value_heads,
+                              self.args.head_dim)
+        query_dim = self.features(query, "query")
+        projections = [self.projection("query", (query_dim,), (heads, dim)),
+                       self.projection("key", (self.features(key, "key"),), (groups, dim))]
+        if self.args.use_gate:
+            projections.append(self.projection("gate", (query_dim,), (heads, dim)))
+        projections += [self.projection("value", (self.features(value, "value"),), (groups, dim)),
+                        self.projection("attention_output", (heads, dim), (query_dim,))]
+        return projections
+
+    def attend(self, q: Array, k: Array, v: Array) -> Array:
+        """Each group of query heads attends over its key/value head, repeated for it."""
+        repeats = self.args.num_query_heads // self.args.num_key_value_heads
+        k, v = np.repeat(k, repeats, axis=2), np.repeat(v, repeats, axis=2)
+        q = q * np.float32(1.0 / math.sqrt(float(self.args.head_dim)))
+        scores = np.einsum("bquh,bkuh->buqk", q, k)
+        window = self.args.sliding_window
+        mask = None if window is None else band_mask(q.shape[1], v.shape[1], window)[None]
+        return np.einsum("buqk,bkuh->bquh", softmax(scores, (-1,), mask), v)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        heads, groups = self.args.num_query_heads, self.args.num_key_value_heads
+        return (f"{heads} query heads share {groups} key/value heads ({heads // groups} query "
+                f"heads each), {self.args.head_dim} channels per head; the output keeps the "
+                f"query's shape {format_shape(outputs[0])}")
 
 
 class DotAttentionBase(Layer):
