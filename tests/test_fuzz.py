@@ -17,6 +17,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ CASES = int(os.environ.get("SHAPECHECK_FUZZ_CASES", "400"))
 SECONDS = float(os.environ.get("SHAPECHECK_FUZZ_SECONDS", "90"))
 NAN = "\x00NaN\x00"  # replaced by a bare NaN literal in the raw body
 
-Path = tuple[str | int, ...]
+JsonPath = tuple[str | int, ...]
 
 CORPUS: list[dict[str, Any]] = [
     {"model": {"layers": [
@@ -88,6 +89,15 @@ CORPUS: list[dict[str, Any]] = [
      "y_shape": [64], "loss": "sparse_categorical_crossentropy"},
 ]
 
+# Keras model.to_json() documents recorded from real Keras 3 and tf.keras 2: nested models,
+# shared layers, several inputs and outputs, tensor operations.
+FIXTURES = Path(__file__).parent / "fixtures"
+KERAS_MODELS = ("nested_two_levels_frozen", "shared_conv_siamese", "lstm_states",
+                "multi_output_heads", "operations_on_tensors", "nested_sequential_called_twice")
+CORPUS += [{"model": json.loads((FIXTURES / family / "models" / f"{name}.json").read_text())
+            ["keras_json"]}
+           for family in ("keras3", "tfkeras2") for name in KERAS_MODELS]
+
 HUGE = (2**31, 2**63, 2**64 + 1, 10**18, 10**30, 10**400)
 JUNK = ("", "x", "-1", "NaN", "None", "é" * 3, "a" * 10_000, True, False, None, 0.5, -0.5,
         1e300, -1e-300, [], {}, [None], [[]], {"": None}, [1, "a", None])
@@ -133,7 +143,7 @@ def nest(value: Any, depth: int) -> Any:
     return value
 
 
-def paths(node: Any, prefix: Path = ()) -> Iterator[Path]:
+def paths(node: Any, prefix: JsonPath = ()) -> Iterator[JsonPath]:
     """Every value's path in a JSON document (the root excluded)."""
     items = node.items() if isinstance(node, dict) else (
         enumerate(node) if isinstance(node, list) else ())
@@ -158,7 +168,7 @@ def mutate(body: dict[str, Any], rng: random.Random) -> tuple[dict[str, Any], st
     return body, f"{format_path(path)} = {short(broken)}"
 
 
-def format_path(path: Path) -> str:
+def format_path(path: JsonPath) -> str:
     return ".".join(map(str, path))
 
 

@@ -415,7 +415,8 @@ def collect_keras3(value: Any, keys: tuple[str | int, ...], found: list[TensorRe
     # Keys are only tuples on the way down: the path is spelt out for an error alone.
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            history = (value.get("config") or {}).get("keras_history")
+            config = value.get("config")
+            history = config.get("keras_history") if isinstance(config, dict) else None
             if not is_history(history):
                 raise Where((*keys, "config", "keras_history")).fail(HISTORY_FORM)
             found.append(TensorRef(history[0], history[1], history[2]))
@@ -481,6 +482,8 @@ def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any], tensors_of:
                     else len(TENSOR_KWARGS))
     for key in ranked:
         inputs.extend(tensor_kwargs[key])
+    if not inputs:
+        raise where.fail("a call passes no tensor: a layer is called on at least one")
     return Node(inputs, options)
 
 

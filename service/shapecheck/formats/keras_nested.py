@@ -77,7 +77,15 @@ class NestedModel(Layer):
             raise LayerInputIncompatible(
                 f"Inside {self.class_name} '{self.name}', layer '{inner.layer}': {inner.message}",
                 inner.hint)
-        return list(prop.output_shapes(self.graph))
+        shapes = list(prop.output_shapes(self.graph))
+        if None in shapes:  # an output layer that is never called inside the model
+            missing = [ref.layer for ref, shape in zip(self.graph.outputs, shapes, strict=True)
+                       if shape is None]
+            raise LayerInputIncompatible(
+                f"Inside {self.class_name} '{self.name}', the output layer '{missing[0]}' is "
+                "never called, so the model's output has no shape.",
+                f"Check the inbound_nodes of '{missing[0]}' in the model's JSON.")
+        return shapes
 
     def build(self, inputs: Shapes) -> list[Weight]:
         prop = self.run(inputs)
