@@ -120,7 +120,7 @@ def test_attention_axis_outside_the_query_is_refused_with_the_valid_range() -> N
 
 def test_attention_explains_steps_and_features() -> None:
     row = only_row(run({"q": [3, 4], "v": [5, 4]}, {"type": "Attention", "use_scale": True}))
-    assert "each of the 3 query steps scores the 5 key steps" in row["explain"]
+    assert "each query step (3 in all) scores every key step (5 in all)" in row["explain"]
     assert "scale ()" in row["explain"]
     assert row["macs"] == 0
 

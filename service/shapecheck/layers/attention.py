@@ -59,6 +59,12 @@ def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str
     return f"{source},{target}->{product}", f"{product},{source}->{target}"
 
 
+def steps(shape: Shape) -> str:
+    """``5 in all`` for (batch, 5, features); ``unknown number`` when axis -2 is None."""
+    count = shape[-2] if len(shape) > 2 else 1
+    return "unknown number" if count is None else f"{count} in all"
+
+
 def differ(a: int | None, b: int | None) -> bool:
     """Two sizes known to be different."""
     return a is not None and b is not None and a != b
@@ -450,9 +456,9 @@ class DotAttentionBase(Layer):
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         query, value, key = self.query_value_key(inputs)
-        return (f"each of the {query[-2] if len(query) > 2 else 1} query steps scores the "
-                f"{key[-2] if len(key) > 2 else 1} key steps and averages the value vectors of "
-                f"{value[-1]} features: {format_shape(query)} → {format_shape(outputs[0])}")
+        return (f"each query step ({steps(query)}) scores every key step ({steps(key)}) and "
+                f"averages the value vectors of {value[-1]} features by those scores: "
+                f"{format_shape(query)} → {format_shape(outputs[0])}")
 
 
 @register

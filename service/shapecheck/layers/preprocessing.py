@@ -270,8 +270,10 @@ class Encoding(Layer):
         what = {"one_hot": "a one-hot vector", "multi_hot": "a multi-hot vector of its sample",
                 "count": "the token counts of its sample",
                 "tf_idf": "the TF-IDF weights of its sample"}[self.output_mode]
-        return (f"output_mode='{self.output_mode}': each index becomes {what} of "
-                f"{out[-1]} values, {format_shape(shape)} → {format_shape(out)}")
+        depth = (f"{out[-1]} values" if out[-1] is not None else
+                 "an unknown number of values (the vocabulary is not in the config)")
+        return (f"output_mode='{self.output_mode}': each index becomes {what} of {depth}, "
+                f"{format_shape(shape)} → {format_shape(out)}")
 
 
 @register
@@ -352,7 +354,8 @@ class Discretization(Encoding):
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         bins = f"{self.depth} bins"
         if self.args.bin_boundaries is not None:
-            bins += f" = {len(self.args.bin_boundaries)} boundaries + 1"
+            count = len(self.args.bin_boundaries)
+            bins += f" = {count} {'boundary' if count == 1 else 'boundaries'} + 1"
         return f"{bins}; {super().explain_shape(inputs, outputs)}"
 
 
@@ -517,7 +520,7 @@ class Resizing(ImageLayer):
         return self.restore(resized, x)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        height, width = self.size_of(inputs[0])
+        height, width = (d if d is not None else "?" for d in self.size_of(inputs[0]))
         how = (" after cropping to the target aspect ratio" if self.args.crop_to_aspect_ratio
                else " after padding to the target aspect ratio"
                if self.args.pad_to_aspect_ratio else "")
