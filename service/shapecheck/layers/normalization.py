@@ -34,15 +34,17 @@ from .base import (
 
 
 class Axes(fields.Field):
-    """An axis or a non-empty list of axes; negative axes count from the end."""
+    """An axis or a list of axes (non-empty unless ``allow_empty``); negative axes count from
+    the end."""
 
-    def __init__(self, **kw: Any):
+    def __init__(self, *, allow_empty: bool = False, **kw: Any):
         super().__init__(**kw)
+        self.allow_empty = allow_empty
         self.metadata.setdefault("type", "integer or list of integers")
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> int | tuple[int, ...]:
         if isinstance(value, list | tuple):
-            if not value:
+            if not value and not self.allow_empty:
                 raise ValidationError("must name at least one axis")
             return tuple(Int().deserialize(v) for v in value)
         return Int().deserialize(value)

@@ -19,7 +19,7 @@ import numpy as np
 from marshmallow import ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
-from ..fields import Choice, Float, Int, PositiveInt
+from ..fields import Choice, Float, Int, IntTuple, PositiveInt
 from ..shapes import DATA_FORMATS, Dim, Shape, format_shape
 from .base import Array, Layer, LayerArgs, Shapes, Weight, register
 from .normalization import Axes, resolve_axis
@@ -99,7 +99,7 @@ class Normalization(Layer):
     family = "preprocessing"
 
     class Args(LayerArgs):
-        axis = Axes(load_default=-1, allow_none=True)
+        axis = Axes(load_default=-1, allow_none=True, allow_empty=True)  # [] as None: none kept
         mean = Numbers(load_default=None, allow_none=True)
         variance = Numbers(load_default=None, allow_none=True)
         invert = fields.Boolean(load_default=False)
@@ -857,7 +857,8 @@ class RandomGaussianBlur(RandomAugmentation):
     augments = "random Gaussian blur"
 
     class Args(ProbabilityArgs):
-        kernel_size = PositiveInt(load_default=3)
+        kernel_size = IntTuple(load_default=3)
+        sigma = Factor(0.0, float("inf"), load_default=1.0)
 
 
 @register
