@@ -65,6 +65,15 @@ class SetArgs:
 
 
 @dataclass(frozen=True)
+class SetInnerArgs:
+    """Arguments of the layers a wrapper holds (Bidirectional's ``layer`` and
+    ``backward_layer``), set to the given values."""
+
+    layer: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class SetType:
     """``layer`` keeps its arguments under another class name (a typo fixed)."""
 
@@ -80,7 +89,10 @@ class SetInputShape:
     shape: tuple[int | None, ...]
 
 
-Edit = InsertBefore | ReplaceLayer | SetArgs | SetType | SetInputShape
+Edit = InsertBefore | ReplaceLayer | SetArgs | SetInnerArgs | SetType | SetInputShape
+
+WRAPPED = ("layer", "backward_layer")
+"""The arguments of a wrapper that hold a layer."""
 
 
 def as_python(value: Any) -> str:
@@ -119,6 +131,8 @@ class Editor:
             self.replace_layer(edit)
         elif isinstance(edit, SetArgs):
             self.set_args(edit)
+        elif isinstance(edit, SetInnerArgs):
+            self.set_inner_args(edit)
         elif isinstance(edit, SetType):
             self.set_type(edit)
         else:
@@ -186,6 +200,19 @@ class Editor:
             for old in legacy_spellings(self.graph.layers[edit.layer].keras_name, arg, config):
                 self.op("remove", f"{base}{pointer(old)}")
             self.op("add", f"{base}{pointer(arg)}", value)
+
+    def set_inner_args(self, edit: SetInnerArgs) -> None:
+        """Native (``{"type": ...}``) or Keras (``{"class_name", "config"}``) inner layers."""
+        config = self.config_of(edit.layer)
+        wrapped = [k for k in WRAPPED if isinstance(config.get(k), dict)]
+        if not wrapped:
+            raise CannotEdit(f"'{edit.layer}' wraps no layer")
+        for key in wrapped:
+            inner = f"{self.args_path(edit.layer)}/{key}"
+            if "config" in config[key]:
+                inner += "/config"
+            for arg, value in edit.args.items():
+                self.op("add", f"{inner}{pointer(arg)}", value)
 
     def insert_before(self, edit: InsertBefore) -> None:
         raise NotImplementedError

@@ -31,6 +31,7 @@ from .fixes_edits import (
     NewLayer,
     ReplaceLayer,
     SetArgs,
+    SetInnerArgs,
     SetInputShape,
     SetType,
     as_python,
@@ -169,19 +170,35 @@ def flatten_or_pool(target: Diagnostic, situation: Situation) -> Iterator[Candid
         yield insert(dense, pooling_layer(len(shape), data_format_of(producer)))
 
 
+def returns_sequences(layer: Layer | None) -> bool | None:
+    """A recurrent layer's ``return_sequences`` (a Bidirectional's: its layer's); None for
+    other layers."""
+    if layer is None or layer.family != "recurrent":
+        return None
+    if layer.keras_name == "Bidirectional":
+        return layer.forward_layer.args.return_sequences
+    return getattr(layer.args, "return_sequences", None)
+
+
+def set_return_sequences(situation: Situation, name: str, value: bool) -> Candidate:
+    if situation.layer(name).keras_name == "Bidirectional":
+        return Candidate(f"Set return_sequences={value} on the layers {quoted(name)} wraps",
+                         [SetInnerArgs(name, {"return_sequences": value})])
+    return set_args(name, return_sequences=value)
+
+
 def return_sequences(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """The last recurrent layer gives a sequence where one vector is wanted, or the reverse."""
     out, y = situation.output(target.layer), situation.targets(target.layer)
     if out is None or y is None:
         return
     for name in situation.chain(target.layer):
-        layer = situation.layer(name)
-        current = getattr(layer.args, "return_sequences", None) if layer else None
+        current = returns_sequences(situation.layer(name))
         if current is not None:
             if current and len(out) > len(y):
-                yield set_args(name, return_sequences=False)
+                yield set_return_sequences(situation, name, False)
             elif not current and len(out) < len(y):
-                yield set_args(name, return_sequences=True)
+                yield set_return_sequences(situation, name, True)
             return
 
 
@@ -247,9 +264,8 @@ def missing_axis(target: Diagnostic, situation: Situation) -> Iterator[Candidate
         return
     sample = shapes[0][1:]
     source = situation.source(target.layer)
-    producer = situation.layer(source)
-    if rank == 3 and producer and getattr(producer.args, "return_sequences", None) is False:
-        yield set_args(source, return_sequences=True)  # stacked recurrent layers
+    if rank == 3 and returns_sequences(situation.layer(source)) is False:
+        yield set_return_sequences(situation, source, True)  # stacked recurrent layers
         return
     if layer.family == "recurrent":
         options = [(*sample, 1), (1, *sample)]  # steps of one feature, or one step

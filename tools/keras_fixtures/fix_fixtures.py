@@ -79,6 +79,21 @@ def models() -> list[dict[str, Any]]:
                                               layers.LSTM(8), layers.Dense(1)]),
                             ("/config/layers/1/config/return_sequences", False)))
 
+    # A text classifier whose Bidirectional LSTM still returns sequences.
+    add("bidirectional_sequences_against_labels",
+        doc(keras.Sequential([keras.Input((20,)), layers.Embedding(100, 8),
+                              layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                              layers.Dense(1, activation="sigmoid")])),
+        y_shape=[64], loss="binary_crossentropy")
+
+    # Stacked Bidirectional LSTMs: the first was saved without return_sequences.
+    add("stacked_bidirectional",
+        doc(keras.Sequential([keras.Input((10, 8)),
+                              layers.Bidirectional(layers.LSTM(4, return_sequences=True)),
+                              layers.Bidirectional(layers.LSTM(4)), layers.Dense(1)]),
+            ("/config/layers/1/config/layer/config/return_sequences", False),
+            ("/config/layers/1/config/backward_layer/config/return_sequences", False)))
+
     # Inception branches whose convolutions were switched to 'valid'.
     img = keras.Input((16, 16, 3), name="img")
     branches = [layers.Conv2D(4, k, padding="same", name=f"b{k}")(img) for k in (1, 3, 5)]
