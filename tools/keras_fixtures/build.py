@@ -36,7 +36,7 @@ STATE_CALL = (keras.layers.RNN, keras.layers.Bidirectional)
 
 # Layers called with a list of tensors rather than with positional tensors.
 LIST_CALL = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-             "Dot", "Attention", "AdditiveAttention", "CustomScaleLayer"}
+             "Dot", "Attention", "AdditiveAttention", "CustomScaleLayer", "HashedCrossing"}
 
 # Layers of keras.applications models that are not in keras.layers: class name -> module.
 APPLICATION_LAYERS = {"LayerScale": "keras.src.applications.convnext",

@@ -1,7 +1,7 @@
 """Hashing, StringLookup, IntegerLookup and TextVectorization, which need TensorFlow in Keras:
 generate with the TensorFlow virtualenv (``KERAS_BACKEND=tensorflow``). Shapes only."""
 
-from build import seq
+from build import case, seq
 
 STR = {"input_dtype": "string", "forward": False}
 INT = {"input_dtype": "int64", "forward": False}
@@ -38,6 +38,20 @@ CASES = [
     seq("hashing_zero_bins", [3], {"type": "Hashing", "num_bins": 0}, **INT),
     seq("hashing_bad_mode", [3], {"type": "Hashing", "num_bins": 3, "output_mode": "tf_idf"},
         **INT),
+    # HashedCrossing: a list of two features.
+    case("hashed_crossing_int", {"a": [1], "b": [1]},
+         [{"type": "HashedCrossing", "num_bins": 5, "inputs": ["a", "b"]}], **INT),
+    case("hashed_crossing_one_hot_column", {"a": [1], "b": [1]},
+         [{"type": "HashedCrossing", "num_bins": 5, "output_mode": "one_hot",
+           "inputs": ["a", "b"]}], **STR),
+    case("hashed_crossing_one_hot_rows", {"a": [3], "b": [3]},
+         [{"type": "HashedCrossing", "num_bins": 4, "output_mode": "one_hot",
+           "inputs": ["a", "b"]}], **INT),
+    case("hashed_crossing_sizes_differ", {"a": [3], "b": [2]},
+         [{"type": "HashedCrossing", "num_bins": 4, "inputs": ["a", "b"]}], **INT),
+    case("hashed_crossing_bad_mode", {"a": [1], "b": [1]},
+         [{"type": "HashedCrossing", "num_bins": 4, "output_mode": "multi_hot",
+           "inputs": ["a", "b"]}], **INT),
     # StringLookup
     strings("string_lookup_int", [4], vocabulary=ABC),
     strings("string_lookup_int_3d", [2, 4], vocabulary=ABC, mask_token=""),

@@ -983,6 +983,39 @@ class Hashing(TokenLayer):
         return (*shape[:-1], self.args.num_bins)
 
 
+@register
+class HashedCrossing(TokenLayer):
+    """Hashes the pairs of values of two features (their cross) into ``num_bins`` bins."""
+
+    keras_name = "HashedCrossing"
+    arity = 2
+
+    class Args(LayerArgs):
+        num_bins = PositiveInt(required=True)
+        output_mode = Choice(("int", "one_hot"), load_default="int")
+        sparse = fields.Boolean(load_default=False)
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        if len(inputs) != 2:
+            raise LayerInputIncompatible(
+                f"HashedCrossing crosses two features, but received {len(inputs)} tensor(s).",
+                'Give it "inputs": [feature_a, feature_b].')
+        first, second = inputs
+        if first[-1] != second[-1]:
+            raise LayerInputIncompatible(
+                f"HashedCrossing crosses the values of two features position by position, but "
+                f"{format_shape(first)} and {format_shape(second)} end in different sizes.",
+                "Give both features the same shape.")
+        if self.output_mode == "int":
+            return [first]
+        if first[-1] != 1:
+            return [(*first, self.args.num_bins)]
+        return [(*first[:-1], self.args.num_bins)]
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        return []
+
+
 LOOKUP_MODES = ("int", *ENCODINGS, "tf_idf")
 
 
