@@ -101,8 +101,6 @@ def test_overrides_stand_in_for_code_layers(record: dict) -> None:
 # Layer arguments as Keras' get_config() writes them that a layer's Args does not take yet
 # (the native document spells them differently). Strict: the test says when one is fixed.
 KERAS_CONFIG_GAPS = {
-    "preprocessing:normalization_adapted_axis_none": "Normalization: Keras writes axis=None as []",
-    "preprocessing:augment_19_RandomGaussianBlur": "RandomGaussianBlur: kernel_size as a list",
     "preprocessing_tf:text_no_vocabulary_multi_hot":
         "TextVectorization reads vocabulary_size (1 before adapt) as the output depth",
     "preprocessing_tf:text_one_hot":

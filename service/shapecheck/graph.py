@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
@@ -18,8 +18,9 @@ from .layers.base import Layer, Weight
 from .shapes import Shape, format_shape
 
 
-@dataclass(frozen=True)
-class TensorRef:
+class TensorRef(NamedTuple):
+    # A named tuple, not a frozen dataclass: tensors are created and hashed for every call of
+    # every layer, and a tuple does both in C.
     layer: str
     call: int = 0
     index: int = 0
