@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from servers import start_gunicorn, stop
+from shapecheck.api import create_app
 
 DENSE_MODEL = {"inputs": [4], "layers": [{"type": "Dense", "units": 2}]}
 
@@ -171,3 +172,20 @@ def test_overloaded_worker_answers_503_with_retry_after_and_stays_alive():
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     assert "SHAPECHECK_MAX_IN_FLIGHT" in refused.json()["detail"]
     assert alive.status_code == 200
+
+
+def test_a_bug_is_a_logged_500_problem_with_the_request_id(caplog):
+    app = create_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    with caplog.at_level("ERROR", logger="shapecheck"):
+        response = app.test_client().get("/boom", headers={"X-Request-ID": "rid-500"})
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["X-Request-ID"] == "rid-500"
+    assert "secret internals" not in response.text  # no internals leak to the client
+    record = next(r for r in caplog.records if r.getMessage() == "unhandled error")
+    assert record.fields["request_id"] == "rid-500" and record.exc_info

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import numpy as np
-from flask import Flask
+from flask import Flask, g, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -82,6 +82,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception) -> Any:
-        log.exception("unhandled error")
+        log.exception("unhandled error", extra={"fields": {
+            "method": request.method, "path": request.path,
+            "request_id": g.get("request_id")}})
         return problems.problem(500, "shapecheck failed on this request; this is a bug. "
                                      "Please report it with the request.")
