@@ -160,6 +160,24 @@ def nested_multi_input_model() -> Any:
 
 
 @model
+def nested_sequential_without_input() -> Any:
+    """A Sequential built by its first call, inside a Sequential inside a Functional."""
+    head = keras.Sequential([layers.Dense(6, activation="relu"), layers.Dense(2)], name="head")
+    wrapper = keras.Sequential([layers.Dense(6), head], name="wrapper")
+    x = keras.Input((5,), name="x")
+    return keras.Model(x, wrapper(layers.Dense(5)(x)), name="deferred")
+
+
+@model
+def dict_inputs() -> Any:
+    inputs = {"image": keras.Input((6, 6, 1), name="image"),
+              "meta": keras.Input((3,), name="meta")}
+    flat = layers.Flatten()(layers.Conv2D(2, 3)(inputs["image"]))
+    merged = layers.Concatenate()([flat, inputs["meta"]])
+    return keras.Model(inputs, layers.Dense(1)(merged), name="dict_inputs")
+
+
+@model
 def lstm_states() -> Any:
     """LSTM return_state outputs; a second LSTM takes them as initial_state."""
     seq = keras.Input((7, 5), name="seq")
