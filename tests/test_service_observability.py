@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -181,8 +182,12 @@ def test_a_bug_is_a_logged_500_problem_with_the_request_id(caplog):
     def boom():
         raise RuntimeError("secret internals")
 
-    with caplog.at_level("ERROR", logger="shapecheck"):
+    logger = logging.getLogger("shapecheck")  # it does not propagate to the root logger
+    logger.addHandler(caplog.handler)
+    try:
         response = app.test_client().get("/boom", headers={"X-Request-ID": "rid-500"})
+    finally:
+        logger.removeHandler(caplog.handler)
     assert response.status_code == 500
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.headers["X-Request-ID"] == "rid-500"
