@@ -227,3 +227,13 @@ def test_patches_only_for_convolutions_that_build_them():
         "type": "Conv2D", "filters": 4, "kernel_size": 3}}]}
     x, y, patches = 5 * 6 * 6 * 3, 5 * 4 * 4 * 4, 5 * 4 * 4 * 3 * 3 * 3
     assert estimate_of(wrapped, batch=1).activation_bytes == 4 * (x + y + y + patches)
+
+
+def test_values_are_returned_up_to_the_body_limit(monkeypatch):
+    refuse_running(monkeypatch)
+    analysis = analyse(CHAIN, {})
+    limits = Limits(max_body_bytes=4 * 2 * 30 - 1)
+    with pytest.raises(LimitExceeded) as caught:
+        forward_pass(analysis, {"batch_size": 2, "return": "values"}, limits)
+    assert (caught.value.value, caught.value.what) == (4 * 2 * 30, "forward values bytes")
+    assert '"return": "summary"' in caught.value.detail

@@ -180,6 +180,17 @@ def check_bytes(what: str, nbytes: int, limits: Limits, detail: str = "") -> Non
             "or input.")
 
 
+def check_values(nbytes: int, limits: Limits) -> None:
+    """Refuse to return output values larger than a request body may be: as JSON text they
+    would be several times that, in the worker and on the wire."""
+    if nbytes > limits.max_body_bytes:
+        raise LimitExceeded(
+            "forward values bytes", nbytes, limits.max_body_bytes,
+            f"The outputs hold {nbytes:,} bytes of float32 values, over the limit of "
+            f"{limits.max_body_bytes:,} for values in a response (SHAPECHECK_MAX_BODY_BYTES). "
+            'Use "return": "summary" for their statistics, or a smaller batch.')
+
+
 class ForwardTimeout(LimitExceeded):
     """The forward pass ran past its wall-clock budget."""
 

@@ -130,6 +130,9 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     batch = next(iter(shapes.values()))[0]
     needed = budget.estimate(concrete, prop, batch)
     budget.enforce(needed, limits)
+    if options.returns == "values":
+        budget.check_values(sum(budget.tensor_bytes(prop.tensors[ref]) for ref in graph.outputs),
+                            limits)
     deadline = budget.Deadline(limits.forward_timeout_s, started)
     inputs = decode_inputs(graph, data, options.seed)
     weights = {**default_weights(weight_layout(prop), options.seed), **decode_weights(given)}
