@@ -155,3 +155,21 @@ def test_antialiasing_widens_the_kernel_when_downsampling() -> None:
     plain = resize_matrix(8, 2, "bilinear", antialias=False)
     smooth = resize_matrix(8, 2, "bilinear", antialias=True)
     assert (plain > 0).sum() < (smooth > 0).sum()
+
+
+def test_stft_explains_frames_and_frequencies() -> None:
+    row = only_row(run([64, 1], {"type": "STFTSpectrogram", "frame_length": 16}))
+    assert "7 = floor((64 − 16) / 8) + 1 frames of 16 samples every 8" in row["explain"]
+    assert "9 = 16 // 2 + 1 frequencies per channel" in row["explain"]
+    assert row["macs"] == 7 * 2 * 16 * 9
+
+
+def test_stft_needs_a_frame_of_samples() -> None:
+    error = error_of(run([6, 1], {"type": "STFTSpectrogram", "frame_length": 8}))
+    assert "frames of 8 samples" in error["message"] and "only 6" in error["message"]
+
+
+def test_mel_spectrogram_explains_keras_frame_count() -> None:
+    row = only_row(run([1000], {"type": "MelSpectrogram", "sequence_stride": 100,
+                                "num_mel_bins": 20}))
+    assert "20 mel bins × 11 = (1000 + 100 + 1) // 100 frames" in row["explain"]

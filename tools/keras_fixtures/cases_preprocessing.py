@@ -1,6 +1,7 @@
 """Preprocessing layers with a numpy kernel or a JAX-backend Keras: Normalization, Rescaling,
 CategoryEncoding, Discretization, Resizing, CenterCrop, RandomCrop, AutoContrast and the random
-augmentations. The TensorFlow-only lookups are in cases_preprocessing_tf.py."""
+augmentations, STFTSpectrogram and MelSpectrogram. The TensorFlow-only lookups are in
+cases_preprocessing_tf.py."""
 
 from build import seq
 
@@ -193,4 +194,41 @@ CASES = [
     seq("augment_translation_factor_out_of_range", IMG,
         {"type": "RandomTranslation", "height_factor": [-0.1, 1.5], "width_factor": 0.1}),
     seq("augment_contrast_negative", IMG, {"type": "RandomContrast", "factor": -0.2}),
+    # STFTSpectrogram: a strided convolution with real and imaginary kernels.
+    seq("stft_log_default", [64, 1], {"type": "STFTSpectrogram", "frame_length": 16}),
+    seq("stft_magnitude_two_channels", [40, 2], {"type": "STFTSpectrogram", "frame_length": 8,
+                                                 "frame_step": 3, "mode": "magnitude"}),
+    seq("stft_psd_same", [30, 1], {"type": "STFTSpectrogram", "frame_length": 8,
+                                   "mode": "psd", "padding": "same"}),
+    seq("stft_real_fft_longer", [32, 2], {"type": "STFTSpectrogram", "frame_length": 6,
+                                          "fft_length": 16, "mode": "real"}),
+    seq("stft_imag", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8, "mode": "imag"}),
+    seq("stft_angle", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8, "mode": "angle"}),
+    seq("stft_stft_two_channels", [24, 2], {"type": "STFTSpectrogram", "frame_length": 8,
+                                            "mode": "stft"}),
+    seq("stft_expand_dims", [32, 3], {"type": "STFTSpectrogram", "frame_length": 8,
+                                      "expand_dims": True, "mode": "magnitude"}),
+    seq("stft_channels_first", [2, 32], {"type": "STFTSpectrogram", "frame_length": 8,
+                                         "data_format": "channels_first", "mode": "stft"}),
+    seq("stft_channels_first_expand", [2, 32], {"type": "STFTSpectrogram", "frame_length": 8,
+                                                "data_format": "channels_first",
+                                                "expand_dims": True}),
+    seq("stft_frozen", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
+                                 "trainable": False}),
+    seq("stft_unknown_time", [None, 1], {"type": "STFTSpectrogram", "frame_length": 8},
+        forward=False),
+    seq("stft_signal_too_short", [6, 1], {"type": "STFTSpectrogram", "frame_length": 8}),
+    seq("stft_rank2", [32], {"type": "STFTSpectrogram", "frame_length": 8}),
+    seq("stft_step_over_length", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
+                                           "frame_step": 9}),
+    seq("stft_fft_under_length", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
+                                           "fft_length": 4}),
+    seq("stft_bad_mode", [32, 1], {"type": "STFTSpectrogram", "mode": "power"}),
+    # MelSpectrogram: shapes only.
+    seq("mel_default", [16000], {"type": "MelSpectrogram"}, forward=False),
+    seq("mel_small", [1000], {"type": "MelSpectrogram", "fft_length": 256,
+                              "sequence_stride": 100, "num_mel_bins": 20}, forward=False),
+    seq("mel_unknown_samples", [None], {"type": "MelSpectrogram"}, forward=False),
+    seq("mel_fft_under_sequence", [1000], {"type": "MelSpectrogram", "fft_length": 128,
+                                           "sequence_length": 256}, forward=False),
 ]

@@ -20,8 +20,9 @@ from marshmallow import ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, Int, IntTuple, PositiveInt
-from ..shapes import DATA_FORMATS, Dim, Shape, format_shape
+from ..shapes import DATA_FORMATS, Dim, Shape, conv_output_length, format_shape
 from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
 from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS
 
@@ -1168,3 +1169,167 @@ class TextVectorization(TokenLayer):
                       "as many tokens as the longest string (unknown length)")
             return f"each string becomes a sequence of token indices, {padded}"
         return super().explain_shape(inputs, outputs)
+
+
+# -- audio -----------------------------------------------------------------------------------
+
+STFT_MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
+
+
+@register
+class STFTSpectrogram(Layer):
+    """Short-time Fourier transform of signals (batch, time, channels) as a strided 1-D
+    convolution with a real and an imaginary kernel of ``frame_length`` taps and
+    ``fft_length // 2 + 1`` frequencies; ``mode`` picks what is returned (log magnitude by
+    default)."""
+
+    keras_name = "STFTSpectrogram"
+    family = "preprocessing"
+
+    class Args(LayerArgs):
+        mode = Choice(STFT_MODES, load_default="log")
+        frame_length = PositiveInt(load_default=256)
+        frame_step = PositiveInt(load_default=None, allow_none=True)
+        fft_length = PositiveInt(load_default=None, allow_none=True)
+        padding = Choice(("valid", "same"), load_default="valid")
+        expand_dims = fields.Boolean(load_default=False)
+        data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["data_format"] = args.get("data_format") or "channels_last"
+        super().__init__(name, args)
+        length, step, fft = args["frame_length"], args["frame_step"], args["fft_length"]
+        if step is not None and step > length:
+            raise ArgumentError("frame_step", f"must not exceed frame_length ({length})")
+        if fft is not None and fft < length:
+            raise ArgumentError("fft_length", f"must be at least frame_length ({length})")
+        self.step: int = step or length // 2
+        self.fft: int = fft or 2 ** int(np.ceil(np.log2(length)))
+        self.frequencies = self.fft // 2 + 1
+
+    @property
+    def channels_last(self) -> bool:
+        return self.args.data_format == "channels_last"
+
+    def frames_and_channels(self, shape: Shape) -> tuple[Dim, int]:
+        """The number of frames and the input channels; raise unless (batch, time, channels)."""
+        self.require_rank(shape, 3, what="(batch, time, channels)")
+        time, channels = (shape[1], shape[2]) if self.channels_last else (shape[2], shape[1])
+        channels = self.require_known(channels, "the number of input channels")
+        frames = conv_output_length(time, self.args.frame_length, self.args.padding, self.step)
+        if frames is not None and frames <= 0:
+            raise LayerInputIncompatible(
+                f"STFTSpectrogram takes frames of {self.args.frame_length} samples, but the "
+                f"signal {format_shape(shape)} has only {time}.",
+                "Use a shorter frame_length, padding='same', or longer signals.")
+        return frames, channels
+
+    def output_shape(self, shape: Shape) -> Shape:
+        frames, channels = self.frames_and_channels(shape)
+        freq = self.frequencies * (2 if self.args.mode == "stft" else 1)
+        if self.args.expand_dims:
+            return ((shape[0], frames, freq, channels) if self.channels_last
+                    else (shape[0], channels, frames, freq))
+        return ((shape[0], frames, freq * channels) if self.channels_last
+                else (shape[0], freq * channels, frames))
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        self.frames_and_channels(shape)
+        kernel = (self.args.frame_length, 1, self.frequencies)
+        weights = []
+        if self.args.mode != "imag":
+            weights.append(Weight("real_kernel", kernel, initializer="stft"))
+        if self.args.mode != "real":
+            weights.append(Weight("imag_kernel", kernel, initializer="stft"))
+        return weights
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        frames, channels = self.frames_and_channels(inputs[0])
+        kernels = 1 if self.args.mode in ("real", "imag") else 2
+        return (frames or 0) * channels * kernels * self.args.frame_length * self.frequencies
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        values = iter(weights)
+        real = self.transform(x, next(values)) if self.args.mode != "imag" else None
+        imag = self.transform(x, next(values)) if self.args.mode != "real" else None
+        mode = self.args.mode
+        if mode in ("real", "imag", "angle", "stft"):
+            spectrum = {"real": real, "imag": imag}.get(mode)
+            if mode == "angle":
+                spectrum = np.arctan2(imag, real)
+            elif mode == "stft":
+                spectrum = np.concatenate([real, imag], axis=2)
+            return self.arrange(spectrum)
+        power = np.square(real) + np.square(imag)
+        if mode == "psd":  # one-sided: every frequency but the first and last counts twice
+            return self.arrange(power + np.pad(power[:, :, 1:-1], [(0, 0), (0, 0), (1, 1),
+                                                                   (0, 0)]))
+        magnitude = self.arrange(np.sqrt(np.maximum(power, KERAS_EPSILON)))
+        return magnitude if mode == "magnitude" else np.log(np.maximum(magnitude, KERAS_EPSILON))
+
+    def transform(self, x: Array, kernel: Array) -> Array:
+        """Each channel convolved with ``kernel``: (batch, channels, frequencies, frames)."""
+        signals = np.moveaxis(x, 2, 1) if self.channels_last else x
+        batch, channels, time = signals.shape
+        out = convolve(signals.reshape(batch * channels, time, 1), kernel, (self.step,), (1,),
+                       self.args.padding)
+        return np.moveaxis(out, 1, 2).reshape(batch, channels, out.shape[2], out.shape[1])
+
+    def arrange(self, spectrum: Array) -> Array:
+        """(batch, channels, frequencies, frames) in the layer's output layout."""
+        batch, channels, freq, frames = spectrum.shape
+        if self.args.expand_dims:
+            return (spectrum.transpose(0, 3, 2, 1) if self.channels_last
+                    else spectrum.transpose(0, 1, 3, 2))
+        flat = spectrum.reshape(batch, channels * freq, frames)
+        return np.moveaxis(flat, 1, 2) if self.channels_last else flat
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        frames, channels = self.frames_and_channels(inputs[0])
+        time = inputs[0][1] if self.channels_last else inputs[0][2]
+        formula = length_formula(time, frames, self.args.frame_length, self.args.padding,
+                                 self.step, 1)
+        return (f"{formula} frames of {self.args.frame_length} samples every {self.step}; "
+                f"{self.frequencies} = {self.fft} // 2 + 1 frequencies per channel "
+                f"(mode '{self.args.mode}'), {channels} channel(s)")
+
+
+@register
+class MelSpectrogram(Layer):
+    """Mel-scaled power spectrogram of raw audio (batch, samples): (batch, num_mel_bins,
+    frames), one frame every ``sequence_stride`` samples."""
+
+    keras_name = "MelSpectrogram"
+    family = "preprocessing"
+
+    class Args(LayerArgs):
+        fft_length = PositiveInt(load_default=2048)
+        sequence_stride = PositiveInt(load_default=512)
+        sequence_length = PositiveInt(load_default=None, allow_none=True)
+        sampling_rate = PositiveInt(load_default=16000)
+        num_mel_bins = PositiveInt(load_default=128)
+        min_freq = Float(min_value=0.0, load_default=20.0)
+        max_freq = Float(min_value=0.0, load_default=None, allow_none=True)
+        power_to_db = fields.Boolean(load_default=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if (args["sequence_length"] or args["fft_length"]) > args["fft_length"]:
+            raise ArgumentError("fft_length", "must be at least sequence_length")
+
+    def output_shape(self, shape: Shape) -> Shape:
+        """Keras' declared shape: ``(samples + stride + 1) // stride`` frames of the samples
+        on axis 1 (axis 0 for a rank-1 input)."""
+        samples = shape[0] if len(shape) == 1 else shape[1]
+        stride = self.args.sequence_stride
+        frames = None if samples is None else (samples + stride + 1) // stride
+        if len(shape) == 1:
+            return (self.args.num_mel_bins, frames)
+        return (shape[0], self.args.num_mel_bins, frames)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        samples = inputs[0][0] if len(inputs[0]) == 1 else inputs[0][1]
+        stride = self.args.sequence_stride
+        frames = (f"{outputs[0][-1]} = ({samples} + {stride} + 1) // {stride} frames"
+                  if samples is not None else "an unknown number of frames")
+        return f"{self.args.num_mel_bins} mel bins × {frames}"
