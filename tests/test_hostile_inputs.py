@@ -86,6 +86,20 @@ def test_nested_keras_layers_count_towards_the_layer_limit(http, server_url):
     assert "5,203 layers" in detail
 
 
+def test_150000_model_inputs_count_as_layers(http, server_url):
+    names = [f"i{k}" for k in range(150_000)]
+    body = {"model": {"inputs": dict.fromkeys(names, [1]),
+                      "layers": [{"type": "Concatenate", "inputs": names}]}}
+    detail = problem(post(http, server_url, body), 413)["detail"]
+    assert "150,001 layers" in detail
+
+
+def test_a_layer_reading_400000_tensors_is_413(http, server_url):
+    body = {"model": {"inputs": {"a": [2]}, "layers": [{"type": "Add", "inputs": ["a"] * 400_000}]}}
+    detail = problem(post(http, server_url, body), 413)["detail"]
+    assert "model.layers.0 reads 400,000 tensors" in detail
+
+
 def test_a_terabyte_forward_pass_is_413(http, server_url):
     body = {"model": {"inputs": [1_000_000], "layers": [{"type": "Dense", "units": 1_000_000}]},
             "forward": {"batch_size": 1_000_000}}

@@ -34,13 +34,28 @@ def enforce(body: Any, limits: Limits | None = None) -> None:
     model = body.get("model")
     if isinstance(model, Mapping):
         layers = list(layer_entries(model, "model"))
-        if len(layers) > limits.max_layers:
+        inputs = model.get("inputs")
+        count = len(layers) + (len(inputs) if isinstance(inputs, Mapping) else 0)
+        if count > limits.max_layers:
             raise LimitExceeded(
-                "layer count", len(layers), limits.max_layers,
-                f"The model has {len(layers):,} layers (nested models and wrapped layers "
-                f"included), over the limit of {limits.max_layers:,} (SHAPECHECK_MAX_LAYERS).")
+                "layer count", count, limits.max_layers,
+                f"The model has {count:,} layers (input layers, nested models and wrapped "
+                f"layers included), over the limit of {limits.max_layers:,} "
+                "(SHAPECHECK_MAX_LAYERS).")
+        check_fan_in(layers, limits.max_layers)
         check_ranks(declared_shapes(model, layers), limits.max_rank)
     check_ranks(data_shapes(body), limits.max_rank)
+
+
+def check_fan_in(layers: list[tuple[str, Mapping[str, Any]]], max_layers: int) -> None:
+    """A native layer reads at most as many tensors as a model may have layers."""
+    for path, entry in layers:
+        inputs = entry.get("inputs")
+        if isinstance(inputs, list) and len(inputs) > max_layers:
+            raise LimitExceeded(
+                "layer inputs", len(inputs), max_layers,
+                f"{path} reads {len(inputs):,} tensors, over the limit of {max_layers:,} "
+                "(SHAPECHECK_MAX_LAYERS).")
 
 
 def layer_entries(model: Mapping[str, Any], path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
