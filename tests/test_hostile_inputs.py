@@ -88,7 +88,7 @@ def test_nested_keras_layers_count_towards_the_layer_limit(http, server_url):
 
 def test_150000_model_inputs_count_as_layers(http, server_url):
     names = [f"i{k}" for k in range(150_000)]
-    body = {"model": {"inputs": dict.fromkeys(names, [1]),
+    body = {"model": {"inputs": {name: [1] for name in names},
                       "layers": [{"type": "Concatenate", "inputs": names}]}}
     detail = problem(post(http, server_url, body), 413)["detail"]
     assert "150,001 layers" in detail
