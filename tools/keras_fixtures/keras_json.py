@@ -21,14 +21,30 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from build import FIXTURES, LEGACY, ROOT, keras
+import numpy as np
+from build import FIXTURES, LEGACY, ROOT, forward_record, keras
 
 layers = keras.layers
 MODELS: dict[str, Callable[[], Any]] = {}
+FORWARD: set[str] = set()
+"""Models whose record also holds random weights, an input and Keras' ``predict`` output."""
 
 
 def model(builder: Callable[[], Any]) -> Callable[[], Any]:
     MODELS[builder.__name__] = builder
+    return builder
+
+
+# tf.keras 2 models whose forward pass is not recorded, and why.
+NO_TF_KERAS_FORWARD = {
+    "operations_on_tensors": "tf.keras writes TFOpLambda layers, which shapecheck never runs",
+    "nested_two_levels_frozen": "tf.keras names variances 'moving_variance:0', which "
+                                "build.is_variance misses: the random variances go negative",
+}
+
+
+def forward(builder: Callable[[], Any]) -> Callable[[], Any]:
+    FORWARD.add(builder.__name__)
     return builder
 
 
@@ -72,6 +88,7 @@ def functional_two_inputs_listed_out_of_order() -> Any:
     return keras.Model([b, a], layers.Dense(2)(merged))
 
 
+@forward
 @model
 def shared_dense() -> Any:
     """One Dense called three times; its second call reads its own first output."""
@@ -85,6 +102,7 @@ def shared_dense() -> Any:
     return keras.Model([x, y], [out, first], name="shared")
 
 
+@forward
 @model
 def reads_one_tensor_twice() -> Any:
     """A merge that reads the same tensor twice and one computed later (ordering regression)."""
@@ -94,6 +112,7 @@ def reads_one_tensor_twice() -> Any:
     return keras.Model(x, layers.Concatenate(name="joined")([a, a, c]))
 
 
+@forward
 @model
 def shared_layer_deep_call_first() -> Any:
     """A shared layer whose first call comes late in the graph: output_shapes in call order."""
@@ -116,6 +135,7 @@ def shared_conv_siamese() -> Any:
     return keras.Model([left, right], layers.Dense(1, activation="sigmoid")(distance))
 
 
+@forward
 @model
 def nested_sequential_called_twice() -> Any:
     encoder = keras.Sequential([keras.Input((10,)), layers.Dense(8, activation="relu"),
@@ -126,6 +146,7 @@ def nested_sequential_called_twice() -> Any:
     return keras.Model([a, b], layers.Dense(1)(merged), name="twins")
 
 
+@forward
 @model
 def nested_functional_as_output() -> Any:
     """A nested Functional whose calls are model outputs (numbered from 1 in output_layers)."""
@@ -137,6 +158,7 @@ def nested_functional_as_output() -> Any:
     return keras.Model(x, [once, twice], name="outer")
 
 
+@forward
 @model
 def nested_two_levels_frozen() -> Any:
     """Sequential in Functional in Functional; the middle one frozen, with batch norm."""
@@ -149,6 +171,7 @@ def nested_two_levels_frozen() -> Any:
     return keras.Model(x, layers.Dense(2)(mid(layers.Dense(6)(x))), name="outer_frozen")
 
 
+@forward
 @model
 def nested_multi_input_model() -> Any:
     a_in, b_in = keras.Input((3,), name="inner_a"), keras.Input((5,), name="inner_b")
@@ -159,6 +182,7 @@ def nested_multi_input_model() -> Any:
     return keras.Model([a, b], layers.Concatenate()([wide, narrow]), name="uses_pair")
 
 
+@forward
 @model
 def nested_sequential_without_input() -> Any:
     """A Sequential built by its first call, inside a Sequential inside a Functional."""
@@ -177,6 +201,7 @@ def dict_inputs() -> Any:
     return keras.Model(inputs, layers.Dense(1)(merged), name="dict_inputs")
 
 
+@forward
 @model
 def lstm_states() -> Any:
     """LSTM return_state outputs; a second LSTM takes them as initial_state."""
@@ -229,6 +254,7 @@ def multi_output_heads() -> Any:
     return keras.Model(x, {"kind": kind, "size": size} if not LEGACY else [kind, size])
 
 
+@forward
 @model
 def operations_on_tensors() -> Any:
     """Arithmetic on tensors: Keras 3 records operations (Add, Multiply), tf.keras 2
@@ -324,7 +350,10 @@ def main(names: list[str]) -> None:
     out_dir = FIXTURES / "models"
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names or MODELS:
-        record = model_record(name, MODELS[name]())
+        built = MODELS[name]()
+        record = model_record(name, built)
+        if name in FORWARD and not (LEGACY and name in NO_TF_KERAS_FORWARD):
+            record["forward"] = forward_record(built, {}, np.random.default_rng(0))
         path = out_dir / f"{name}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"{path.relative_to(ROOT)}: {len(record['layers'])} layers", file=sys.stderr)
