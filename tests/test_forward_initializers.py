@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from keras_fixtures import cases
-from shapecheck.engine import analyse
+from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.initializers import (
     INITIALIZERS,
@@ -19,8 +19,8 @@ from shapecheck.initializers import (
 from shapecheck.layers.base import Weight
 
 
-def draw(name: str, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
-    return initializer(name)(np.random.default_rng(seed), shape)
+def draw(name: str, shape: tuple[int, ...], seed: int = 0, weight: str = "kernel") -> np.ndarray:
+    return initializer(name)(np.random.default_rng(seed), Weight(weight, shape))
 
 
 @pytest.mark.parametrize(("shape", "fans"), [
@@ -126,3 +126,15 @@ def test_the_cache_is_bounded_in_entries_and_bytes():
     assert "big" not in cache.entries
     cache.get("mid", lambda: {"l": [np.zeros(245, dtype=np.float32)]})
     assert list(cache.entries) == ["mid"]
+
+
+def test_stft_kernels_equal_keras_stft_initializer():
+    # keras.src.initializers.STFT(side, "hann", "density", periodic=False)((4, 1, 3)),
+    # STFTSpectrogram's defaults, as Keras 3.15 computes them.
+    real = [[0.0, 0.0, 0.0], [0.707107, 0.0, -0.707107], [0.707107, -0.707107, 0.707107],
+            [0.0, 0.0, 0.0]]
+    imag = [[0.0, 0.0, 0.0], [0.0, -0.707107, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    np.testing.assert_allclose(draw("stft", (4, 1, 3), weight="real_kernel")[:, 0], real,
+                               atol=1e-6)
+    np.testing.assert_allclose(draw("stft", (4, 1, 3), weight="imag_kernel")[:, 0], imag,
+                               atol=1e-6)

@@ -19,7 +19,8 @@ from .formats.naming import snake_case
 from .layers.base import Weight
 
 Array = np.ndarray
-Initializer = Callable[[np.random.Generator, tuple[int, ...]], Array]
+Draw = Callable[[np.random.Generator, tuple[int, ...]], Array]
+Initializer = Callable[[np.random.Generator, Weight], Array]
 
 TRUNCATED_NORMAL_STDDEV = 0.87962566103423978
 """Standard deviation of a unit normal truncated at ±2: VarianceScaling divides by it."""
@@ -54,7 +55,7 @@ def uniform(rng: np.random.Generator, shape: tuple[int, ...], limit: float) -> A
     return values
 
 
-def variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
+def variance_scaling(scale: float, mode: str, distribution: str) -> Draw:
     """Keras' ``VarianceScaling``: the family of Glorot, He and LeCun."""
 
     def draw(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
@@ -108,7 +109,25 @@ def ones(rng: np.random.Generator, shape: tuple[int, ...]) -> Array:
     return np.ones(shape, dtype=np.float32)
 
 
-INITIALIZERS: dict[str, Initializer] = {
+def stft(rng: np.random.Generator, weight: Weight) -> Array:
+    """Keras' ``STFT`` initialiser as STFTSpectrogram uses it by default (a symmetric Hann
+    window, density scaling): the real part of the DFT of a windowed frame for
+    ``real_kernel``, the imaginary part for ``imag_kernel``. Shape (frame, 1, frequencies)."""
+    frame_length, _, frequencies = weight.shape
+    time = np.arange(frame_length, dtype=np.float64)[:, None, None]
+    frequency = np.arange(frequencies, dtype=np.float64)[None, None, :] / ((frequencies - 1) * 2)
+    angle = -2 * time * frequency * np.pi
+    kernel = np.sin(angle) if weight.name.startswith("imag") else np.cos(angle)
+    window = np.hanning(frame_length)[:, None, None]  # symmetric, as scipy's periodic=False
+    return (kernel * window / np.sqrt(np.sum(window**2))).astype(np.float32)
+
+
+def by_shape(draw: Draw) -> Initializer:
+    """An initialiser that needs only the weight's shape."""
+    return lambda rng, weight: draw(rng, tuple(weight.shape))
+
+
+DRAWS: dict[str, Draw] = {
     "zeros": zeros,
     "zero": zeros,
     "constant": zeros,
@@ -130,21 +149,27 @@ INITIALIZERS: dict[str, Initializer] = {
     "truncated_normal": lambda rng, shape: truncated_normal(rng, shape, 0.05),
     "unit_forget_bias": unit_forget_bias,
 }
+INITIALIZERS: dict[str, Initializer] = {**{name: by_shape(draw) for name, draw in DRAWS.items()},
+                                        "stft": stft}
 
 
-def initializer(name: str) -> Initializer:
-    """The initialiser of a Keras name, snake_case (``glorot_uniform``) or class
-    (``GlorotUniform``)."""
+def canonical(name: str) -> str:
+    """A Keras initialiser name, snake_case (``glorot_uniform``) or class (``GlorotUniform``),
+    as the key of ``INITIALIZERS``."""
     key = name if name in INITIALIZERS else snake_case(name)
     if key not in INITIALIZERS:
         raise KeyError(f"no initialiser named {name!r}")
-    return INITIALIZERS[key]
+    return key
+
+
+def initializer(name: str) -> Initializer:
+    return INITIALIZERS[canonical(name)]
 
 
 def draw_macs(weight: Weight) -> int:
     """Multiply-accumulates of drawing ``weight``: an orthogonal one factorises a
     (max, min)-shaped matrix, about max·min² of them; the others are elementwise."""
-    if initializer(weight.initializer) is not orthogonal:
+    if canonical(weight.initializer) != "orthogonal":
         return 0
     rows, cols = math.prod(weight.shape[:-1]), weight.shape[-1]
     return max(rows, cols) * min(rows, cols) ** 2
@@ -152,7 +177,7 @@ def draw_macs(weight: Weight) -> int:
 
 def initial_values(weights: Sequence[Weight], rng: np.random.Generator) -> list[Array]:
     """One layer's weights drawn in order, as Keras' ``build`` creates them."""
-    return [initializer(w.initializer)(rng, tuple(w.shape)) for w in weights]
+    return [initializer(w.initializer)(rng, w) for w in weights]
 
 
 LayerWeights = dict[str, list[Array]]
