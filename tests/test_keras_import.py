@@ -113,7 +113,9 @@ def test_forward_matches_keras_predict(record: dict) -> None:
     recorded = record["forward"]
     analysis = analyse(record["keras_json"], {})
     weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
-    inputs = {name: array(x) for name, x in recorded["x"].items()}
+    # In model.inputs order, which is input_layers' (a Sequential's tensors have other names).
+    inputs = {i.name: array(x) for i, x in zip(analysis.graph.inputs, recorded["x"].values(),
+                                                strict=True)}
     values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
     for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
         want = array(expected)
@@ -421,3 +423,15 @@ def test_memoised_arguments_tell_types_apart() -> None:
     with pytest.raises(RequestInvalid) as info:
         check({"model": dense})
     assert list(info.value.errors) == ["model.layers.0.units"]
+
+
+@pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])
+def test_sequential_without_input_layer_takes_its_first_models_input(flavour: str) -> None:
+    doc = fixture(flavour, "sequential_starting_with_a_model")
+    assert doc["config"]["layers"].pop(0)["class_name"] == "InputLayer"
+    doc.pop("build_config", None)
+    doc["config"].pop("build_input_shape", None)
+    result = check({"model": doc})
+    assert result["ok"], result["diagnostics"]
+    assert result["model"]["inputs"][0]["shape"] == [None, 8, 8, 3]
+    assert result["layers"][-1]["output_shapes"] == [[None, 2]]

@@ -192,6 +192,16 @@ def nested_sequential_without_input() -> Any:
     return keras.Model(x, wrapper(layers.Dense(5)(x)), name="deferred")
 
 
+@forward
+@model
+def sequential_starting_with_a_model() -> Any:
+    """Transfer learning's usual shape: Sequential([base_model, pooling, head])."""
+    base_in = keras.Input((8, 8, 3))
+    base = keras.Model(base_in, layers.Conv2D(4, 3, activation="relu")(base_in), name="base")
+    return keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dense(2)],
+                            name="transfer")
+
+
 @model
 def dict_inputs() -> Any:
     inputs = {"image": keras.Input((6, 6, 1), name="image"),

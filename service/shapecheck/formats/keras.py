@@ -216,7 +216,8 @@ class KerasLoader:
             graph.inputs.append(self.input_of(entries[0]))
             entries = entries[1:]
         else:
-            declared = first_layer_input(entries[0]) or (build_input(doc) if top_level else None)
+            declared = (first_layer_input(entries[0]) or self.nested_input(entries[0])
+                        or (build_input(doc) if top_level else None))
             if declared is None and top_level:
                 raise where.child("config", "layers").fail(
                     "the model has no input shape: start it with an InputLayer (keras.Input) or "
@@ -232,6 +233,16 @@ class KerasLoader:
             self.add_layer(graph, entry, [Node([previous])])
             previous = TensorRef(entry.name)
         graph.outputs = [previous]
+
+    def nested_input(self, entry: Entry) -> tuple | None:
+        """The input of a model that is a Sequential's first layer: its own first input."""
+        inner = layer_list(entry.config) if entry.is_model else None
+        if not inner:
+            return None
+        first, *_ = self.entries(inner, entry.where.child("config", "layers"))
+        if first.class_name == "InputLayer":
+            return self.input_of(first).shape
+        return first_layer_input(first) or self.nested_input(first)
 
     def functional(self, graph: ModelGraph, entries: list[Entry], config: Mapping[str, Any],
                    where: Where) -> None:
