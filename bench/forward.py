@@ -73,8 +73,8 @@ def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
     """The forward pass's matrix products alone: per layer with a (..., N) kernel, an (M, K)
     operand times its real kernel as (K, N), M = macs / (K·N). The bound of any im2col + BLAS
     forward pass at this batch size, the weights read from memory as in a real pass."""
+    from shapecheck.analysis import analyse
     from shapecheck.budget import call_outputs
-    from shapecheck.engine import analyse
     from shapecheck.forward import weight_layout
     from shapecheck.graph import ModelInput, propagate
     from shapecheck.initializers import default_weights

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shapecheck.engine import analyse
+from shapecheck.analysis import analyse
 from shapecheck.fixes_edits import (
     CannotEdit,
     Edit,

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from keras_fixtures import FIXTURES, array
-from shapecheck.engine import analyse
+from shapecheck.analysis import analyse
 from shapecheck.forward import run_forward
 from shapecheck.graph import Propagation
 

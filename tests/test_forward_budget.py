@@ -7,10 +7,10 @@ import time
 
 import pytest
 from shapecheck import check
+from shapecheck.analysis import analyse
 from shapecheck.api import create_app
 from shapecheck.budget import STEP_MACS, ForwardTimeout, estimate
 from shapecheck.config import Limits
-from shapecheck.engine import analyse
 from shapecheck.errors import LimitExceeded
 from shapecheck.forward import forward_pass
 from shapecheck.graph import ModelInput, propagate

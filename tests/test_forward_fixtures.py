@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from keras_fixtures import array, cases
 from shapecheck import check
-from shapecheck.engine import analyse
+from shapecheck.analysis import analyse
 
 FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras_fixtures import array, cases
 from shapecheck import check
-from shapecheck.engine import analyse
+from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.forward import run_forward
 from shapecheck.graph import TensorRef

@@ -6,43 +6,21 @@ everything about the model itself becomes a diagnostic in a 200 answer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from . import diagnostics as diag
 from . import limits
+from .analysis import Analysis, analyse
 from .data import check_data
 from .diagnostics import Diagnostic
-from .formats import load_model
+from .fixes import attach_fixes
 from .forward import forward_pass
-from .graph import LayerState, ModelGraph, Propagation, propagate
-from .lint import lint
+from .graph import LayerState, ModelGraph, Propagation
 from .request import CheckRequest, parse_request
 from .shapes import num_elements
 from .summary import render_summary
 
 BYTES_PER_PARAM = 4  # float32 weights
-
-
-@dataclass
-class Analysis:
-    """A model loaded, propagated and linted."""
-
-    graph: ModelGraph
-    propagation: Propagation
-    diagnostics: list[Diagnostic]
-
-    @property
-    def ok(self) -> bool:
-        return not any(d.severity == diag.ERROR for d in self.diagnostics)
-
-
-def analyse(model: Mapping[str, Any], overrides: Mapping[str, Any]) -> Analysis:
-    graph = load_model(model, overrides)
-    prop = propagate(graph)
-    notes = [*graph.notes, *prop.diagnostics, *lint(graph, prop)]
-    return Analysis(graph, prop, notes)
 
 
 def check(body: Any) -> dict[str, Any]:
@@ -53,8 +31,6 @@ def check(body: Any) -> dict[str, Any]:
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
-    from .fixes import attach_fixes  # here: fixes re-run analyse() on patched models
-
     attach_fixes(analysis, request)
     forward = None if request.forward is None else forward_pass(analysis, request.forward)
     response = render(analysis, request)
@@ -101,7 +77,7 @@ def layer_json(state: LayerState) -> dict[str, Any]:
                     if w.trainable) if layer.trainable else 0
     shapes = state.output_shapes
     computed = shapes is not None and bool(state.input_shapes)
-    first_outputs = layer_outputs(state, 0) if computed else []
+    first_outputs = state.call_outputs(0) if computed else []
     return {
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
@@ -110,17 +86,11 @@ def layer_json(state: LayerState) -> dict[str, Any]:
         "params": params,
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,
-        "macs": sum(layer.macs(ins, layer_outputs(state, k) if k else first_outputs)
+        "macs": sum(layer.macs(ins, state.call_outputs(k) if k else first_outputs)
                     for k, ins in enumerate(state.input_shapes)) if computed else 0,
         "explain": (layer.explain(state.input_shapes[0], first_outputs, weights)
                     if computed else None),
     }
-
-
-def layer_outputs(state: LayerState, call: int) -> list[tuple]:
-    """The output shapes of one call (output_shapes holds all calls' outputs in order)."""
-    per_call = len(state.output_shapes or ()) // max(len(state.input_shapes), 1)
-    return list((state.output_shapes or ())[call * per_call:(call + 1) * per_call])
 
 
 def unique(items: Any) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import diagnostics as diag
-from . import engine
+from .analysis import Analysis, analyse
 from .data import check_data
 from .diagnostics import Diagnostic, Fix
 from .errors import ShapecheckError
@@ -53,7 +53,7 @@ class Patched:
     """A candidate applied to the submitted model, and the engine's analysis of the result."""
 
     patch: Patch
-    after: engine.Analysis
+    after: Analysis
 
 
 @dataclass
@@ -62,7 +62,7 @@ class Verified:
     rank: tuple
 
 
-def attach_fixes(analysis: engine.Analysis, request: CheckRequest) -> None:
+def attach_fixes(analysis: Analysis, request: CheckRequest) -> None:
     """Give each diagnostic the verified fixes found for it (at most ``MAX_FIXES``), errors
     first while the budget lasts."""
     targets = [d for d in analysis.diagnostics if d.code in PROPOSERS and d.severity != diag.INFO]
@@ -128,10 +128,10 @@ class Search:
         return Patched(editor.patch, after)
 
 
-def rerun(model: dict[str, Any], request: CheckRequest) -> engine.Analysis | None:
+def rerun(model: dict[str, Any], request: CheckRequest) -> Analysis | None:
     """The patched model analysed as ``check`` does; None when it is not even a valid request."""
     try:
-        after = engine.analyse(model, request.overrides)
+        after = analyse(model, request.overrides)
     except ShapecheckError:
         return None
     after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,
@@ -143,7 +143,7 @@ def key(d: Diagnostic) -> tuple[str, str, str | None]:
     return d.severity, d.code, d.layer
 
 
-def solves(target: Diagnostic, situation: Situation, after: engine.Analysis) -> bool:
+def solves(target: Diagnostic, situation: Situation, after: Analysis) -> bool:
     """The target is gone, and every error left was there before or hidden downstream."""
     keys_after = {key(d) for d in after.diagnostics}
     if key(target) in keys_after:
@@ -154,19 +154,19 @@ def solves(target: Diagnostic, situation: Situation, after: engine.Analysis) -> 
                for k in keys_after if k[0] == diag.ERROR)
 
 
-def changed_inputs(before: engine.Analysis, after: engine.Analysis) -> list[str]:
+def changed_inputs(before: Analysis, after: Analysis) -> list[str]:
     """Layers whose input shapes the fix changed (or that it added)."""
     old = before.propagation.states
     return [name for name, state in after.propagation.states.items()
             if name not in old or old[name].input_shapes != state.input_shapes]
 
 
-def total_params(analysis: engine.Analysis) -> int:
+def total_params(analysis: Analysis) -> int:
     return sum(w.size for state in analysis.propagation.states.values()
                for w in state.weights or ())
 
 
-def result(after: engine.Analysis, params: int) -> dict[str, Any]:
+def result(after: Analysis, params: int) -> dict[str, Any]:
     """What the fixed model gives: its (first) output shape and parameter count, and every
     output's shape when it has several."""
     shapes = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}":

@@ -43,7 +43,7 @@ from .lint import SMALL_CHANNELS, flatten_before
 from .shapes import Shape, format_shape, num_elements, spatial_axes
 
 if TYPE_CHECKING:
-    from .engine import Analysis
+    from .analysis import Analysis
     from .request import CheckRequest
 
 

@@ -33,7 +33,7 @@ from .layers.core import Embedding, Opaque
 from .shapes import Shape, format_shape
 
 if TYPE_CHECKING:
-    from .engine import Analysis
+    from .analysis import Analysis
 
 Array = np.ndarray
 DATA_CODES = {diag.INPUT_SHAPE_MISMATCH, diag.TARGET_SHAPE_MISMATCH}

@@ -86,6 +86,11 @@ class LayerState:
     weights: list[Weight] | None = None
     failed: bool = False
 
+    def call_outputs(self, call: int) -> list[Shape]:
+        """The output shapes of one call (``output_shapes`` holds every call's, in order)."""
+        per_call = len(self.output_shapes or ()) // max(len(self.input_shapes), 1)
+        return list((self.output_shapes or ())[call * per_call:(call + 1) * per_call])
+
     def sort_calls(self) -> None:
         """Calls and their shapes in the layer's call order (Keras' node order), whatever
         order the propagation met them in: a shared layer's first call may come late."""

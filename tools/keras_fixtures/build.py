@@ -20,13 +20,13 @@ from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 LEGACY = os.environ.get("TF_USE_LEGACY_KERAS") == "1"
 if LEGACY:
-    import tf_keras as keras  # noqa: E402
+    import tf_keras as keras
 else:
-    import keras  # noqa: E402
+    import keras
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / ("tfkeras2" if LEGACY else "keras3")
@@ -126,7 +126,10 @@ def layer_class(class_name: str) -> Any:
 
 
 def wrap(key: str, value: Any) -> Any:
-    """Nested layers (``layer`` of wrappers) are given as native entries too."""
+    """Nested layers (``layer`` of wrappers, ``layers`` of a Pipeline) are given as native
+    entries too."""
+    if key == "layers" and isinstance(value, list):
+        return [wrap("layer", v) for v in value]
     if key in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
         inner = {k: wrap(k, v) for k, v in value.items() if k != "type"}
         return getattr(keras.layers, value["type"])(**inner)
@@ -197,7 +200,8 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
 
 def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     # Positive values keep variances and scales valid; the spread exercises every term.
-    return rng.uniform(0.2, 1.0, size=w.shape).astype(np.float32) * rng.choice([-1, 1], size=w.shape)
+    magnitude = rng.uniform(0.2, 1.0, size=w.shape).astype(np.float32)
+    return magnitude * rng.choice([-1, 1], size=w.shape)
 
 
 def is_variance(variable: Any) -> bool:

@@ -14,7 +14,6 @@ from dataclasses import replace
 import numpy as np
 
 from .. import diagnostics as diag
-from ..engine import layer_outputs
 from ..errors import LayerInputIncompatible
 from ..forward import run_forward
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
@@ -94,7 +93,7 @@ class NestedModel(Layer):
                 for state in prop.states.values() for w in state.weights or ()]
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
-        return sum(state.layer.macs(ins, layer_outputs(state, k))
+        return sum(state.layer.macs(ins, state.call_outputs(k))
                    for state in self.run(inputs).states.values() if state.output_shapes
                    for k, ins in enumerate(state.input_shapes))
 
