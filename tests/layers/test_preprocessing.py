@@ -173,3 +173,23 @@ def test_mel_spectrogram_explains_keras_frame_count() -> None:
     row = only_row(run([1000], {"type": "MelSpectrogram", "sequence_stride": 100,
                                 "num_mel_bins": 20}))
     assert "20 mel bins × 11 = (1000 + 100 + 1) // 100 frames" in row["explain"]
+
+
+def test_pipeline_chains_its_layers() -> None:
+    row = only_row(run([6, 8, 3], {"type": "Pipeline", "layers": [
+        {"type": "Resizing", "height": 4, "width": 4}, {"type": "RandomFlip"}]}))
+    assert "Resizing → RandomFlip, one after the other" in row["explain"]
+    assert row["output_shapes"] == [[None, 4, 4, 3]]
+
+
+def test_pipeline_reports_an_inner_argument_by_its_path() -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([6, 8, 3], {"type": "Pipeline", "layers": [{"type": "Resizing", "height": 4}]})
+    assert list(exc.value.errors) == ["model.layers.0.layers.0.width"]
+
+
+def test_clahe_has_shapes_but_no_kernel() -> None:
+    clahe = layer("ContrastLimitedAdaptiveHistogramEqualization")
+    assert clahe.output_shapes([(None, 6, 8, 3)]) == [(None, 6, 8, 3)]
+    with pytest.raises(NotImplementedError):
+        clahe.apply(np.zeros((1, 6, 8, 3), np.float32), [])

@@ -194,6 +194,24 @@ CASES = [
     seq("augment_translation_factor_out_of_range", IMG,
         {"type": "RandomTranslation", "height_factor": [-0.1, 1.5], "width_factor": 0.1}),
     seq("augment_contrast_negative", IMG, {"type": "RandomContrast", "factor": -0.2}),
+    # Pipeline: a chain of preprocessing layers as one layer.
+    seq("pipeline_augment_and_rescale", IMG,
+        {"type": "Pipeline", "layers": [{"type": "RandomFlip"}, {"type": "Rescaling",
+                                                                 "scale": 0.5}]}),
+    seq("pipeline_resize_rescale", IMG,
+        {"type": "Pipeline", "layers": [{"type": "Resizing", "height": 4, "width": 4},
+                                        {"type": "Rescaling", "scale": 2.0, "offset": 1.0}]},
+        {"type": "Flatten"}, {"type": "Dense", "units": 2}),
+    # (Keras cannot predict a Normalization built inside a Pipeline under JAX.)
+    seq("pipeline_normalization_weights", [5], {"type": "Pipeline",
+                                                "layers": [{"type": "Normalization"}]},
+        forward=False),
+    seq("pipeline_refuses_rank2_images", [8], {"type": "Pipeline",
+                                               "layers": [{"type": "CenterCrop", "height": 2,
+                                                           "width": 2}]}),
+    # CLAHE applies at inference; shapes only.
+    seq("clahe", IMG, {"type": "ContrastLimitedAdaptiveHistogramEqualization",
+                       "tile_grid_size": [2, 2]}, forward=False),
     # STFTSpectrogram: a strided convolution with real and imaginary kernels.
     seq("stft_log_default", [64, 1], {"type": "STFTSpectrogram", "frame_length": 16}),
     seq("stft_magnitude_two_channels", [40, 2], {"type": "STFTSpectrogram", "frame_length": 8,

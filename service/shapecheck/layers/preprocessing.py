@@ -13,6 +13,7 @@ computes their output shapes (from the vocabulary in the config) but has no kern
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,7 @@ from marshmallow import ValidationError, fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, Int, IntTuple, PositiveInt
 from ..shapes import DATA_FORMATS, Dim, Shape, conv_output_length, format_shape
-from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .base import Array, Layer, LayerArgs, Shapes, Weight, inner_layer, register
 from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
 from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS
@@ -629,6 +630,27 @@ class AutoContrast(ImageLayer):
                 f"shape {format_shape(inputs[0])} is kept")
 
 
+@register
+class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
+    """CLAHE: equalises the histogram of each tile of ``tile_grid_size`` with a
+    ``clip_limit``, at inference too. Shapes only: shapecheck has no kernel for it."""
+
+    keras_name = "ContrastLimitedAdaptiveHistogramEqualization"
+
+    class Args(ImageArgs):
+        value_range = Range(load_default=(0.0, 255.0))
+        clip_limit = Float(min_value=0.0, load_default=4.0)
+        tile_grid_size = IntTuple(load_default=(8, 8))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.check_image(shape)
+        return shape
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"contrast equalised tile by tile, the shape {format_shape(inputs[0])} is "
+                "kept")
+
+
 # -- random augmentations: active in training only -------------------------------------------
 
 FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -955,6 +977,61 @@ class MaxNumBoundingBoxes(RandomAugmentation):
 
     class Args(ImageArgs):
         max_number = PositiveInt(required=True)
+
+
+@register
+class Pipeline(Layer):
+    """A chain of preprocessing layers applied one after the other (``layers``), as one layer;
+    at inference the augmentations in it pass their input through."""
+
+    keras_name = "Pipeline"
+    family = "preprocessing"
+
+    class Args(LayerArgs):
+        layers = fields.List(fields.Dict(), required=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.layers = [inner_layer(spec, f"layers.{i}") for i, spec in enumerate(args["layers"])]
+
+    def chain(self, shape: Shape) -> list[tuple[Layer, Shape]]:
+        """Each inner layer with the shape it receives."""
+        steps = []
+        for layer in self.layers:
+            steps.append((layer, shape))
+            shape = layer.output_shapes([shape])[0]
+        return steps
+
+    def output_shape(self, shape: Shape) -> Shape:
+        for layer in self.layers:
+            shape = layer.output_shapes([shape])[0]
+        return shape
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        weights = []
+        for layer, received in self.chain(shape):
+            inner = layer.build([received])
+            weights += inner if layer.trainable else [replace(w, trainable=False) for w in inner]
+        return weights
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        start = 0
+        for layer, received in self.chain(x.shape):
+            count = len(layer.build([received]))
+            x = layer.forward([x], weights[start:start + count])[0]
+            start += count
+        return x
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        total = 0
+        for layer, received in self.chain(inputs[0]):
+            total += layer.macs([received], layer.output_shapes([received]))
+        return total
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        names = " → ".join(layer.keras_name for layer in self.layers)
+        return (f"{names}, one after the other: {format_shape(inputs[0])} → "
+                f"{format_shape(outputs[0])}")
 
 
 # -- hashing and lookups (TensorFlow string ops in Keras: shapes only) -----------------------
