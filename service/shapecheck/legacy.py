@@ -43,12 +43,16 @@ COMMON_RENAMES: Mapping[str, str] = {
 
 DIM_ORDERING = {"th": "channels_first", "tf": "channels_last", "default": "channels_last"}
 KERNEL_DIMS = (("nb_row", "nb_col"), ("kernel_dim1", "kernel_dim2", "kernel_dim3"))
+LEGACY_ONLY = frozenset({"dim_ordering", *(name for names in KERNEL_DIMS for name in names)})
 
 
 def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diagnostic]:
     """Rewrite Keras 1/2 argument names in ``config`` in place; one warning per rename."""
     notes: list[Diagnostic] = []
-    for old, new in legacy_renames(cls).items():
+    renames = legacy_renames(cls)
+    if LEGACY_ONLY.isdisjoint(config) and renames.keys().isdisjoint(config):
+        return notes  # the common case, checked in C
+    for old, new in renames.items():
         if old in config:
             config.setdefault(new, config.pop(old))
             notes.append(renamed(layer, old, new))

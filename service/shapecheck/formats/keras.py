@@ -411,7 +411,8 @@ def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     args, kwargs = node.get("args", []), node.get("kwargs") or {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise where.fail("'args' must be a list and 'kwargs' an object")
-    inputs = keras3_tensors(args, where.child("args"))
+    inputs: list[TensorRef] = []
+    collect_keras3(args, (*where.keys, "args"), inputs)
     return split_kwargs(inputs, kwargs, keras3_tensors, where)
 
 

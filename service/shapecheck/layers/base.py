@@ -239,15 +239,17 @@ class Layer:
 
 _LOADED_ARGS: dict[tuple, dict[str, Any]] = {}
 _LOADED_ARGS_MAX = 4096
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def frozen(value: Any) -> Any:
     """A hashable stand-in for a JSON value that tells types apart (``1``, ``1.0``, ``True``)."""
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
         return ("{}", *((k, frozen(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or (kind not in _SCALARS and isinstance(value, Sequence)):
         return ("[]", *(frozen(v) for v in value))
-    return (type(value), value)
+    return (kind, value)
 
 
 def explain_params(weights: Sequence[Weight]) -> str:
