@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+from servers import start_gunicorn, stop
 
 pytest.importorskip("schemathesis")
 
@@ -42,6 +44,28 @@ def test_schemathesis_finds_no_failure(server_url):
     assert result.returncode == 0, report
     assert "7 selected / 7 total" in result.stdout, report
     assert " passed" in result.stdout and "failed" not in result.stdout.lower(), report
+
+
+def test_schemathesis_with_api_keys_configured():
+    """With keys configured and sent, every check passes too. (The spec makes the key optional,
+    since a server without keys needs none, so `ignored_auth` has nothing to test here; the
+    401s are tested in test_service_auth.py.)"""
+    process, url = start_gunicorn({"SHAPECHECK_API_KEYS": "st-key-1"})
+    try:
+        result = run_schemathesis(url, "--header", "Authorization: Bearer st-key-1",
+                                  "--max-examples", "10")
+        metrics = requests.get(f"{url}/metrics", timeout=30).text
+    finally:
+        stop(process)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "7 selected / 7 total" in result.stdout
+    assert count_of(metrics, "/v1/check", "200") > 0  # the key was sent and accepted
+
+
+def count_of(metrics: str, endpoint: str, status: str) -> float:
+    return sum(float(line.rpartition(" ")[2]) for line in metrics.splitlines()
+               if line.startswith("shapecheck_http_requests_total{")
+               and f'endpoint="{endpoint}"' in line and f'status="{status}"' in line)
 
 
 def test_schemathesis_would_catch_a_server_that_breaks_the_spec(server_url):
