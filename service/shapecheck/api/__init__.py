@@ -35,7 +35,9 @@ def create_app(limits: Limits | None = None,
                api_keys: tuple[bytes, ...] | None = None) -> Flask:
     """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``).
 
-    Limits and API keys come from the environment unless given.
+    Limits and API keys come from the environment unless given. ``limits`` sets what this
+    layer enforces (body size, JSON depth, in-flight requests, the response cache); the engine
+    reads its own (layers, ranks, forward budgets) from the environment on each check.
     """
     limits = limits or Limits.from_env()
     app = Flask("shapecheck")
