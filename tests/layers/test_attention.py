@@ -4,6 +4,7 @@ error hints, MACs)."""
 from __future__ import annotations
 
 import pytest
+from layer_checks import error_of, only_row
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
@@ -11,17 +12,6 @@ from shapecheck.layers import REGISTRY
 
 def run(inputs: dict, layer: dict) -> dict:
     return check({"model": {"inputs": inputs, "layers": [{**layer, "inputs": list(inputs)}]}})
-
-
-def only_row(result: dict) -> dict:
-    assert result["ok"], result["diagnostics"]
-    return result["layers"][0]
-
-
-def error_of(result: dict) -> dict:
-    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
-    assert errors, result
-    return errors[0]
 
 
 QV = {"q": [3, 4], "v": [5, 6]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_checks import error_of, only_row
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
@@ -18,17 +19,6 @@ def with_batches(shapes: dict, spec: dict) -> dict:
     """Model inputs with a known batch size (InputLayer batch_shape)."""
     inputs = [{"type": "InputLayer", "name": n, "batch_shape": s} for n, s in shapes.items()]
     return check({"model": {"layers": [*inputs, {**spec, "inputs": list(shapes)}]}})
-
-
-def only_row(result: dict) -> dict:
-    assert result["ok"], result["diagnostics"]
-    return result["layers"][0]
-
-
-def error_of(result: dict) -> dict:
-    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
-    assert errors, result
-    return errors[0]
 
 
 def test_concatenate_mismatch_names_the_axes_the_shapes_and_a_fix() -> None:

@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shapecheck import check
+from layer_checks import error_of, only_row, run
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.preprocessing import resize_matrix
-
-
-def run(shape: list, *layers: dict) -> dict:
-    return check({"model": {"inputs": shape, "layers": list(layers)}})
-
-
-def only_row(result: dict) -> dict:
-    assert result["ok"], result["diagnostics"]
-    return result["layers"][0]
-
-
-def error_of(result: dict) -> dict:
-    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
-    assert errors, result
-    return errors[0]
 
 
 def layer(type_: str, **config: object):

@@ -6,27 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_checks import error_of, only_row, run
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
-
-
-def run(shape: list | dict, *layers: dict, outputs: list | None = None, **extra: object) -> dict:
-    model: dict = {"inputs": shape, "layers": list(layers)}
-    if outputs:
-        model["outputs"] = outputs
-    return check({"model": model, **extra})
-
-
-def only_row(result: dict) -> dict:
-    assert result["ok"], result["diagnostics"]
-    return result["layers"][0]
-
-
-def error_of(result: dict) -> dict:
-    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
-    assert errors, result
-    return errors[0]
 
 
 def lstm(units: int = 4, **kw: object) -> dict:

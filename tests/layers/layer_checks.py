@@ -1,0 +1,31 @@
+"""Helpers shared by the layer-family unit tests: run a native model through ``check``."""
+
+from __future__ import annotations
+
+from shapecheck import check
+
+
+def run(shape: list | dict, *layers: dict, outputs: list | None = None, **extra: object) -> dict:
+    """``check`` of a model with these inputs and layers (plus request fields in ``extra``)."""
+    model: dict = {"inputs": shape, "layers": list(layers)}
+    if outputs:
+        model["outputs"] = outputs
+    return check({"model": model, **extra})
+
+
+def only_row(result: dict) -> dict:
+    """The first layer row of a result that has no errors."""
+    assert result["ok"], result["diagnostics"]
+    return result["layers"][0]
+
+
+def error_of(result: dict) -> dict:
+    """The first error diagnostic of a result that has one."""
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors, result
+    return errors[0]
+
+
+def codes(result: dict) -> list[str]:
+    """Every diagnostic code of a result, in order."""
+    return [d["code"] for d in result["diagnostics"]]
