@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export HOST PORT
 
-.PHONY: run test lint bench fixtures clean
+.PHONY: run test lint bench bench-load fixtures clean
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/forward.py
+
+bench-load: $(STAMP)
+	$(BIN)/python bench/load.py
 
 # Dev only: regenerate the golden fixtures with real Keras 3 (jax backend). Needs the network
 # to the package index once; CI never runs this.
