@@ -101,7 +101,8 @@ worker_class = "gthread" if threads > 1 else "sync"
 
 # A worker silent for longer than `timeout` is killed and restarted. Keep it above
 # SHAPECHECK_FORWARD_TIMEOUT_S (default 20), so that a slow forward pass ends with the service's
-# own 503 rather than a killed worker and a dropped connection.
+# own 413 problem (the pass is over its configured time budget) rather than a killed worker and a
+# dropped connection.
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM, workers get this long to finish the requests they hold. Orchestrators must wait
 # longer than this before SIGKILL (Kubernetes: terminationGracePeriodSeconds).
