@@ -1,6 +1,6 @@
-"""The keras.applications models, submitted as the ``model.to_json()`` Keras 3 writes: every
-layer's output shapes and parameter counts, the outputs and the totals equal Keras'
-(recorded by tools/keras_fixtures/applications.py)."""
+"""The keras.applications models, submitted as the ``model.to_json()`` that Keras 3 and
+tf.keras 2 write: every layer's output shapes and parameter counts, the outputs and the totals
+equal Keras' (recorded by tools/keras_fixtures/applications.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from keras_fixtures import FIXTURES
 from shapecheck import check
 
 APPLICATIONS = sorted((FIXTURES / "keras3" / "applications").glob("*.json.gz"))
+TF_KERAS_APPLICATIONS = sorted((FIXTURES / "tfkeras2" / "applications").glob("*.json.gz"))
 
 
 def load(path) -> dict:
@@ -19,14 +20,15 @@ def load(path) -> dict:
         return json.load(f)
 
 
-@pytest.fixture(scope="module", params=APPLICATIONS, ids=lambda p: p.name.split(".")[0])
+@pytest.fixture(scope="module", params=[*APPLICATIONS, *TF_KERAS_APPLICATIONS],
+                ids=lambda p: f"{p.parents[1].name}:{p.name.split('.')[0]}")
 def application(request: pytest.FixtureRequest) -> tuple[dict, dict]:
     record = load(request.param)
     return record, check({"model": record["keras_json"]})
 
 
 def test_all_fourteen_are_recorded() -> None:
-    assert len(APPLICATIONS) == 14
+    assert len(APPLICATIONS) == len(TF_KERAS_APPLICATIONS) == 14
 
 
 def test_no_errors(application: tuple[dict, dict]) -> None:

@@ -27,11 +27,9 @@ def model_fixtures(flavour: str) -> list:
 MODELS = [*model_fixtures("keras3"), *model_fixtures("tfkeras2")]
 
 # Layers that run code or are custom classes: the loader must refuse to compute them.
-TF_OPS = ("tf.__operators__.add", "tf.math.multiply", "tf.math.multiply_1", "tf.math.subtract")
 REFUSED = {
     "lambda_in_the_middle": {"double": "unsupported_layer"},
     "custom_layer": {"scale": "unknown_layer"},
-    "keras2:operations_on_tensors": dict.fromkeys(TF_OPS, "unsupported_layer"),
 }
 
 
@@ -435,3 +433,31 @@ def test_sequential_without_input_layer_takes_its_first_models_input(flavour: st
     assert result["ok"], result["diagnostics"]
     assert result["model"]["inputs"][0]["shape"] == [None, 8, 8, 3]
     assert result["layers"][-1]["output_shapes"] == [[None, 2]]
+
+
+def tf_op_entry(doc: dict, name: str) -> dict:
+    return next(e for e in doc["config"]["layers"] if e["name"] == name)
+
+
+def test_tf_keras_constant_first_operand() -> None:
+    """``3.0 - h`` in tf.keras: the constant is the first argument, the tensor is ``y``."""
+    doc = fixture("tfkeras2", "operations_on_tensors")
+    add = tf_op_entry(doc, "tf.__operators__.add")
+    add["config"]["function"] = "math.subtract"
+    add["inbound_nodes"] = [["_CONSTANT_VALUE", -1, 3.0, {"y": ["h", 0, 0], "name": None}]]
+    analysis = analyse(doc, {})
+    operation = analysis.graph.layers["tf.__operators__.add"]
+    assert (operation.operation, operation.arguments) == ("Subtract", [3.0, None])
+    h = np.ones((1, 4), dtype=np.float32)
+    assert operation.forward([h], [])[0].tolist() == [[2.0] * 4]
+    assert analysis.ok
+
+
+def test_tf_keras_other_tensorflow_functions_stay_unsupported() -> None:
+    doc = fixture("tfkeras2", "operations_on_tensors")
+    tf_op_entry(doc, "tf.math.multiply")["config"]["function"] = "math.reduce_sum"
+    tf_op_entry(doc, "tf.math.subtract")["inbound_nodes"][0][3]["axis"] = 1
+    result = check({"model": doc})
+    errors = {d["layer"]: d["code"] for d in result["diagnostics"] if d["severity"] == "error"}
+    assert errors == {"tf.math.multiply": "unsupported_layer",
+                      "tf.math.subtract": "unsupported_layer"}

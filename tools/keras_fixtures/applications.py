@@ -1,11 +1,13 @@
-"""Dev-only: the ``keras.applications`` models as Keras 3 writes them, with what Keras computes.
+"""Dev-only: the ``keras.applications`` models as Keras writes them, with what Keras computes.
 
     cd /work/main
-    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/applications.py [Model ...]
+    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/applications.py [Model]
+    TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python tools/keras_fixtures/applications.py
 
-writes ``tests/fixtures/keras3/applications/<Model>.json.gz``: ``model.to_json()`` of the model
-built with ``weights=None`` at its default input size, every layer's output shapes and
-parameter counts, the output shapes and the totals (the record of ``keras_json.py``).
+write ``tests/fixtures/keras3/applications/<Model>.json.gz`` (and ``tfkeras2/applications/``
+from tf.keras 2): ``model.to_json()`` of the model built with ``weights=None`` at its default
+input size, every layer's output shapes and parameter counts, the output shapes and the
+totals (the record of ``keras_json.py``).
 """
 
 from __future__ import annotations

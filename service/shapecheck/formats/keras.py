@@ -36,13 +36,14 @@ from ..graph import Call, ModelGraph, ModelInput, TensorRef, Unresolved
 from ..layers.base import Layer
 from .common import make_layer
 from .keras_nested import NestedModel
-from .keras_ops import KerasOperation, is_supported
+from .keras_ops import TF_FUNCTIONS, KerasOperation, is_binary, is_supported
 from .naming import AutoNamer
 from .native import parse_shape
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 TENSOR_KWARGS = ("inputs", "sequences", "query", "value", "key", "initial_state", "constants")
 KERAS_OPS_MODULES = ("keras.src.ops.", "keras.ops.")
+KERAS_MODULES = ("keras.", "tf_keras.")
 CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
 HISTORY_FORM = "a tensor reference is [layer_name, node_index, tensor_index]"
 
@@ -150,9 +151,9 @@ class Entry:
         registered, module = self.raw.get("registered_name"), self.raw.get("module")
         if not isinstance(registered, str) or registered in MODEL_CLASSES or self.is_operation:
             return None
-        if ">" in registered or not str(module or "").startswith(("keras", "tf_keras")):
-            return registered
-        return None
+        if module == "keras" or str(module).startswith(KERAS_MODULES):
+            return None  # shipped with Keras (keras.applications' CustomScaleLayer, ...)
+        return registered
 
 
 class KerasLoader:
@@ -294,6 +295,10 @@ class KerasLoader:
             return self.nested(entry)
         if entry.is_operation:
             return self.operation(entry)
+        if entry.class_name == "TFOpLambda" and entry.custom_name is None:
+            operation = tf_operation(entry)
+            if operation is not None:
+                return operation
         class_name = entry.custom_name or entry.class_name
         return make_layer(class_name, entry.name, entry.config, entry.where.child("config").path,
                           self.overrides, self.notes)
@@ -370,6 +375,29 @@ def operation_arguments(entry: Entry) -> list[Any] | None:
         else:
             return None
     return arguments
+
+
+def tf_operation(entry: Entry) -> KerasOperation | None:
+    """A tf.keras TFOpLambda whose TensorFlow function is element by element (``x + 3.0``
+    is ``__operators__.add`` with ``y=3.0``), or None for any other (reported as code)."""
+    operation = TF_FUNCTIONS.get(entry.config.get("function"))
+    nodes = entry.raw.get("inbound_nodes")
+    if operation is None or not (isinstance(nodes, list) and nodes):
+        return None
+    entries = list(keras2_entries(nodes[0], Where()))  # the first argument: one tensor
+    first = entries[0][0] if len(entries) == 1 else None
+    if first is None or len(first) < 4 or not isinstance(first[3], dict):
+        return None
+    kwargs = first[3]
+    second = ["y"] if is_binary(operation) else []
+    if kwargs.keys() - {"name", *second} or not kwargs.keys() >= set(second):
+        return None
+    arguments = [first[2] if first[0] == CONSTANT else None,
+                 *(None if is_keras2_tensor(kwargs[k]) else kwargs[k] for k in second)]
+    constants = [a for a in arguments if a is not None]
+    if not all(isinstance(a, int | float) and not isinstance(a, bool) for a in constants):
+        return None
+    return KerasOperation(entry.name, operation, arguments, class_name="TFOpLambda")
 
 
 def operation_note(entry: Entry) -> Diagnostic:
@@ -474,6 +502,8 @@ def keras2_tensors(value: Any, where: Where, offsets: Mapping[str, int]) -> Iter
 
 
 def is_keras2_tensor(value: Any) -> bool:
+    if isinstance(value, list) and len(value) in (3, 4) and value[0] == CONSTANT:
+        return True  # [CONSTANT, -1, value, kwargs]: a constant where a tensor could be
     return is_history(value) and len(value) <= 4
 
 

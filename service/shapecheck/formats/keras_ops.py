@@ -32,8 +32,25 @@ UNARY: dict[str, Callable[[Array], Array]] = {
 }
 
 
-def is_supported(class_name: str) -> bool:
-    return class_name in BINARY or class_name in UNARY
+# tf.keras 2 writes tensor arithmetic as TFOpLambda layers naming a TensorFlow function; the
+# element-by-element ones map onto the operations above (nothing is ever evaluated).
+TF_FUNCTIONS = {
+    "__operators__.add": "Add", "math.add": "Add", "math.subtract": "Subtract",
+    "math.multiply": "Multiply", "math.truediv": "TrueDivide", "math.divide": "Divide",
+    "math.maximum": "Maximum", "math.minimum": "Minimum", "math.pow": "Power",
+    "math.negative": "Negative", "math.abs": "Abs", "math.square": "Square",
+    "math.sqrt": "Sqrt", "math.exp": "Exp", "math.log": "Log", "math.tanh": "Tanh",
+    "nn.relu": "Relu", "nn.relu6": "Relu6", "math.sigmoid": "Sigmoid", "nn.sigmoid": "Sigmoid",
+    "nn.silu": "Silu", "nn.swish": "Silu", "nn.gelu": "Gelu",
+}
+
+
+def is_supported(operation: str) -> bool:
+    return operation in BINARY or operation in UNARY
+
+
+def is_binary(operation: str) -> bool:
+    return operation in BINARY
 
 
 class KerasOperation(Layer):
@@ -47,26 +64,28 @@ class KerasOperation(Layer):
     family = "core"
     arity = None
 
-    def __init__(self, name: str, class_name: str, arguments: Sequence[Any]) -> None:
+    def __init__(self, name: str, operation: str, arguments: Sequence[Any],
+                 class_name: str | None = None) -> None:
         super().__init__(name, {})
-        self.class_name = class_name
+        self.operation = operation
+        self.class_name = class_name or operation  # the row's type: "Add", "TFOpLambda"
         self.arguments = list(arguments)
 
     def operands(self, tensors: Sequence[Any], constant: Callable[[Any], Any]) -> list[Any]:
         """The call's arguments in order: the tensors, and ``constant(value)`` for the rest."""
         given = iter(tensors)
         operands = [next(given, None) if a is None else constant(a) for a in self.arguments]
-        expected = 1 if self.class_name in UNARY else 2
+        expected = 1 if self.operation in UNARY else 2
         if len(operands) != expected or any(o is None for o in operands) or next(given, None):
             raise LayerInputIncompatible(
-                f"The operation {self.class_name} takes {expected} argument(s), but its call "
+                f"The operation {self.operation} takes {expected} argument(s), but its call "
                 f"gives {len(self.arguments)} with {len(tensors)} tensor(s).",
                 "Check the arguments of this operation in the model code.")
         return operands
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         shapes = self.operands(inputs, np.shape)
-        if self.class_name in UNARY:
+        if self.operation in UNARY:
             return [tuple(shapes[0])]
         return [ops_broadcast(tuple(shapes[0]), tuple(shapes[1]))]
 
@@ -75,13 +94,13 @@ class KerasOperation(Layer):
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         operands = self.operands(inputs, lambda v: np.asarray(v, dtype=np.float32))
-        function = UNARY.get(self.class_name) or BINARY[self.class_name]
+        function = UNARY.get(self.operation) or BINARY[self.operation]
         return [np.asarray(function(*operands), dtype=np.float32)]
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         constants = [repr(a) for a in self.arguments if a is not None]
         given = ", ".join([*(format_shape(s) for s in inputs), *constants])
-        return (f"the operation {self.class_name} of {given}, element by element with "
+        return (f"the operation {self.operation} of {given}, element by element with "
                 f"broadcasting, gives {format_shape(outputs[0])}")
 
 
