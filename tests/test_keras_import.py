@@ -306,6 +306,9 @@ def test_custom_class_with_a_builtin_name_is_not_taken_for_the_builtin() -> None
     errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
     assert [(d["layer"], d["code"]) for d in errors] == [("hidden", "unknown_layer")]
     assert "MyPkg>Dense" in errors[0]["message"]
+    doc["config"]["layers"][1].update({"module": "__main__", "registered_name": "Dense"})
+    errors = [d for d in check({"model": doc})["diagnostics"] if d["severity"] == "error"]
+    assert "type __main__.Dense" in errors[0]["message"]
 
 
 def test_nested_model_is_one_row_with_the_inner_total() -> None:

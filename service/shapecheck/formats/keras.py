@@ -147,13 +147,16 @@ class Entry:
 
     @property
     def custom_name(self) -> str | None:
-        """The registered name of a custom class (``Custom>MyLayer``), None for built-ins."""
+        """How to name a custom class (``Custom>MyLayer``, ``__main__.MyLayer``); None for the
+        classes Keras ships."""
         registered, module = self.raw.get("registered_name"), self.raw.get("module")
         if not isinstance(registered, str) or registered in MODEL_CLASSES or self.is_operation:
             return None
         if module == "keras" or str(module).startswith(KERAS_MODULES):
             return None  # shipped with Keras (keras.applications' CustomScaleLayer, ...)
-        return registered
+        if ">" in registered or not module:
+            return registered
+        return f"{module}.{registered}"  # an unregistered class: where it was defined
 
 
 class KerasLoader:
