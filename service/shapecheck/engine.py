@@ -6,6 +6,9 @@ everything about the model itself becomes a diagnostic in a 200 answer.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import diagnostics as diag
@@ -25,6 +28,31 @@ BYTES_PER_PARAM = 4  # float32 weights
 
 def check(body: Any) -> dict[str, Any]:
     """Analyse one ``POST /v1/check`` body and return the response document."""
+    with collector_paused():
+        return checked(body)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one request.
+
+    An analysis allocates many small objects and frees them by reference counting; meanwhile
+    the collector would rescan the whole request body and graph again and again, work that
+    grows faster than the model (10,000 layers: about a sixth of the time). Cycles made
+    during the request are collected by the next collection after it. When the collector is
+    already off (another request in this process paused it), it is left alone.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def checked(body: Any) -> dict[str, Any]:
     limits.enforce(body)
     request = parse_request(body)
     analysis = analyse(request.model, request.overrides)
