@@ -21,6 +21,8 @@ from .errors import LimitExceeded, RequestInvalid
 # shape leaves the batch axis out (per-sample) or includes it.
 PER_SAMPLE_SHAPE_KEYS = ("input_shape", "shape", "target_shape")
 BATCHED_SHAPE_KEYS = ("batch_input_shape", "batch_shape", "output_shape")
+SHAPE_KEYS = (*((key, 1) for key in PER_SAMPLE_SHAPE_KEYS),
+              *((key, 0) for key in BATCHED_SHAPE_KEYS))  # (key, batch axes it leaves out)
 # Keys under which a layer holds other layers: model layer lists and wrappers' inner layers.
 LAYER_LIST_KEYS = ("layers",)
 INNER_LAYER_KEYS = ("layer", "forward_layer", "backward_layer")
@@ -99,10 +101,10 @@ def declared_shapes(model: Mapping[str, Any],
     for path, entry in layers:
         for holder, prefix in ((entry, path), (entry.get("config"), f"{path}.config")):
             if isinstance(holder, Mapping):
-                for key in PER_SAMPLE_SHAPE_KEYS:
-                    yield from one_shape(holder.get(key), f"{prefix}.{key}", batch_axes=1)
-                for key in BATCHED_SHAPE_KEYS:
-                    yield from one_shape(holder.get(key), f"{prefix}.{key}", batch_axes=0)
+                for key, batch_axes in SHAPE_KEYS:
+                    value = holder.get(key)
+                    if isinstance(value, list):  # the path is only spelt for a shape
+                        yield f"{prefix}.{key}", value, len(value) + batch_axes
 
 
 def data_shapes(body: Mapping[str, Any]) -> Iterator[tuple[str, Any, int]]:
