@@ -65,7 +65,7 @@ def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) ->
 def line(edge: str, cells: Sequence[str], widths: Sequence[int]) -> str:
     parts = []
     for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-        text = cell if len(cell) <= width - 2 else cell[: width - 3] + "…"
-        numeric = i == 2
-        parts.append(f" {text:>{width - 2}} " if numeric else f" {text:<{width - 2}} ")
-    return edge + edge.join(parts) + edge
+        room = width - 2
+        text = cell if len(cell) <= room else cell[: room - 1] + "…"
+        parts.append(text.rjust(room) if i == 2 else text.ljust(room))  # numbers to the right
+    return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"
