@@ -5,6 +5,7 @@ Used by every layer that takes an ``activation`` argument, and by ``Activation``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -64,7 +65,8 @@ def _erf(x: Array) -> Array:
 
 
 def _gelu(x: Array) -> Array:
-    return 0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)).astype(x.dtype, copy=False))
+    # A float32 divisor: np.sqrt(2.0) is a float64 scalar, which would promote x to float64.
+    return 0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))
 
 
 def _relu6(x: Array) -> Array:
@@ -104,6 +106,33 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
 ACTIVATION_NAMES = tuple(sorted(ACTIVATIONS))
 
 
+def _sigmoid_in_place(x: Array) -> Array:
+    """``_sigmoid`` written into ``x``, the same operations in the same order."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x += 1.0
+    x *= 0.5
+    return x
+
+
+IN_PLACE: dict[str, Callable[[Array], Array]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0, out=x),
+    "relu6": lambda x: np.clip(x, 0.0, 6.0, out=x),
+    "sigmoid": _sigmoid_in_place,
+    "tanh": lambda x: np.tanh(x, out=x),
+    "hard_tanh": lambda x: np.clip(x, -1.0, 1.0, out=x),
+}
+"""Activations that can overwrite their input with the same values ``ACTIVATIONS`` gives."""
+
+
 def get(name: str | None) -> Callable[[Array], Array]:
     """The numpy function of a Keras activation name; None means linear."""
     return ACTIVATIONS["linear" if name is None else name]
+
+
+def apply_in_place(name: str | None, x: Array) -> Array:
+    """``get(name)(x)`` for an array the caller owns: written into ``x`` when the activation
+    allows it, which saves an allocation and a pass over memory."""
+    in_place = IN_PLACE.get("linear" if name is None else name)
+    return get(name)(x) if in_place is None else in_place(x)

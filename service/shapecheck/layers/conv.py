@@ -177,6 +177,8 @@ def pad_spatial(x: Array, kernel: Sequence[int], strides: Sequence[int],
         else:
             pads.append(same_padding_amounts(length, k, s, d))
     pads.append((0, 0))
+    if not any(before or after for before, after in pads):
+        return x  # np.pad would copy
     return np.pad(x, pads, constant_values=value)
 
 
@@ -204,6 +206,10 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
         grouped = kernel.reshape(*size, groups, filters // groups)
         return depthwise_convolve(x, grouped, strides, dilation, padding)
     x = pad_spatial(x, size, strides, dilation, padding)
+    if groups == 1 and math.prod(size) == 1:  # 1×1: the (strided) pixels are the patches
+        pixels = x[(slice(None), *(slice(None, None, s) for s in strides))]
+        y = pixels.reshape(-1, cin_g) @ kernel.reshape(cin_g, filters)
+        return y.reshape(*pixels.shape[:-1], filters)
     # (N, *out, C, *k) -> (groups, N·out, k·C/groups): a patch flattens in the kernel's order.
     patches = np.moveaxis(windows(x, size, strides, dilation), rank + 1, -1)
     out_shape = patches.shape[: rank + 1]
@@ -330,12 +336,13 @@ class BaseConv(SlidingWindow):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         y = self.transform(self.to_channels_last(x), weights)
         if self.args.use_bias:
-            y = y + weights[-1]
+            y += weights[-1]
         # The activation sees the data format's layout (softmax acts on the last axis).
-        return activations.get(self.args.activation)(self.from_channels_last(y))
+        return activations.apply_in_place(self.args.activation, self.from_channels_last(y))
 
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
-        """The kernel applied to a channels_last batch, before bias and activation."""
+        """The kernel applied to a channels_last batch, before bias and activation: a new
+        array, which ``apply`` updates in place."""
         raise NotImplementedError
 
     def bias_weights(self, channels: int) -> list[Weight]:

@@ -81,10 +81,12 @@ class Dense(Layer):
         return positions * (inputs[0][-1] or 0) * self.args.units
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        y = x @ weights[0]
+        kernel = weights[0]
+        # One 2-D product: matmul on a 3-D array runs one small product per leading index.
+        y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[-1])
         if self.args.use_bias:
-            y = y + weights[1]
-        return activations.get(self.args.activation)(y)
+            y += weights[1]
+        return activations.apply_in_place(self.args.activation, y)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape, units = inputs[0], self.args.units

@@ -154,14 +154,20 @@ class BatchNormalization(Normalizing):
         return weights
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        inv, shift = self.affine(weights)
+        shape = [1] * x.ndim
+        shape[self.args.axis] = inv.shape[0]
+        y = x * inv.reshape(shape)
+        y += shift.reshape(shape)
+        return y
+
+    def affine(self, weights: Sequence[Array]) -> tuple[Array, Array]:
+        """Inference as ``x * inv + shift`` along ``axis``: the per-channel ``inv``, ``shift``."""
         values = iter(weights)
         gamma = next(values) if self.args.scale else None
         beta = next(values) if self.args.center else None
         mean, variance = next(values), next(values)
-        shape = [1] * x.ndim
-        shape[self.args.axis] = mean.shape[0]
-        return scale_and_shift(x, mean.reshape(shape), variance.reshape(shape),
-                               self.args.epsilon, reshaped(gamma, shape), reshaped(beta, shape))
+        return affine_terms(mean, variance, self.args.epsilon, gamma, beta)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         affine = self.args.scale or self.args.center
@@ -248,13 +254,22 @@ def reshaped(weight: Array | None, shape: Sequence[int]) -> Array | None:
 def scale_and_shift(x: Array, mean: Array, variance: Array, epsilon: float,
                     gamma: Array | None, beta: Array | None) -> Array:
     """``(x - mean) / sqrt(variance + epsilon) * gamma + beta`` in Keras' order of operations."""
+    inv, shift = affine_terms(mean, variance, epsilon, gamma, beta)
+    y = x * inv
+    y += shift
+    return y
+
+
+def affine_terms(mean: Array, variance: Array, epsilon: float, gamma: Array | None,
+                 beta: Array | None) -> tuple[Array, Array]:
+    """``inv`` and ``shift`` such that the normalisation is ``x * inv + shift``."""
     inv = 1.0 / np.sqrt(variance + np.float32(epsilon))
     if gamma is not None:
         inv = inv * gamma
     shift = -mean * inv
     if beta is not None:
         shift = shift + beta
-    return x * inv + shift
+    return inv, shift
 
 
 @register
