@@ -164,12 +164,14 @@ def single_unit_softmax(prop: Propagation) -> list[Diagnostic]:
 def large_flatten_dense(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     """A Dense after Flatten that holds most of the model's parameters."""
     total = sum(w.size for state in prop.states.values() for w in state.weights or ())
+    threshold = max(LARGE_DENSE_PARAMS, LARGE_DENSE_SHARE * total)
     notes = []
     for call in prop.order:
         layer, state = graph.layers[call.layer], prop.states[call.layer]
+        if not isinstance(layer, Dense):
+            continue
         params = sum(w.size for w in state.weights or ())
-        if not isinstance(layer, Dense) or params < max(LARGE_DENSE_PARAMS,
-                                                       LARGE_DENSE_SHARE * total):
+        if params < threshold:
             continue
         flatten = flatten_before(graph, call.inputs[0].layer)
         grids = prop.states[flatten].input_shapes if flatten else None
