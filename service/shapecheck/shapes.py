@@ -25,7 +25,7 @@ def format_shape(shape: Sequence[Dim] | None) -> str:
         return "?"
     if len(shape) == 1:
         return f"({_dim(shape[0])},)"
-    return "(" + ", ".join(_dim(d) for d in shape) + ")"
+    return f"({', '.join(['None' if d is None else str(d) for d in shape])})"  # hot: no calls
 
 
 def _dim(d: Dim) -> str:
