@@ -3,7 +3,12 @@
 Each layer's kernel lives in its class (``Layer.forward``); this module walks the calls in
 order, feeds each its inputs and weights, frees every tensor after its last reader, and checks
 every runtime shape against the static inference: a difference is a bug in a shape rule or a
-kernel.
+kernel, unless the layer says that Keras declares a shape it does not compute
+(``Layer.undeclared_shape``). Keras masks travel beside the values: each call's output masks
+come from ``Layer.compute_mask``, and a call whose inputs carry masks runs
+``Layer.forward_masked``; a call with options (``return_attention_scores``) runs
+``Layer.forward_for_call``. A kernel that cannot run on the data raises NotImplementedError,
+which refuses the request (422) naming the layer.
 
 ``forward_pass`` answers the ``forward`` part of a request, in this order: validate it (422),
 propagate the shapes again with the real batch and input sizes, estimate memory and
@@ -26,9 +31,9 @@ from . import diagnostics as diag
 from .config import Limits
 from .errors import RequestInvalid
 from .fields import Choice, Int, PositiveInt, flatten_messages
-from .graph import ModelGraph, ModelInput, Propagation, TensorRef, propagate
+from .graph import Call, ModelGraph, ModelInput, Propagation, TensorRef, propagate
 from .initializers import default_weights
-from .layers.base import Layer
+from .layers.base import Layer, Mask
 from .layers.core import Embedding, Opaque
 from .shapes import Shape, format_shape
 
@@ -49,37 +54,76 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
                 deadline: budget.Deadline | None = None) -> dict[TensorRef, Array]:
     """The model outputs' values, given the model inputs and every layer's weights.
 
-    Every other tensor is freed after its last reader, as ``budget.estimate`` counts them.
+    Every other tensor is freed after its last reader, as ``budget.estimate`` counts them, and
+    so is its mask.
     """
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
                                       for n, a in inputs.items()}
+    masks: dict[TensorRef, Array] = {}
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
         layer = graph.layers[call.layer]
-        outputs = layer.forward([values[ref] for ref in call.inputs], weights.get(call.layer, ()))
+        ins = [values[ref] for ref in call.inputs]
+        in_masks = [masks.get(ref) for ref in call.inputs]
+        outputs = run_call(layer, call, ins, weights.get(call.layer, ()), in_masks)
         refs = budget.call_outputs(prop, call)
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
-        for ref, out in zip(refs, outputs, strict=True):
-            check_shape(ref, out, prop.tensors[ref])
+        out_masks = layer.compute_mask(ins, in_masks)
+        for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
+            check_shape(layer, call, ref, out, prop)
             if ref in last or ref in keep:
                 values[ref] = out.astype(np.float32, copy=False)
+                if i < len(out_masks) and out_masks[i] is not None:
+                    masks[ref] = out_masks[i]
         for ref in set(call.inputs):
             if last[ref] == step and ref not in keep:
                 del values[ref]
+                masks.pop(ref, None)
     return {ref: values[ref] for ref in graph.outputs}
 
 
-def check_shape(ref: TensorRef, value: Array, static: tuple | None) -> None:
-    if static is None or len(static) != value.ndim or any(
-            s is not None and s != v for s, v in zip(static, value.shape, strict=True)):
+def run_call(layer: Layer, call: Call, inputs: list[Array], weights: Sequence[Array],
+             masks: list[Mask]) -> list[Array]:
+    """One call's kernel: masked, with options, or plain. A kernel that cannot run on these
+    inputs (NotImplementedError) refuses the request."""
+    try:
+        if any(mask is not None for mask in masks):
+            return layer.forward_masked(inputs, weights, masks, call.options)
+        if call.options:
+            return layer.forward_for_call(inputs, weights, call.options)
+        return layer.forward(inputs, weights)
+    except NotImplementedError as exc:
+        raise cannot_run(layer, f"cannot run on this data: {exc}") from None
+
+
+def cannot_run(layer: Layer, why: str) -> RequestInvalid:
+    return RequestInvalid({"forward": [f"layer '{layer.name}' ({layer.keras_name}) {why}"]})
+
+
+def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
+                prop: Propagation) -> None:
+    """The kernel's output has the shape the shape rule gives; or, where Keras declares a
+    shape it does not compute, nothing reads it (Keras' predict fails on such a reader)."""
+    static = prop.tensors[ref]
+    if static is not None and len(static) == value.ndim and all(
+            s is None or s == v for s, v in zip(static, value.shape, strict=True)):
+        return
+    why = layer.undeclared_shape(ref.index, call.options)
+    if why is None:
         raise ShapeDisagreement(
             f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape rule "
             f"{static}")
+    reader = next((c.layer for c in prop.order if ref in c.inputs), None)
+    if reader is not None:
+        raise cannot_run(layer, (
+            f"computes output {ref.index} with shape {format_shape(value.shape)} where Keras "
+            f"declares {format_shape(static or ())} ({why}); layer '{reader}' was built for the "
+            "declared shape and cannot take it, and Keras' predict fails on this model too."))
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -162,9 +206,8 @@ def refuse_broken_model(analysis: Analysis) -> None:
         if not has_kernel(type(layer)):
             why = (": a layer declared by 'overrides' only says what shape it gives, not what it "
                    "computes" if isinstance(layer, Opaque) else "")
-            raise RequestInvalid({"forward": [
-                f"layer '{layer.name}' ({layer.keras_name}) has no numpy kernel, so the forward "
-                f"pass cannot run it{why}."]})
+            raise cannot_run(layer, f"has no numpy kernel, so the forward pass cannot run "
+                                    f"it{why}.")
 
 
 def has_kernel(cls: type[Layer]) -> bool:

@@ -6,6 +6,10 @@ builder makes the same model with ``keras.layers`` and records, per layer, the o
 of every call and the parameter counts, or the layer where Keras refuses the model and its
 message. With ``forward=True`` it also records random weights, a random input and Keras'
 ``predict`` output, all float32, base64-encoded.
+
+A layer entry may carry ``call``: keyword arguments of its call (``return_attention_scores``,
+``use_causal_mask``), which only a Keras JSON document can express; such cases belong in a
+fixture kind of their own (``FIXTURE_KIND`` of the cases module), replayed from ``keras_json``.
 """
 
 from __future__ import annotations
@@ -76,7 +80,8 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
         if entry["type"] == "InputLayer":
             previous = entry.get("name") or "input"
             continue
-        kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs")}
+        kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs", "call")}
+        call_kwargs = entry.get("call", {})
         cls = layer_class(entry["type"])
         name = entry.get("name") or auto_name(cls.__name__, counts)
         kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
@@ -86,11 +91,11 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
             refs = refs if isinstance(refs, list) else [refs]
             args = [lookup(tensors, r) for r in refs]
             if entry["type"] in LIST_CALL:
-                out = layer(args)
+                out = layer(args, **call_kwargs)
             elif len(args) > 1 and isinstance(layer, STATE_CALL):
-                out = layer(args[0], initial_state=args[1:])
+                out = layer(args[0], initial_state=args[1:], **call_kwargs)
             else:
-                out = layer(*args)
+                out = layer(*args, **call_kwargs)
         except Exception as exc:  # Keras refuses the model at this layer
             return None, {"layer": name, "message": str(exc).split("\n")[0][:400]}
         outs = out if isinstance(out, (list, tuple)) else [out]
@@ -214,15 +219,21 @@ def input_data(tensor: Any, batch: int, rng: np.random.Generator, spec: dict) ->
     shape = (batch, *tensor.shape[1:])
     if spec.get("int_inputs"):
         return rng.integers(0, spec["int_inputs"], size=shape).astype(np.float32)
-    return rng.standard_normal(shape).astype(np.float32)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if spec.get("masked_steps") is not None:
+        # About a third of the time steps (axis 1) hold ``masked_steps`` in every feature: the
+        # padding a Masking layer with that mask_value drops.
+        padded = rng.random(shape[:2]) < 1 / 3
+        x[padded] = spec["masked_steps"]
+    return x
 
 
-def write(family: str, cases: list[dict[str, Any]]) -> Path:
+def write(family: str, cases: list[dict[str, Any]], kind: str = "layers") -> Path:
     rng = np.random.default_rng(0)
     records = [record(c, rng) for c in cases]
     version = keras.__version__
-    FIXTURES.joinpath("layers").mkdir(parents=True, exist_ok=True)
-    path = FIXTURES / "layers" / f"{family}.json"
+    FIXTURES.joinpath(kind).mkdir(parents=True, exist_ok=True)
+    path = FIXTURES / kind / f"{family}.json"
     path.write_text(json.dumps({"keras_version": version, "backend":
                                 os.environ.get("KERAS_BACKEND"), "cases": records}, indent=1))
     refused = sum(1 for r in records if "error" in r)

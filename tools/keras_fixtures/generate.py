@@ -3,7 +3,9 @@
     python tools/keras_fixtures/generate.py            # every family
     python tools/keras_fixtures/generate.py conv merge # some
 
-Each ``cases_<family>.py`` defines ``CASES``, a list of ``build.case``/``build.seq`` specs.
+Each ``cases_<family>.py`` defines ``CASES``, a list of ``build.case``/``build.seq`` specs,
+written to ``tests/fixtures/keras3/<FIXTURE_KIND>/<family>.json`` (``FIXTURE_KIND`` defaults to
+``layers``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def main(argv: list[str]) -> None:
     families = argv or sorted(p.stem.removeprefix("cases_") for p in here.glob("cases_*.py"))
     for family in families:
         module = importlib.import_module(f"cases_{family}")
-        build.write(family, module.CASES)
+        build.write(family, module.CASES, getattr(module, "FIXTURE_KIND", "layers"))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Keras 3's ``keras/src/layers/activations/``; the numpy functions are those of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +16,19 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Float, IntTuple
 from ..shapes import Shape, format_shape
-from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, register
+
+LARGE_NEGATIVE = np.float32(-1e9)
+"""What Keras' Softmax puts at masked positions before normalising."""
+
+
+def masked_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
+    """Keras' ``Softmax`` layer over ``axes``: masked positions (``mask`` False, broadcast)
+    excluded and zeroed."""
+    if mask is not None:
+        x = np.where(mask, x, LARGE_NEGATIVE)
+    y = activations.softmax(x, axis=axes)
+    return y if mask is None else np.where(mask, y, np.float32(0))
 
 
 class ActivationLayer(Layer):
@@ -24,6 +36,7 @@ class ActivationLayer(Layer):
 
     family = "activations"
     elementwise = True
+    supports_masking = True
 
 
 @register
@@ -146,10 +159,30 @@ class Softmax(ActivationLayer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return activations.softmax(x, axis=self.axes)
 
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        """The masked positions get no weight; the mask broadcasts against the input from
+        the last axis, as Keras requires."""
+        x, mask = inputs[0], masks[0]
+        if not broadcasts_to(mask.shape, x.shape):
+            raise NotImplementedError(
+                f"Softmax applies its input's mask {format_shape(mask.shape)} to the input "
+                f"{format_shape(x.shape)} aligned on the last axes, where it does not fit; Keras "
+                "refuses it too. Put the mask away before Softmax (e.g. after a layer that does "
+                "not support masking).")
+        return [masked_softmax(x, self.axes, mask)]
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axes = ", ".join(str(a % len(inputs[0])) for a in self.axes)
         return (f"exponentials normalised to sum to 1 along axis {axes}; the shape "
                 f"{format_shape(outputs[0])} is kept")
+
+
+def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 def is_int(value: Any) -> bool:

@@ -12,14 +12,23 @@ numpy kernel follows the same contractions on inputs of any rank.
 
 MACs count the multiplications against weights (the projections); the query-key products and
 the weighted sums of values multiply two activations and are not counted.
+
+Call options: ``return_attention_scores`` adds the attention weights as a second output and
+``use_causal_mask`` keeps each query step from attending to later key steps. Keras masks: a
+query step without its mask attends nowhere (Attention zeroes its output) and a key step
+without its mask is attended by none; the output carries the query's mask. MultiHeadAttention
+and GroupedQueryAttention take Keras' fused path (``ops.dot_product_attention``) when they have
+no dropout and return no scores: there a query step that may attend nowhere averages every value
+(a uniform softmax), where the einsum path gives it zero weights.
 """
 
 from __future__ import annotations
 
 import math
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -29,11 +38,12 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
 from ..shapes import Shape, format_shape, num_elements
-from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .activations import LARGE_NEGATIVE, masked_softmax
+from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
 from .normalization import Axes
 
-LARGE_NEGATIVE = np.float32(-1e9)
-"""What Keras' Softmax puts at masked positions before normalising."""
+SCORE_PADDING = np.float32(1e9)
+"""What Attention subtracts from the scores of masked key steps."""
 
 
 def einsum_letters(start: int, count: int) -> str:
@@ -75,12 +85,19 @@ def band_mask(rows: int, cols: int, window: int) -> Array:
     return np.abs(np.arange(rows)[:, None] - np.arange(cols)[None, :])[None] < window
 
 
-def softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
-    """Keras' ``Softmax`` layer over ``axes``, masked positions excluded and zeroed."""
-    if mask is not None:
-        x = np.where(mask, x, LARGE_NEGATIVE)
-    y = activations.softmax(x, axis=axes)
-    return y if mask is None else np.where(mask, y, 0.0).astype(np.float32)
+def causal_mask(rows: int, cols: int) -> Array:
+    """Keras' causal mask (1, rows, cols): True where ``j <= i``."""
+    return np.tril(np.ones((rows, cols), bool))[None]
+
+
+def sequence_mask(mask: Mask, tensor: Array, what: str, layer: str) -> Mask:
+    """The Keras mask of a (batch, steps, features) input, checked to be (batch, steps)."""
+    if mask is not None and mask.shape != tensor.shape[:-1]:
+        raise NotImplementedError(
+            f"{layer} reads the mask of its {what} as one value per step "
+            f"{format_shape(tensor.shape[:-1])}, but that mask is {format_shape(mask.shape)}; "
+            "Keras cannot apply it either.")
+    return mask
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ class ProjectedAttention(Layer):
 
     family = "attention"
     arity = None
+    supports_masking = True
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
         if len(inputs) not in (2, 3):
@@ -151,21 +169,68 @@ class ProjectedAttention(Layer):
                    for p in self.projections(inputs))
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), {})
+
+    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
+                         options: Mapping[str, Any]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), options)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         names = [p.name for p in self.projections([x.shape for x in inputs])]
         projected = dict(zip(names, self.grouped(weights), strict=True))
-        attended = self.attend(self.project(query, *projected["query"]),
-                               self.project(key, *projected["key"]),
-                               self.project(value, *projected["value"]))
+        with_scores = bool(options.get("return_attention_scores"))
+        attended, scores = self.attend(self.project(query, *projected["query"]),
+                                       self.project(key, *projected["key"]),
+                                       self.project(value, *projected["value"]),
+                                       self.attention_mask(inputs, masks, options), with_scores)
         if self.args.use_gate:
             gate = self.project(query, *projected["gate"])
             attended = attended * activations.get("sigmoid")(gate)
-        return [self.output_projection(attended, *projected["attention_output"])]
+        output = self.output_projection(attended, *projected["attention_output"])
+        return [output, scores] if with_scores else [output]
 
-    def attend(self, q: Array, k: Array, v: Array) -> Array:
-        """Attention of the projected query over the projected key and value."""
+    def attention_mask(self, inputs: Sequence[Array], masks: Sequence[Mask],
+                       options: Mapping[str, Any]) -> Array | None:
+        """Keras' ``_compute_attention_mask``: (batch or 1, T, S), True where query step t may
+        attend to key step s; from the query, value and key masks, the causal mask and the
+        sliding window. None when nothing is masked."""
+        query, value = inputs[0], inputs[1]
+        if any(mask is not None for mask in masks) and query.ndim != 3:
+            raise NotImplementedError(
+                f"{self.keras_name} follows the masks of sequences (batch, steps, features) "
+                f"only, but its query is {format_shape(query.shape)}.")
+        roles = ("query", "value", "key")[:len(inputs)]
+        steps = [sequence_mask(mask, x, role, self.keras_name)
+                 for mask, x, role in zip(masks, inputs, roles, strict=True)]
+        parts = [] if steps[0] is None else [steps[0][:, :, None]]
+        parts += [mask[:, None, :] for mask in steps[1:] if mask is not None]
+        if options.get("use_causal_mask"):
+            parts.append(causal_mask(query.shape[1], value.shape[1]))
+        if self.args.sliding_window is not None:
+            parts.append(band_mask(query.shape[1], value.shape[1], self.args.sliding_window))
+        return reduce(np.logical_and, parts) if parts else None
+
+    def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
+               with_scores: bool) -> tuple[Array, Array]:
+        """Attention of the projected query over the projected key and value, where ``mask``
+        allows it: the attended values and the attention weights."""
         raise NotImplementedError
+
+    def fused(self, q: Array, with_scores: bool) -> bool:
+        """Whether Keras takes the fused ``ops.dot_product_attention`` path."""
+        return q.ndim == 4 and not self.args.dropout and not with_scores
+
+    @staticmethod
+    def attention_weights(scores: Array, axes: tuple[int, ...], mask: Array | None,
+                          fused: bool) -> Array:
+        """The softmax of the scores over ``axes``, masked: Keras' Softmax layer zeroes a
+        row with nothing to attend to; the fused path leaves it uniform."""
+        if fused and mask is not None:
+            return masked_softmax(np.where(mask, scores, LARGE_NEGATIVE), axes)
+        return masked_softmax(scores, axes, mask)
 
     @staticmethod
     def project(x: Array, kernel: Array, bias: Array | None) -> Array:
@@ -237,6 +302,13 @@ class MultiHeadAttention(ProjectedAttention):
             outputs.append((query[0], self.args.num_heads, query[1], query[1]))
         return outputs
 
+    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+        if index == 1 and options.get("return_attention_scores"):
+            return ("Keras declares the attention scores (batch, num_heads, T, T) with T the "
+                    "query's length, and computes them over the query's and the value's "
+                    "attention axes")
+        return None
+
     def attention_axes(self, query_rank: int) -> tuple[int, ...]:
         """The attention axes of the projected tensors (query rank + 1), as Keras resolves them;
         raise where Keras' einsum equations cannot be built."""
@@ -272,10 +344,12 @@ class MultiHeadAttention(ProjectedAttention):
         return projections
 
     # -- forward ------------------------------------------------------------------------------
-    def attend(self, q: Array, k: Array, v: Array) -> Array:
+    def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
+               with_scores: bool) -> tuple[Array, Array]:
         """Scaled dot-product attention of projected (batch, ..., heads, channels) tensors."""
         axes = self.attention_axes(q.ndim - 1)
-        if q.ndim == 4 and not self.args.dropout:
+        fused = self.fused(q, with_scores)
+        if fused:
             # Keras' fused path (ops.dot_product_attention) on rank-3 inputs attends over the
             # sequence axis whatever attention_axes say.
             axes = (1,)
@@ -283,19 +357,12 @@ class MultiHeadAttention(ProjectedAttention):
         q = q * np.float32(1.0 / math.sqrt(float(self.args.key_dim)))
         scores = np.einsum(dot_product, k, q)
         norm_axes = tuple(range(scores.ndim - len(axes), scores.ndim))
-        mask = self.window_mask(q, v, scores, axes)
-        return np.einsum(combine, softmax(scores, norm_axes, mask), v)
-
-    def window_mask(self, q: Array, v: Array, scores: Array, axes: tuple[int, ...]) -> Array | None:
-        """Keras' sliding-window band ``|i - j| < window`` over axis 1 of query and value,
-        expanded to the scores' rank as ``_masked_softmax`` does."""
-        window = self.args.sliding_window
-        if window is None:
-            return None
-        mask = band_mask(q.shape[1], v.shape[1], window)
-        while mask.ndim < scores.ndim:
-            mask = np.expand_dims(mask, axis=-len(axes) * 2 - 1)
-        return mask
+        if mask is not None:
+            # (batch, T, S) expanded to the scores' rank as ``_masked_softmax`` does.
+            while mask.ndim < scores.ndim:
+                mask = np.expand_dims(mask, axis=-len(axes) * 2 - 1)
+        weights = self.attention_weights(scores, norm_axes, mask, fused)
+        return np.einsum(combine, weights, v), weights
 
     # -- explanation --------------------------------------------------------------------------
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
@@ -379,15 +446,16 @@ class GroupedQueryAttention(ProjectedAttention):
                         self.projection("attention_output", (heads, dim), (query_dim,))]
         return projections
 
-    def attend(self, q: Array, k: Array, v: Array) -> Array:
+    def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
+               with_scores: bool) -> tuple[Array, Array]:
         """Each group of query heads attends over its key/value head, repeated for it."""
         repeats = self.args.num_query_heads // self.args.num_key_value_heads
         k, v = np.repeat(k, repeats, axis=2), np.repeat(v, repeats, axis=2)
         q = q * np.float32(1.0 / math.sqrt(float(self.args.head_dim)))
         scores = np.einsum("bquh,bkuh->buqk", q, k)
-        window = self.args.sliding_window
-        mask = None if window is None else band_mask(q.shape[1], v.shape[1], window)[None]
-        return np.einsum("buqk,bkuh->bquh", softmax(scores, (-1,), mask), v)
+        mask = None if mask is None else mask[:, None]
+        weights = self.attention_weights(scores, (-1,), mask, self.fused(q, with_scores))
+        return np.einsum("buqk,bkuh->bquh", weights, v), weights
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         heads, groups = self.args.num_query_heads, self.args.num_key_value_heads
@@ -402,6 +470,7 @@ class DotAttentionBase(Layer):
 
     family = "attention"
     arity = None
+    supports_masking = True
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
         if len(inputs) not in (2, 3):
@@ -441,10 +510,32 @@ class DotAttentionBase(Layer):
         return outputs
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), {})
+
+    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
+                         options: Mapping[str, Any]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), options)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        """Keras' ``Attention.call``: the value's mask (and the causal mask) pushes the scores
+        of the key steps it excludes down by 1e9; the query's mask zeroes the outputs."""
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
         scores = self.scores(query, key, weights)
-        return [softmax(scores, (-1,)) @ value]
+        allowed = sequence_mask(masks[1], value, "value", self.keras_name)
+        if allowed is not None:
+            allowed = np.expand_dims(allowed, -2)
+        if options.get("use_causal_mask"):
+            causal = causal_mask(*scores.shape[-2:])
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            scores = np.where(allowed, scores, scores - SCORE_PADDING)
+        distribution = activations.softmax(scores, axis=-1)
+        output = distribution @ value
+        if masks[0] is not None:
+            output = np.where(expand_mask(masks[0], output.shape), output, np.float32(0))
+        return [output, distribution] if options.get("return_attention_scores") else [output]
 
     def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
         raise NotImplementedError

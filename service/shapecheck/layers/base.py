@@ -7,7 +7,10 @@ A layer class declares
   gives the 422 field errors and the ``/v1/layers`` catalogue);
 - its shape rule (``output_shape`` / ``output_shapes``), its weights (``weights_for`` /
   ``build``), its multiply-accumulates (``macs``), its numpy kernel (``apply`` / ``forward``)
-  and its explanation (``explain``).
+  and its explanation (``explain``);
+- its Keras masks: ``supports_masking`` (pass the first input's mask on), ``compute_mask``
+  (what masks its outputs carry) and, for the layers whose Keras ``call`` reads masks
+  (recurrent layers, attention, GlobalAveragePooling1D), ``forward_masked``.
 
 Most layers take one tensor and give one: they implement the singular hooks (``output_shape``,
 ``weights_for``, ``apply``). Layers that take several tensors (merges, attention) or give
@@ -30,6 +33,9 @@ from ..fields import flatten_messages
 from ..shapes import Shape, format_shape, num_elements
 
 Array = np.ndarray
+Mask = np.ndarray | None
+"""A Keras mask: booleans over the leading axes of a tensor (batch, steps), False where a step
+is padding; None for a tensor without one."""
 Shapes = Sequence[Shape]
 
 
@@ -92,6 +98,9 @@ class Layer:
     """True when the output has the input's shape and each element depends on its own only."""
     arity: ClassVar[int | None] = 1
     """How many input tensors a call takes; None for a list of any length (merges)."""
+    supports_masking: ClassVar[bool] = False
+    """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
+    others drop it."""
     Args: ClassVar[type[Schema]] = LayerArgs
 
     def __init__(self, name: str, args: Mapping[str, Any]) -> None:
@@ -152,6 +161,11 @@ class Layer:
         """Output shapes of a call with non-tensor options (``return_attention_scores``)."""
         return self.output_shapes(inputs)
 
+    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+        """Why Keras computes output ``index`` of a call with ``options`` in a shape other than
+        the one it declares (and the shape rule gives); None where the two always agree."""
+        return None
+
     def output_shape(self, shape: Shape) -> Shape:
         if self.elementwise:
             return shape
@@ -174,6 +188,24 @@ class Layer:
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""
         return [self.apply(inputs[0], weights)]
+
+    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
+                         options: Mapping[str, Any]) -> list[Array]:
+        """The kernel of a call with non-tensor options (``return_attention_scores``)."""
+        return self.forward(inputs, weights)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        """The kernel of a call whose inputs carry Keras masks (``masks[i]`` is the mask of
+        ``inputs[i]``, None where there is none). Only layers whose Keras ``call`` reads masks
+        override it; a kernel that cannot follow a mask raises NotImplementedError."""
+        return self.forward_for_call(inputs, weights, options)
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """The Keras masks of a call's outputs, in order (missing ones are None): Keras'
+        default gives the first output the first input's mask when the layer supports masking.
+        """
+        return [masks[0]] if self.supports_masking else []
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if self.elementwise and not weights:
@@ -261,6 +293,20 @@ def explain_params(weights: Sequence[Weight]) -> str:
     frozen = sum(w.size for w in weights if not w.trainable)
     tail = f" ({frozen:,} non-trainable)" if frozen else ""
     return f"params: {parts} = {total:,}{tail}"
+
+
+def expand_mask(mask: Array, shape: tuple[int, ...]) -> Array:
+    """A mask applied to the elements of a tensor of ``shape``, as Keras layers apply one: an
+    axis of 1 appended when it has fewer axes, then broadcast. Raises NotImplementedError when
+    it does not broadcast: Keras cannot apply it either."""
+    if mask.ndim < len(shape):
+        mask = mask[..., None]
+    try:
+        return np.broadcast_to(mask, shape)
+    except ValueError:
+        raise NotImplementedError(
+            f"its input's mask {format_shape(mask.shape)} does not fit the input "
+            f"{format_shape(shape)}, so Keras cannot apply it either") from None
 
 
 def rank_hint(received: int, expected: Sequence[int]) -> str:

@@ -13,7 +13,7 @@ from .. import activations
 from ..errors import LayerInputIncompatible
 from ..fields import Int, PositiveInt, ShapeField
 from ..shapes import Shape, format_shape, num_elements
-from .base import Array, Layer, LayerArgs, Shapes, Weight, activation_field, register
+from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, activation_field, register
 
 
 @register
@@ -50,6 +50,7 @@ class Dense(Layer):
 
     keras_name = "Dense"
     family = "core"
+    supports_masking = True
 
     class Args(LayerArgs):
         units = PositiveInt(required=True)
@@ -111,6 +112,7 @@ class Activation(Layer):
     keras_name = "Activation"
     family = "core"
     elementwise = True
+    supports_masking = True
 
     class Args(LayerArgs):
         activation = activation_field(required=True)
@@ -126,6 +128,7 @@ class Identity(Layer):
     keras_name = "Identity"
     family = "core"
     elementwise = True
+    supports_masking = True
 
 
 @register
@@ -150,6 +153,10 @@ class Embedding(Layer):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return weights[0][x.astype(np.int64)]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """With ``mask_zero`` the index 0 is padding: the mask is False there."""
+        return [inputs[0] != 0] if self.args.mask_zero else []
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"each of the {format_shape(inputs[0][1:])} integer indices (0 to "

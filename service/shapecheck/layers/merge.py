@@ -5,11 +5,15 @@ elementwise merges broadcast as ``Merge._compute_elemwise_op_output_shape`` (per
 aligned on their last axes, a 1 stretches, an unknown axis stays unknown), Concatenate needs
 every axis but the concatenation axis to agree, and Dot contracts one axis of each of two
 inputs per sample.
+
+Masks: the elementwise merges mask their output with the OR of their inputs' masks when every
+input has one; Maximum, Minimum and Multiply also leave the masked elements of an input out of
+the result. Concatenate joins the masks along its axis; Dot drops them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from typing import Any, ClassVar
 
@@ -19,7 +23,7 @@ from marshmallow import fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape
-from .base import Array, Layer, LayerArgs, Shapes, Weight, register
+from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
 
 
 def shapes_text(shapes: Shapes) -> str:
@@ -31,6 +35,7 @@ class Merge(Layer):
 
     family = "merge"
     arity = None
+    supports_masking = True
     exact_inputs: ClassVar[int | None] = None
     """How many tensors the layer takes, when it is not "any number"."""
 
@@ -98,6 +103,12 @@ class ElementwiseMerge(Merge):
     def combine(self, xs: list[Array]) -> Array:
         raise NotImplementedError
 
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """Keras' ``Merge.compute_mask``: the OR of the masks when every input has one."""
+        if any(mask is None for mask in masks):
+            return []
+        return [reduce(np.logical_or, masks)]
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         same = all(tuple(s) == tuple(outputs[0]) for s in inputs)
         how = "" if same else " (broadcast: axes of 1 stretch, unknown axes stay unknown)"
@@ -109,6 +120,15 @@ def expand_to_rank(xs: Sequence[Array]) -> list[Array]:
     """Keras' merge reshaping: inputs of lower rank get axes of 1 after the batch axis."""
     rank = max(x.ndim for x in xs)
     return [x.reshape(x.shape[:1] + (1,) * (rank - x.ndim) + x.shape[1:]) for x in xs]
+
+
+def element_masks(xs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+    """Each input's mask over its elements (an axis of 1 appended, broadcast), as Maximum,
+    Minimum and Multiply read them. An input that Keras reshapes to the others' rank is a new
+    tensor without a mask."""
+    rank = max(x.ndim for x in xs)
+    return [None if mask is None or x.ndim < rank else expand_mask(mask, x.shape)
+            for x, mask in zip(xs, masks, strict=True)]
 
 
 @register
@@ -144,6 +164,18 @@ class Multiply(ElementwiseMerge):
     def combine(self, xs: list[Array]) -> Array:
         return reduce(np.multiply, xs)
 
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        """Masked elements count as 1; where every input has a mask, the elements masked in
+        all of them are 0."""
+        xs = expand_to_rank(inputs)
+        kept = element_masks(inputs, masks)
+        product = self.combine([x if mask is None else np.where(mask, x, np.float32(1))
+                                for x, mask in zip(xs, kept, strict=True)])
+        if any(mask is None for mask in kept):
+            return [product]
+        return [np.where(reduce(np.logical_or, kept), product, np.float32(0))]
+
 
 @register
 class Average(ElementwiseMerge):
@@ -166,6 +198,10 @@ class Maximum(ElementwiseMerge):
     def combine(self, xs: list[Array]) -> Array:
         return reduce(np.maximum, xs)
 
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        return [extremum(np.maximum, inputs, masks)]
+
 
 @register
 class Minimum(ElementwiseMerge):
@@ -176,6 +212,27 @@ class Minimum(ElementwiseMerge):
 
     def combine(self, xs: list[Array]) -> Array:
         return reduce(np.minimum, xs)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        return [extremum(np.minimum, inputs, masks)]
+
+
+def extremum(op: Callable[[Array, Array], Array], inputs: Sequence[Array],
+             masks: Sequence[Mask]) -> Array:
+    """Keras' ``_apply_merge_op_and_or_mask``: a masked element of an input takes the running
+    result's value, and a masked element of the running result the input's, before ``op``."""
+    xs = expand_to_rank(inputs)
+    kept = element_masks(inputs, masks)
+    output, output_mask = xs[0], kept[0]
+    for x, mask in zip(xs[1:], kept[1:], strict=True):
+        if mask is not None:
+            x = np.where(mask, x, output)
+        if output_mask is not None:
+            output = np.where(output_mask, output, x)
+        output_mask = None if mask is None or output_mask is None else output_mask | mask
+        output = op(output, x)
+    return output
 
 
 @register
@@ -235,6 +292,16 @@ class Concatenate(Merge):
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         return [np.concatenate(inputs, axis=self.args.axis)]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """Keras' ``Concatenate.compute_mask``: each input's mask over its elements (all True
+        for an unmasked input) joined along ``axis``, then true where any of the last axis is.
+        """
+        if all(mask is None for mask in masks):
+            return []
+        elements = [np.ones(x.shape, bool) if mask is None else expand_mask(mask, x.shape)
+                    for x, mask in zip(inputs, masks, strict=True)]
+        return [np.any(np.concatenate(elements, axis=self.args.axis), axis=-1)]
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axis = self.concat_axis(inputs)
@@ -313,6 +380,9 @@ class Dot(Merge):
         product = x.reshape(batch, -1, n) @ y.reshape(batch, n, -1)
         out = product.reshape(batch, *x.shape[1:-1], *y.shape[2:])
         return [out.reshape(batch, 1) if out.ndim == 1 else out]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        return []
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         a, b = self.contracted_axes(inputs)

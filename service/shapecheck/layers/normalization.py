@@ -119,6 +119,7 @@ class BatchNormalization(Normalizing):
     """
 
     keras_name = "BatchNormalization"
+    supports_masking = True
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1)
@@ -191,6 +192,7 @@ class LayerNormalization(Normalizing):
     """
 
     keras_name = "LayerNormalization"
+    supports_masking = True
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1)
@@ -318,6 +320,7 @@ class GroupNormalization(Normalizing):
     """
 
     keras_name = "GroupNormalization"
+    supports_masking = True
 
     class Args(LayerArgs):
         groups = Int(min_value=-1, load_default=32)
@@ -390,6 +393,7 @@ class UnitNormalization(Normalizing):
     """Scales each sample to unit L2 norm over ``axis``: ``x / ||x||``."""
 
     keras_name = "UnitNormalization"
+    supports_masking = True
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1)

@@ -8,7 +8,7 @@ does in Keras' JAX backend: max pooling pads with -inf, and average pooling with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 
 from ..fields import Choice, IntTuple
 from ..shapes import DATA_FORMATS, PADDINGS, Shape, channel_axis, format_shape, spatial_axes
-from .base import Array, Layer, LayerArgs, Shapes, register
+from .base import Array, Layer, LayerArgs, Mask, Shapes, register
 from .conv import SlidingWindow, layout_description, pad_spatial, windows
 
 
@@ -222,6 +222,26 @@ class GlobalAveragePooling1D(GlobalPooling):
     rank = 1
     reduction = "mean"
     aliases = ("GlobalAvgPool1D",)
+    supports_masking = True
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        """The mean over the unmasked steps (NaN where every step of a sample is masked: Keras
+        divides 0 by 0)."""
+        x, mask = inputs[0], masks[0]
+        steps = spatial_axes(1, self.data_format)[0]
+        if mask.shape != (x.shape[0], x.shape[steps]):
+            raise NotImplementedError(
+                f"GlobalAveragePooling1D reads a mask (batch, steps), one value per step of its "
+                f"input {format_shape(x.shape)}, but its input's mask is "
+                f"{format_shape(mask.shape)}; Keras cannot apply it either.")
+        kept = np.expand_dims(mask, 3 - steps)
+        total = np.sum(np.where(kept, x, np.float32(0)), axis=steps, keepdims=self.args.keepdims)
+        count = np.sum(kept, axis=steps, keepdims=self.args.keepdims, dtype=np.float32)
+        return [total / count]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        return []
 
 
 @register

@@ -99,6 +99,7 @@ class Normalization(Layer):
 
     keras_name = "Normalization"
     family = "preprocessing"
+    supports_masking = True
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1, allow_none=True, allow_empty=True)  # [] as None: none kept
@@ -201,6 +202,7 @@ class Rescaling(Layer):
 
     keras_name = "Rescaling"
     family = "preprocessing"
+    supports_masking = True
 
     class Args(LayerArgs):
         scale = Numbers(required=True)

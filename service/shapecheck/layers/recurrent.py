@@ -6,6 +6,12 @@ features) and returns the last output, or every step's with ``return_sequences``
 its final states with ``return_state``. Tensors after the sequence are its ``initial_state``.
 The forward kernel projects the inputs of every step at once, then loops over time steps as
 Keras' ``backend.rnn`` does.
+
+Masks: a recurrent layer skips the masked steps of its sequence (its states carried over, its
+output repeated, or zeros with ``zero_output_for_mask``) and passes the mask on with
+``return_sequences``. Keras gives a call with initial states no mask. Bidirectional runs both
+directions on the mask, with ``zero_output_for_mask`` forced to ``return_sequences``;
+TimeDistributed hands the wrapped layer each step's slice of the mask and passes it on.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -37,6 +43,7 @@ from .base import (
     Array,
     Layer,
     LayerArgs,
+    Mask,
     Shapes,
     Weight,
     activation_field,
@@ -62,6 +69,7 @@ class RecurrentArgs(LayerArgs):
     go_backwards = fields.Boolean(load_default=False)
     stateful = fields.Boolean(load_default=False)
     unroll = fields.Boolean(load_default=False)
+    zero_output_for_mask = fields.Boolean(load_default=False)
 
 
 class Recurrent(Layer):
@@ -74,6 +82,7 @@ class Recurrent(Layer):
 
     family = "recurrent"
     arity = None  # the sequence, then optional initial states
+    supports_masking = True
     gates: ClassVar[int]
     states: ClassVar[tuple[str, ...]] = ("h",)
 
@@ -135,16 +144,57 @@ class Recurrent(Layer):
 
     # -- forward kernel -----------------------------------------------------------------------
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.run(inputs, weights)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        # Keras fills in the mask argument of a call with one tensor argument only: a call
+        # with initial states runs unmasked.
+        if len(inputs) > 1 or masks[0] is None:
+            return self.forward(inputs, weights)
+        return self.run(inputs, weights, masks[0])
+
+    def run(self, inputs: Sequence[Array], weights: Sequence[Array],
+            mask: Array | None = None) -> list[Array]:
+        """The time loop; a step masked out (``mask[:, t]`` False) keeps the states and gives
+        the previous output (zeros with ``zero_output_for_mask``)."""
         projected = self.project(inputs[0], weights)
         states = list(inputs[1:]) or self.zero_states(projected)
+        kept = None if mask is None else self.step_mask(mask, projected.shape[:2])
         steps = range(projected.shape[1])
         outputs = []
         for t in reversed(steps) if self.args.go_backwards else steps:
-            output, states = self.step(projected[:, t], states, weights)
+            output, new_states = self.step(projected[:, t], states, weights)
+            if kept is not None:
+                previous = np.zeros_like(output) if self.zeroes_masked_outputs else states[0]
+                output = np.where(kept[:, t], output, previous)
+                new_states = [np.where(kept[:, t], new, old)
+                              for new, old in zip(new_states, states, strict=True)]
+            states = new_states
             outputs.append(output)
         # Like Keras, go_backwards returns the outputs in the order they were computed.
         output = np.stack(outputs, axis=1) if self.args.return_sequences else outputs[-1]
         return [output, *states] if self.args.return_state else [output]
+
+    @property
+    def zeroes_masked_outputs(self) -> bool:
+        """Keras' unrolled loop ignores ``zero_output_for_mask``."""
+        return self.args.zero_output_for_mask and not self.args.unroll
+
+    def step_mask(self, mask: Array, steps: tuple[int, int]) -> Array:
+        """(batch, steps, 1): a step is masked when its mask is False everywhere, as Keras'
+        ``backend.rnn`` reads a mask (batch, steps) or (batch, steps, n)."""
+        if mask.shape[:2] != steps or mask.ndim > 3:
+            raise NotImplementedError(
+                f"{self.keras_name} reads a mask (batch, steps) of its sequence, "
+                f"{format_shape(steps)} here, but its input's mask is "
+                f"{format_shape(mask.shape)}; Keras cannot apply it either.")
+        return mask.reshape(*steps, -1).any(axis=-1, keepdims=True)
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """Keras' ``RNN.compute_mask``: the sequence's mask goes with the sequences it
+        returns; the last output and the states have none."""
+        return [masks[0]] if self.args.return_sequences else []
 
     def zero_states(self, projected: Array) -> list[Array]:
         shape = (projected.shape[0], *projected.shape[2:-1], self.units)
@@ -478,6 +528,15 @@ class ConvLSTM(Recurrent):
         return [np.moveaxis(outputs[0], -1, first), *(np.moveaxis(s, -1, 1)
                                                       for s in outputs[1:])]
 
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        if len(inputs) > 1:  # initial states: Keras passes no mask
+            return self.forward(inputs, weights)
+        raise NotImplementedError(
+            f"{self.keras_name} receives a masked sequence; Keras' time loop broadcasts each "
+            "step's mask against the feature maps, which the forward pass does not reproduce. "
+            "Drop the mask before it (a layer that does not support masking, e.g. a Conv3D).")
+
     def project(self, x: Array, weights: Sequence[Array]) -> Array:
         """The input convolution of every step at once, channels_last: (N, T, *out, 4·f)."""
         batch, steps = x.shape[:2]
@@ -569,6 +628,7 @@ class Bidirectional(Layer):
     keras_name = "Bidirectional"
     family = "recurrent"
     arity = None
+    supports_masking = True
 
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
@@ -585,6 +645,8 @@ class Bidirectional(Layer):
         else:
             self.backward_layer = recurrent_layer(args["backward_layer"], "backward_layer")
         self.verify_pair()
+        for layer in self.pair:  # Keras' force_zero_output_for_mask
+            layer.args.zero_output_for_mask = layer.args.return_sequences
 
     def verify_pair(self) -> None:
         """Keras' ``_verify_layer_config``."""
@@ -641,14 +703,30 @@ class Bidirectional(Layer):
                    for layer, part in zip(self.pair, self.split_states(inputs), strict=True))
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.run(inputs, weights)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        if len(inputs) > 1 or masks[0] is None:  # as Recurrent.forward_masked
+            return self.forward(inputs, weights)
+        return self.run(inputs, weights, masks[0])
+
+    def run(self, inputs: Sequence[Array], weights: Sequence[Array],
+            mask: Array | None = None) -> list[Array]:
         forward_in, backward_in = self.split_states(inputs)
         count = len(self.forward_layer.build([tuple(forward_in[0].shape)]))
-        forward = self.forward_layer.forward(forward_in, weights[:count])
-        backward = self.backward_layer.forward(backward_in, weights[count:])
+        forward = self.forward_layer.run(forward_in, weights[:count], mask)
+        backward = self.backward_layer.run(backward_in, weights[count:], mask)
         y, y_rev = forward[0], backward[0]
         if self.forward_layer.args.return_sequences:
             y_rev = np.flip(y_rev, axis=1)
         return [*self.merge(y, y_rev), *forward[1:], *backward[1:]]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """The sequence's mask goes with each sequence output (two without ``merge_mode``)."""
+        if not self.forward_layer.args.return_sequences:
+            return []
+        return [masks[0]] * (1 if self.args.merge_mode else 2)
 
     def merge(self, y: Array, y_rev: Array) -> list[Array]:
         mode = self.args.merge_mode
@@ -701,6 +779,7 @@ class TimeDistributed(Layer):
 
     keras_name = "TimeDistributed"
     family = "recurrent"
+    supports_masking = True
 
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
@@ -753,8 +832,27 @@ class TimeDistributed(Layer):
         return (shape[1] or 0) * self.layer.macs([step], [step_out])
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return self.run(x, weights)
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        return [self.run(inputs[0], weights, masks[0])]
+
+    def run(self, x: Array, weights: Sequence[Array], mask: Array | None = None) -> Array:
+        """The wrapped layer on every step at once (batch · time samples), each with its
+        slice of the mask."""
         batch, steps = x.shape[:2]
-        y = self.layer.forward([x.reshape(batch * steps, *x.shape[2:])], weights)[0]
+        frames = x.reshape(batch * steps, *x.shape[2:])
+        if mask is None:
+            y = self.layer.forward([frames], weights)[0]
+        else:
+            if mask.shape[:2] != (batch, steps):
+                raise NotImplementedError(
+                    f"TimeDistributed reads a mask (batch, time, ...) of its input "
+                    f"{format_shape(x.shape)}, but its input's mask is "
+                    f"{format_shape(mask.shape)}; Keras refuses it too.")
+            frame_mask = mask.reshape(batch * steps, *mask.shape[2:])
+            y = self.layer.forward_masked([frames], weights, [frame_mask], {})[0]
         return y.reshape(batch, steps, *y.shape[1:])
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:

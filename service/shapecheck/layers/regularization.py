@@ -19,7 +19,7 @@ from marshmallow import fields
 from ..errors import ArgumentError
 from ..fields import Choice, Float, Int, ShapeField
 from ..shapes import DATA_FORMATS, Shape, format_shape
-from .base import Array, Layer, LayerArgs, Shapes, register
+from .base import Array, Layer, LayerArgs, Mask, Shapes, register
 from .conv import layout_description
 
 
@@ -28,6 +28,7 @@ class RegularizationLayer(Layer):
 
     family = "regularization"
     elementwise = True
+    supports_masking = True
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"active only in training; at inference the input passes unchanged, the shape "
@@ -156,6 +157,7 @@ class Masking(Layer):
 
     keras_name = "Masking"
     family = "regularization"
+    supports_masking = True
 
     class Args(LayerArgs):
         mask_value = Float(load_default=0.0)
@@ -164,8 +166,14 @@ class Masking(Layer):
         return shape
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        kept = np.any(x != np.float32(self.args.mask_value), axis=-1, keepdims=True)
-        return np.where(kept, x, np.float32(0))
+        return np.where(self.kept(x)[..., None], x, np.float32(0))
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        return [self.kept(inputs[0])]
+
+    def kept(self, x: Array) -> Array:
+        """The mask: False at the positions whose last axis is all ``mask_value``."""
+        return np.any(x != np.float32(self.args.mask_value), axis=-1)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"positions whose last axis ({inputs[0][-1]} features) is all "
