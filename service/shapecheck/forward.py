@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from . import arrays, budget
+from . import arrays, budget, forward_plan
 from . import diagnostics as diag
 from .config import Limits
 from .errors import RequestInvalid
@@ -57,6 +57,7 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
     Every other tensor is freed after its last reader, as ``budget.estimate`` counts them, and
     so is its mask.
     """
+    graph, weights = forward_plan.prepare(graph, prop, weights)  # folds BN and activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)

@@ -23,6 +23,7 @@ identity and the fold's arguments, so that repeated passes reuse them.
 from __future__ import annotations
 
 import copy
+import math
 import weakref
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -33,10 +34,16 @@ from typing import Any
 from .graph import Call, ModelGraph, Propagation, TensorRef
 from .layers.activations import ReLU
 from .layers.base import Array, Layer, Mask
-from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv
+from .layers.conv import (
+    BaseConv,
+    ConvTranspose,
+    DepthwiseConv,
+    WinogradConv2D,
+    winograd_kernel,
+)
 from .layers.core import Activation, Dense
 from .layers.normalization import BatchNormalization
-from .shapes import Shape, channel_axis
+from .shapes import Shape, channel_axis, spatial_axes
 
 LINEAR = (Dense, BaseConv)
 """Layers with kernels, an optional bias (the last weight) and an ``activation`` argument."""
@@ -66,6 +73,7 @@ def prepare(graph: ModelGraph, prop: Propagation,
     ``weights`` themselves when there is nothing to fold)."""
     readers = Readers(graph, prop)
     layers, rewritten = dict(graph.layers), dict(weights)
+    done: set[str] = set()
 
     def absorb(call: Call) -> TensorRef:
         layers[call.layer], rewritten[call.layer] = Absorbed(graph.layers[call.layer]), []
@@ -73,25 +81,28 @@ def prepare(graph: ModelGraph, prop: Propagation,
 
     for call in prop.order:
         linear = graph.layers[call.layer]
-        if not (isinstance(linear, LINEAR) and is_linear(linear.args.activation)
-                and readers.runs_once(call)):
+        if not isinstance(linear, LINEAR) or call.layer in done:
             continue
-        changes: dict[str, Any] = {}
+        done.add(call.layer)
+        kernels, changes = weights[call.layer], {}
         tail = output_of(call)
-        norm = readers.sole_reader(tail)
+        norm = readers.sole_reader(tail) if folds_into(linear, call, readers) else None
         if norm is not None and normalises_channels(graph.layers[norm.layer], linear,
                                                     prop.tensors[tail]):
-            rewritten[call.layer] = fold(linear, weights[call.layer], graph.layers[norm.layer],
-                                         weights[norm.layer])
+            kernels = fold(linear, kernels, graph.layers[norm.layer], weights[norm.layer])
             changes["use_bias"] = True
             tail = absorb(norm)
-        after = readers.sole_reader(tail)
+        after = readers.sole_reader(tail) if folds_into(linear, call, readers) else None
         activation = None if after is None else activation_of(graph.layers[after.layer])
         if activation is not None:
             changes["activation"] = activation
             absorb(after)  # type: ignore[arg-type]
-        if changes:
-            layers[call.layer] = with_args(linear, **changes)
+        kind = type(linear)
+        if winograd_pays(linear, kernels[0], prop.tensors[output_of(call)]):
+            kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
+        if changes or kind is not type(linear):
+            layers[call.layer] = rewritten_layer(linear, kind, changes)
+            rewritten[call.layer] = kernels
     if layers == graph.layers:
         return graph, weights
     return replace(graph, layers=layers), rewritten
@@ -147,11 +158,31 @@ def activation_of(layer: Layer) -> str | None:
     return None
 
 
-def with_args(layer: Layer, **changes: Any) -> Layer:
-    """A copy of ``layer`` whose arguments differ by ``changes``."""
+def folds_into(linear: Layer, call: Call, readers: Readers) -> bool:
+    """Whether layers after ``call`` may fold into ``linear``: it has no activation of its own
+    and no other call that would need its unfolded weights."""
+    return is_linear(linear.args.activation) and readers.runs_once(call)
+
+
+def rewritten_layer(layer: Layer, kind: type[Layer], changes: Mapping[str, Any]) -> Layer:
+    """A copy of ``layer`` as a ``kind`` (its own class, or a subclass that computes the same
+    another way), its arguments updated by ``changes``."""
     twin = copy.copy(layer)
+    twin.__class__ = kind
     twin.args = SimpleNamespace(**{**vars(layer.args), **changes})
     return twin
+
+
+def winograd_pays(layer: Layer, kernel: Array, output: Shape) -> bool:
+    """Whether Winograd's 16 products per 2×2 outputs (instead of 36) outweigh its transforms
+    here: they cost per element of the input and output, the products per pair of channels,
+    so it pays from 128 channels in and out; and on maps of at least 128 positions, where the
+    products are not too small for BLAS and the transformed kernel (16/9 of its size) is read
+    once for enough outputs."""
+    if not WinogradConv2D.can_run(layer):
+        return False
+    positions = (output[0] or 1) * math.prod(output[a] for a in spatial_axes(2, layer.data_format))
+    return min(kernel.shape[-2:]) >= 128 and positions >= 128
 
 
 # -- folding ----------------------------------------------------------------------------------
@@ -161,7 +192,7 @@ def fold(linear: Layer, weights: Sequence[Array], norm: BatchNormalization,
     output channel, and a bias (cached for read-only weights)."""
     recipe = (type(linear), linear.args.use_bias, norm.args.epsilon, norm.args.scale,
               norm.args.center)
-    return FOLDED.get(recipe, [*weights, *norm_weights],
+    return DERIVED.get(recipe, [*weights, *norm_weights],
                       lambda: folded(linear, weights, norm, norm_weights))
 
 
@@ -206,4 +237,9 @@ class DerivedCache:
         return derived
 
 
-FOLDED = DerivedCache()
+def winograd(kernel: Array) -> Array:
+    """``kernel`` transformed for ``WinogradConv2D`` (cached for a read-only kernel)."""
+    return DERIVED.get("winograd", [kernel], lambda: [winograd_kernel(kernel)])[0]
+
+
+DERIVED = DerivedCache()
