@@ -17,6 +17,7 @@ from shapecheck.formats.keras import detect_format, load_keras
 from shapecheck.formats.keras_ops import ops_broadcast
 from shapecheck.forward import run_forward
 from shapecheck.graph import TensorRef
+from shapecheck.layers.base import frozen
 
 
 def model_fixtures(flavour: str) -> list:
@@ -424,6 +425,10 @@ def test_memoised_arguments_tell_types_apart() -> None:
     with pytest.raises(RequestInvalid) as info:
         check({"model": dense})
     assert list(info.value.errors) == ["model.layers.0.units"]
+    # Only small values make memo keys: nested layer configs and long lists never stay behind.
+    assert frozen([1, [2, 3]]) == ("[]", (int, 1), ("[]", (int, 2), (int, 3)))
+    assert frozen({"class_name": "LSTM"}) is None
+    assert frozen(list(range(17))) is None and frozen("x" * 17) is None
 
 
 @pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])

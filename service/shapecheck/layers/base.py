@@ -124,19 +124,23 @@ class Layer:
         """``config`` validated by ``Args``; raises RequestInvalid.
 
         Large models repeat the same arguments (every BatchNormalization of a ResNet), so valid
-        results are memoised by the declared arguments' values, typed (``1`` is not ``True``).
+        results are memoised by the declared arguments' values, typed (``1`` is not ``True``),
+        when those are small: nested layer configs and long lists are validated every time, so
+        the memo never holds much of a request.
         """
         schema = cls.schema()
-        key = (cls, *((k, frozen(config[k])) for k in schema.fields if k in config))
-        loaded = _LOADED_ARGS.get(key)
+        parts = [(k, frozen(config[k])) for k in schema.fields if k in config]
+        key = (cls, *parts) if all(part is not None for _, part in parts) else None
+        loaded = _LOADED_ARGS.get(key) if key else None
         if loaded is None:
             try:
                 loaded = schema.load(dict(config))
             except ValidationError as exc:
                 raise RequestInvalid(flatten_messages(exc.messages, "")) from None
-            if len(_LOADED_ARGS) >= _LOADED_ARGS_MAX:
-                _LOADED_ARGS.clear()
-            _LOADED_ARGS[key] = loaded
+            if key:
+                if len(_LOADED_ARGS) >= _LOADED_ARGS_MAX:
+                    _LOADED_ARGS.clear()
+                _LOADED_ARGS[key] = loaded
         return dict(loaded)
 
     @classmethod
@@ -271,17 +275,20 @@ class Layer:
 
 _LOADED_ARGS: dict[tuple, dict[str, Any]] = {}
 _LOADED_ARGS_MAX = 4096
-_SCALARS = frozenset({str, int, float, bool, type(None)})
+_MEMO_ITEMS_MAX = 16  # list items and string characters in one memoised argument value
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 
-def frozen(value: Any) -> Any:
-    """A hashable stand-in for a JSON value that tells types apart (``1``, ``1.0``, ``True``)."""
+def frozen(value: Any) -> tuple | None:
+    """A hashable stand-in for a small JSON value that tells types apart (``1``, ``1.0``,
+    ``True``): a number, a short string, a short list of them. None for anything larger."""
     kind = type(value)
-    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
-        return ("{}", *((k, frozen(v)) for k, v in value.items()))
-    if kind is list or kind is tuple or (kind not in _SCALARS and isinstance(value, Sequence)):
-        return ("[]", *(frozen(v) for v in value))
-    return (kind, value)
+    if kind in _SCALARS or (kind is str and len(value) <= _MEMO_ITEMS_MAX):
+        return (kind, value)
+    if (kind is list or kind is tuple) and len(value) <= _MEMO_ITEMS_MAX:
+        items = tuple(frozen(v) for v in value)
+        return None if None in items else ("[]", *items)
+    return None
 
 
 def explain_params(weights: Sequence[Weight]) -> str:
