@@ -19,8 +19,11 @@ are left out. Non-tensor keyword arguments that are not None (``return_attention
 ``training``) become ``Call.options``.
 
 A model used as a layer (a nested Sequential or Functional) is loaded recursively into a
-``NestedModel``. Nothing in the document is ever evaluated: a ``Lambda`` carries bytecode,
-which is never decoded; custom classes are reported by ``make_layer``.
+``NestedModel``. Arithmetic on tensors (Keras 3 operations such as ``x + 3.0``, tf.keras 2
+``TFOpLambda`` layers naming an element-by-element TensorFlow function) becomes a
+``KerasOperation`` row, as ``model.summary()`` lists it. Nothing in the document is ever
+evaluated: a ``Lambda`` carries bytecode, which is never decoded; custom classes and other
+operations are reported as unknown or unsupported layers.
 """
 
 from __future__ import annotations
