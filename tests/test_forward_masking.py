@@ -1,0 +1,166 @@
+"""Keras masks in the forward pass.
+
+tests/fixtures/keras3/layers/masking.json (tools/keras_fixtures/cases_masking.py) records Keras'
+predict on models whose inputs hold padding: the parity tests replay its native documents.
+Here the same models come as the Keras JSON Keras wrote for them, where the masks are explicit
+(``mask`` arguments, ``not_equal`` operations): the engine follows them as it does for a native
+document. Then what the fixtures do not show: which layers keep a mask, masks Keras cannot
+apply (422), and a sample that is all padding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from keras_fixtures import array, cases
+from shapecheck import check
+from shapecheck.analysis import analyse
+from shapecheck.errors import RequestInvalid
+from shapecheck.forward import run_forward
+from shapecheck.layers.base import REGISTRY
+from test_forward_fixtures import decoded, scalars_as_scalars
+
+MASKING_CASES = [c for c in cases() if c.id.startswith("masking:")]
+
+KERAS_SUPPORTS_MASKING = {
+    "Activation", "ActivityRegularization", "Add", "AdditiveAttention", "AlphaDropout",
+    "Attention", "Average", "BatchNormalization", "Bidirectional", "Concatenate", "ConvLSTM1D",
+    "ConvLSTM2D", "ConvLSTM3D", "Dense", "Dot", "Dropout", "ELU", "GRU", "GaussianDropout",
+    "GaussianNoise", "GlobalAveragePooling1D", "GroupNormalization", "GroupedQueryAttention",
+    "Identity", "LSTM", "LayerNormalization", "LeakyReLU", "Masking", "Maximum", "Minimum",
+    "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "ReLU", "Rescaling", "SimpleRNN",
+    "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract",
+    "TimeDistributed", "UnitNormalization"}
+"""``layer.supports_masking`` of every layer type shapecheck has, read from Keras 3.15
+instances (Embedding's is its ``mask_zero``)."""
+
+
+def test_the_fixtures_hold_padding() -> None:
+    assert len(MASKING_CASES) >= 70
+    padded = [c for c in MASKING_CASES
+              if any((array(x) == 0).any() for x in c.values[0]["forward"]["x"].values())]
+    assert len(padded) >= len(MASKING_CASES) - 2  # masking_value_* pad with other values
+
+
+@pytest.mark.parametrize("case", MASKING_CASES)
+def test_keras_json_with_explicit_masks_matches_keras_predict(case: dict) -> None:
+    recorded = case["forward"]
+    doc = case["keras_json"]
+    x = recorded["x"]
+    result = check({"model": doc, "forward": {
+        "x": next(iter(x.values())) if len(x) == 1 else x,
+        "weights": scalars_as_scalars({"native": doc}, recorded["weights"]),
+        "return": "values"}})
+    for out, expected in zip(result["forward"]["outputs"], recorded["outputs"], strict=True):
+        want, got = array(expected), decoded(out["values"])
+        assert got.shape == want.shape
+        assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want))), \
+            out["name"]
+
+
+def test_the_layers_that_keep_a_mask_are_keras_ones() -> None:
+    assert {name for name, cls in REGISTRY.items() if cls.supports_masking} \
+        == KERAS_SUPPORTS_MASKING
+
+
+def forward(doc: dict, x: np.ndarray, random: bool = False) -> list[np.ndarray]:
+    """The model outputs on ``x``, every weight 0.1 (or drawn from a normal distribution)."""
+    analysis = analyse(doc, {})
+    rng = np.random.default_rng(0)
+    weights = {name: [rng.standard_normal(w.shape).astype(np.float32) if random
+                      else np.full(w.shape, 0.1, np.float32) for w in state.weights]
+               for name, state in analysis.propagation.states.items() if state.weights}
+    values = run_forward(analysis.graph, analysis.propagation, {"input": x}, weights)
+    return [values[ref] for ref in analysis.graph.outputs]
+
+
+EMBEDDING = {"type": "Embedding", "input_dim": 5, "output_dim": 3, "mask_zero": True}
+TOKENS = np.array([[1, 2, 0, 0], [0, 0, 0, 0]], np.float32)
+
+
+def test_a_sample_that_is_all_padding_averages_to_nan_as_in_keras() -> None:
+    """GlobalAveragePooling1D divides the sum of the unmasked steps by their count: 0 / 0."""
+    with np.errstate(invalid="ignore"):
+        average, = forward({"inputs": [4], "layers": [EMBEDDING,
+                                                      {"type": "GlobalAveragePooling1D"}]},
+                           TOKENS)
+    np.testing.assert_allclose(average[0], [0.1, 0.1, 0.1], rtol=1e-6)
+    assert np.isnan(average[1]).all()
+
+
+def test_masked_steps_repeat_the_last_output_and_zeros_before_the_first() -> None:
+    doc = {"inputs": [4], "layers": [EMBEDDING, {"type": "SimpleRNN", "units": 2,
+                                                 "return_sequences": True}]}
+    outputs, = forward(doc, np.array([[0, 3, 0, 4]], np.float32))
+    assert (outputs[0, 0] == 0).all()
+    assert (outputs[0, 2] == outputs[0, 1]).all()
+    assert not (outputs[0, 3] == outputs[0, 2]).all()
+
+
+def test_without_mask_zero_nothing_is_masked() -> None:
+    unmasked = {**EMBEDDING, "mask_zero": False}
+    average, = forward({"inputs": [4], "layers": [unmasked,
+                                                  {"type": "GlobalAveragePooling1D"}]}, TOKENS)
+    np.testing.assert_allclose(average, np.full((2, 3), 0.1), rtol=1e-6)
+
+
+def test_softmax_cannot_apply_an_embedding_mask() -> None:
+    """Keras aligns Softmax's mask (batch, steps) on the input's last axes (steps, features)
+    and refuses the model."""
+    doc = {"inputs": [4], "layers": [EMBEDDING, {"type": "Softmax", "name": "soft"}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"x": TOKENS.tolist()}})
+    message, = exc.value.errors["forward"]
+    assert message.startswith("layer 'soft' (Softmax) cannot run on this data: Softmax "
+                              "applies its input's mask (2, 4) to the input (2, 4, 3)")
+
+
+def test_a_layer_that_drops_the_mask_lets_softmax_run() -> None:
+    doc = {"inputs": [4], "layers": [EMBEDDING, {"type": "Reshape", "target_shape": [4, 3, 1]},
+                                     {"type": "Softmax"}]}
+    softmax, = forward(doc, TOKENS)
+    np.testing.assert_allclose(softmax, np.ones((2, 4, 3, 1)))
+
+
+def test_conv_lstm_refuses_a_masked_sequence() -> None:
+    doc = {"inputs": [3, 4, 4, 2], "layers": [
+        {"type": "Masking"}, {"type": "ConvLSTM2D", "filters": 2, "kernel_size": 3,
+                              "name": "conv_lstm"}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"batch_size": 2}})
+    message, = exc.value.errors["forward"]
+    assert "layer 'conv_lstm' (ConvLSTM2D) cannot run on this data" in message
+    assert "Drop the mask" in message
+
+
+def test_a_time_distributed_layer_gets_its_slice_of_the_mask() -> None:
+    """Tokens (batch, 2, 4): each of the 2 steps is a sequence of 4 with its own padding."""
+    doc = {"inputs": [2, 4], "layers": [
+        EMBEDDING, {"type": "TimeDistributed", "layer": {"type": "GlobalAveragePooling1D"}}]}
+    tokens = np.array([[[1, 0, 0, 0], [2, 3, 0, 4]]], np.float32)
+    average, = forward(doc, tokens)
+    np.testing.assert_allclose(average, np.full((1, 2, 3), 0.1), rtol=1e-6)
+
+
+def test_the_query_mask_zeroes_attention_outputs_and_marks_mha_outputs() -> None:
+    doc = {"inputs": [4], "layers": [
+        EMBEDDING, {"type": "Attention", "name": "att", "inputs": ["embedding", "embedding"]},
+        {"type": "MultiHeadAttention", "num_heads": 1, "key_dim": 2, "name": "mha",
+         "inputs": ["embedding", "embedding"]},
+        {"type": "GlobalAveragePooling1D", "name": "pooled", "inputs": "mha"}],
+        "outputs": ["att", "mha", "pooled"]}
+    attended, mha, pooled = forward(doc, np.array([[1, 2, 0, 0]], np.float32), random=True)
+    assert (attended[0, 2:] == 0).all() and (attended[0, :2] != 0).all()
+    np.testing.assert_allclose(pooled, mha[:, :2].mean(axis=1), rtol=1e-6)
+    assert not np.allclose(pooled, mha.mean(axis=1))
+
+
+def test_mask_outputs_follow_the_outputs_of_a_bidirectional_layer() -> None:
+    analysis = analyse({"inputs": [4], "layers": [
+        EMBEDDING, {"type": "Bidirectional", "merge_mode": None, "name": "bi",
+                    "layer": {"type": "GRU", "units": 2, "return_sequences": True}}]}, {})
+    bidirectional = analysis.graph.layers["bi"]
+    mask = TOKENS != 0
+    masks = bidirectional.compute_mask([np.zeros((2, 4, 3))], [mask])
+    assert len(masks) == 2 and all(m is mask for m in masks)
+    assert bidirectional.forward_layer.args.zero_output_for_mask

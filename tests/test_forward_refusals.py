@@ -1,0 +1,49 @@
+"""Kernels that cannot run on the data they are given raise NotImplementedError; the forward
+pass answers it with a 422 naming the layer and why, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+
+
+def refusal(model: dict, forward: dict) -> str:
+    assert check({"model": model})["ok"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model, "forward": forward})
+    (message,) = exc.value.errors["forward"]
+    return message
+
+
+def test_random_crop_to_another_size() -> None:
+    model = {"inputs": [8, 8, 3], "layers": [{"type": "RandomCrop", "height": 4, "width": 4,
+                                              "name": "crop"}]}
+    message = refusal(model, {"batch_size": 2})
+    assert message.startswith("layer 'crop' (RandomCrop) cannot run on this data: RandomCrop "
+                              "declares 4×4 images but Keras 3 returns the 8×8 images unchanged")
+
+
+def test_discretization_never_adapted() -> None:
+    model = {"inputs": [3], "layers": [{"type": "Discretization", "num_bins": 4}]}
+    message = refusal(model, {"batch_size": 2})
+    assert message.startswith("layer 'discretization' (Discretization) cannot run on this data")
+    assert "never adapted" in message
+
+
+def test_category_encoding_multi_hot_of_rank_3() -> None:
+    model = {"inputs": [2, 3], "layers": [{"type": "CategoryEncoding", "num_tokens": 4,
+                                           "output_mode": "multi_hot"}]}
+    message = refusal(model, {"x": [[[0, 1, 2], [3, 0, 1]]]})
+    assert message.startswith("layer 'category_encoding' (CategoryEncoding) cannot run on "
+                              "this data")
+    assert "reduces axis 1" in message
+
+
+def test_a_wrapped_layer_that_cannot_run() -> None:
+    model = {"inputs": [4, 6, 6, 3], "layers": [
+        {"type": "TimeDistributed", "name": "frames",
+         "layer": {"type": "RandomCrop", "height": 2, "width": 2}}]}
+    message = refusal(model, {"batch_size": 1})
+    assert message.startswith("layer 'frames' (TimeDistributed) cannot run on this data: "
+                              "RandomCrop declares 2×2 images")
