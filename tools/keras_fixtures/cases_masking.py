@@ -185,6 +185,13 @@ CASES = [
         {"type": "GroupQueryAttention", "head_dim": 2, "num_query_heads": 2,
          "num_key_value_heads": 2, "dropout": 0.2, "inputs": ["emb_a", "emb_b"]}],
         steps=(4, 6)),
+    case("transformer_block", [6], [
+        embedding(), {**MHA, "name": "mha", "inputs": ["embedding", "embedding"]},
+        {"type": "Add", "name": "residual", "inputs": ["embedding", "mha"]},
+        {"type": "LayerNormalization", "name": "norm", "inputs": "residual"},
+        {"type": "GlobalAveragePooling1D", "name": "pooled", "inputs": "norm"},
+        lstm(name="lstm", inputs="embedding")],
+        outputs=["pooled", "lstm"], forward=True, int_inputs=IDS, batch=3),
     # Merges: Add, Subtract, Average OR the masks when every input has one; Maximum, Minimum
     # and Multiply also read them; Concatenate joins them; Dot drops them.
     merged("add_two_masked", {"type": "Add", "inputs": ["emb_a", "emb_b"]}),

@@ -198,10 +198,10 @@ class ProjectedAttention(Layer):
         attend to key step s; from the query, value and key masks, the causal mask and the
         sliding window. None when nothing is masked."""
         query, value = inputs[0], inputs[1]
-        if any(mask is not None for mask in masks) and query.ndim != 3:
+        if any(mask is not None for mask in masks) and any(x.ndim != 3 for x in inputs):
             raise NotImplementedError(
                 f"{self.keras_name} follows the masks of sequences (batch, steps, features) "
-                f"only, but its query is {format_shape(query.shape)}.")
+                f"only, but it takes {', '.join(format_shape(x.shape) for x in inputs)}.")
         roles = ("query", "value", "key")[:len(inputs)]
         steps = [sequence_mask(mask, x, role, self.keras_name)
                  for mask, x, role in zip(masks, inputs, roles, strict=True)]
