@@ -164,3 +164,16 @@ def test_mask_outputs_follow_the_outputs_of_a_bidirectional_layer() -> None:
     masks = bidirectional.compute_mask([np.zeros((2, 4, 3))], [mask])
     assert len(masks) == 2 and all(m is mask for m in masks)
     assert bidirectional.forward_layer.args.zero_output_for_mask
+
+
+def test_multi_head_attention_refuses_masks_of_inputs_that_are_not_sequences() -> None:
+    doc = {"inputs": [2, 3], "layers": [
+        EMBEDDING, {"type": "MultiHeadAttention", "num_heads": 1, "key_dim": 2, "name": "mha",
+                    "inputs": ["embedding", "embedding"]}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"x": [[[1, 0, 2], [3, 0, 0]]]}})
+    message, = exc.value.errors["forward"]
+    assert message == (
+        "layer 'mha' (MultiHeadAttention) cannot run on this data: MultiHeadAttention follows "
+        "the masks of sequences (batch, steps, features) only, but it takes (1, 2, 3, 3), "
+        "(1, 2, 3, 3).")
