@@ -1,23 +1,26 @@
 """Inference-time rewrites of a graph before its forward pass: less work, the same values.
 
-Keras runs every layer as declared. At inference, some layers fold into the linear layer
-(Conv, Dense and their kin) whose output they read:
+Keras runs every layer as declared. At inference some layers fold into the one whose output
+they read, and some kernels have a faster equivalent:
 
-- a BatchNormalization on that layer's channel axis is an affine map per channel,
-  ``y·inv + shift``, so it becomes part of the kernel and bias:
-  ``conv(x, W·inv) + (b·inv + shift)``;
-- an activation right after it (``Activation`` or a plain ``ReLU``) becomes the layer's own,
-  applied in place on the layer's new output instead of on a copy.
+- a BatchNormalization on the channel axis of a linear layer (Conv, Dense and their kin) is
+  an affine map per channel, ``y·inv + shift``, so it becomes part of that layer's kernel and
+  bias: ``conv(x, W·inv) + (b·inv + shift)``;
+- an activation layer (``Activation``, or a ``ReLU`` without slope or threshold) right after
+  a linear layer becomes that layer's activation; after an Add or a BatchNormalization it is
+  applied to their output in place. Either way it overwrites a new array instead of copying;
+- a 3×3 Conv2D with stride 1 and 128 channels or more runs by Winograd's F(2×2, 3×3)
+  (``conv.WinogradConv2D``), its kernel transformed once.
 
-The values equal Keras' up to float32 rounding. A rewrite applies only when nothing else sees
-the value it removes: the linear layer is called once, its output (and the normalised output,
-when an activation folds too) has that single reader and is not a model output, and no call
-involved has call options. The absorbed calls still run, as pass-throughs of their input, so
-``run_forward`` checks every call's runtime shape and reports every layer as before.
+The values equal Keras' up to float32 rounding. A layer folds into another only when nothing
+else sees the value the fold removes: the receiving layer is called once, the folded call is
+the only reader of that value, which is no model output, and no call involved has call
+options. A folded call still runs, as a pass-through of its input (``Absorbed``) that gives the
+masks it gave, so ``run_forward`` checks every call's runtime shape and reports every layer.
 
-Folding costs a pass over the kernels: the folded arrays of read-only weights (the default
-weights, cached by ``initializers``) are kept as long as those arrays live, keyed by their
-identity and the fold's arguments, so that repeated passes reuse them.
+Folding and transforming cost a pass over the kernels: the results for read-only weights (the
+default weights, cached by ``initializers``) are kept as long as those arrays live, keyed by
+their identity and the recipe, so that repeated passes reuse them.
 """
 
 from __future__ import annotations
@@ -31,24 +34,34 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from . import activations
 from .graph import Call, ModelGraph, Propagation, TensorRef
 from .layers.activations import ReLU
 from .layers.base import Array, Layer, Mask
-from .layers.conv import (
-    BaseConv,
-    ConvTranspose,
-    DepthwiseConv,
-    WinogradConv2D,
-    winograd_kernel,
-)
+from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv, WinogradConv2D, winograd_kernel
 from .layers.core import Activation, Dense
+from .layers.merge import Add
 from .layers.normalization import BatchNormalization
 from .shapes import Shape, channel_axis, spatial_axes
 
 LINEAR = (Dense, BaseConv)
-"""Layers with kernels, an optional bias (the last weight) and an ``activation`` argument."""
+"""Layers with kernels, an optional bias (the last weight) and an ``activation`` argument,
+applied in place to their new output."""
 
 Weights = Mapping[str, Sequence[Array]]
+
+
+def prepare(graph: ModelGraph, prop: Propagation,
+            weights: Weights) -> tuple[ModelGraph, Weights]:
+    """The graph and weights to run: ``graph`` rewritten (``graph`` and ``weights``
+    themselves when nothing applies)."""
+    plan = Plan(graph, prop, weights)
+    for call in prop.order:
+        if plan.layers[call.layer] is graph.layers[call.layer]:  # not rewritten yet
+            plan.rewrite(call)
+    if plan.layers == graph.layers:
+        return graph, weights
+    return replace(graph, layers=plan.layers), plan.weights
 
 
 class Absorbed(Layer):
@@ -67,57 +80,82 @@ class Absorbed(Layer):
         return self.absorbed.compute_mask(inputs, masks)
 
 
-def prepare(graph: ModelGraph, prop: Propagation,
-            weights: Weights) -> tuple[ModelGraph, Weights]:
-    """The graph and weights to run: ``graph`` with its foldable calls folded (``graph`` and
-    ``weights`` themselves when there is nothing to fold)."""
-    readers = Readers(graph, prop)
-    layers, rewritten = dict(graph.layers), dict(weights)
-    done: set[str] = set()
+class Activated(Layer):
+    """A layer whose output is a new array, then an activation written into that array."""
 
-    def absorb(call: Call) -> TensorRef:
-        layers[call.layer], rewritten[call.layer] = Absorbed(graph.layers[call.layer]), []
-        return output_of(call)
+    keras_name = "Activated"
+    family = "core"
+    arity = None
 
-    for call in prop.order:
-        linear = graph.layers[call.layer]
-        if not isinstance(linear, LINEAR) or call.layer in done:
-            continue
-        done.add(call.layer)
-        kernels, changes = weights[call.layer], {}
-        tail = output_of(call)
-        norm = readers.sole_reader(tail) if folds_into(linear, call, readers) else None
-        if norm is not None and normalises_channels(graph.layers[norm.layer], linear,
-                                                    prop.tensors[tail]):
-            kernels = fold(linear, kernels, graph.layers[norm.layer], weights[norm.layer])
-            changes["use_bias"] = True
-            tail = absorb(norm)
-        after = readers.sole_reader(tail) if folds_into(linear, call, readers) else None
-        activation = None if after is None else activation_of(graph.layers[after.layer])
-        if activation is not None:
-            changes["activation"] = activation
-            absorb(after)  # type: ignore[arg-type]
-        kind = type(linear)
-        if winograd_pays(linear, kernels[0], prop.tensors[output_of(call)]):
-            kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
-        if changes or kind is not type(linear):
-            layers[call.layer] = rewritten_layer(linear, kind, changes)
-            rewritten[call.layer] = kernels
-    if layers == graph.layers:
-        return graph, weights
-    return replace(graph, layers=layers), rewritten
+    def __init__(self, layer: Layer, activation: str) -> None:
+        super().__init__(layer.name, {})
+        self.layer, self.activation = layer, activation
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        (y,) = self.layer.forward(inputs, weights)
+        return [activations.apply_in_place(self.activation, y)]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        return self.layer.compute_mask(inputs, masks)
 
 
-class Readers:
-    """Which calls read each tensor of a propagated graph."""
+class Plan:
+    """The rewrites of one graph: its layers and weights, replaced as calls fold."""
 
-    def __init__(self, graph: ModelGraph, prop: Propagation) -> None:
+    def __init__(self, graph: ModelGraph, prop: Propagation, weights: Weights) -> None:
+        self.graph, self.prop = graph, prop
+        self.layers = dict(graph.layers)
+        self.weights = dict(weights)
         self.outputs = set(graph.outputs)
         self.calls = Counter(call.layer for call in prop.order)
         self.readers: dict[TensorRef, list[Call]] = defaultdict(list)
         for call in prop.order:
             for ref in call.inputs:
                 self.readers[ref].append(call)
+
+    def rewrite(self, call: Call) -> None:
+        layer = self.graph.layers[call.layer]
+        if isinstance(layer, LINEAR):
+            self.rewrite_linear(call, layer)
+        elif makes_new_array(layer, call) and self.runs_once(call):
+            after = self.sole_reader(output_of(call))
+            activation = self.activation_of(after)
+            if after is not None and activation is not None:
+                self.layers[call.layer] = Activated(layer, activation)
+                self.absorb(after)
+
+    def rewrite_linear(self, call: Call, linear: Layer) -> None:
+        kernels, changes = self.weights[call.layer], {}
+        tail = output_of(call)
+        foldable = is_linear(linear.args.activation) and self.runs_once(call)
+        norm = self.sole_reader(tail) if foldable else None
+        if norm is not None and normalises_channels(self.graph.layers[norm.layer], linear,
+                                                    self.prop.tensors[tail]):
+            kernels = fold(linear, kernels, self.graph.layers[norm.layer],
+                           self.weights[norm.layer])
+            changes["use_bias"] = True
+            tail = self.absorb(norm)
+        after = self.sole_reader(tail) if foldable else None
+        activation = self.activation_of(after)
+        if after is not None and activation is not None:
+            changes["activation"] = activation
+            self.absorb(after)
+        kind = type(linear)
+        if winograd_pays(linear, kernels[0], self.prop.tensors[output_of(call)]):
+            kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
+        if changes or kind is not type(linear):
+            self.layers[call.layer] = rewritten_layer(linear, kind, changes)
+            self.weights[call.layer] = kernels
+
+    def activation_of(self, call: Call | None) -> str | None:
+        """The activation ``call`` applies, when it is a plain activation layer."""
+        return None if call is None else activation_of(self.graph.layers[call.layer])
+
+    def absorb(self, call: Call) -> TensorRef:
+        """Make ``call`` a pass-through; its output tensor."""
+        self.layers[call.layer] = Absorbed(self.graph.layers[call.layer])
+        self.weights[call.layer] = []
+        return output_of(call)
 
     def runs_once(self, call: Call) -> bool:
         """Whether ``call`` is its layer's only call, without call options."""
@@ -141,6 +179,12 @@ def is_linear(activation: str | None) -> bool:
     return activation in (None, "linear")
 
 
+def makes_new_array(layer: Layer, call: Call) -> bool:
+    """Whether ``layer``'s kernel returns a new array (not a view of an input) on ``call``."""
+    return (type(layer) is BatchNormalization
+            or (type(layer) is Add and len(call.inputs) > 1))
+
+
 def normalises_channels(norm: Layer, linear: Layer, shape: Shape) -> bool:
     """Whether ``norm`` is a BatchNormalization of the channel axis of ``linear``'s output."""
     if not isinstance(norm, BatchNormalization):
@@ -158,12 +202,6 @@ def activation_of(layer: Layer) -> str | None:
     return None
 
 
-def folds_into(linear: Layer, call: Call, readers: Readers) -> bool:
-    """Whether layers after ``call`` may fold into ``linear``: it has no activation of its own
-    and no other call that would need its unfolded weights."""
-    return is_linear(linear.args.activation) and readers.runs_once(call)
-
-
 def rewritten_layer(layer: Layer, kind: type[Layer], changes: Mapping[str, Any]) -> Layer:
     """A copy of ``layer`` as a ``kind`` (its own class, or a subclass that computes the same
     another way), its arguments updated by ``changes``."""
@@ -174,26 +212,29 @@ def rewritten_layer(layer: Layer, kind: type[Layer], changes: Mapping[str, Any])
 
 
 def winograd_pays(layer: Layer, kernel: Array, output: Shape) -> bool:
-    """Whether Winograd's 16 products per 2×2 outputs (instead of 36) outweigh its transforms
-    here: they cost per element of the input and output, the products per pair of channels,
-    so it pays from 128 channels in and out; and on maps of at least 128 positions, where the
-    products are not too small for BLAS and the transformed kernel (16/9 of its size) is read
-    once for enough outputs."""
+    """Whether Winograd's 16 products per 2×2 outputs (instead of 36) outweigh its transforms.
+
+    The transforms cost per element of the input and output, the products per pair of
+    channels: it pays from 128 channels in and out, on maps of 128 positions or more (fewer
+    make products too small for BLAS, and the transformed kernel, 16/9 the size, is read for
+    too few outputs).
+    """
     if not WinogradConv2D.can_run(layer):
         return False
-    positions = (output[0] or 1) * math.prod(output[a] for a in spatial_axes(2, layer.data_format))
+    spatial = (output[axis] for axis in spatial_axes(2, layer.data_format))
+    positions = (output[0] or 1) * math.prod(spatial)
     return min(kernel.shape[-2:]) >= 128 and positions >= 128
 
 
-# -- folding ----------------------------------------------------------------------------------
+# -- derived weights --------------------------------------------------------------------------
 def fold(linear: Layer, weights: Sequence[Array], norm: BatchNormalization,
          norm_weights: Sequence[Array]) -> list[Array]:
     """``linear``'s weights with ``norm`` folded in: its kernels, the last one scaled per
-    output channel, and a bias (cached for read-only weights)."""
+    output channel, and a bias."""
     recipe = (type(linear), linear.args.use_bias, norm.args.epsilon, norm.args.scale,
               norm.args.center)
     return DERIVED.get(recipe, [*weights, *norm_weights],
-                      lambda: folded(linear, weights, norm, norm_weights))
+                       lambda: folded(linear, weights, norm, norm_weights))
 
 
 def folded(linear: Layer, weights: Sequence[Array], norm: BatchNormalization,
@@ -207,8 +248,13 @@ def folded(linear: Layer, weights: Sequence[Array], norm: BatchNormalization,
         kernels[-1] = last * inv.reshape(last.shape[-2:])
     else:  # (..., filters), the pointwise kernel of a separable convolution too
         kernels[-1] = last * inv
-    bias = shift if not linear.args.use_bias else weights[-1] * inv + shift
+    bias = weights[-1] * inv + shift if linear.args.use_bias else shift
     return [*kernels, bias]
+
+
+def winograd(kernel: Array) -> Array:
+    """``kernel`` transformed for ``WinogradConv2D``."""
+    return DERIVED.get("winograd", [kernel], lambda: [winograd_kernel(kernel)])[0]
 
 
 class DerivedCache:
@@ -235,11 +281,6 @@ class DerivedCache:
         refs = [weakref.ref(a, lambda _, key=key: self.entries.pop(key, None)) for a in sources]
         self.entries[key] = (refs, derived)
         return derived
-
-
-def winograd(kernel: Array) -> Array:
-    """``kernel`` transformed for ``WinogradConv2D`` (cached for a read-only kernel)."""
-    return DERIVED.get("winograd", [kernel], lambda: [winograd_kernel(kernel)])[0]
 
 
 DERIVED = DerivedCache()

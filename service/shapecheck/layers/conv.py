@@ -255,8 +255,10 @@ WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
 def winograd_kernel(kernel: Array) -> Array:
     """A Keras 3×3 kernel (3, 3, C, F) as ``winograd_convolve`` takes it: G g Gᵀ for every
     (C, F) pair, (16, C, F)."""
-    u = np.einsum("ai,ijcf,bj->abcf", WINOGRAD_G, kernel, WINOGRAD_G, optimize=True)
-    return np.ascontiguousarray(u.reshape(16, *kernel.shape[2:]), dtype=np.float32)
+    channels, filters = kernel.shape[2:]
+    rows = (WINOGRAD_G @ kernel.reshape(3, -1)).reshape(4, 3, -1)  # G g, row a
+    # Row a times Gᵀ: element b is Σ_j G[b, j]·(G g)[a, j], G times the row's (3, C·F) block.
+    return (WINOGRAD_G @ rows).reshape(16, channels, filters)
 
 
 def winograd_convolve(x: Array, u: Array, padding: str) -> Array:
