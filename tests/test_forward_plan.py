@@ -1,0 +1,182 @@
+"""The forward plan's rewrites: each gives the values of the graph as declared, and applies only
+where nothing else sees the value it removes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import forward_plan
+from shapecheck.analysis import analyse
+from shapecheck.forward import run_forward
+from shapecheck.graph import Call, ModelGraph, Propagation, TensorRef, propagate
+from shapecheck.layers.base import Layer
+from shapecheck.layers.conv import WinogradConv2D
+from shapecheck.layers.normalization import BatchNormalization
+
+
+def loaded(model: dict) -> tuple[ModelGraph, Propagation]:
+    analysis = analyse(model, {})
+    assert analysis.ok, [d.message for d in analysis.diagnostics]
+    return analysis.graph, analysis.propagation
+
+
+def random_weights(prop: Propagation, seed: int = 0) -> dict[str, list[np.ndarray]]:
+    """Weights far from the defaults (gamma 1, mean 0, variance 1), variances positive."""
+    rng = np.random.default_rng(seed)
+    return {name: [(rng.uniform(0.5, 1.5, w.shape) if w.name == "moving_variance"
+                    else rng.uniform(-1, 1, w.shape)).astype(np.float32)
+                   for w in state.weights or ()]
+            for name, state in prop.states.items()}
+
+
+def run(graph: ModelGraph, prop: Propagation, weights: dict, x: np.ndarray,
+        planned: bool = True) -> list[np.ndarray]:
+    """The model outputs, with the plan or with every layer as declared."""
+    if not planned:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(forward_plan, "prepare", lambda g, p, w: (g, w))
+            return run(graph, prop, weights, x)
+    values = run_forward(graph, prop, {graph.inputs[0].name: x}, weights)
+    return [values[ref] for ref in graph.outputs]
+
+
+def assert_same_values(model: dict, shape: tuple[int, ...]) -> dict[str, Layer]:
+    """Run ``model`` with and without the plan; the planned layers."""
+    graph, prop = loaded(model)
+    weights = random_weights(prop)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    for got, want in zip(run(graph, prop, weights, x), run(graph, prop, weights, x, False),
+                         strict=True):
+        assert got.shape == want.shape
+        assert float(np.max(np.abs(got - want))) <= 1e-5 * float(np.max(np.abs(want)))
+    return forward_plan.prepare(graph, prop, weights)[0].layers
+
+
+def kinds(layers: dict[str, Layer]) -> dict[str, str]:
+    return {name: type(layer).__name__ for name, layer in layers.items()}
+
+
+BN = {"type": "BatchNormalization", "name": "bn"}
+RELU = {"type": "Activation", "activation": "relu", "name": "act"}
+
+
+@pytest.mark.parametrize(("linear", "shape", "bn"), [
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"}, (2, 6, 5, 3), {}),
+    ({"type": "Conv2D", "filters": 4, "kernel_size": 3, "data_format": "channels_first"},
+     (2, 3, 6, 5), {"axis": 1}),
+    ({"type": "Conv2D", "filters": 6, "kernel_size": 1, "groups": 3, "use_bias": False},
+     (2, 4, 4, 3), {"scale": False}),
+    ({"type": "Conv1D", "filters": 4, "kernel_size": 2, "strides": 2}, (2, 9, 3),
+     {"center": False, "epsilon": 0.1}),
+    ({"type": "Dense", "units": 5}, (2, 7, 3), {}),
+    ({"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 2}, (2, 6, 6, 3), {}),
+    ({"type": "SeparableConv2D", "filters": 4, "kernel_size": 3}, (2, 6, 6, 3), {}),
+    ({"type": "Conv2DTranspose", "filters": 4, "kernel_size": 3, "strides": 2},
+     (2, 4, 5, 3), {}),
+])
+def test_batch_norm_and_activation_fold_into_the_linear_layer(linear: dict, shape: tuple,
+                                                              bn: dict) -> None:
+    model = {"inputs": list(shape[1:]),
+             "layers": [{**linear, "name": "linear"}, {**BN, **bn}, RELU]}
+    layers = assert_same_values(model, shape)
+    assert kinds(layers) == {"linear": linear["type"], "bn": "Absorbed", "act": "Absorbed"}
+    assert layers["linear"].args.use_bias and layers["linear"].args.activation == "relu"
+
+
+def test_relu6_folds_and_a_leaky_relu_does_not() -> None:
+    conv = {"type": "Conv2D", "filters": 3, "kernel_size": 1, "name": "conv"}
+    layers = assert_same_values({"inputs": [4, 4, 2], "layers": [
+        conv, {"type": "ReLU", "max_value": 6.0, "name": "relu6"}]}, (1, 4, 4, 2))
+    assert layers["conv"].args.activation == "relu6" and kinds(layers)["relu6"] == "Absorbed"
+    layers = assert_same_values({"inputs": [4, 4, 2], "layers": [
+        conv, {"type": "ReLU", "negative_slope": 0.1, "name": "leaky"}]}, (1, 4, 4, 2))
+    assert kinds(layers)["leaky"] == "ReLU" and layers["conv"].args.activation is None
+
+
+CONV = {"type": "Conv2D", "filters": 4, "kernel_size": 3, "name": "conv"}
+
+
+@pytest.mark.parametrize("model", [
+    # The conv output is also added to the normalised one: it must stay unnormalised.
+    {"inputs": {"x": [6, 6, 3]}, "layers": [
+        {**CONV, "inputs": ["x"]}, {**BN, "inputs": ["conv"]},
+        {"type": "Add", "name": "add", "inputs": ["conv", "bn"]}]},
+    # The conv output is a model output.
+    {"inputs": {"x": [6, 6, 3]}, "layers": [{**CONV, "inputs": ["x"]}, {**BN, "inputs": ["conv"]}],
+     "outputs": ["conv", "bn"]},
+    # Batch norm over the rows, not the channels.
+    {"inputs": [6, 6, 3], "layers": [CONV, {**BN, "axis": 1}]},
+    # The conv has its own activation, before the batch norm.
+    {"inputs": [6, 6, 3], "layers": [{**CONV, "activation": "relu"}, BN]},
+])
+def test_batch_norm_stays_where_folding_would_change_a_value(model: dict) -> None:
+    layers = assert_same_values(model, (2, 6, 6, 3))
+    assert type(layers["bn"]) is BatchNormalization
+
+
+def test_a_shared_conv_keeps_its_weights() -> None:
+    graph, _ = loaded({"inputs": [6, 6, 3], "layers": [CONV, BN]})
+    graph.calls += [Call("conv", [TensorRef("input")], index=1),
+                    Call("bn2", [TensorRef("conv", 1)])]
+    graph.layers["bn2"] = BatchNormalization("bn2", {**vars(graph.layers["bn"].args)})
+    graph.outputs.append(TensorRef("bn2"))
+    prop = propagate(graph)
+    assert not prop.diagnostics
+    weights = random_weights(prop)
+    planned, _ = forward_plan.prepare(graph, prop, weights)
+    assert planned.layers == graph.layers
+
+
+def test_an_activation_after_add_or_batch_norm_is_applied_in_place() -> None:
+    layers = assert_same_values({"inputs": {"x": [5, 3]}, "layers": [
+        {"type": "Dense", "units": 3, "name": "dense", "activation": "tanh", "inputs": ["x"]},
+        {"type": "Add", "name": "add", "inputs": ["x", "dense"]},
+        {"type": "Activation", "activation": "relu", "name": "relu", "inputs": ["add"]},
+        {"type": "BatchNormalization", "name": "bn", "inputs": ["relu"]},
+        {"type": "Activation", "activation": "sigmoid", "name": "sigmoid", "inputs": ["bn"]}]},
+        (2, 5, 3))
+    assert kinds(layers) == {"dense": "Dense", "add": "Activated", "relu": "Absorbed",
+                             "bn": "Activated", "sigmoid": "Absorbed"}
+
+
+def test_absorbed_layers_pass_the_masks_on() -> None:
+    # The LSTM skips the all-zero steps only if the mask crosses the folded BN and tanh.
+    model = {"inputs": [None, 3], "layers": [
+        {"type": "Masking", "mask_value": 0.0}, {"type": "Dense", "units": 4, "name": "dense"},
+        BN, {"type": "Activation", "activation": "tanh", "name": "act"},
+        {"type": "LSTM", "units": 2}]}
+    layers = assert_same_values(model, (2, 6, 3))
+    assert kinds(layers)["bn"] == "Absorbed" and kinds(layers)["act"] == "Absorbed"
+    graph, prop = loaded(model)
+    weights = random_weights(prop)
+    x = np.random.default_rng(1).standard_normal((2, 6, 3)).astype(np.float32)
+    x[:, 3:] = 0.0
+    (padded,), (short,) = run(graph, prop, weights, x), run(graph, prop, weights, x[:, :3])
+    np.testing.assert_allclose(padded, short, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("filters", "strides", "size", "winograd"), [
+    (128, 1, 14, True), (64, 1, 14, False), (128, 2, 28, False), (128, 1, 8, False)])
+def test_winograd_runs_the_wide_3x3_convolutions(filters: int, strides: int, size: int,
+                                                  winograd: bool) -> None:
+    for padding in ("same", "valid"):
+        layers = assert_same_values({"inputs": [size, size + 1, filters], "layers": [
+            {"type": "Conv2D", "filters": filters, "kernel_size": 3, "strides": strides,
+             "padding": padding, "name": "conv"}]}, (1, size, size + 1, filters))
+        assert (type(layers["conv"]) is WinogradConv2D) is winograd
+
+
+def test_derived_kernels_of_read_only_weights_are_kept() -> None:
+    graph, prop = loaded({"inputs": [6, 6, 3], "layers": [CONV, BN]})
+    weights = random_weights(prop)
+    fresh = [forward_plan.prepare(graph, prop, weights)[1]["conv"] for _ in range(2)]
+    assert fresh[0][0] is not fresh[1][0] and fresh[0][0].flags.writeable
+    for arrays in weights.values():
+        for a in arrays:
+            a.flags.writeable = False
+    kept = [forward_plan.prepare(graph, prop, weights)[1]["conv"] for _ in range(2)]
+    assert kept[0][0] is kept[1][0] and not kept[0][0].flags.writeable
+    np.testing.assert_array_equal(kept[0][0], fresh[0][0])
+    key = next(k for k in forward_plan.DERIVED.entries if id(weights["conv"][0]) in k)
+    del weights, kept
+    assert key not in forward_plan.DERIVED.entries
