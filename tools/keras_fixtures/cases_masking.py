@@ -113,6 +113,11 @@ CASES = [
             "backward_layer": gru(return_sequences=True, go_backwards=True)}),
     tokens("bidirectional_unroll", {"type": "Bidirectional",
                                     "layer": lstm(return_sequences=True, unroll=True)}),
+    # Without a mask, each direction runs its own kernel (ConvLSTM's channels_first layout).
+    seq("bidirectional_conv_lstm_unmasked", [3, 2, 5], {
+        "type": "Bidirectional", "layer": {"type": "ConvLSTM1D", "filters": 2, "kernel_size": 2,
+                                           "data_format": "channels_first",
+                                           "return_sequences": True}}),
     # Layers that support masking pass it on; the others drop it.
     tokens("mask_through_regularization_and_normalization",
            {"type": "Dropout", "rate": 0.5}, {"type": "SpatialDropout1D", "rate": 0.5},

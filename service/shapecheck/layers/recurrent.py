@@ -152,15 +152,14 @@ class Recurrent(Layer):
         # with initial states runs unmasked.
         if len(inputs) > 1 or masks[0] is None:
             return self.forward(inputs, weights)
-        return self.run(inputs, weights, masks[0])
+        return self.run(inputs, weights, self.step_mask(masks[0], inputs[0].shape[:2]))
 
     def run(self, inputs: Sequence[Array], weights: Sequence[Array],
-            mask: Array | None = None) -> list[Array]:
-        """The time loop; a step masked out (``mask[:, t]`` False) keeps the states and gives
+            kept: Array | None = None) -> list[Array]:
+        """The time loop; a step masked out (``kept[:, t]`` False) keeps the states and gives
         the previous output (zeros with ``zero_output_for_mask``)."""
         projected = self.project(inputs[0], weights)
         states = list(inputs[1:]) or self.zero_states(projected)
-        kept = None if mask is None else self.step_mask(mask, projected.shape[:2])
         steps = range(projected.shape[1])
         outputs = []
         for t in reversed(steps) if self.args.go_backwards else steps:
@@ -528,10 +527,7 @@ class ConvLSTM(Recurrent):
         return [np.moveaxis(outputs[0], -1, first), *(np.moveaxis(s, -1, 1)
                                                       for s in outputs[1:])]
 
-    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
-                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
-        if len(inputs) > 1:  # initial states: Keras passes no mask
-            return self.forward(inputs, weights)
+    def step_mask(self, mask: Array, steps: tuple[int, int]) -> Array:
         raise NotImplementedError(
             f"{self.keras_name} receives a masked sequence; Keras' time loop broadcasts each "
             "step's mask against the feature maps, which the forward pass does not reproduce. "
@@ -715,8 +711,9 @@ class Bidirectional(Layer):
             mask: Array | None = None) -> list[Array]:
         forward_in, backward_in = self.split_states(inputs)
         count = len(self.forward_layer.build([tuple(forward_in[0].shape)]))
-        forward = self.forward_layer.run(forward_in, weights[:count], mask)
-        backward = self.backward_layer.run(backward_in, weights[count:], mask)
+        masks = [mask, *[None] * (len(forward_in) - 1)]
+        forward = self.forward_layer.forward_masked(forward_in, weights[:count], masks, {})
+        backward = self.backward_layer.forward_masked(backward_in, weights[count:], masks, {})
         y, y_rev = forward[0], backward[0]
         if self.forward_layer.args.return_sequences:
             y_rev = np.flip(y_rev, axis=1)
