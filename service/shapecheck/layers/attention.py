@@ -69,6 +69,18 @@ def attention_equations(rank: int, attention_axes: tuple[int, ...]) -> tuple[str
     return f"{source},{target}->{product}", f"{product},{source}->{target}"
 
 
+def head_scores(q: Array, k: Array) -> Array:
+    """``einsum("bthd,bshd->bhts", q, k)`` as one batched BLAS product (einsum multiplies in
+    its own loops): the scores (batch, heads, T, S) of (batch, steps, heads, channels) inputs.
+    """
+    return q.transpose(0, 2, 1, 3) @ k.transpose(0, 2, 3, 1)
+
+
+def heads_combined(weights: Array, v: Array) -> Array:
+    """``einsum("bhts,bshd->bthd", weights, v)`` as one batched BLAS product."""
+    return (weights @ v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+
+
 def steps(shape: Shape) -> str:
     """``5 in all`` for (batch, 5, features); ``unknown number`` when axis -2 is None."""
     count = shape[-2] if len(shape) > 2 else 1
@@ -355,14 +367,16 @@ class MultiHeadAttention(ProjectedAttention):
             axes = (1,)
         dot_product, combine = attention_equations(q.ndim, axes)
         q = q * np.float32(1.0 / math.sqrt(float(self.args.key_dim)))
-        scores = np.einsum(dot_product, k, q)
+        sequences = q.ndim == 4 and axes == (1,)  # (batch, steps, heads, channels)
+        scores = head_scores(q, k) if sequences else np.einsum(dot_product, k, q)
         norm_axes = tuple(range(scores.ndim - len(axes), scores.ndim))
         if mask is not None:
             # (batch, T, S) expanded to the scores' rank as ``_masked_softmax`` does.
             while mask.ndim < scores.ndim:
                 mask = np.expand_dims(mask, axis=-len(axes) * 2 - 1)
         weights = self.attention_weights(scores, norm_axes, mask, fused)
-        return np.einsum(combine, weights, v), weights
+        attended = heads_combined(weights, v) if sequences else np.einsum(combine, weights, v)
+        return attended, weights
 
     # -- explanation --------------------------------------------------------------------------
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
@@ -452,10 +466,10 @@ class GroupedQueryAttention(ProjectedAttention):
         repeats = self.args.num_query_heads // self.args.num_key_value_heads
         k, v = np.repeat(k, repeats, axis=2), np.repeat(v, repeats, axis=2)
         q = q * np.float32(1.0 / math.sqrt(float(self.args.head_dim)))
-        scores = np.einsum("bquh,bkuh->buqk", q, k)
+        scores = head_scores(q, k)
         mask = None if mask is None else mask[:, None]
         weights = self.attention_weights(scores, (-1,), mask, self.fused(q, with_scores))
-        return np.einsum("buqk,bkuh->bquh", weights, v), weights
+        return heads_combined(weights, v), weights
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         heads, groups = self.args.num_query_heads, self.args.num_key_value_heads
