@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         client = Client(args.url, api_key=args.api_key, timeout=args.timeout, retries=args.retries)
         with client:
             return args.run(client, args)
+    except BrokenPipeError:
+        # The reader went away (`shapecheck layers | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ShapecheckError, OSError, ValueError) as exc:
         print(f"shapecheck: {exc}", file=sys.stderr)
         return 2

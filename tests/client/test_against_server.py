@@ -214,3 +214,17 @@ def test_cli_as_a_module_in_a_subprocess(url: str, tmp_path: Path) -> None:
             timeout=60,
         )
         assert done.returncode == status, done.stderr
+
+
+def test_cli_output_piped_into_a_reader_that_stops_early(url: str) -> None:
+    """`shapecheck layers | head -1`: the closed pipe is not reported as an error."""
+    env = {**os.environ, "SHAPECHECK_URL": url}
+    package_root = str(Path(shapecheck_client.__file__).parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    cli = subprocess.Popen([sys.executable, "-m", "shapecheck_client.cli", "layers"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert cli.stdout is not None and cli.stderr is not None
+    cli.stdout.readline()
+    cli.stdout.close()  # the reader goes away after one line
+    assert cli.wait(timeout=60) == 0
+    assert cli.stderr.read() == b""
