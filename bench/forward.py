@@ -1,7 +1,7 @@
 """Benchmark: a ResNet50 forward pass at batch 1, end to end through ``check()``, against the
 matmul floor of this machine.
 
-    .venv/bin/python bench/forward.py [--model ResNet50] [--repeat 7]
+    .venv/bin/python bench/forward.py [--model ResNet50] [--repeat 7] [--profile]
 
 The floor is the model's multiply-accumulates at the float32 matmul rate numpy reaches here, in
 the same run: a large sgemm is timed between the forward passes, so that both see the same
@@ -9,7 +9,8 @@ machine load, and each figure is the best of ``--repeat``. BLAS runs on one thre
 gunicorn worker on a small machine (``deploy/gunicorn.conf.py`` shares the cores among the
 workers); set OPENBLAS_NUM_THREADS to measure otherwise. Keras ``predict`` on the same model is
 timed too when keras is importable here, or through ``KERAS_PYTHON=<python with keras>``.
-Prints a markdown table for the README.
+Prints a markdown table for the README; ``--profile`` adds where the forward pass spends its
+time, per kind of layer (class, kernel and strides) as the forward plan runs them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections import defaultdict  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -69,12 +71,9 @@ def sgemm_rate(repeat: int) -> float:
     return SGEMM_SIZE**3 / best_of(repeat, lambda: a @ b)
 
 
-def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
-    """The forward pass's matrix products alone: per layer with a (..., N) kernel, an (M, K)
-    operand times its real kernel as (K, N), M = macs / (K·N). The bound of any im2col + BLAS
-    forward pass at this batch size, the weights read from memory as in a real pass."""
+def at_batch_1(doc: dict[str, Any]) -> tuple[Any, Any, dict[str, list[np.ndarray]]]:
+    """The model's graph and propagation with one sample, and its default weights (seed 0)."""
     from shapecheck.analysis import analyse
-    from shapecheck.budget import call_outputs
     from shapecheck.forward import weight_layout
     from shapecheck.graph import ModelInput, propagate
     from shapecheck.initializers import default_weights
@@ -82,7 +81,16 @@ def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
     graph = analyse(doc, {}).graph
     graph.inputs = [ModelInput(i.name, (1, *i.shape[1:])) for i in graph.inputs]
     prop = propagate(graph)
-    weights = default_weights(weight_layout(prop), seed=0)
+    return graph, prop, default_weights(weight_layout(prop), seed=0)
+
+
+def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
+    """The forward pass's matrix products alone: per layer with a (..., N) kernel, an (M, K)
+    operand times its real kernel as (K, N), M = macs / (K·N). The bound of any im2col + BLAS
+    forward pass at this batch size, the weights read from memory as in a real pass."""
+    from shapecheck.budget import call_outputs
+
+    graph, prop, weights = at_batch_1(doc)
     rng = np.random.default_rng(0)
     products = []
     for call in prop.order:
@@ -101,6 +109,54 @@ def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
             a @ b
 
     return run
+
+
+def layer_profile(doc: dict[str, Any], repeat: int) -> list[tuple[str, int, float]]:
+    """Per kind of layer as the forward plan runs it: its calls and their time in the fastest
+    of ``repeat`` passes, slowest kind first. The plan is made once, up front."""
+    from shapecheck import forward_plan
+    from shapecheck.forward import run_forward
+
+    graph, prop, weights = at_batch_1(doc)
+    graph, weights = forward_plan.prepare(graph, prop, weights)
+    spent: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+    for call in prop.order:
+        calls[layer_kind(graph.layers[call.layer])] += 1
+    for layer in graph.layers.values():
+        layer.forward = timed(layer, layer_kind(layer), spent)  # type: ignore[method-assign]
+    inputs = {i.name: np.random.default_rng(0).standard_normal(i.shape, dtype=np.float32)
+              for i in graph.inputs}
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        spent.clear()
+        run_forward(graph, prop, inputs, weights)
+        if not best or sum(spent.values()) < sum(best.values()):
+            best = dict(spent)
+    return sorted(((kind, calls[kind], seconds) for kind, seconds in best.items()),
+                  key=lambda row: -row[2])
+
+
+def layer_kind(layer: Any) -> str:
+    """``Conv2D 3×3/1``: the class, with the kernel and strides of a sliding window."""
+    window = getattr(layer, "window", None)
+    if window is None:
+        return type(layer).__name__
+    return (f"{type(layer).__name__} {'×'.join(map(str, window))}/"
+            f"{'×'.join(map(str, layer.strides))}")
+
+
+def timed(layer: Any, kind: str, spent: dict[str, float]) -> Callable[..., Any]:
+    """``layer.forward``, adding its time to ``spent[kind]``."""
+    run = layer.forward
+
+    def forward(*args: Any) -> Any:
+        started = time.perf_counter()
+        outputs = run(*args)
+        spent[kind] += time.perf_counter() - started
+        return outputs
+
+    return forward
 
 
 def keras_json(model: str) -> dict[str, Any]:
@@ -126,6 +182,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="ResNet50")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", action="store_true",
+                        help="also time the forward pass per kind of layer")
     args = parser.parse_args()
 
     from shapecheck import check
@@ -172,6 +230,15 @@ def main() -> None:
         k = keras_result["seconds"]
         print(f"| Keras {keras_result['keras']} ({keras_result['backend']}) `predict` | "
               f"{k * 1e3:.1f} | {macs / k / 1e9:.1f} | {k / floor:.2f} |")
+    if args.profile:
+        rows = layer_profile(doc, args.repeat)
+        total = sum(seconds for _, _, seconds in rows)
+        print(f"\nThe forward pass per kind of layer, as planned ({total * 1e3:.1f} ms in the "
+              "kernels):\n")
+        print("| layer | calls | ms | share |")
+        print("|---|---:|---:|---:|")
+        for kind, count, seconds in rows:
+            print(f"| {kind} | {count} | {seconds * 1e3:.2f} | {seconds / total:.0%} |")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,8 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
         pixels = x[(slice(None), *(slice(None, None, s) for s in strides))]
         y = pixels.reshape(-1, cin_g) @ kernel.reshape(cin_g, filters)
         return y.reshape(*pixels.shape[:-1], filters)
+    if groups == 1 and max(strides) == 1 and SHIFTED_CHANNELS[0] <= cin_g < SHIFTED_CHANNELS[1]:
+        return shifted_convolve(x, kernel, dilation)
     # (N, *out, C, *k) -> (groups, N·out, k·C/groups): a patch flattens in the kernel's order.
     patches = np.moveaxis(windows(x, size, strides, dilation), rank + 1, -1)
     out_shape = patches.shape[: rank + 1]
@@ -219,6 +221,37 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
     w = np.moveaxis(w, -2, 0).reshape(groups, -1, filters // groups)
     y = np.moveaxis(cols @ w, 0, 1)  # (N·out, groups, F/groups)
     return y.reshape(*out_shape, filters)
+
+
+SHIFTED_CHANNELS = (32, 128)
+"""The input channels for which ``shifted_convolve`` beats a patch matrix: fewer make its
+products too thin for BLAS, more make the patch matrix's single product the faster."""
+
+
+def shifted_convolve(x: Array, kernel: Array, dilation: Sequence[int]) -> Array:
+    """A convolution with stride 1 of a padded channels_last batch, without a patch matrix
+    (kernel-volume times the input): one product per kernel position, summed.
+
+    The batch is flattened over its grid of positions; a kernel position reads it shifted by
+    that position's offset on the grid. Every grid position gets an output (those past the
+    valid ones read across rows or samples) and the valid ones are cropped out.
+    """
+    rank = kernel.ndim - 2
+    size, (channels, filters) = kernel.shape[:rank], kernel.shape[rank:]
+    grid = x.shape[1:-1]
+    strides = [math.prod(grid[axis + 1:]) for axis in range(rank)]  # of the flattened grid
+    offsets = [sum(k * d * s for k, d, s in zip(position, dilation, strides, strict=True))
+               for position in np.ndindex(*size)]
+    flat = x.reshape(-1, channels)
+    rows = len(flat) - offsets[-1]  # outputs whose last read is inside the batch
+    y = np.empty((len(flat), filters), flat.dtype)
+    kernels = kernel.reshape(-1, channels, filters)
+    np.matmul(flat[:rows], kernels[0], out=y[:rows])
+    term = np.empty((rows, filters), flat.dtype)
+    for offset, w in zip(offsets[1:], kernels[1:], strict=True):
+        y[:rows] += np.matmul(flat[offset:offset + rows], w, out=term)
+    valid = (slice(0, n - d * (k - 1)) for n, k, d in zip(grid, size, dilation, strict=True))
+    return y.reshape(x.shape[0], *grid, filters)[(slice(None), *valid)]
 
 
 def depthwise_convolve(x: Array, kernel: Array, strides: Sequence[int],
