@@ -9,6 +9,7 @@ from shapecheck import forward_plan
 from shapecheck.analysis import analyse
 from shapecheck.forward import run_forward
 from shapecheck.graph import Call, ModelGraph, Propagation, TensorRef, propagate
+from shapecheck.layers import conv
 from shapecheck.layers.base import Layer
 from shapecheck.layers.conv import WinogradConv2D
 from shapecheck.layers.normalization import BatchNormalization
@@ -180,3 +181,23 @@ def test_derived_kernels_of_read_only_weights_are_kept() -> None:
     key = next(k for k in forward_plan.DERIVED.entries if id(weights["conv"][0]) in k)
     del weights, kept
     assert key not in forward_plan.DERIVED.entries
+
+
+@pytest.mark.parametrize(("shape", "kernel", "dilation", "padding"), [
+    ((2, 9, 8, 40), (3, 3), (1, 1), "same"),
+    ((1, 12, 40), (5,), (2,), "causal"),
+    ((2, 5, 6, 4, 40), (2, 3, 2), (1, 2, 1), "valid"),
+    ((1, 7, 9, 40), (3, 2), (2, 3), "same"),
+])
+def test_shifted_products_equal_the_patch_matrix(shape: tuple, kernel: tuple,
+                                                 dilation: tuple, padding: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((*kernel, shape[-1], 6)).astype(np.float32)
+    strides = (1,) * len(kernel)
+    shifted = conv.convolve(x, w, strides, dilation, padding)
+    monkeypatch.setattr(conv, "SHIFTED_CHANNELS", (0, 0))
+    patches = conv.convolve(x, w, strides, dilation, padding)
+    assert shifted.shape == patches.shape
+    assert float(np.max(np.abs(shifted - patches))) <= 1e-5 * float(np.max(np.abs(patches)))
