@@ -26,6 +26,10 @@ SHAPE_KEYS = (*((key, 1) for key in PER_SAMPLE_SHAPE_KEYS),
 # Keys under which a layer holds other layers: model layer lists and wrappers' inner layers.
 LAYER_LIST_KEYS = ("layers",)
 INNER_LAYER_KEYS = ("layer", "forward_layer", "backward_layer")
+NESTING_KEYS = frozenset((*LAYER_LIST_KEYS, *INNER_LAYER_KEYS))
+SHAPE_KEY_NAMES = frozenset(key for key, _ in SHAPE_KEYS)
+CONFIG_KEYS = NESTING_KEYS | SHAPE_KEY_NAMES
+ENTRY_KEYS = CONFIG_KEYS | {"inputs"}
 
 
 def enforce(body: Any, limits: Limits | None = None) -> None:
@@ -34,19 +38,103 @@ def enforce(body: Any, limits: Limits | None = None) -> None:
         return  # parse_request refuses it with a clear 422
     limits = limits or Limits.from_env()
     model = body.get("model")
-    if isinstance(model, Mapping):
-        layers = list(layer_entries(model, "model"))
-        inputs = model.get("inputs")
-        count = len(layers) + (len(inputs) if isinstance(inputs, Mapping) else 0)
-        if count > limits.max_layers:
-            raise LimitExceeded(
-                "layer count", count, limits.max_layers,
-                f"The model has {count:,} layers (input layers, nested models and wrapped "
-                f"layers included), over the limit of {limits.max_layers:,} "
-                "(SHAPECHECK_MAX_LAYERS).")
-        check_fan_in(layers, limits.max_layers)
-        check_ranks(declared_shapes(model, layers), limits.max_rank)
+    if isinstance(model, Mapping) and not surely_within(model, limits):
+        enforce_model(model, limits)
     check_ranks(data_shapes(body), limits.max_rank)
+
+
+def enforce_model(model: Mapping[str, Any], limits: Limits) -> None:
+    """The model's limits, each refusal with the JSON path of what is over it."""
+    layers = list(layer_entries(model, "model"))
+    inputs = model.get("inputs")
+    count = len(layers) + (len(inputs) if isinstance(inputs, Mapping) else 0)
+    if count > limits.max_layers:
+        raise LimitExceeded(
+            "layer count", count, limits.max_layers,
+            f"The model has {count:,} layers (input layers, nested models and wrapped "
+            f"layers included), over the limit of {limits.max_layers:,} "
+            "(SHAPECHECK_MAX_LAYERS).")
+    check_fan_in(layers, limits.max_layers)
+    check_ranks(declared_shapes(model, layers), limits.max_rank)
+
+
+def surely_within(model: Mapping[str, Any], limits: Limits) -> bool:
+    """True when the model is within its limits, by one quick walk that spells no paths.
+
+    False when something is over a limit, or when the document holds a mapping that is not a
+    dict: ``enforce_model`` then walks it again to say where. Most entries hold none of the
+    keys the limits read, which one set test in C tells.
+    """
+    if type(model) is not dict:
+        return False
+    max_layers, max_rank = limits.max_layers, limits.max_rank
+    inputs = model.get("inputs")
+    build = model.get("build_config")
+    model_shapes = [*named_shapes(inputs, "", batch_axes=1),
+                    *(named_shapes(build.get("input_shape"), "", 0)
+                      if isinstance(build, Mapping) else ())]
+    if any(not 1 <= rank <= max_rank for _, _, rank in model_shapes):
+        return False
+    count = len(inputs) if isinstance(inputs, Mapping) else 0
+    stack = [model]
+    while stack:
+        for entry in nested_entries(stack.pop()):
+            count += 1
+            if entry is None or count > max_layers:
+                return False
+            if plain(entry):
+                continue  # no shape, no inputs, no nested layer: the usual entry
+            if not entry_within(entry, max_layers, max_rank):
+                return False
+            stack.append(entry)
+    return count <= max_layers
+
+
+def plain(entry: dict[str, Any]) -> bool:
+    """True for an entry (and config) holding none of the keys the limits read."""
+    config = entry.get("config")
+    return entry.keys().isdisjoint(ENTRY_KEYS) and (
+        config is None or (type(config) is dict and config.keys().isdisjoint(CONFIG_KEYS)))
+
+
+def nested_entries(node: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
+    """The layer entries directly in a model or layer entry, as ``children`` finds them; None
+    for a mapping that is not a dict."""
+    config = node.get("config")
+    for holder in (node, {"layers": config} if type(config) is list else config):
+        if type(holder) is not dict:
+            if isinstance(holder, Mapping):
+                yield None
+            continue
+        if holder.keys().isdisjoint(NESTING_KEYS):
+            continue
+        items = holder.get("layers")
+        if type(items) is list:
+            for item in items:
+                if isinstance(item, Mapping):
+                    yield item if type(item) is dict else None
+        for key in INNER_LAYER_KEYS:
+            item = holder.get(key)
+            if isinstance(item, Mapping):
+                yield item if type(item) is dict else None
+
+
+def entry_within(entry: dict[str, Any], max_layers: int, max_rank: int) -> bool:
+    """One layer entry's fan-in and declared shapes are within the limits."""
+    inputs = entry.get("inputs")
+    if type(inputs) is list and len(inputs) > max_layers:
+        return False
+    for holder in (entry, entry.get("config")):
+        if type(holder) is dict:
+            if holder.keys().isdisjoint(SHAPE_KEY_NAMES):
+                continue
+            for key, batch_axes in SHAPE_KEYS:
+                value = holder.get(key)
+                if isinstance(value, list) and not 1 <= len(value) + batch_axes <= max_rank:
+                    return False
+        elif isinstance(holder, Mapping):
+            return False
+    return True
 
 
 def check_fan_in(layers: list[tuple[str, Mapping[str, Any]]], max_layers: int) -> None:
