@@ -17,7 +17,10 @@ from shapecheck.formats.keras import detect_format, load_keras
 from shapecheck.formats.keras_ops import ops_broadcast
 from shapecheck.forward import run_forward
 from shapecheck.graph import TensorRef
-from shapecheck.layers.base import frozen
+from shapecheck.layers.base import memo_key
+from shapecheck.layers.core import Activation, Dense
+from shapecheck.layers.recurrent import Bidirectional
+from shapecheck.layers.reshaping import Reshape
 
 
 def model_fixtures(flavour: str) -> list:
@@ -426,9 +429,13 @@ def test_memoised_arguments_tell_types_apart() -> None:
         check({"model": dense})
     assert list(info.value.errors) == ["model.layers.0.units"]
     # Only small values make memo keys: nested layer configs and long lists never stay behind.
-    assert frozen([1, [2, 3]]) == ("[]", (int, 1), ("[]", (int, 2), (int, 3)))
-    assert frozen({"class_name": "LSTM"}) is None
-    assert frozen(list(range(17))) is None and frozen("x" * 17) is None
+    assert memo_key(Dense, {"units": 1}) != memo_key(Dense, {"units": True})
+    assert memo_key(Dense, {"units": 1}) != memo_key(Dense, {"units": 1.0})
+    assert memo_key(Dense, {"units": 2, "use_bias": None}) != memo_key(Dense, {"units": 2})
+    assert memo_key(Reshape, {"target_shape": [1, [2, 3]]}) is not None
+    assert memo_key(Bidirectional, {"layer": {"class_name": "LSTM"}}) is None
+    assert memo_key(Reshape, {"target_shape": list(range(100))}) is None
+    assert memo_key(Activation, {"activation": "x" * 300}) is None
 
 
 @pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])

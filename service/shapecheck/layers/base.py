@@ -20,6 +20,7 @@ several (``return_state``) override the plural ones. Shapes include the batch ax
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -128,13 +129,11 @@ class Layer:
         when those are small: nested layer configs and long lists are validated every time, so
         the memo never holds much of a request.
         """
-        schema = cls.schema()
-        parts = [(k, frozen(config[k])) for k in schema.fields if k in config]
-        key = (cls, *parts) if all(part is not None for _, part in parts) else None
+        key = memo_key(cls, config)
         loaded = _LOADED_ARGS.get(key) if key else None
         if loaded is None:
             try:
-                loaded = schema.load(dict(config))
+                loaded = cls.schema().load(dict(config))
             except ValidationError as exc:
                 raise RequestInvalid(flatten_messages(exc.messages, "")) from None
             if key:
@@ -142,6 +141,14 @@ class Layer:
                     _LOADED_ARGS.clear()
                 _LOADED_ARGS[key] = loaded
         return dict(loaded)
+
+    @classmethod
+    def arg_names(cls) -> tuple[str, ...]:
+        """The config keys ``Args`` reads, once per class."""
+        if "_arg_names" not in cls.__dict__:
+            cls._arg_names = tuple(field.data_key or name
+                                   for name, field in cls.schema().fields.items())
+        return cls._arg_names
 
     @classmethod
     def schema(cls) -> Schema:
@@ -273,22 +280,24 @@ class Layer:
         return tuple(value)
 
 
-_LOADED_ARGS: dict[tuple, dict[str, Any]] = {}
+_LOADED_ARGS: dict[tuple[type[Layer], bytes], dict[str, Any]] = {}
 _LOADED_ARGS_MAX = 4096
-_MEMO_ITEMS_MAX = 16  # list items and string characters in one memoised argument value
-_SCALARS = frozenset({int, float, bool, type(None)})
+_MEMO_KEY_BYTES = 256
+"""The largest memo key: the declared arguments of one layer, marshalled."""
 
 
-def frozen(value: Any) -> tuple | None:
-    """A hashable stand-in for a small JSON value that tells types apart (``1``, ``1.0``,
-    ``True``): a number, a short string, a short list of them. None for anything larger."""
-    kind = type(value)
-    if kind in _SCALARS or (kind is str and len(value) <= _MEMO_ITEMS_MAX):
-        return (kind, value)
-    if (kind is list or kind is tuple) and len(value) <= _MEMO_ITEMS_MAX:
-        items = tuple(frozen(v) for v in value)
-        return None if None in items else ("[]", *items)
-    return None
+def memo_key(cls: type[Layer], config: Mapping[str, Any]) -> tuple[type[Layer], bytes] | None:
+    """The memo key of a config's declared arguments: their values marshalled, which tells
+    types apart (``1``, ``1.0``, ``True``, a list from a tuple) and a missing argument (``...``)
+    from a null one. None when an argument is not a plain value, holds an object (a nested
+    layer config), or when they are large: those configs are validated every time."""
+    try:
+        data = marshal.dumps([config.get(name, ...) for name in cls.arg_names()], 2)
+    except ValueError:  # not plain data
+        return None
+    if len(data) > _MEMO_KEY_BYTES or b"{" in data:  # a dict (or, rarely, a 123 or a "{")
+        return None
+    return cls, data
 
 
 def explain_params(weights: Sequence[Weight]) -> str:
