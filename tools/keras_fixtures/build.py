@@ -64,9 +64,9 @@ def seq(case_id: str, shape: list, *layers: dict[str, Any], forward: bool = True
 
 
 def encode(array: np.ndarray) -> dict[str, Any]:
-    array = np.ascontiguousarray(array, dtype=np.float32)
+    array = np.asarray(array, dtype="<f4")  # a scalar keeps its shape [] (not [1])
     return {"dtype": "float32", "shape": list(array.shape),
-            "base64": base64.b64encode(array.astype("<f4").tobytes()).decode()}
+            "base64": base64.b64encode(array.tobytes()).decode()}
 
 
 def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str, Any] | None]:
