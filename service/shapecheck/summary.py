@@ -33,10 +33,11 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     lines = [f'Model: "{name}"', border("┏", "┳", "┓", "━", widths),
              line("┃", headers, widths), border("┡", "╇", "┩", "━", widths)]
     between = border("├", "┼", "┤", "─", widths)
-    for i, row in enumerate(rows):
+    row = Row(widths, functional)
+    for i, entry in enumerate(rows):
         if i:
             lines.append(between)
-        lines.extend(row_lines(row, widths, functional))
+        lines.extend(row.lines(entry))
     lines.append(border("└", "┴", "┘", "─", widths))
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
@@ -45,17 +46,35 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     return "\n".join(lines)
 
 
-def row_lines(row: dict[str, Any], widths: list[int], functional: bool) -> list[str]:
-    shapes = row["output_shapes"]
-    shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
-    cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
-    if functional:
-        cells.append([f"{n}" for n in row["inputs"]] or ["-"])
-    height = max(len(c) for c in cells)
-    out = []
-    for k in range(height):
-        out.append(line("│", [c[k] if k < len(c) else "" for c in cells], widths))
-    return out
+class Row:
+    """The lines of one layer's row: most fit one line, which one format string writes."""
+
+    def __init__(self, widths: list[int], functional: bool) -> None:
+        self.widths = widths
+        self.functional = functional
+        self.rooms = [width - 2 for width in widths]
+        aligns = "<<><"[:len(widths)]  # numbers to the right
+        self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
+                                          zip(aligns, self.rooms, strict=True)) + " │"
+
+    def lines(self, row: dict[str, Any]) -> list[str]:
+        shapes = row["output_shapes"]
+        shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
+        cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
+        if self.functional:
+            cells.append(row["inputs"] or ["-"])
+        if self.fits(cells):
+            return [self.template.format(*[cell[0] for cell in cells])]
+        height = max(len(c) for c in cells)
+        return [line("│", [c[k] if k < len(c) else "" for c in cells], self.widths)
+                for k in range(height)]
+
+    def fits(self, cells: list[list[str]]) -> bool:
+        """Whether each cell holds one text that fits its column (the usual row)."""
+        for cell, room in zip(cells, self.rooms, strict=True):
+            if len(cell) != 1 or len(cell[0]) > room:
+                return False
+        return True
 
 
 def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:

@@ -42,17 +42,16 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
     graph = ModelGraph(name=str(doc.get("name") or "sequential"), format="native", inputs=inputs,
                        layers={}, calls=[], outputs=[], notes=notes)
     previous: str | None = inputs[0].name if len(inputs) == 1 else None
+    input_names = graph.input_names()
     for i, entry in enumerate(entries):
         if entry["type"] == "InputLayer":
             previous = entry.get("name") or DEFAULT_INPUT
             continue
         name = entry.get("name") or namer.name(canonical_name(entry["type"]))
-        if name in graph.layers or name in graph.input_names():
+        if name in graph.layers or name in input_names:
             raise RequestInvalid({f"model.layers.{i}.name": [f"the name '{name}' is used twice"]})
-        own = declared_args(entry["type"])  # Embedding's input_dim is its own, not the input's
-        config = {k: v for k, v in entry.items()
-                  if k not in RESERVED and (k not in INPUT_ARGS or k in own)}
-        layer = make_layer(entry["type"], name, config, f"model.layers.{i}", overrides, notes)
+        layer = make_layer(entry["type"], name, layer_config(entry), f"model.layers.{i}",
+                           overrides, notes)
         refs = input_refs(entry, previous, i, name, notes)
         graph.layers[name] = layer
         graph.paths[name] = f"/layers/{i}"
@@ -60,6 +59,16 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
     return graph
+
+
+def layer_config(entry: dict[str, Any]) -> dict[str, Any]:
+    """The layer's arguments: the entry without its reserved keys, nor the Keras 2 input
+    arguments unless the layer declares them (Embedding's input_dim is its own)."""
+    if entry.keys().isdisjoint(INPUT_ARGS):
+        return {k: v for k, v in entry.items() if k not in RESERVED}
+    own = declared_args(entry["type"])
+    return {k: v for k, v in entry.items()
+            if k not in RESERVED and (k not in INPUT_ARGS or k in own)}
 
 
 def entry_of(entry: Any, i: int) -> dict[str, Any]:
