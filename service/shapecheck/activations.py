@@ -87,17 +87,34 @@ def _softplus(x: Array) -> Array:
 
 
 def _erf(x: Array) -> Array:
-    """Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, well inside float32 parity."""
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                         + t * 1.061405429))))
-    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
+    """Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, well inside float32 parity. Written in
+    place: ``sign(x)·(1 − t·(a1 + t·(a2 + ... + t·a5))·exp(−x²))``, t = 1 / (1 + p·|x|)."""
+    t = np.abs(x)
+    t *= 0.3275911
+    t += 1.0
+    np.divide(1.0, t, out=t)
+    poly = t * 1.061405429
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += coefficient
+        poly *= t
+    gaussian = np.negative(x)
+    gaussian *= x
+    poly *= np.exp(gaussian, out=gaussian)
+    np.subtract(1.0, poly, out=poly)
+    poly *= np.sign(x)
+    return poly
+
+
+SQRT_2 = np.float32(math.sqrt(2.0))
+"""A float32 divisor: np.sqrt(2.0) is a float64 scalar, which would promote x to float64."""
 
 
 @blockwise
 def _gelu(x: Array) -> Array:
-    # A float32 divisor: np.sqrt(2.0) is a float64 scalar, which would promote x to float64.
-    return 0.5 * x * (1.0 + _erf(x / np.float32(math.sqrt(2.0))))
+    y = _erf(x / SQRT_2)
+    y += 1.0
+    y *= 0.5 * x
+    return y
 
 
 def _relu6(x: Array) -> Array:
