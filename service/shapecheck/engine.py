@@ -24,6 +24,8 @@ from .shapes import num_elements
 from .summary import render_summary
 
 BYTES_PER_PARAM = 4  # float32 weights
+Costs = tuple[int, int, int, str | None]
+"""A row's parameters, trainable parameters, multiply-accumulates and explanation."""
 
 
 def check(body: Any) -> dict[str, Any]:
@@ -69,7 +71,8 @@ def checked(body: Any) -> dict[str, Any]:
 
 def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
     graph, prop = analysis.graph, analysis.propagation
-    layers = [layer_json(state) for state in prop.states.values()]
+    costs: dict[tuple, Costs] = {}
+    layers = [layer_json(state, costs) for state in prop.states.values()]
     totals = totals_json(layers, request.batch_size, prop)
     diagnostics = sorted(analysis.diagnostics, key=severity_rank)
     return {
@@ -96,16 +99,21 @@ def maybe_list(shape: tuple | None) -> list | None:
     return None if shape is None else list(shape)
 
 
-def layer_json(state: LayerState) -> dict[str, Any]:
+def layer_json(state: LayerState, costs: dict[tuple, Costs]) -> dict[str, Any]:
+    """One layer's row. ``costs`` holds the parameters, multiply-accumulates and explanation
+    of the rows already made, for layers of equal ``config_key`` with the same weights and
+    calls (models repeat their blocks)."""
     layer = state.layer
-    weights = state.weights or []
-    sizes = [w.size for w in weights]
-    params = sum(sizes)
-    trainable = sum(size for size, w in zip(sizes, weights, strict=True)
-                    if w.trainable) if layer.trainable else 0
     shapes = state.output_shapes
     computed = shapes is not None and bool(state.input_shapes)
-    first_outputs = state.call_outputs(0) if computed else []
+    key = ((layer.config_key, id(state.weights), tuple(map(tuple, state.input_shapes)),
+            tuple(shapes)) if computed and layer.config_key else None)
+    known = costs.get(key) if key else None
+    if known is None:
+        known = layer_costs(state, computed)
+        if key:
+            costs[key] = known
+    params, trainable, macs, explain = known
     return {
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
@@ -114,11 +122,24 @@ def layer_json(state: LayerState) -> dict[str, Any]:
         "params": params,
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,
-        "macs": sum(layer.macs(ins, state.call_outputs(k) if k else first_outputs)
-                    for k, ins in enumerate(state.input_shapes)) if computed else 0,
-        "explain": (layer.explain(state.input_shapes[0], first_outputs, weights)
-                    if computed else None),
+        "macs": macs,
+        "explain": explain,
     }
+
+
+def layer_costs(state: LayerState, computed: bool) -> Costs:
+    layer = state.layer
+    weights = state.weights or []
+    sizes = [w.size for w in weights]
+    params = sum(sizes)
+    trainable = sum(size for size, w in zip(sizes, weights, strict=True)
+                    if w.trainable) if layer.trainable else 0
+    if not computed:
+        return params, trainable, 0, None
+    first_outputs = state.call_outputs(0)
+    macs = sum(layer.macs(ins, state.call_outputs(k) if k else first_outputs)
+               for k, ins in enumerate(state.input_shapes))
+    return params, trainable, macs, layer.explain(state.input_shapes[0], first_outputs, weights)
 
 
 def unique(items: Any) -> list[str]:

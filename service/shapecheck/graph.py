@@ -181,9 +181,10 @@ def propagate(graph: ModelGraph) -> Propagation:
     order, problems = topological_calls(graph)
     tensors: dict[TensorRef, Shape | None] = {TensorRef(i.name): i.shape for i in graph.inputs}
     states = {name: LayerState(layer) for name, layer in graph.layers.items()}
+    computed: Computed = {}
     for call in order:
         state = states[call.layer]
-        outputs = run_call(state, call, tensors, problems)
+        outputs = run_call(state, call, tensors, problems, computed)
         for i, shape in enumerate(outputs or ()):
             tensors[TensorRef(call.layer, call.index, i)] = shape
         if outputs is None:
@@ -197,10 +198,12 @@ def propagate(graph: ModelGraph) -> Propagation:
 
 
 _MISSING = object()
+Computed = dict[tuple, tuple[list[Weight], list[Shape]]]
+"""(config key, input shapes) -> (weights, output shapes), for one propagation."""
 
 
 def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | None],
-             problems: list[Diagnostic]) -> list[Shape] | None:
+             problems: list[Diagnostic], computed: Computed) -> list[Shape] | None:
     """Propagate one call; None when its outputs are unknown."""
     state.calls.append(call)
     shapes = []
@@ -216,7 +219,7 @@ def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | Non
         return None
     state.input_shapes.append(shapes)
     try:
-        outputs = compute(state, shapes, call)
+        outputs = compute(state, shapes, call, computed)
     except LayerInputIncompatible as exc:
         problems.append(diag.error(diag.LAYER_INPUT_INCOMPATIBLE, call.layer, exc.message,
                                    exc.hint))
@@ -227,10 +230,18 @@ def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | Non
     return outputs
 
 
-def compute(state: LayerState, shapes: list[Shape], call: Call) -> list[Shape]:
-    """Build (first call) or check (later calls) the weights, then the output shapes."""
+def compute(state: LayerState, shapes: list[Shape], call: Call,
+            computed: Computed) -> list[Shape]:
+    """Build (first call) or check (later calls) the weights, then the output shapes.
+
+    Layers of equal ``config_key`` called on equal shapes compute the same weights and
+    outputs (models repeat their blocks): ``computed`` keeps them for the rest of the
+    propagation.
+    """
     layer = state.layer
-    weights = layer.build(shapes)
+    key = (layer.config_key, *shapes) if layer.config_key and not call.options else None
+    known = computed.get(key) if key else None
+    weights = known[0] if known else layer.build(shapes)
     if state.weights is None:
         state.weights = weights
     elif [w.shape for w in weights] != [w.shape for w in state.weights]:
@@ -240,9 +251,14 @@ def compute(state: LayerState, shapes: list[Shape], call: Call) -> list[Shape]:
             f"'{layer.name}' is shared: its first call created weights for input {first}, "
             f"but this call gives {now}, which needs weights of other shapes.",
             "A shared layer must receive the same feature sizes on every call.")
+    if known:
+        return list(known[1])
     if call.options:
         return layer.output_shapes_for_call(shapes, call.options)
-    return layer.output_shapes(shapes)
+    outputs = layer.output_shapes(shapes)
+    if key:
+        computed[key] = (weights, outputs)
+    return list(outputs)
 
 
 def missing_output(call: Call, ref: TensorRef,

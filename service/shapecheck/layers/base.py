@@ -103,6 +103,10 @@ class Layer:
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
     Args: ClassVar[type[Schema]] = LayerArgs
+    config_key: tuple[type[Layer], bytes] | None = None
+    """``memo_key`` of the config ``from_config`` built the layer from: two layers with equal
+    keys compute the same shapes, weights, costs and explanations. None for layers built
+    otherwise, or from configs that make no key."""
 
     def __init__(self, name: str, args: Mapping[str, Any]) -> None:
         self.name = name
@@ -115,21 +119,24 @@ class Layer:
 
         Raises RequestInvalid with paths relative to the layer's config.
         """
+        key = memo_key(cls, config)
         try:
-            return cls(name, cls.load_args(config))
+            layer = cls(name, cls.load_args(config, key))
         except ArgumentError as exc:
             raise RequestInvalid({exc.field: [exc.message]}) from None
+        layer.config_key = key
+        return layer
 
     @classmethod
-    def load_args(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+    def load_args(cls, config: Mapping[str, Any],
+                  key: tuple[type[Layer], bytes] | None) -> dict[str, Any]:
         """``config`` validated by ``Args``; raises RequestInvalid.
 
         Large models repeat the same arguments (every BatchNormalization of a ResNet), so valid
         results are memoised by the declared arguments' values, typed (``1`` is not ``True``),
-        when those are small: nested layer configs and long lists are validated every time, so
-        the memo never holds much of a request.
+        when those are small (``key``, the config's ``memo_key``): nested layer configs and
+        long lists are validated every time, so the memo never holds much of a request.
         """
-        key = memo_key(cls, config)
         loaded = _LOADED_ARGS.get(key) if key else None
         if loaded is None:
             try:
