@@ -22,13 +22,18 @@ def loaded(model: dict) -> tuple[ModelGraph, Propagation]:
     return analysis.graph, analysis.propagation
 
 
-def random_weights(prop: Propagation, seed: int = 0) -> dict[str, list[np.ndarray]]:
-    """Weights far from the defaults (gamma 1, mean 0, variance 1), variances positive."""
-    rng = np.random.default_rng(seed)
-    return {name: [(rng.uniform(0.5, 1.5, w.shape) if w.name == "moving_variance"
-                    else rng.uniform(-1, 1, w.shape)).astype(np.float32)
-                   for w in state.weights or ()]
-            for name, state in prop.states.items()}
+def random_weights(prop: Propagation, read_only: bool = True) -> dict[str, list[np.ndarray]]:
+    """Weights far from the defaults (gamma 1, mean 0, variance 1), variances positive;
+    read-only as the cached default weights are, or writeable as a request's own."""
+    rng = np.random.default_rng(0)
+    weights = {name: [(rng.uniform(0.5, 1.5, w.shape) if w.name == "moving_variance"
+                       else rng.uniform(-1, 1, w.shape)).astype(np.float32)
+                      for w in state.weights or ()]
+               for name, state in prop.states.items()}
+    for arrays in weights.values():
+        for a in arrays:
+            a.flags.writeable = not read_only
+    return weights
 
 
 def run(graph: ModelGraph, prop: Propagation, weights: dict, x: np.ndarray,
@@ -169,8 +174,8 @@ def test_winograd_runs_the_wide_3x3_convolutions(filters: int, strides: int, siz
 
 
 def test_derived_kernels_of_read_only_weights_are_kept() -> None:
-    graph, prop = loaded({"inputs": [6, 6, 3], "layers": [CONV, BN]})
-    weights = random_weights(prop)
+    graph, prop = loaded({"inputs": [10, 10, 3], "layers": [CONV, BN]})
+    weights = random_weights(prop, read_only=False)
     fresh = [forward_plan.prepare(graph, prop, weights)[1]["conv"] for _ in range(2)]
     assert fresh[0][0] is not fresh[1][0] and fresh[0][0].flags.writeable
     for arrays in weights.values():
@@ -182,6 +187,21 @@ def test_derived_kernels_of_read_only_weights_are_kept() -> None:
     key = next(k for k in forward_plan.DERIVED.entries if id(weights["conv"][0]) in k)
     del weights, kept
     assert key not in forward_plan.DERIVED.entries
+
+
+def test_a_requests_own_weights_fold_only_where_one_pass_pays() -> None:
+    # 3·3·3·4 = 108 kernel values: folding them costs more than a pass over 4·4·4 = 64
+    # outputs (not over 8·8·4 = 256); the Winograd transform never pays for one pass.
+    for size, folds in ((6, False), (10, True)):
+        graph, prop = loaded({"inputs": [size, size, 3], "layers": [CONV, BN, RELU]})
+        planned, _ = forward_plan.prepare(graph, prop, random_weights(prop, read_only=False))
+        expected = ({"conv": "Conv2D", "bn": "Absorbed", "act": "Absorbed"} if folds
+                    else {"conv": "Conv2D", "bn": "Activated", "act": "Absorbed"})
+        assert kinds(planned.layers) == expected
+    graph, prop = loaded({"inputs": [14, 14, 128], "layers": [
+        {"type": "Conv2D", "filters": 128, "kernel_size": 3, "name": "conv"}]})
+    planned, _ = forward_plan.prepare(graph, prop, random_weights(prop, read_only=False))
+    assert type(planned.layers["conv"]) is not WinogradConv2D
 
 
 @pytest.mark.parametrize(("shape", "kernel", "dilation", "padding"), [

@@ -129,8 +129,10 @@ class Plan:
         tail = output_of(call)
         foldable = is_linear(linear.args.activation) and self.runs_once(call)
         norm = self.sole_reader(tail) if foldable else None
-        if norm is not None and normalises_channels(self.graph.layers[norm.layer], linear,
-                                                    self.prop.tensors[tail]):
+        if (norm is not None
+                and normalises_channels(self.graph.layers[norm.layer], linear,
+                                        self.prop.tensors[tail])
+                and folding_pays(kernels, self.weights[norm.layer], self.prop.tensors[tail])):
             kernels = fold(linear, kernels, self.graph.layers[norm.layer],
                            self.weights[norm.layer])
             changes["use_bias"] = True
@@ -141,7 +143,8 @@ class Plan:
             changes["activation"] = activation
             self.absorb(after)
         kind = type(linear)
-        if winograd_pays(linear, kernels[0], self.prop.tensors[output_of(call)]):
+        if kept(kernels[:1]) and winograd_pays(linear, kernels[0],
+                                               self.prop.tensors[output_of(call)]):
             kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
         if changes or kind is not type(linear):
             self.layers[call.layer] = rewritten_layer(linear, kind, changes)
@@ -211,6 +214,21 @@ def rewritten_layer(layer: Layer, kind: type[Layer], changes: Mapping[str, Any])
     return twin
 
 
+def kept(arrays: Sequence[Array]) -> bool:
+    """Whether what is derived from ``arrays`` is kept for later passes: read-only arrays (the
+    cached default weights) do not change; a request's own weights serve one pass."""
+    return not any(a.flags.writeable for a in arrays)
+
+
+def folding_pays(kernels: Sequence[Array], norm_weights: Sequence[Array],
+                 output: Shape) -> bool:
+    """Whether scaling the kernels costs less than the pass over the output it saves: always
+    when the folded kernels are kept; for one pass, when they are no larger than the output."""
+    if kept([*kernels, *norm_weights]):
+        return True
+    return sum(k.size for k in kernels) <= math.prod(d or 1 for d in output)
+
+
 def winograd_pays(layer: Layer, kernel: Array, output: Shape) -> bool:
     """Whether Winograd's 16 products per 2×2 outputs (instead of 36) outweigh its transforms.
 
@@ -268,7 +286,7 @@ class DerivedCache:
 
     def get(self, recipe: Hashable, sources: Sequence[Array],
             make: Callable[[], list[Array]]) -> list[Array]:
-        if any(a.flags.writeable for a in sources):
+        if not kept(sources):
             return make()
         key = (recipe, *(id(a) for a in sources))
         entry = self.entries.get(key)
