@@ -146,14 +146,18 @@ def test_an_activation_after_add_or_batch_norm_is_applied_in_place() -> None:
                              "bn": "Activated", "sigmoid": "Absorbed"}
 
 
-def test_absorbed_layers_pass_the_masks_on() -> None:
-    # The LSTM skips the all-zero steps only if the mask crosses the folded BN and tanh.
+@pytest.mark.parametrize(("layers", "planned"), [
+    ([{"type": "Dense", "units": 4, "name": "dense"}, BN], {"bn": "Absorbed", "act": "Absorbed"}),
+    ([BN], {"bn": "Activated", "act": "Absorbed"}),
+])
+def test_rewritten_layers_pass_the_masks_on(layers: list, planned: dict) -> None:
+    # The LSTM skips the all-zero steps only if the mask crosses the rewritten layers.
     model = {"inputs": [None, 3], "layers": [
-        {"type": "Masking", "mask_value": 0.0}, {"type": "Dense", "units": 4, "name": "dense"},
-        BN, {"type": "Activation", "activation": "tanh", "name": "act"},
+        {"type": "Masking", "mask_value": 0.0}, *layers,
+        {"type": "Activation", "activation": "tanh", "name": "act"},
         {"type": "LSTM", "units": 2}]}
-    layers = assert_same_values(model, (2, 6, 3))
-    assert kinds(layers)["bn"] == "Absorbed" and kinds(layers)["act"] == "Absorbed"
+    rewritten = assert_same_values(model, (2, 6, 3))
+    assert {name: kinds(rewritten)[name] for name in planned} == planned
     graph, prop = loaded(model)
     weights = random_weights(prop)
     x = np.random.default_rng(1).standard_normal((2, 6, 3)).astype(np.float32)

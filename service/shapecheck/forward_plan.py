@@ -92,7 +92,14 @@ class Activated(Layer):
         self.layer, self.activation = layer, activation
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        (y,) = self.layer.forward(inputs, weights)
+        return self.activated(self.layer.forward(inputs, weights))
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        return self.activated(self.layer.forward_masked(inputs, weights, masks, options))
+
+    def activated(self, outputs: list[Array]) -> list[Array]:
+        (y,) = outputs
         return [activations.apply_in_place(self.activation, y)]
 
     def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
