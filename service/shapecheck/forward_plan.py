@@ -18,9 +18,12 @@ the only reader of that value, which is no model output, and no call involved ha
 options. A folded call still runs, as a pass-through of its input (``Absorbed``) that gives the
 masks it gave, so ``run_forward`` checks every call's runtime shape and reports every layer.
 
-Folding and transforming cost a pass over the kernels: the results for read-only weights (the
-default weights, cached by ``initializers``) are kept as long as those arrays live, keyed by
-their identity and the recipe, so that repeated passes reuse them.
+Folding and transforming cost a pass over the kernels. For read-only weights (the default
+weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
+by their identity and the recipe, so that later passes reuse them (they hold about as much
+memory again as the kernels). A request's own weights serve one pass: they fold only where
+scaling the kernel costs less than the pass over the output it saves, and Winograd's
+transform, which pays over several passes, is left out.
 """
 
 from __future__ import annotations
@@ -133,29 +136,39 @@ class Plan:
 
     def rewrite_linear(self, call: Call, linear: Layer) -> None:
         kernels, changes = self.weights[call.layer], {}
-        tail = output_of(call)
-        foldable = is_linear(linear.args.activation) and self.runs_once(call)
-        norm = self.sole_reader(tail) if foldable else None
-        if (norm is not None
-                and normalises_channels(self.graph.layers[norm.layer], linear,
-                                        self.prop.tensors[tail])
-                and folding_pays(kernels, self.weights[norm.layer], self.prop.tensors[tail])):
-            kernels = fold(linear, kernels, self.graph.layers[norm.layer],
-                           self.weights[norm.layer])
-            changes["use_bias"] = True
-            tail = self.absorb(norm)
-        after = self.sole_reader(tail) if foldable else None
-        activation = self.activation_of(after)
-        if after is not None and activation is not None:
-            changes["activation"] = activation
-            self.absorb(after)
+        if is_linear(linear.args.activation) and self.runs_once(call):
+            kernels, changes = self.fold_readers(call, linear)
         kind = type(linear)
-        if kept(kernels[:1]) and winograd_pays(linear, kernels[0],
-                                               self.prop.tensors[output_of(call)]):
+        output = self.prop.tensors[output_of(call)]
+        if kept(kernels[:1]) and winograd_pays(linear, kernels[0], output):
             kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
         if changes or kind is not type(linear):
             self.layers[call.layer] = rewritten_layer(linear, kind, changes)
             self.weights[call.layer] = kernels
+
+    def fold_readers(self, call: Call, linear: Layer) -> tuple[Sequence[Array], dict[str, Any]]:
+        """Fold into ``linear`` the batch norm, then the activation, that alone read its
+        output: its weights and the changes to its arguments."""
+        kernels, changes = self.weights[call.layer], {}
+        tail = output_of(call)
+        norm = self.sole_reader(tail)
+        if norm is not None and self.folds(linear, kernels, norm):
+            kernels = fold(linear, kernels, self.graph.layers[norm.layer],
+                           self.weights[norm.layer])
+            changes["use_bias"] = True
+            tail = self.absorb(norm)
+        after = self.sole_reader(tail)
+        activation = self.activation_of(after)
+        if after is not None and activation is not None:
+            changes["activation"] = activation
+            self.absorb(after)
+        return kernels, changes
+
+    def folds(self, linear: Layer, kernels: Sequence[Array], norm: Call) -> bool:
+        """Whether ``norm`` is a batch norm of ``linear``'s channels that pays to fold."""
+        shape = self.prop.tensors[norm.inputs[0]]
+        return (normalises_channels(self.graph.layers[norm.layer], linear, shape)
+                and folding_pays(kernels, self.weights[norm.layer], shape))
 
     def activation_of(self, call: Call | None) -> str | None:
         """The activation ``call`` applies, when it is a plain activation layer."""
