@@ -2,9 +2,11 @@
 Conv1D/2D/3DTranspose, and the sliding-window arithmetic that pooling shares.
 
 Shapes follow Keras 3's ``compute_conv_output_shape`` and ``compute_conv_transpose_output_shape``.
-The forward kernels compute what ``jax.lax.conv_general_dilated`` computes: they pad, take
-strided windows with ``sliding_window_view`` and contract them with the kernel in one batched
-BLAS call.
+The forward kernels compute what ``jax.lax.conv_general_dilated`` computes, by BLAS products:
+a 1×1 kernel multiplies the (strided) pixels; with stride 1 and 32 to 127 input channels, one
+product per kernel position reads the input shifted (``shifted_convolve``); otherwise strided
+windows (``sliding_window_view``) make a patch matrix contracted with the kernel in one call.
+The forward plan runs wide 3×3 convolutions by Winograd's F(2×2, 3×3) (``WinogradConv2D``).
 """
 
 from __future__ import annotations
