@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from keras_fixtures import array, cases
 from shapecheck import check
-from shapecheck.analysis import analyse
 
 FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
 
@@ -48,17 +47,6 @@ def test_default_weights_and_random_data_run(case: dict) -> None:
                              strict=True):
         assert out["shape"] == expected["shape"]
         assert out["stats"]["nonfinite"] == 0, out["name"]
-
-
-def scalars_as_scalars(case: dict, weights: dict) -> dict:
-    """Scalar weights (Attention's ``scale``) with shape [] as the request sends them, as
-    ``get_weights()`` gives them. The fixture builder now records them so (it stored [1]
-    before), which makes this a no-op; test_forward_masking and test_forward_options still call
-    it, and it goes when they stop."""
-    states = analyse(case["native"], {}).propagation.states
-    return {name: [{**value, "shape": []} if declared.shape == () else value
-                   for value, declared in zip(values, states[name].weights, strict=True)]
-            for name, values in weights.items()}
 
 
 def input_shapes(case: dict) -> list[list]:

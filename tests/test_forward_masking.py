@@ -18,7 +18,7 @@ from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.forward import run_forward
 from shapecheck.layers.base import REGISTRY
-from test_forward_fixtures import decoded, scalars_as_scalars
+from test_forward_fixtures import decoded
 
 MASKING_CASES = [c for c in cases() if c.id.startswith("masking:")]
 
@@ -50,7 +50,7 @@ def test_keras_json_with_explicit_masks_matches_keras_predict(case: dict) -> Non
     x = recorded["x"]
     result = check({"model": doc, "forward": {
         "x": next(iter(x.values())) if len(x) == 1 else x,
-        "weights": scalars_as_scalars({"native": doc}, recorded["weights"]),
+        "weights": recorded["weights"],
         "return": "values"}})
     for out, expected in zip(result["forward"]["outputs"], recorded["outputs"], strict=True):
         want, got = array(expected), decoded(out["values"])

@@ -16,7 +16,7 @@ import pytest
 from keras_fixtures import FIXTURES, array, cases
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
-from test_forward_fixtures import decoded, scalars_as_scalars
+from test_forward_fixtures import decoded
 
 CALL_CASES = cases(kind="calls")
 
@@ -39,7 +39,7 @@ def test_options_reach_the_kernels_as_in_keras_predict(case: dict) -> None:
     x = recorded["x"]
     result = check({"model": doc, "forward": {
         "x": next(iter(x.values())) if len(x) == 1 else x,
-        "weights": scalars_as_scalars({"native": doc}, recorded["weights"]),
+        "weights": recorded["weights"],
         "return": "values"}})
     outputs = result["forward"]["outputs"]
     assert len(outputs) == len(recorded["outputs"])
