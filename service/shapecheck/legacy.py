@@ -46,12 +46,17 @@ KERNEL_DIMS = (("nb_row", "nb_col"), ("kernel_dim1", "kernel_dim2", "kernel_dim3
 LEGACY_ONLY = frozenset({"dim_ordering", *(name for names in KERNEL_DIMS for name in names)})
 
 
+def has_legacy_args(cls: type[Layer], config: Mapping[str, Any]) -> bool:
+    """Whether ``config`` holds a Keras 1/2 argument name of ``cls`` (one test in C)."""
+    return not config.keys().isdisjoint(legacy_names(cls))
+
+
 def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diagnostic]:
     """Rewrite Keras 1/2 argument names in ``config`` in place; one warning per rename."""
     notes: list[Diagnostic] = []
+    if not has_legacy_args(cls, config):
+        return notes  # the common case
     renames = legacy_renames(cls)
-    if LEGACY_ONLY.isdisjoint(config) and renames.keys().isdisjoint(config):
-        return notes  # the common case, checked in C
     for old, new in renames.items():
         if old in config:
             config.setdefault(new, config.pop(old))
@@ -71,6 +76,12 @@ def translate(cls: type[Layer], config: dict[str, Any], layer: str) -> list[Diag
             f"data_format='{config['data_format']}'.",
             f"Write data_format='{config['data_format']}'."))
     return notes
+
+
+@functools.cache  # one entry per layer class
+def legacy_names(cls: type[Layer]) -> frozenset[str]:
+    """Every Keras 1/2 argument name ``translate`` rewrites for ``cls``."""
+    return LEGACY_ONLY | legacy_renames(cls).keys()
 
 
 @functools.cache  # one entry per layer class

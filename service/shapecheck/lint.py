@@ -38,6 +38,8 @@ def dense_on_high_rank(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]
     flagged: set[str] = set()
     for call in prop.order:
         layer = graph.layers[call.layer]
+        if not (isinstance(layer, Dense) or layer.elementwise):
+            continue  # neither starts nor continues a run
         shapes = [prop.tensors.get(r) for r in call.inputs]
         if not shapes or shapes[0] is None or len(shapes[0]) <= 2:
             continue
@@ -72,12 +74,12 @@ def suspicious_data_format(graph: ModelGraph, prop: Propagation) -> list[Diagnos
     notes = []
     inputs = graph.input_names()
     for call in prop.order:
+        if len(call.inputs) != 1 or call.inputs[0].layer not in inputs:
+            continue
         layer = graph.layers[call.layer]
         data_format = getattr(layer.args, "data_format", None)
         rank = getattr(layer, "rank", None)
-        if data_format is None or rank is None or len(call.inputs) != 1:
-            continue
-        if call.inputs[0].layer not in inputs:
+        if data_format is None or rank is None:
             continue
         shape = prop.tensors.get(call.inputs[0])
         if shape is None or len(shape) != rank + 2:
@@ -123,7 +125,7 @@ def unused_layers(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     frontier = list(needed)
     sources_of: dict[str, list[str]] = {}
     for call in graph.calls:
-        sources_of.setdefault(call.layer, []).extend(r.layer for r in call.inputs)
+        sources_of.setdefault(call.layer, []).extend([r.layer for r in call.inputs])
     while frontier:
         for source in sources_of.get(frontier.pop(), ()):
             if source not in needed:
@@ -167,10 +169,10 @@ def large_flatten_dense(graph: ModelGraph, prop: Propagation) -> list[Diagnostic
     threshold = max(LARGE_DENSE_PARAMS, LARGE_DENSE_SHARE * total)
     notes = []
     for call in prop.order:
-        layer, state = graph.layers[call.layer], prop.states[call.layer]
+        layer = graph.layers[call.layer]
         if not isinstance(layer, Dense):
             continue
-        params = sum(w.size for w in state.weights or ())
+        params = sum(w.size for w in prop.states[call.layer].weights or ())
         if params < threshold:
             continue
         flatten = flatten_before(graph, call.inputs[0].layer)

@@ -75,14 +75,16 @@ def unknown_layer(class_name: str, layer: str) -> Diagnostic:
 def make_layer(
     class_name: str,
     name: str,
-    config: dict[str, Any],
-    path: str,
+    config: Mapping[str, Any],
+    path: object,
     overrides: Mapping[str, Any],
     notes: list[Diagnostic],
 ) -> Layer:
-    """A Layer for one config (Keras 1/2 names translated), an override, or a stand-in.
+    """A Layer for one config (Keras 1/2 names translated, in a copy), an override, or a
+    stand-in.
 
-    Invalid arguments raise RequestInvalid with paths under ``path``.
+    Invalid arguments raise RequestInvalid with paths under ``path``: the config's JSON path,
+    or an object whose ``str`` spells it (only an error needs it).
     """
     if name in overrides:
         return load(Opaque, name, overrides[name], f"overrides.{name}")
@@ -91,12 +93,14 @@ def make_layer(
         return Unresolved(name, class_name)
     if cls is Opaque:
         return load(Opaque, name, config, path)
-    notes.extend(legacy.translate(cls, config, name))
+    if legacy.has_legacy_args(cls, config):
+        config = dict(config)
+        notes.extend(legacy.translate(cls, config, name))
     return load(cls, name, config, path)
 
 
-def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str) -> Layer:
+def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: object) -> Layer:
     try:
         return cls.from_config(name, config)
     except RequestInvalid as exc:
-        raise RequestInvalid(prefixed(exc.errors, path)) from None
+        raise RequestInvalid(prefixed(exc.errors, str(path))) from None

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .. import diagnostics as diag
@@ -101,21 +102,31 @@ class Where:
     dotted 422 path (``model.config.layers.3``) or a JSON Pointer (``/config/layers/3``) only
     when needed, since most places never are."""
 
-    __slots__ = ("keys",)
+    __slots__ = ("_pointer", "keys", "parent")
 
-    def __init__(self, keys: tuple[str | int, ...] = ()) -> None:
+    def __init__(self, keys: tuple[str | int, ...] = (), parent: Where | None = None) -> None:
         self.keys = keys
+        self.parent = parent
+        self._pointer: str | None = None
 
     def child(self, *keys: str | int) -> Where:
-        return Where(self.keys + keys)
+        return Where(self.keys + keys, self)
 
     @property
     def path(self) -> str:
         return ".".join(["model", *map(str, self.keys)])
 
+    def __str__(self) -> str:
+        return self.path
+
     @property
     def pointer(self) -> str:
-        return "".join(f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in self.keys)
+        """Spelt once per place, from its parent's: the layers of a model share the start."""
+        if self._pointer is None:
+            start = len(self.parent.keys) if self.parent else 0
+            self._pointer = (self.parent.pointer if self.parent else "") + "".join(
+                f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in self.keys[start:])
+        return self._pointer
 
     def fail(self, message: str) -> RequestInvalid:
         return RequestInvalid({self.path: [message]})
@@ -143,7 +154,7 @@ class Entry:
     def is_model(self) -> bool:
         return self.class_name in MODEL_CLASSES
 
-    @property
+    @cached_property
     def is_operation(self) -> bool:
         """A Keras operation (``keras.ops.add`` on a KerasTensor), not a layer."""
         return str(self.raw.get("module") or "").startswith(KERAS_OPS_MODULES)
@@ -207,7 +218,7 @@ class KerasLoader:
             if name is not None and not isinstance(name, str):
                 raise here.child("config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
-                                 dict(config), raw, here))
+                                 config, raw, here))
         seen: set[str] = set()
         for entry in entries:
             if entry.name in seen:
@@ -306,7 +317,7 @@ class KerasLoader:
             if operation is not None:
                 return operation
         class_name = entry.custom_name or entry.class_name
-        return make_layer(class_name, entry.name, entry.config, entry.where.child("config").path,
+        return make_layer(class_name, entry.name, entry.config, entry.where.child("config"),
                           self.overrides, self.notes)
 
     def nested(self, entry: Entry) -> Layer:
@@ -438,6 +449,11 @@ def mask_only_operations(entries: list[Entry], nodes: Mapping[str, list[Node]],
 
 
 # -- Keras 3 nodes --------------------------------------------------------------------------------
+class MalformedTensor(Exception):
+    """A ``__keras_tensor__`` without a valid ``keras_history``: found by the quick walk,
+    located (with its path) by a second one."""
+
+
 def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors."""
     if not isinstance(node, dict):
@@ -445,33 +461,52 @@ def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     args, kwargs = node.get("args", []), node.get("kwargs") or {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise where.fail("'args' must be a list and 'kwargs' an object")
-    inputs: list[TensorRef] = []
-    collect_keras3(args, (*where.keys, "args"), inputs)
-    return split_kwargs(inputs, kwargs, keras3_tensors, where)
+    try:
+        inputs = keras3_tensors(args)
+        tensors = {key: keras3_tensors(value) for key, value in kwargs.items()}
+    except MalformedTensor:
+        locate_malformed({"args": args, "kwargs": kwargs}, where.keys)
+        raise
+    return split_kwargs(inputs, kwargs, tensors, where)
 
 
-def keras3_tensors(value: Any, where: Where) -> list[TensorRef]:
+def keras3_tensors(value: Any) -> list[TensorRef]:
     """Every ``__keras_tensor__`` in a (nested) argument, in order."""
     found: list[TensorRef] = []
-    collect_keras3(value, where.keys, found)
+    collect_keras3(value, found)
     return found
 
 
-def collect_keras3(value: Any, keys: tuple[str | int, ...], found: list[TensorRef]) -> None:
-    # Keys are only tuples on the way down: the path is spelt out for an error alone.
+def collect_keras3(value: Any, found: list[TensorRef]) -> None:
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            config = value.get("config")
+            history = config.get("keras_history") if isinstance(config, dict) else None
+            if not is_history(history):
+                raise MalformedTensor
+            found.append(TensorRef(history[0], history[1], history[2]))
+        else:
+            for item in value.values():
+                collect_keras3(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            collect_keras3(item, found)
+
+
+def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
+    """Raise the 422 of the first malformed ``__keras_tensor__`` in ``value``, at its path."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
             config = value.get("config")
             history = config.get("keras_history") if isinstance(config, dict) else None
             if not is_history(history):
                 raise Where((*keys, "config", "keras_history")).fail(HISTORY_FORM)
-            found.append(TensorRef(history[0], history[1], history[2]))
         else:
             for key, item in value.items():
-                collect_keras3(item, (*keys, key), found)
+                locate_malformed(item, (*keys, key))
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            collect_keras3(item, (*keys, k), found)
+            locate_malformed(item, (*keys, k))
 
 
 # -- tf.keras 2 nodes ------------------------------------------------------------------------------
@@ -480,7 +515,9 @@ def keras2_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     entries = list(keras2_entries(node, where))
     inputs = [history_ref(e[:3], w, offsets) for e, w in entries if e[0] != CONSTANT]
     kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
-    return split_kwargs(inputs, kwargs, lambda v, w: list(keras2_tensors(v, w, offsets)), where)
+    tensors = {key: list(keras2_tensors(value, where.child("kwargs", key), offsets))
+               for key, value in kwargs.items()}
+    return split_kwargs(inputs, kwargs, tensors, where)
 
 
 def keras2_entries(value: Any, where: Where) -> Iterator[tuple[list[Any], Where]]:
@@ -514,22 +551,24 @@ def is_keras2_tensor(value: Any) -> bool:
 
 
 # -- shared ---------------------------------------------------------------------------------------
-def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any], tensors_of: Any,
-                 where: Where) -> Node:
-    """Tensor keyword arguments join the inputs in ``TENSOR_KWARGS`` order; masks are dropped;
-    the other arguments that are not None become options."""
+def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
+                 tensors: Mapping[str, list[TensorRef]], where: Where) -> Node:
+    """Tensor keyword arguments (``tensors``: those of each argument) join the inputs in
+    ``TENSOR_KWARGS`` order; masks are dropped; the other arguments that are not None become
+    options."""
     tensor_kwargs: dict[str, list[TensorRef]] = {}
     options: dict[str, Any] = {}
     for key, value in kwargs.items():
-        found = tensors_of(value, where.child("kwargs", key))
+        found = tensors[key]
         if found and not is_mask(key):
             tensor_kwargs[key] = found
         elif not found and value is not None:
             options[key] = value
-    ranked = sorted(tensor_kwargs, key=lambda k: TENSOR_KWARGS.index(k) if k in TENSOR_KWARGS
-                    else len(TENSOR_KWARGS))
-    for key in ranked:
-        inputs.extend(tensor_kwargs[key])
+    if tensor_kwargs:
+        ranked = sorted(tensor_kwargs, key=lambda k: TENSOR_KWARGS.index(k)
+                        if k in TENSOR_KWARGS else len(TENSOR_KWARGS))
+        for key in ranked:
+            inputs.extend(tensor_kwargs[key])
     if not inputs:
         raise where.fail("a call passes no tensor: a layer is called on at least one")
     return Node(inputs, options)

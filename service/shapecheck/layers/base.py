@@ -23,6 +23,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -49,7 +50,7 @@ class Weight:
     trainable: bool = True
     initializer: str = "zeros"
 
-    @property
+    @cached_property  # summed by the rows, the totals and the lint
     def size(self) -> int:
         return num_elements(self.shape) or 0
 
