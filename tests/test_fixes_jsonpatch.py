@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from shapecheck.jsonpatch import JsonPatchError, apply_patch, pointer
+from shapecheck.jsonpatch import JsonPatchError, applied, apply_patch, pointer
 
 
 @pytest.mark.parametrize("doc, patch, expected", [
@@ -35,6 +35,11 @@ from shapecheck.jsonpatch import JsonPatchError, apply_patch, pointer
 ])
 def test_rfc_examples(doc: Any, patch: list[dict[str, Any]], expected: Any) -> None:
     assert apply_patch(doc, patch) == expected
+    result, sent = doc, repr(doc)
+    for operation in patch:
+        result = applied(result, operation)
+    assert result == expected
+    assert repr(doc) == sent
 
 
 @pytest.mark.parametrize("doc, operation", [
@@ -51,6 +56,8 @@ def test_rfc_examples(doc: Any, patch: list[dict[str, Any]], expected: Any) -> N
 def test_operations_that_cannot_apply_raise(doc: Any, operation: dict[str, Any]) -> None:
     with pytest.raises(JsonPatchError):
         apply_patch(doc, [operation])
+    with pytest.raises(JsonPatchError):
+        applied(doc, operation)
 
 
 def test_the_document_itself_is_never_changed() -> None:
@@ -60,6 +67,16 @@ def test_the_document_itself_is_never_changed() -> None:
     value["type"] = "changed"
     assert doc == {"layers": [{"type": "Dense", "units": 3}]}
     assert patched["layers"][0] == {"type": "Flatten"}
+
+
+def test_applied_copies_only_the_containers_on_the_path() -> None:
+    dense, conv = {"type": "Dense", "units": 3}, {"type": "Conv2D", "filters": 8}
+    doc = {"name": "m", "layers": [conv, dense], "outputs": ["dense"]}
+    patched = applied(doc, {"op": "replace", "path": "/layers/1/units", "value": 5})
+    assert doc == {"name": "m", "layers": [conv, dense], "outputs": ["dense"]}
+    assert dense == {"type": "Dense", "units": 3}
+    assert patched["layers"][1] == {"type": "Dense", "units": 5}
+    assert patched["layers"][0] is conv and patched["outputs"] is doc["outputs"]
 
 
 def test_pointer_escapes_tokens() -> None:

@@ -21,7 +21,7 @@ from .analysis import Analysis, analyse
 from .data import check_data
 from .diagnostics import Diagnostic, Fix
 from .errors import ShapecheckError
-from .fixes_edits import CannotEdit, edit_model
+from .fixes_edits import CannotEdit, all_names, edit_model
 from .fixes_proposals import PROPOSERS, Candidate, Situation
 from .jsonpatch import Patch
 from .request import CheckRequest
@@ -92,6 +92,7 @@ class Search:
         self.budget = Budget()
         self.checked: dict[str, Patched | None] = {}
         self.params_before = total_params(situation.analysis)
+        self.names = set(all_names(situation.request.model))  # no new layer may take one
 
     def verify(self, candidate: Candidate, target: Diagnostic) -> Verified | None:
         """The fix ``candidate`` makes for ``target``; None unless it works."""
@@ -117,7 +118,8 @@ class Search:
     def apply(self, candidate: Candidate) -> Patched | None:
         request = self.situation.request
         try:
-            editor = edit_model(request.model, self.situation.graph, candidate.edits)
+            editor = edit_model(request.model, self.situation.graph, candidate.edits,
+                                self.names)
         except CannotEdit:
             return None
         after = rerun(editor.doc, request)

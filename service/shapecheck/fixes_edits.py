@@ -103,26 +103,34 @@ def as_python(value: Any) -> str:
     return repr(value)
 
 
-def edit_model(model: Mapping[str, Any], graph: ModelGraph, edits: Sequence[Edit]) -> Editor:
+def edit_model(model: Mapping[str, Any], graph: ModelGraph, edits: Sequence[Edit],
+               names: set[str] | None = None) -> Editor:
     """An editor that has made ``edits`` to the submitted ``model``: its ``patch`` and the
-    patched ``doc``. Raises CannotEdit when the document does not allow one of them."""
-    editor = NativeEditor(model, graph) if graph.format == "native" else KerasEditor(model, graph)
+    patched ``doc`` (``model`` itself is untouched). ``names`` are the ``all_names`` of
+    ``model`` when the caller has them. Raises CannotEdit when the document does not allow
+    one of the edits."""
+    kind = NativeEditor if graph.format == "native" else KerasEditor
+    editor = kind(model, graph, set(all_names(model)) if names is None else names)
     for edit in edits:
         editor.edit(edit)
     return editor
 
 
 class Editor:
-    """Writes edits as patch operations, keeping a working copy of the document up to date."""
+    """Writes edits as patch operations, keeping a working copy of the document up to date.
+
+    The working copy shares with the submitted model what the edits leave alone: each
+    operation copies the containers on its path (``jsonpatch.applied``), never changes them.
+    """
 
     layers_key: str  # "layers" (native) or "config/layers" (Keras)
 
-    def __init__(self, model: Mapping[str, Any], graph: ModelGraph) -> None:
-        self.doc = copy.deepcopy(dict(model))
+    def __init__(self, model: Mapping[str, Any], graph: ModelGraph, names: set[str]) -> None:
+        self.doc = dict(model)
         self.graph = graph
         self.paths = dict(graph.paths)
         self.patch: Patch = []
-        self.taken = set(graph.layers) | graph.input_names() | set(all_names(self.doc))
+        self.taken = set(graph.layers) | graph.input_names() | names
 
     def edit(self, edit: Edit) -> None:
         if isinstance(edit, InsertBefore):
@@ -144,7 +152,7 @@ class Editor:
         if op != "remove":
             operation["value"] = value
         try:
-            self.doc = jsonpatch.apply_operation(self.doc, copy.deepcopy(operation))
+            self.doc = jsonpatch.applied(self.doc, copy.deepcopy(operation))
         except (jsonpatch.JsonPatchError, KeyError, TypeError) as exc:
             raise CannotEdit(str(exc)) from None
         self.patch.append(operation)

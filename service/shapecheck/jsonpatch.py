@@ -30,6 +30,32 @@ def apply_patch(document: Any, patch: Sequence[Mapping[str, Any]]) -> Any:
     return result
 
 
+def applied(document: Any, operation: Mapping[str, Any]) -> Any:
+    """``document`` with one operation applied, the document itself untouched: only the
+    containers on the operation's path are copied, the rest is shared with ``document``."""
+    tokens = split(operation.get("path"))
+    if operation.get("op") == "test" or not tokens:
+        return apply_operation(document, operation)
+    root = shallow_copy(document)
+    parent = root
+    for token in tokens[:-1]:
+        try:
+            key = token if isinstance(parent, dict) else index(parent, token, end=False)
+            child = parent[key]
+        except (JsonPatchError, KeyError, TypeError):
+            break  # apply_operation reports it
+        if not isinstance(child, dict | list):
+            break
+        child = shallow_copy(child)
+        parent[key] = child
+        parent = child
+    return apply_operation(root, operation)
+
+
+def shallow_copy(value: Any) -> Any:
+    return copy.copy(value) if isinstance(value, dict | list) else value
+
+
 def apply_operation(document: Any, operation: Mapping[str, Any]) -> Any:
     op, tokens = operation.get("op"), split(operation.get("path"))
     if op in ("add", "replace", "test") and "value" not in operation:

@@ -165,15 +165,18 @@ def single_unit_softmax(prop: Propagation) -> list[Diagnostic]:
 
 def large_flatten_dense(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     """A Dense after Flatten that holds most of the model's parameters."""
-    total = sum(w.size for state in prop.states.values() for w in state.weights or ())
-    threshold = max(LARGE_DENSE_PARAMS, LARGE_DENSE_SHARE * total)
+    total = None  # the model's parameters, counted once a Dense is large enough
     notes = []
     for call in prop.order:
         layer = graph.layers[call.layer]
         if not isinstance(layer, Dense):
             continue
         params = sum(w.size for w in prop.states[call.layer].weights or ())
-        if params < threshold:
+        if params < LARGE_DENSE_PARAMS:
+            continue
+        if total is None:
+            total = sum(w.size for state in prop.states.values() for w in state.weights or ())
+        if params < LARGE_DENSE_SHARE * total:
             continue
         flatten = flatten_before(graph, call.inputs[0].layer)
         grids = prop.states[flatten].input_shapes if flatten else None

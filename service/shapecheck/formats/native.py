@@ -143,9 +143,12 @@ def input_note(layer: str | None, arg: str, keras3: str) -> Diagnostic:
         f"In Keras 3, start the model with keras.Input({keras3}).")
 
 
+SHAPE = ShapeField()
+
+
 def parse_shape(value: Any, path: str) -> Shape:
     try:
-        return ShapeField().deserialize(value)
+        return SHAPE.deserialize(value)
     except ValidationError as exc:
         raise RequestInvalid({path: list(exc.messages)}) from None
 
