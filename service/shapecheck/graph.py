@@ -214,7 +214,7 @@ def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | Non
             state.failed = True
             return None
         shapes.append(shape)
-    if any(s is None for s in shapes) or isinstance(state.layer, Unresolved):
+    if None in shapes or isinstance(state.layer, Unresolved):
         state.failed = True
         return None
     state.input_shapes.append(shapes)

@@ -63,18 +63,18 @@ class Row:
         cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
         if self.functional:
             cells.append(row["inputs"] or ["-"])
-        if self.fits(cells):
-            return [self.template.format(*[cell[0] for cell in cells])]
+        if len(shape_texts) == 1 and len(cells[-1]) == 1:  # one line: one format string
+            return [self.template.format(*[
+                cell[0] if len(cell[0]) <= room else fit(cell[0], room)
+                for cell, room in zip(cells, self.rooms, strict=True)])]
         height = max(len(c) for c in cells)
         return [line("│", [c[k] if k < len(c) else "" for c in cells], self.widths)
                 for k in range(height)]
 
-    def fits(self, cells: list[list[str]]) -> bool:
-        """Whether each cell holds one text that fits its column (the usual row)."""
-        for cell, room in zip(cells, self.rooms, strict=True):
-            if len(cell) != 1 or len(cell[0]) > room:
-                return False
-        return True
+
+def fit(text: str, room: int) -> str:
+    """``text``, cut with an ellipsis when longer than ``room``."""
+    return text if len(text) <= room else text[: room - 1] + "…"
 
 
 def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:
@@ -85,6 +85,6 @@ def line(edge: str, cells: Sequence[str], widths: Sequence[int]) -> str:
     parts = []
     for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
         room = width - 2
-        text = cell if len(cell) <= room else cell[: room - 1] + "…"
+        text = fit(cell, room)
         parts.append(text.rjust(room) if i == 2 else text.ljust(room))  # numbers to the right
     return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"

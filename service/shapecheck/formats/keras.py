@@ -30,8 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
@@ -50,6 +49,7 @@ KERAS_OPS_MODULES = ("keras.src.ops.", "keras.ops.")
 KERAS_MODULES = ("keras.", "tf_keras.")
 CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
 HISTORY_FORM = "a tensor reference is [layer_name, node_index, tensor_index]"
+NO_TENSOR = "a call passes no tensor: a layer is called on at least one"
 
 
 def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
@@ -124,8 +124,9 @@ class Where:
         """Spelt once per place, from its parent's: the layers of a model share the start."""
         if self._pointer is None:
             start = len(self.parent.keys) if self.parent else 0
-            self._pointer = (self.parent.pointer if self.parent else "") + "".join(
-                f"/{str(k).replace('~', '~0').replace('/', '~1')}" for k in self.keys[start:])
+            self._pointer = (self.parent.pointer if self.parent else "") + "".join([
+                f"/{k}" if type(k) is int else f"/{str(k).replace('~', '~0').replace('/', '~1')}"
+                for k in self.keys[start:]])
         return self._pointer
 
     def fail(self, message: str) -> RequestInvalid:
@@ -140,37 +141,36 @@ class Node:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
 class Entry:
-    """One layer entry of a model's ``config.layers``."""
+    """One layer entry of a model's ``config.layers``, read once: whether it is a nested model
+    (``is_model``) or a Keras operation on tensors (``keras.ops.add``, ``is_operation``), and
+    how to name it if its class is a custom one (``Custom>MyLayer``, ``__main__.MyLayer``;
+    None for the classes Keras ships)."""
 
-    name: str
-    class_name: str
-    config: dict[str, Any]
-    raw: dict[str, Any]
-    where: Where
+    __slots__ = ("class_name", "config", "custom_name", "is_model", "is_operation", "name",
+                 "raw", "where")
 
-    @property
-    def is_model(self) -> bool:
-        return self.class_name in MODEL_CLASSES
+    def __init__(self, name: str, class_name: str, config: dict[str, Any], raw: dict[str, Any],
+                 where: Where) -> None:
+        self.name = name
+        self.class_name = class_name
+        self.config = config
+        self.raw = raw
+        self.where = where
+        self.is_model = class_name in MODEL_CLASSES
+        module = raw.get("module")
+        self.is_operation = str(module or "").startswith(KERAS_OPS_MODULES)
+        self.custom_name = custom_name(raw.get("registered_name"), module, self.is_operation)
 
-    @cached_property
-    def is_operation(self) -> bool:
-        """A Keras operation (``keras.ops.add`` on a KerasTensor), not a layer."""
-        return str(self.raw.get("module") or "").startswith(KERAS_OPS_MODULES)
 
-    @property
-    def custom_name(self) -> str | None:
-        """How to name a custom class (``Custom>MyLayer``, ``__main__.MyLayer``); None for the
-        classes Keras ships."""
-        registered, module = self.raw.get("registered_name"), self.raw.get("module")
-        if not isinstance(registered, str) or registered in MODEL_CLASSES or self.is_operation:
-            return None
-        if module == "keras" or str(module).startswith(KERAS_MODULES):
-            return None  # shipped with Keras (keras.applications' CustomScaleLayer, ...)
-        if ">" in registered or not module:
-            return registered
-        return f"{module}.{registered}"  # an unregistered class: where it was defined
+def custom_name(registered: Any, module: Any, is_operation: bool) -> str | None:
+    if not isinstance(registered, str) or registered in MODEL_CLASSES or is_operation:
+        return None
+    if module == "keras" or str(module).startswith(KERAS_MODULES):
+        return None  # shipped with Keras (keras.applications' CustomScaleLayer, ...)
+    if ">" in registered or not module:
+        return registered
+    return f"{module}.{registered}"  # an unregistered class: where it was defined
 
 
 class KerasLoader:
@@ -346,11 +346,13 @@ class KerasLoader:
     # -- inbound nodes ------------------------------------------------------------------------
     def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Node]:
         nodes = entry.raw.get("inbound_nodes")
-        where = entry.where.child("inbound_nodes")
         if not isinstance(nodes, list):
-            raise where.fail("must be a list of the layer's calls")
-        parse = keras3_node if self.flavour == "keras3" else keras2_node
-        return [parse(node, where.child(k), offsets) for k, node in enumerate(nodes)]
+            raise entry.where.child("inbound_nodes").fail("must be a list of the layer's calls")
+        if self.flavour == "keras3":  # the node's place is spelt for an error alone
+            return [keras3_node(node, NodePlace(entry.where, k), offsets)
+                    for k, node in enumerate(nodes)]
+        where = entry.where.child("inbound_nodes")
+        return [keras2_node(node, where.child(k), offsets) for k, node in enumerate(nodes)]
 
 
 def first_layer_input(entry: Entry) -> tuple | None:
@@ -454,20 +456,34 @@ class MalformedTensor(Exception):
     located (with its path) by a second one."""
 
 
-def keras3_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
+class NodePlace(NamedTuple):
+    """Where inbound node ``index`` of a layer entry sits, as a ``Where`` when needed."""
+
+    entry: Where
+    index: int
+
+    @property
+    def where(self) -> Where:
+        return self.entry.child("inbound_nodes", self.index)
+
+
+def keras3_node(node: Any, place: NodePlace, offsets: Mapping[str, int]) -> Node:
     """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors."""
     if not isinstance(node, dict):
-        raise where.fail("a Keras 3 inbound node is an object with 'args' and 'kwargs'")
+        raise place.where.fail("a Keras 3 inbound node is an object with 'args' and 'kwargs'")
     args, kwargs = node.get("args", []), node.get("kwargs") or {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise where.fail("'args' must be a list and 'kwargs' an object")
+        raise place.where.fail("'args' must be a list and 'kwargs' an object")
     try:
         inputs = keras3_tensors(args)
         tensors = {key: keras3_tensors(value) for key, value in kwargs.items()}
     except MalformedTensor:
-        locate_malformed({"args": args, "kwargs": kwargs}, where.keys)
+        locate_malformed({"args": args, "kwargs": kwargs}, place.where.keys)
         raise
-    return split_kwargs(inputs, kwargs, tensors, where)
+    found = split_kwargs(inputs, kwargs, tensors)
+    if not found.inputs:
+        raise place.where.fail(NO_TENSOR)
+    return found
 
 
 def keras3_tensors(value: Any) -> list[TensorRef]:
@@ -517,7 +533,10 @@ def keras2_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
     tensors = {key: list(keras2_tensors(value, where.child("kwargs", key), offsets))
                for key, value in kwargs.items()}
-    return split_kwargs(inputs, kwargs, tensors, where)
+    found = split_kwargs(inputs, kwargs, tensors)
+    if not found.inputs:
+        raise where.fail(NO_TENSOR)
+    return found
 
 
 def keras2_entries(value: Any, where: Where) -> Iterator[tuple[list[Any], Where]]:
@@ -552,7 +571,7 @@ def is_keras2_tensor(value: Any) -> bool:
 
 # -- shared ---------------------------------------------------------------------------------------
 def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
-                 tensors: Mapping[str, list[TensorRef]], where: Where) -> Node:
+                 tensors: Mapping[str, list[TensorRef]]) -> Node:
     """Tensor keyword arguments (``tensors``: those of each argument) join the inputs in
     ``TENSOR_KWARGS`` order; masks are dropped; the other arguments that are not None become
     options."""
@@ -569,8 +588,6 @@ def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
                         if k in TENSOR_KWARGS else len(TENSOR_KWARGS))
         for key in ranked:
             inputs.extend(tensor_kwargs[key])
-    if not inputs:
-        raise where.fail("a call passes no tensor: a layer is called on at least one")
     return Node(inputs, options)
 
 
