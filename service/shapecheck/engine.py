@@ -18,7 +18,7 @@ from .data import check_data
 from .diagnostics import Diagnostic
 from .fixes import attach_fixes
 from .forward import forward_pass
-from .graph import LayerState, ModelGraph, Propagation
+from .graph import Call, LayerState, ModelGraph, Propagation
 from .request import CheckRequest, parse_request
 from .shapes import num_elements
 from .summary import render_summary
@@ -117,7 +117,7 @@ def layer_json(state: LayerState, costs: dict[tuple, Costs]) -> dict[str, Any]:
     return {
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
-        "inputs": unique(ref.layer for call in state.calls for ref in call.inputs),
+        "inputs": input_layers(state.calls),
         "output_shapes": [list(s) for s in shapes] if computed else None,
         "params": params,
         "trainable_params": trainable,
@@ -142,8 +142,11 @@ def layer_costs(state: LayerState, computed: bool) -> Costs:
     return params, trainable, macs, layer.explain(state.input_shapes[0], first_outputs, weights)
 
 
-def unique(items: Any) -> list[str]:
-    return list(dict.fromkeys(items))
+def input_layers(calls: list[Call]) -> list[str]:
+    """The layers (and model inputs) a layer reads, each once, in order."""
+    if len(calls) == 1 and len(calls[0].inputs) == 1:
+        return [calls[0].inputs[0].layer]  # the usual layer
+    return list(dict.fromkeys(ref.layer for call in calls for ref in call.inputs))
 
 
 def totals_json(layers: list[dict[str, Any]], batch_size: int | None,

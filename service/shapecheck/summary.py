@@ -28,17 +28,13 @@ def readable_bytes(size: float) -> str:
 def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, int],
                    functional: bool) -> str:
     """rows: ``name``, ``type``, ``output_shapes`` (list or None), ``params``, ``inputs``."""
-    widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
-    headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
-    lines = [f'Model: "{name}"', border("┏", "┳", "┓", "━", widths),
-             line("┃", headers, widths), border("┡", "╇", "┩", "━", widths)]
-    between = border("├", "┼", "┤", "─", widths)
-    row = Row(widths, functional)
-    for i, entry in enumerate(rows):
+    table = FUNCTIONAL if functional else SEQUENTIAL
+    lines = [f'Model: "{name}"', *table.head]
+    for i, row in enumerate(rows):
         if i:
-            lines.append(between)
-        lines.extend(row.lines(entry))
-    lines.append(border("└", "┴", "┘", "─", widths))
+            lines.append(table.between)
+        lines.extend(table.row_lines(row))
+    lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
         count = totals[key]
@@ -46,18 +42,24 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     return "\n".join(lines)
 
 
-class Row:
-    """The lines of one layer's row: most fit one line, which one format string writes."""
+class Table:
+    """The layout of the table, drawn once: its head, rules and row template. Most rows fit
+    one line, which one format string writes."""
 
-    def __init__(self, widths: list[int], functional: bool) -> None:
-        self.widths = widths
+    def __init__(self, functional: bool) -> None:
         self.functional = functional
-        self.rooms = [width - 2 for width in widths]
-        aligns = "<<><"[:len(widths)]  # numbers to the right
+        self.widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
+        headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
+        self.head = [border("┏", "┳", "┓", "━", self.widths), line("┃", headers, self.widths),
+                     border("┡", "╇", "┩", "━", self.widths)]
+        self.between = border("├", "┼", "┤", "─", self.widths)
+        self.bottom = border("└", "┴", "┘", "─", self.widths)
+        self.rooms = [width - 2 for width in self.widths]
+        aligns = "<<><"[:len(self.widths)]  # numbers to the right
         self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
                                           zip(aligns, self.rooms, strict=True)) + " │"
 
-    def lines(self, row: dict[str, Any]) -> list[str]:
+    def row_lines(self, row: dict[str, Any]) -> list[str]:
         shapes = row["output_shapes"]
         shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
         cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
@@ -88,3 +90,6 @@ def line(edge: str, cells: Sequence[str], widths: Sequence[int]) -> str:
         text = fit(cell, room)
         parts.append(text.rjust(room) if i == 2 else text.ljust(room))  # numbers to the right
     return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"
+
+
+SEQUENTIAL, FUNCTIONAL = Table(functional=False), Table(functional=True)
