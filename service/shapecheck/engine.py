@@ -36,13 +36,16 @@ def check(body: Any) -> dict[str, Any]:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for one request.
+    """Pause Python's cyclic garbage collector for one request, and restore it however the
+    request ends.
 
     An analysis allocates many small objects and frees them by reference counting; meanwhile
     the collector would rescan the whole request body and graph again and again, work that
-    grows faster than the model (10,000 layers: about a sixth of the time). Cycles made
-    during the request are collected by the next collection after it. When the collector is
-    already off (another request in this process paused it), it is left alone.
+    grows faster than the model: with it running, a native chain costs 14 µs per layer at
+    1,000 layers but 21 at 10,000 (over 200 ms) and 28 at 20,000; paused, 13 to 16 µs per
+    layer throughout. Cycles made during the request are collected by the next collection
+    after it. When the collector is already off (another request in this process paused it),
+    it is left alone.
     """
     if not gc.isenabled():
         yield
