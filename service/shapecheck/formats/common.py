@@ -76,15 +76,14 @@ def make_layer(
     class_name: str,
     name: str,
     config: Mapping[str, Any],
-    path: object,
+    path: str,
     overrides: Mapping[str, Any],
     notes: list[Diagnostic],
 ) -> Layer:
     """A Layer for one config (Keras 1/2 names translated, in a copy), an override, or a
     stand-in.
 
-    Invalid arguments raise RequestInvalid with paths under ``path``: the config's JSON path,
-    or an object whose ``str`` spells it (only an error needs it).
+    Invalid arguments raise RequestInvalid with paths under ``path``.
     """
     if name in overrides:
         return load(Opaque, name, overrides[name], f"overrides.{name}")
@@ -99,8 +98,8 @@ def make_layer(
     return load(cls, name, config, path)
 
 
-def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: object) -> Layer:
+def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str) -> Layer:
     try:
         return cls.from_config(name, config)
     except RequestInvalid as exc:
-        raise RequestInvalid(prefixed(exc.errors, str(path))) from None
+        raise RequestInvalid(prefixed(exc.errors, path)) from None

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
-from ..errors import RequestInvalid
+from ..errors import RequestInvalid, prefixed
 from ..graph import Call, ModelGraph, ModelInput, TensorRef, Unresolved
 from ..layers.base import Layer
 from .common import make_layer
@@ -116,9 +116,6 @@ class Where:
     def path(self) -> str:
         return ".".join(["model", *map(str, self.keys)])
 
-    def __str__(self) -> str:
-        return self.path
-
     @property
     def pointer(self) -> str:
         """Spelt once per place, from its parent's: the layers of a model share the start."""
@@ -147,20 +144,29 @@ class Entry:
     how to name it if its class is a custom one (``Custom>MyLayer``, ``__main__.MyLayer``;
     None for the classes Keras ships)."""
 
-    __slots__ = ("class_name", "config", "custom_name", "is_model", "is_operation", "name",
-                 "raw", "where")
+    __slots__ = ("class_name", "config", "custom_name", "index", "is_model", "is_operation",
+                 "name", "parent", "raw")
 
     def __init__(self, name: str, class_name: str, config: dict[str, Any], raw: dict[str, Any],
-                 where: Where) -> None:
+                 parent: Where, index: int) -> None:
         self.name = name
         self.class_name = class_name
         self.config = config
         self.raw = raw
-        self.where = where
+        self.parent = parent  # the layer list, and the entry's index in it
+        self.index = index
         self.is_model = class_name in MODEL_CLASSES
         module = raw.get("module")
         self.is_operation = str(module or "").startswith(KERAS_OPS_MODULES)
         self.custom_name = custom_name(raw.get("registered_name"), module, self.is_operation)
+
+    @property
+    def where(self) -> Where:
+        return self.parent.child(self.index)
+
+    @property
+    def pointer(self) -> str:
+        return f"{self.parent.pointer}/{self.index}"
 
 
 def custom_name(registered: Any, module: Any, is_operation: bool) -> str | None:
@@ -208,17 +214,17 @@ class KerasLoader:
         entries: list[Entry] = []
         namer = AutoNamer()
         for i, raw in enumerate(items):
-            here = where.child(i)
             if not isinstance(raw, dict) or not isinstance(raw.get("class_name"), str):
-                raise here.fail("must be a layer object with a 'class_name' and a 'config'")
+                raise where.child(i).fail(
+                    "must be a layer object with a 'class_name' and a 'config'")
             config = raw.get("config") or {}
             if not isinstance(config, dict):
-                raise here.child("config").fail("must be an object")
+                raise where.child(i, "config").fail("must be an object")
             name = raw.get("name", config.get("name"))
             if name is not None and not isinstance(name, str):
-                raise here.child("config", "name").fail("must be a string")
+                raise where.child(i, "config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
-                                 config, raw, here))
+                                 config, raw, where, i))
         seen: set[str] = set()
         for entry in entries:
             if entry.name in seen:
@@ -301,7 +307,7 @@ class KerasLoader:
     # -- layers -------------------------------------------------------------------------------
     def add_layer(self, graph: ModelGraph, entry: Entry, nodes: list[Node]) -> None:
         graph.layers[entry.name] = self.layer(entry)
-        graph.paths[entry.name] = entry.where.pointer
+        graph.paths[entry.name] = entry.pointer
         for index, node in enumerate(nodes):
             graph.calls.append(Call(entry.name, node.inputs, node.options, index))
 
@@ -317,8 +323,11 @@ class KerasLoader:
             if operation is not None:
                 return operation
         class_name = entry.custom_name or entry.class_name
-        return make_layer(class_name, entry.name, entry.config, entry.where.child("config"),
-                          self.overrides, self.notes)
+        try:
+            return make_layer(class_name, entry.name, entry.config, "config", self.overrides,
+                              self.notes)
+        except RequestInvalid as exc:  # the entry's path spelt for an error alone
+            raise RequestInvalid(prefixed(exc.errors, entry.where.path)) from None
 
     def nested(self, entry: Entry) -> Layer:
         inner = self.model(entry.raw, entry.where)
@@ -348,9 +357,8 @@ class KerasLoader:
         nodes = entry.raw.get("inbound_nodes")
         if not isinstance(nodes, list):
             raise entry.where.child("inbound_nodes").fail("must be a list of the layer's calls")
-        if self.flavour == "keras3":  # the node's place is spelt for an error alone
-            return [keras3_node(node, NodePlace(entry.where, k), offsets)
-                    for k, node in enumerate(nodes)]
+        if self.flavour == "keras3":
+            return [keras3_node(node, entry, k, offsets) for k, node in enumerate(nodes)]
         where = entry.where.child("inbound_nodes")
         return [keras2_node(node, where.child(k), offsets) for k, node in enumerate(nodes)]
 
@@ -456,34 +464,29 @@ class MalformedTensor(Exception):
     located (with its path) by a second one."""
 
 
-class NodePlace(NamedTuple):
-    """Where inbound node ``index`` of a layer entry sits, as a ``Where`` when needed."""
-
-    entry: Where
-    index: int
-
-    @property
-    def where(self) -> Where:
-        return self.entry.child("inbound_nodes", self.index)
-
-
-def keras3_node(node: Any, place: NodePlace, offsets: Mapping[str, int]) -> Node:
-    """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors."""
+def keras3_node(node: Any, entry: Entry, index: int, offsets: Mapping[str, int]) -> Node:
+    """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors: the
+    entry's inbound node ``index`` (whose path is spelt for an error alone)."""
     if not isinstance(node, dict):
-        raise place.where.fail("a Keras 3 inbound node is an object with 'args' and 'kwargs'")
+        raise node_where(entry, index).fail(
+            "a Keras 3 inbound node is an object with 'args' and 'kwargs'")
     args, kwargs = node.get("args", []), node.get("kwargs") or {}
     if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise place.where.fail("'args' must be a list and 'kwargs' an object")
+        raise node_where(entry, index).fail("'args' must be a list and 'kwargs' an object")
     try:
         inputs = keras3_tensors(args)
         tensors = {key: keras3_tensors(value) for key, value in kwargs.items()}
     except MalformedTensor:
-        locate_malformed({"args": args, "kwargs": kwargs}, place.where.keys)
+        locate_malformed({"args": args, "kwargs": kwargs}, node_where(entry, index).keys)
         raise
     found = split_kwargs(inputs, kwargs, tensors)
     if not found.inputs:
-        raise place.where.fail(NO_TENSOR)
+        raise node_where(entry, index).fail(NO_TENSOR)
     return found
+
+
+def node_where(entry: Entry, index: int) -> Where:
+    return entry.where.child("inbound_nodes", index)
 
 
 def keras3_tensors(value: Any) -> list[TensorRef]:
