@@ -152,7 +152,7 @@ class Editor:
         if op != "remove":
             operation["value"] = value
         try:
-            self.doc = jsonpatch.applied(self.doc, copy.deepcopy(operation))
+            self.doc = jsonpatch.applied(self.doc, operation)  # it copies the value it adds
         except (jsonpatch.JsonPatchError, KeyError, TypeError) as exc:
             raise CannotEdit(str(exc)) from None
         self.patch.append(operation)
