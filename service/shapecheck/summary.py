@@ -60,15 +60,17 @@ class Table:
                                           zip(aligns, self.rooms, strict=True)) + " │"
 
     def row_lines(self, row: dict[str, Any]) -> list[str]:
-        shapes = row["output_shapes"]
+        shapes, inputs = row["output_shapes"], row["inputs"]
+        name, params = f"{row['name']} ({row['type']})", f"{row['params']:,}"
+        if shapes is not None and len(shapes) == 1 and len(inputs) <= 1:  # one line
+            texts = [name, format_shape(shapes[0]), params]
+            if self.functional:
+                texts.append(inputs[0] if inputs else "-")
+            return [self.template.format(*map(fit, texts, self.rooms))]
         shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
-        cells = [[f"{row['name']} ({row['type']})"], shape_texts, [f"{row['params']:,}"]]
+        cells = [[name], shape_texts, [params]]
         if self.functional:
-            cells.append(row["inputs"] or ["-"])
-        if len(shape_texts) == 1 and len(cells[-1]) == 1:  # one line: one format string
-            return [self.template.format(*[
-                cell[0] if len(cell[0]) <= room else fit(cell[0], room)
-                for cell, room in zip(cells, self.rooms, strict=True)])]
+            cells.append(inputs or ["-"])
         height = max(len(c) for c in cells)
         return [line("│", [c[k] if k < len(c) else "" for c in cells], self.widths)
                 for k in range(height)]
