@@ -111,8 +111,10 @@ def nested_entries(node: dict[str, Any]) -> Iterator[dict[str, Any] | None]:
         items = holder.get("layers")
         if type(items) is list:
             for item in items:
-                if isinstance(item, Mapping):
-                    yield item if type(item) is dict else None
+                if type(item) is dict:
+                    yield item
+                elif isinstance(item, Mapping):
+                    yield None
         for key in INNER_LAYER_KEYS:
             item = holder.get(key)
             if isinstance(item, Mapping):
