@@ -50,6 +50,7 @@ KERAS_MODULES = ("keras.", "tf_keras.")
 CONSTANT = "_CONSTANT_VALUE"  # tf.keras 2's marker of a constant first argument
 HISTORY_FORM = "a tensor reference is [layer_name, node_index, tensor_index]"
 NO_TENSOR = "a call passes no tensor: a layer is called on at least one"
+NO_MASK = {"mask": None}
 
 
 def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
@@ -475,11 +476,14 @@ def keras3_node(node: Any, entry: Entry, index: int, offsets: Mapping[str, int])
         raise node_where(entry, index).fail("'args' must be a list and 'kwargs' an object")
     try:
         inputs = keras3_tensors(args)
-        tensors = {key: keras3_tensors(value) for key, value in kwargs.items()}
+        if not kwargs or kwargs == NO_MASK:  # the usual call: no keyword tensor nor option
+            found = Node(inputs)
+        else:
+            found = split_kwargs(inputs, kwargs, {key: keras3_tensors(value)
+                                                  for key, value in kwargs.items()})
     except MalformedTensor:
         locate_malformed({"args": args, "kwargs": kwargs}, node_where(entry, index).keys)
         raise
-    found = split_kwargs(inputs, kwargs, tensors)
     if not found.inputs:
         raise node_where(entry, index).fail(NO_TENSOR)
     return found
@@ -499,17 +503,25 @@ def keras3_tensors(value: Any) -> list[TensorRef]:
 def collect_keras3(value: Any, found: list[TensorRef]) -> None:
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            config = value.get("config")
-            history = config.get("keras_history") if isinstance(config, dict) else None
-            if not is_history(history):
-                raise MalformedTensor
-            found.append(TensorRef(history[0], history[1], history[2]))
+            found.append(keras3_tensor(value))
         else:
             for item in value.values():
                 collect_keras3(item, found)
     elif isinstance(value, list):
         for item in value:
-            collect_keras3(item, found)
+            if type(item) is dict and item.get("class_name") == "__keras_tensor__":
+                found.append(keras3_tensor(item))  # the usual argument, one call less
+            else:
+                collect_keras3(item, found)
+
+
+def keras3_tensor(value: dict[str, Any]) -> TensorRef:
+    """The tensor a ``__keras_tensor__`` object stands for."""
+    config = value.get("config")
+    history = config.get("keras_history") if isinstance(config, dict) else None
+    if not is_history(history):
+        raise MalformedTensor
+    return TensorRef(history[0], history[1], history[2])
 
 
 def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
