@@ -528,10 +528,10 @@ def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
     """Raise the 422 of the first malformed ``__keras_tensor__`` in ``value``, at its path."""
     if isinstance(value, dict):
         if value.get("class_name") == "__keras_tensor__":
-            config = value.get("config")
-            history = config.get("keras_history") if isinstance(config, dict) else None
-            if not is_history(history):
-                raise Where((*keys, "config", "keras_history")).fail(HISTORY_FORM)
+            try:
+                keras3_tensor(value)
+            except MalformedTensor:
+                raise Where((*keys, "config", "keras_history")).fail(HISTORY_FORM) from None
         else:
             for key, item in value.items():
                 locate_malformed(item, (*keys, key))
