@@ -72,7 +72,8 @@ class Table:
         if self.functional:
             cells.append(inputs or ["-"])
         height = max(len(c) for c in cells)
-        return [line("│", [c[k] if k < len(c) else "" for c in cells], self.widths)
+        return [self.template.format(*map(fit, [c[k] if k < len(c) else "" for c in cells],
+                                          self.rooms))
                 for k in range(height)]
 
 
