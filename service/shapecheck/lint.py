@@ -176,8 +176,8 @@ def large_flatten_dense(graph: ModelGraph, prop: Propagation) -> list[Diagnostic
             continue
         if total is None:
             total = sum(w.size for state in prop.states.values() for w in state.weights or ())
-        if params < LARGE_DENSE_SHARE * total:
-            continue
+        if params * LARGE_DENSE_SHARE.denominator < total * LARGE_DENSE_SHARE.numerator:
+            continue  # under its share, in integers (a Fraction product costs microseconds)
         flatten = flatten_before(graph, call.inputs[0].layer)
         grids = prop.states[flatten].input_shapes if flatten else None
         if not grids or len(grids[0][0]) < 3 or None in grids[0][0][1:]:
