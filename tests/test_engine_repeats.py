@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from shapecheck import check
+from shapecheck.formats import load_model
 
 
 def tensor(layer: str, node: int = 0) -> dict[str, Any]:
@@ -30,6 +31,16 @@ def test_repeated_layers_each_get_their_own_row():
         assert {k: row[k] for k in ("params", "macs", "explain", "output_shapes")} == \
             {k: single[k] for k in ("params", "macs", "explain", "output_shapes")}
     assert result["totals"]["params"] == 4 * single["params"] == 4 * 272
+
+
+def test_a_config_met_again_builds_a_renamed_copy_of_its_layer():
+    layers = [{"type": "Dense", "units": 16, "name": f"d{i}"} for i in range(3)]
+    graph = load_model({"inputs": [16], "layers": [*layers, {"type": "Dense", "units": 8}]}, {})
+    first, second, third, other = graph.layers.values()
+    assert [layer.name for layer in graph.layers.values()] == ["d0", "d1", "d2", "dense"]
+    assert second is not first and third is not second
+    assert vars(second) == {**vars(first), "name": "d1"}
+    assert other.config_key != first.config_key and other.args.units == 8
 
 
 def test_a_shared_layer_is_checked_against_weights_another_layer_computed():

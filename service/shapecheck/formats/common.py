@@ -79,27 +79,29 @@ def make_layer(
     path: str,
     overrides: Mapping[str, Any],
     notes: list[Diagnostic],
+    built: dict[tuple, Layer] | None = None,
 ) -> Layer:
     """A Layer for one config (Keras 1/2 names translated, in a copy), an override, or a
-    stand-in.
+    stand-in. ``built``: the layers of the document so far (``Layer.from_config``).
 
     Invalid arguments raise RequestInvalid with paths under ``path``.
     """
     if name in overrides:
-        return load(Opaque, name, overrides[name], f"overrides.{name}")
+        return load(Opaque, name, overrides[name], f"overrides.{name}", built)
     cls = resolve_class(class_name, name, notes)
     if cls is None:
         return Unresolved(name, class_name)
     if cls is Opaque:
-        return load(Opaque, name, config, path)
+        return load(Opaque, name, config, path, built)
     if legacy.has_legacy_args(cls, config):
         config = dict(config)
         notes.extend(legacy.translate(cls, config, name))
-    return load(cls, name, config, path)
+    return load(cls, name, config, path, built)
 
 
-def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str) -> Layer:
+def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
+         built: dict[tuple, Layer] | None = None) -> Layer:
     try:
-        return cls.from_config(name, config)
+        return cls.from_config(name, config, built)
     except RequestInvalid as exc:
         raise RequestInvalid(prefixed(exc.errors, path)) from None

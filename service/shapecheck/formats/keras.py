@@ -187,6 +187,7 @@ class KerasLoader:
         self.flavour = flavour
         self.overrides = overrides
         self.notes: list[Diagnostic] = []
+        self.built: dict[tuple, Layer] = {}  # the layers of this document, by config key
 
     # -- models -------------------------------------------------------------------------------
     def model(self, doc: Mapping[str, Any], where: Where, top_level: bool = False) -> ModelGraph:
@@ -326,7 +327,7 @@ class KerasLoader:
         class_name = entry.custom_name or entry.class_name
         try:
             return make_layer(class_name, entry.name, entry.config, "config", self.overrides,
-                              self.notes)
+                              self.notes, self.built)
         except RequestInvalid as exc:  # the entry's path spelt for an error alone
             raise RequestInvalid(prefixed(exc.errors, entry.where.path)) from None
 

@@ -19,6 +19,7 @@ from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid
 from ..fields import ShapeField
 from ..graph import Call, ModelGraph, ModelInput, TensorRef
+from ..layers.base import Layer
 from ..shapes import Shape
 from .common import canonical_name, declared_args, make_layer
 from .naming import AutoNamer
@@ -43,6 +44,7 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
                        layers={}, calls=[], outputs=[], notes=notes)
     previous: str | None = inputs[0].name if len(inputs) == 1 else None
     input_names = graph.input_names()
+    built: dict[tuple, Layer] = {}  # the layers of this document, by config key
     for i, entry in enumerate(entries):
         if entry["type"] == "InputLayer":
             previous = entry.get("name") or DEFAULT_INPUT
@@ -51,7 +53,7 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
         if name in graph.layers or name in input_names:
             raise RequestInvalid({f"model.layers.{i}.name": [f"the name '{name}' is used twice"]})
         layer = make_layer(entry["type"], name, layer_config(entry), f"model.layers.{i}",
-                           overrides, notes)
+                           overrides, notes, built)
         refs = input_refs(entry, previous, i, name, notes)
         graph.layers[name] = layer
         graph.paths[name] = f"/layers/{i}"

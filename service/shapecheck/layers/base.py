@@ -115,18 +115,35 @@ class Layer:
         self.trainable: bool = args.get("trainable", True)
 
     @classmethod
-    def from_config(cls, name: str, config: Mapping[str, Any]) -> Layer:
+    def from_config(cls, name: str, config: Mapping[str, Any],
+                    built: dict[tuple, Layer] | None = None) -> Layer:
         """Validate ``config`` against ``Args`` and build the layer.
 
+        ``built`` holds the layers a model document has built so far, by ``config_key``: a
+        config met again (a model repeats its blocks) gives a ``renamed`` copy of its layer.
         Raises RequestInvalid with paths relative to the layer's config.
         """
         key = memo_key(cls, config)
+        twin = built.get(key) if built is not None and key else None
+        if twin is not None:
+            return twin.renamed(name)
         try:
             layer = cls(name, cls.load_args(config, key))
         except ArgumentError as exc:
             raise RequestInvalid({exc.field: [exc.message]}) from None
         layer.config_key = key
+        if built is not None and key:
+            built[key] = layer
         return layer
+
+    def renamed(self, name: str) -> Layer:
+        """This layer under another name: a copy that shares what ``__init__`` derived from
+        the arguments. A layer does not change once built, and takes nothing from its name
+        but ``name``."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        twin.name = name
+        return twin
 
     @classmethod
     def load_args(cls, config: Mapping[str, Any],
