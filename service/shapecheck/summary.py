@@ -30,10 +30,11 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     """rows: ``name``, ``type``, ``output_shapes`` (list or None), ``params``, ``inputs``."""
     table = FUNCTIONAL if functional else SEQUENTIAL
     lines = [f'Model: "{name}"', *table.head]
+    shape_texts: dict[tuple, str] = {}  # models repeat their shapes (of ints and None)
     for i, row in enumerate(rows):
         if i:
             lines.append(table.between)
-        lines.extend(table.row_lines(row))
+        lines.append(table.row_text(row, shape_texts))
     lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
@@ -59,22 +60,25 @@ class Table:
         self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
                                           zip(aligns, self.rooms, strict=True)) + " │"
 
-    def row_lines(self, row: dict[str, Any]) -> list[str]:
+    def row_text(self, row: dict[str, Any], shape_texts: dict[tuple, str]) -> str:
+        """A row's line (or lines); ``shape_texts``: the shapes of the rows before, spelt."""
         shapes, inputs = row["output_shapes"], row["inputs"]
         name, params = f"{row['name']} ({row['type']})", f"{row['params']:,}"
         if shapes is not None and len(shapes) == 1 and len(inputs) <= 1:  # one line
-            texts = [name, format_shape(shapes[0]), params]
+            shape = tuple(shapes[0])
+            text = shape_texts.get(shape) or shape_texts.setdefault(shape, format_shape(shape))
+            texts = [name, text, params]
             if self.functional:
                 texts.append(inputs[0] if inputs else "-")
-            return [self.template.format(*map(fit, texts, self.rooms))]
-        shape_texts = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
-        cells = [[name], shape_texts, [params]]
+            return self.template.format(*map(fit, texts, self.rooms))
+        spelt = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
+        cells = [[name], spelt, [params]]
         if self.functional:
             cells.append(inputs or ["-"])
         height = max(len(c) for c in cells)
-        return [self.template.format(*map(fit, [c[k] if k < len(c) else "" for c in cells],
-                                          self.rooms))
-                for k in range(height)]
+        return "\n".join(self.template.format(*map(fit, [c[k] if k < len(c) else ""
+                                                         for c in cells], self.rooms))
+                         for k in range(height))
 
 
 def fit(text: str, room: int) -> str:
