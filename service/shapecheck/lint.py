@@ -38,18 +38,17 @@ def dense_on_high_rank(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]
     flagged: set[str] = set()
     for call in prop.order:
         layer = graph.layers[call.layer]
-        if not (isinstance(layer, Dense) or layer.elementwise):
+        dense = isinstance(layer, Dense)
+        if not call.inputs or not (dense or (layer.elementwise
+                                             and call.inputs[0].layer in flagged)):
             continue  # neither starts nor continues a run
-        shapes = [prop.tensors.get(r) for r in call.inputs]
-        if not shapes or shapes[0] is None or len(shapes[0]) <= 2:
+        shape = prop.tensors.get(call.inputs[0])
+        if shape is None or len(shape) <= 2:
             continue
-        upstream = producer(call.inputs[0], graph)
-        if upstream in flagged and (isinstance(layer, Dense) or layer.elementwise):
-            flagged.add(call.layer)
-            continue
-        if isinstance(layer, Dense):
-            flagged.add(call.layer)
-            notes.append(dense_note(call.layer, layer.args.units, shapes[0]))
+        starts = dense and producer(call.inputs[0], graph) not in flagged
+        flagged.add(call.layer)
+        if starts:
+            notes.append(dense_note(call.layer, layer.args.units, shape))
     return notes
 
 
