@@ -255,11 +255,10 @@ class Layer:
         return f"{shape_text}; {explain_params(weights)}"
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        ins = ", ".join(format_shape(s) for s in inputs)
-        outs = ", ".join(format_shape(s) for s in outputs)
+        outs = ", ".join([format_shape(s) for s in outputs])
         if self.elementwise:
             return f"applied element by element, the shape {outs} is kept"
-        return f"{ins} → {outs}"
+        return f"{', '.join([format_shape(s) for s in inputs])} → {outs}"
 
     # -- helpers for subclasses ---------------------------------------------------------------
     def one(self, inputs: Shapes) -> Shape:
@@ -329,9 +328,9 @@ def explain_params(weights: Sequence[Weight]) -> str:
     """``params: kernel (3, 3, 3, 32) + bias (32,) = 896``, or ``no weights``."""
     if not weights:
         return "no weights"
-    parts = " + ".join(f"{w.name} {format_shape(w.shape)}" for w in weights)
-    total = sum(w.size for w in weights)
-    frozen = sum(w.size for w in weights if not w.trainable)
+    parts = " + ".join([f"{w.name} {format_shape(w.shape)}" for w in weights])
+    total = sum([w.size for w in weights])
+    frozen = sum([w.size for w in weights if not w.trainable])
     tail = f" ({frozen:,} non-trainable)" if frozen else ""
     return f"params: {parts} = {total:,}{tail}"
 
