@@ -49,6 +49,23 @@ def test_default_weights_and_random_data_run(case: dict) -> None:
         assert out["stats"]["nonfinite"] == 0, out["name"]
 
 
+def assert_keras_json_forward_matches(case: dict) -> None:
+    """The case's Keras JSON, sent with its recorded input and weights, gives Keras' outputs."""
+    recorded = case["forward"]
+    x = recorded["x"]
+    result = check({"model": case["keras_json"], "forward": {
+        "x": next(iter(x.values())) if len(x) == 1 else x,
+        "weights": recorded["weights"],
+        "return": "values"}})
+    outputs = result["forward"]["outputs"]
+    assert len(outputs) == len(recorded["outputs"])
+    for out, expected in zip(outputs, recorded["outputs"], strict=True):
+        want, got = array(expected), decoded(out["values"])
+        assert got.shape == want.shape
+        assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want))), \
+            out["name"]
+
+
 def input_shapes(case: dict) -> list[list]:
     return [value["shape"] for value in case["forward"]["x"].values()]
 

@@ -18,7 +18,7 @@ from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.forward import run_forward
 from shapecheck.layers.base import REGISTRY
-from test_forward_fixtures import decoded
+from test_forward_fixtures import assert_keras_json_forward_matches
 
 MASKING_CASES = [c for c in cases() if c.id.startswith("masking:")]
 
@@ -45,18 +45,7 @@ def test_the_fixtures_hold_padding() -> None:
 
 @pytest.mark.parametrize("case", MASKING_CASES)
 def test_keras_json_with_explicit_masks_matches_keras_predict(case: dict) -> None:
-    recorded = case["forward"]
-    doc = case["keras_json"]
-    x = recorded["x"]
-    result = check({"model": doc, "forward": {
-        "x": next(iter(x.values())) if len(x) == 1 else x,
-        "weights": recorded["weights"],
-        "return": "values"}})
-    for out, expected in zip(result["forward"]["outputs"], recorded["outputs"], strict=True):
-        want, got = array(expected), decoded(out["values"])
-        assert got.shape == want.shape
-        assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want))), \
-            out["name"]
+    assert_keras_json_forward_matches(case)
 
 
 def test_the_layers_that_keep_a_mask_are_keras_ones() -> None:

@@ -13,10 +13,10 @@ import json
 
 import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, cases
+from keras_fixtures import FIXTURES, cases
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
-from test_forward_fixtures import decoded
+from test_forward_fixtures import assert_keras_json_forward_matches
 
 CALL_CASES = cases(kind="calls")
 
@@ -34,20 +34,7 @@ def test_the_fixtures_call_with_options() -> None:
 
 @pytest.mark.parametrize("case", CALL_CASES)
 def test_options_reach_the_kernels_as_in_keras_predict(case: dict) -> None:
-    recorded = case["forward"]
-    doc = case["keras_json"]
-    x = recorded["x"]
-    result = check({"model": doc, "forward": {
-        "x": next(iter(x.values())) if len(x) == 1 else x,
-        "weights": recorded["weights"],
-        "return": "values"}})
-    outputs = result["forward"]["outputs"]
-    assert len(outputs) == len(recorded["outputs"])
-    for out, expected in zip(outputs, recorded["outputs"], strict=True):
-        want, got = array(expected), decoded(out["values"])
-        assert got.shape == want.shape
-        assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want))), \
-            out["name"]
+    assert_keras_json_forward_matches(case)
 
 
 def test_scores_over_a_longer_value_are_returned_as_keras_computes_them() -> None:

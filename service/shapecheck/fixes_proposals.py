@@ -420,12 +420,7 @@ def flatten_unknown_axis(target: Diagnostic, situation: Situation) -> Iterator[C
     layer, shapes = situation.layer(target.layer), failed_inputs(situation, target.layer)
     if layer is None or not shapes or shapes[0][-1] is not None:
         return
-    flatten = flatten_before(situation.graph, situation.source(target.layer) or "")
-    grids = situation.prop.states[flatten].input_shapes if flatten else None
-    if not grids or not 3 <= len(grids[0][0]) <= 5:
-        return
-    new = pooling_layer(len(grids[0][0]), data_format_of(situation.layer(flatten)))
-    yield Candidate(f"Replace {quoted(flatten)} by {new}", [ReplaceLayer(flatten, new)])
+    yield from pooling_for_flatten(target, situation)
 
 
 def channels_first(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
@@ -557,8 +552,10 @@ def sigmoid_for_one_unit(target: Diagnostic, situation: Situation) -> Iterator[C
     yield set_activation(situation, target.layer, "sigmoid")
 
 
-def pool_instead_of_flatten(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
-    """Most parameters in a Dense after Flatten: global pooling keeps one value per channel."""
+def pooling_for_flatten(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """Replace the Flatten before the target's Dense by the global pooling of its rank: it
+    keeps one value per channel, a known size even when the spatial axes are unknown, and far
+    fewer parameters in the Dense when Flatten → Dense holds most of them."""
     flatten = flatten_before(situation.graph, situation.source(target.layer) or "")
     grids = situation.prop.states[flatten].input_shapes if flatten else None
     if not grids or not 3 <= len(grids[0][0]) <= 5:
@@ -577,5 +574,5 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.SUSPICIOUS_DATA_FORMAT: [channels_first],
     diag.ACTIVATION_LOSS_MISMATCH: [output_activation],
     diag.SINGLE_UNIT_SOFTMAX: [sigmoid_for_one_unit],
-    diag.LARGE_FLATTEN_DENSE: [pool_instead_of_flatten],
+    diag.LARGE_FLATTEN_DENSE: [pooling_for_flatten],
 }
