@@ -334,3 +334,13 @@ def test_result_examples_keep_the_contract(spec, name: str) -> None:
     assert totals["params"] == totals["trainable_params"] + totals["non_trainable_params"]
     assert totals["param_bytes"] == 4 * totals["params"]  # float32 weights
     assert result["model"]["outputs"][0]["shape"] == layers[-1]["output_shapes"][0]
+
+
+def test_the_spec_names_every_diagnostic_code_the_engine_has(spec) -> None:
+    from shapecheck import diagnostics
+
+    engine_codes = {value for name, value in vars(diagnostics).items()
+                    if name.isupper() and name not in ("ERROR", "WARNING", "INFO")}
+    code = spec["components"]["schemas"]["Diagnostic"]["properties"]["code"]
+    assert set(code["examples"]) == engine_codes
+    assert all(f"`{c}`" in code["description"] for c in engine_codes)
