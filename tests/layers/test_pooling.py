@@ -131,3 +131,34 @@ def test_the_data_format_lint_reads_pooling_layers(spec: dict) -> None:
     assert len(notes) == 1 and "channels_last" in notes[0]["message"]
     channels_first = run([3, 32, 32], {**spec, "data_format": "channels_first"})
     assert not channels_first["diagnostics"]
+
+
+@pytest.mark.parametrize(("spec", "path"), [
+    ({"type": "AdaptiveAveragePooling2D"}, "model.layers.0.output_size"),
+    ({"type": "AdaptiveAveragePooling2D", "output_size": 0}, "model.layers.0.output_size"),
+    ({"type": "AdaptiveMaxPooling2D", "output_size": [2, 2, 2]}, "model.layers.0.output_size"),
+    ({"type": "AdaptiveMaxPooling1D", "output_size": 2, "data_format": "NCW"},
+     "model.layers.0.data_format"),
+])
+def test_adaptive_pooling_refuses_bad_arguments(spec: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([8, 8, 4], spec)
+    assert list(exc.value.errors) == [path]
+
+
+def test_adaptive_pooling_explains_its_fixed_output() -> None:
+    row = only_row(run([7, 5, 3], {"type": "AdaptiveMaxPooling2D", "output_size": [3, 2]}))
+    assert row["output_shapes"] == [[None, 3, 2, 3]]
+    assert "(7, 5)" in row["explain"] and "(3, 2)" in row["explain"]
+
+
+def test_adaptive_pooling_needs_its_rank() -> None:
+    problem = error_of(run([8, 3], {"type": "AdaptiveAveragePooling2D", "output_size": 2}))
+    assert "rank 4" in problem["message"]
+
+
+def test_adaptive_average_uses_keras_small_and_big_windows() -> None:
+    # Length 5 to 3: spans [0, 2), [1, 4), [3, 5) — lengths 2, 3, 2.
+    x = np.arange(5, dtype=np.float32).reshape(1, 5, 1)
+    y = layer({"type": "AdaptiveAveragePooling1D", "output_size": 3}).apply(x, [])
+    np.testing.assert_allclose(y.ravel(), [0.5, 2.0, 3.5])

@@ -1,4 +1,5 @@
-"""Pooling: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D."""
+"""Pooling: Max/AveragePooling1D/2D/3D, GlobalMax/GlobalAveragePooling1D/2D/3D and
+AdaptiveMax/AdaptiveAveragePooling1D/2D/3D."""
 
 from build import seq
 
@@ -108,4 +109,29 @@ GLOBAL = [
     seq("global_max1d_rank_too_low", [4], pool("GlobalMaxPooling1D")),
 ]
 
-CASES = [*WINDOWED, *GLOBAL]
+ADAPTIVE = [
+    # Output sizes dividing the input, not dividing it (small and big windows), and larger
+    # than the input (windows overlap); both data formats; unknown spatial lengths.
+    seq("adaptive_avg1d_divides", [8, 3], pool("AdaptiveAveragePooling1D", output_size=4)),
+    seq("adaptive_avg1d_uneven", [7, 2], pool("AdaptiveAveragePooling1D", output_size=3)),
+    seq("adaptive_max1d_upsample", [3, 2], pool("AdaptiveMaxPooling1D", output_size=5)),
+    seq("adaptive_max1d_channels_first", [2, 10],
+        pool("AdaptiveMaxPooling1D", output_size=(4,), data_format="channels_first")),
+    seq("adaptive_avg2d_uneven", [7, 5, 3], pool("AdaptiveAveragePooling2D", output_size=(3, 2))),
+    seq("adaptive_avg2d_channels_first", [2, 9, 6],
+        pool("AdaptiveAveragePooling2D", output_size=4, data_format="channels_first")),
+    seq("adaptive_max2d_uneven", [6, 7, 2], pool("AdaptiveMaxPooling2D", output_size=(4, 3))),
+    seq("adaptive_max2d_to_one", [5, 4, 3], pool("AdaptiveMaxPooling2D", output_size=1)),
+    seq("adaptive_avg3d", [5, 4, 6, 2], pool("AdaptiveAveragePooling3D", output_size=(2, 3, 4))),
+    seq("adaptive_max3d_channels_first", [2, 4, 5, 3],
+        pool("AdaptiveMaxPooling3D", output_size=2, data_format="channels_first")),
+    seq("adaptive_avg2d_unknown_spatial", [None, None, 3],
+        pool("AdaptiveAveragePooling2D", output_size=2), forward=False),
+    seq("adaptive_avg2d_head", [8, 8, 3], {"type": "Conv2D", "filters": 4, "kernel_size": 3},
+        pool("AdaptiveAveragePooling2D", output_size=(2, 2)), {"type": "Flatten"},
+        {"type": "Dense", "units": 2}),
+    seq("adaptive_max2d_output_size_triple", [6, 6, 2],
+        pool("AdaptiveMaxPooling2D", output_size=(2, 2, 2))),
+]
+
+CASES = [*WINDOWED, *GLOBAL, *ADAPTIVE]

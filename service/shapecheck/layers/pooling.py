@@ -1,4 +1,5 @@
-"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D.
+"""Pooling layers: Max/AveragePooling1D/2D/3D, GlobalMax/GlobalAveragePooling1D/2D/3D and
+AdaptiveMax/AdaptiveAveragePooling1D/2D/3D.
 
 Shapes follow Keras 3's ``compute_pooling_output_shape``, with the window arithmetic of the
 convolutions (``SlidingWindow``). The kernels reduce strided windows as ``lax.reduce_window``
@@ -262,3 +263,121 @@ class GlobalAveragePooling3D(GlobalPooling):
     rank = 3
     reduction = "mean"
     aliases = ("GlobalAvgPool3D",)
+
+
+def adaptive_pool_axis(x: Array, axis: int, size: int, reduction: str) -> Array:
+    """Pool ``axis`` of ``x`` down (or up) to ``size`` entries as Keras' JAX backend does.
+
+    Output ``i`` covers ``[floor(i·L/size), ceil((i+1)·L/size))``. Keras pools every start with
+    a small window ``ceil(L/size)`` and a big one (small + 1), then gathers, per output, the big
+    pool where the span has the big length and the small pool otherwise.
+    """
+    length = x.shape[axis]
+    small = -(-length // size)
+    big = small + 1
+    index = np.arange(size)
+    starts = index * length // size
+    ends = -(-(index + 1) * length // size)
+    reduce = getattr(np, reduction)
+    pools = [reduce(np.lib.stride_tricks.sliding_window_view(x, window, axis=axis), axis=-1)
+             for window in (small, big) if window <= length]
+    combined = np.concatenate(pools, axis=axis)
+    gather = np.where(ends - starts == big, starts + length - small + 1, starts)
+    return np.take(combined, gather, axis=axis)
+
+
+class AdaptivePooling(Layer):
+    """Each channel pooled to a fixed ``output_size`` whatever the input's spatial lengths."""
+
+    family = "pooling"
+    rank: ClassVar[int]
+    reduction: ClassVar[str]
+    """``"max"`` or ``"mean"``: the numpy reduction, and the word the explanation uses."""
+
+    class Args(LayerArgs):
+        output_size = IntTuple(required=True)
+        data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        args["data_format"] = args.get("data_format") or "channels_last"
+        super().__init__(name, args)
+        self.output_size = self.expand_tuple(self.args.output_size, self.rank, "output_size")
+
+    @property
+    def data_format(self) -> str:
+        return self.args.data_format
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self.require_rank(shape, self.rank + 2,
+                          what=layout_description(self.rank, self.data_format))
+        channels = shape[channel_axis(self.data_format)]
+        if self.data_format == "channels_last":
+            return (shape[0], *self.output_size, channels)
+        return (shape[0], channels, *self.output_size)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        for axis, size in zip(spatial_axes(self.rank, self.data_format), self.output_size,
+                              strict=True):
+            x = adaptive_pool_axis(x, axis, size, self.reduction)
+        return x
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        spatial = format_shape(tuple(inputs[0][a] for a in spatial_axes(self.rank,
+                                                                         self.data_format)))
+        return (f"the {self.reduction} of each channel over windows spanning the spatial axes "
+                f"{spatial}, pooled to {format_shape(self.output_size)} → "
+                f"{format_shape(outputs[0])}")
+
+
+@register
+class AdaptiveAveragePooling1D(AdaptivePooling):
+    """Mean of each channel over adaptive windows: (batch, steps, c) → (batch, output_size, c)."""
+
+    keras_name = "AdaptiveAveragePooling1D"
+    rank = 1
+    reduction = "mean"
+
+
+@register
+class AdaptiveAveragePooling2D(AdaptivePooling):
+    """Mean of each channel over adaptive windows of height and width → ``output_size``."""
+
+    keras_name = "AdaptiveAveragePooling2D"
+    rank = 2
+    reduction = "mean"
+
+
+@register
+class AdaptiveAveragePooling3D(AdaptivePooling):
+    """Mean of each channel over adaptive windows of depth, height and width."""
+
+    keras_name = "AdaptiveAveragePooling3D"
+    rank = 3
+    reduction = "mean"
+
+
+@register
+class AdaptiveMaxPooling1D(AdaptivePooling):
+    """Maximum of each channel over adaptive windows: → (batch, output_size, c)."""
+
+    keras_name = "AdaptiveMaxPooling1D"
+    rank = 1
+    reduction = "max"
+
+
+@register
+class AdaptiveMaxPooling2D(AdaptivePooling):
+    """Maximum of each channel over adaptive windows of height and width."""
+
+    keras_name = "AdaptiveMaxPooling2D"
+    rank = 2
+    reduction = "max"
+
+
+@register
+class AdaptiveMaxPooling3D(AdaptivePooling):
+    """Maximum of each channel over adaptive windows of depth, height and width."""
+
+    keras_name = "AdaptiveMaxPooling3D"
+    rank = 3
+    reduction = "max"
