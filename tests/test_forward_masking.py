@@ -28,8 +28,8 @@ KERAS_SUPPORTS_MASKING = {
     "ConvLSTM2D", "ConvLSTM3D", "Dense", "Dot", "Dropout", "ELU", "GRU", "GaussianDropout",
     "GaussianNoise", "GlobalAveragePooling1D", "GroupNormalization", "GroupedQueryAttention",
     "Identity", "LSTM", "LayerNormalization", "LeakyReLU", "Masking", "Maximum", "Minimum",
-    "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "ReLU", "Rescaling", "SimpleRNN",
-    "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract",
+    "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "RNN", "ReLU", "Rescaling",
+    "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Subtract",
     "TimeDistributed", "UnitNormalization"}
 """``layer.supports_masking`` of every layer type shapecheck has, read from Keras 3.15
 instances (Embedding's is its ``mask_zero``)."""

@@ -98,7 +98,7 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
                 out = layer(*args, **call_kwargs)
         except Exception as exc:  # Keras refuses the model at this layer
             return None, {"layer": name, "message": str(exc).split("\n")[0][:400]}
-        outs = out if isinstance(out, (list, tuple)) else [out]
+        outs = flat(out)
         tensors[name] = outs[0]
         for i, t in enumerate(outs):
             tensors[f"{name}:{i}"] = t
@@ -108,6 +108,13 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
     inputs = list(tensors[n] for n in named)
     model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
     return model, None
+
+
+def flat(out: Any) -> list[Any]:
+    """A layer's output tensors in order (an RNN of stacked cells nests each cell's states)."""
+    if isinstance(out, (list, tuple)):
+        return [t for part in out for t in flat(part)]
+    return [out]
 
 
 def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, Any]:
@@ -131,11 +138,11 @@ def layer_class(class_name: str) -> Any:
 
 
 def wrap(key: str, value: Any) -> Any:
-    """Nested layers (``layer`` of wrappers, ``layers`` of a Pipeline) are given as native
-    entries too."""
-    if key == "layers" and isinstance(value, list):
+    """Nested layers (``layer`` of wrappers, ``layers`` of a Pipeline, an RNN's ``cell`` or
+    list of cells, StackedRNNCells' ``cells``) are given as native entries too."""
+    if key in ("layers", "cell", "cells") and isinstance(value, list):
         return [wrap("layer", v) for v in value]
-    if key in ("layer", "backward_layer") and isinstance(value, dict) and "type" in value:
+    if key in ("layer", "backward_layer", "cell") and isinstance(value, dict) and "type" in value:
         inner = {k: wrap(k, v) for k, v in value.items() if k != "type"}
         return getattr(keras.layers, value["type"])(**inner)
     return value

@@ -57,19 +57,24 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 LAYER_TYPE = 'layer: {"type": "LSTM", ...} or Keras {"class_name": ..., "config": ...}'
 
 
-class RecurrentArgs(LayerArgs):
-    """What every recurrent layer accepts (``keras.layers.RNN`` and its cell's dropout)."""
+class RNNArgs(LayerArgs):
+    """What ``keras.layers.RNN`` accepts besides its cell."""
 
-    activation = activation_field(load_default="tanh")
-    use_bias = fields.Boolean(load_default=True)
-    dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
-    recurrent_dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
     return_sequences = fields.Boolean(load_default=False)
     return_state = fields.Boolean(load_default=False)
     go_backwards = fields.Boolean(load_default=False)
     stateful = fields.Boolean(load_default=False)
     unroll = fields.Boolean(load_default=False)
     zero_output_for_mask = fields.Boolean(load_default=False)
+
+
+class RecurrentArgs(RNNArgs):
+    """What every recurrent layer accepts: ``keras.layers.RNN``'s and its cell's."""
+
+    activation = activation_field(load_default="tanh")
+    use_bias = fields.Boolean(load_default=True)
+    dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
+    recurrent_dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
 
 
 class Recurrent(Layer):
@@ -95,7 +100,7 @@ class Recurrent(Layer):
         sequence = inputs[0]
         self.check_input(sequence)
         state = self.state_shape(sequence)
-        self.check_initial_states(inputs[1:], state)
+        self.check_initial_states(inputs[1:], [state] * len(self.states))
         sequences = (sequence[0], sequence[1], *state[1:])
         output = sequences if self.args.return_sequences else state
         if self.args.return_state:
@@ -117,7 +122,8 @@ class Recurrent(Layer):
                 "Declare the batch size on the model input (keras.Input(batch_shape=(32, T, F)) "
                 "or an InputLayer with batch_shape), or set stateful=False.")
 
-    def check_initial_states(self, given: Shapes, expected: Shape) -> None:
+    def check_initial_states(self, given: Shapes, expected: Shapes) -> None:
+        """``expected``: the shape of each state."""
         if not given:
             return
         names = ", ".join(self.states)
@@ -125,15 +131,16 @@ class Recurrent(Layer):
             raise LayerInputIncompatible(
                 f"{self.keras_name} takes the sequence followed by {len(self.states)} initial "
                 f"state(s) ({names}), but received {len(given)} tensor(s) after the sequence.",
-                f"Pass exactly the states {names}, each shaped {format_shape(expected)}, e.g. "
+                f"Pass exactly the states {names}, shaped "
+                f"{', '.join(format_shape(shape) for shape in expected)}, e.g. "
                 "the states another layer returned with return_state=True.")
-        for name, shape in zip(self.states, given, strict=True):
-            if len(shape) != len(expected) or any(
+        for name, shape, want in zip(self.states, given, expected, strict=True):
+            if len(shape) != len(want) or any(
                     a is not None and b is not None and a != b
-                    for a, b in zip(shape, expected, strict=True)):
+                    for a, b in zip(shape, want, strict=True)):
                 raise LayerInputIncompatible(
                     f"The initial state {name} of {self.keras_name} must be shaped "
-                    f"{format_shape(expected)}, but received {format_shape(shape)}.",
+                    f"{format_shape(want)}, but received {format_shape(shape)}.",
                     "An initial state has the shape of the state this layer returns: give the "
                     "layer that produces it the same number of units.")
 
@@ -165,7 +172,8 @@ class Recurrent(Layer):
         for t in reversed(steps) if self.args.go_backwards else steps:
             output, new_states = self.step(projected[:, t], states, weights)
             if kept is not None:
-                previous = np.zeros_like(output) if self.zeroes_masked_outputs else states[0]
+                previous = (np.zeros_like(output) if self.zeroes_masked_outputs
+                            else self.previous_output(states))
                 output = np.where(kept[:, t], output, previous)
                 new_states = [np.where(kept[:, t], new, old)
                               for new, old in zip(new_states, states, strict=True)]
@@ -174,6 +182,10 @@ class Recurrent(Layer):
         # Like Keras, go_backwards returns the outputs in the order they were computed.
         output = np.stack(outputs, axis=1) if self.args.return_sequences else outputs[-1]
         return [output, *states] if self.args.return_state else [output]
+
+    def previous_output(self, states: list[Array]) -> Array:
+        """What a masked step outputs: the first state, the previous output."""
+        return states[0]
 
     @property
     def zeroes_masked_outputs(self) -> bool:
@@ -603,6 +615,175 @@ class ConvLSTM3D(ConvLSTM):
 
     keras_name = "ConvLSTM3D"
     rank = 3
+
+
+# -- the generic RNN and its cells ------------------------------------------------------------
+CELL_TYPE = ('cell: {"type": "LSTMCell", "units": 8}, a list of cells, or Keras '
+             '{"class_name": ..., "config": ...}')
+
+
+class Cell:
+    """A cell computes one time step; Keras runs it over a sequence only inside ``RNN``."""
+
+    supports_masking = False
+    keras_name: ClassVar[str]
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        raise LayerInputIncompatible(
+            f"{self.keras_name} computes one time step from an input and the previous states; "
+            "Keras cannot call it on a tensor alone.",
+            f'Wrap it in an RNN layer: {{"type": "RNN", "cell": {{"type": "{self.keras_name}", '
+            '...}}, or use the matching layer (SimpleRNN, LSTM, GRU).')
+
+
+@register
+class SimpleRNNCell(Cell, SimpleRNN):
+    """The step of SimpleRNN, for ``RNN``."""
+
+    keras_name = "SimpleRNNCell"
+
+
+@register
+class LSTMCell(Cell, LSTM):
+    """The step of LSTM, for ``RNN``."""
+
+    keras_name = "LSTMCell"
+
+
+@register
+class GRUCell(Cell, GRU):
+    """The step of GRU, for ``RNN``."""
+
+    keras_name = "GRUCell"
+
+
+@register
+class StackedRNNCells(Cell, Layer):
+    """Cells run one after the other at each step: a cell reads the previous cell's output."""
+
+    keras_name = "StackedRNNCells"
+    family = "recurrent"
+
+    class Args(LayerArgs):
+        cells = fields.List(fields.Dict(), required=True, metadata={"type": CELL_TYPE})
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.cells = cell_list(args["cells"], "cells")
+
+
+def cell_list(specs: Sequence[Any], field: str) -> list[SequenceLayer]:
+    if not specs:
+        raise ArgumentError(field, "give at least one cell")
+    return [rnn_cell(spec, f"{field}.{index}") for index, spec in enumerate(specs)]
+
+
+def rnn_cell(spec: Any, field: str) -> SequenceLayer:
+    if not isinstance(spec, Mapping):
+        raise ArgumentError(field, f"a cell is a dict ({CELL_TYPE}), not {spec!r}")
+    cell = inner_layer(spec, field)
+    if not isinstance(cell, (SimpleRNNCell, LSTMCell, GRUCell)):
+        raise ArgumentError(field, "a cell is SimpleRNNCell, LSTMCell or GRUCell, not "
+                                   f"{cell.keras_name}")
+    return cell
+
+
+@register
+class RNN(Recurrent):
+    """Runs a cell, or a stack of cells, over the time steps of a sequence.
+
+    ``cell`` is one cell, a StackedRNNCells or a list of cells (Keras stacks them). Each step
+    runs the cells in order, each reading the previous one's output; the output is the last
+    cell's. The states, initial states and the weights are every cell's, in order.
+    """
+
+    keras_name = "RNN"
+
+    class Args(RNNArgs):
+        cell = fields.Raw(required=True, metadata={"type": CELL_TYPE})
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        cell = args["cell"]
+        if isinstance(cell, list):
+            self.cells = cell_list(cell, "cell")
+        else:
+            stack = inner_layer(cell, "cell") if is_stack(cell) else rnn_cell(cell, "cell")
+            self.cells = stack.cells if isinstance(stack, StackedRNNCells) else [stack]
+        self.states = tuple(f"{state}{index}" if len(self.cells) > 1 else state
+                            for index, cell in enumerate(self.cells, 1) for state in cell.states)
+
+    @property
+    def units(self) -> int:
+        return self.cells[-1].units
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        sequence = inputs[0]
+        self.check_input(sequence)
+        states = [(sequence[0], cell.units) for cell in self.cells for _ in cell.states]
+        self.check_initial_states(inputs[1:], states)
+        output = (*sequence[:2], self.units) if self.args.return_sequences else states[-1]
+        return [output, *states] if self.args.return_state else [output]
+
+    def check_input(self, shape: Shape) -> None:
+        self.cells[0].check_input(shape)
+        self.check_batch(shape)
+
+    def cell_inputs(self, sequence: Shape) -> list[Shape]:
+        """The sequence each cell reads: the input, then the previous cell's outputs."""
+        return [sequence, *((*sequence[:2], cell.units) for cell in self.cells[:-1])]
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return [weight for cell, sequence in zip(self.cells, self.cell_inputs(shape), strict=True)
+                for weight in cell.weights_for(sequence)]
+
+    def cell_weights(self, weights: Sequence[Array]) -> Iterator[Sequence[Array]]:
+        """Each cell's weights: kernel, recurrent kernel and (with use_bias) bias."""
+        start = 0
+        for cell in self.cells:
+            count = 3 if cell.args.use_bias else 2
+            yield weights[start:start + count]
+            start += count
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return sum(cell.macs([sequence], []) for cell, sequence
+                   in zip(self.cells, self.cell_inputs(inputs[0]), strict=True))
+
+    def zero_states(self, projected: Array) -> list[Array]:
+        return [np.zeros((projected.shape[0], cell.units), dtype=np.float32)
+                for cell in self.cells for _ in cell.states]
+
+    def project(self, x: Array, weights: Sequence[Array]) -> Array:
+        return self.cells[0].project(x, weights)
+
+    def step(self, projected: Array, states: list[Array],
+             weights: Sequence[Array]) -> tuple[Array, list[Array]]:
+        x, new_states = projected, []
+        for index, (cell, own) in enumerate(zip(self.cells, self.cell_weights(weights),
+                                                strict=True)):
+            if index:  # the first cell's input is projected already
+                x = cell.project(x, own)
+            cell_states, states = states[:len(cell.states)], states[len(cell.states):]
+            x, cell_states = cell.step(x, cell_states, own)
+            new_states += cell_states
+        return x, new_states
+
+    def previous_output(self, states: list[Array]) -> Array:
+        """The last cell's first state (its output)."""
+        return states[-len(self.cells[-1].states)]
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        cells = " → ".join(f"{cell.keras_name}({cell.units})" for cell in self.cells)
+        what = f"output of {self.units} units"
+        return (f"runs {cells} at each of {time_steps(inputs[0][1])} and "
+                f"{self.explain_outputs(outputs, what)}; {explain_params(weights)}")
+
+
+def is_stack(spec: Any) -> bool:
+    """A StackedRNNCells spec, native or Keras JSON."""
+    if not isinstance(spec, Mapping):
+        return False
+    return (spec.get("class_name") or spec.get("type")) == StackedRNNCells.keras_name
 
 
 # -- wrappers ---------------------------------------------------------------------------------
