@@ -1,8 +1,12 @@
-"""Core layers: InputLayer, Dense, Activation, Embedding, Identity, and Opaque stand-ins."""
+"""Core layers: InputLayer, Dense, EinsumDense, Activation, Embedding, ReversibleEmbedding,
+Identity, and Opaque stand-ins."""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -10,9 +14,9 @@ import numpy as np
 from marshmallow import fields
 
 from .. import activations
-from ..errors import LayerInputIncompatible
+from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int, PositiveInt, ShapeField
-from ..shapes import Shape, format_shape, num_elements
+from ..shapes import Dim, Shape, format_shape, num_elements
 from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, activation_field, register
 
 
@@ -105,6 +109,179 @@ class Dense(Layer):
                 f" = {total:,}")
 
 
+EINSUM_FORMS = (
+    # (pattern after '...' becomes '0', where the ellipsis is)
+    (re.compile(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)"), None),
+    (re.compile(r"0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)"), "left"),
+    (re.compile(r"([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0"), "right"),
+)
+
+
+@dataclass(frozen=True)
+class EinsumSpec:
+    """An EinsumDense equation split as Keras' ``_analyze_einsum_string`` reads it."""
+
+    input: str
+    weight: str
+    output: str
+    ellipsis: str | None
+    """``"left"`` (``...ab``), ``"right"`` (``ab...``) or None."""
+
+
+@dataclass(frozen=True)
+class EinsumShapes:
+    kernel: Shape
+    bias: Shape | None
+    output: Shape
+    sizes: dict[str, Dim]
+    """The size of every letter of the equation."""
+
+
+@register
+class EinsumDense(Layer):
+    """A dense layer written as an einsum of the input with a kernel, e.g. ``abc,cd->abd``.
+
+    Shapes follow Keras' ``_analyze_einsum_string`` to the letter, including its quirks: an
+    output axis the request leaves None stays None, and with ``...`` on the left the elided
+    axes are listed in reverse order in the output shape Keras declares.
+    """
+
+    keras_name = "EinsumDense"
+    family = "core"
+
+    class Args(LayerArgs):
+        equation = fields.String(required=True)
+        output_shape = ShapeField(required=True)
+        bias_axes = fields.String(load_default=None, allow_none=True)
+        activation = activation_field()
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.spec = self.parse(self.args.equation)
+        self.check_letters()
+
+    @staticmethod
+    def parse(equation: str) -> EinsumSpec:
+        replaced = equation.replace("...", "0")
+        for pattern, ellipsis in EINSUM_FORMS:
+            match = pattern.fullmatch(replaced)
+            if match:
+                return EinsumSpec(*match.groups(), ellipsis)
+        raise ArgumentError("equation", f"{equation!r} is not one of the forms Keras accepts: "
+                                        "ab,bc->ac, ...b,bc->...c or ab...,bc->ac...")
+
+    def check_letters(self) -> None:
+        spec = self.spec
+        for letter in spec.output:
+            if letter not in spec.input and letter not in spec.weight:
+                raise ArgumentError("equation", f"output axis {letter!r} is neither in the "
+                                                f"input {spec.input!r} nor in the kernel "
+                                                f"{spec.weight!r}")
+        for letter in spec.weight:
+            if letter not in spec.input and letter not in spec.output:
+                raise ArgumentError("equation", f"kernel axis {letter!r} is neither in the "
+                                                f"input {spec.input!r} nor in the output "
+                                                f"{spec.output!r}, so its size is unknown")
+        for letter in self.args.bias_axes or "":
+            if letter not in spec.output:
+                raise ArgumentError("bias_axes", f"bias axis {letter!r} is not in the output "
+                                                 f"{spec.output!r}")
+        expected = len(spec.output) - (spec.ellipsis != "left")
+        if len(self.args.output_shape) != expected:
+            raise ArgumentError("output_shape", f"needs {expected} sizes, one per output axis "
+                                                f"{spec.output!r} after the batch, got "
+                                                f"{list(self.args.output_shape)}")
+
+    def analyse(self, shape: Shape) -> EinsumShapes:
+        """Kernel, bias and output shapes for an input ``shape``, as Keras computes them."""
+        spec = self.spec
+        elided = len(shape) - len(spec.input)
+        if elided < 0 or (elided > 0 and spec.ellipsis is None):
+            raise LayerInputIncompatible(
+                f"EinsumDense's equation {self.args.equation!r} names {len(spec.input)} input "
+                f"axes ({spec.input!r}, batch first), but its input {format_shape(shape)} has "
+                f"{len(shape)}.",
+                "Write one letter per input axis in the equation, or use '...' for the axes "
+                "the layer does not touch (e.g. '...c,cd->...d').",
+            )
+        output = [shape[0], *self.args.output_shape]
+        if spec.ellipsis == "left":
+            for axis in range(1, elided):
+                output.insert(1, shape[axis])  # Keras inserts each at 1: reversed order
+            offset = elided
+            input_axes = {d: i + elided for i, d in enumerate(spec.input)}
+        else:
+            output.extend(shape[len(shape) - elided:] if elided else ())
+            offset = 0
+            input_axes = {d: i for i, d in enumerate(spec.input)}
+        output_axes = {d: i + offset for i, d in enumerate(spec.output)}
+        for letter, axis in input_axes.items():
+            declared = output[output_axes[letter]] if letter in output_axes else None
+            if declared is not None and declared != shape[axis]:
+                raise LayerInputIncompatible(
+                    f"EinsumDense's axis {letter!r} is {shape[axis]} in its input "
+                    f"{format_shape(shape)} but {declared} in its output_shape.",
+                    f"Set output_shape to {shape[axis]} on axis {letter!r}, or give the axis "
+                    "its own letter in the kernel to change its size.",
+                )
+        kernel = tuple(output[output_axes[d]] if d in output_axes else shape[input_axes[d]]
+                       for d in spec.weight)
+        sizes = {d: shape[a] for d, a in input_axes.items()}
+        sizes.update({d: output[a] for d, a in output_axes.items() if output[a] is not None})
+        return EinsumShapes(kernel, self.bias_shape(output, offset, elided), tuple(output),
+                            sizes)
+
+    def bias_shape(self, output: list[Dim], offset: int, elided: int) -> Shape | None:
+        """From the first bias axis on, the axis size on bias axes and 1 elsewhere."""
+        bias_axes, spec = self.args.bias_axes, self.spec
+        if bias_axes is None:
+            return None
+        first = min(spec.output.find(d) for d in bias_axes)
+        bias = [output[i + offset] if d in bias_axes else 1
+                for i, d in enumerate(spec.output) if i >= first]
+        if spec.ellipsis != "left":
+            bias.extend([1] * elided)
+        return tuple(bias)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return self.analyse(shape).output
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        shapes = self.analyse(shape)
+        for size in (*shapes.kernel, *(shapes.bias or ())):
+            self.require_known(size, f"every axis of its kernel {format_shape(shapes.kernel)}")
+        weights = [Weight("kernel", shapes.kernel, initializer="glorot_uniform")]
+        if shapes.bias is not None:
+            weights.append(Weight("bias", shapes.bias))
+        return weights
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        """The product of every letter's size, batch excluded, at each elided position."""
+        shape = inputs[0]
+        shapes = self.analyse(shape)
+        letters = set(self.spec.input + self.spec.weight + self.spec.output)
+        if self.spec.ellipsis is None:
+            letters.discard(self.spec.input[0])  # the batch axis
+        elided = len(shape) - len(self.spec.input)
+        positions = (shape[1:elided] if self.spec.ellipsis == "left"
+                     else shape[len(shape) - elided:] if elided else ())
+        sizes = [shapes.sizes.get(d) for d in letters] + list(positions)
+        return 0 if None in sizes else math.prod(sizes)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        y = np.einsum(self.args.equation, x, weights[0], optimize=True)
+        if self.args.bias_axes is not None:
+            y += weights[1]
+        return activations.apply_in_place(self.args.activation, y)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        shapes = self.analyse(inputs[0])
+        sizes = ", ".join(f"{d}={shapes.sizes.get(d)}" for d in dict.fromkeys(
+            self.spec.input + self.spec.weight + self.spec.output))
+        return (f"einsum {self.args.equation} with {sizes}: kernel "
+                f"{format_shape(shapes.kernel)}, output {format_shape(outputs[0])}")
+
+
 @register
 class Activation(Layer):
     """Applies an activation function element by element."""
@@ -161,6 +338,32 @@ class Embedding(Layer):
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"each of the {format_shape(inputs[0][1:])} integer indices (0 to "
                 f"{self.args.input_dim - 1}) becomes a vector of {self.args.output_dim}")
+
+
+@register
+class ReversibleEmbedding(Embedding):
+    """An Embedding whose weights also project vectors back to ``input_dim`` logits
+    (``reverse=True``, e.g. a language model's output layer).
+
+    The default call is Embedding's lookup. With ``tie_weights=False`` the reverse projection
+    has its own ``reverse_embeddings`` (output_dim, input_dim). With ``mask_zero`` its call
+    attaches the padding mask to its output, so the next layers read it as Embedding's.
+    """
+
+    keras_name = "ReversibleEmbedding"
+    family = "core"
+
+    class Args(Embedding.Args):
+        tie_weights = fields.Boolean(load_default=True)
+        logit_soft_cap = fields.Float(load_default=None, allow_none=True)
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        weights = super().weights_for(shape)
+        if not self.args.tie_weights:
+            weights.append(Weight("reverse_embeddings",
+                                  (self.args.output_dim, self.args.input_dim),
+                                  initializer="uniform"))
+        return weights
 
 
 @register
