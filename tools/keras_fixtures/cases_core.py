@@ -2,6 +2,7 @@
 
 from build import case, seq
 
+
 def einsum(equation: str, output_shape, **args) -> dict:
     return {"type": "EinsumDense", "equation": equation, "output_shape": output_shape, **args}
 
