@@ -13,29 +13,10 @@ from typing import Any
 
 import pytest
 import shapecheck_client
+from seed_models import SEED_000, SEED_001
 from shapecheck_client import Client, Fix, ModelShapeError, ValidationError, apply_fix
 from shapecheck_client.cli import main
 
-# Seed 001: a Sequential model whose summary the user already understood; 114 parameters.
-SEED_001 = {
-    "inputs": [4, 5, 1],
-    "layers": [
-        {"type": "Conv2D", "filters": 8, "kernel_size": [2, 2]},
-        {"type": "Conv2D", "filters": 1, "kernel_size": [2, 2]},
-        {"type": "Flatten"},
-        {"type": "Dense", "units": 5},
-        {"type": "Dense", "units": 1},
-    ],
-}
-# Seed 000: Dense straight after Conv2D keeps the image axes, so y of shape (100, 10) mismatches.
-SEED_000 = {
-    "inputs": [100, 100, 3],
-    "layers": [
-        {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
-        {"type": "Dense", "units": 256, "activation": "relu"},
-        {"type": "Dense", "units": 10, "activation": "softmax"},
-    ],
-}
 SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
 SEED_000_ARGS = ["--x-shape", "100,100,100,3", "--y-shape", "100,10"]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seed_models import SEED_000
 from shapecheck_client import CheckResult
 from shapecheck_client.cli import (
     combine_shapes,
@@ -147,14 +148,6 @@ def test_colour_only_on_a_tty_without_no_color(monkeypatch: pytest.MonkeyPatch) 
     assert not use_colour(FakeTty())
 
 
-SEED_000 = {
-    "inputs": [100, 100, 3],
-    "layers": [
-        {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
-        {"type": "Dense", "units": 256, "activation": "relu"},
-        {"type": "Dense", "units": 10, "activation": "softmax"},
-    ],
-}
 FLATTEN = {"op": "add", "path": "/layers/1", "value": {"type": "Flatten"}}
 WRONG = {
     "ok": False,

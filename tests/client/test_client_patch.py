@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from seed_models import SEED_000
 from shapecheck_client import Fix, PatchError, apply_fix, apply_patch
 
 # (name, document, patch, expected) from RFC 6902 appendix A, plus RFC 6901 escaping.
@@ -220,14 +221,6 @@ def test_added_values_are_copies() -> None:
     assert value == {"type": "Flatten"}
 
 
-SEED_000 = {
-    "inputs": [100, 100, 3],
-    "layers": [
-        {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
-        {"type": "Dense", "units": 256, "activation": "relu"},
-        {"type": "Dense", "units": 10, "activation": "softmax"},
-    ],
-}
 INSERT_FLATTEN = {
     "title": "Insert Flatten before dense",
     "patch": [{"op": "add", "path": "/layers/1", "value": {"type": "Flatten"}}],

@@ -91,7 +91,7 @@ def test_multi_head_attention_needs_query_and_value() -> None:
         {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}]}})
     error = error_of(result)
     assert "received 1 tensor(s)" in error["message"]
-    assert "pass the same tensor twice" in error["hint"]
+    assert "list the same tensor twice" in error["hint"]
 
 
 def test_key_and_value_must_share_their_leading_axes() -> None:

@@ -127,6 +127,19 @@ class Projection:
         return out
 
 
+def split_query_value_key(kind: str, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+    """Every attention layer reads [query, value] or [query, value, key]; the key defaults to
+    the value."""
+    if len(inputs) not in (2, 3):
+        raise LayerInputIncompatible(
+            f"{kind} takes a query and a value tensor (and optionally a key), but received "
+            f"{len(inputs)} tensor(s).",
+            'Give it "inputs": [query, value] or [query, value, key]; for self-attention list '
+            "the same tensor twice.",
+        )
+    return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
+
+
 class ProjectedAttention(Layer):
     """Shared by MultiHeadAttention and GroupedQueryAttention: query, value and optional key,
     projected per head by EinsumDense layers listed in the order Keras creates them."""
@@ -136,15 +149,7 @@ class ProjectedAttention(Layer):
     supports_masking = True
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        if len(inputs) not in (2, 3):
-            raise LayerInputIncompatible(
-                f"{self.keras_name} takes a query and a value tensor (and optionally a key), "
-                f"but received {len(inputs)} tensor(s).",
-                'Give it "inputs": [query, value] or [query, value, key]; for self-attention '
-                "pass the same tensor twice.",
-            )
-        query, value = inputs[0], inputs[1]
-        key = inputs[2] if len(inputs) == 3 else value
+        query, value, key = split_query_value_key(self.keras_name, inputs)
         if tuple(value[1:-1]) != tuple(key[1:-1]):
             raise LayerInputIncompatible(
                 f"{self.keras_name} needs the value {format_shape(value)} and the key "
@@ -487,14 +492,7 @@ class DotAttentionBase(Layer):
     supports_masking = True
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        if len(inputs) not in (2, 3):
-            raise LayerInputIncompatible(
-                f"{self.keras_name} takes a list of [query, value] or [query, value, key], but "
-                f"received {len(inputs)} tensor(s).",
-                'Give it "inputs": [query, value]; for self-attention list the same tensor '
-                "twice.",
-            )
-        return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
+        return split_query_value_key(self.keras_name, inputs)
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         query, value, key = self.query_value_key(inputs)

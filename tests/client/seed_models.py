@@ -1,0 +1,23 @@
+"""The seed questions' models (shared/seeds/) as native documents, for the client tests."""
+
+# Seed 001: a Sequential model whose summary the user already understood; 114 parameters.
+SEED_001 = {
+    "inputs": [4, 5, 1],
+    "layers": [
+        {"type": "Conv2D", "filters": 8, "kernel_size": [2, 2]},
+        {"type": "Conv2D", "filters": 1, "kernel_size": [2, 2]},
+        {"type": "Flatten"},
+        {"type": "Dense", "units": 5},
+        {"type": "Dense", "units": 1},
+    ],
+}
+
+# Seed 000: Dense straight after Conv2D keeps the image axes, so y of shape (100, 10) mismatches.
+SEED_000 = {
+    "inputs": [100, 100, 3],
+    "layers": [
+        {"type": "Conv2D", "filters": 32, "kernel_size": [3, 3], "activation": "relu"},
+        {"type": "Dense", "units": 256, "activation": "relu"},
+        {"type": "Dense", "units": 10, "activation": "softmax"},
+    ],
+}
