@@ -24,7 +24,7 @@ from ..shapes import Shape
 from .common import canonical_name, declared_args, make_layer
 from .naming import AutoNamer
 
-RESERVED = ("type", "name", "inputs")
+RESERVED = ("type", "name", "inputs", "call")
 # First-layer arguments that declare the model input, Keras 2 style.
 INPUT_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 DEFAULT_INPUT = "input"
@@ -57,7 +57,8 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
         refs = input_refs(entry, previous, i, name, notes)
         graph.layers[name] = layer
         graph.paths[name] = f"/layers/{i}"
-        graph.calls.append(Call(name, refs))
+        graph.calls.append(Call(name, refs, call_options(entry["call"], i)) if "call" in entry
+                           else Call(name, refs))
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
     return graph
@@ -71,6 +72,15 @@ def layer_config(entry: dict[str, Any]) -> dict[str, Any]:
     own = declared_args(entry["type"])
     return {k: v for k, v in entry.items()
             if k not in RESERVED and (k not in INPUT_ARGS or k in own)}
+
+
+def call_options(options: Any, i: int) -> dict[str, Any]:
+    """``call``: the keyword arguments of the layer's call (``{"reverse": true}``), as a Keras
+    document records them in the node's kwargs; None values are Keras' defaults."""
+    if not isinstance(options, dict):
+        raise RequestInvalid({f"model.layers.{i}.call": [
+            'must be an object of call arguments, e.g. {"return_attention_scores": true}']})
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def entry_of(entry: Any, i: int) -> dict[str, Any]:
