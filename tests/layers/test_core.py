@@ -1,10 +1,18 @@
 """Core: what the Keras fixtures do not show for EinsumDense and ReversibleEmbedding (422
-paths, error messages and hints, macs, explanations)."""
+paths, error messages and hints, macs, explanations), and ReversibleEmbedding's
+``reverse=True`` calls recorded in tests/fixtures/keras3/calls/call_options.json, from their
+Keras JSON (shapes and parameters; tests/test_forward_options.py replays their forward pass)
+and from their native document where one can say the model."""
 
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import pytest
+from keras_fixtures import array, cases
 from layer_checks import error_of, only_row, run
+from shapecheck import check
 from shapecheck.errors import RequestInvalid
 
 
@@ -65,3 +73,141 @@ def test_reversible_embedding_untied_has_a_reverse_kernel() -> None:
                              "tie_weights": False}))
     assert row["output_shapes"] == [[None, 5, 4]]
     assert row["params"] == 2 * 20 * 4
+
+
+# -- ReversibleEmbedding called with reverse=True ---------------------------------------------
+REVERSE_CASES = [c for c in cases(kind="calls") if c.id.startswith("call_options:reversible")]
+NATIVE_REVERSE_CASES = [c for c in REVERSE_CASES
+                        if not any("again" in entry for entry in c.values[0]["native"]["layers"])]
+EMB = {"type": "ReversibleEmbedding", "input_dim": 10, "output_dim": 4}
+REVERSE = {"reverse": True}
+
+
+def test_the_fixtures_cover_the_reverse_call() -> None:
+    assert len(REVERSE_CASES) >= 13
+    assert len(NATIVE_REVERSE_CASES) >= 2
+    configs = [layer["config"] for case in REVERSE_CASES
+               for layer in case.values[0]["keras_json"]["config"]["layers"]
+               if layer["class_name"] == "ReversibleEmbedding"]
+    assert {c["tie_weights"] for c in configs} == {True, False}
+    assert {c["mask_zero"] for c in configs} == {True, False}
+    assert any(c["logit_soft_cap"] for c in configs)
+
+
+def assert_rows_match(result: dict, case: dict) -> None:
+    assert result["ok"], result["diagnostics"]
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in case["layers"]:
+        row = rows[expected["name"]]
+        for key in ("output_shapes", "params", "trainable_params", "non_trainable_params"):
+            assert row[key] == expected[key], (expected["name"], key)
+    assert result["totals"]["params"] == case["totals"]["params"]
+
+
+@pytest.mark.parametrize("case", REVERSE_CASES)
+def test_reverse_calls_from_keras_json_match_keras(case: dict) -> None:
+    assert_rows_match(check({"model": case["keras_json"]}), case)
+
+
+@pytest.mark.parametrize("case", NATIVE_REVERSE_CASES)
+def test_reverse_calls_from_native_documents_match_keras(case: dict) -> None:
+    recorded = case["forward"]
+    result = check({"model": case["native"], "forward": {
+        "x": recorded["x"]["input"], "weights": recorded["weights"], "return": "values"}})
+    assert_rows_match(result, case)
+    out, = result["forward"]["outputs"]
+    got = np.frombuffer(base64.b64decode(out["values"]["base64"]), "<f4")
+    want = array(recorded["outputs"][0])
+    np.testing.assert_allclose(got.reshape(want.shape), want,
+                               atol=1e-4 * float(np.max(np.abs(want))))
+
+
+def test_reverse_call_macs_and_explanation_give_the_arithmetic() -> None:
+    row = only_row(run([3, 4], {**EMB, "tie_weights": False, "logit_soft_cap": 1.5,
+                                "call": REVERSE}))
+    assert row["output_shapes"] == [[None, 3, 10]]
+    assert row["macs"] == 3 * 4 * 10
+    assert row["explain"] == (
+        "reverse=True: each vector of 4 is multiplied by reverse_embeddings (4×10), giving 10 "
+        "logits, one per index, (None, 3, 4) → (None, 3, 10), soft-capped to "
+        "1.5·tanh(logits / 1.5); params: embeddings (10, 4) + reverse_embeddings (4, 10) = 80")
+    tied = only_row(run([4], {**EMB, "call": REVERSE}))
+    assert tied["macs"] == 4 * 10 and "the transposed embeddings (4×10)" in tied["explain"]
+
+
+def test_a_lookup_has_no_macs_and_reverse_false_is_the_lookup() -> None:
+    row = only_row(run([5], {**EMB, "call": {"reverse": False}}))
+    assert row["output_shapes"] == [[None, 5, 4]]
+    assert row["macs"] == 0
+    assert row["explain"].startswith("each of the (5,) integer indices (0 to 9) becomes a "
+                                     "vector of 4")
+
+
+def test_reverse_call_on_vectors_of_another_size_is_refused() -> None:
+    """Keras declares (None, 5, 10) here, but its matmul fails in predict."""
+    error = error_of(run([5, 3], {**EMB, "call": REVERSE}))
+    assert error["message"] == (
+        "ReversibleEmbedding with reverse=True multiplies vectors of 4 values (its output_dim) "
+        "by the 4×10 projection, but received (None, 5, 3), vectors of 3.")
+    assert error["hint"] == "Bring the hidden states to 4 features first (e.g. Dense(4))."
+
+
+def test_reverse_call_without_a_feature_axis_is_refused() -> None:
+    """Keras declares (10,) for a (None,) input, dropping the batch axis."""
+    error = error_of(run([], {**EMB, "call": REVERSE}))
+    assert "received (None,), which has only the batch axis" in error["message"]
+
+
+def test_reverse_call_on_unknown_features_checks_the_data() -> None:
+    row = only_row(run([3, None], {**EMB, "call": REVERSE}))
+    assert row["output_shapes"] == [[None, 3, 10]]
+    assert row["macs"] == 3 * 4 * 10
+    x = np.ones((2, 3, 5)).tolist()
+    with pytest.raises(RequestInvalid) as exc:
+        run([3, None], {**EMB, "name": "emb", "call": REVERSE}, forward={"x": x})
+    message, = exc.value.errors["forward.x"]
+    assert message.startswith("with data of shape input (2, 3, 5), layer 'emb' cannot run: "
+                              "ReversibleEmbedding with reverse=True multiplies vectors of 4")
+
+
+@pytest.mark.parametrize(("layer", "path"), [
+    ({**EMB, "call": [True]}, "model.layers.0.call"),
+    ({**EMB, "call": "reverse"}, "model.layers.0.call"),
+    ({**EMB, "tie_weights": "maybe"}, "model.layers.0.tie_weights"),
+    ({**EMB, "logit_soft_cap": "high"}, "model.layers.0.logit_soft_cap"),
+    ({**EMB, "output_dim": 0}, "model.layers.0.output_dim"),
+])
+def test_reversible_embedding_refuses_bad_arguments(layer: dict, path: str) -> None:
+    with pytest.raises(RequestInvalid) as exc:
+        run([5], layer)
+    assert list(exc.value.errors) == [path]
+
+
+@pytest.mark.xfail(strict=True, raises=RequestInvalid, reason=(
+    "Layer.compute_mask does not receive the call options: the reverse call's logits get the "
+    "lookup's padding mask rule (input != 0) where Keras' carry no mask, and the "
+    "GlobalAveragePooling1D reading it answers 422"))
+def test_logits_of_a_masking_reverse_call_carry_no_mask() -> None:
+    """Keras (checked with 3.15.1): GlobalAveragePooling1D after the reverse call of a
+    mask_zero layer averages every step, the padding included."""
+    doc = {"class_name": "Functional", "keras_version": "3.15.1", "config": {
+        "name": "lm", "layers": [
+            {"class_name": "InputLayer", "name": "tokens", "inbound_nodes": [],
+             "config": {"batch_shape": [None, 5], "name": "tokens"}},
+            {"class_name": "ReversibleEmbedding", "name": "emb",
+             "config": {"name": "emb", "input_dim": 10, "output_dim": 4, "mask_zero": True},
+             "inbound_nodes": [node("tokens", 0, {}), node("emb", 0, REVERSE)]},
+            {"class_name": "GlobalAveragePooling1D", "name": "gap", "config": {"name": "gap"},
+             "inbound_nodes": [node("emb", 1, {})]}],
+        "input_layers": [["tokens", 0, 0]],
+        "output_layers": [["emb", 1, 0], ["gap", 0, 0]]}}
+    x = [[1, 2, 0, 0, 0]]
+    result = check({"model": doc, "forward": {"x": x, "return": "values"}})
+    logits, average = (np.asarray(o["values"]) for o in result["forward"]["outputs"])
+    np.testing.assert_allclose(average, logits.mean(axis=1), rtol=1e-5)
+
+
+def node(layer: str, call: int, kwargs: dict) -> dict:
+    """A Keras 3 inbound node reading output 0 of call ``call`` of ``layer``."""
+    return {"args": [{"class_name": "__keras_tensor__",
+                      "config": {"keras_history": [layer, call, 0]}}], "kwargs": kwargs}

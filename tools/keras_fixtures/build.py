@@ -8,8 +8,11 @@ message. With ``forward=True`` it also records random weights, a random input an
 ``predict`` output, all float32, base64-encoded.
 
 A layer entry may carry ``call``: keyword arguments of its call (``return_attention_scores``,
-``use_causal_mask``), which only a Keras JSON document can express; such cases belong in a
-fixture kind of their own (``FIXTURE_KIND`` of the cases module), replayed from ``keras_json``.
+``use_causal_mask``, ``reverse``), as native documents give them; such cases belong in a
+fixture kind of their own (``FIXTURE_KIND`` of the cases module). An entry
+``{"again": "<layer>", "name": "<tensor>", "inputs": ..., "call": ...}`` calls an earlier
+layer once more (shared weights) and names that call's output ``name``; only the case's
+``keras_json`` can express such a model.
 """
 
 from __future__ import annotations
@@ -76,21 +79,28 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
     named = list(tensors)
     previous = next(iter(tensors)) if len(tensors) == 1 else None
     counts: dict[str, int] = {}
+    built: dict[str, Any] = {}  # layer name -> layer, for the entries that call one again
     for entry in doc["layers"]:
-        if entry["type"] == "InputLayer":
+        if entry.get("type") == "InputLayer":
             previous = entry.get("name") or "input"
             continue
-        kwargs = {k: v for k, v in entry.items() if k not in ("type", "name", "inputs", "call")}
         call_kwargs = entry.get("call", {})
-        cls = layer_class(entry["type"])
-        name = entry.get("name") or auto_name(cls.__name__, counts)
-        kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
+        if "again" in entry:  # a further call of an earlier layer: the weights are shared
+            layer, name = built[entry["again"]], entry["again"]
+        else:
+            kwargs = {k: v for k, v in entry.items()
+                      if k not in ("type", "name", "inputs", "call")}
+            cls = layer_class(entry["type"])
+            name = entry.get("name") or auto_name(cls.__name__, counts)
+            kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
+            layer = None
         try:
-            layer = cls(name=name, **kwargs)
+            if layer is None:
+                layer = built[name] = cls(name=name, **kwargs)
             refs = entry.get("inputs") or [previous]
             refs = refs if isinstance(refs, list) else [refs]
             args = [lookup(tensors, r) for r in refs]
-            if entry["type"] in LIST_CALL:
+            if type(layer).__name__ in LIST_CALL:
                 out = layer(args, **call_kwargs)
             elif len(args) > 1 and isinstance(layer, STATE_CALL):
                 out = layer(args[0], initial_state=args[1:], **call_kwargs)
@@ -98,6 +108,7 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
                 out = layer(*args, **call_kwargs)
         except Exception as exc:  # Keras refuses the model at this layer
             return None, {"layer": name, "message": str(exc).split("\n")[0][:400]}
+        name = entry["name"] if "again" in entry else name  # the name of this call's output
         outs = flat(out)
         tensors[name] = outs[0]
         for i, t in enumerate(outs):

@@ -1,9 +1,14 @@
-"""Attention layers called with options (``return_attention_scores``, ``use_causal_mask``),
-alone and with Keras masks.
+"""Layers called with options: the attention layers (``return_attention_scores``,
+``use_causal_mask``), alone and with Keras masks, and ReversibleEmbedding's ``reverse=True``,
+mostly as the second call of the layer that embedded the tokens (shared weights).
 
-Only a Keras JSON document carries call options, so these cases are replayed from their
-``keras_json`` (tests/test_forward_options.py), not from the native document.
+A native document gives call options as an entry's ``call``, but cannot call a layer twice, so
+every case is replayed from its ``keras_json`` (tests/test_forward_options.py); the
+ReversibleEmbedding cases also from their native document where it has no ``again`` entry
+(tests/layers/test_core.py).
 """
+
+from typing import Any
 
 from build import case
 
@@ -61,4 +66,53 @@ CASES = [
     masked("attention_masked_causal_scores", (5, 5), ATTENTION, {**CAUSAL, **SCORES}),
     masked("additive_attention_masked_scores", (4, 6), {"type": "AdditiveAttention"}, SCORES),
     called("additive_attention_causal", QQ, {"type": "AdditiveAttention"}, CAUSAL),
+]
+
+
+TOKENS = 10
+"""The vocabulary (input_dim) of the ReversibleEmbedding cases."""
+EMB = {"type": "ReversibleEmbedding", "name": "emb", "input_dim": TOKENS, "output_dim": 4}
+REVERSE = {"reverse": True}
+
+
+def tied_lm(case_id: str, steps: list, embedding: dict, *middle: dict) -> dict:
+    """Tokens embedded by ReversibleEmbedding ``emb``, the ``middle`` layers, then ``emb``
+    again in reverse: logits over the vocabulary."""
+    layers: list[dict[str, Any]] = [{**EMB, **embedding}, *middle,
+                                    {"again": "emb", "name": "logits", "call": REVERSE}]
+    return case(case_id, steps, layers, outputs=["logits"], forward=True, int_inputs=TOKENS)
+
+
+HIDDEN = {"type": "Dense", "units": 4}
+
+CASES += [
+    tied_lm("reversible_tied", [5], {}, HIDDEN),
+    tied_lm("reversible_tied_soft_cap", [5], {"logit_soft_cap": 1.5},
+            {**HIDDEN, "activation": "relu"}),
+    tied_lm("reversible_untied", [5], {"tie_weights": False}, HIDDEN),
+    tied_lm("reversible_untied_soft_cap_frozen", [5],
+            {"tie_weights": False, "logit_soft_cap": 2.0, "trainable": False}, HIDDEN),
+    tied_lm("reversible_reverse_dtype", [5], {"reverse_dtype": "float32"}, HIDDEN),
+    tied_lm("reversible_pooled_rank2", [6], {}, {"type": "GlobalAveragePooling1D"}),
+    tied_lm("reversible_rank4", [2, 3], {}),
+    # The lookup's padding mask reaches the reverse call (Dense keeps it); the logits have none.
+    tied_lm("reversible_mask_zero", [5], {"mask_zero": True}, HIDDEN),
+    tied_lm("reversible_mask_zero_direct", [5], {"mask_zero": True, "logit_soft_cap": 3.0}),
+    # Three calls: two lookups (the second says reverse=False) and the reverse projection.
+    case("reversible_two_lookups_then_reverse", {"a": [5], "b": [5]}, [
+        {**EMB, "inputs": "a"},
+        {"again": "emb", "name": "emb_b", "inputs": "b", "call": {"reverse": False}},
+        {"type": "Add", "name": "sum", "inputs": ["emb", "emb_b"]},
+        {"again": "emb", "name": "logits", "inputs": "sum", "call": REVERSE}],
+        outputs=["logits"], forward=True, int_inputs=TOKENS),
+    # The reverse call comes first: Keras builds the weights from it.
+    case("reversible_reverse_call_first", {"hidden": [3, 4], "tokens": [3]}, [
+        {**EMB, "inputs": "hidden", "call": REVERSE},
+        {"again": "emb", "name": "vectors", "inputs": "tokens"}],
+        outputs=["emb", "vectors"], forward=True, int_inputs=TOKENS),
+    # One call, in reverse: a native document says it too.
+    case("reversible_reverse_only", [3, 4], [{**EMB, "call": REVERSE}], forward=True),
+    case("reversible_reverse_only_untied_capped", [2, 4],
+         [{**EMB, "tie_weights": False, "logit_soft_cap": 0.5, "call": REVERSE},
+          {"type": "Dense", "units": 3}], forward=True),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -345,9 +345,13 @@ class ReversibleEmbedding(Embedding):
     """An Embedding whose weights also project vectors back to ``input_dim`` logits
     (``reverse=True``, e.g. a language model's output layer).
 
-    The default call is Embedding's lookup. With ``tie_weights=False`` the reverse projection
-    has its own ``reverse_embeddings`` (output_dim, input_dim). With ``mask_zero`` its call
-    attaches the padding mask to its output, so the next layers read it as Embedding's.
+    The default call is Embedding's lookup. Called with ``reverse=True`` (a Keras document's
+    call keyword, or a native entry's ``"call": {"reverse": true}``), (batch, ..., output_dim)
+    becomes (batch, ..., input_dim): ``x @ embeddings.T``, or ``x @ reverse_embeddings``
+    (output_dim, input_dim) with ``tie_weights=False``; with ``logit_soft_cap`` c the logits
+    become ``c·tanh(logits / c)``. A lookup and a reverse call of one layer share its weights.
+    With ``mask_zero`` the lookup attaches the padding mask to its output, so the next layers
+    read it as Embedding's.
     """
 
     keras_name = "ReversibleEmbedding"
@@ -364,6 +368,64 @@ class ReversibleEmbedding(Embedding):
                                   (self.args.output_dim, self.args.input_dim),
                                   initializer="uniform"))
         return weights
+
+    def output_shapes_for_call(self, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
+        if not options.get("reverse"):
+            return self.output_shapes(inputs)
+        return [self.reverse_shape(self.one(inputs))]
+
+    def reverse_shape(self, shape: Shape) -> Shape:
+        """(batch, ..., output_dim) -> (batch, ..., input_dim). Keras declares this shape for
+        any input, but its matmul fails on a last axis other than ``output_dim`` (and on a
+        rank-1 input it drops the batch axis): both are refused here."""
+        dims = self.args.output_dim
+        if len(shape) < 2:
+            raise LayerInputIncompatible(
+                f"ReversibleEmbedding with reverse=True projects the last axis of "
+                f"(batch, ..., {dims}) vectors, but received {format_shape(shape)}, which has "
+                "only the batch axis.",
+                f"Call it in reverse on the hidden states, vectors of {dims} values.")
+        if shape[-1] is not None and shape[-1] != dims:
+            raise LayerInputIncompatible(
+                f"ReversibleEmbedding with reverse=True multiplies vectors of {dims} values "
+                f"(its output_dim) by the {dims}×{self.args.input_dim} projection, but "
+                f"received {format_shape(shape)}, vectors of {shape[-1]}.",
+                f"Bring the hidden states to {dims} features first (e.g. Dense({dims})).")
+        return (*shape[:-1], self.args.input_dim)
+
+    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
+                         options: Mapping[str, Any]) -> list[Array]:
+        if not options.get("reverse"):
+            return self.forward(inputs, weights)
+        return [self.project(inputs[0], weights)]
+
+    def project(self, x: Array, weights: Sequence[Array]) -> Array:
+        """The reverse call's logits, soft-capped when ``logit_soft_cap`` is set."""
+        kernel = weights[0].T if self.args.tie_weights else weights[1]
+        logits = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
+        cap = self.args.logit_soft_cap
+        return logits if cap is None else np.tanh(logits / np.float32(cap)) * np.float32(cap)
+
+    @staticmethod
+    def is_reverse(inputs: Shapes, outputs: Shapes) -> bool:
+        """A reverse call keeps its input's rank; a lookup appends the embedding axis."""
+        return len(outputs[0]) == len(inputs[0])
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        if not self.is_reverse(inputs, outputs):
+            return 0
+        positions = num_elements(inputs[0][1:-1]) or 0
+        return positions * self.args.output_dim * self.args.input_dim
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        if not self.is_reverse(inputs, outputs):
+            return super().explain_shape(inputs, outputs)
+        dims, vocabulary, cap = self.args.output_dim, self.args.input_dim, self.args.logit_soft_cap
+        kernel = "the transposed embeddings" if self.args.tie_weights else "reverse_embeddings"
+        text = (f"reverse=True: each vector of {dims} is multiplied by {kernel} "
+                f"({dims}×{vocabulary}), giving {vocabulary} logits, one per index, "
+                f"{format_shape(inputs[0])} → {format_shape(outputs[0])}")
+        return text if cap is None else f"{text}, soft-capped to {cap}·tanh(logits / {cap})"
 
 
 @register
