@@ -39,16 +39,29 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        return cls(
-            max_body_bytes=int(_env_number("SHAPECHECK_MAX_BODY_BYTES", cls.max_body_bytes)),
-            max_layers=int(_env_number("SHAPECHECK_MAX_LAYERS", cls.max_layers)),
-            max_rank=int(_env_number("SHAPECHECK_MAX_RANK", cls.max_rank)),
-            max_json_depth=int(_env_number("SHAPECHECK_MAX_JSON_DEPTH", cls.max_json_depth)),
-            forward_max_bytes=int(_env_number("SHAPECHECK_FORWARD_MAX_BYTES",
-                                              cls.forward_max_bytes)),
-            forward_max_macs=int(_env_number("SHAPECHECK_FORWARD_MAX_MACS", cls.forward_max_macs)),
-            forward_timeout_s=_env_number("SHAPECHECK_FORWARD_TIMEOUT_S", cls.forward_timeout_s),
-            max_in_flight=int(_env_number("SHAPECHECK_MAX_IN_FLIGHT", cls.max_in_flight)),
-            response_cache_bytes=int(_env_number("SHAPECHECK_RESPONSE_CACHE_BYTES",
-                                                 cls.response_cache_bytes, zero_allowed=True)),
-        )
+        """The limits the environment sets. Read for every request that does not bring its
+        own, so the parsed result is kept for as long as the variables keep their values."""
+        raw = tuple(map(os.environ.get, ENV_VARIABLES))
+        limits = _FROM_ENV.get(raw)
+        if limits is None:
+            limits = cls(**{field: kind(_env_number(variable, getattr(cls, field), zero_ok))
+                            for (field, variable, kind, zero_ok) in ENV_FIELDS})
+            _FROM_ENV.clear()
+            _FROM_ENV[raw] = limits
+        return limits
+
+
+ENV_FIELDS = (
+    ("max_body_bytes", "SHAPECHECK_MAX_BODY_BYTES", int, False),
+    ("max_layers", "SHAPECHECK_MAX_LAYERS", int, False),
+    ("max_rank", "SHAPECHECK_MAX_RANK", int, False),
+    ("max_json_depth", "SHAPECHECK_MAX_JSON_DEPTH", int, False),
+    ("forward_max_bytes", "SHAPECHECK_FORWARD_MAX_BYTES", int, False),
+    ("forward_max_macs", "SHAPECHECK_FORWARD_MAX_MACS", int, False),
+    ("forward_timeout_s", "SHAPECHECK_FORWARD_TIMEOUT_S", float, False),
+    ("max_in_flight", "SHAPECHECK_MAX_IN_FLIGHT", int, False),
+    ("response_cache_bytes", "SHAPECHECK_RESPONSE_CACHE_BYTES", int, True),
+)
+"""(Limits field, environment variable, type, whether 0 is allowed) for each setting."""
+ENV_VARIABLES = tuple(variable for _, variable, _, _ in ENV_FIELDS)
+_FROM_ENV: dict[tuple[str | None, ...], Limits] = {}

@@ -133,16 +133,16 @@ def layer_json(state: LayerState, costs: dict[tuple, Costs]) -> dict[str, Any]:
 def layer_costs(state: LayerState, computed: bool) -> Costs:
     layer = state.layer
     weights = state.weights or []
-    sizes = [w.size for w in weights]
-    params = sum(sizes)
-    trainable = sum(size for size, w in zip(sizes, weights, strict=True)
-                    if w.trainable) if layer.trainable else 0
+    params = sum([w.size for w in weights])
+    trainable = sum([w.size for w in weights if w.trainable]) if layer.trainable else 0
     if not computed:
         return params, trainable, 0, None
+    first_inputs, *later_inputs = state.input_shapes
     first_outputs = state.call_outputs(0)
-    macs = sum(layer.macs(ins, state.call_outputs(k) if k else first_outputs)
-               for k, ins in enumerate(state.input_shapes))
-    return params, trainable, macs, layer.explain(state.input_shapes[0], first_outputs, weights)
+    macs = layer.macs(first_inputs, first_outputs)
+    for k, inputs in enumerate(later_inputs, start=1):
+        macs += layer.macs(inputs, state.call_outputs(k))
+    return params, trainable, macs, layer.explain(first_inputs, first_outputs, weights)
 
 
 def input_layers(calls: list[Call]) -> list[str]:

@@ -56,6 +56,7 @@ class Table:
         self.between = border("├", "┼", "┤", "─", self.widths)
         self.bottom = border("└", "┴", "┘", "─", self.widths)
         self.rooms = [width - 2 for width in self.widths]
+        self.narrowest = min(self.rooms)
         aligns = "<<><"[:len(self.widths)]  # numbers to the right
         self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
                                           zip(aligns, self.rooms, strict=True)) + " │"
@@ -70,6 +71,8 @@ class Table:
             texts = [name, text, params]
             if self.functional:
                 texts.append(inputs[0] if inputs else "-")
+            if max(map(len, texts)) <= self.narrowest:  # the usual row: nothing to cut
+                return self.template.format(*texts)
             return self.template.format(*map(fit, texts, self.rooms))
         spelt = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
         cells = [[name], spelt, [params]]

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -41,18 +40,21 @@ is padding; None for a tensor without one."""
 Shapes = Sequence[Shape]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Weight:
-    """One weight variable, in the order and layout of Keras ``layer.get_weights()``."""
+    """One weight variable, in the order and layout of Keras ``layer.get_weights()``. Not
+    changed once made (not frozen: a frozen dataclass costs three times as much to make, and
+    propagation makes one per weight of every layer)."""
 
     name: str
     shape: tuple[int, ...]
     trainable: bool = True
     initializer: str = "zeros"
+    size: int = field(init=False, repr=False, compare=False)
+    """Elements of the weight: summed by the rows, the totals and the lint."""
 
-    @cached_property  # summed by the rows, the totals and the lint
-    def size(self) -> int:
-        return num_elements(self.shape) or 0
+    def __post_init__(self) -> None:
+        self.size = num_elements(self.shape) or 0
 
 
 class LayerArgs(Schema):
@@ -171,8 +173,8 @@ class Layer:
     def arg_names(cls) -> tuple[str, ...]:
         """The config keys ``Args`` reads, once per class."""
         if "_arg_names" not in cls.__dict__:
-            cls._arg_names = tuple(field.data_key or name
-                                   for name, field in cls.schema().fields.items())
+            cls._arg_names = tuple(declared.data_key or name
+                                   for name, declared in cls.schema().fields.items())
         return cls._arg_names
 
     @classmethod
