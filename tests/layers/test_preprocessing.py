@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import cases
 from layer_checks import error_of, only_row, run
+from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.preprocessing import resize_matrix
@@ -178,3 +180,44 @@ def test_clahe_has_shapes_but_no_kernel() -> None:
     assert clahe.output_shapes([(None, 6, 8, 3)]) == [(None, 6, 8, 3)]
     with pytest.raises(NotImplementedError):
         clahe.apply(np.zeros((1, 6, 8, 3), np.float32), [])
+
+
+def keras_json_case(case_id: str) -> dict:
+    return next(c.values[0] for c in cases() if c.id == f"preprocessing_tf:{case_id}")
+
+
+@pytest.mark.parametrize(("case_id", "built_shape"), [
+    ("text_no_vocabulary_multi_hot", [None, 1, None]),
+    ("text_one_hot", [None, 1, None, None]),
+])
+def test_text_vectorization_saved_before_adapt_reads_back_with_depth_1(
+        case_id: str, built_shape: list) -> None:
+    """Keras declares an unknown depth for the layer it built, but the layer its to_json()
+    reads back (model_from_json, summary, compute_output_shape) takes the saved
+    vocabulary_size 1, the OOV index, as its depth: so does shapecheck."""
+    case = keras_json_case(case_id)
+    assert case["layers"][0]["output_shapes"] == [built_shape]
+    reloaded = [*built_shape[:-1], 1]
+    assert case["keras_json_layers"][0]["output_shapes"] == [reloaded]
+    row = only_row(check({"model": case["keras_json"]}))
+    assert row["output_shapes"] == [reloaded]
+    assert row["explain"].endswith(
+        "the depth is the config's vocabulary_size 1 (the OOV index only: the layer was saved "
+        "before adapt()); no weights")
+    assert only_row(check({"model": case["native"]}))["output_shapes"] == [built_shape]
+
+
+def test_lookup_depth_from_a_saved_vocabulary_size_is_explained() -> None:
+    row = only_row(run([3], {"type": "StringLookup", "output_mode": "count",
+                             "vocabulary_size": 2, "num_oov_indices": 2}))
+    assert row["output_shapes"] == [[None, 2]]
+    assert "vocabulary_size 2 (the 2 OOV indices only: the layer was saved before adapt())" \
+        in row["explain"]
+    adapted = only_row(run([3], {"type": "IntegerLookup", "output_mode": "one_hot",
+                                 "vocabulary_size": 7}))
+    assert adapted["output_shapes"] == [[None, 3, 7]]
+    assert adapted["explain"].endswith("the depth is the config's vocabulary_size 7; no weights")
+    listed = only_row(run([3], {"type": "StringLookup", "output_mode": "multi_hot",
+                                "vocabulary": ["a", "b"], "vocabulary_size": 9}))
+    assert listed["output_shapes"] == [[None, 3]]  # the vocabulary wins, as in Keras
+    assert "vocabulary_size" not in listed["explain"]

@@ -5,7 +5,8 @@ service or by CI. A case is a native document (``{"inputs": ..., "layers": [...]
 builder makes the same model with ``keras.layers`` and records, per layer, the output shapes
 of every call and the parameter counts, or the layer where Keras refuses the model and its
 message. With ``forward=True`` it also records random weights, a random input and Keras'
-``predict`` output, all float32, base64-encoded.
+``predict`` output, all float32, base64-encoded. Where the model Keras reads back from the
+record's ``keras_json`` computes other shapes, ``keras_json_layers`` holds that model's layers.
 
 A layer entry may carry ``call``: keyword arguments of its call (``return_attention_scores``,
 ``use_causal_mask``, ``reverse``), as native documents give them; such cases belong in a
@@ -196,9 +197,25 @@ def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     out["layers"] = layers
     out["totals"] = {"params": int(model.count_params())}
     out["keras_json"] = json.loads(model.to_json())
+    reloaded = reloaded_layers(out["keras_json"])
+    if reloaded is not None and reloaded != layers:
+        out["keras_json_layers"] = reloaded
     if spec.get("forward"):
         out["forward"] = forward_record(model, spec, rng)
     return out
+
+
+def reloaded_layers(keras_json: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The layer records of the model Keras reads back from its own ``to_json()``, or None
+    where it cannot. They differ from the model's own where a config does not say the whole
+    model: a TextVectorization saved before ``adapt()`` writes ``vocabulary_size`` 1, which
+    the layer read back takes as its output depth."""
+    try:
+        model = keras.models.model_from_json(json.dumps(keras_json))
+    except Exception:  # a class Keras does not deserialise by itself
+        return None
+    return [layer_record(layer) for layer in model.layers
+            if type(layer).__name__ != "InputLayer"]
 
 
 def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:

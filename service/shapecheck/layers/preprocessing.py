@@ -1157,6 +1157,21 @@ class Lookup(TokenLayer):
     def output_shape(self, shape: Shape) -> Shape:
         return lookup_output_shape(shape, self.output_mode, self.depth)
 
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return super().explain_shape(inputs, outputs) + self.saved_size_note()
+
+    def saved_size_note(self) -> str:
+        """Where the depth comes from when it is the config's ``vocabulary_size``: the size
+        Keras saved, the vocabulary itself (from ``adapt``) not being in the config."""
+        size = self.args.vocabulary_size
+        if (self.output_mode == "int" or self.args.pad_to_max_tokens or size is None
+                or isinstance(self.args.vocabulary, list)):
+            return ""
+        oov = "the OOV index" if size == 1 else f"the {size} OOV indices"
+        before_adapt = (f" ({oov} only: the layer was saved before adapt())"
+                        if size == len(self.special_tokens()) else "")
+        return f"; the depth is the config's vocabulary_size {size}{before_adapt}"
+
 
 def check_lookup_args(args: dict[str, Any]) -> None:
     """The combinations Keras' IndexLookup refuses."""
@@ -1247,7 +1262,7 @@ class TextVectorization(TokenLayer):
             padded = (f"padded or truncated to {length} tokens" if length else
                       "as many tokens as the longest string (unknown length)")
             return f"each string becomes a sequence of token indices, {padded}"
-        return super().explain_shape(inputs, outputs)
+        return super().explain_shape(inputs, outputs) + self.lookup.saved_size_note()
 
 
 # -- audio -----------------------------------------------------------------------------------
