@@ -1,8 +1,8 @@
 """Core: what the Keras fixtures do not show for EinsumDense and ReversibleEmbedding (422
-paths, error messages and hints, macs, explanations), and ReversibleEmbedding's
-``reverse=True`` calls recorded in tests/fixtures/keras3/calls/call_options.json, from their
-Keras JSON (shapes and parameters; tests/test_forward_options.py replays their forward pass)
-and from their native document where one can say the model."""
+paths, error messages and hints, macs, explanations), and the cases of
+tests/fixtures/keras3/calls/call_options.json (tests/test_forward_options.py replays their
+forward pass from their Keras JSON): ReversibleEmbedding's ``reverse=True`` calls, shapes and
+parameters from their Keras JSON, and every case a native document can say, from it."""
 
 from __future__ import annotations
 
@@ -76,16 +76,19 @@ def test_reversible_embedding_untied_has_a_reverse_kernel() -> None:
 
 
 # -- ReversibleEmbedding called with reverse=True ---------------------------------------------
-REVERSE_CASES = [c for c in cases(kind="calls") if c.id.startswith("call_options:reversible")]
-NATIVE_REVERSE_CASES = [c for c in REVERSE_CASES
-                        if not any("again" in entry for entry in c.values[0]["native"]["layers"])]
+CALL_CASES = cases(kind="calls")
+REVERSE_CASES = [c for c in CALL_CASES if c.id.startswith("call_options:reversible")]
+NATIVE_CALL_CASES = [c for c in CALL_CASES
+                     if not any("again" in entry for entry in c.values[0]["native"]["layers"])]
+"""The cases a native document can say: a layer's call options in its entry's ``call``, but no
+second call of a layer (``again``)."""
 EMB = {"type": "ReversibleEmbedding", "input_dim": 10, "output_dim": 4}
 REVERSE = {"reverse": True}
 
 
 def test_the_fixtures_cover_the_reverse_call() -> None:
     assert len(REVERSE_CASES) >= 13
-    assert len(NATIVE_REVERSE_CASES) >= 2
+    assert sum(c in NATIVE_CALL_CASES for c in REVERSE_CASES) >= 2
     configs = [layer["config"] for case in REVERSE_CASES
                for layer in case.values[0]["keras_json"]["config"]["layers"]
                if layer["class_name"] == "ReversibleEmbedding"]
@@ -109,17 +112,22 @@ def test_reverse_calls_from_keras_json_match_keras(case: dict) -> None:
     assert_rows_match(check({"model": case["keras_json"]}), case)
 
 
-@pytest.mark.parametrize("case", NATIVE_REVERSE_CASES)
-def test_reverse_calls_from_native_documents_match_keras(case: dict) -> None:
+@pytest.mark.parametrize("case", NATIVE_CALL_CASES)
+def test_call_options_of_native_documents_match_keras(case: dict) -> None:
+    """The attention options and reverse=True given as a native entry's ``call``."""
     recorded = case["forward"]
+    x = recorded["x"]
     result = check({"model": case["native"], "forward": {
-        "x": recorded["x"]["input"], "weights": recorded["weights"], "return": "values"}})
+        "x": next(iter(x.values())) if len(x) == 1 else x, "weights": recorded["weights"],
+        "return": "values"}})
     assert_rows_match(result, case)
-    out, = result["forward"]["outputs"]
-    got = np.frombuffer(base64.b64decode(out["values"]["base64"]), "<f4")
-    want = array(recorded["outputs"][0])
-    np.testing.assert_allclose(got.reshape(want.shape), want,
-                               atol=1e-4 * float(np.max(np.abs(want))))
+    outputs = result["forward"]["outputs"]
+    assert len(outputs) == len(recorded["outputs"])
+    for out, expected in zip(outputs, recorded["outputs"], strict=True):
+        want = array(expected)
+        got = np.frombuffer(base64.b64decode(out["values"]["base64"]), "<f4")
+        np.testing.assert_allclose(got.reshape(want.shape), want,
+                                   atol=1e-4 * float(np.max(np.abs(want))))
 
 
 def test_reverse_call_macs_and_explanation_give_the_arithmetic() -> None:
