@@ -24,9 +24,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     original = fixes.rerun
 
-    def counting(model: dict[str, Any], request: Any) -> Any:
+    def counting(model: dict[str, Any], request: Any, memo: Any) -> Any:
         seen.append(model)
-        return original(model, request)
+        return original(model, request, memo)
 
     monkeypatch.setattr(fixes, "rerun", counting)
     return seen
@@ -117,7 +117,7 @@ def test_fixes_come_from_analyse_not_from_check(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(fixes, "analyse", recording)
     model = {"inputs": [6, 6, 1], "layers": [{"type": "Conv2D", "filters": 2, "kernel_size": 7}]}
     check({"model": model})
-    submitted, *patched = [model_doc for model_doc, _ in calls]
+    submitted, *patched = [model_doc for model_doc, *_ in calls]
     assert submitted == model
     assert [m["layers"][0] for m in patched] == [
         {"type": "Conv2D", "filters": 2, "kernel_size": 7, "padding": "same"},

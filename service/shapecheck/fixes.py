@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import diagnostics as diag
-from .analysis import Analysis, analyse
+from .analysis import Analysis, Memo, analyse
 from .data import check_data
 from .diagnostics import Diagnostic, Fix
 from .errors import ShapecheckError
@@ -122,7 +122,7 @@ class Search:
                                 self.names)
         except CannotEdit:
             return None
-        after = rerun(editor.doc, request)
+        after = rerun(editor.doc, request, self.situation.analysis.memo)
         if after is None:
             return None
         for name in changed_inputs(self.situation.analysis, after):
@@ -130,10 +130,11 @@ class Search:
         return Patched(editor.patch, after)
 
 
-def rerun(model: dict[str, Any], request: CheckRequest) -> Analysis | None:
-    """The patched model analysed as ``check`` does; None when it is not even a valid request."""
+def rerun(model: dict[str, Any], request: CheckRequest, memo: Memo) -> Analysis | None:
+    """The patched model analysed as ``check`` does, with what the request's analyses computed
+    before; None when it is not even a valid request."""
     try:
-        after = analyse(model, request.overrides)
+        after = analyse(model, request.overrides, memo)
     except ShapecheckError:
         return None
     after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,

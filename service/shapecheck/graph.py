@@ -172,16 +172,18 @@ def dangling(call: Call, ref: TensorRef, graph: ModelGraph) -> Diagnostic:
                       f"Known names: {known}.")
 
 
-def propagate(graph: ModelGraph) -> Propagation:
+def propagate(graph: ModelGraph, computed: Computed | None = None) -> Propagation:
     """Compute every tensor's shape and every layer's weights, reporting each error once.
 
     A layer whose inputs are unknown because an upstream layer failed is skipped silently:
-    its outputs are unknown too, so only independent errors are reported.
+    its outputs are unknown too, so only independent errors are reported. ``computed``: the
+    weights and outputs already computed for (config key, input shapes), shared by the
+    propagations of one request.
     """
     order, problems = topological_calls(graph)
     tensors: dict[TensorRef, Shape | None] = {TensorRef(i.name): i.shape for i in graph.inputs}
     states = {name: LayerState(layer) for name, layer in graph.layers.items()}
-    computed: Computed = {}
+    computed = {} if computed is None else computed
     for call in order:
         state = states[call.layer]
         outputs = run_call(state, call, tensors, problems, computed)
@@ -199,7 +201,8 @@ def propagate(graph: ModelGraph) -> Propagation:
 
 _MISSING = object()
 Computed = dict[tuple, tuple[list[Weight], list[Shape]]]
-"""(config key, input shapes) -> (weights, output shapes), for one propagation."""
+"""(config key, input shapes) -> (weights, output shapes): what a layer's build and shape rule
+give, which depend on nothing else."""
 
 
 def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | None],

@@ -53,9 +53,11 @@ NO_TENSOR = "a call passes no tensor: a layer is called on at least one"
 NO_MASK = {"mask": None}
 
 
-def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
-    """Load a parsed ``model.to_json()``; raises RequestInvalid with ``model.``-rooted paths."""
-    loader = KerasLoader(detect_format(doc), overrides)
+def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any],
+               built: dict[tuple, Layer] | None = None) -> ModelGraph:
+    """Load a parsed ``model.to_json()``; raises RequestInvalid with ``model.``-rooted paths.
+    ``built``: the layers built so far, by config key (``Layer.from_config``)."""
+    loader = KerasLoader(detect_format(doc), overrides, {} if built is None else built)
     return loader.model(doc, Where(), top_level=True)
 
 
@@ -183,11 +185,12 @@ def custom_name(registered: Any, module: Any, is_operation: bool) -> str | None:
 class KerasLoader:
     """Turns one Keras document (and its nested models) into ModelGraphs."""
 
-    def __init__(self, flavour: str, overrides: Mapping[str, Any]) -> None:
+    def __init__(self, flavour: str, overrides: Mapping[str, Any],
+                 built: dict[tuple, Layer]) -> None:
         self.flavour = flavour
         self.overrides = overrides
         self.notes: list[Diagnostic] = []
-        self.built: dict[tuple, Layer] = {}  # the layers of this document, by config key
+        self.built = built  # the layers built so far, by config key
 
     # -- models -------------------------------------------------------------------------------
     def model(self, doc: Mapping[str, Any], where: Where, top_level: bool = False) -> ModelGraph:

@@ -30,8 +30,11 @@ INPUT_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "in
 DEFAULT_INPUT = "input"
 
 
-def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGraph:
-    """Load a native document; raises RequestInvalid with ``model.``-rooted paths."""
+def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
+                built: dict[tuple, Layer] | None = None) -> ModelGraph:
+    """Load a native document; raises RequestInvalid with ``model.``-rooted paths.
+    ``built``: the layers built so far, by config key (``Layer.from_config``)."""
+    built = {} if built is None else built
     layers_doc = doc.get("layers")
     if not isinstance(layers_doc, list) or not layers_doc:
         raise RequestInvalid({"model.layers": ["must be a non-empty list of layers"]})
@@ -44,7 +47,6 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any]) -> ModelGr
                        layers={}, calls=[], outputs=[], notes=notes)
     previous: str | None = inputs[0].name if len(inputs) == 1 else None
     input_names = graph.input_names()
-    built: dict[tuple, Layer] = {}  # the layers of this document, by config key
     for i, entry in enumerate(entries):
         if entry["type"] == "InputLayer":
             previous = entry.get("name") or DEFAULT_INPUT
