@@ -20,9 +20,12 @@ log = logging.getLogger("shapecheck")
 
 
 class JsonProvider(DefaultJSONProvider):
-    """Flask's JSON, plus numpy scalars and arrays (as numbers and lists), keys kept in order."""
+    """Flask's JSON, plus numpy scalars and arrays (as numbers and lists), keys kept in order,
+    and text as UTF-8: the summary's box-drawing characters are not escaped (``\u2500`` is six
+    bytes, ``─`` three), which makes a seed-sized answer a quarter smaller."""
 
     sort_keys = False
+    ensure_ascii = False
 
     @staticmethod
     def default(o: Any) -> Any:
