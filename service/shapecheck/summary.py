@@ -56,7 +56,6 @@ class Table:
         self.between = border("├", "┼", "┤", "─", self.widths)
         self.bottom = border("└", "┴", "┘", "─", self.widths)
         self.rooms = [width - 2 for width in self.widths]
-        self.narrowest = min(self.rooms)
         aligns = "<<><"[:len(self.widths)]  # numbers to the right
         self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
                                           zip(aligns, self.rooms, strict=True)) + " │"
@@ -68,20 +67,21 @@ class Table:
         if shapes is not None and len(shapes) == 1 and len(inputs) <= 1:  # one line
             shape = tuple(shapes[0])
             text = shape_texts.get(shape) or shape_texts.setdefault(shape, format_shape(shape))
-            texts = [name, text, params]
             if self.functional:
-                texts.append(inputs[0] if inputs else "-")
-            if max(map(len, texts)) <= self.narrowest:  # the usual row: nothing to cut
-                return self.template.format(*texts)
-            return self.template.format(*map(fit, texts, self.rooms))
+                return self.line([name, text, params, inputs[0] if inputs else "-"])
+            return self.line([name, text, params])
         spelt = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
         cells = [[name], spelt, [params]]
         if self.functional:
             cells.append(inputs or ["-"])
         height = max(len(c) for c in cells)
-        return "\n".join(self.template.format(*map(fit, [c[k] if k < len(c) else ""
-                                                         for c in cells], self.rooms))
+        return "\n".join(self.line([c[k] if k < len(c) else "" for c in cells])
                          for k in range(height))
+
+    def line(self, texts: list[str]) -> str:
+        """One line of the table, each text cut with an ellipsis when longer than its cell."""
+        return self.template.format(*[text if len(text) <= room else text[:room - 1] + "…"
+                                      for text, room in zip(texts, self.rooms)])
 
 
 def fit(text: str, room: int) -> str:
