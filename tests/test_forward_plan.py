@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shapecheck import activations, forward_plan
+from shapecheck import activations, forward_plan, winograd
 from shapecheck.analysis import analyse
 from shapecheck.forward import run_forward
 from shapecheck.graph import Call, ModelGraph, Propagation, TensorRef, propagate
 from shapecheck.layers import conv
 from shapecheck.layers.base import Layer
-from shapecheck.layers.conv import WinogradConv2D
 from shapecheck.layers.normalization import BatchNormalization
+from shapecheck.winograd import WinogradConv2D
 
 
 def loaded(model: dict) -> tuple[ModelGraph, Propagation]:
@@ -60,7 +60,9 @@ def assert_same_values(model: dict, shape: tuple[int, ...]) -> dict[str, Layer]:
 
 
 def kinds(layers: dict[str, Layer]) -> dict[str, str]:
-    return {name: type(layer).__name__ for name, layer in layers.items()}
+    """The Keras class of each layer (``Conv2D`` when run by Winograd), or the plan's
+    ``Absorbed`` and ``Activated``."""
+    return {name: layer.keras_name for name, layer in layers.items()}
 
 
 BN = {"type": "BatchNormalization", "name": "bn"}
@@ -131,7 +133,9 @@ def test_a_shared_conv_keeps_its_weights() -> None:
     assert not prop.diagnostics
     weights = random_weights(prop)
     planned, _ = forward_plan.prepare(graph, prop, weights)
-    assert planned.layers == graph.layers
+    assert {name: planned.layers[name] for name in ("bn", "bn2")} == {
+        name: graph.layers[name] for name in ("bn", "bn2")}
+    assert kinds(planned.layers) == kinds(graph.layers)
 
 
 def test_an_activation_after_add_or_batch_norm_is_applied_in_place() -> None:
@@ -166,15 +170,29 @@ def test_rewritten_layers_pass_the_masks_on(layers: list, planned: dict) -> None
     np.testing.assert_allclose(padded, short, rtol=1e-6)
 
 
-@pytest.mark.parametrize(("filters", "strides", "size", "winograd"), [
-    (128, 1, 14, True), (64, 1, 14, False), (128, 2, 28, False), (128, 1, 8, False)])
-def test_winograd_runs_the_wide_3x3_convolutions(filters: int, strides: int, size: int,
-                                                  winograd: bool) -> None:
-    for padding in ("same", "valid"):
-        layers = assert_same_values({"inputs": [size, size + 1, filters], "layers": [
+@pytest.mark.parametrize(("filters", "strides", "size", "padding", "tile"), [
+    (64, 1, 20, "same", 4),  # 5×6 blocks of 4×4 outputs
+    (64, 1, 20, "valid", 4),  # 5×5
+    (128, 1, 14, "same", 2), (8, 1, 5, "valid", 2),
+    (128, 2, 28, "same", None),  # strided
+    (512, 1, 10, "same", 2),  # 5×6 blocks of 2×2
+    (512, 1, 10, "valid", None),  # 4×5 blocks of 2×2, too few to repay reading a large kernel
+])
+def test_winograd_runs_the_3x3_convolutions_with_stride_1(filters: int, strides: int, size: int,
+                                                         padding: str,
+                                                         tile: int | None) -> None:
+    for data_format in ("channels_last", "channels_first"):
+        shape = (filters, size, size + 1) if data_format == "channels_first" else (
+            size, size + 1, filters)
+        model = {"inputs": list(shape), "layers": [
             {"type": "Conv2D", "filters": filters, "kernel_size": 3, "strides": strides,
-             "padding": padding, "name": "conv"}]}, (1, size, size + 1, filters))
-        assert (type(layers["conv"]) is WinogradConv2D) is winograd
+             "padding": padding, "data_format": data_format, "name": "conv"}]}
+        layers = assert_same_values(model, (1, *shape))
+        assert (type(layers["conv"]) is WinogradConv2D) is (tile is not None)
+        if tile is not None:
+            graph, prop = loaded(model)
+            kernel = forward_plan.prepare(graph, prop, random_weights(prop))[1]["conv"][0]
+            assert winograd.tile_size(kernel) == tile
 
 
 def test_derived_kernels_of_read_only_weights_are_kept() -> None:
@@ -187,7 +205,7 @@ def test_derived_kernels_of_read_only_weights_are_kept() -> None:
             a.flags.writeable = False
     kept = [forward_plan.prepare(graph, prop, weights)[1]["conv"] for _ in range(2)]
     assert kept[0][0] is kept[1][0] and not kept[0][0].flags.writeable
-    np.testing.assert_array_equal(kept[0][0], fresh[0][0])
+    np.testing.assert_array_equal(kept[0][0], winograd.winograd_kernel(fresh[0][0], 2))
     key = next(k for k in forward_plan.DERIVED.entries if id(weights["conv"][0]) in k)
     del weights, kept
     assert key not in forward_plan.DERIVED.entries

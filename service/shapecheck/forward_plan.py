@@ -9,8 +9,8 @@ they read, and some kernels have a faster equivalent:
 - an activation layer (``Activation``, or a ``ReLU`` without slope or threshold) right after
   a linear layer becomes that layer's activation; after an Add or a BatchNormalization it is
   applied to their output in place. Either way it overwrites a new array instead of copying;
-- a 3×3 Conv2D with stride 1 and 128 channels or more runs by Winograd's F(2×2, 3×3)
-  (``conv.WinogradConv2D``), its kernel transformed once.
+- a 3×3 Conv2D with stride 1 runs by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
+  (``winograd.WinogradConv2D``), its kernel transformed once.
 
 The values equal Keras' up to float32 rounding. A layer folds into another only when nothing
 else sees the value the fold removes: the receiving layer is called once, the folded call is
@@ -41,11 +41,12 @@ from . import activations
 from .graph import Call, ModelGraph, Propagation, TensorRef
 from .layers.activations import ReLU
 from .layers.base import Array, Layer, Mask
-from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv, WinogradConv2D, winograd_kernel
+from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv
 from .layers.core import Activation, Dense
 from .layers.merge import Add
 from .layers.normalization import BatchNormalization
 from .shapes import Shape, channel_axis, spatial_axes
+from .winograd import WinogradConv2D, winograd_kernel
 
 LINEAR = (Dense, BaseConv)
 """Layers with kernels, an optional bias (the last weight) and an ``activation`` argument,
@@ -140,8 +141,9 @@ class Plan:
             kernels, changes = self.fold_readers(call, linear)
         kind = type(linear)
         output = self.prop.tensors[output_of(call)]
-        if kept(kernels[:1]) and winograd_pays(linear, kernels[0], output):
-            kind, kernels = WinogradConv2D, [winograd(kernels[0]), *kernels[1:]]
+        tile = winograd_tile(linear, kernels[0], output) if kept(kernels[:1]) else None
+        if tile is not None:
+            kind, kernels = WinogradConv2D, [winograd(kernels[0], tile), *kernels[1:]]
         if changes or kind is not type(linear):
             self.layers[call.layer] = rewritten_layer(linear, kind, changes)
             self.weights[call.layer] = kernels
@@ -249,19 +251,29 @@ def folding_pays(kernels: Sequence[Array], norm_weights: Sequence[Array],
     return sum(k.size for k in kernels) <= math.prod(d or 1 for d in output)
 
 
-def winograd_pays(layer: Layer, kernel: Array, output: Shape) -> bool:
-    """Whether Winograd's 16 products per 2×2 outputs (instead of 36) outweigh its transforms.
+def winograd_tile(layer: Layer, kernel: Array, output: Shape) -> int | None:
+    """The m of the Winograd F(m×m, 3×3) that runs ``layer`` fastest, or None for the plain
+    convolution (measured on one core, each kernel read from memory as in a real pass).
 
-    The transforms cost per element of the input and output, the products per pair of
-    channels: it pays from 128 channels in and out, on maps of 128 positions or more (fewer
-    make products too small for BLAS, and the transformed kernel, 16/9 the size, is read for
-    too few outputs).
+    F(4×4) makes 4 times fewer products than the plain convolution, F(2×2) 2.25 times, and
+    their transforms cost per element of the input and output. Each of their n² products has
+    one row per m×m block: F(4×4) needs a grid of at least 5×5 blocks to beat F(2×2), whose
+    products have 4 times more rows. With few rows the products only read their kernel, which
+    Winograd makes larger (16/9 for F(2×2)): from 512 channels in and out, fewer than 25
+    blocks of 2×2 are faster by the plain convolution.
     """
     if not WinogradConv2D.can_run(layer):
-        return False
-    spatial = (output[axis] for axis in spatial_axes(2, layer.data_format))
-    positions = (output[0] or 1) * math.prod(spatial)
-    return min(kernel.shape[-2:]) >= 128 and positions >= 128
+        return None
+    lengths = [output[axis] or 1 for axis in spatial_axes(2, layer.data_format)]
+
+    def blocks(m: int) -> int:
+        return (output[0] or 1) * math.prod(-(-length // m) for length in lengths)
+
+    if blocks(4) >= 25:
+        return 4
+    if kernel.shape[-2] * kernel.shape[-1] >= 512 * 512 and blocks(2) < 25:
+        return None
+    return 2
 
 
 # -- derived weights --------------------------------------------------------------------------
@@ -290,9 +302,9 @@ def folded(linear: Layer, weights: Sequence[Array], norm: BatchNormalization,
     return [*kernels, bias]
 
 
-def winograd(kernel: Array) -> Array:
-    """``kernel`` transformed for ``WinogradConv2D``."""
-    return DERIVED.get("winograd", [kernel], lambda: [winograd_kernel(kernel)])[0]
+def winograd(kernel: Array, tile: int) -> Array:
+    """``kernel`` transformed for ``WinogradConv2D`` with ``tile``×``tile`` output blocks."""
+    return DERIVED.get(("winograd", tile), [kernel], lambda: [winograd_kernel(kernel, tile)])[0]
 
 
 class DerivedCache:

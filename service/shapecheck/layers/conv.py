@@ -6,7 +6,8 @@ The forward kernels compute what ``jax.lax.conv_general_dilated`` computes, by B
 a 1×1 kernel multiplies the (strided) pixels; with stride 1 and 32 to 127 input channels, one
 product per kernel position reads the input shifted (``shifted_convolve``); otherwise strided
 windows (``sliding_window_view``) make a patch matrix contracted with the kernel in one call.
-The forward plan runs wide 3×3 convolutions by Winograd's F(2×2, 3×3) (``WinogradConv2D``).
+The forward plan runs most 3×3 convolutions with stride 1 by Winograd's algorithm
+(``winograd.WinogradConv2D``).
 """
 
 from __future__ import annotations
@@ -279,82 +280,6 @@ def depthwise_convolve(x: Array, kernel: Array, strides: Sequence[int],
     return out
 
 
-# Winograd's F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
-# 2015): each 2×2 block of outputs from a 4×4 input tile d in 16 products instead of 36,
-# Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A. Bᵀ and Aᵀ only add and subtract, G halves: the rounding stays
-# that of a direct sum. The products of all tiles and channels are 16 matrix products.
-WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-                      dtype=np.float32)
-
-
-def winograd_kernel(kernel: Array) -> Array:
-    """A Keras 3×3 kernel (3, 3, C, F) as ``winograd_convolve`` takes it: G g Gᵀ for every
-    (C, F) pair, (16, C, F)."""
-    channels, filters = kernel.shape[2:]
-    rows = (WINOGRAD_G @ kernel.reshape(3, -1)).reshape(4, 3, -1)  # G g, row a
-    # Row a times Gᵀ: element b is Σ_j G[b, j]·(G g)[a, j], G times the row's (3, C·F) block.
-    return (WINOGRAD_G @ rows).reshape(16, channels, filters)
-
-
-def winograd_convolve(x: Array, u: Array, padding: str) -> Array:
-    """A 3×3 convolution with stride 1 of a channels_last batch (N, H, W, C), its kernel
-    transformed by ``winograd_kernel``; ``padding`` 'valid' or 'same'."""
-    before = 1 if padding == "same" else 0
-    out = [length + 2 * before - 2 for length in x.shape[1:3]]
-    tiles = [(length + 1) // 2 for length in out]
-    # Pad as the padding asks, then to whole tiles: 2·tiles + 2 rows and columns.
-    x = np.pad(x, [(0, 0), *((before, 2 * t + 2 - n - before)
-                             for n, t in zip(x.shape[1:3], tiles, strict=True)), (0, 0)])
-    channels, filters = u.shape[1:]
-    tiled = winograd_tiles(x, tiles)  # (4, 4, N, th, tw, C)
-    products = (tiled.reshape(16, -1, channels) @ u).reshape(*tiled.shape[:-1], filters)
-    del tiled
-    return winograd_outputs(products)[:, :out[0], :out[1]]
-
-
-def winograd_tiles(x: Array, tiles: Sequence[int]) -> Array:
-    """Bᵀ d B of every 4×4 tile d of a padded batch (tiles overlap by 2), (4, 4, N, th, tw, C):
-    first over whole rows, then over the tiles' columns."""
-    th, tw = tiles
-
-    def rows(k: int) -> Array:
-        return x[:, k:k + 2 * th:2]
-
-    r = np.empty((4, *rows(0).shape), x.dtype)
-    np.subtract(rows(0), rows(2), out=r[0])
-    np.add(rows(1), rows(2), out=r[1])
-    np.subtract(rows(2), rows(1), out=r[2])
-    np.subtract(rows(1), rows(3), out=r[3])
-
-    def columns(k: int) -> Array:
-        return r[:, :, :, k:k + 2 * tw:2]
-
-    v = np.empty((4, 4, *columns(0).shape[1:]), x.dtype)
-    np.subtract(columns(0), columns(2), out=v[:, 0])
-    np.add(columns(1), columns(2), out=v[:, 1])
-    np.subtract(columns(2), columns(1), out=v[:, 2])
-    np.subtract(columns(1), columns(3), out=v[:, 3])
-    return v
-
-
-def winograd_outputs(m: Array) -> Array:
-    """Aᵀ m A of every tile's products m (4, 4, N, th, tw, F): the outputs (N, 2·th, 2·tw, F)."""
-    _, _, n, th, tw, f = m.shape
-    rows = np.empty((4, n, th, 2, tw, f), m.dtype)  # rows[b, :, :, i]: output row i of a tile
-    first, second = rows[:, :, :, 0], rows[:, :, :, 1]
-    np.add(m[0], m[1], out=first)
-    first += m[2]
-    np.subtract(m[1], m[2], out=second)
-    second -= m[3]
-    y = np.empty((n, th, 2, tw, 2, f), m.dtype)
-    first, second = y[..., 0, :], y[..., 1, :]
-    np.add(rows[0], rows[1], out=first)
-    first += rows[2]
-    np.subtract(rows[1], rows[2], out=second)
-    second -= rows[3]
-    return y.reshape(n, 2 * th, 2 * tw, f)
-
-
 def spread(x: Array, strides: Sequence[int]) -> Array:
     """A channels_last batch with strides − 1 zeros between its elements on each spatial axis."""
     lengths = [(n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides, strict=True)]
@@ -546,24 +471,6 @@ class Conv2D(Conv):
     keras_name = "Conv2D"
     rank = 2
     legacy_aliases = ("Convolution2D", "AtrousConvolution2D")
-
-
-class WinogradConv2D(Conv2D):
-    """A Conv2D with a 3×3 kernel, stride 1, no dilation and one group, run by
-    ``winograd_convolve``: its kernel arrives transformed by ``winograd_kernel``.
-
-    Not a Keras layer (not registered): the forward plan swaps it in, transforming the kernel
-    once, where the saved products outweigh the transforms.
-    """
-
-    @staticmethod
-    def can_run(layer: Layer) -> bool:
-        return (type(layer) is Conv2D and layer.kernel_size == (3, 3)
-                and layer.strides == (1, 1) and layer.dilation == (1, 1)
-                and layer.args.groups == 1)
-
-    def transform(self, x: Array, weights: Sequence[Array]) -> Array:
-        return winograd_convolve(x, weights[0], self.padding)
 
 
 @register
