@@ -118,8 +118,11 @@ def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
     """Calls ordered so that every call comes after those it reads from (Kahn's algorithm).
 
     Calls that read a tensor nobody produces, or that sit on a cycle, are reported as
-    ``invalid_graph`` and left out.
+    ``invalid_graph`` and left out. Documents usually list their layers in such an order
+    already (Keras writes them so): then that order is kept, as Kahn's algorithm would keep it.
     """
+    if in_order(graph):
+        return list(graph.calls), []
     calls = graph.calls
     producers = {(c.layer, c.index): i for i, c in enumerate(calls)}
     inputs = graph.input_names() - graph.layers.keys()
@@ -159,6 +162,20 @@ def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
             "its inputs can never be computed.",
             "Each layer may only take inputs from model inputs or from layers before it."))
     return order, problems
+
+
+def in_order(graph: ModelGraph) -> bool:
+    """Whether every call reads only model inputs and calls listed before it."""
+    called = dict.fromkeys(graph.input_names() - graph.layers.keys(), -1)
+    # name -> its last call listed so far (-1 for a model input)
+    for call in graph.calls:
+        for ref in call.inputs:
+            if called.get(ref.layer, -2) < (ref.call if ref.layer in graph.layers else -1):
+                return False
+        if called.get(call.layer, -1) != call.index - 1:
+            return False
+        called[call.layer] = call.index
+    return True
 
 
 def dangling(call: Call, ref: TensorRef, graph: ModelGraph) -> Diagnostic:
