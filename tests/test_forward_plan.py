@@ -246,6 +246,29 @@ def test_shifted_products_equal_the_patch_matrix(shape: tuple, kernel: tuple,
     assert float(np.max(np.abs(shifted - patches))) <= 1e-5 * float(np.max(np.abs(patches)))
 
 
+@pytest.mark.parametrize(("shape", "kernel", "strides", "dilation"), [
+    ((2, 23, 24, 3), (7, 7), (2, 2), (1, 1)),  # a window row and its channels copied as one
+    ((1, 9, 8, 5), (3, 3), (1, 1), (2, 2)),
+    ((2, 40, 6), (5,), (2,), (1,)),
+    ((1, 7, 9, 6, 4), (3, 2, 2), (2, 1, 2), (1, 1, 1)),
+])
+@pytest.mark.parametrize("block_rows", [1, None])
+def test_patch_matrices_by_blocks_of_rows_give_the_convolution(
+        shape: tuple, kernel: tuple, strides: tuple, dilation: tuple, block_rows: int | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if block_rows is not None:
+        monkeypatch.setattr(conv, "PATCH_BYTES", 1)
+        monkeypatch.setattr(conv, "PATCH_ROWS", block_rows)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((*kernel, shape[-1], 6)).astype(np.float32)
+    got = conv.convolve(x, w, strides, dilation, "valid")
+    windows = conv.windows(x.astype(np.float64), kernel, strides, dilation)  # (N, *out, C, *k)
+    want = np.tensordot(windows, np.moveaxis(w, -2, 0), axes=len(kernel) + 1)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(np.max(np.abs(want))))
+
+
 @pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
 def test_blockwise_activations_equal_the_whole_array_computation(name: str) -> None:
     function = activations.ACTIVATIONS[name]

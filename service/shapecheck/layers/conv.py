@@ -5,7 +5,8 @@ Shapes follow Keras 3's ``compute_conv_output_shape`` and ``compute_conv_transpo
 The forward kernels compute what ``jax.lax.conv_general_dilated`` computes, by BLAS products:
 a 1×1 kernel multiplies the (strided) pixels; with stride 1 and 32 to 127 input channels, one
 product per kernel position reads the input shifted (``shifted_convolve``); otherwise strided
-windows (``sliding_window_view``) make a patch matrix contracted with the kernel in one call.
+windows (``sliding_window_view``) make patch matrices contracted with the kernel, by blocks
+of output rows (``patch_convolve``), or for all groups in one call.
 The forward plan runs most 3×3 convolutions with stride 1 by Winograd's algorithm
 (``winograd.WinogradConv2D``).
 """
@@ -215,6 +216,8 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
         return y.reshape(*pixels.shape[:-1], filters)
     if groups == 1 and max(strides) == 1 and SHIFTED_CHANNELS[0] <= cin_g < SHIFTED_CHANNELS[1]:
         return shifted_convolve(x, kernel, dilation)
+    if groups == 1:
+        return patch_convolve(x, kernel, strides, dilation)
     # (N, *out, C, *k) -> (groups, N·out, k·C/groups): a patch flattens in the kernel's order.
     patches = np.moveaxis(windows(x, size, strides, dilation), rank + 1, -1)
     out_shape = patches.shape[: rank + 1]
@@ -224,6 +227,35 @@ def convolve(x: Array, kernel: Array, strides: Sequence[int], dilation: Sequence
     w = np.moveaxis(w, -2, 0).reshape(groups, -1, filters // groups)
     y = np.moveaxis(cols @ w, 0, 1)  # (N·out, groups, F/groups)
     return y.reshape(*out_shape, filters)
+
+
+PATCH_BYTES = 1 << 19
+"""About the size of the patch matrix ``patch_convolve`` builds at once: small enough to stay
+in the core's cache for its product (a whole image's goes through memory)..."""
+PATCH_ROWS = 256
+"""...but at least this many rows: each product reads the whole kernel, which fewer rows
+would not repay."""
+
+
+def patch_convolve(x: Array, kernel: Array, strides: Sequence[int],
+                   dilation: Sequence[int]) -> Array:
+    """A convolution of a padded channels_last batch by patch matrices (im2col) and one
+    product each, a block of output rows at a time, written into its rows of the output."""
+    rank = kernel.ndim - 2
+    patches = np.moveaxis(windows(x, kernel.shape[:rank], strides, dilation), rank + 1, -1)
+    if patches.strides[-2] == patches.shape[-1] * patches.strides[-1]:
+        # The last kernel axis and the channels are one run of memory: copied as one.
+        patches = patches.reshape(*patches.shape[:-2], -1)
+    out, filters = patches.shape[:rank + 1], kernel.shape[-1]
+    w = kernel.reshape(-1, filters)
+    y = np.empty((*out, filters), np.result_type(x, kernel))
+    positions = math.prod(out[2:])  # per output row
+    step = max(PATCH_BYTES // (x.itemsize * len(w) * positions), -(-PATCH_ROWS // positions))
+    for sample in range(out[0]):
+        for row in range(0, out[1], step):
+            block = patches[sample, row:row + step].reshape(-1, len(w))  # a copy
+            np.matmul(block, w, out=y[sample, row:row + step].reshape(-1, filters))
+    return y
 
 
 SHIFTED_CHANNELS = (32, 128)
