@@ -15,7 +15,8 @@ from marshmallow import ValidationError, fields, validate
 
 
 def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, numbers.Integral)  # the ABC test is slow
+                                  and not isinstance(value, bool))
 
 
 class Int(fields.Field):
@@ -135,6 +136,12 @@ class ShapeField(fields.Field):
         self.metadata.setdefault("type", "list of (integer >= 0 | null)")
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> tuple:
+        return self.parse(value, self.allow_minus_one)
+
+    @staticmethod
+    def parse(value: Any, allow_minus_one: bool = False) -> tuple:
+        """The shape ``value`` spells; raises ValidationError. Also called directly where a
+        shape is read outside a schema (model inputs): the field's wrapping costs more."""
         if _is_int(value):
             value = [value]
         if not isinstance(value, list | tuple):
@@ -143,7 +150,7 @@ class ShapeField(fields.Field):
         for i, d in enumerate(value):
             if d is None:
                 out.append(None)
-            elif _is_int(d) and (d >= 0 or (self.allow_minus_one and d == -1)):
+            elif _is_int(d) and (d >= 0 or (allow_minus_one and d == -1)):
                 out.append(int(d))
             else:
                 raise ValidationError(f"axis {i} must be an integer >= 0 or null, got {d!r}")

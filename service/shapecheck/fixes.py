@@ -80,7 +80,7 @@ def attach_fixes(analysis: Analysis, request: CheckRequest) -> None:
 def unique(candidates: Iterable[Candidate]) -> list[Candidate]:
     seen: dict[str, Candidate] = {}
     for candidate in candidates:
-        seen.setdefault(repr(candidate.edits), candidate)
+        seen.setdefault(candidate.key, candidate)
     return list(seen.values())
 
 
@@ -108,7 +108,7 @@ class Search:
         return Verified(Fix(candidate.title, patched.patch, result(after, params)), rank)
 
     def patched(self, candidate: Candidate) -> Patched | None:
-        key = repr(candidate.edits)
+        key = candidate.key
         if key not in self.checked:
             if not self.budget.spend():
                 return None

@@ -11,6 +11,7 @@ import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,11 @@ if TYPE_CHECKING:
 class Candidate:
     title: str
     edits: list[Edit]
+
+    @cached_property
+    def key(self) -> str:
+        """What the candidate changes, spelt: two candidates of equal keys patch alike."""
+        return repr(self.edits)
 
 
 class Situation:

@@ -81,7 +81,7 @@ class Table:
     def line(self, texts: list[str]) -> str:
         """One line of the table, each text cut with an ellipsis when longer than its cell."""
         return self.template.format(*[text if len(text) <= room else text[:room - 1] + "…"
-                                      for text, room in zip(texts, self.rooms)])
+                                      for text, room in zip(texts, self.rooms, strict=True)])
 
 
 def fit(text: str, room: int) -> str:

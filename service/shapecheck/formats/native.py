@@ -157,12 +157,9 @@ def input_note(layer: str | None, arg: str, keras3: str) -> Diagnostic:
         f"In Keras 3, start the model with keras.Input({keras3}).")
 
 
-SHAPE = ShapeField()
-
-
 def parse_shape(value: Any, path: str) -> Shape:
     try:
-        return SHAPE.deserialize(value)
+        return ShapeField.parse(value)
     except ValidationError as exc:
         raise RequestInvalid({path: list(exc.messages)}) from None
 
