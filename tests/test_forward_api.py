@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
+from shapecheck.forward import random_inputs
 
 DENSE = {"inputs": [3], "layers": [{"type": "Dense", "units": 2, "name": "dense"}]}
 KERNEL = [[1.0, 0.0], [0.0, 2.0], [1.0, -1.0]]
@@ -79,6 +80,17 @@ def test_absent_x_is_seeded_random_data_of_batch_size():
     assert first["outputs"][0]["values"] == again["outputs"][0]["values"]
     assert first["outputs"][0]["values"] != other["outputs"][0]["values"]
     assert forward(DENSE)["outputs"][0]["shape"] == [1, 2]
+
+
+def test_random_inputs_are_drawn_once_in_order_and_read_only():
+    layouts = (((2, 3), None), ((2, 4), 7))  # normal data, then indices below 7
+    first = random_inputs(layouts, seed=5)
+    assert all(a is b for a, b in zip(random_inputs(layouts, seed=5), first, strict=True))
+    with pytest.raises(ValueError, match="read-only"):
+        first[0][0, 0] = 1.0
+    rng = np.random.default_rng([1, 5])
+    np.testing.assert_array_equal(first[0], rng.standard_normal((2, 3), dtype=np.float32))
+    np.testing.assert_array_equal(first[1], rng.integers(0, 7, size=(2, 4)))
 
 
 def test_default_weights_do_not_depend_on_the_batch_size():

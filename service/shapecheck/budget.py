@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 from .arrays import float32_bytes
@@ -77,6 +78,8 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
     """Walk the calls in order as ``forward.run_forward`` does, counting the live bytes."""
     last = last_readers(prop.order)
     keep = set(graph.outputs)
+    sizes = {ref: tensor_bytes(shape) for ref, shape in prop.tensors.items()}
+    outputs = outputs_by_call(prop)
     live = sum(tensor_bytes(prop.tensors.get(TensorRef(i.name))) for i in graph.inputs)
     peak = live
     macs = 0
@@ -85,17 +88,16 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
     for step, call in enumerate(prop.order):
         layer = graph.layers[call.layer]
         ins = [prop.tensors[ref] for ref in call.inputs]
-        refs = call_outputs(prop, call)
+        refs = outputs[call.layer, call.index]
         outs = [prop.tensors[ref] for ref in refs]
-        produced = sum(tensor_bytes(s) for s in outs)
+        produced = sum(sizes[ref] for ref in refs)
         score_bytes, score_macs = attention_cost(layer, ins)
         # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), a
         # convolution's patches, attention's scores and their softmax.
         temporary = produced + patch_bytes(layer, ins[0], outs[0]) + 2 * score_bytes
         peak = max(peak, live + produced + temporary)
-        live += sum(tensor_bytes(prop.tensors[ref]) for ref in refs
-                    if ref in last or ref in keep)
-        live -= sum(tensor_bytes(prop.tensors[ref]) for ref in set(call.inputs)
+        live += sum(sizes[ref] for ref in refs if ref in last or ref in keep)
+        live -= sum(sizes[ref] for ref in set(call.inputs)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
         other_macs += score_macs + STEP_MACS * time_steps(layer, ins[0])
@@ -108,6 +110,14 @@ def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
     while (ref := TensorRef(call.layer, call.index, len(refs))) in prop.tensors:
         refs.append(ref)
     return refs
+
+
+def outputs_by_call(prop: Propagation) -> dict[tuple[str, int], list[TensorRef]]:
+    """``call_outputs`` of every call at once, keyed by (layer, call index)."""
+    outputs: dict[tuple[str, int], list[TensorRef]] = defaultdict(list)
+    for ref in sorted(prop.tensors, key=lambda ref: ref.index):
+        outputs[ref.layer, ref.call].append(ref)
+    return outputs
 
 
 def patch_bytes(layer: Layer, shape: Shape, out: Shape) -> int:

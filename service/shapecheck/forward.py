@@ -32,7 +32,7 @@ from .config import Limits
 from .errors import RequestInvalid
 from .fields import Choice, Int, PositiveInt, flatten_messages
 from .graph import Call, ModelGraph, ModelInput, Propagation, TensorRef, propagate
-from .initializers import default_weights
+from .initializers import WeightCache, default_weights
 from .layers.base import Layer, Mask
 from .layers.core import Embedding, Opaque
 from .shapes import Shape, format_shape
@@ -60,6 +60,7 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
     graph, weights = forward_plan.prepare(graph, prop, weights)  # folds BN and activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
+    call_outputs = budget.outputs_by_call(prop)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
                                       for n, a in inputs.items()}
     masks: dict[TensorRef, Array] = {}
@@ -70,7 +71,7 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
         ins = [values[ref] for ref in call.inputs]
         in_masks = [masks.get(ref) for ref in call.inputs]
         outputs = run_call(layer, call, ins, weights.get(call.layer, ()), in_masks)
-        refs = budget.call_outputs(prop, call)
+        refs = call_outputs[call.layer, call.index]
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
@@ -312,19 +313,31 @@ def propagate_data(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagatio
 
 def decode_inputs(graph: ModelGraph, data: Mapping[str, InputData],
                   seed: int) -> dict[str, Array]:
-    """The request's arrays decoded, or seeded random data: standard normal, or integer
-    indices for an input only Embedding layers read. Its own stream, so that the weights
-    do not depend on the batch size."""
-    rng = np.random.default_rng([1, seed])
-    inputs = {}
-    for name, item in data.items():
-        if item.value is not None:
-            inputs[name] = arrays.decode(item.value, item.path)
-        elif (vocabulary := index_range(graph, name)) is not None:
-            inputs[name] = rng.integers(0, vocabulary, size=item.shape).astype(np.float32)
-        else:
-            inputs[name] = rng.standard_normal(item.shape, dtype=np.float32)
-    return inputs
+    """The request's arrays decoded, or seeded random data (``random_inputs``)."""
+    layouts = {name: (item.shape, index_range(graph, name))
+               for name, item in data.items() if item.value is None}
+    drawn = dict(zip(layouts, random_inputs(tuple(layouts.values()), seed), strict=True))
+    return {name: drawn[name] if item.value is None else arrays.decode(item.value, item.path)
+            for name, item in data.items()}
+
+
+RANDOM_INPUTS = WeightCache(max_entries=4, max_bytes=64 * 1024 * 1024)
+
+
+def random_inputs(layouts: tuple[tuple[Shape, int | None], ...], seed: int) -> list[Array]:
+    """Seeded random data for inputs of these (shape, index range) layouts: standard normal,
+    or integer indices below the range for an input only Embedding layers read. Its own
+    stream, so that the weights do not depend on the batch size. Read-only and cached, as
+    the default weights are: repeated requests skip the drawing."""
+
+    def draw() -> dict[str, list[Array]]:
+        rng = np.random.default_rng([1, seed])
+        return {"inputs": [
+            rng.standard_normal(shape, dtype=np.float32) if vocabulary is None
+            else rng.integers(0, vocabulary, size=shape).astype(np.float32)
+            for shape, vocabulary in layouts]}
+
+    return RANDOM_INPUTS.get((seed, layouts), draw)["inputs"]
 
 
 def index_range(graph: ModelGraph, name: str) -> int | None:
@@ -389,8 +402,9 @@ def layers_json(prop: Propagation) -> list[dict[str, Any]]:
     """Every call's output shapes, as the kernels gave them (each was checked against the
     shapes propagated with the data's sizes)."""
     rows = []
+    outputs = budget.outputs_by_call(prop)
     for call in prop.order:
-        shapes = [list(prop.tensors[ref]) for ref in budget.call_outputs(prop, call)]
+        shapes = [list(prop.tensors[ref]) for ref in outputs[call.layer, call.index]]
         rows.append({"name": call.layer, "output_shape": shapes[0], "output_shapes": shapes})
     return rows
 

@@ -184,9 +184,10 @@ LayerWeights = dict[str, list[Array]]
 
 
 class WeightCache:
-    """A small LRU of whole models' initial weights, bounded in entries and in bytes.
+    """A small LRU of named lists of seeded arrays (whole models' initial weights, a forward
+    pass's random inputs), bounded in entries and in bytes.
 
-    The cached arrays are read-only: kernels must not write into their weights.
+    The cached arrays are read-only: kernels must not write into their weights or inputs.
     """
 
     def __init__(self, max_entries: int = 4, max_bytes: int = 256 * 1024 * 1024) -> None:
