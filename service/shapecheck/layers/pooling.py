@@ -63,6 +63,17 @@ class Pooling(SlidingWindow):
         padded = pad_spatial(x, self.window, self.strides, self.dilation, self.padding, value)
         return windows(padded, self.window, self.strides, self.dilation)
 
+    def reduce_windows(self, ufunc: np.ufunc, x: Array, value: float) -> Array:
+        """``ufunc`` over each window of ``x`` padded with ``value``, one window position at
+        a time: whole-array operations, where a reduction over the window's few trailing axes
+        of the view would loop per output element."""
+        view = self.padded_windows(x, value)
+        offsets = np.ndindex(*self.window)
+        out = view[(..., *next(offsets))].copy()
+        for offset in offsets:
+            ufunc(out, view[(..., *offset)], out=out)
+        return out
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         channels = inputs[0][channel_axis(self.data_format)]
         return (f"{self.explain_lengths(inputs, outputs)}; the {channels} channels are kept, "
@@ -73,12 +84,12 @@ class MaxPooling(Pooling):
     Args = MaxPoolingArgs
 
     def pool(self, x: Array) -> Array:
-        return self.padded_windows(x, -np.inf).max(axis=self.window_axes)
+        return self.reduce_windows(np.maximum, x, -np.inf)
 
 
 class AveragePooling(Pooling):
     def pool(self, x: Array) -> Array:
-        sums = self.padded_windows(x, 0.0).sum(axis=self.window_axes)
+        sums = self.reduce_windows(np.add, x, 0.0)
         ones = np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
         counts = self.padded_windows(ones, 0.0).sum(axis=self.window_axes)
         return sums / counts
