@@ -115,7 +115,7 @@ def winograd_kernel(kernel: Array, m: int) -> Array:
     g = transform(m).g
     n, (channels, filters) = m + 2, kernel.shape[2:]
     u = np.empty((n * n, channels, filters), np.float32)
-    step = max(1, (1 << 16) // filters)
+    step = max(1, (1 << 12) // filters)
     for start in range(0, channels, step):
         part = kernel[:, :, start:start + step].astype(np.float64)
         rows = (g @ part.reshape(3, -1)).reshape(n, 3, -1)  # G g: (n_a, 3, C·F)
