@@ -150,6 +150,11 @@ forwarded_allow_ips = _env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # config load in the master, because the pools are sized when a worker first imports numpy.
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, str(max(1, _CORES // workers)))
+# numpy asks the kernel for transparent huge pages on every array of 4 MiB or more; where
+# huge pages must be assembled (zeroed, compacted) on first touch, as on small VMs, that makes
+# a worker's first forward pass of a large model (fresh weights, folded and transformed
+# kernels) about twice as slow, for no gain in later passes.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 # --- Prometheus multiprocess metrics ---------------------------------------------------------
 # Each worker is a separate process with its own counters. prometheus_client aggregates them
