@@ -133,12 +133,17 @@ def layer_json(state: LayerState, costs: dict[tuple, Costs]) -> dict[str, Any]:
 def layer_costs(state: LayerState, computed: bool) -> Costs:
     layer = state.layer
     weights = state.weights or []
-    params = sum([w.size for w in weights])
-    trainable = sum([w.size for w in weights if w.trainable]) if layer.trainable else 0
+    params = trainable = 0
+    for weight in weights:
+        params += weight.size
+        if weight.trainable:
+            trainable += weight.size
+    if not layer.trainable:
+        trainable = 0
     if not computed:
         return params, trainable, 0, None
     first_inputs, *later_inputs = state.input_shapes
-    first_outputs = state.call_outputs(0)
+    first_outputs = state.call_outputs(0) if later_inputs else state.output_shapes or []
     macs = layer.macs(first_inputs, first_outputs)
     for k, inputs in enumerate(later_inputs, start=1):
         macs += layer.macs(inputs, state.call_outputs(k))
