@@ -275,12 +275,13 @@ class KerasLoader:
 
     def functional(self, graph: ModelGraph, entries: list[Entry], config: Mapping[str, Any],
                    where: Where) -> None:
-        offsets = {e.name: 1 for e in entries if self.skips_first_node(e, in_outputs=False)}
+        models = [e for e in entries if e.is_model]  # only nested models number calls from 1
+        offsets = {e.name: 1 for e in models if self.skips_first_node(e, in_outputs=False)}
         nodes: dict[str, list[Node]] = {}
         for entry in entries:
             if entry.class_name != "InputLayer":
                 nodes[entry.name] = self.inbound_nodes(entry, offsets)
-        output_offsets = {e.name: 1 for e in entries if self.skips_first_node(e, in_outputs=True)}
+        output_offsets = {e.name: 1 for e in models if self.skips_first_node(e, in_outputs=True)}
         graph.outputs = tensor_triples(config.get("output_layers"),
                                        where.child("config", "output_layers"), output_offsets)
         declared = tensor_triples(config.get("input_layers"),
