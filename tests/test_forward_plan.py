@@ -150,6 +150,38 @@ def test_an_activation_after_add_or_batch_norm_is_applied_in_place() -> None:
                              "bn": "Activated", "sigmoid": "Absorbed"}
 
 
+def written_into(layer: Layer) -> int | None:
+    """Which input an Add writes its sum into; None when it makes a new array."""
+    add = layer.layer if isinstance(layer, forward_plan.Activated) else layer
+    return add.into if isinstance(add, forward_plan.AddInPlace) else None
+
+
+RESIDUAL = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same",
+             "name": "conv", "inputs": ["x"]}, {**BN, "inputs": ["conv"]}]
+
+
+@pytest.mark.parametrize(("layers", "seen", "into"), [
+    ([*RESIDUAL, {"type": "Add", "name": "add", "inputs": ["x", "bn"]}], [], 1),
+    ([*RESIDUAL, {"type": "Add", "name": "add", "inputs": ["bn", "x"]}], [], 0),
+    ([RESIDUAL[0], {"type": "Add", "name": "add", "inputs": ["conv", "x"]}], [], 0),
+    # The convolution's output is seen elsewhere: as a model output, or by another layer.
+    ([*RESIDUAL, {"type": "Add", "name": "add", "inputs": ["x", "bn"]}], ["bn"], None),
+    ([*RESIDUAL, {"type": "Add", "name": "add", "inputs": ["x", "bn"]},
+      {"type": "Activation", "activation": "tanh", "name": "tanh", "inputs": ["bn"]}],
+     ["tanh"], None),
+    # One filter, broadcast over the 4 channels: the sum does not fit in it.
+    ([{**RESIDUAL[0], "filters": 1}, {"type": "Add", "name": "add", "inputs": ["conv", "x"]}],
+     [], None),
+    ([{"type": "Add", "name": "add", "inputs": ["x", "x"]}], [], None),
+])
+def test_add_writes_into_a_new_array_nothing_else_reads(layers: list, seen: list,
+                                                        into: int | None) -> None:
+    relu = {"type": "Activation", "activation": "relu", "name": "relu", "inputs": ["add"]}
+    model = {"inputs": {"x": [6, 6, 4]}, "layers": [*layers, relu], "outputs": ["relu", *seen]}
+    planned = assert_same_values(model, (2, 6, 6, 4))
+    assert written_into(planned["add"]) == into
+
+
 @pytest.mark.parametrize(("layers", "planned"), [
     ([{"type": "Dense", "units": 4, "name": "dense"}, BN], {"bn": "Absorbed", "act": "Absorbed"}),
     ([BN], {"bn": "Activated", "act": "Absorbed"}),

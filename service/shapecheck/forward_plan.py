@@ -37,6 +37,8 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
+
 from . import activations
 from .graph import Call, ModelGraph, Propagation, TensorRef
 from .layers.activations import ReLU
@@ -110,6 +112,17 @@ class Activated(Layer):
         return self.layer.compute_mask(inputs, masks)
 
 
+class AddInPlace(Add):
+    """An Add of two arrays of its output's shape, the ``into``-th a new array that nothing
+    else reads: the sum is written into it (a + b equals b + a in floating point)."""
+
+    into: int
+
+    def combine(self, xs: list[Array]) -> Array:
+        out = xs[self.into]
+        return np.add(out, xs[1 - self.into], out=out)
+
+
 class Plan:
     """The rewrites of one graph: its layers and weights, replaced as calls fold."""
 
@@ -123,17 +136,46 @@ class Plan:
         for call in prop.order:
             for ref in call.inputs:
                 self.readers[ref].append(call)
+        self.producers = {output_of(call): call for call in prop.order}
 
     def rewrite(self, call: Call) -> None:
         layer = self.graph.layers[call.layer]
         if isinstance(layer, LINEAR):
             self.rewrite_linear(call, layer)
         elif makes_new_array(layer, call) and self.runs_once(call):
+            layer = self.in_place(call, layer)
             after = self.sole_reader(output_of(call))
             activation = self.activation_of(after)
             if after is not None and activation is not None:
-                self.layers[call.layer] = Activated(layer, activation)
+                layer = Activated(layer, activation)
                 self.absorb(after)
+            self.layers[call.layer] = layer
+
+    def in_place(self, call: Call, layer: Layer) -> Layer:
+        """``layer``, or for an Add of two inputs one of which is ``disposable``, an
+        ``AddInPlace`` into that one."""
+        if type(layer) is not Add or len(call.inputs) != 2:
+            return layer
+        output = self.prop.tensors[output_of(call)]
+        for into, ref in enumerate(call.inputs):
+            if self.prop.tensors[ref] == output and self.disposable(ref):
+                twin = rewritten_layer(layer, AddInPlace, {})
+                twin.into = into
+                return twin
+        return layer
+
+    def disposable(self, ref: TensorRef) -> bool:
+        """Whether the value of ``ref`` is a new array of a linear layer, passed on by the
+        calls folded into it, that only one call reads and that is no model output."""
+        while ref not in self.outputs and len(self.readers[ref]) == 1:
+            producer = self.producers.get(ref)
+            if producer is None:  # a model input
+                return False
+            layer = self.layers[producer.layer]
+            if not isinstance(layer, Absorbed):
+                return isinstance(layer, LINEAR)
+            ref = producer.inputs[0]
+        return False
 
     def rewrite_linear(self, call: Call, linear: Layer) -> None:
         kernels, changes = self.weights[call.layer], {}
