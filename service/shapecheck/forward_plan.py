@@ -9,6 +9,8 @@ they read, and some kernels have a faster equivalent:
 - an activation layer (``Activation``, or a ``ReLU`` without slope or threshold) right after
   a linear layer becomes that layer's activation; after an Add or a BatchNormalization it is
   applied to their output in place. Either way it overwrites a new array instead of copying;
+- an Add of two inputs, one of them a linear layer's new array that nothing else reads (a
+  residual branch), writes the sum into that array (``AddInPlace``);
 - a 3×3 Conv2D with stride 1 runs by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
   (``winograd.WinogradConv2D``), its kernel transformed once.
 
@@ -21,7 +23,7 @@ masks it gave, so ``run_forward`` checks every call's runtime shape and reports 
 Folding and transforming cost a pass over the kernels. For read-only weights (the default
 weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
 by their identity and the recipe, so that later passes reuse them (they hold about as much
-memory again as the kernels). A request's own weights serve one pass: they fold only where
+memory again as the kernels, twice as much with Winograd's). A request's own weights serve one pass: they fold only where
 scaling the kernel costs less than the pass over the output it saves, and Winograd's
 transform, which pays over several passes, is left out.
 """
