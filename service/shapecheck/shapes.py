@@ -24,12 +24,13 @@ def format_shape(shape: Sequence[Dim] | None) -> str:
     if shape is None:
         return "?"
     if len(shape) == 1:
-        return f"({_dim(shape[0])},)"
+        return f"({shape[0]},)"  # None formats as "None"
     return f"({', '.join(['None' if d is None else str(d) for d in shape])})"  # hot: no calls
 
 
-def _dim(d: Dim) -> str:
-    return "None" if d is None else str(d)
+def shapes_text(shapes: Iterable[Sequence[Dim] | None]) -> str:
+    """``(None, 4), (None, 8)``: shapes listed, as explanations and messages list them."""
+    return ", ".join([format_shape(s) for s in shapes])
 
 
 def num_elements(shape: Iterable[Dim]) -> int | None:

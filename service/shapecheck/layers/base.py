@@ -31,7 +31,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
 from ..fields import flatten_messages
-from ..shapes import Shape, format_shape, num_elements
+from ..shapes import Shape, format_shape, num_elements, shapes_text
 
 Array = np.ndarray
 Mask = np.ndarray | None
@@ -193,7 +193,9 @@ class Layer:
     # -- shape rule ---------------------------------------------------------------------------
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         """Output shapes of one call. Raises LayerInputIncompatible."""
-        return [self.output_shape(self.one(inputs))]
+        if len(inputs) != 1:
+            raise self.not_one_input(inputs)
+        return [self.output_shape(inputs[0])]
 
     def output_shapes_for_call(self, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
         """Output shapes of a call with non-tensor options (``return_attention_scores``)."""
@@ -212,7 +214,9 @@ class Layer:
     # -- weights ------------------------------------------------------------------------------
     def build(self, inputs: Shapes) -> list[Weight]:
         """The weights created by the first call, as Keras' ``build`` creates them."""
-        return self.weights_for(self.one(inputs))
+        if len(inputs) != 1:
+            raise self.not_one_input(inputs)
+        return self.weights_for(inputs[0])
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         return []
@@ -257,21 +261,24 @@ class Layer:
         return f"{shape_text}; {explain_params(weights)}"
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        outs = ", ".join([format_shape(s) for s in outputs])
+        outs = format_shape(outputs[0]) if len(outputs) == 1 else shapes_text(outputs)
         if self.elementwise:
             return f"applied element by element, the shape {outs} is kept"
-        return f"{', '.join([format_shape(s) for s in inputs])} → {outs}"
+        return f"{shapes_text(inputs)} → {outs}"
 
     # -- helpers for subclasses ---------------------------------------------------------------
     def one(self, inputs: Shapes) -> Shape:
         """The single input shape of a one-tensor layer."""
         if len(inputs) != 1:
-            raise LayerInputIncompatible(
-                f"{self.keras_name} takes one input tensor, but received {len(inputs)}: "
-                + ", ".join(format_shape(s) for s in inputs),
-                "Connect a single layer to it, or merge the tensors first (Concatenate, Add).",
-            )
+            raise self.not_one_input(inputs)
         return inputs[0]
+
+    def not_one_input(self, inputs: Shapes) -> LayerInputIncompatible:
+        return LayerInputIncompatible(
+            f"{self.keras_name} takes one input tensor, but received {len(inputs)}: "
+            + shapes_text(inputs),
+            "Connect a single layer to it, or merge the tensors first (Concatenate, Add).",
+        )
 
     def require_rank(self, shape: Shape, *ranks: int, what: str = "") -> None:
         """Raise unless the batched ``shape`` has one of ``ranks`` axes (batch included)."""
@@ -330,11 +337,15 @@ def explain_params(weights: Sequence[Weight]) -> str:
     """``params: kernel (3, 3, 3, 32) + bias (32,) = 896``, or ``no weights``."""
     if not weights:
         return "no weights"
-    parts = " + ".join([f"{w.name} {format_shape(w.shape)}" for w in weights])
-    total = sum([w.size for w in weights])
-    frozen = sum([w.size for w in weights if not w.trainable])
+    parts = []
+    total = frozen = 0
+    for w in weights:  # one pass: every layer's row is explained
+        parts.append(f"{w.name} {format_shape(w.shape)}")
+        total += w.size
+        if not w.trainable:
+            frozen += w.size
     tail = f" ({frozen:,} non-trainable)" if frozen else ""
-    return f"params: {parts} = {total:,}{tail}"
+    return f"params: {' + '.join(parts)} = {total:,}{tail}"
 
 
 def expand_mask(mask: Array, shape: tuple[int, ...]) -> Array:

@@ -22,12 +22,8 @@ from marshmallow import fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int
-from ..shapes import Dim, Shape, broadcast_shapes, format_shape
+from ..shapes import Dim, Shape, broadcast_shapes, format_shape, shapes_text
 from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
-
-
-def shapes_text(shapes: Shapes) -> str:
-    return ", ".join(format_shape(s) for s in shapes)
 
 
 class Merge(Layer):
@@ -72,8 +68,11 @@ class ElementwiseMerge(Merge):
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         self.check_count(inputs)
+        first = inputs[0]
+        if first and inputs.count(first) == len(inputs):  # equal shapes: the usual residual
+            return [tuple(first)]
         batch = self.check_batch_sizes(inputs)
-        combined = inputs[0][1:]
+        combined = first[1:]
         for shape in inputs[1:]:
             out = broadcast_shapes(combined, shape[1:])
             if out is None:
@@ -110,10 +109,15 @@ class ElementwiseMerge(Merge):
         return [reduce(np.logical_or, masks)]
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        same = all(tuple(s) == tuple(outputs[0]) for s in inputs)
-        how = "" if same else " (broadcast: axes of 1 stretch, unknown axes stay unknown)"
+        out = tuple(outputs[0])
+        out_text = format_shape(out)
+        if all([tuple(s) == out for s in inputs]):
+            how, listed = "", ", ".join([out_text] * len(inputs))
+        else:
+            how = " (broadcast: axes of 1 stretch, unknown axes stay unknown)"
+            listed = shapes_text(inputs)
         return (f"{len(inputs)} inputs {self.operation} element by element{how}: "
-                f"{shapes_text(inputs)} → {format_shape(outputs[0])}")
+                f"{listed} → {out_text}")
 
 
 def expand_to_rank(xs: Sequence[Array]) -> list[Array]:
@@ -247,25 +251,27 @@ class Concatenate(Merge):
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         axis = self.concat_axis(inputs)
-        differ = [a for a in range(len(inputs[0]))
-                  if a != axis and len({s[a] for s in inputs} - {None}) > 1]
-        if differ:
-            raise self.mismatch(inputs, axis, differ)
-        out = list(inputs[0])
+        first = inputs[0]
+        before, after = first[:axis], first[axis + 1:]
+        if any([s[:axis] != before or s[axis + 1:] != after for s in inputs]):
+            # Unequal somewhere; an unknown (None) axis agrees with anything.
+            differ = [a for a in range(len(first))
+                      if a != axis and len({s[a] for s in inputs} - {None}) > 1]
+            if differ:
+                raise self.mismatch(inputs, axis, differ)
         lengths = [s[axis] for s in inputs]
-        out[axis] = None if None in lengths else sum(lengths)
-        return [tuple(out)]
+        length = None if None in lengths else sum(lengths)
+        return [(*before, length, *after)]
 
     def concat_axis(self, inputs: Shapes) -> int:
         """``axis`` as a non-negative index; the inputs must share a rank that has it."""
-        ranks = {len(s) for s in inputs}
-        if len(ranks) > 1:
+        rank = len(inputs[0])
+        if any([len(s) != rank for s in inputs]):
             raise LayerInputIncompatible(
                 f"Concatenate needs inputs of the same rank, but received "
                 f"{shapes_text(inputs)} (ranks {', '.join(str(len(s)) for s in inputs)}).",
                 "Reshape or Flatten the inputs first so that they have the same number of "
                 "axes.")
-        rank = ranks.pop()
         if not -rank <= self.args.axis < rank:
             raise LayerInputIncompatible(
                 f"Concatenate joins along axis {self.args.axis}, which rank-{rank} inputs "
@@ -305,12 +311,9 @@ class Concatenate(Merge):
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axis = self.concat_axis(inputs)
-        lengths = [s[axis] for s in inputs]
+        terms = " + ".join([str(s[axis]) for s in inputs])
         total = outputs[0][axis]
-        if total is None:
-            summed = f"{' + '.join(str(n) for n in lengths)} is unknown (None)"
-        else:
-            summed = f"{' + '.join(str(n) for n in lengths)} = {total}"
+        summed = f"{terms} is unknown (None)" if total is None else f"{terms} = {total}"
         return (f"{len(inputs)} inputs joined along axis {axis}: {summed}; "
                 f"{shapes_text(inputs)} → {format_shape(outputs[0])}")
 

@@ -67,39 +67,46 @@ class Normalizing(Layer):
 
     family = "normalization"
 
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        axis = self.args.axis
+        self.axes: tuple[int, ...] = (axis,) if isinstance(axis, int) else tuple(axis)
+        """The axes as given, as a tuple."""
+
     def output_shape(self, shape: Shape) -> Shape:
         self.resolve_axes(shape, self.axes)
         return shape
 
-    @property
-    def axes(self) -> tuple[int, ...]:
-        """The axes as given, as a tuple."""
-        axis = self.args.axis
-        return (axis,) if isinstance(axis, int) else tuple(axis)
-
     def resolve_axes(self, shape: Shape, axes: Sequence[int]) -> list[int]:
         """The ``axes`` counted from 0; raise when the input has no such axis, or when two
         name the same axis (Keras builds that model, but its predict fails)."""
-        resolved = [resolve_axis(axis, len(shape)) for axis in axes]
-        for axis, index in zip(axes, resolved, strict=True):
+        rank = len(shape)
+        resolved = []
+        for axis in axes:
+            index = resolve_axis(axis, rank)
             if index is None:
                 raise LayerInputIncompatible(
                     f"{self.keras_name} normalises axis {axis}, but its input "
-                    f"{format_shape(shape)} has {len(shape)} axes (0 to {len(shape) - 1}, or "
-                    f"{-len(shape)} to -1, the batch axis included).",
+                    f"{format_shape(shape)} has {rank} axes (0 to {rank - 1}, or "
+                    f"{-rank} to -1, the batch axis included).",
                     "Set axis to an axis of the input, e.g. -1 for the last (features) axis.",
                 )
-        if len(set(resolved)) != len(resolved):
+            resolved.append(index)
+        if len(resolved) > 1 and len(set(resolved)) != len(resolved):
             raise LayerInputIncompatible(
                 f"{self.keras_name}'s axes {list(axes)} name the same axis of the input "
                 f"{format_shape(shape)} twice.",
                 "List each axis once.")
-        return resolved  # type: ignore[return-value]
+        return resolved
 
     def sizes(self, shape: Shape, axes: Sequence[int]) -> tuple[int, ...]:
         """The known sizes of ``axes``, in that order: the shape of a per-feature weight."""
         self.resolve_axes(shape, axes)
-        return tuple(self.require_known(shape[axis], f"the size of axis {axis}") for axis in axes)
+        sizes = tuple([shape[axis] for axis in axes])
+        if None in sizes:  # raise for the first unknown one
+            for axis in axes:
+                self.require_known(shape[axis], f"the size of axis {axis}")
+        return sizes
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
         return (f"{self.explain_shape(inputs, outputs)}; the shape {format_shape(inputs[0])} is "
@@ -201,10 +208,10 @@ class LayerNormalization(Normalizing):
         scale = fields.Boolean(load_default=True)
         rms_scaling = fields.Boolean(load_default=False)
 
-    @property
-    def sorted_axes(self) -> list[int]:
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.sorted_axes = sorted(self.axes)
         """Keras sorts a list of axes as given (negative ones first) and shapes gamma so."""
-        return sorted(self.axes)
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         per_feature = self.sizes(shape, self.sorted_axes)
