@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import diagnostics as diag
@@ -92,7 +93,11 @@ class Search:
         self.budget = Budget()
         self.checked: dict[str, Patched | None] = {}
         self.params_before = total_params(situation.analysis)
-        self.names = set(all_names(situation.request.model))  # no new layer may take one
+
+    @cached_property
+    def names(self) -> set[str]:
+        """Every name in the submitted model: no new layer may take one."""
+        return all_names(self.situation.request.model)
 
     def verify(self, candidate: Candidate, target: Diagnostic) -> Verified | None:
         """The fix ``candidate`` makes for ``target``; None unless it works."""
@@ -119,7 +124,7 @@ class Search:
         request = self.situation.request
         try:
             editor = edit_model(request.model, self.situation.graph, candidate.edits,
-                                self.names)
+                                lambda: self.names)
         except CannotEdit:
             return None
         after = rerun(editor.doc, request, self.situation.analysis.memo)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import jsonpatch, legacy
@@ -104,13 +105,13 @@ def as_python(value: Any) -> str:
 
 
 def edit_model(model: Mapping[str, Any], graph: ModelGraph, edits: Sequence[Edit],
-               names: set[str] | None = None) -> Editor:
+               names: Callable[[], set[str]] | None = None) -> Editor:
     """An editor that has made ``edits`` to the submitted ``model``: its ``patch`` and the
-    patched ``doc`` (``model`` itself is untouched). ``names`` are the ``all_names`` of
-    ``model`` when the caller has them. Raises CannotEdit when the document does not allow
-    one of the edits."""
+    patched ``doc`` (``model`` itself is untouched). ``names`` gives the ``all_names`` of
+    ``model`` when the caller keeps them; they are only read when an edit names a new layer.
+    Raises CannotEdit when the document does not allow one of the edits."""
     kind = NativeEditor if graph.format == "native" else KerasEditor
-    editor = kind(model, graph, set(all_names(model)) if names is None else names)
+    editor = kind(model, graph, names or (lambda: all_names(model)))
     for edit in edits:
         editor.edit(edit)
     return editor
@@ -125,12 +126,20 @@ class Editor:
 
     layers_key: str  # "layers" (native) or "config/layers" (Keras)
 
-    def __init__(self, model: Mapping[str, Any], graph: ModelGraph, names: set[str]) -> None:
+    def __init__(self, model: Mapping[str, Any], graph: ModelGraph,
+                 names: Callable[[], set[str]]) -> None:
         self.doc = dict(model)
         self.graph = graph
         self.paths = dict(graph.paths)
         self.patch: Patch = []
-        self.taken = set(graph.layers) | graph.input_names() | names
+        self.document_names = names
+
+    @cached_property
+    def taken(self) -> set[str]:
+        """The names a new layer may not take: the model's layers and inputs, and every name
+        in the document (read when an edit first names a new layer: a whole Keras document is
+        long to walk, and most edits name none)."""
+        return set(self.graph.layers) | self.graph.input_names() | self.document_names()
 
     def edit(self, edit: Edit) -> None:
         if isinstance(edit, InsertBefore):
@@ -238,17 +247,21 @@ class Editor:
         """Forget what a layer was built with, once a fix changed its input (Keras only)."""
 
 
-def all_names(value: Any) -> Iterator[str]:
+def all_names(document: Any) -> set[str]:
     """Every ``name`` string in a document: no new layer may take one."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "name" and isinstance(item, str):
-                yield item
-            else:
-                yield from all_names(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from all_names(item)
+    names: set[str] = set()
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "name" and isinstance(item, str):
+                    names.add(item)
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+        elif isinstance(value, list):
+            stack.extend([item for item in value if isinstance(item, dict | list)])
+    return names
 
 
 def legacy_spellings(class_name: str, arg: str, config: Mapping[str, Any]) -> list[str]:
