@@ -71,6 +71,11 @@ class SlidingWindow(Layer):
         self.strides = self.expand_tuple(strides, self.rank, "strides")
         self.dilation = self.expand_tuple(args.get("dilation_rate", 1), self.rank,
                                           "dilation_rate")
+        self.channel_axis = channel_axis(self.data_format)
+        self.spatial_axes = spatial_axes(self.rank, self.data_format)
+        self.axis_windows = tuple(zip(self.spatial_axes, self.window, self.strides,
+                                      self.dilation, strict=True))
+        """(axis, window, stride, dilation) of each spatial axis."""
 
     @property
     def data_format(self) -> str:
@@ -81,15 +86,16 @@ class SlidingWindow(Layer):
         return self.args.padding
 
     def require_feature_maps(self, shape: Shape) -> None:
-        self.require_rank(shape, self.rank + 2,
-                          what=layout_description(self.rank, self.data_format))
+        if len(shape) != self.rank + 2:  # the layout described only when it is wrong
+            self.require_rank(shape, self.rank + 2,
+                              what=layout_description(self.rank, self.data_format))
 
     def output_lengths(self, shape: Shape) -> list[Dim]:
         """The spatial output lengths; raises when a window does not fit (``valid``)."""
         lengths = []
-        for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format), self.window,
-                                 self.strides, self.dilation, strict=True):
-            out = conv_output_length(shape[axis], k, self.padding, s, d)
+        padding = self.padding
+        for axis, k, s, d in self.axis_windows:
+            out = conv_output_length(shape[axis], k, padding, s, d)
             if out is not None and out <= 0:
                 raise self.window_too_large(shape, axis, k, d)
             lengths.append(out)
@@ -103,7 +109,7 @@ class SlidingWindow(Layer):
 
     def positions(self, shape: Shape) -> int:
         """How many spatial positions ``shape`` has (0 when one is unknown)."""
-        return num_elements(shape[a] for a in spatial_axes(self.rank, self.data_format)) or 0
+        return num_elements([shape[a] for a in self.spatial_axes]) or 0
 
     def window_too_large(self, shape: Shape, axis: int, window: int,
                          dilation: int) -> LayerInputIncompatible:
@@ -130,7 +136,7 @@ class SlidingWindow(Layer):
         """``98 = floor((100 − 3) / 1) + 1 on each spatial axis``."""
         shape, out = inputs[0], outputs[0]
         parts = [self.length_formula(i, shape[axis], out[axis])
-                 for i, axis in enumerate(spatial_axes(self.rank, self.data_format))]
+                 for i, axis in enumerate(self.spatial_axes)]
         if len(set(parts)) == 1:
             return f"{parts[0]} on each spatial axis"
         return f"{'; '.join(parts)} on the spatial axes"
@@ -381,6 +387,8 @@ class BaseConv(SlidingWindow):
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
         self.kernel_size = self.window
+        self.kernel_text = "·".join(map(str, self.kernel_size))
+        """``3·3``: the kernel size as explanations write it."""
 
     def forbid_strides_with_dilation(self) -> None:
         """Keras refuses strides > 1 together with dilation_rate > 1 (Conv, ConvTranspose)."""
@@ -391,8 +399,7 @@ class BaseConv(SlidingWindow):
     def input_channels(self, shape: Shape) -> int:
         """Raise unless ``shape`` is a batch of ``rank``-D feature maps; return its channels."""
         self.require_feature_maps(shape)
-        return self.require_known(shape[channel_axis(self.data_format)],
-                                  "the number of input channels")
+        return self.require_known(shape[self.channel_axis], "the number of input channels")
 
     def output_channels(self, channels: int) -> int:
         return self.args.filters
@@ -420,22 +427,21 @@ class BaseConv(SlidingWindow):
         return math.prod(self.kernel_size)
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
-        channels = inputs[0][channel_axis(self.data_format)]
+        channels = inputs[0][self.channel_axis]
         return f"{self.explain_shape(inputs, outputs)}; {self.explain_weights(channels)}"
 
     def explain_weights(self, channels: int) -> str:
         """``params (3·3·3 + 1)·32 = 896`` for ``channels`` input channels."""
         raise NotImplementedError
 
-
-def kernel_params_text(kernel_size: Sequence[int], channels: int, filters: int, use_bias: bool,
-                       groups: int = 1) -> str:
-    """``params (3·3·3 + 1)·32 = 896``: a kernel per filter over ``channels / groups``."""
-    per_filter = "·".join(str(k) for k in (*kernel_size, channels))
-    per_filter += f"/{groups}" if groups > 1 else ""
-    bias = " + 1" if use_bias else ""
-    total = (math.prod(kernel_size) * channels // groups + use_bias) * filters
-    return f"params ({per_filter}{bias})·{filters} = {total:,}"
+    def kernel_params_text(self, channels: int, groups: int = 1) -> str:
+        """``params (3·3·3 + 1)·32 = 896``: a kernel per filter over ``channels / groups``."""
+        filters, use_bias = self.args.filters, self.args.use_bias
+        per_filter = f"{self.kernel_text}·{channels}/{groups}" if groups > 1 else (
+            f"{self.kernel_text}·{channels}")
+        bias = " + 1" if use_bias else ""
+        total = (self.kernel_volume() * channels // groups + use_bias) * filters
+        return f"params ({per_filter}{bias})·{filters} = {total:,}"
 
 
 class Conv(BaseConv):
@@ -471,7 +477,7 @@ class Conv(BaseConv):
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         out_elements = num_elements(outputs[0][1:]) or 0
-        channels = inputs[0][channel_axis(self.data_format)] or 0
+        channels = inputs[0][self.channel_axis] or 0
         return out_elements * self.kernel_volume() * channels // self.args.groups
 
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
@@ -483,8 +489,7 @@ class Conv(BaseConv):
         return f"{self.explain_lengths(inputs, outputs)}; {filters} filters give {filters} channels"
 
     def explain_weights(self, channels: int) -> str:
-        return kernel_params_text(self.kernel_size, channels, self.args.filters,
-                                  self.args.use_bias, self.args.groups)
+        return self.kernel_params_text(channels, self.args.groups)
 
 
 @register
@@ -536,7 +541,7 @@ class DepthwiseConv(BaseConv):
         return depthwise_convolve(x, weights[0], self.strides, self.dilation, self.padding)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        channels = inputs[0][channel_axis(self.data_format)]
+        channels = inputs[0][self.channel_axis]
         m = self.args.depth_multiplier
         return (f"{self.explain_lengths(inputs, outputs)}; each of the {channels} channels gets "
                 f"its own {m} kernel(s) (depth_multiplier), {channels}·{m} = "
@@ -544,10 +549,9 @@ class DepthwiseConv(BaseConv):
 
     def explain_weights(self, channels: int) -> str:
         m = self.args.depth_multiplier
-        size = "·".join(str(k) for k in self.kernel_size)
         bias = " + 1" if self.args.use_bias else ""
         total = (self.kernel_volume() + self.args.use_bias) * channels * m
-        return f"params ({size}{bias})·{channels}·{m} = {total:,}"
+        return f"params ({self.kernel_text}{bias})·{channels}·{m} = {total:,}"
 
 
 @register
@@ -584,7 +588,7 @@ class SeparableConv(BaseConv):
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         positions = self.positions(outputs[0])
-        depthwise = (inputs[0][channel_axis(self.data_format)] or 0) * self.args.depth_multiplier
+        depthwise = (inputs[0][self.channel_axis] or 0) * self.args.depth_multiplier
         return positions * depthwise * (self.kernel_volume() + self.args.filters)
 
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
@@ -595,7 +599,7 @@ class SeparableConv(BaseConv):
         return columns.reshape(*depthwise.shape[:-1], pointwise.shape[1])
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        channels = inputs[0][channel_axis(self.data_format)]
+        channels = inputs[0][self.channel_axis]
         m, filters = self.args.depth_multiplier, self.args.filters
         return (f"{self.explain_lengths(inputs, outputs)}; depthwise {channels} channels · "
                 f"{m} (depth_multiplier) = {channels * m}, then pointwise 1×1 to {filters} "
@@ -603,13 +607,12 @@ class SeparableConv(BaseConv):
 
     def explain_weights(self, channels: int) -> str:
         m, filters = self.args.depth_multiplier, self.args.filters
-        size = "·".join(str(k) for k in self.kernel_size)
         depthwise = self.kernel_volume() * channels * m
         pointwise = channels * m * filters
         bias = f" + bias {filters}" if self.args.use_bias else ""
         total = depthwise + pointwise + (filters if self.args.use_bias else 0)
-        return (f"params depthwise {size}·{channels}·{m} + pointwise {channels * m}·{filters}"
-                f"{bias} = {total:,}")
+        return (f"params depthwise {self.kernel_text}·{channels}·{m} + pointwise "
+                f"{channels * m}·{filters}{bias} = {total:,}")
 
 
 @register
@@ -651,9 +654,8 @@ class ConvTranspose(BaseConv):
 
     def output_lengths(self, shape: Shape) -> list[Dim]:
         return [deconv_output_length(shape[axis], k, self.padding, s, d, op)
-                for axis, k, s, d, op in zip(spatial_axes(self.rank, self.data_format),
-                                             self.kernel_size, self.strides, self.dilation,
-                                             self.output_padding, strict=True)]
+                for axis, k, s, d, op in zip(self.spatial_axes, self.kernel_size, self.strides,
+                                             self.dilation, self.output_padding, strict=True)]
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         channels = self.input_channels(shape)
@@ -679,8 +681,7 @@ class ConvTranspose(BaseConv):
         return f"{self.explain_lengths(inputs, outputs)}; {filters} filters give {filters} channels"
 
     def explain_weights(self, channels: int) -> str:
-        return kernel_params_text(self.kernel_size, channels, self.args.filters,
-                                  self.args.use_bias)
+        return self.kernel_params_text(channels)
 
 
 @register
