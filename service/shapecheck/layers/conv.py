@@ -51,6 +51,13 @@ def layout_description(rank: int, data_format: str) -> str:
     return f"(batch, channels, {spatial})"
 
 
+def require_feature_maps(layer: Layer, shape: Shape, rank: int, data_format: str) -> None:
+    """Raise unless ``shape`` is a batch of ``rank``-D feature maps, naming their layout (only
+    then described: every spatial layer checks its input)."""
+    if len(shape) != rank + 2:
+        layer.require_rank(shape, rank + 2, what=layout_description(rank, data_format))
+
+
 class SlidingWindow(Layer):
     """A window slid over the ``rank`` spatial axes of a batch of feature maps.
 
@@ -86,9 +93,7 @@ class SlidingWindow(Layer):
         return self.args.padding
 
     def require_feature_maps(self, shape: Shape) -> None:
-        if len(shape) != self.rank + 2:  # the layout described only when it is wrong
-            self.require_rank(shape, self.rank + 2,
-                              what=layout_description(self.rank, self.data_format))
+        require_feature_maps(self, shape, self.rank, self.data_format)
 
     def output_lengths(self, shape: Shape) -> list[Dim]:
         """The spatial output lengths; raises when a window does not fit (``valid``)."""

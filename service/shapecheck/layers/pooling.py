@@ -18,7 +18,7 @@ from marshmallow import fields, validate
 from ..fields import Choice, IntTuple
 from ..shapes import DATA_FORMATS, PADDINGS, Shape, channel_axis, format_shape, spatial_axes
 from .base import Array, Layer, LayerArgs, Mask, Shapes, register
-from .conv import SlidingWindow, layout_description, pad_spatial, windows
+from .conv import SlidingWindow, pad_spatial, require_feature_maps, windows
 
 
 class PoolingArgs(LayerArgs):
@@ -49,8 +49,7 @@ class Pooling(SlidingWindow):
 
     def output_shape(self, shape: Shape) -> Shape:
         self.require_feature_maps(shape)
-        channels = shape[channel_axis(self.data_format)]
-        return self.arrange(shape[0], self.output_lengths(shape), channels)
+        return self.arrange(shape[0], self.output_lengths(shape), shape[self.channel_axis])
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return self.from_channels_last(self.pool(self.to_channels_last(x)))
@@ -75,7 +74,7 @@ class Pooling(SlidingWindow):
         return out
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        channels = inputs[0][channel_axis(self.data_format)]
+        channels = inputs[0][self.channel_axis]
         return (f"{self.explain_lengths(inputs, outputs)}; the {channels} channels are kept, "
                 "each pooled on its own")
 
@@ -165,15 +164,16 @@ class GlobalPooling(Layer):
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         args["data_format"] = args.get("data_format") or "channels_last"
         super().__init__(name, args)
+        self.channel_axis = channel_axis(self.data_format)
+        self.spatial_axes = spatial_axes(self.rank, self.data_format)
 
     @property
     def data_format(self) -> str:
         return self.args.data_format
 
     def output_shape(self, shape: Shape) -> Shape:
-        self.require_rank(shape, self.rank + 2,
-                          what=layout_description(self.rank, self.data_format))
-        channels = shape[channel_axis(self.data_format)]
+        require_feature_maps(self, shape, self.rank, self.data_format)
+        channels = shape[self.channel_axis]
         if not self.args.keepdims:
             return (shape[0], channels)
         ones = (1,) * self.rank
@@ -183,14 +183,12 @@ class GlobalPooling(Layer):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         reduce = getattr(np, self.reduction)
-        return reduce(x, axis=spatial_axes(self.rank, self.data_format),
-                      keepdims=self.args.keepdims)
+        return reduce(x, axis=self.spatial_axes, keepdims=self.args.keepdims)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape = inputs[0]
-        channels = shape[channel_axis(self.data_format)]
-        spatial = format_shape(tuple(shape[a] for a in spatial_axes(self.rank,
-                                                                     self.data_format)))
+        channels = shape[self.channel_axis]
+        spatial = format_shape([shape[a] for a in self.spatial_axes])
         kept = " (kept with length 1, keepdims=True)" if self.args.keepdims else ""
         return (f"the {self.reduction} of each of the {channels} channels over the spatial "
                 f"axes {spatial}{kept} → {format_shape(outputs[0])}")
@@ -319,8 +317,7 @@ class AdaptivePooling(Layer):
         return self.args.data_format
 
     def output_shape(self, shape: Shape) -> Shape:
-        self.require_rank(shape, self.rank + 2,
-                          what=layout_description(self.rank, self.data_format))
+        require_feature_maps(self, shape, self.rank, self.data_format)
         channels = shape[channel_axis(self.data_format)]
         if self.data_format == "channels_last":
             return (shape[0], *self.output_size, channels)

@@ -21,7 +21,7 @@ from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Int, IntTuple, PositiveInt, ShapeField
 from ..shapes import DATA_FORMATS, Dim, Shape, format_shape, num_elements, spatial_axes
 from .base import Array, Layer, LayerArgs, Shapes, register
-from .conv import SPATIAL_NAMES, layout_description
+from .conv import SPATIAL_NAMES, require_feature_maps
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -219,17 +219,15 @@ class SpatialReshaping(ReshapingLayer):
 
     rank: ClassVar[int]
 
-    def axes(self) -> tuple[int, ...]:
-        return spatial_axes(self.rank, self.data_format)
-
-    def check_rank(self, shape: Shape) -> None:
-        self.require_rank(shape, self.rank + 2,
-                          what=layout_description(self.rank, self.data_format))
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        self.axes = spatial_axes(self.rank, self.data_format)
+        """The indices of the spatial axes."""
 
     def output_shape(self, shape: Shape) -> Shape:
-        self.check_rank(shape)
+        require_feature_maps(self, shape, self.rank, self.data_format)
         out = list(shape)
-        for i, axis in enumerate(self.axes()):
+        for i, axis in enumerate(self.axes):
             out[axis] = None if shape[axis] is None else self.axis_length(shape, i, axis)
         return tuple(out)
 
@@ -256,23 +254,24 @@ class ZeroPadding(SpatialReshaping):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         widths = [(0, 0)] * x.ndim
-        for axis, amounts in zip(self.axes(), self.padding, strict=True):
+        for axis, amounts in zip(self.axes, self.padding, strict=True):
             widths[axis] = amounts
         return np.pad(x, widths)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        parts = [axis_change(name, inputs[0][axis], f"{before} + {{}} + {after}",
-                             outputs[0][axis])
-                 for name, axis, (before, after) in zip(self.axis_names(), self.axes(),
+        shape, out = inputs[0], outputs[0]
+        parts = [axis_change(name, shape[axis], f"{before} + {shape[axis]} + {after}", out[axis])
+                 for name, axis, (before, after) in zip(self.axis_names(), self.axes,
                                                          self.padding, strict=True)]
         return "zeros added on each side: " + "; ".join(parts)
 
 
 def axis_change(name: str, length: Dim, formula: str, result: Dim) -> str:
-    """``height 2 + 28 + 2 = 32`` (``formula`` has ``{}`` where the input length goes)."""
+    """``height 2 + 28 + 2 = 32``: ``formula`` is the arithmetic on the input ``length``,
+    unused when that is unknown."""
     if length is None:
         return f"{name} unknown (None) stays unknown"
-    return f"{name} {formula.format(length)} = {result}"
+    return f"{name} {formula} = {result}"
 
 
 @register
@@ -331,14 +330,14 @@ class Cropping(SpatialReshaping):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         index = [slice(None)] * x.ndim
-        for axis, (before, after) in zip(self.axes(), self.cropping, strict=True):
+        for axis, (before, after) in zip(self.axes, self.cropping, strict=True):
             index[axis] = slice(before, x.shape[axis] - after)
         return x[tuple(index)]
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        parts = [axis_change(name, inputs[0][axis], f"{{}} − {before} − {after}",
-                             outputs[0][axis])
-                 for name, axis, (before, after) in zip(self.axis_names(), self.axes(),
+        shape, out = inputs[0], outputs[0]
+        parts = [axis_change(name, shape[axis], f"{shape[axis]} − {before} − {after}", out[axis])
+                 for name, axis, (before, after) in zip(self.axis_names(), self.axes,
                                                          self.cropping, strict=True)]
         return "cropped on each side: " + "; ".join(parts)
 
@@ -387,13 +386,14 @@ class UpSampling(SpatialReshaping):
         return shape[axis] * self.size[i]
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        for axis, factor in zip(self.axes(), self.size, strict=True):
+        for axis, factor in zip(self.axes, self.size, strict=True):
             x = np.repeat(x, factor, axis=axis)
         return x
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
-        parts = [axis_change(name, inputs[0][axis], f"{{}} × {factor}", outputs[0][axis])
-                 for name, axis, factor in zip(self.axis_names(), self.axes(), self.size,
+        shape, out = inputs[0], outputs[0]
+        parts = [axis_change(name, shape[axis], f"{shape[axis]} × {factor}", out[axis])
+                 for name, axis, factor in zip(self.axis_names(), self.axes, self.size,
                                                strict=True)]
         return f"each element repeated ({self.interpolation_text()}): " + "; ".join(parts)
 
@@ -433,7 +433,7 @@ class UpSampling2D(UpSampling):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if self.args.interpolation == "nearest":
             return super().apply(x, weights)
-        for axis, factor in zip(self.axes(), self.size, strict=True):
+        for axis, factor in zip(self.axes, self.size, strict=True):
             if factor > 1:
                 matrix = resize_weights(x.shape[axis], factor, self.args.interpolation)
                 x = np.moveaxis(np.tensordot(x, matrix, axes=([axis], [0])), -1, axis)
