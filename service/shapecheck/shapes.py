@@ -8,6 +8,7 @@ transposed convolution and the forward kernels all agree.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 
@@ -20,12 +21,28 @@ DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def format_shape(shape: Sequence[Dim] | None) -> str:
-    """``(None, 3, 4)`` as Keras prints it; a 1-tuple keeps its comma: ``(None,)``."""
+    """``(None, 3, 4)`` as Keras prints it; a 1-tuple keeps its comma: ``(None,)``.
+
+    A model's rows explain the same few shapes over and over (each layer's output is the next
+    one's input): tuples are formatted once, and then looked up.
+    """
+    if type(shape) is tuple:
+        try:
+            return _formatted(shape)
+        except TypeError:  # holds something unhashable
+            pass
+    return _format(shape)
+
+
+def _format(shape: Sequence[Dim] | None) -> str:
     if shape is None:
         return "?"
     if len(shape) == 1:
         return f"({shape[0]},)"  # None formats as "None"
     return f"({', '.join(['None' if d is None else str(d) for d in shape])})"  # hot: no calls
+
+
+_formatted = functools.lru_cache(maxsize=4096)(_format)
 
 
 def shapes_text(shapes: Iterable[Sequence[Dim] | None]) -> str:
