@@ -83,6 +83,9 @@ class SlidingWindow(Layer):
         self.axis_windows = tuple(zip(self.spatial_axes, self.window, self.strides,
                                       self.dilation, strict=True))
         """(axis, window, stride, dilation) of each spatial axis."""
+        self.same_window_on_each_axis = len({w[1:] for w in self.axis_windows}) == 1
+        """Every spatial axis has the same window, stride and dilation: axes of equal length
+        then have the same length formula."""
 
     @property
     def data_format(self) -> str:
@@ -140,8 +143,10 @@ class SlidingWindow(Layer):
     def explain_lengths(self, inputs: Shapes, outputs: Shapes) -> str:
         """``98 = floor((100 − 3) / 1) + 1 on each spatial axis``."""
         shape, out = inputs[0], outputs[0]
-        parts = [self.length_formula(i, shape[axis], out[axis])
-                 for i, axis in enumerate(self.spatial_axes)]
+        lengths = [(shape[axis], out[axis]) for axis in self.spatial_axes]
+        if self.same_window_on_each_axis and lengths.count(lengths[0]) == len(lengths):
+            return f"{self.length_formula(0, *lengths[0])} on each spatial axis"
+        parts = [self.length_formula(i, *pair) for i, pair in enumerate(lengths)]
         if len(set(parts)) == 1:
             return f"{parts[0]} on each spatial axis"
         return f"{'; '.join(parts)} on the spatial axes"
@@ -656,6 +661,7 @@ class ConvTranspose(BaseConv):
                                     f"its strides, got output_padding={list(self.output_padding)}"
                                     f" with strides={list(self.strides)}")
         self.forbid_strides_with_dilation()
+        self.same_window_on_each_axis &= len(set(self.output_padding)) == 1
 
     def output_lengths(self, shape: Shape) -> list[Dim]:
         return [deconv_output_length(shape[axis], k, self.padding, s, d, op)
