@@ -23,9 +23,9 @@ masks it gave, so ``run_forward`` checks every call's runtime shape and reports 
 Folding and transforming cost a pass over the kernels. For read-only weights (the default
 weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
 by their identity and the recipe, so that later passes reuse them (they hold about as much
-memory again as the kernels, twice as much with Winograd's). A request's own weights serve one pass: they fold only where
-scaling the kernel costs less than the pass over the output it saves, and Winograd's
-transform, which pays over several passes, is left out.
+memory again as the kernels, up to four times a 3×3 kernel with Winograd's). A request's own
+weights serve one pass: they fold only where scaling the kernel costs less than the pass over
+the output it saves, and Winograd's transform, which pays over several passes, is left out.
 """
 
 from __future__ import annotations
