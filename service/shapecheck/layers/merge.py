@@ -253,31 +253,39 @@ class Concatenate(Merge):
         axis = self.concat_axis(inputs)
         first = inputs[0]
         before, after = first[:axis], first[axis + 1:]
-        if any([s[:axis] != before or s[axis + 1:] != after for s in inputs]):
-            # Unequal somewhere; an unknown (None) axis agrees with anything.
-            differ = [a for a in range(len(first))
-                      if a != axis and len({s[a] for s in inputs} - {None}) > 1]
-            if differ:
-                raise self.mismatch(inputs, axis, differ)
-        lengths = [s[axis] for s in inputs]
-        length = None if None in lengths else sum(lengths)
+        equal, length = True, 0
+        for shape in inputs:  # one loop: cheaper than comprehensions over a few inputs
+            equal = equal and shape[:axis] == before and shape[axis + 1:] == after
+            if length is not None:
+                length = None if shape[axis] is None else length + shape[axis]
+        if not equal:
+            self.check_other_axes(inputs, axis)
         return [(*before, length, *after)]
 
     def concat_axis(self, inputs: Shapes) -> int:
         """``axis`` as a non-negative index; the inputs must share a rank that has it."""
         rank = len(inputs[0])
-        if any([len(s) != rank for s in inputs]):
-            raise LayerInputIncompatible(
-                f"Concatenate needs inputs of the same rank, but received "
-                f"{shapes_text(inputs)} (ranks {', '.join(str(len(s)) for s in inputs)}).",
-                "Reshape or Flatten the inputs first so that they have the same number of "
-                "axes.")
+        for shape in inputs:
+            if len(shape) != rank:
+                raise LayerInputIncompatible(
+                    f"Concatenate needs inputs of the same rank, but received "
+                    f"{shapes_text(inputs)} (ranks {', '.join(str(len(s)) for s in inputs)}).",
+                    "Reshape or Flatten the inputs first so that they have the same number of "
+                    "axes.")
         if not -rank <= self.args.axis < rank:
             raise LayerInputIncompatible(
                 f"Concatenate joins along axis {self.args.axis}, which rank-{rank} inputs "
                 f"{shapes_text(inputs)} do not have (axes 0 to {rank - 1}, or -{rank} to -1).",
                 "Use axis=-1 to join the last axis (the channels of channels_last images).")
         return self.args.axis % rank
+
+    def check_other_axes(self, inputs: Shapes, axis: int) -> None:
+        """Raise unless the inputs agree on every axis but ``axis``; an unknown (None) length
+        agrees with anything."""
+        differ = [a for a in range(len(inputs[0]))
+                  if a != axis and len({s[a] for s in inputs} - {None}) > 1]
+        if differ:
+            raise self.mismatch(inputs, axis, differ)
 
     def mismatch(self, inputs: Shapes, axis: int, differ: list[int]) -> LayerInputIncompatible:
         given = f" (axis {axis} here)" if self.args.axis != axis else ""
@@ -311,7 +319,7 @@ class Concatenate(Merge):
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axis = self.concat_axis(inputs)
-        terms = " + ".join([str(s[axis]) for s in inputs])
+        terms = " + ".join([str(shape[axis]) for shape in inputs])
         total = outputs[0][axis]
         summed = f"{terms} is unknown (None)" if total is None else f"{terms} = {total}"
         return (f"{len(inputs)} inputs joined along axis {axis}: {summed}; "
