@@ -88,14 +88,12 @@ def toom_cook(points: Sequence[Fraction | int], m: int, r: int) -> tuple[Array, 
     product of (x − a) over the other points. The point at infinity takes the leading terms.
     """
     a = [Fraction(p) for p in points]
-    n = m + r - 1
     at = [[p**i for p in a] + [int(i == m - 1)] for i in range(m)]
     scale = [math.prod(p - q for q in a if q != p) for p in a]
     g = [[p**k / s for k in range(r)] for p, s in zip(a, scale, strict=True)]
     g.append([int(k == r - 1) for k in range(r)])
     bt = [[*polynomial([q for q in a if q != p]), 0] for p in a]
     bt.append(polynomial(a))
-    assert len(bt) == n
     return tuple(np.array(rows, dtype=np.float64) for rows in (at, g, bt))
 
 
