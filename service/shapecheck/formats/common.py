@@ -80,9 +80,11 @@ def make_layer(
     overrides: Mapping[str, Any],
     notes: list[Diagnostic],
     built: dict[tuple, Layer] | None = None,
+    variants: Mapping[str, type[Layer]] | None = None,
 ) -> Layer:
     """A Layer for one config (Keras 1/2 names translated, in a copy), an override, or a
-    stand-in. ``built``: the layers of the document so far (``Layer.from_config``).
+    stand-in. ``built``: the layers of the document so far (``Layer.from_config``);
+    ``variants``: classes that replace the Keras 3 ones by Keras name (tf.keras 2's).
 
     Invalid arguments raise RequestInvalid with paths under ``path``.
     """
@@ -93,6 +95,8 @@ def make_layer(
         return Unresolved(name, class_name)
     if cls is Opaque:
         return load(Opaque, name, config, path, built)
+    if variants:
+        cls = variants.get(cls.keras_name, cls)
     if legacy.has_legacy_args(cls, config):
         config = dict(config)
         notes.extend(legacy.translate(cls, config, name))
