@@ -75,7 +75,7 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
-        out_masks = layer.compute_mask(ins, in_masks)
+        out_masks = layer.compute_mask_for_call(ins, in_masks, call.options)
         for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
             check_shape(layer, call, ref, out, prop)
             if ref in last or ref in keep:

@@ -84,8 +84,9 @@ class Absorbed(Layer):
         super().__init__(layer.name, {})
         self.absorbed = layer
 
-    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
-        return self.absorbed.compute_mask(inputs, masks)
+    def compute_mask_for_call(self, inputs: Sequence[Array], masks: Sequence[Mask],
+                              options: Mapping[str, Any]) -> list[Mask]:
+        return self.absorbed.compute_mask_for_call(inputs, masks, options)
 
 
 class Activated(Layer):
@@ -110,8 +111,9 @@ class Activated(Layer):
         (y,) = outputs
         return [activations.apply_in_place(self.activation, y)]
 
-    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
-        return self.layer.compute_mask(inputs, masks)
+    def compute_mask_for_call(self, inputs: Sequence[Array], masks: Sequence[Mask],
+                              options: Mapping[str, Any]) -> list[Mask]:
+        return self.layer.compute_mask_for_call(inputs, masks, options)
 
 
 class AddInPlace(Add):

@@ -191,10 +191,6 @@ def test_reversible_embedding_refuses_bad_arguments(layer: dict, path: str) -> N
     assert list(exc.value.errors) == [path]
 
 
-@pytest.mark.xfail(strict=True, raises=RequestInvalid, reason=(
-    "Layer.compute_mask does not receive the call options: the reverse call's logits get the "
-    "lookup's padding mask rule (input != 0) where Keras' carry no mask, and the "
-    "GlobalAveragePooling1D reading it answers 422"))
 def test_logits_of_a_masking_reverse_call_carry_no_mask() -> None:
     """Keras (checked with 3.15.1): GlobalAveragePooling1D after the reverse call of a
     mask_zero layer averages every step, the padding included."""

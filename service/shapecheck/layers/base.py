@@ -249,6 +249,12 @@ class Layer:
         """
         return [masks[0]] if self.supports_masking else []
 
+    def compute_mask_for_call(self, inputs: Sequence[Array], masks: Sequence[Mask],
+                              options: Mapping[str, Any]) -> list[Mask]:
+        """The masks of a call with non-tensor options: ``compute_mask``'s, unless the
+        options change them (ReversibleEmbedding's ``reverse=True`` logits carry none)."""
+        return self.compute_mask(inputs, masks)
+
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if self.elementwise and not weights:
             return x

@@ -399,6 +399,11 @@ class ReversibleEmbedding(Embedding):
             return self.forward(inputs, weights)
         return [self.project(inputs[0], weights)]
 
+    def compute_mask_for_call(self, inputs: Sequence[Array], masks: Sequence[Mask],
+                              options: Mapping[str, Any]) -> list[Mask]:
+        """Keras: the reverse call's logits carry no mask; the lookup's, the padding mask."""
+        return [] if options.get("reverse") else self.compute_mask(inputs, masks)
+
     def project(self, x: Array, weights: Sequence[Array]) -> Array:
         """The reverse call's logits, soft-capped when ``logit_soft_cap`` is set."""
         kernel = weights[0].T if self.args.tie_weights else weights[1]
