@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_fixtures import cases
+from keras_fixtures import array, cases
 from layer_checks import error_of, only_row, run
 from shapecheck import check
+from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
+from shapecheck.forward import run_forward
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.preprocessing import resize_matrix
 
@@ -221,3 +223,54 @@ def test_lookup_depth_from_a_saved_vocabulary_size_is_explained() -> None:
                                 "vocabulary": ["a", "b"], "vocabulary_size": 9}))
     assert listed["output_shapes"] == [[None, 3]]  # the vocabulary wins, as in Keras
     assert "vocabulary_size" not in listed["explain"]
+
+
+# -- tf.keras 2 documents ------------------------------------------------------------------------
+# The preprocessing cases recorded with tf.keras 2 too (tests/fixtures/tfkeras2/layers/): its
+# to_json() must give tf.keras 2's shapes and predict output. Where tf.keras 2 refuses a case,
+# it wrote no document; the tests after these submit tf.keras 2 documents edited to those inputs.
+TF_KERAS_CASES = [c for c in cases("tfkeras2") if "keras_json" in c.values[0]]
+
+# tf.keras 2 builds these, but they cannot run (its predict fails); shapecheck refuses their
+# arguments as for Keras 3, with a 422 at this path.
+TF_KERAS_REFUSED = {
+    "preprocessing:discretization_nothing": "model.config.layers.1.config.bin_boundaries",
+}
+
+
+@pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if c.id not in TF_KERAS_REFUSED])
+def test_tf_keras_2_documents_get_tf_keras_2_shapes(case: dict) -> None:
+    result = check({"model": case["keras_json"]})
+    assert result["model"]["format"] == "keras2"
+    assert result["ok"], result["diagnostics"]
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in case.get("keras_json_layers", case["layers"]):
+        row = rows[expected["name"]]
+        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
+        assert row["params"] == expected["params"], expected["name"]
+        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
+    assert result["totals"]["params"] == case["totals"]["params"]
+
+
+@pytest.mark.parametrize(("case", "path"), [
+    pytest.param(c.values[0], TF_KERAS_REFUSED[c.id], id=c.id)
+    for c in TF_KERAS_CASES if c.id in TF_KERAS_REFUSED])
+def test_tf_keras_2_layers_that_cannot_run_are_refused(case: dict, path: str) -> None:
+    assert "predict_refused" in case
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": case["keras_json"]})
+    assert list(exc.value.errors) == [path]
+
+
+@pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if "forward" in c.values[0]])
+def test_tf_keras_2_documents_run_as_tf_keras_2_predicts(case: dict) -> None:
+    recorded = case["forward"]
+    analysis = analyse(case["keras_json"], {})
+    weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
+    inputs = {name: array(x) for name, x in recorded["x"].items()}
+    values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
+    for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
+        want = array(expected)
+        scale = max(float(np.max(np.abs(want))), 1e-6)
+        assert values[ref].shape == want.shape
+        assert float(np.max(np.abs(values[ref] - want))) <= 1e-4 * scale, ref.layer

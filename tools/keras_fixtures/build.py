@@ -22,6 +22,7 @@ import base64
 import importlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -92,11 +93,13 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
             kwargs = {k: v for k, v in entry.items()
                       if k not in ("type", "name", "inputs", "call")}
             cls = layer_class(entry["type"])
-            name = entry.get("name") or auto_name(cls.__name__, counts)
-            kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
+            name = entry.get("name") or auto_name(getattr(cls, "__name__", entry["type"]), counts)
             layer = None
         try:
             if layer is None:
+                if cls is None:  # a Keras 3 layer tf.keras 2 does not have
+                    raise ValueError(f"this Keras has no layer {entry['type']}")
+                kwargs = {k: wrap(k, v) for k, v in kwargs.items()}
                 layer = built[name] = cls(name=name, **kwargs)
             refs = entry.get("inputs") or [previous]
             refs = refs if isinstance(refs, list) else [refs]
@@ -108,7 +111,7 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
             else:
                 out = layer(*args, **call_kwargs)
         except Exception as exc:  # Keras refuses the model at this layer
-            return None, {"layer": name, "message": str(exc).split("\n")[0][:400]}
+            return None, {"layer": name, "message": refusal(exc)}
         name = entry["name"] if "again" in entry else name  # the name of this call's output
         outs = flat(out)
         tensors[name] = outs[0]
@@ -120,6 +123,15 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
     inputs = list(tensors[n] for n in named)
     model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
     return model, None
+
+
+def refusal(exc: Exception) -> str:
+    """The first line of Keras' message that says why, not only where (tf.keras 2 and
+    Keras 3 open with "Exception encountered when calling ...")."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Keras 3 writes some in bold
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    reasons = [line for line in lines if not line.startswith("Exception encountered when")]
+    return (reasons or lines or [""])[0][:400]
 
 
 def flat(out: Any) -> list[Any]:
@@ -143,10 +155,10 @@ def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, An
 
 
 def layer_class(class_name: str) -> Any:
-    """``keras.layers.<class_name>``, or a keras.applications helper layer."""
+    """``keras.layers.<class_name>``, a keras.applications helper layer, or None."""
     if class_name in APPLICATION_LAYERS:
         return getattr(importlib.import_module(APPLICATION_LAYERS[class_name]), class_name)
-    return getattr(keras.layers, class_name)
+    return getattr(keras.layers, class_name, None)
 
 
 def wrap(key: str, value: Any) -> Any:
@@ -165,7 +177,6 @@ def lookup(tensors: dict[str, Any], ref: str) -> Any:
 
 
 def auto_name(class_name: str, counts: dict[str, int]) -> str:
-    import re
 
     base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", class_name))
     base = base.lower()
@@ -177,7 +188,7 @@ def auto_name(class_name: str, counts: dict[str, int]) -> str:
 def layer_record(layer: Any) -> dict[str, Any]:
     shapes = []
     for node in layer._inbound_nodes:
-        for t in node.output_tensors:
+        for t in flat(node.output_tensors):  # one tensor, not a list, in tf.keras 2
             shapes.append([None if d is None else int(d) for d in t.shape])
     trainable = int(sum(np.prod(w.shape) for w in layer.trainable_weights))
     params = int(layer.count_params()) if layer.built else 0
@@ -201,7 +212,10 @@ def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     if reloaded is not None and reloaded != layers:
         out["keras_json_layers"] = reloaded
     if spec.get("forward"):
-        out["forward"] = forward_record(model, spec, rng)
+        try:
+            out["forward"] = forward_record(model, spec, rng)
+        except Exception as exc:  # tf.keras 2 checks values at run time (tokens in range)
+            out["predict_refused"] = refusal(exc)
     return out
 
 
@@ -246,8 +260,8 @@ def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def is_variance(variable: Any) -> bool:
     """Variances (``moving_variance``, Normalization's ``variance``) must stay positive: a
-    negative one makes Keras' rsqrt NaN."""
-    return variable.name.endswith("variance")
+    negative one makes Keras' rsqrt NaN. tf.keras 2 names them ``.../variance:0``."""
+    return variable.name.split(":")[0].endswith("variance")
 
 
 def input_data(tensor: Any, batch: int, rng: np.random.Generator, spec: dict) -> np.ndarray:

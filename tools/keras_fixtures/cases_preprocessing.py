@@ -1,9 +1,13 @@
 """Preprocessing layers with a numpy kernel or a JAX-backend Keras: Normalization, Rescaling,
 CategoryEncoding, Discretization, Resizing, CenterCrop, RandomCrop, AutoContrast and the random
 augmentations, STFTSpectrogram and MelSpectrogram. The TensorFlow-only lookups are in
-cases_preprocessing_tf.py."""
+cases_preprocessing_tf.py.
 
-from build import seq
+Also generated with tf.keras 2 (``TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python
+tools/keras_fixtures/generate.py preprocessing`` -> tests/fixtures/tfkeras2/), which refuses the
+layers and arguments it does not have."""
+
+from build import LEGACY, seq
 
 IMG = [6, 8, 3]
 CHW = [3, 6, 8]
@@ -249,4 +253,38 @@ CASES = [
     seq("mel_unknown_samples", [None], {"type": "MelSpectrogram"}, forward=False),
     seq("mel_fft_under_sequence", [1000], {"type": "MelSpectrogram", "fft_length": 128,
                                            "sequence_length": 256}, forward=False),
+    # The encodings on inputs of every rank: tf.keras 2 encodes the values of each sample into
+    # one vector (one value per sample for one_hot) and refuses outputs above rank 2.
+    seq("category_one_hot_scalar", [], {"type": "CategoryEncoding", "num_tokens": 4,
+                                        "output_mode": "one_hot"}, int_inputs=4),
+    seq("category_multi_hot_scalar", [], {"type": "CategoryEncoding", "num_tokens": 4},
+        int_inputs=4),
+    seq("category_count_column", [1], {"type": "CategoryEncoding", "num_tokens": 4,
+                                       "output_mode": "count"}, int_inputs=4),
+    seq("category_count_3d_shape_only", [2, 3], {"type": "CategoryEncoding", "num_tokens": 4,
+                                                 "output_mode": "count"}, forward=False),
+    seq("discretization_one_hot_scalar", [], {"type": "Discretization",
+                                              "bin_boundaries": [0.0, 1.0],
+                                              "output_mode": "one_hot"}),
+    seq("discretization_one_hot_3d", [2, 3], {"type": "Discretization",
+                                              "bin_boundaries": [0.0],
+                                              "output_mode": "one_hot"}),
+    seq("discretization_multi_hot_scalar", [], {"type": "Discretization",
+                                                "bin_boundaries": [0.0, 1.0],
+                                                "output_mode": "multi_hot"}),
+    seq("discretization_count_column", [1], {"type": "Discretization",
+                                             "bin_boundaries": [0.0, 1.0],
+                                             "output_mode": "count"}),
+    seq("discretization_multi_hot_3d_shape_only", [2, 3], {"type": "Discretization",
+                                                           "bin_boundaries": [0.0],
+                                                           "output_mode": "multi_hot"},
+        forward=False),
+    # RandomCrop at inference: Keras 3 returns the images, tf.keras 2 crops their centre to the
+    # target aspect ratio and resizes it (bilinear) to the declared size.
+    seq("random_crop_resizes_in_tf_keras", IMG, {"type": "RandomCrop", "height": 4,
+                                                 "width": 4}, forward=LEGACY),
+    seq("random_crop_upsizes_in_tf_keras", [4, 5, 2], {"type": "RandomCrop", "height": 6,
+                                                       "width": 3}, forward=LEGACY),
+    seq("random_crop_single_image_in_tf_keras", [6, 8], {"type": "RandomCrop", "height": 3,
+                                                         "width": 5}, forward=LEGACY),
 ]

@@ -1,5 +1,15 @@
-"""Hashing, StringLookup, IntegerLookup and TextVectorization, which need TensorFlow in Keras:
-generate with the TensorFlow virtualenv (``KERAS_BACKEND=tensorflow``). Shapes only."""
+"""Hashing, HashedCrossing, StringLookup, IntegerLookup and TextVectorization, which need
+TensorFlow in Keras. Shapes only. Generated twice with the TensorFlow virtualenv:
+
+    KERAS_BACKEND=tensorflow /work/devenv/tfkeras/bin/python \
+        tools/keras_fixtures/generate.py preprocessing_tf   # Keras 3 -> tests/fixtures/keras3/
+    TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python \
+        tools/keras_fixtures/generate.py preprocessing_tf   # tf.keras 2 -> tests/fixtures/tfkeras2/
+
+The two disagree on inputs that are not one value per sample ((batch,) or (batch, 1)): Keras 3
+encodes each value, tf.keras 2 encodes the values of each sample into one vector and refuses
+outputs above rank 2; the ``*_rows``, ``*_scalar`` and ``*_3d`` cases show it.
+"""
 
 from build import case, seq
 
@@ -36,6 +46,13 @@ CASES = [
     seq("hashing_then_embedding", [3], {"type": "Hashing", "num_bins": 10},
         {"type": "Embedding", "input_dim": 10, "output_dim": 2}, **STR),
     seq("hashing_zero_bins", [3], {"type": "Hashing", "num_bins": 0}, **INT),
+    seq("hashing_one_hot_scalar", [], {"type": "Hashing", "num_bins": 5,
+                                       "output_mode": "one_hot"}, **INT),
+    seq("hashing_multi_hot_scalar", [], {"type": "Hashing", "num_bins": 4,
+                                         "output_mode": "multi_hot"}, **INT),
+    seq("hashing_count_rows", [3], {"type": "Hashing", "num_bins": 4, "output_mode": "count"},
+        **STR),
+    seq("hashing_int_3d", [2, 3], {"type": "Hashing", "num_bins": 4}, **INT),
     seq("hashing_bad_mode", [3], {"type": "Hashing", "num_bins": 3, "output_mode": "tf_idf"},
         **INT),
     # HashedCrossing: a list of two features.
@@ -47,6 +64,11 @@ CASES = [
     case("hashed_crossing_one_hot_rows", {"a": [3], "b": [3]},
          [{"type": "HashedCrossing", "num_bins": 4, "output_mode": "one_hot",
            "inputs": ["a", "b"]}], **INT),
+    case("hashed_crossing_scalars", {"a": [], "b": []},
+         [{"type": "HashedCrossing", "num_bins": 4, "output_mode": "one_hot",
+           "inputs": ["a", "b"]}], **INT),
+    case("hashed_crossing_int_rows", {"a": [3], "b": [3]},
+         [{"type": "HashedCrossing", "num_bins": 4, "inputs": ["a", "b"]}], **INT),
     case("hashed_crossing_sizes_differ", {"a": [3], "b": [2]},
          [{"type": "HashedCrossing", "num_bins": 4, "inputs": ["a", "b"]}], **INT),
     case("hashed_crossing_bad_mode", {"a": [1], "b": [1]},
@@ -58,6 +80,11 @@ CASES = [
     strings("string_lookup_one_hot", [4], vocabulary=ABC, output_mode="one_hot"),
     strings("string_lookup_one_hot_column", [1], vocabulary=ABC, output_mode="one_hot"),
     strings("string_lookup_multi_hot", [4], vocabulary=ABC, output_mode="multi_hot"),
+    strings("string_lookup_multi_hot_scalar", [], vocabulary=ABC, output_mode="multi_hot"),
+    strings("string_lookup_one_hot_scalar", [], vocabulary=ABC, output_mode="one_hot"),
+    strings("string_lookup_one_hot_3d", [2, 1], vocabulary=ABC, output_mode="one_hot"),
+    strings("string_lookup_tf_idf_3d", [2, 4], vocabulary=ABC, output_mode="tf_idf",
+            idf_weights=[1.0, 2.0, 3.0]),
     strings("string_lookup_count_3d", [2, 4], vocabulary=ABC, output_mode="count"),
     strings("string_lookup_tf_idf", [4], vocabulary=ABC, output_mode="tf_idf",
             idf_weights=[1.0, 2.0, 3.0]),
@@ -96,6 +123,10 @@ CASES = [
     integers("integer_lookup_int", [3], vocabulary=[4, 5, 6]),
     integers("integer_lookup_count", [3], vocabulary=[4, 5, 6], output_mode="count"),
     integers("integer_lookup_one_hot", [3], vocabulary=[4, 5, 6], output_mode="one_hot"),
+    integers("integer_lookup_one_hot_column", [1], vocabulary=[4, 5, 6], output_mode="one_hot"),
+    integers("integer_lookup_multi_hot_3d", [2, 3], vocabulary=[4, 5, 6],
+             output_mode="multi_hot"),
+    integers("integer_lookup_int_3d", [2, 3], vocabulary=[4, 5, 6]),
     integers("integer_lookup_mask", [3], vocabulary=[4, 5, 6], mask_token=0,
              output_mode="multi_hot"),
     integers("integer_lookup_vocab_with_oov", [3], vocabulary=[-1, 4, 5],
@@ -118,5 +149,29 @@ CASES = [
     text("text_sequence_length_with_multi_hot", [1], max_tokens=10, output_mode="multi_hot",
          output_sequence_length=5),
     text("text_one_hot", [1], max_tokens=10, output_mode="one_hot"),
+    # TextVectorization on every input rank: split strings need one string per sample in
+    # tf.keras 2, whose int sequences keep the axes before the strings.
+    text("text_multi_hot_rows", [3], vocabulary=ABC, output_mode="multi_hot"),
+    text("text_multi_hot_3d", [2, 1], vocabulary=ABC, output_mode="multi_hot"),
+    text("text_count_column", [1], vocabulary=ABC, output_mode="count"),
+    text("text_count_scalar_input", [], vocabulary=ABC, output_mode="count"),
+    text("text_tf_idf_column", [1], vocabulary=ABC, output_mode="tf_idf",
+         idf_weights=[1.0, 1.0, 2.0]),
+    text("text_int_rows", [3], vocabulary=ABC, output_sequence_length=4),
+    text("text_int_3d", [2, 1], vocabulary=ABC, output_sequence_length=4),
+    text("text_int_3d_ragged_length", [2, 1], vocabulary=ABC),
+    text("text_ragged", [1], vocabulary=ABC, ragged=True),
+    text("text_ragged_3d", [2, 1], vocabulary=ABC, ragged=True),
+    text("text_no_split_rows", [3], vocabulary=ABC, split=None, output_mode="multi_hot"),
+    text("text_no_split_3d", [2, 3], vocabulary=ABC, split=None, output_mode="count"),
+    text("text_no_split_tf_idf_scalar", [], vocabulary=ABC, split=None, output_mode="tf_idf",
+         idf_weights=[1.0, 1.0, 2.0]),
+    text("text_no_split_int", [3], vocabulary=ABC, split=None),
+    text("text_no_split_int_3d", [2, 3], vocabulary=ABC, split=None),
+    text("text_no_split_int_length", [3], vocabulary=ABC, split=None, output_sequence_length=4),
+    text("text_no_split_int_length_scalar", [], vocabulary=ABC, split=None,
+         output_sequence_length=4),
+    text("text_no_split_int_length_3d", [2, 3], vocabulary=ABC, split=None,
+         output_sequence_length=4),
     text("text_bad_mode", [1], max_tokens=10, output_mode="tf-idf-ish"),
 ]

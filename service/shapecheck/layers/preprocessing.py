@@ -26,6 +26,7 @@ from .base import Array, Layer, LayerArgs, Shapes, Weight, inner_layer, register
 from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
 from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS
+from .tf_keras import tf_keras_variant
 
 KERAS_EPSILON = np.float32(1e-7)
 """``keras.backend.epsilon()``."""
@@ -117,10 +118,15 @@ class Normalization(Layer):
             raise ArgumentError("mean" if mean is None else "variance",
                                 "give both mean and variance, or neither (then adapt() "
                                 "learns them)")
-        if mean is not None and mean.shape != variance.shape:
+        if mean is not None:
+            self.check_given_statistics(mean, variance)
+
+    def check_given_statistics(self, mean: Array, variance: Array) -> None:
+        """Keras 3 takes a mean and variance of one shape, of at most one axis per kept axis."""
+        if mean.shape != variance.shape:
             raise ArgumentError("variance", f"must have the shape of mean {list(mean.shape)}, "
                                             f"got {list(variance.shape)}")
-        if mean is not None and mean.ndim > len(self.axes):
+        if mean.ndim > len(self.axes):
             raise ArgumentError("mean", f"has {mean.ndim} axes, more than the {len(self.axes)} "
                                         "axes it normalises")
 
@@ -165,10 +171,13 @@ class Normalization(Layer):
             return (np.broadcast_to(mean.reshape(expanded), target),
                     np.broadcast_to(variance.reshape(expanded), target))
         except ValueError:
-            raise LayerInputIncompatible(
-                f"Normalization's mean of shape {list(mean.shape)} does not fit the normalised "
-                f"axes of the input {format_shape(shape)}, of sizes {list(stats)}.",
-                "Give one mean and variance per feature (or a single number).") from None
+            raise self.statistics_misfit(shape, stats) from None
+
+    def statistics_misfit(self, shape: Shape, stats: tuple[int, ...]) -> LayerInputIncompatible:
+        return LayerInputIncompatible(
+            f"Normalization's mean of shape {list(self.args.mean.shape)} does not fit the "
+            f"normalised axes of the input {format_shape(shape)}, of sizes {list(stats)}.",
+            "Give one mean and variance per feature (or a single number).")
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         stats = self.statistics_shape(shape)
@@ -291,11 +300,14 @@ class CategoryEncoding(Encoding):
         output_mode = encoding_mode_field(ENCODINGS, "multi_hot")
         sparse = fields.Boolean(load_default=False)
 
+    @property
+    def depth(self) -> int:
+        return self.args.num_tokens
+
     def output_shape(self, shape: Shape) -> Shape:
-        depth = self.args.num_tokens
         if self.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
-            return (*shape, depth)
-        return (*shape[:-1], depth)
+            return (*shape, self.depth)
+        return (*shape[:-1], self.depth)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if x.ndim > 2 and self.output_mode != "one_hot":
@@ -303,7 +315,7 @@ class CategoryEncoding(Encoding):
                 f"CategoryEncoding declares {format_shape(self.output_shape(x.shape))} but "
                 "Keras reduces axis 1 of a rank-3+ input in multi_hot and count modes: predict "
                 "disagrees with the model's own shapes.")
-        return encode(x, self.output_mode, self.args.num_tokens)
+        return encode(x, self.output_mode, self.depth)
 
 
 @register
@@ -444,7 +456,11 @@ def resize_axis(x: Array, axis: int, size: int, method: str, antialias: bool = F
     if method == "nearest":
         offsets = (np.arange(size, dtype=np.float32) + 0.5) * length / size
         return np.take(x, np.floor(offsets).astype(np.int64), axis=axis)
-    weights = resize_matrix(length, size, method, antialias)
+    return weigh_axis(x, axis, resize_matrix(length, size, method, antialias))
+
+
+def weigh_axis(x: Array, axis: int, weights: Array) -> Array:
+    """``x`` with axis ``axis`` replaced by its sums weighted by each column of ``weights``."""
     return np.moveaxis(np.tensordot(x, weights, axes=([axis], [0])), -1, axis)
 
 
@@ -519,9 +535,12 @@ class Resizing(ImageLayer):
             images = aspect_crop(images, height, width)
         elif self.args.pad_to_aspect_ratio:
             images = aspect_pad(images, height, width, self.args.fill_value)
-        resized = resize_images(images, height, width, self.args.interpolation,
-                                self.args.antialias)
-        return self.restore(resized, x)
+        return self.restore(self.resize(images), x)
+
+    def resize(self, images: Array) -> Array:
+        """A channels_last batch resized to (height, width) by ``interpolation``."""
+        return resize_images(images, self.args.height, self.args.width,
+                             self.args.interpolation, self.args.antialias)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         height, width = (d if d is not None else "?" for d in self.size_of(inputs[0]))
@@ -1057,10 +1076,14 @@ class Hashing(TokenLayer):
         output_mode = encoding_mode_field(("int", *ENCODINGS), "int")
         sparse = fields.Boolean(load_default=False)
 
+    @property
+    def depth(self) -> int:
+        return self.args.num_bins
+
     def output_shape(self, shape: Shape) -> Shape:
         if self.output_mode == "int":
             return shape
-        return (*shape[:-1], self.args.num_bins)
+        return (*shape[:-1], self.depth)
 
 
 @register
@@ -1427,3 +1450,203 @@ class MelSpectrogram(Layer):
         frames = (f"{outputs[0][-1]} = ({samples} + {stride} + 1) // {stride} frames"
                   if samples is not None else "an unknown number of frames")
         return f"{self.args.num_mel_bins} mel bins × {frames}"
+
+
+# -- tf.keras 2 ------------------------------------------------------------------------------
+# tf.keras 2 computes a model's shapes by running each layer on symbolic tensors, and its
+# preprocessing layers are TensorFlow code of their own: where that gives other shapes (or
+# values) than Keras 3, the variants below stand for the Keras 3 classes in tf.keras 2
+# documents (``tf_keras.TF_KERAS_VARIANTS``).
+
+def tf_keras_encoded_shape(layer: str, shape: Shape, output_mode: str, depth: Dim) -> Shape:
+    """tf.keras 2's ``encode_categorical_inputs`` (modes other than ``int``): the values of
+    each sample, along the last axis, are counted into one vector of ``depth``; one_hot first
+    gives each value an axis of its own, unless the last axis already has one value. So
+    (batch, values) → (batch, depth), and a rank-1 (batch,) input counts as one sample:
+    (depth,). Outputs above rank 2 are refused."""
+    values = (*shape, 1) if output_mode == "one_hot" and shape[-1] != 1 else shape
+    if len(values) > 2:
+        one_value = output_mode == "one_hot"
+        give = ("one value per sample, (batch,) or (batch, 1)" if one_value else
+                "(batch, values): flatten or reshape the input first")
+        raise LayerInputIncompatible(
+            f"In tf.keras 2, {layer} with output_mode='{output_mode}' encodes "
+            f"{'one value' if one_value else 'the values of each sample'} into one vector of "
+            f"{depth} and gives at most (batch, {depth}); its input {format_shape(shape)} "
+            f"would give a rank-{len(values)} output, which tf.keras 2 refuses.",
+            f"Give it {give}; or use output_mode='int' and an Embedding (Keras 3 encodes "
+            "every position).")
+    return (depth,) if len(values) == 1 else (values[0], depth)
+
+
+class TfKerasEncoding(Encoding):
+    """tf.keras 2's shapes for ``output_mode`` int (the input's) and for the encodings."""
+
+    depth: Dim
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.output_mode == "int":
+            return shape
+        return tf_keras_encoded_shape(self.keras_name, shape, self.output_mode, self.depth)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        text = super().explain_shape(inputs, outputs)
+        return text if self.output_mode == "int" else f"{text} (tf.keras 2: one vector per sample)"
+
+
+@tf_keras_variant
+class TfKerasCategoryEncoding(TfKerasEncoding, CategoryEncoding):
+    """CategoryEncoding as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+
+@tf_keras_variant
+class TfKerasDiscretization(TfKerasEncoding, Discretization):
+    """Discretization as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+
+@tf_keras_variant
+class TfKerasHashing(TfKerasEncoding, Hashing):
+    """Hashing as tf.keras 2 computes it: one_hot of (batch,) is (batch, num_bins)."""
+
+
+@tf_keras_variant
+class TfKerasStringLookup(TfKerasEncoding, StringLookup):
+    """StringLookup as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+
+@tf_keras_variant
+class TfKerasIntegerLookup(TfKerasEncoding, IntegerLookup):
+    """IntegerLookup as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+
+@tf_keras_variant
+class TfKerasHashedCrossing(HashedCrossing):
+    """HashedCrossing as tf.keras 2 computes it: on one value per sample only."""
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        for shape in inputs:
+            if len(shape) > 2 or (len(shape) == 2 and shape[-1] != 1):
+                raise LayerInputIncompatible(
+                    f"tf.keras 2's HashedCrossing crosses one value of each feature per sample: "
+                    f"it takes (batch,) or (batch, 1), but received {format_shape(shape)}.",
+                    "Give each feature the shape (batch, 1); to cross several values, use one "
+                    "HashedCrossing per pair.")
+        return super().output_shapes(inputs)
+
+
+@tf_keras_variant
+class TfKerasTextVectorization(TextVectorization):
+    """TextVectorization as tf.keras 2 computes it.
+
+    Split strings (``split`` set) must come one per sample, (batch,) or (batch, 1); the axes
+    before the strings are kept: int sequences are (…, ``output_sequence_length``) and the
+    tokens of each string are encoded into one vector, (batch, depth). With ``split=None`` the
+    strings are the tokens: int keeps the input's shape (each axis unknown once padded to
+    ``output_sequence_length``), the encodings count the values of each sample. There is no
+    one_hot mode.
+    """
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if self.output_mode == "one_hot":
+            raise ArgumentError("output_mode", "tf.keras 2's TextVectorization has no 'one_hot' "
+                                               "mode: use 'int', 'multi_hot', 'count' or "
+                                               "'tf_idf'")
+
+    def output_shape(self, shape: Shape) -> Shape:
+        tokens = self.tokens_shape(shape)
+        if self.output_mode != "int":
+            return tf_keras_encoded_shape(self.keras_name, tokens, self.output_mode,
+                                          self.lookup.depth)
+        length = self.args.output_sequence_length
+        if self.args.split is not None:
+            return (*tokens[:-1], length)
+        return shape if length is None else (None,) * len(shape)
+
+    def tokens_shape(self, shape: Shape) -> Shape:
+        """What tf.keras 2 looks up: each string's tokens on a new (ragged) axis, after the
+        strings' last axis of 1 is squeezed; the strings themselves with ``split=None``."""
+        if self.args.split is None:
+            return shape
+        if len(shape) > 1:
+            if shape[-1] != 1:
+                raise LayerInputIncompatible(
+                    f"tf.keras 2's TextVectorization splits one string per sample into tokens: "
+                    f"it takes (batch,) or (…, 1) strings, but received {format_shape(shape)}.",
+                    "Give it one string per sample, (batch, 1); or set split=None if the "
+                    "strings are tokens already.")
+            shape = shape[:-1]
+        return (*shape, None)
+
+
+@tf_keras_variant
+class TfKerasNormalization(Normalization):
+    """Normalization as tf.keras 2 computes it: a given mean and variance are each broadcast
+    against the sizes of the kept axes (numpy rules), then reshaped to the input's rank; any
+    that fit are taken (e.g. ``[[1, 2, 3, 4]]`` for axis -1 of 4 features)."""
+
+    def check_given_statistics(self, mean: Array, variance: Array) -> None:
+        """tf.keras 2 checks them against the input only (``given_statistics``)."""
+
+    def given_statistics(self, shape: Shape, stats: tuple[int, ...]) -> tuple[Array, Array]:
+        target = self.broadcast_shape(shape)
+        try:
+            return (np.reshape(self.args.mean * np.ones(stats, np.float32), target),
+                    np.reshape(self.args.variance * np.ones(stats, np.float32), target))
+        except ValueError:
+            raise self.statistics_misfit(shape, stats) from None
+
+
+def tf_bicubic_matrix(length: int, size: int) -> Array:
+    """The (length, size) matrix of TensorFlow's ``resize_bicubic`` (half-pixel centres), which
+    ``tf.image.resize`` runs for bicubic without antialiasing: Keys' cubic kernel on the four
+    pixels around each sample, its offset rounded to 1/1024 (the kernel is tabulated), pixels
+    outside the image dropped and the weights renormalised."""
+    samples = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(length / size) - 0.5
+    first = np.floor(samples)
+    offset = np.rint((samples - first) * 1024) / 1024
+    matrix = np.zeros((length, size))
+    for tap in range(-1, 3):
+        pixels = first.astype(np.int64) + tap
+        inside = (pixels >= 0) & (pixels < length)
+        np.add.at(matrix, (np.clip(pixels, 0, length - 1), np.arange(size)),
+                  np.where(inside, RESIZE_KERNELS["bicubic"](np.abs(offset - tap)), 0.0))
+    return (matrix / matrix.sum(axis=0)).astype(np.float32)
+
+
+@tf_keras_variant
+class TfKerasResizing(Resizing):
+    """Resizing as tf.keras 2 runs it: bicubic is TensorFlow's ``resize_bicubic``."""
+
+    def resize(self, images: Array) -> Array:
+        if self.args.interpolation != "bicubic":
+            return super().resize(images)
+        rows = weigh_axis(images, 1, tf_bicubic_matrix(images.shape[1], self.args.height))
+        return weigh_axis(rows, 2, tf_bicubic_matrix(images.shape[2], self.args.width))
+
+
+@tf_keras_variant
+class TfKerasRandomCrop(RandomCrop):
+    """RandomCrop as tf.keras 2 runs it: at inference, images of another size are cropped at
+    the centre to the target aspect ratio and resized (bilinear) to (height, width)."""
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        height, width = self.args.height, self.args.width
+        if self.size_of(x.shape) == (height, width):
+            return x
+        images = self.channels_last_batch(x)
+        resized = resize_images(aspect_crop(images, height, width), height, width)
+        return self.restore(resized, x)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"a random {self.args.height}×{self.args.width} window in training, the centre "
+                "resized to it at inference (tf.keras 2): "
+                f"{format_shape(inputs[0])} → {format_shape(outputs[0])}")
+
+
+@tf_keras_variant
+class TfKerasRandomRotation(RandomRotation):
+    """RandomRotation as tf.keras 2 reads it: ``factor`` is not bounded."""
+
+    class Args(AffineArgs):
+        factor = required_factor(-float("inf"), float("inf"))
