@@ -3,6 +3,8 @@ but cannot run, explanations, kernels without a Keras recording)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 from keras_fixtures import array, cases
@@ -12,7 +14,9 @@ from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.forward import run_forward
 from shapecheck.layers import REGISTRY
-from shapecheck.layers.preprocessing import resize_matrix
+from shapecheck.layers.preprocessing import resize_matrix, tf_bicubic_matrix
+from shapecheck.layers.reshaping import RESIZE_KERNELS
+from shapecheck.layers.tf_keras import TF_KERAS_VARIANTS
 
 
 def layer(type_: str, **config: object):
@@ -274,3 +278,99 @@ def test_tf_keras_2_documents_run_as_tf_keras_2_predicts(case: dict) -> None:
         scale = max(float(np.max(np.abs(want))), 1e-6)
         assert values[ref].shape == want.shape
         assert float(np.max(np.abs(values[ref] - want))) <= 1e-4 * scale, ref.layer
+
+
+def recorded(flavour: str, case_id: str) -> dict:
+    """A deep copy of a recorded case (it is edited by the tests)."""
+    return copy.deepcopy(next(c.values[0] for c in cases(flavour) if c.id == case_id))
+
+
+def with_inputs(doc: dict, shape: list) -> dict:
+    """The document with every model input of batched ``shape``."""
+    for entry in doc["config"]["layers"]:
+        if entry["class_name"] == "InputLayer":
+            entry["config"]["batch_input_shape"] = shape
+    return doc
+
+
+@pytest.mark.parametrize(("case_id", "keras3_shape", "tf_keras_shape"), [
+    ("preprocessing_tf:text_multi_hot", [None, 1, 4], [None, 4]),
+    ("preprocessing_tf:text_no_split_int_length", [None, 4], [None, None]),
+    ("preprocessing_tf:hashing_one_hot_scalar", [5], [None, 5]),
+])
+def test_the_same_layer_follows_the_keras_that_wrote_the_document(
+        case_id: str, keras3_shape: list, tf_keras_shape: list) -> None:
+    """One layer config, three documents: the native one and Keras 3's to_json() get Keras 3's
+    class and shapes, tf.keras 2's to_json() gets the tf.keras 2 variant and its shapes."""
+    keras3, tf_keras = recorded("keras3", case_id), recorded("tfkeras2", case_id)
+    documents = [(keras3["native"], keras3_shape), (keras3["keras_json"], keras3_shape),
+                 (tf_keras["keras_json"], tf_keras_shape)]
+    for doc, shape in documents:
+        layer = analyse(doc, {}).graph.layers[keras3["layers"][0]["name"]]
+        is_tf_keras = doc is tf_keras["keras_json"]
+        assert (type(layer) is TF_KERAS_VARIANTS[layer.keras_name]) is is_tf_keras
+        assert type(layer) is (TF_KERAS_VARIANTS if is_tf_keras else REGISTRY)[layer.keras_name]
+        assert only_row(check({"model": doc}))["output_shapes"] == [shape]
+
+
+def test_the_variants_are_the_keras_3_classes_but_for_their_rules() -> None:
+    for name, variant in TF_KERAS_VARIANTS.items():
+        assert variant.keras_name == name and issubclass(variant, REGISTRY[name])
+        assert REGISTRY[name] is not variant
+
+
+@pytest.mark.parametrize(("case_id", "shape", "layer", "message", "hint"), [
+    ("preprocessing_tf:text_multi_hot", [None, 3], "text_vectorization",
+     "splits one string per sample into tokens: it takes (batch,) or (…, 1) strings, but "
+     "received (None, 3)", "set split=None"),
+    ("preprocessing_tf:text_count_column", [None, 2, 1], "text_vectorization",
+     "encodes the values of each sample into one vector of 4 and gives at most (batch, 4); its "
+     "input (None, 2, None) would give a rank-3 output", "flatten or reshape the input"),
+    ("preprocessing:category_one_hot_column", [None, 3], "category_encoding",
+     "with output_mode='one_hot' encodes one value into one vector of 4", "(batch, 1)"),
+    ("preprocessing_tf:string_lookup_multi_hot", [None, 2, 4], "string_lookup",
+     "its input (None, 2, 4) would give a rank-3 output, which tf.keras 2 refuses",
+     "use output_mode='int' and an Embedding"),
+    ("preprocessing_tf:hashed_crossing_int", [None, 3], "hashed_crossing",
+     "takes (batch,) or (batch, 1), but received (None, 3)", "shape (batch, 1)"),
+])
+def test_tf_keras_2_refuses_what_keras_3_encodes_position_by_position(
+        case_id: str, shape: list, layer: str, message: str, hint: str) -> None:
+    """tf.keras 2 documents edited to inputs tf.keras 2 refuses (it writes no document for
+    them): the layer fails with tf.keras 2's reason; Keras 3's document of it passes."""
+    error = error_of(check({"model": with_inputs(recorded("tfkeras2", case_id)["keras_json"],
+                                                 shape)}))
+    assert error["layer"] == layer
+    assert message in error["message"] and hint in error["hint"]
+    assert check({"model": with_inputs(recorded("keras3", case_id)["keras_json"], shape)})["ok"]
+
+
+def test_tf_keras_2_text_vectorization_has_no_one_hot_mode() -> None:
+    doc = recorded("tfkeras2", "preprocessing_tf:text_multi_hot")["keras_json"]
+    doc["config"]["layers"][1]["config"]["output_mode"] = "one_hot"
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc})
+    assert exc.value.errors == {"model.config.layers.1.config.output_mode": [
+        "tf.keras 2's TextVectorization has no 'one_hot' mode: use 'int', 'multi_hot', "
+        "'count' or 'tf_idf'"]}
+
+
+def test_tf_keras_2_variants_say_so_in_their_explanations() -> None:
+    row = only_row(check({"model": recorded("tfkeras2", "preprocessing_tf:text_multi_hot")[
+        "keras_json"]}))
+    assert row["explain"].startswith(
+        "output_mode='multi_hot': each index becomes a multi-hot vector of its sample of 4 "
+        "values, (None, 1) → (None, 4) (tf.keras 2: one vector per sample)")
+    crop = only_row(check({"model": recorded(
+        "tfkeras2", "preprocessing:random_crop_resizes_in_tf_keras")["keras_json"]}))
+    assert "the centre resized to it at inference (tf.keras 2): (None, 6, 8, 3) → " \
+        "(None, 4, 4, 3)" in crop["explain"]
+
+
+def test_tensorflow_bicubic_tabulates_the_kernel_offset() -> None:
+    """Keys' kernel at offsets rounded to 1/1024: a sample 1/3 past a pixel is weighted as
+    341/1024 past it; a same-size resize is the identity."""
+    np.testing.assert_array_equal(tf_bicubic_matrix(5, 5), np.eye(5, dtype=np.float32))
+    weights = tf_bicubic_matrix(4, 6)[:, 2]  # sample 2 at (2 + 0.5) · 4/6 − 0.5 = 7/6
+    expected = RESIZE_KERNELS["bicubic"](np.abs(171 / 1024 - np.array([-1, 0, 1, 2])))
+    np.testing.assert_allclose(weights, expected / expected.sum(), rtol=1e-6)

@@ -1529,13 +1529,13 @@ class TfKerasHashedCrossing(HashedCrossing):
                 raise LayerInputIncompatible(
                     f"tf.keras 2's HashedCrossing crosses one value of each feature per sample: "
                     f"it takes (batch,) or (batch, 1), but received {format_shape(shape)}.",
-                    "Give each feature the shape (batch, 1); to cross several values, use one "
-                    "HashedCrossing per pair.")
+                    "Give each feature the shape (batch, 1) (Keras 3 crosses them position by "
+                    "position).")
         return super().output_shapes(inputs)
 
 
 @tf_keras_variant
-class TfKerasTextVectorization(TextVectorization):
+class TfKerasTextVectorization(TfKerasEncoding, TextVectorization):
     """TextVectorization as tf.keras 2 computes it.
 
     Split strings (``split`` set) must come one per sample, (batch,) or (batch, 1); the axes
