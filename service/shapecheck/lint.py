@@ -122,14 +122,18 @@ def unused_layers(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     """Layers from which no model output can be reached."""
     needed = {ref.layer for ref in graph.outputs}
     frontier = list(needed)
-    sources_of: dict[str, list[str]] = {}
-    for call in graph.calls:
-        sources_of.setdefault(call.layer, []).extend([r.layer for r in call.inputs])
+    if len(prop.order) == len(graph.calls):  # the states hold every call
+        calls_of = {name: state.calls for name, state in prop.states.items()}
+    else:  # some calls could not be ordered (a cycle, a dangling input)
+        calls_of = {}
+        for call in graph.calls:
+            calls_of.setdefault(call.layer, []).append(call)
     while frontier:
-        for source in sources_of.get(frontier.pop(), ()):
-            if source not in needed:
-                needed.add(source)
-                frontier.append(source)
+        for call in calls_of.get(frontier.pop(), ()):
+            for ref in call.inputs:
+                if ref.layer not in needed:
+                    needed.add(ref.layer)
+                    frontier.append(ref.layer)
     return [diag.warning(diag.UNUSED_LAYER, name,
                          f"'{name}' does not lead to any model output, so Keras would leave it "
                          "out of the model.",
