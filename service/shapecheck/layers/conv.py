@@ -52,8 +52,8 @@ def layout_description(rank: int, data_format: str) -> str:
 
 
 def require_feature_maps(layer: Layer, shape: Shape, rank: int, data_format: str) -> None:
-    """Raise unless ``shape`` is a batch of ``rank``-D feature maps, naming their layout (only
-    then described: every spatial layer checks its input)."""
+    """Raise unless ``shape`` is a batch of ``rank``-D feature maps. The message names their
+    layout, described only then: every spatial layer checks every input."""
     if len(shape) != rank + 2:
         layer.require_rank(shape, rank + 2, what=layout_description(rank, data_format))
 
@@ -447,8 +447,9 @@ class BaseConv(SlidingWindow):
     def kernel_params_text(self, channels: int, groups: int = 1) -> str:
         """``params (3·3·3 + 1)·32 = 896``: a kernel per filter over ``channels / groups``."""
         filters, use_bias = self.args.filters, self.args.use_bias
-        per_filter = f"{self.kernel_text}·{channels}/{groups}" if groups > 1 else (
-            f"{self.kernel_text}·{channels}")
+        per_filter = f"{self.kernel_text}·{channels}"
+        if groups > 1:
+            per_filter += f"/{groups}"
         bias = " + 1" if use_bias else ""
         total = (self.kernel_volume() * channels // groups + use_bias) * filters
         return f"params ({per_filter}{bias})·{filters} = {total:,}"
