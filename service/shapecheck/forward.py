@@ -7,8 +7,13 @@ kernel, unless the layer says that Keras declares a shape it does not compute
 (``Layer.undeclared_shape``). Keras masks travel beside the values: each call's output masks
 come from ``Layer.compute_mask``, and a call whose inputs carry masks runs
 ``Layer.forward_masked``; a call with options (``return_attention_scores``) runs
-``Layer.forward_for_call``. A kernel that cannot run on the data raises NotImplementedError,
-which refuses the request (422) naming the layer.
+``Layer.forward_for_call``. A call given masks as arguments (``Call.masks``) runs
+``forward_masked`` with each mask computed (``mask_value``) and passed among the options under
+its argument's name, as Keras' ``call`` receives it; its ``mask`` argument also takes the place
+of the masks its inputs carry, for the kernel and for its output masks, as in Keras'
+``Layer.__call__``. A nested model (``RunsWithMasks``) gives its output masks with its outputs.
+A kernel that cannot run on the data raises NotImplementedError, which refuses the request
+(422) naming the layer.
 
 ``forward_pass`` answers the ``forward`` part of a request, in this order: validate it (422),
 propagate the shapes again with the real batch and input sizes, estimate memory and
@@ -31,7 +36,16 @@ from . import diagnostics as diag
 from .config import Limits
 from .errors import RequestInvalid
 from .fields import Choice, Int, PositiveInt, flatten_messages
-from .graph import Call, ModelGraph, ModelInput, Propagation, TensorRef, propagate
+from .graph import (
+    Call,
+    MaskOp,
+    ModelGraph,
+    ModelInput,
+    Propagation,
+    TensorRef,
+    mask_tensors,
+    propagate,
+)
 from .initializers import WeightCache, default_weights
 from .layers.base import Layer, Mask
 from .layers.core import Embedding, Opaque
@@ -57,50 +71,167 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
     Every other tensor is freed after its last reader, as ``budget.estimate`` counts them, and
     so is its mask.
     """
+    return run_graph(graph, prop, inputs, weights, deadline)[0]
+
+
+def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
+              weights: Mapping[str, Sequence[Array]], deadline: budget.Deadline | None = None,
+              input_masks: Mapping[str, Mask] | None = None,
+              ) -> tuple[dict[TensorRef, Array], dict[TensorRef, Array]]:
+    """``run_forward``'s outputs, and the Keras masks they carry; ``input_masks``: those of
+    the model inputs (a nested model's, given by the outer call)."""
     graph, weights = forward_plan.prepare(graph, prop, weights)  # folds BN and activations
     last = budget.last_readers(prop.order)
+    mask_reads = {}  # step -> the tensors its mask arguments read, kept until then
+    for step, call in enumerate(prop.order):
+        if call.masks:
+            mask_reads[step] = set(mask_tensors(call))
+            last.update(dict.fromkeys(mask_reads[step], step))
     keep = set(graph.outputs)
     call_outputs = budget.outputs_by_call(prop)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
                                       for n, a in inputs.items()}
-    masks: dict[TensorRef, Array] = {}
+    masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
+                                     if m is not None}
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
         layer = graph.layers[call.layer]
         ins = [values[ref] for ref in call.inputs]
         in_masks = [masks.get(ref) for ref in call.inputs]
-        outputs = run_call(layer, call, ins, weights.get(call.layer, ()), in_masks)
+        options = call.options
+        if call.masks:
+            given = {key: mask_argument(layer, key, source, values)
+                     for key, source in call.masks.items()}
+            in_masks = with_mask_argument(in_masks, given.get("mask"))
+            options = {**options, **given}
+        outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
+                                      options, bool(call.masks))
         refs = call_outputs[call.layer, call.index]
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
-        out_masks = layer.compute_mask_for_call(ins, in_masks, call.options)
         for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
             check_shape(layer, call, ref, out, prop)
             if ref in last or ref in keep:
                 values[ref] = out.astype(np.float32, copy=False)
                 if i < len(out_masks) and out_masks[i] is not None:
                     masks[ref] = out_masks[i]
-        for ref in set(call.inputs):
-            if last[ref] == step and ref not in keep:
-                del values[ref]
+        for ref in mask_reads.get(step, set()) | set(call.inputs):
+            if last.get(ref) == step and ref not in keep:
+                values.pop(ref, None)
                 masks.pop(ref, None)
-    return {ref: values[ref] for ref in graph.outputs}
+    return ({ref: values[ref] for ref in graph.outputs},
+            {ref: masks[ref] for ref in graph.outputs if ref in masks})
 
 
-def run_call(layer: Layer, call: Call, inputs: list[Array], weights: Sequence[Array],
-             masks: list[Mask]) -> list[Array]:
-    """One call's kernel: masked, with options, or plain. A kernel that cannot run on these
-    inputs (NotImplementedError) refuses the request."""
+class RunsWithMasks(Layer):
+    """A layer whose output masks come out of the computation itself (a nested model's are
+    those its inner layers give), not from ``compute_mask``."""
+
+    def forward_with_masks(self, inputs: Sequence[Array], weights: Sequence[Array],
+                           masks: Sequence[Mask]) -> tuple[list[Array], list[Mask]]:
+        raise NotImplementedError
+
+
+def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks: list[Mask],
+             options: Mapping[str, Any], given_masks: bool = False,
+             ) -> tuple[list[Array], list[Mask]]:
+    """One call's kernel (masked, with options, or plain) and its output masks. A kernel that
+    cannot run on these inputs (NotImplementedError) refuses the request."""
     try:
-        if any(mask is not None for mask in masks):
-            return layer.forward_masked(inputs, weights, masks, call.options)
-        if call.options:
-            return layer.forward_for_call(inputs, weights, call.options)
-        return layer.forward(inputs, weights)
+        if isinstance(layer, RunsWithMasks):
+            return layer.forward_with_masks(inputs, weights, masks)
+        if given_masks or any(mask is not None for mask in masks):
+            outputs = layer.forward_masked(inputs, weights, masks, options)
+        elif options:
+            outputs = layer.forward_for_call(inputs, weights, options)
+        else:
+            outputs = layer.forward(inputs, weights)
     except NotImplementedError as exc:
         raise cannot_run(layer, f"cannot run on this data: {exc}") from None
+    return outputs, layer.compute_mask_for_call(inputs, masks, options)
+
+
+# -- masks given as call arguments ------------------------------------------------------------
+def with_mask_argument(masks: list[Mask], given: Any) -> list[Mask]:
+    """Keras' ``mask`` argument in place of the masks the inputs carry: the first input's, or
+    a list of them, one per input (None where the list says so or ends)."""
+    if given is None:
+        return masks
+    if isinstance(given, list):
+        return [given[i] if i < len(given) else None for i in range(len(masks))]
+    return [given, *masks[1:]]
+
+
+def mask_argument(layer: Layer, key: str, source: Any,
+                  values: Mapping[TensorRef, Array]) -> Any:
+    """The value of the mask argument ``key`` (a list of them for a list): booleans, where a
+    number counts as True unless it is 0, as Keras' kernels cast masks."""
+    if isinstance(source, list):
+        return [mask_argument(layer, key, item, values) for item in source]
+    if source is None:
+        return None
+    try:
+        value = np.asarray(mask_value(source, values))
+    except MaskUnavailable as exc:
+        raise cannot_run(layer, f"reads its {key} argument from {exc}") from None
+    except (ValueError, TypeError) as exc:  # shapes or settings an operation refuses
+        raise cannot_run(layer, f"cannot compute its {key} argument: {exc}") from None
+    return value if value.dtype == np.bool_ else value != 0
+
+
+class MaskUnavailable(Exception):
+    """A mask reads a tensor the forward pass does not have, or an operation it does not
+    compute: the message says which."""
+
+
+COMPARISONS = {"NotEqual": np.not_equal, "Equal": np.equal, "Greater": np.greater,
+               "GreaterEqual": np.greater_equal, "Less": np.less, "LessEqual": np.less_equal,
+               "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or,
+               "LogicalXor": np.logical_xor, "LogicalNot": np.logical_not}
+"""Keras operations of masks that are numpy's element-by-element functions."""
+
+
+def mask_value(source: Any, values: Mapping[TensorRef, Array]) -> Any:
+    """A tensor's value, or what a Keras operation computes from its arguments' values (the
+    operations Keras writes to compute masks, and the comparisons and logic of masks)."""
+    if isinstance(source, TensorRef):
+        if source not in values:
+            raise MaskUnavailable(f"'{source.layer}', which is neither a model input nor an "
+                                  "output computed before this layer")
+        return values[source]
+    if not isinstance(source, MaskOp):
+        return tuple(mask_value(item, values) for item in source) \
+            if isinstance(source, tuple) else source  # a constant
+    args = [mask_value(argument, values) for argument in source.arguments]
+    config = dict(source.config)
+    name = source.operation
+    if name in COMPARISONS:
+        return COMPARISONS[name](*args)
+    if name in ("Any", "All"):
+        reduce = np.any if name == "Any" else np.all
+        return reduce(args[0], axis=config.get("axis"), keepdims=bool(config.get("keepdims")))
+    if name == "ExpandDims":
+        return np.expand_dims(args[0], config["axis"])
+    if name == "Squeeze":
+        return np.squeeze(args[0], config.get("axis"))
+    if name == "Concatenate":
+        return np.concatenate(args[0], axis=config.get("axis", 0))
+    if name in ("ZerosLike", "OnesLike"):
+        fill = np.zeros_like if name == "ZerosLike" else np.ones_like
+        return fill(args[0], dtype=mask_dtype(config.get("dtype"), args[0]))
+    if name in ("Cast", "ConvertToTensor"):
+        return np.asarray(args[0], dtype=mask_dtype(config.get("dtype"), args[0]))
+    raise MaskUnavailable(f"the Keras operation {name}, which the forward pass does not "
+                          "compute")
+
+
+def mask_dtype(dtype: str | None, like: Array) -> Any:
+    """A Keras dtype among those of masks: booleans, or any number as float32."""
+    if dtype is None:
+        return np.asarray(like).dtype
+    return np.bool_ if dtype == "bool" else np.float32
 
 
 def cannot_run(layer: Layer, why: str) -> RequestInvalid:

@@ -16,9 +16,10 @@ they read, and some kernels have a faster equivalent:
 
 The values equal Keras' up to float32 rounding. A layer folds into another only when nothing
 else sees the value the fold removes: the receiving layer is called once, the folded call is
-the only reader of that value, which is no model output, and no call involved has call
-options. A folded call still runs, as a pass-through of its input (``Absorbed``) that gives the
-masks it gave, so ``run_forward`` checks every call's runtime shape and reports every layer.
+the only reader of that value, which is no model output nor read by a mask argument, and no
+call involved has call options. A folded call still runs, as a pass-through of its input
+(``Absorbed``) that gives the masks it gave, so ``run_forward`` checks every call's runtime
+shape and reports every layer.
 
 Folding and transforming cost a pass over the kernels. For read-only weights (the default
 weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from . import activations
-from .graph import Call, ModelGraph, Propagation, TensorRef
+from .graph import Call, ModelGraph, Propagation, TensorRef, mask_tensors
 from .layers.activations import ReLU
 from .layers.base import Array, Layer, Mask
 from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv
@@ -134,7 +135,9 @@ class Plan:
         self.graph, self.prop = graph, prop
         self.layers = dict(graph.layers)
         self.weights = dict(weights)
-        self.outputs = set(graph.outputs)
+        # Model outputs, and the tensors masks read: their values are seen as they are.
+        self.outputs = set(graph.outputs).union(*(mask_tensors(c) for c in prop.order
+                                                  if c.masks))
         self.calls = Counter(call.layer for call in prop.order)
         self.readers: dict[TensorRef, list[Call]] = defaultdict(list)
         for call in prop.order:

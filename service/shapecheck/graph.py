@@ -26,6 +26,19 @@ class TensorRef(NamedTuple):
     index: int = 0
 
 
+class MaskOp(NamedTuple):
+    """A Keras operation that computes a mask (``keras.ops.not_equal(ids, 0)``, the
+    ``logical_or`` Keras writes for a merge's mask): its class name, its positional arguments
+    (``TensorRef``, ``MaskOp``, constants, or tuples of them) and its settings (``axis``...)."""
+
+    operation: str
+    arguments: tuple[Any, ...]
+    config: tuple[tuple[str, Any], ...] = ()
+
+
+MaskSource = TensorRef | MaskOp
+
+
 @dataclass
 class Call:
     """One call of a layer: its input tensors, in order, and non-tensor call options."""
@@ -34,6 +47,26 @@ class Call:
     inputs: list[TensorRef]
     options: dict[str, Any] = field(default_factory=dict)
     index: int = 0  # the how-many-th call of this layer
+    masks: dict[str, Any] | None = None
+    """Masks given as call arguments (``mask``, ``query_mask``, ``value_mask``, ``key_mask``,
+    ``attention_mask``) by name: a ``MaskSource``, or a list of them and None (Attention's
+    ``mask=[query_mask, value_mask]``). Only the forward pass reads them: they are not inputs,
+    and shapes do not depend on them."""
+
+
+def mask_tensors(call: Call) -> list[TensorRef]:
+    """The tensors that a call's mask arguments read (their MaskOps' included)."""
+    found: list[TensorRef] = []
+    pending: list[Any] = list((call.masks or {}).values())
+    while pending:
+        item = pending.pop()
+        if isinstance(item, TensorRef):
+            found.append(item)
+        elif isinstance(item, MaskOp):
+            pending.extend(item.arguments)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return found
 
 
 @dataclass

@@ -13,9 +13,11 @@ One inbound node becomes one ``Call`` whose inputs are, in this order:
    ``key`` of MultiHeadAttention; ``initial_state`` and ``constants`` of recurrent layers),
    then any other tensor keyword argument in document order.
 
-Masks (``mask`` and ``*_mask`` keyword arguments) do not change shapes and are not followed;
-Keras operations that only compute masks (``not_equal`` after ``Embedding(mask_zero=True)``)
-are left out. Non-tensor keyword arguments that are not None (``return_attention_scores``,
+Masks (``mask`` and ``*_mask`` keyword arguments) are no inputs: they do not change shapes,
+and become ``Call.masks``, which the forward pass follows. Keras operations that only compute
+masks (the ``not_equal`` Keras writes after ``Embedding(mask_zero=True)``, a
+``keras.ops.logical_and`` of two masks) are no layers: a mask they compute is their
+``MaskOp``. Non-tensor keyword arguments that are not None (``return_attention_scores``,
 ``training``) become ``Call.options``.
 
 A model used as a layer (a nested Sequential or Functional) is loaded recursively into a
@@ -28,14 +30,22 @@ operations are reported as unknown or unsupported layers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid, prefixed
-from ..graph import Call, ModelGraph, ModelInput, TensorRef, Unresolved
+from ..graph import (
+    Call,
+    MaskOp,
+    MaskSource,
+    ModelGraph,
+    ModelInput,
+    TensorRef,
+    Unresolved,
+)
 from ..layers.base import Layer
 from ..layers.tf_keras import TF_KERAS_VARIANTS
 from .common import make_layer
@@ -140,6 +150,8 @@ class Node:
 
     inputs: list[TensorRef]
     options: dict[str, Any] = field(default_factory=dict)
+    masks: dict[str, Any] | None = None
+    """Mask arguments: a TensorRef, or a list of TensorRefs and None, by argument name."""
 
 
 class Entry:
@@ -293,9 +305,10 @@ class KerasLoader:
         for name in [*order, *(n for n in inputs if n not in order)]:
             graph.inputs.append(self.input_of(inputs[name]))
         dropped = mask_only_operations(entries, nodes, graph.outputs)
+        masks = MaskOperations({e.name: e for e in entries if e.name in dropped})
         for entry in entries:
             if entry.name in nodes and entry.name not in dropped:
-                self.add_layer(graph, entry, nodes[entry.name])
+                self.add_layer(graph, entry, nodes[entry.name], masks)
 
     def skips_first_node(self, entry: Entry, in_outputs: bool) -> bool:
         """Whether references number a nested model's calls from 1.
@@ -313,11 +326,15 @@ class KerasLoader:
             inner and isinstance(inner[0], dict) and inner[0].get("class_name") == "InputLayer")
 
     # -- layers -------------------------------------------------------------------------------
-    def add_layer(self, graph: ModelGraph, entry: Entry, nodes: list[Node]) -> None:
+    def add_layer(self, graph: ModelGraph, entry: Entry, nodes: list[Node],
+                  masks: MaskOperations | None = None) -> None:
         graph.layers[entry.name] = self.layer(entry)
         graph.paths[entry.name] = entry.pointer
         for index, node in enumerate(nodes):
-            graph.calls.append(Call(entry.name, node.inputs, node.options, index))
+            call = Call(entry.name, node.inputs, node.options, index)
+            if node.masks and masks is not None:
+                call.masks = masks.sources(node.masks)
+            graph.calls.append(call)
 
     def layer(self, entry: Entry) -> Layer:
         if entry.name in self.overrides:  # make_layer turns it into an Opaque
@@ -466,6 +483,49 @@ def mask_only_operations(entries: list[Entry], nodes: Mapping[str, list[Node]],
     return operations - used
 
 
+class MaskOperations:
+    """The Keras operations left out because they only compute masks (``operations``, by
+    name): the masks that read them are read as ``MaskOp`` trees over the graph's tensors."""
+
+    def __init__(self, operations: Mapping[str, Entry]) -> None:
+        self.operations = operations
+        self.made: dict[TensorRef, MaskSource] = {}
+
+    def sources(self, masks: Mapping[str, Any]) -> dict[str, Any]:
+        """A node's mask arguments, each reference to an operation read as its MaskOp."""
+        return {key: self.source(value) for key, value in masks.items()}
+
+    def source(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.source(item) for item in value]
+        if not isinstance(value, TensorRef) or value.layer not in self.operations:
+            return value  # a model input, a layer's output, or None
+        if value not in self.made:
+            self.made[value] = value  # on a cycle, the reference itself: nothing computes it
+            self.made[value] = self.operation(self.operations[value.layer], value)
+        return self.made[value]
+
+    def operation(self, entry: Entry, ref: TensorRef) -> MaskSource:
+        """The call of an operation that ``ref`` names: its tensor arguments read as mask
+        sources too, its settings from its config and the node's other keyword arguments
+        (``ref`` itself when the operation has no such call: nothing computes it)."""
+        nodes = entry.raw["inbound_nodes"]  # a list, checked by inbound_nodes
+        node = nodes[ref.call] if ref.call < len(nodes) else None
+        if not isinstance(node, dict):  # not a Keras 3 node (checked by keras3_node)
+            return ref
+        arguments = tuple(self.argument(arg) for arg in node.get("args") or ())
+        settings = {**(node.get("kwargs") or {}), **entry.config}
+        settings.pop("name", None)
+        return MaskOp(entry.class_name, arguments, tuple(sorted(settings.items())))
+
+    def argument(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return tuple(self.argument(item) for item in value)
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            return self.source(keras3_tensor(value))
+        return value
+
+
 # -- Keras 3 nodes --------------------------------------------------------------------------------
 class MalformedTensor(Exception):
     """A ``__keras_tensor__`` without a valid ``keras_history``: found by the quick walk,
@@ -487,7 +547,7 @@ def keras3_node(node: Any, entry: Entry, index: int, offsets: Mapping[str, int])
             found = Node(inputs)
         else:
             found = split_kwargs(inputs, kwargs, {key: keras3_tensors(value)
-                                                  for key, value in kwargs.items()})
+                                                  for key, value in kwargs.items()}, keras3_mask)
     except MalformedTensor:
         locate_malformed({"args": args, "kwargs": kwargs}, node_where(entry, index).keys)
         raise
@@ -531,6 +591,15 @@ def keras3_tensor(value: dict[str, Any]) -> TensorRef:
     return TensorRef(history[0], history[1], history[2])
 
 
+def keras3_mask(value: Any) -> TensorRef | list[Any] | None:
+    """A mask argument: a tensor, or a list of tensors and None (one per input tensor)."""
+    if isinstance(value, list):
+        return [keras3_mask(item) for item in value]
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return keras3_tensor(value)
+    return None
+
+
 def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
     """Raise the 422 of the first malformed ``__keras_tensor__`` in ``value``, at its path."""
     if isinstance(value, dict):
@@ -555,7 +624,8 @@ def keras2_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
     kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
     tensors = {key: list(keras2_tensors(value, where.child("kwargs", key), offsets))
                for key, value in kwargs.items()}
-    found = split_kwargs(inputs, kwargs, tensors)
+    found = split_kwargs(inputs, kwargs, tensors,
+                         lambda value: keras2_mask(value, where, offsets))
     if not found.inputs:
         raise where.fail(NO_TENSOR)
     return found
@@ -585,6 +655,16 @@ def keras2_tensors(value: Any, where: Where, offsets: Mapping[str, int]) -> Iter
             yield from keras2_tensors(item, where.child(k), offsets)
 
 
+def keras2_mask(value: Any, where: Where,
+                offsets: Mapping[str, int]) -> TensorRef | list[Any] | None:
+    """A tf.keras 2 mask argument: a tensor triple, or a list of them and None."""
+    if is_keras2_tensor(value):
+        return None if value[0] == CONSTANT else history_ref(value[:3], where, offsets)
+    if isinstance(value, list):
+        return [keras2_mask(item, where, offsets) for item in value]
+    return None
+
+
 def is_keras2_tensor(value: Any) -> bool:
     if isinstance(value, list) and len(value) in (3, 4) and value[0] == CONSTANT:
         return True  # [CONSTANT, -1, value, kwargs]: a constant where a tensor could be
@@ -593,24 +673,28 @@ def is_keras2_tensor(value: Any) -> bool:
 
 # -- shared ---------------------------------------------------------------------------------------
 def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
-                 tensors: Mapping[str, list[TensorRef]]) -> Node:
+                 tensors: Mapping[str, list[TensorRef]],
+                 mask_of: Callable[[Any], Any]) -> Node:
     """Tensor keyword arguments (``tensors``: those of each argument) join the inputs in
-    ``TENSOR_KWARGS`` order; masks are dropped; the other arguments that are not None become
-    options."""
+    ``TENSOR_KWARGS`` order; masks (``mask_of`` reads one) go apart; the other arguments that
+    are not None become options."""
     tensor_kwargs: dict[str, list[TensorRef]] = {}
     options: dict[str, Any] = {}
+    masks: dict[str, Any] = {}
     for key, value in kwargs.items():
         found = tensors[key]
-        if found and not is_mask(key):
+        if found and is_mask(key):
+            masks[key] = mask_of(value)
+        elif found:
             tensor_kwargs[key] = found
-        elif not found and value is not None:
+        elif value is not None:
             options[key] = value
     if tensor_kwargs:
         ranked = sorted(tensor_kwargs, key=lambda k: TENSOR_KWARGS.index(k)
                         if k in TENSOR_KWARGS else len(TENSOR_KWARGS))
         for key in ranked:
             inputs.extend(tensor_kwargs[key])
-    return Node(inputs, options)
+    return Node(inputs, options, masks or None)
 
 
 def is_mask(argument: str) -> bool:

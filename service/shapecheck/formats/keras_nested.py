@@ -4,6 +4,10 @@ In the outer graph it is one layer whose calls propagate its inner graph with th
 receive, as Keras' ``Functional.call`` runs its operations on the tensors it is given. Its
 weights are the inner layers' weights in layer order (the order of ``model.get_weights()``), so
 its parameter count is the inner total, each shared inner layer counted once.
+
+Keras masks cross it both ways, as in Keras' ``predict``: the masks of the tensors a call gives
+it (or its ``mask`` argument) are those of the inner model inputs, and its outputs carry the
+masks the inner layers gave them, which the layers after it follow.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ import numpy as np
 
 from .. import diagnostics as diag
 from ..errors import LayerInputIncompatible
-from ..forward import run_forward
+from ..forward import RunsWithMasks, run_graph
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
-from ..layers.base import Array, Layer, Shapes, Weight
+from ..layers.base import Array, Mask, Shapes, Weight
 from ..shapes import Shape, format_shape
 
 
-class NestedModel(Layer):
+class NestedModel(RunsWithMasks):
     """A Sequential or Functional model called as a layer."""
 
     keras_name = "Model"
@@ -98,6 +102,11 @@ class NestedModel(Layer):
                    for k, ins in enumerate(state.input_shapes))
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.forward_with_masks(inputs, weights, [None] * len(inputs))[0]
+
+    def forward_with_masks(self, inputs: Sequence[Array], weights: Sequence[Array],
+                           masks: Sequence[Mask]) -> tuple[list[Array], list[Mask]]:
+        """The inner graph run on ``inputs`` carrying ``masks``: its outputs and their masks."""
         shapes = [(None, *x.shape[1:]) for x in inputs]
         prop = self.run(shapes)
         graph = self.called_with(shapes)
@@ -106,9 +115,11 @@ class NestedModel(Layer):
             count = len(state.weights or ())
             per_layer[name] = list(weights[start:start + count])
             start += count
-        values = run_forward(graph, prop, {i.name: x for i, x in zip(graph.inputs, inputs,
-                                                                     strict=True)}, per_layer)
-        return [np.asarray(values[ref]) for ref in graph.outputs]
+        values, out_masks = run_graph(
+            graph, prop, {i.name: x for i, x in zip(graph.inputs, inputs, strict=True)},
+            per_layer, input_masks={i.name: m for i, m in zip(graph.inputs, masks, strict=True)})
+        return ([np.asarray(values[ref]) for ref in graph.outputs],
+                [out_masks.get(ref) for ref in graph.outputs])
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
         ins = ", ".join(format_shape(s) for s in inputs)

@@ -25,6 +25,8 @@ from .common import canonical_name, declared_args, make_layer
 from .naming import AutoNamer
 
 RESERVED = ("type", "name", "inputs", "call")
+MASK_ARGUMENTS = ("mask", "query_mask", "value_mask", "key_mask", "attention_mask")
+"""Call arguments that are masks: tensors, named as inputs are."""
 # First-layer arguments that declare the model input, Keras 2 style.
 INPUT_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 DEFAULT_INPUT = "input"
@@ -59,7 +61,7 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
         refs = input_refs(entry, previous, i, name, notes)
         graph.layers[name] = layer
         graph.paths[name] = f"/layers/{i}"
-        graph.calls.append(Call(name, refs, call_options(entry["call"], i)) if "call" in entry
+        graph.calls.append(call_of(name, refs, entry["call"], i) if "call" in entry
                            else Call(name, refs))
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
@@ -76,13 +78,31 @@ def layer_config(entry: dict[str, Any]) -> dict[str, Any]:
             if k not in RESERVED and (k not in INPUT_ARGS or k in own)}
 
 
+def call_of(name: str, refs: list[TensorRef], spec: Any, i: int) -> Call:
+    """The layer's call with ``call``: the keyword arguments of its call, as a Keras document
+    records them in the node's kwargs (``{"reverse": true}``; None values are Keras'
+    defaults). Mask arguments name the tensors whose values are the masks (``{"mask": "m"}``,
+    Attention's ``{"mask": ["query_mask", null]}``)."""
+    options = call_options(spec, i)
+    masks = {key: mask_refs(options.pop(key), f"model.layers.{i}.call.{key}")
+             for key in MASK_ARGUMENTS if key in options}
+    return Call(name, refs, options, masks=masks or None)
+
+
 def call_options(options: Any, i: int) -> dict[str, Any]:
-    """``call``: the keyword arguments of the layer's call (``{"reverse": true}``), as a Keras
-    document records them in the node's kwargs; None values are Keras' defaults."""
     if not isinstance(options, dict):
         raise RequestInvalid({f"model.layers.{i}.call": [
             'must be an object of call arguments, e.g. {"return_attention_scores": true}']})
     return {k: v for k, v in options.items() if v is not None}
+
+
+def mask_refs(value: Any, where: str) -> TensorRef | list[TensorRef | None]:
+    """A mask argument: a layer or input name (``"m"``, ``"lstm:1"``), or a list of them and
+    null, one per input tensor."""
+    if isinstance(value, list):
+        return [None if item is None else parse_ref(item, f"{where}.{k}")
+                for k, item in enumerate(value)]
+    return parse_ref(value, where)
 
 
 def entry_of(entry: Any, i: int) -> dict[str, Any]:

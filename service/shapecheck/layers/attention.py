@@ -16,7 +16,10 @@ the weighted sums of values multiply two activations and are not counted.
 Call options: ``return_attention_scores`` adds the attention weights as a second output and
 ``use_causal_mask`` keeps each query step from attending to later key steps. Keras masks: a
 query step without its mask attends nowhere (Attention zeroes its output) and a key step
-without its mask is attended by none; the output carries the query's mask. MultiHeadAttention
+without its mask is attended by none; the output carries the query's mask. A call may give the
+masks as arguments: Attention's ``mask=[query_mask, value_mask]``; the ``query_mask``,
+``value_mask``, ``key_mask`` (MultiHeadAttention ignores its ``query_mask``) and
+``attention_mask`` (batch, T, S), ANDed with the others, of the projected ones. MultiHeadAttention
 and GroupedQueryAttention take Keras' fused path (``ops.dot_product_attention``) when they have
 no dropout and return no scores: there a query step that may attend nowhere averages every value
 (a uniform softmax), where the einsum path gives it zero weights.
@@ -110,6 +113,9 @@ def sequence_mask(mask: Mask, tensor: Array, what: str, layer: str) -> Mask:
             f"{format_shape(tensor.shape[:-1])}, but that mask is {format_shape(mask.shape)}; "
             "Keras cannot apply it either.")
     return mask
+
+
+STEP_MASKS = ("query_mask", "value_mask", "key_mask")
 
 
 @dataclass(frozen=True)
@@ -212,23 +218,33 @@ class ProjectedAttention(Layer):
     def attention_mask(self, inputs: Sequence[Array], masks: Sequence[Mask],
                        options: Mapping[str, Any]) -> Array | None:
         """Keras' ``_compute_attention_mask``: (batch or 1, T, S), True where query step t may
-        attend to key step s; from the query, value and key masks, the causal mask and the
-        sliding window. None when nothing is masked."""
+        attend to key step s; from the query, value and key masks, the causal mask, the
+        sliding window and the call's ``attention_mask``. None when nothing is masked."""
         query, value = inputs[0], inputs[1]
+        masks = self.step_masks(masks, options)
         if any(mask is not None for mask in masks) and any(x.ndim != 3 for x in inputs):
             raise NotImplementedError(
                 f"{self.keras_name} follows the masks of sequences (batch, steps, features) "
                 f"only, but it takes {', '.join(format_shape(x.shape) for x in inputs)}.")
-        roles = ("query", "value", "key")[:len(inputs)]
+        tensors = (query, value, inputs[2] if len(inputs) == 3 else value)
         steps = [sequence_mask(mask, x, role, self.keras_name)
-                 for mask, x, role in zip(masks, inputs, roles, strict=True)]
+                 for mask, x, role in zip(masks, tensors, ("query", "value", "key"), strict=True)]
         parts = [] if steps[0] is None else [steps[0][:, :, None]]
         parts += [mask[:, None, :] for mask in steps[1:] if mask is not None]
         if options.get("use_causal_mask"):
             parts.append(causal_mask(query.shape[1], value.shape[1]))
         if self.args.sliding_window is not None:
             parts.append(band_mask(query.shape[1], value.shape[1], self.args.sliding_window))
+        if options.get("attention_mask") is not None:
+            parts.append(options["attention_mask"])
         return reduce(np.logical_and, parts) if parts else None
+
+    def step_masks(self, masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Mask]:
+        """The query, value and key masks of the call: its ``query_mask``, ``value_mask`` and
+        ``key_mask`` arguments, or where it gives none, the masks its inputs carry (Keras
+        fills those in)."""
+        carried = [*masks, None, None][:3]
+        return [options.get(name, mask) for name, mask in zip(STEP_MASKS, carried, strict=True)]
 
     def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
                with_scores: bool) -> tuple[Array, Array]:
@@ -361,6 +377,11 @@ class MultiHeadAttention(ProjectedAttention):
         return projections
 
     # -- forward ------------------------------------------------------------------------------
+    def step_masks(self, masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Mask]:
+        """Keras' MultiHeadAttention reads the mask its query carries and ignores the call's
+        ``query_mask`` argument."""
+        return [masks[0], *super().step_masks(masks, options)[1:]]
+
     def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
                with_scores: bool) -> tuple[Array, Array]:
         """Scaled dot-product attention of projected (batch, ..., heads, channels) tensors."""

@@ -9,7 +9,8 @@ Keras' ``backend.rnn`` does.
 
 Masks: a recurrent layer skips the masked steps of its sequence (its states carried over, its
 output repeated, or zeros with ``zero_output_for_mask``) and passes the mask on with
-``return_sequences``. Keras gives a call with initial states no mask. Bidirectional runs both
+``return_sequences``. Keras fills no mask into a call with initial states; one the call gives
+as its ``mask`` argument (``options["mask"]``) applies all the same. Bidirectional runs both
 directions on the mask, with ``zero_output_for_mask`` forced to ``return_sequences``;
 TimeDistributed hands the wrapped layer each step's slice of the mask and passes it on.
 """
@@ -156,8 +157,8 @@ class Recurrent(Layer):
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
         # Keras fills in the mask argument of a call with one tensor argument only: a call
-        # with initial states runs unmasked.
-        if len(inputs) > 1 or masks[0] is None:
+        # with initial states runs unmasked, unless the call gives its mask argument.
+        if masks[0] is None or (len(inputs) > 1 and "mask" not in options):
             return self.forward(inputs, weights)
         return self.run(inputs, weights, self.step_mask(masks[0], inputs[0].shape[:2]))
 
@@ -884,7 +885,7 @@ class Bidirectional(Layer):
 
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
-        if len(inputs) > 1 or masks[0] is None:  # as Recurrent.forward_masked
+        if masks[0] is None or (len(inputs) > 1 and "mask" not in options):  # as Recurrent's
             return self.forward(inputs, weights)
         return self.run(inputs, weights, masks[0])
 
@@ -893,8 +894,9 @@ class Bidirectional(Layer):
         forward_in, backward_in = self.split_states(inputs)
         count = len(self.forward_layer.build([tuple(forward_in[0].shape)]))
         masks = [mask, *[None] * (len(forward_in) - 1)]
-        forward = self.forward_layer.forward_masked(forward_in, weights[:count], masks, {})
-        backward = self.backward_layer.forward_masked(backward_in, weights[count:], masks, {})
+        given = {"mask": mask}  # Keras' Bidirectional calls each direction with mask=mask
+        forward = self.forward_layer.forward_masked(forward_in, weights[:count], masks, given)
+        backward = self.backward_layer.forward_masked(backward_in, weights[count:], masks, given)
         y, y_rev = forward[0], backward[0]
         if self.forward_layer.args.return_sequences:
             y_rev = np.flip(y_rev, axis=1)

@@ -1,0 +1,108 @@
+"""Keras masks the native builder cannot express: through nested models, and given as call
+arguments (``mask=``, ``query_mask``/``value_mask``/``key_mask``/``attention_mask``).
+
+tests/fixtures/keras3/masked/masked_models.json (tools/keras_fixtures/masked_models.py) records
+models built in Python with real Keras: their ``to_json()``, their layers' shapes and Keras'
+``predict`` on random weights and inputs (masks among them). Each is replayed from its Keras
+JSON, and from its native document where one says the same model. Masks never change shapes:
+the static analysis of a document is the same without its mask arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from keras_fixtures import FIXTURES, array
+from shapecheck import check
+from shapecheck.errors import RequestInvalid
+from shapecheck.formats import load_model
+from shapecheck.graph import MaskOp, TensorRef
+from test_forward_fixtures import assert_keras_json_forward_matches, decoded
+
+RECORDS = json.loads((FIXTURES / "keras3" / "masked" / "masked_models.json").read_text())
+CASES = [pytest.param(c, id=c["id"]) for c in RECORDS["cases"]]
+RUNS = [c for c in CASES if "outputs" in c.values[0]["forward"]]
+REFUSED = [c for c in CASES if "predict_refused" in c.values[0]["forward"]]
+NATIVE = [c for c in CASES if "native" in c.values[0]]
+
+
+def test_the_fixtures_cover_nested_models_and_mask_arguments() -> None:
+    arguments = {key for case in CASES for layer in case.values[0]["keras_json"]["config"]
+                 ["layers"] for node in layer["inbound_nodes"] for key, value in
+                 node["kwargs"].items() if key.endswith("mask") and value is not None}
+    assert arguments == {"mask", "query_mask", "value_mask", "key_mask", "attention_mask",
+                         "use_causal_mask"}
+    nested = [c for c in CASES if any(layer["class_name"] in ("Sequential", "Functional")
+                                      for layer in c.values[0]["keras_json"]["config"]["layers"])]
+    assert len(nested) >= 10 and len(CASES) >= 35 and len(NATIVE) >= 10 and REFUSED
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_shapes_match_keras_and_ignore_the_mask_arguments(case: dict) -> None:
+    result = check({"model": case["keras_json"]})
+    assert result["ok"], result["diagnostics"]
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in case["layers"]:
+        if expected["name"] in rows:
+            assert rows[expected["name"]]["output_shapes"] == expected["output_shapes"]
+            assert rows[expected["name"]]["params"] == expected["params"]
+    assert [o["shape"] for o in result["model"]["outputs"]] == case["outputs"]
+    assert result["totals"]["params"] == case["totals"]["params"]
+    unmasked = check({"model": without_mask_arguments(case["keras_json"])})
+    assert unmasked["layers"] == result["layers"]
+    assert unmasked["diagnostics"] == result["diagnostics"]
+
+
+def without_mask_arguments(doc: dict) -> dict:
+    doc = copy.deepcopy(doc)
+    for layer in doc["config"]["layers"]:
+        for node in layer["inbound_nodes"]:
+            for key in [k for k in node["kwargs"] if k in ("mask", "query_mask", "value_mask",
+                                                           "key_mask", "attention_mask")]:
+                del node["kwargs"][key]
+    return doc
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_keras_json_forward_matches_keras_predict(case: dict) -> None:
+    assert_keras_json_forward_matches(case)
+
+
+@pytest.mark.parametrize("case", [c for c in NATIVE if c in RUNS])
+def test_native_document_forward_matches_keras_predict(case: dict) -> None:
+    recorded = case["forward"]
+    result = check({"model": case["native"], "forward": {
+        "x": recorded["x"], "weights": recorded["weights"], "return": "values"}})
+    for out, expected in zip(result["forward"]["outputs"], recorded["outputs"], strict=True):
+        want, got = array(expected), decoded(out["values"])
+        assert got.shape == want.shape
+        assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want)))
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_where_keras_predict_fails_the_forward_pass_refuses_at_the_same_layer(
+        case: dict) -> None:
+    """A masking Embedding before Softmax: Keras builds the model (so the static analysis
+    accepts it), and its predict fails at Softmax, whose mask does not broadcast."""
+    recorded = case["forward"]
+    assert "must be broadcastable" in recorded["predict_refused"]
+    for doc in (case["keras_json"], case["native"]):
+        assert check({"model": doc})["ok"]
+        with pytest.raises(RequestInvalid) as exc:
+            check({"model": doc, "forward": {"x": recorded["x"], "weights": recorded["weights"]}})
+        message, = exc.value.errors["forward"]
+        assert message.startswith("layer 'soft' (Softmax) cannot run on this data: Softmax "
+                                  "applies its input's mask (3, 6) to the input (3, 6, 4)")
+
+
+def test_the_loader_reads_mask_arguments_apart_from_the_inputs() -> None:
+    case = next(c.values[0] for c in CASES if c.id == "mask_from_ops_logic")
+    graph = load_model(case["keras_json"], {})
+    lstm = next(c for c in graph.calls if c.layer == "lstm")
+    assert lstm.inputs == [TensorRef("emb")]
+    assert lstm.masks == {"mask": MaskOp("LogicalAnd", (
+        MaskOp("NotEqual", (TensorRef("a"), 0)), MaskOp("Greater", (TensorRef("b"), 1))))}
+    assert not {"not_equal_17", "greater", "logical_and"} & graph.layers.keys()
