@@ -16,9 +16,12 @@ import json
 import numpy as np
 import pytest
 from keras_fixtures import FIXTURES, array
-from shapecheck import check
+from shapecheck import check, forward_plan
+from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.formats import load_model
+from shapecheck.forward import run_forward
+from shapecheck.forward_plan import AddInPlace
 from shapecheck.graph import MaskOp, TensorRef
 from test_forward_fixtures import assert_keras_json_forward_matches, decoded
 
@@ -106,3 +109,83 @@ def test_the_loader_reads_mask_arguments_apart_from_the_inputs() -> None:
     assert lstm.masks == {"mask": MaskOp("LogicalAnd", (
         MaskOp("NotEqual", (TensorRef("a"), 0)), MaskOp("Greater", (TensorRef("b"), 1))))}
     assert not {"not_equal_17", "greater", "logical_and"} & graph.layers.keys()
+
+
+def keras_json(case_id: str) -> dict:
+    return copy.deepcopy(next(c.values[0] for c in CASES if c.id == case_id)["keras_json"])
+
+
+def forward_refusal(doc: dict) -> str:
+    assert check({"model": doc})["ok"]  # masks are no inputs: shapes do not see them
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"batch_size": 2}})
+    message, = exc.value.errors["forward"]
+    return message
+
+
+def test_a_mask_from_an_operation_the_forward_pass_does_not_compute_is_refused() -> None:
+    doc = keras_json("mask_from_ops_not_equal")
+    operation = next(e for e in doc["config"]["layers"] if e["class_name"] == "NotEqual")
+    operation.update(class_name="Tril", registered_name="Tril")
+    assert forward_refusal(doc) == (
+        "layer 'lstm' (LSTM) reads its mask argument from the Keras operation Tril, which the "
+        "forward pass does not compute")
+
+
+def test_a_mask_naming_a_tensor_nobody_computes_is_refused() -> None:
+    doc = keras_json("explicit_mask_wins_over_the_embedding_mask")
+    lstm = next(e for e in doc["config"]["layers"] if e["name"] == "lstm")
+    lstm["inbound_nodes"][0]["kwargs"]["mask"]["config"]["keras_history"] = ["nowhere", 0, 0]
+    assert forward_refusal(doc) == (
+        "layer 'lstm' (LSTM) reads its mask argument from 'nowhere', which is neither a model "
+        "input nor an output computed before this layer")
+
+
+def test_a_mask_operation_that_reads_itself_is_refused() -> None:
+    doc = keras_json("mask_from_ops_not_equal")
+    operation = next(e for e in doc["config"]["layers"] if e["class_name"] == "NotEqual")
+    operation["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = [operation["name"],
+                                                                           0, 0]
+    assert "reads its mask argument from 'not_equal" in forward_refusal(doc)
+
+
+def test_a_native_mask_names_a_tensor_of_the_model() -> None:
+    doc = {"inputs": {"x": [6, 4]}, "layers": [
+        {"type": "LSTM", "units": 2, "name": "lstm", "call": {"mask": "nowhere"}}]}
+    result = check({"model": doc})
+    error, = result["diagnostics"]
+    assert (error["code"], error["layer"]) == ("invalid_graph", "lstm")
+    assert error["message"] == ("The mask argument of 'lstm' names 'nowhere', which is neither a "
+                                "layer nor a model input.")
+    assert error["hint"] == "Name a model input or a layer: lstm, x."
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {**doc, "layers": [{**doc["layers"][0], "call": {"mask": 3}}]}})
+    assert exc.value.errors == {"model.layers.0.call.mask": ["must be a layer or input name"]}
+
+
+def test_a_tensor_a_mask_reads_is_not_overwritten_in_place() -> None:
+    """The residual Add writes into the linear branch that nothing else reads, not into the
+    one an attention mask reads (nonzero values attend)."""
+    doc = {"inputs": {"x": [6, 4]}, "layers": [
+        {"type": "Dense", "units": 6, "name": "pattern", "activation": "relu", "inputs": "x"},
+        {"type": "Dense", "units": 6, "name": "other", "inputs": "x"},
+        {"type": "Add", "name": "sum", "inputs": ["pattern", "other"]},
+        {"type": "MultiHeadAttention", "num_heads": 1, "key_dim": 2, "name": "mha",
+         "inputs": ["x", "x"], "call": {"attention_mask": "pattern"}}],
+        "outputs": ["sum", "mha"]}
+    analysis = analyse(doc, {})
+    rng = np.random.default_rng(0)
+    weights = {name: [rng.standard_normal(w.shape).astype(np.float32) for w in state.weights]
+               for name, state in analysis.propagation.states.items() if state.weights}
+    graph, _ = forward_plan.prepare(analysis.graph, analysis.propagation, weights)
+    assert isinstance(graph.layers["sum"], AddInPlace) and graph.layers["sum"].into == 1
+    x = rng.standard_normal((2, 6, 4)).astype(np.float32)
+    total, attended = run_forward(analysis.graph, analysis.propagation, {"x": x},
+                                  weights).values()
+    pattern = np.maximum(x @ weights["pattern"][0] + weights["pattern"][1], 0)
+    np.testing.assert_allclose(total, pattern + x @ weights["other"][0] + weights["other"][1],
+                               rtol=1e-5, atol=1e-5)
+    unmasked = {**doc, "layers": [*doc["layers"][:3], {**doc["layers"][3], "call": {}}]}
+    plain = analyse(unmasked, {})
+    assert not np.allclose(attended, run_forward(plain.graph, plain.propagation, {"x": x},
+                                                 weights)[TensorRef("mha")])

@@ -65,7 +65,20 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
                            else Call(name, refs))
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
+    notes.extend(unknown_mask_tensors(graph))
     return graph
+
+
+def unknown_mask_tensors(graph: ModelGraph) -> list[Diagnostic]:
+    """``invalid_graph`` for each mask argument that names no layer nor model input."""
+    known = graph.input_names() | graph.layers.keys()
+    return [diag.error(
+        diag.INVALID_GRAPH, call.layer,
+        f"The {key} argument of '{call.layer}' names '{ref.layer}', which is neither a layer "
+        "nor a model input.", f"Name a model input or a layer: {', '.join(sorted(known)[:12])}.")
+        for call in graph.calls if call.masks for key, value in call.masks.items()
+        for ref in (value if isinstance(value, list) else [value])
+        if ref is not None and ref.layer not in known]
 
 
 def layer_config(entry: dict[str, Any]) -> dict[str, Any]:
