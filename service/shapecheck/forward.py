@@ -11,7 +11,8 @@ come from ``Layer.compute_mask``, and a call whose inputs carry masks runs
 ``forward_masked`` with each mask computed (``mask_value``) and passed among the options under
 its argument's name, as Keras' ``call`` receives it; its ``mask`` argument also takes the place
 of the masks its inputs carry, for the kernel and for its output masks, as in Keras'
-``Layer.__call__``. A nested model (``RunsWithMasks``) gives its output masks with its outputs.
+``Layer.__call__``. A nested model (``RunsWithMasks``) reads its ``mask`` argument itself and
+gives its output masks with its outputs.
 A kernel that cannot run on the data raises NotImplementedError, which refuses the request
 (422) naming the layer.
 
@@ -101,10 +102,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
         if call.masks:
-            given = {key: mask_argument(layer, key, source, values)
-                     for key, source in call.masks.items()}
-            in_masks = with_mask_argument(in_masks, given.get("mask"))
-            options = {**options, **given}
+            options = {**options, **{key: mask_argument(layer, key, source, values)
+                                     for key, source in call.masks.items()}}
         outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
                                       options, bool(call.masks))
         refs = call_outputs[call.layer, call.index]
@@ -127,21 +126,26 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
 
 class RunsWithMasks(Layer):
     """A layer whose output masks come out of the computation itself (a nested model's are
-    those its inner layers give), not from ``compute_mask``."""
+    those its inner layers give), not from ``compute_mask``; it reads its ``mask`` argument
+    (in ``options``) itself."""
 
     def forward_with_masks(self, inputs: Sequence[Array], weights: Sequence[Array],
-                           masks: Sequence[Mask]) -> tuple[list[Array], list[Mask]]:
+                           masks: Sequence[Mask], options: Mapping[str, Any],
+                           ) -> tuple[list[Array], list[Mask]]:
         raise NotImplementedError
 
 
 def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks: list[Mask],
              options: Mapping[str, Any], given_masks: bool = False,
              ) -> tuple[list[Array], list[Mask]]:
-    """One call's kernel (masked, with options, or plain) and its output masks. A kernel that
-    cannot run on these inputs (NotImplementedError) refuses the request."""
+    """One call's kernel (masked, with options, or plain) and its output masks: ``masks`` are
+    those the inputs carry, ``given_masks`` says whether ``options`` hold mask arguments. A
+    kernel that cannot run on these inputs (NotImplementedError) refuses the request."""
     try:
         if isinstance(layer, RunsWithMasks):
-            return layer.forward_with_masks(inputs, weights, masks)
+            return layer.forward_with_masks(inputs, weights, masks, options)
+        if given_masks:
+            masks = with_mask_argument(masks, options.get("mask"))
         if given_masks or any(mask is not None for mask in masks):
             outputs = layer.forward_masked(inputs, weights, masks, options)
         elif options:

@@ -190,6 +190,16 @@ def explicit_mask_into_nested_model() -> Any:
     return keras.Model([x, m], inner(x, mask=m))
 
 
+@case
+def explicit_mask_list_into_nested_model() -> Any:
+    """mask=[m, None]: the second input's Embedding mask is replaced by None."""
+    a_in, b_in = floats("a_in"), floats("b_in")
+    inner = keras.Model([a_in, b_in], lstm("inner_lstm")(layers.Add(name="sum")([a_in, b_in])),
+                        name="inner")
+    x, b, m = floats(), ids("b"), boolean()
+    return keras.Model([x, b, m], inner([x, embedding()(b)], mask=[m, None]))
+
+
 # -- (b) explicit mask arguments --------------------------------------------------------------
 def native(case_id: str, inputs: dict[str, list], layer_list: list[dict], outputs: Any = None,
            ) -> None:
@@ -267,6 +277,14 @@ native("bidirectional_mask", {**X, **M}, [
 
 
 @case
+def bidirectional_initial_state_and_mask() -> Any:
+    x, m = floats(), boolean()
+    states = [keras.Input((2,), name=n) for n in ("h", "c", "h_back", "c_back")]
+    return keras.Model([x, *states, m], layers.Bidirectional(
+        layers.LSTM(2, return_sequences=True), name="bi")(x, initial_state=states, mask=m))
+
+
+@case
 def time_distributed_mask_then_lstm() -> Any:
     x, m = floats(), boolean()
     spread = layers.TimeDistributed(layers.Dense(3), name="spread")(x, mask=m)
@@ -277,6 +295,13 @@ def time_distributed_mask_then_lstm() -> Any:
 def global_average_mask() -> Any:
     x, m = floats(), boolean()
     return keras.Model([x, m], layers.GlobalAveragePooling1D(name="pooled")(x, mask=m))
+
+
+@case
+def global_average_channels_first_mask() -> Any:
+    x, m = floats(features=STEPS, steps=FEATURES), boolean()
+    return keras.Model([x, m], layers.GlobalAveragePooling1D(
+        data_format="channels_first", name="pooled")(x, mask=m))
 
 
 native("global_average_mask", {**X, **M}, [
@@ -341,6 +366,14 @@ def mha_value_mask() -> Any:
 native("mha_value_mask", {"q": [4, FEATURES], "v": [STEPS, FEATURES], "vm": [STEPS]}, [
     {"type": "MultiHeadAttention", **MHA, "name": "mha", "inputs": ["q", "v"],
      "call": {"value_mask": "vm"}}])
+
+
+@case
+def mha_value_mask_replaces_the_embedding_mask() -> Any:
+    q, v, vm = ids("q"), ids("ids"), boolean("vm")
+    query, value = embedding("emb_q")(q), embedding("emb_v")(v)
+    return keras.Model([q, v, vm], layers.MultiHeadAttention(**MHA, name="mha")(
+        query, value, value_mask=vm))
 
 
 @case

@@ -12,8 +12,9 @@ masks the inner layers gave them, which the layers after it follow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -102,11 +103,18 @@ class NestedModel(RunsWithMasks):
                    for k, ins in enumerate(state.input_shapes))
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        return self.forward_with_masks(inputs, weights, [None] * len(inputs))[0]
+        return self.forward_with_masks(inputs, weights, [None] * len(inputs), {})[0]
 
     def forward_with_masks(self, inputs: Sequence[Array], weights: Sequence[Array],
-                           masks: Sequence[Mask]) -> tuple[list[Array], list[Mask]]:
-        """The inner graph run on ``inputs`` carrying ``masks``: its outputs and their masks."""
+                           masks: Sequence[Mask], options: Mapping[str, Any],
+                           ) -> tuple[list[Array], list[Mask]]:
+        """The inner graph run on ``inputs`` carrying ``masks``: its outputs and their masks.
+        A ``mask`` argument (one mask, or a list) sets the masks of the first inputs, as
+        Keras' ``Functional.call`` does; where it says None an input keeps its own."""
+        given = options.get("mask")
+        given = [] if given is None else given if isinstance(given, list) else [given]
+        masks = [mask if k >= len(given) or given[k] is None else given[k]
+                 for k, mask in enumerate(masks)]
         shapes = [(None, *x.shape[1:]) for x in inputs]
         prop = self.run(shapes)
         graph = self.called_with(shapes)
