@@ -95,8 +95,9 @@ def test_without_mask_zero_nothing_is_masked() -> None:
 
 
 def test_softmax_cannot_apply_an_embedding_mask() -> None:
-    """Keras aligns Softmax's mask (batch, steps) on the input's last axes (steps, features)
-    and refuses the model."""
+    """Keras aligns Softmax's mask (batch, steps) on the input's last axes (steps, features):
+    it builds the model (the static analysis accepts it too), but its predict fails at Softmax
+    (tests/test_forward_masked_models.py replays Keras' record of it)."""
     doc = {"inputs": [4], "layers": [EMBEDDING, {"type": "Softmax", "name": "soft"}]}
     with pytest.raises(RequestInvalid) as exc:
         check({"model": doc, "forward": {"x": TOKENS.tolist()}})
