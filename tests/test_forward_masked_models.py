@@ -189,3 +189,17 @@ def test_a_tensor_a_mask_reads_is_not_overwritten_in_place() -> None:
     plain = analyse(unmasked, {})
     assert not np.allclose(attended, run_forward(plain.graph, plain.propagation, {"x": x},
                                                  weights)[TensorRef("mha")])
+
+
+def test_a_tensor_read_as_a_mask_then_as_an_input_lives_until_then() -> None:
+    doc = {"inputs": {"x": [6, 4], "m": [6]}, "layers": [
+        {"type": "LSTM", "units": 2, "name": "lstm", "inputs": "x", "call": {"mask": "m"}},
+        {"type": "Dense", "units": 3, "name": "dense", "inputs": "m"}],
+        "outputs": ["lstm", "dense"]}
+    m = [[1, 1, 0, 1, 0, 0], [1, 0, 1, 1, 1, 0]]
+    result = check({"model": doc, "forward": {"x": {"x": np.ones((2, 6, 4)).tolist(), "m": m},
+                                              "weights": {"dense": [np.eye(6, 3).tolist(),
+                                                                    [0.0, 0.0, 0.5]]},
+                                              "return": "values"}})
+    dense = result["forward"]["outputs"][1]["values"]
+    np.testing.assert_allclose(dense, [[1, 1, 0.5], [1, 0, 1.5]])

@@ -87,7 +87,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     for step, call in enumerate(prop.order):
         if call.masks:
             mask_reads[step] = set(mask_tensors(call))
-            last.update(dict.fromkeys(mask_reads[step], step))
+            for ref in mask_reads[step]:
+                last[ref] = max(last.get(ref, step), step)
     keep = set(graph.outputs)
     call_outputs = budget.outputs_by_call(prop)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
@@ -116,7 +117,10 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 values[ref] = out.astype(np.float32, copy=False)
                 if i < len(out_masks) and out_masks[i] is not None:
                     masks[ref] = out_masks[i]
-        for ref in mask_reads.get(step, set()) | set(call.inputs):
+        read = set(call.inputs)
+        if step in mask_reads:
+            read |= mask_reads[step]
+        for ref in read:
             if last.get(ref) == step and ref not in keep:
                 values.pop(ref, None)
                 masks.pop(ref, None)
