@@ -203,3 +203,11 @@ def test_a_tensor_read_as_a_mask_then_as_an_input_lives_until_then() -> None:
                                               "return": "values"}})
     dense = result["forward"]["outputs"][1]["values"]
     np.testing.assert_allclose(dense, [[1, 1, 0.5], [1, 0, 1.5]])
+
+
+def test_a_mask_operation_without_its_settings_is_refused() -> None:
+    doc = keras_json("mask_from_ops_any_over_features")
+    operation = next(e for e in doc["config"]["layers"] if e["class_name"] == "Any")
+    operation.update(class_name="ExpandDims", config={"name": operation["name"]})
+    assert forward_refusal(doc).startswith(
+        "layer 'gru' (GRU) cannot compute its mask argument: ")

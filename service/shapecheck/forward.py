@@ -221,7 +221,7 @@ def mask_value(source: Any, values: Mapping[TensorRef, Array]) -> Any:
         reduce = np.any if name == "Any" else np.all
         return reduce(args[0], axis=config.get("axis"), keepdims=bool(config.get("keepdims")))
     if name == "ExpandDims":
-        return np.expand_dims(args[0], config["axis"])
+        return np.expand_dims(args[0], config.get("axis"))
     if name == "Squeeze":
         return np.squeeze(args[0], config.get("axis"))
     if name == "Concatenate":
