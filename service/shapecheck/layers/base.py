@@ -21,6 +21,7 @@ several (``return_state``) override the plural ones. Shapes include the batch ax
 from __future__ import annotations
 
 import marshal
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -175,7 +176,21 @@ class Layer:
         if "_arg_names" not in cls.__dict__:
             cls._arg_names = tuple(declared.data_key or name
                                    for name, declared in cls.schema().fields.items())
+            cls._arg_values = operator.itemgetter(*cls._arg_names)
         return cls._arg_names
+
+    @classmethod
+    def declared_values(cls, config: Mapping[str, Any]) -> Any:
+        """The values ``config`` gives the arguments ``Args`` reads: a tuple when it gives
+        them all (Keras' ``get_config`` writes every one; one C call then reads them), else a
+        list with ``...`` for each one missing."""
+        names = cls.arg_names()
+        if len(config) >= len(names):
+            try:
+                return cls._arg_values(config)
+            except KeyError:
+                pass
+        return [config.get(name, ...) for name in names]
 
     @classmethod
     def schema(cls) -> Schema:
@@ -331,7 +346,7 @@ def memo_key(cls: type[Layer], config: Mapping[str, Any]) -> tuple[type[Layer], 
     from a null one. None when an argument is not a plain value, holds an object (a nested
     layer config), or when they are large: those configs are validated every time."""
     try:
-        data = marshal.dumps([config.get(name, ...) for name in cls.arg_names()], 2)
+        data = marshal.dumps(cls.declared_values(config), 2)
     except ValueError:  # not plain data
         return None
     if len(data) > _MEMO_KEY_BYTES or b"{" in data:  # a dict (or, rarely, a 123 or a "{")
