@@ -44,21 +44,18 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
 
 
 class Table:
-    """The layout of the table, drawn once: its head, rules and row template. Most rows fit
-    one line, which one format string writes."""
+    """The layout of the table, drawn once: its head, its rules, and each cell's room."""
 
     def __init__(self, functional: bool) -> None:
         self.functional = functional
-        self.widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
+        widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
+        self.cells = [(width - 2, i == 2) for i, width in enumerate(widths)]
+        """Each cell's room and whether it is aligned right (the numbers)."""
         headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
-        self.head = [border("┏", "┳", "┓", "━", self.widths), line("┃", headers, self.widths),
-                     border("┡", "╇", "┩", "━", self.widths)]
-        self.between = border("├", "┼", "┤", "─", self.widths)
-        self.bottom = border("└", "┴", "┘", "─", self.widths)
-        self.rooms = [width - 2 for width in self.widths]
-        aligns = "<<><"[:len(self.widths)]  # numbers to the right
-        self.template = "│ " + " │ ".join(f"{{:{align}{room}}}" for align, room in
-                                          zip(aligns, self.rooms, strict=True)) + " │"
+        self.head = [border("┏", "┳", "┓", "━", widths), self.line(headers, edge="┃"),
+                     border("┡", "╇", "┩", "━", widths)]
+        self.between = border("├", "┼", "┤", "─", widths)
+        self.bottom = border("└", "┴", "┘", "─", widths)
 
     def row_text(self, row: dict[str, Any], shape_texts: dict[tuple, str]) -> str:
         """A row's line (or lines); ``shape_texts``: the shapes of the rows before, spelt."""
@@ -78,28 +75,18 @@ class Table:
         return "\n".join(self.line([c[k] if k < len(c) else "" for c in cells])
                          for k in range(height))
 
-    def line(self, texts: list[str]) -> str:
+    def line(self, texts: list[str], edge: str = "│") -> str:
         """One line of the table, each text cut with an ellipsis when longer than its cell."""
-        return self.template.format(*[text if len(text) <= room else text[:room - 1] + "…"
-                                      for text, room in zip(texts, self.rooms, strict=True)])
-
-
-def fit(text: str, room: int) -> str:
-    """``text``, cut with an ellipsis when longer than ``room``."""
-    return text if len(text) <= room else text[: room - 1] + "…"
+        parts = []
+        for text, (room, right) in zip(texts, self.cells, strict=True):
+            if len(text) > room:
+                text = text[:room - 1] + "…"
+            parts.append(text.rjust(room) if right else text.ljust(room))
+        return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"
 
 
 def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:
     return left + mid.join(fill * w for w in widths) + right
-
-
-def line(edge: str, cells: Sequence[str], widths: Sequence[int]) -> str:
-    parts = []
-    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-        room = width - 2
-        text = fit(cell, room)
-        parts.append(text.rjust(room) if i == 2 else text.ljust(room))  # numbers to the right
-    return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"
 
 
 SEQUENTIAL, FUNCTIONAL = Table(functional=False), Table(functional=True)
