@@ -568,24 +568,24 @@ def keras3_tensors(value: Any) -> list[TensorRef]:
 
 
 def collect_keras3(value: Any, found: list[TensorRef]) -> None:
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            found.append(keras3_tensor(value))
-        else:
-            for item in value.values():
-                collect_keras3(item, found)
-    elif isinstance(value, list):
+    if isinstance(value, list):  # first: a node's args are a list
         for item in value:
             if type(item) is dict and item.get("class_name") == "__keras_tensor__":
                 found.append(keras3_tensor(item))  # the usual argument, one call less
             else:
+                collect_keras3(item, found)
+    elif isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            found.append(keras3_tensor(value))
+        else:
+            for item in value.values():
                 collect_keras3(item, found)
 
 
 def keras3_tensor(value: dict[str, Any]) -> TensorRef:
     """The tensor a ``__keras_tensor__`` object stands for."""
     config = value.get("config")
-    history = config.get("keras_history") if isinstance(config, dict) else None
+    history = config.get("keras_history") if type(config) is dict else None
     if not is_history(history):
         raise MalformedTensor
     return TensorRef(history[0], history[1], history[2])
