@@ -39,7 +39,7 @@ class MaskOp(NamedTuple):
 MaskSource = TensorRef | MaskOp
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """One call of a layer: its input tensors, in order, and non-tensor call options."""
 
@@ -108,7 +108,7 @@ class Unresolved(Layer):
         self.class_name = class_name
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerState:
     """What propagation learnt about one layer, over all its calls."""
 
