@@ -102,15 +102,20 @@ def maybe_list(shape: tuple | None) -> list | None:
     return None if shape is None else list(shape)
 
 
-def layer_json(state: LayerState, costs: dict[tuple, Costs]) -> dict[str, Any]:
+def layer_json(state: LayerState, costs: dict[Any, Costs]) -> dict[str, Any]:
     """One layer's row. ``costs`` holds the parameters, multiply-accumulates and explanation
     of the rows already made, for layers of equal ``config_key`` with the same weights and
-    calls (models repeat their blocks)."""
+    calls (models repeat their blocks). A layer called once shares its weights list with the
+    others of equal config called on equal shapes (propagation's memo made it once), so that
+    list stands for all three."""
     layer = state.layer
     shapes = state.output_shapes
     computed = shapes is not None and bool(state.input_shapes)
-    key = ((layer.config_key, id(state.weights), tuple(map(tuple, state.input_shapes)),
-            tuple(shapes)) if computed and layer.config_key else None)
+    key: Any = None
+    if computed and layer.config_key:
+        key = (id(state.weights) if len(state.calls) == 1 else
+               (layer.config_key, id(state.weights), tuple(map(tuple, state.input_shapes)),
+                tuple(shapes)))
     known = costs.get(key) if key else None
     if known is None:
         known = layer_costs(state, computed)

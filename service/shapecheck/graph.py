@@ -294,7 +294,8 @@ def compute(state: LayerState, shapes: list[Shape], call: Call,
     layer = state.layer
     key = (layer.config_key, *shapes) if layer.config_key and not call.options else None
     known = computed.get(key) if key else None
-    weights = known[0] if known else layer.build(shapes)
+    # A new list for each build: rows take its identity for (config, input shapes).
+    weights = known[0] if known else list(layer.build(shapes))
     if state.weights is None:
         state.weights = weights
     elif [w.shape for w in weights] != [w.shape for w in state.weights]:
