@@ -101,7 +101,7 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
     outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}": prop.tensors.get(ref)
                for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
-    context = target_context(graph, prop)
+    context = target_context(graph, prop) if y_named else TargetContext()
     for output, y in y_named.items():
         if outputs.get(output) is not None:
             notes.extend(check_target(output, outputs[output], y, name, context))

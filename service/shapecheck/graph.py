@@ -7,6 +7,7 @@ index)``: output ``index`` of call ``call`` of ``layer``; a model input is ``Ten
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -199,11 +200,11 @@ def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
 
 def in_order(graph: ModelGraph) -> bool:
     """Whether every call reads only model inputs and calls listed before it."""
-    called = dict.fromkeys(graph.input_names() - graph.layers.keys(), -1)
-    # name -> its last call listed so far (-1 for a model input)
+    # name -> its last call listed so far; a model input is always there
+    called = dict.fromkeys(graph.input_names() - graph.layers.keys(), sys.maxsize)
     for call in graph.calls:
         for ref in call.inputs:
-            if called.get(ref.layer, -2) < (ref.call if ref.layer in graph.layers else -1):
+            if called.get(ref.layer, -1) < ref.call:
                 return False
         if called.get(call.layer, -1) != call.index - 1:
             return False
