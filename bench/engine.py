@@ -114,7 +114,7 @@ def main() -> None:
 
 def ratio(check_s: float, loads_s: float) -> str:
     value = check_s / max(loads_s, 1e-9)
-    return f"{value:.1f}x" + ("" if value <= RATIO_TARGET else " (over 3x)")
+    return f"{value:.2f}x" + ("" if value <= RATIO_TARGET else " (over 3x)")
 
 
 if __name__ == "__main__":
