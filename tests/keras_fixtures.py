@@ -23,3 +23,16 @@ def cases(flavour: str = "keras3", kind: str = "layers") -> list[Any]:
 
 def array(value: dict[str, Any]) -> Any:
     return decode(value, "fixture")
+
+
+def assert_rows_as_read_back(result: dict[str, Any], case: dict[str, Any]) -> None:
+    """``check``'s rows for a case's ``keras_json`` have the shapes and parameters of the model
+    Keras reads back from that JSON (``keras_json_layers`` where they differ from the built
+    model's ``layers``), and the same total."""
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in case.get("keras_json_layers", case["layers"]):
+        row = rows[expected["name"]]
+        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
+        assert row["params"] == expected["params"], expected["name"]
+        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
+    assert result["totals"]["params"] == case["totals"]["params"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, cases
+from keras_fixtures import FIXTURES, array, assert_rows_as_read_back, cases
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LayerInputIncompatible, RequestInvalid
@@ -135,13 +135,7 @@ def test_layer_fixture_imports_from_keras_json(case: dict) -> None:
     result = check({"model": case["keras_json"]})
     assert result["ok"], result["diagnostics"]
     assert result["model"]["format"] == "keras3"
-    rows = {row["name"]: row for row in result["layers"]}
-    for expected in case.get("keras_json_layers", case["layers"]):
-        row = rows[expected["name"]]
-        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
-        assert row["params"] == expected["params"], expected["name"]
-        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
-    assert result["totals"]["params"] == case["totals"]["params"]
+    assert_rows_as_read_back(result, case)
 
 
 # -- the loader's rules ----------------------------------------------------------------------------
