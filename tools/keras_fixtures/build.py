@@ -234,6 +234,17 @@ def reloaded_layers(keras_json: dict[str, Any]) -> list[dict[str, Any]] | None:
 
 def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     batch = spec.get("batch", 2)
+    weights = draw_weights(model, rng)
+    xs = [input_data(t, batch, rng, spec) for t in model.inputs]
+    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+    ys = ys if isinstance(ys, list) else [ys]
+    names = [t.name.split(":")[0] for t in model.inputs]
+    return {"x": {n: encode(x) for n, x in zip(names, xs, strict=True)},
+            "weights": weights, "outputs": [encode(y) for y in ys]}
+
+
+def draw_weights(model: Any, rng: np.random.Generator) -> dict[str, list[dict[str, Any]]]:
+    """Random weights set on every layer (variances kept positive), encoded by layer name."""
     weights = {}
     for layer in model.layers:
         values = [random_weight(w, rng) for w in layer.get_weights()]
@@ -244,12 +255,7 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
             if hasattr(layer, "finalize_state"):  # as loading saved weights does
                 layer.finalize_state()
             weights[layer.name] = [encode(v) for v in values]
-    xs = [input_data(t, batch, rng, spec) for t in model.inputs]
-    ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
-    ys = ys if isinstance(ys, list) else [ys]
-    names = [t.name.split(":")[0] for t in model.inputs]
-    return {"x": {n: encode(x) for n, x in zip(names, xs, strict=True)},
-            "weights": weights, "outputs": [encode(y) for y in ys]}
+    return weights
 
 
 def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:

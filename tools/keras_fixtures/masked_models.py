@@ -39,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
-from build import FIXTURES, ROOT, encode, is_variance, keras, random_weight
+from build import FIXTURES, ROOT, draw_weights, encode, keras
 from keras_json import model_record
 
 layers = keras.layers
@@ -512,14 +512,7 @@ def input_data(tensor: Any, batch: int, rng: np.random.Generator) -> np.ndarray:
 
 def forward_record(model: Any, batch: int, rng: np.random.Generator) -> dict[str, Any]:
     """As build.forward_record, with boolean inputs (recorded as 0/1)."""
-    weights = {}
-    for layer in model.layers:
-        values = [random_weight(w, rng) for w in layer.get_weights()]
-        values = [np.abs(v) if is_variance(w) else v
-                  for w, v in zip(layer.weights, values, strict=True)]
-        if values:
-            layer.set_weights(values)
-            weights[layer.name] = [encode(v) for v in values]
+    weights = draw_weights(model, rng)
     xs = [input_data(t, batch, rng) for t in model.inputs]
     out = {"x": {t.name.split(":")[0]: encode(x) for t, x in zip(model.inputs, xs, strict=True)},
            "weights": weights}
