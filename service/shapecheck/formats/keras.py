@@ -379,11 +379,13 @@ class KerasLoader:
 
     # -- inbound nodes ------------------------------------------------------------------------
     def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Node]:
+        """The entry's calls. ``offsets``: the nested models whose calls tf.keras 2 numbers
+        from 1 (``skips_first_node``); a Keras 3 node's references need none."""
         nodes = entry.raw.get("inbound_nodes")
         if not isinstance(nodes, list):
             raise entry.where.child("inbound_nodes").fail("must be a list of the layer's calls")
         if self.flavour == "keras3":
-            return [keras3_node(node, entry, k, offsets) for k, node in enumerate(nodes)]
+            return [keras3_node(node, entry, k) for k, node in enumerate(nodes)]
         where = entry.where.child("inbound_nodes")
         return [keras2_node(node, where.child(k), offsets) for k, node in enumerate(nodes)]
 
@@ -532,7 +534,7 @@ class MalformedTensor(Exception):
     located (with its path) by a second one."""
 
 
-def keras3_node(node: Any, entry: Entry, index: int, offsets: Mapping[str, int]) -> Node:
+def keras3_node(node: Any, entry: Entry, index: int) -> Node:
     """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors: the
     entry's inbound node ``index`` (whose path is spelt for an error alone)."""
     if not isinstance(node, dict):
@@ -701,12 +703,12 @@ def is_mask(argument: str) -> bool:
     return argument == "mask" or argument.endswith("_mask")
 
 
-def history_ref(history: Any, where: Where, offsets: Mapping[str, int] | None = None) -> TensorRef:
+def history_ref(history: Any, where: Where, offsets: Mapping[str, int]) -> TensorRef:
     """``[layer, node_index, tensor_index]`` as a TensorRef (node index as the call index)."""
     if not is_history(history):
         raise where.fail(HISTORY_FORM)
     name, node, index = history[:3]
-    return TensorRef(name, node - (offsets or {}).get(name, 0), index)
+    return TensorRef(name, node - offsets.get(name, 0), index)
 
 
 def is_history(value: Any) -> bool:
