@@ -1,8 +1,8 @@
 """Benchmark: how long ``check()`` takes on large models, against ``json.loads`` of the body.
 
-    .venv/bin/python bench/engine.py [--repeat 5]
+    .venv/bin/python bench/engine.py [--repeat 15]
 
-Two measures, each the best of ``--repeat`` runs (15):
+Two measures, each the best of ``--repeat`` runs (15 by default):
 
 - the ``keras.applications`` documents that Keras 3 writes (ResNet50, DenseNet121,
   NASNetMobile, InceptionResNetV2, from tests/fixtures/keras3/applications): ``check()`` of the

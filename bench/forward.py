@@ -93,18 +93,19 @@ def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
     """The forward pass's matrix products alone: per layer with a (..., N) kernel, an (M, K)
     operand times its real kernel as (K, N), M = macs / (K·N). The bound of any im2col + BLAS
     forward pass at this batch size, the weights read from memory as in a real pass."""
-    from shapecheck.budget import call_outputs
+    from shapecheck.budget import outputs_by_call
 
     graph, prop, weights = at_batch_1(doc)
     rng = np.random.default_rng(0)
     products = []
+    outputs = outputs_by_call(prop)
     for call in prop.order:
         layer = graph.layers[call.layer]
         kernel = next(iter(weights.get(call.layer, ())), None)
         if kernel is None or kernel.ndim < 2:
             continue
         ins = [prop.tensors[ref] for ref in call.inputs]
-        outs = [prop.tensors[ref] for ref in call_outputs(prop, call)]
+        outs = [prop.tensors[ref] for ref in outputs[call.layer, call.index]]
         k, n = kernel.size // kernel.shape[-1], kernel.shape[-1]
         m = layer.macs(ins, outs) // (k * n)
         products.append((rng.standard_normal((m, k), dtype=np.float32), kernel.reshape(k, n)))

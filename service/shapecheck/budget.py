@@ -104,16 +104,8 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
     return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
 
 
-def call_outputs(prop: Propagation, call: Call) -> list[TensorRef]:
-    """The output tensors of one call, in order."""
-    refs = []
-    while (ref := TensorRef(call.layer, call.index, len(refs))) in prop.tensors:
-        refs.append(ref)
-    return refs
-
-
 def outputs_by_call(prop: Propagation) -> dict[tuple[str, int], list[TensorRef]]:
-    """``call_outputs`` of every call at once, keyed by (layer, call index)."""
+    """The output tensors of every call, in order, keyed by (layer, call index)."""
     outputs: dict[tuple[str, int], list[TensorRef]] = defaultdict(list)
     for ref in sorted(prop.tensors, key=lambda ref: ref.index):
         outputs[ref.layer, ref.call].append(ref)
