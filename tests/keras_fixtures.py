@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from shapecheck.analysis import analyse
 from shapecheck.arrays import decode
+from shapecheck.forward import run_forward
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,3 +39,19 @@ def assert_rows_as_read_back(result: dict[str, Any], case: dict[str, Any]) -> No
         assert row["params"] == expected["params"], expected["name"]
         assert row["trainable_params"] == expected["trainable_params"], expected["name"]
     assert result["totals"]["params"] == case["totals"]["params"]
+
+
+def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any]) -> None:
+    """``run_forward`` of ``doc`` on a case's recorded input and weights gives the outputs of
+    Keras' predict, within 1e-4 of the largest."""
+    analysis = analyse(doc, {})
+    weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
+    # In model.inputs order, which is input_layers' (a Sequential's tensors have other names).
+    inputs = {i.name: array(x) for i, x in zip(analysis.graph.inputs, recorded["x"].values(),
+                                                strict=True)}
+    values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
+    for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
+        want = array(expected)
+        scale = max(float(np.max(np.abs(want))), 1e-6)
+        assert values[ref].shape == want.shape
+        assert float(np.max(np.abs(values[ref] - want))) <= 1e-4 * scale, ref.layer

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, assert_rows_as_read_back, cases
+from keras_fixtures import (
+    FIXTURES,
+    assert_forward_as_recorded,
+    assert_rows_as_read_back,
+    cases,
+)
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LayerInputIncompatible, RequestInvalid
@@ -100,32 +105,14 @@ def test_overrides_stand_in_for_code_layers(record: dict) -> None:
     assert result["totals"]["params"] == record["totals"]["params"]
 
 
-# Layer arguments as Keras' get_config() writes them that a layer's Args does not take yet
-# (the native document spells them differently). Strict: the test says when one is fixed.
-KERAS_CONFIG_GAPS: dict[str, str] = {}
 @pytest.mark.parametrize("record", [m for m in MODELS if "forward" in m.values[0]])
 def test_forward_matches_keras_predict(record: dict) -> None:
     """Random weights in the order of Keras' get_weights() (a nested model's flattened), the
     same input: the numpy forward pass gives what Keras' predict gave."""
-    recorded = record["forward"]
-    analysis = analyse(record["keras_json"], {})
-    weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
-    # In model.inputs order, which is input_layers' (a Sequential's tensors have other names).
-    inputs = {i.name: array(x) for i, x in zip(analysis.graph.inputs, recorded["x"].values(),
-                                                strict=True)}
-    values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
-    for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
-        want = array(expected)
-        scale = max(float(np.max(np.abs(want))), 1e-6)
-        assert values[ref].shape == want.shape
-        assert float(np.max(np.abs(values[ref] - want))) <= 1e-4 * scale, ref.layer
+    assert_forward_as_recorded(record["keras_json"], record["forward"])
 
 
-LAYER_CASES = [
-    pytest.param(*c.values, id=c.id, marks=pytest.mark.xfail(reason=KERAS_CONFIG_GAPS[c.id],
-                                                             strict=True))
-    if c.id in KERAS_CONFIG_GAPS else c
-    for c in cases() if "keras_json" in c.values[0]]
+LAYER_CASES = [c for c in cases() if "keras_json" in c.values[0]]
 
 
 @pytest.mark.parametrize("case", LAYER_CASES)

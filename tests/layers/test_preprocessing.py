@@ -7,12 +7,11 @@ import copy
 
 import numpy as np
 import pytest
-from keras_fixtures import array, assert_rows_as_read_back, cases
+from keras_fixtures import assert_forward_as_recorded, assert_rows_as_read_back, cases
 from layer_checks import error_of, only_row, run
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
-from shapecheck.forward import run_forward
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.preprocessing import resize_matrix, tf_bicubic_matrix
 from shapecheck.layers.reshaping import RESIZE_KERNELS
@@ -262,16 +261,7 @@ def test_tf_keras_2_layers_that_cannot_run_are_refused(case: dict, path: str) ->
 
 @pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if "forward" in c.values[0]])
 def test_tf_keras_2_documents_run_as_tf_keras_2_predicts(case: dict) -> None:
-    recorded = case["forward"]
-    analysis = analyse(case["keras_json"], {})
-    weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
-    inputs = {name: array(x) for name, x in recorded["x"].items()}
-    values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
-    for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
-        want = array(expected)
-        scale = max(float(np.max(np.abs(want))), 1e-6)
-        assert values[ref].shape == want.shape
-        assert float(np.max(np.abs(values[ref] - want))) <= 1e-4 * scale, ref.layer
+    assert_forward_as_recorded(case["keras_json"], case["forward"])
 
 
 def recorded(flavour: str, case_id: str) -> dict:
