@@ -16,7 +16,7 @@ from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .errors import LayerInputIncompatible
 from .layers.base import Layer, Weight
-from .shapes import Shape, format_shape
+from .shapes import Shape, shapes_text
 
 
 class TensorRef(NamedTuple):
@@ -300,8 +300,7 @@ def compute(state: LayerState, shapes: list[Shape], call: Call,
     if state.weights is None:
         state.weights = weights
     elif [w.shape for w in weights] != [w.shape for w in state.weights]:
-        first = ", ".join(format_shape(s) for s in state.input_shapes[0])
-        now = ", ".join(format_shape(s) for s in shapes)
+        first, now = shapes_text(state.input_shapes[0]), shapes_text(shapes)
         raise LayerInputIncompatible(
             f"'{layer.name}' is shared: its first call created weights for input {first}, "
             f"but this call gives {now}, which needs weights of other shapes.",

@@ -23,7 +23,7 @@ from ..errors import LayerInputIncompatible
 from ..forward import RunsWithMasks, run_graph
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
 from ..layers.base import Array, Mask, Shapes, Weight
-from ..shapes import Shape, format_shape
+from ..shapes import Shape, format_shape, shapes_text
 
 
 class NestedModel(RunsWithMasks):
@@ -130,8 +130,7 @@ class NestedModel(RunsWithMasks):
                 [out_masks.get(ref) for ref in graph.outputs])
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
-        ins = ", ".join(format_shape(s) for s in inputs)
-        outs = ", ".join(format_shape(s) for s in outputs)
+        ins, outs = shapes_text(inputs), shapes_text(outputs)
         total = sum(w.size for w in weights)
         frozen = sum(w.size for w in weights if not w.trainable)
         tail = f" ({frozen:,} non-trainable)" if frozen else ""

@@ -40,7 +40,7 @@ from marshmallow import fields
 from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
-from ..shapes import Shape, format_shape, num_elements
+from ..shapes import Shape, format_shape, num_elements, shapes_text
 from .activations import LARGE_NEGATIVE, masked_softmax
 from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
 from .normalization import Axes
@@ -225,7 +225,7 @@ class ProjectedAttention(Layer):
         if any(mask is not None for mask in masks) and any(x.ndim != 3 for x in inputs):
             raise NotImplementedError(
                 f"{self.keras_name} follows the masks of sequences (batch, steps, features) "
-                f"only, but it takes {', '.join(format_shape(x.shape) for x in inputs)}.")
+                f"only, but it takes {shapes_text(x.shape for x in inputs)}.")
         tensors = (query, value, inputs[2] if len(inputs) == 3 else value)
         steps = [sequence_mask(mask, x, role, self.keras_name)
                  for mask, x, role in zip(masks, tensors, ("query", "value", "key"), strict=True)]

@@ -38,6 +38,7 @@ from ..shapes import (
     conv_output_length,
     format_shape,
     num_elements,
+    shapes_text,
     spatial_axes,
 )
 from .base import (
@@ -133,7 +134,7 @@ class Recurrent(Layer):
                 f"{self.keras_name} takes the sequence followed by {len(self.states)} initial "
                 f"state(s) ({names}), but received {len(given)} tensor(s) after the sequence.",
                 f"Pass exactly the states {names}, shaped "
-                f"{', '.join(format_shape(shape) for shape in expected)}, e.g. "
+                f"{shapes_text(expected)}, e.g. "
                 "the states another layer returned with return_state=True.")
         for name, shape, want in zip(self.states, given, expected, strict=True):
             if len(shape) != len(want) or any(
