@@ -79,6 +79,14 @@ class RecurrentArgs(RNNArgs):
     recurrent_dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
 
 
+def runs_masked(inputs: Sequence[Array], masks: Sequence[Mask],
+                options: Mapping[str, Any]) -> bool:
+    """Whether a recurrent call follows the mask of its sequence. Keras fills in the mask
+    argument of a call with one tensor argument only: a call with initial states runs
+    unmasked, unless the call gives its mask argument."""
+    return masks[0] is not None and (len(inputs) == 1 or "mask" in options)
+
+
 class Recurrent(Layer):
     """Shared by every recurrent layer: the time loop, ``return_*`` and initial states.
 
@@ -157,9 +165,7 @@ class Recurrent(Layer):
 
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
-        # Keras fills in the mask argument of a call with one tensor argument only: a call
-        # with initial states runs unmasked, unless the call gives its mask argument.
-        if masks[0] is None or (len(inputs) > 1 and "mask" not in options):
+        if not runs_masked(inputs, masks, options):
             return self.forward(inputs, weights)
         return self.run(inputs, weights, self.step_mask(masks[0], inputs[0].shape[:2]))
 
@@ -886,7 +892,7 @@ class Bidirectional(Layer):
 
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
-        if masks[0] is None or (len(inputs) > 1 and "mask" not in options):  # as Recurrent's
+        if not runs_masked(inputs, masks, options):
             return self.forward(inputs, weights)
         return self.run(inputs, weights, masks[0])
 
