@@ -69,8 +69,9 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
                 deadline: budget.Deadline | None = None) -> dict[TensorRef, Array]:
     """The model outputs' values, given the model inputs and every layer's weights.
 
-    Every other tensor is freed after its last reader, as ``budget.estimate`` counts them, and
-    so is its mask.
+    Every other tensor is freed after its last reader, and so is its mask: as
+    ``budget.estimate`` counts them, except that a mask argument that reads a tensor (which
+    the estimate does not see) also keeps it until then.
     """
     return run_graph(graph, prop, inputs, weights, deadline)[0]
 

@@ -12,7 +12,8 @@ they read, and some kernels have a faster equivalent:
 - an Add of two inputs, one of them a linear layer's new array that nothing else reads (a
   residual branch), writes the sum into that array (``AddInPlace``);
 - a 3×3 Conv2D with stride 1 runs by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
-  (``winograd.WinogradConv2D``), its kernel transformed once.
+  (``winograd.WinogradConv2D``), its kernel transformed once, unless the plain convolution
+  is faster (``winograd_tile``: a large kernel over a small map).
 
 The values equal Keras' up to float32 rounding. A layer folds into another only when nothing
 else sees the value the fold removes: the receiving layer is called once, the folded call is

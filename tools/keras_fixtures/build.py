@@ -177,7 +177,6 @@ def lookup(tensors: dict[str, Any], ref: str) -> Any:
 
 
 def auto_name(class_name: str, counts: dict[str, int]) -> str:
-
     base = re.sub("([a-z])([A-Z])", r"\1_\2", re.sub("(.)([A-Z][a-z]+)", r"\1_\2", class_name))
     base = base.lower()
     n = counts.get(base, 0)
