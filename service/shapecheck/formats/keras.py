@@ -144,7 +144,7 @@ class Where:
         return RequestInvalid({self.path: [message]})
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One parsed inbound node: input tensors in call order, and the other call arguments."""
 
@@ -544,7 +544,8 @@ def keras3_node(node: Any, entry: Entry, index: int) -> Node:
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise node_where(entry, index).fail("'args' must be a list and 'kwargs' an object")
     try:
-        inputs = keras3_tensors(args)
+        inputs: list[TensorRef] = []
+        collect_keras3(args, inputs)
         if not kwargs or kwargs == NO_MASK:  # the usual call: no keyword tensor nor option
             found = Node(inputs)
         else:
