@@ -1,0 +1,494 @@
+"""Dev-only: a seeded generator of random models, recorded with real Keras.
+
+    cd /work/main
+    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/random_models.py
+
+writes ``tests/fixtures/keras3/random/random_models.json``: ``COUNT`` models drawn from ``SEED``
+(the same seed writes the same file, byte for byte). Each is a Sequential chain or a small
+functional graph (one or two inputs, two branches merged by Add, Subtract, Multiply, Average,
+Maximum or Concatenate on a random axis, an optional second output) of common layers with random
+but plausible arguments, on random input shapes, some with unknown (None) axes.
+
+The generator builds each model layer by layer on Keras tensors, so it picks the next layer for
+the shape Keras computed (a convolution for images, a recurrent layer for sequences...). One
+layer in ``WRONG_RANK`` is picked for a tensor of any rank, and arguments are drawn past the
+input (kernels larger than the image, groups that do not divide the channels, Reshape targets of
+another size...): Keras refuses such models, and the first layer it refuses ends the model. Each
+record is ``build.record``'s: the native document, per-layer output shapes and parameters, the
+totals and ``model.to_json()``, or the layer where Keras refuses the model and its message; a
+third of the valid models with known input shapes also record random weights, an input and
+Keras' ``predict`` output.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np
+from build import (
+    FIXTURES,
+    LIST_CALL,
+    ROOT,
+    STATE_CALL,
+    auto_name,
+    case,
+    keras,
+    layer_class,
+    record,
+    wrap,
+)
+
+SEED = 20261122
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 560
+WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the tensor's
+MAX_FORWARD_PARAMS = 2000
+Shape = tuple[int | None, ...]
+Entry = dict[str, Any]
+
+
+class RandomModel:
+    """One model being drawn: the native entries so far and the Keras tensor of each."""
+
+    def __init__(self, rng: random.Random, inputs: dict[str, list[int | None]]) -> None:
+        self.rng = rng
+        self.inputs = inputs
+        self.entries: list[Entry] = []
+        self.tensors = {name: keras.Input(shape=tuple(shape), name=name)
+                        for name, shape in inputs.items()}
+        self.counts: dict[str, int] = {}
+        self.refused = False
+        self.outputs: list[str] | None = None
+
+    def shape(self, name: str) -> Shape:
+        return tuple(self.tensors[name].shape)
+
+    def add(self, entry: Entry, sources: list[str]) -> str | None:
+        """Append ``entry`` reading ``sources``; its output name, or None where Keras refuses
+        it (the model ends there)."""
+        if self.refused:
+            return None
+        name = auto_name(layer_class(entry["type"]).__name__, self.counts)
+        entry = {**entry, "inputs": sources if len(sources) > 1 else sources[0]}
+        self.entries.append(entry)
+        kwargs = {k: wrap(k, v) for k, v in entry.items() if k not in ("type", "inputs")}
+        args = [self.tensors[s] for s in sources]
+        try:
+            layer = layer_class(entry["type"])(name=name, **kwargs)
+            if entry["type"] in LIST_CALL:
+                out = layer(args)
+            elif len(args) > 1 and isinstance(layer, STATE_CALL):
+                out = layer(args[0], initial_state=args[1:])
+            else:
+                out = layer(*args)
+        except Exception:
+            self.refused = True
+            return None
+        self.tensors[name] = out
+        return name
+
+    def chain(self, source: str, length: int) -> str | None:
+        """``length`` random layers after ``source``; the last one's name."""
+        for _ in range(length):
+            source = self.add(self.next_layer(self.shape(source)), [source])
+            if source is None:
+                return None
+        return source
+
+    def next_layer(self, shape: Shape) -> Entry:
+        rank = len(shape)
+        if self.rng.random() < WRONG_RANK:
+            rank = self.rng.choice(list(VOCABULARY))
+        makers = VOCABULARY.get(rank, VOCABULARY[2])
+        return self.rng.choice(makers)(self.rng, shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Argument drawing. Each maker takes the rng and the input shape (batch axis first) and returns
+# a native entry; "plausible" means mostly fitting the shape, sometimes not.
+
+
+def channels_first(r: random.Random) -> str:
+    return r.choice(["channels_last"] * 3 + ["channels_first"])
+
+
+def conv_args(r: random.Random, dims: int, *, causal: bool = False) -> Entry:
+    kernel = [r.randint(1, 4) for _ in range(dims)] if r.random() < 0.5 else r.randint(1, 5)
+    strided = r.random() < 0.3
+    args = {"kernel_size": kernel, "padding": r.choice(["valid", "same"] + ["causal"] * causal),
+            "data_format": channels_first(r)}
+    if strided:
+        args["strides"] = r.randint(2, 3)
+    if r.random() < (0.05 if strided else 0.3):  # Keras refuses dilation with strides > 1
+        args["dilation_rate"] = r.randint(2, 3)
+    if r.random() < 0.3:
+        args["use_bias"] = False
+    return args
+
+
+def activation(r: random.Random) -> str | None:
+    return r.choice([None, None, "relu", "tanh", "sigmoid", "softmax", "linear", "gelu"])
+
+
+def dense(r: random.Random, shape: Shape) -> Entry:
+    entry = {"type": "Dense", "units": r.choice([1, 2, 3, 4, 6, 8])}
+    if (act := activation(r)) is not None:
+        entry["activation"] = act
+    if r.random() < 0.2:
+        entry["use_bias"] = False
+    return entry
+
+
+def conv(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        entry = {"type": f"Conv{dims}D", "filters": r.choice([2, 3, 4, 6, 8]),
+                 **conv_args(r, dims, causal=dims == 1)}
+        if r.random() < 0.25:
+            entry["groups"] = r.choice([2, 3])
+        if (act := activation(r)) is not None:
+            entry["activation"] = act
+        return entry
+    return make
+
+
+def conv2d_transpose(r: random.Random, shape: Shape) -> Entry:
+    args = conv_args(r, 2)
+    entry = {"type": "Conv2DTranspose", "filters": r.choice([2, 3, 4]), **args}
+    if "strides" in args and r.random() < 0.3:
+        entry["output_padding"] = 1
+    return entry
+
+
+def separable_conv2d(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "SeparableConv2D", "filters": r.choice([2, 4, 5]),
+            "depth_multiplier": r.choice([1, 1, 2]), **conv_args(r, 2)}
+
+
+def depthwise_conv2d(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "DepthwiseConv2D", "depth_multiplier": r.choice([1, 1, 2, 3]),
+            **conv_args(r, 2)}
+
+
+def pooling(kind: str, dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        entry = {"type": f"{kind}Pooling{dims}D", "pool_size": r.randint(1, 3),
+                 "padding": r.choice(["valid", "same"]), "data_format": channels_first(r)}
+        if r.random() < 0.4:
+            entry["strides"] = r.randint(1, 3)
+        return entry
+    return make
+
+
+def global_pooling(kind: str, dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        entry = {"type": f"Global{kind}Pooling{dims}D", "data_format": channels_first(r)}
+        if r.random() < 0.3:
+            entry["keepdims"] = True
+        return entry
+    return make
+
+
+def flatten(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Flatten"}
+
+
+def reshape(r: random.Random, shape: Shape) -> Entry:
+    """A target of the same size (a factorisation, maybe with -1), or sometimes of another."""
+    known = [d for d in shape[1:] if d is not None]
+    size = int(np.prod(known)) if known else 6
+    if r.random() < 0.15:
+        size += r.choice([1, 2])
+    factors = []
+    while size > 1 and len(factors) < 3:
+        divisors = [d for d in range(2, size + 1) if size % d == 0]
+        factor = r.choice(divisors)
+        factors.append(factor)
+        size //= factor
+    target = factors or [1]
+    if r.random() < 0.4:
+        target[r.randrange(len(target))] = -1
+    r.shuffle(target)
+    return {"type": "Reshape", "target_shape": target}
+
+
+def permute(r: random.Random, shape: Shape) -> Entry:
+    dims = list(range(1, max(len(shape), 3)))
+    r.shuffle(dims)
+    return {"type": "Permute", "dims": dims}
+
+
+def zero_padding(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        padding: Any = r.randint(0, 2)
+        if dims == 2 and r.random() < 0.5:
+            padding = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
+        entry = {"type": f"ZeroPadding{dims}D", "padding": padding}
+        if dims == 2:
+            entry["data_format"] = channels_first(r)
+        return entry
+    return make
+
+
+def cropping(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        cropping: Any = r.randint(0, 2)
+        if dims == 2 and r.random() < 0.5:
+            cropping = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
+        entry = {"type": f"Cropping{dims}D", "cropping": cropping}
+        if dims == 2:
+            entry["data_format"] = channels_first(r)
+        return entry
+    return make
+
+
+def up_sampling(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        if dims == 1:
+            return {"type": "UpSampling1D", "size": r.randint(1, 3)}
+        return {"type": "UpSampling2D", "size": [r.randint(1, 2), r.randint(1, 3)],
+                "interpolation": r.choice(["nearest", "bilinear"]),
+                "data_format": channels_first(r)}
+    return make
+
+
+def batch_normalization(r: random.Random, shape: Shape) -> Entry:
+    entry = {"type": "BatchNormalization", "axis": r.choice([-1, -1, 1])}
+    if r.random() < 0.3:
+        entry["center"] = False
+    if r.random() < 0.3:
+        entry["scale"] = False
+    return entry
+
+
+def layer_normalization(r: random.Random, shape: Shape) -> Entry:
+    axis: Any = -1
+    if len(shape) > 2 and r.random() < 0.3:
+        axis = [-2, -1]
+    entry = {"type": "LayerNormalization", "axis": axis}
+    if r.random() < 0.3:
+        entry["center"] = False
+    if r.random() < 0.3:
+        entry["rms_scaling"] = True
+    return entry
+
+
+def dropout(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Dropout", "rate": r.choice([0.1, 0.25, 0.5])}
+
+
+def activation_layer(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Activation", "activation": r.choice(["relu", "tanh", "softmax", "elu",
+                                                         "swish", "sigmoid"])}
+
+
+def recurrent_layer(r: random.Random) -> Entry:
+    kind = r.choice(["LSTM", "GRU", "SimpleRNN"])
+    entry = {"type": kind, "units": r.choice([2, 3, 4])}
+    if r.random() < 0.5:
+        entry["return_sequences"] = True
+    if r.random() < 0.2:
+        entry["go_backwards"] = True
+    if kind == "GRU" and r.random() < 0.3:
+        entry["reset_after"] = False
+    return entry
+
+
+def recurrent(r: random.Random, shape: Shape) -> Entry:
+    return recurrent_layer(r)
+
+
+def bidirectional(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Bidirectional", "layer": recurrent_layer(r),
+            "merge_mode": r.choice(["concat", "concat", "sum", "mul", "ave"])}
+
+
+def time_distributed(r: random.Random, shape: Shape) -> Entry:
+    inner = dense(r, shape)
+    return {"type": "TimeDistributed", "layer": inner}
+
+
+def repeat_vector(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "RepeatVector", "n": r.randint(1, 4)}
+
+
+def advanced_activation(r: random.Random, shape: Shape) -> Entry:
+    return r.choice([{"type": "ReLU", "max_value": 6.0}, {"type": "LeakyReLU"},
+                     {"type": "PReLU"}, {"type": "Softmax", "axis": r.choice([-1, 1])},
+                     {"type": "ELU", "alpha": 0.5}])
+
+
+def group_normalization(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "GroupNormalization", "groups": r.choice([1, 2, 4])}
+
+
+def spatial_dropout(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        return {"type": f"SpatialDropout{dims}D", "rate": 0.3}
+    return make
+
+
+def conv1d_variant(r: random.Random, shape: Shape) -> Entry:
+    kind = r.choice(["SeparableConv1D", "Conv1DTranspose"])
+    return {"type": kind, "filters": r.choice([2, 3, 4]), **conv_args(r, 1)}
+
+
+ANY_RANK = [dense, dense, dropout, activation_layer, layer_normalization, batch_normalization,
+            reshape, advanced_activation, group_normalization]
+VOCABULARY: dict[int, list[Callable[[random.Random, Shape], Entry]]] = {
+    2: [*ANY_RANK, dense, repeat_vector],
+    3: [*ANY_RANK, flatten, permute, conv(1), conv(1), pooling("Max", 1), pooling("Average", 1),
+        global_pooling("Average", 1), global_pooling("Max", 1), recurrent, recurrent,
+        bidirectional, time_distributed, zero_padding(1), cropping(1),
+        up_sampling(1), conv1d_variant, spatial_dropout(1)],
+    4: [*ANY_RANK, flatten, permute, conv(2), conv(2), conv(2), conv2d_transpose,
+        separable_conv2d, depthwise_conv2d, pooling("Max", 2), pooling("Average", 2),
+        global_pooling("Average", 2), global_pooling("Max", 2), zero_padding(2), cropping(2),
+        up_sampling(2), spatial_dropout(2)],
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole models.
+
+
+def input_shape(r: random.Random) -> list[int | None]:
+    """Per-sample shape: a vector, a sequence or an image, sometimes with unknown axes."""
+    rank = r.choice([1, 2, 2, 3, 3, 3])
+    if rank == 1:
+        return [r.choice([3, 4, 6, 8])]
+    if rank == 2:
+        steps = None if r.random() < 0.2 else r.randint(2, 9)
+        return [steps, r.choice([1, 2, 3, 4])]
+    side = [r.randint(3, 10), r.randint(3, 10)]
+    if r.random() < 0.15:
+        side[r.randrange(2)] = None
+    return [*side, r.choice([1, 2, 3, 4])]
+
+
+def sequential(r: random.Random) -> RandomModel:
+    if r.random() < 0.12:  # tokens through an Embedding
+        model = RandomModel(r, {"input": [None if r.random() < 0.3 else r.randint(2, 8)]})
+        entry = {"type": "Embedding", "input_dim": r.choice([5, 10]),
+                 "output_dim": r.choice([2, 3, 4])}
+        if r.random() < 0.3:
+            entry["mask_zero"] = True
+        last = model.add(entry, ["input"])
+    else:
+        model = RandomModel(r, {"input": input_shape(r)})
+        last = "input"
+    if last is not None:
+        model.chain(last, r.randint(1, 6))
+    return model
+
+
+MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
+          "Concatenate", "Dot"]
+
+
+def functional(r: random.Random) -> RandomModel:
+    """A trunk, two branches (from the trunk, or from two inputs), a merge, a tail."""
+    shape = input_shape(r)
+    two_inputs = r.random() < 0.4
+    inputs = {"a": shape}
+    if two_inputs:
+        other = list(shape)
+        if r.random() < 0.3:
+            other[-1] = r.choice([1, 2, 3, 4])
+        inputs["b"] = other
+    model = RandomModel(r, inputs)
+    left = right = model.chain("a", r.randint(0, 2))
+    if two_inputs:
+        right = "b"
+    if left is None:
+        return model
+    left = model.chain(left, r.randint(0, 2) if two_inputs else r.randint(1, 3))
+    right = model.chain(right, r.randint(0, 3)) if left is not None else None
+    if left is None or right is None:
+        return model
+    kind = r.choice(MERGES)
+    merge = {"type": kind}
+    if kind not in ("Concatenate", "Dot") and r.random() < 0.7:
+        right = project(model, left, right)
+        if right is None:
+            return model
+    if kind == "Dot":
+        merge.update(axes=r.choice([-1, 1]), normalize=r.random() < 0.3)
+    if kind == "Concatenate":
+        rank = len(model.shape(left))
+        merge["axis"] = r.choice([-1, -1, *range(1, rank)])
+    merged = model.add(merge, [left, right])
+    if merged is not None:
+        tail = model.chain(merged, r.randint(0, 2))
+        if tail is not None and r.random() < 0.2 and left != tail:
+            model.outputs = [tail, left]
+    return model
+
+
+def project(model: RandomModel, left: str, right: str) -> str | None:
+    """``right`` through a Dense to ``left``'s features where only the features differ (a
+    projection shortcut), else ``right``."""
+    a, b = model.shape(left), model.shape(right)
+    if len(a) == len(b) and a[:-1] == b[:-1] and a[-1] != b[-1] and a[-1] is not None:
+        return model.add({"type": "Dense", "units": a[-1]}, [right])
+    return right
+
+
+def spec(index: int) -> dict[str, Any]:
+    r = random.Random(SEED * 1000 + index)
+    keras.backend.clear_session()
+    kind = "sequential" if r.random() < 0.55 else "functional"
+    model = sequential(r) if kind == "sequential" else functional(r)
+    inputs = model.inputs["input"] if kind == "sequential" else model.inputs
+    embedded = model.entries and model.entries[0]["type"] == "Embedding"
+    entries = [simplify(e) for e in model.entries] if kind == "sequential" else model.entries
+    forward = (not model.refused and r.random() < 0.6 and known(model.inputs)
+               and probe_params(model) <= MAX_FORWARD_PARAMS)
+    extra: dict[str, Any] = {}
+    if embedded:
+        extra["int_inputs"] = model.entries[0]["input_dim"]
+    return case(f"{kind}_{index:03d}", inputs, entries, outputs=model.outputs, forward=forward,
+                **extra)
+
+
+def simplify(entry: Entry) -> Entry:
+    """A Sequential chain reads the previous layer: no ``inputs``."""
+    return {k: v for k, v in entry.items() if k != "inputs"}
+
+
+def known(inputs: dict[str, list[int | None]]) -> bool:
+    return all(d is not None for shape in inputs.values() for d in shape)
+
+
+def probe_params(model: RandomModel) -> int:
+    built = keras.Model(list(model.tensors[n] for n in model.inputs),
+                        model.tensors[list(model.tensors)[-1]])
+    return int(built.count_params())
+
+
+def main() -> None:
+    cases = []
+    for index in range(COUNT):
+        case_spec = spec(index)
+        keras.backend.clear_session()
+        cases.append(record(case_spec, np.random.default_rng([SEED, index])))
+    path = FIXTURES / "random" / "random_models.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"keras_version": keras.__version__, "seed": SEED, "cases": cases}
+    path.write_text("{\n" + ",\n".join(
+        f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in document.items()
+        if k != "cases") + ',\n"cases": [\n' + ",\n".join(
+        json.dumps(c, separators=(",", ":")) for c in cases) + "\n]}\n")
+    refused = sum(1 for c in cases if "error" in c)
+    forward = sum(1 for c in cases if "forward" in c)
+    print(f"{path.relative_to(ROOT)}: {len(cases)} models ({refused} refused by Keras, "
+          f"{forward} with predict), {path.stat().st_size} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
