@@ -117,14 +117,18 @@ class IntTuple(fields.Field):
 
 
 class Choice(fields.String):
-    """One of a fixed set of strings, compared case-insensitively as Keras does."""
+    """One of a fixed set of strings, compared case-insensitively as Keras does for
+    ``padding`` and ``data_format``; ``case_sensitive`` where Keras takes the name as given
+    (activations, Bidirectional's ``merge_mode``: Keras refuses ``"RELU"``)."""
 
-    def __init__(self, choices: tuple[str, ...], **kw: Any):
+    def __init__(self, choices: tuple[str, ...], *, case_sensitive: bool = False, **kw: Any):
         super().__init__(validate=validate.OneOf(choices), **kw)
+        self.case_sensitive = case_sensitive
         self.metadata.setdefault("type", " | ".join(choices))
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
-        return super()._deserialize(value, attr, data, **kw).lower()
+        value = super()._deserialize(value, attr, data, **kw)
+        return value if self.case_sensitive else value.lower()
 
 
 class ShapeField(fields.Field):

@@ -215,3 +215,19 @@ def node(layer: str, call: int, kwargs: dict) -> dict:
     """A Keras 3 inbound node reading output 0 of call ``call`` of ``layer``."""
     return {"args": [{"class_name": "__keras_tensor__",
                       "config": {"keras_history": [layer, call, 0]}}], "kwargs": kwargs}
+
+
+@pytest.mark.parametrize("layer", [{"type": "Dense", "units": 2, "activation": "RELU"},
+                                   {"type": "Activation", "activation": "Tanh"}])
+def test_activation_names_are_case_sensitive_as_in_keras(layer: dict) -> None:
+    # Keras 3: "Could not interpret activation function identifier: RELU".
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {"inputs": [3], "layers": [layer]}})
+    assert list(exc.value.errors) == ["model.layers.0.activation"]
+
+
+def test_padding_and_data_format_stay_case_insensitive_as_in_keras() -> None:
+    layer = {"type": "Conv1D", "filters": 2, "kernel_size": 2, "padding": "SAME",
+             "data_format": "Channels_Last", "activation": "relu"}
+    row = only_row(check({"model": {"inputs": [5, 3], "layers": [layer]}}))
+    assert row["output_shapes"] == [[None, 5, 2]]

@@ -284,3 +284,11 @@ def test_simple_rnn_forward_is_the_recurrence() -> None:
         h = 0.5 * value + 0.25 * h + 0.1
         expected.append([h])
     assert np.allclose(result["forward"]["outputs"][0]["values"], [expected], atol=1e-6)
+
+
+def test_bidirectional_merge_mode_is_case_sensitive_as_in_keras() -> None:
+    # Keras 3: "Invalid merge mode. Received: CONCAT".
+    layer = {"type": "Bidirectional", "layer": {"type": "LSTM", "units": 2}, "merge_mode": "CONCAT"}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {"inputs": [4, 3], "layers": [layer]}})
+    assert list(exc.value.errors) == ["model.layers.0.merge_mode"]

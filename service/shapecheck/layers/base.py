@@ -400,7 +400,7 @@ def activation_field(**kw: Any) -> fields.Field:
 
     if not kw.get("required"):
         kw.setdefault("load_default", None)
-    return Choice(ACTIVATION_NAMES, allow_none=True, **kw)
+    return Choice(ACTIVATION_NAMES, allow_none=True, case_sensitive=True, **kw)
 
 
 

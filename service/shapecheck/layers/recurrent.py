@@ -818,6 +818,7 @@ class Bidirectional(Layer):
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
         merge_mode = Choice(MERGE_MODES, load_default="concat", allow_none=True,
+                            case_sensitive=True,
                             metadata={"type": " | ".join(MERGE_MODES) + " | null"})
         backward_layer = fields.Dict(load_default=None, allow_none=True,
                                      metadata={"type": LAYER_TYPE})
