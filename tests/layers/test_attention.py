@@ -162,3 +162,11 @@ def test_grouped_query_attention_shares_key_value_heads() -> None:
         "gqa", {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2})
     assert layer.output_shapes_for_call([(None, 3, 4), (None, 5, 4)],
                                         {"return_attention_scores": True})[1] == (None, 4, 3, 5)
+
+
+def test_attention_score_mode_is_case_sensitive_as_in_keras() -> None:
+    # Keras 3: "Invalid value for argument score_mode. ... Received: score_mode=DOT".
+    layer = {"type": "Attention", "score_mode": "DOT", "inputs": ["q", "v"]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {"inputs": {"q": [4, 3], "v": [4, 3]}, "layers": [layer]}})
+    assert list(exc.value.errors) == ["model.layers.0.score_mode"]

@@ -357,3 +357,16 @@ def test_tensorflow_bicubic_tabulates_the_kernel_offset() -> None:
     weights = tf_bicubic_matrix(4, 6)[:, 2]  # sample 2 at (2 + 0.5) · 4/6 − 0.5 = 7/6
     expected = RESIZE_KERNELS["bicubic"](np.abs(171 / 1024 - np.array([-1, 0, 1, 2])))
     np.testing.assert_allclose(weights, expected / expected.sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("layer", [
+    {"type": "RandomRotation", "factor": 0.1, "fill_mode": "REFLECT"},
+    {"type": "RandomZoom", "height_factor": 0.1, "interpolation": "BILINEAR"},
+    {"type": "RandomPerspective", "interpolation": "Nearest"},
+])
+def test_fill_mode_and_interpolation_are_case_sensitive_as_in_keras(layer: dict) -> None:
+    # Keras 3: "Unknown `fill_mode` REFLECT. Expected of one ('reflect', ...)".
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {"inputs": [6, 6, 3], "layers": [layer]}})
+    key = "fill_mode" if "fill_mode" in layer else "interpolation"
+    assert list(exc.value.errors) == [f"model.layers.0.{key}"]

@@ -598,7 +598,7 @@ class Attention(DotAttentionBase):
 
     class Args(LayerArgs):
         use_scale = fields.Boolean(load_default=False)
-        score_mode = Choice(("dot", "concat"), load_default="dot")
+        score_mode = Choice(("dot", "concat"), load_default="dot", case_sensitive=True)
         dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
 
     def build(self, inputs: Shapes) -> list[Weight]:

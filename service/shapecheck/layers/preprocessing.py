@@ -697,8 +697,8 @@ class RandomAugmentation(ImageLayer):
 
 
 class AffineArgs(ImageArgs):
-    fill_mode = Choice(FILL_MODES, load_default="reflect")
-    interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+    fill_mode = Choice(FILL_MODES, load_default="reflect", case_sensitive=True)
+    interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear", case_sensitive=True)
     fill_value = Float(load_default=0.0)
 
 
@@ -913,8 +913,8 @@ class RandomElasticTransform(RandomAugmentation):
     augments = "random elastic distortion"
 
     class Args(ProbabilityArgs):
-        fill_mode = Choice(FILL_MODES, load_default="reflect")
-        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+        fill_mode = Choice(FILL_MODES, load_default="reflect", case_sensitive=True)
+        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear", case_sensitive=True)
 
 
 @register
@@ -926,7 +926,7 @@ class RandomPerspective(RandomAugmentation):
 
     class Args(ImageArgs):
         factor = Factor(0.0, 1.0, load_default=1.0)
-        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear")
+        interpolation = Choice(AFFINE_INTERPOLATIONS, load_default="bilinear", case_sensitive=True)
 
 
 @register
