@@ -25,6 +25,15 @@ BUILT = [c for c in CASES if "error" not in c.values[0]]
 REFUSED = [c for c in CASES if "error" in c.values[0]]
 FORWARD = [c for c in CASES if "forward" in c.values[0]]
 
+# Where the engine deliberately refuses what Keras builds: case id -> the layer the engine
+# refuses (an error diagnostic there or a 422 for its arguments) instead of Keras' answer.
+DIVERGENCES = {
+    # Softmax(axis=9) on a rank-3 input: Keras builds it (its output shape is the input's) and
+    # only predict fails; the engine refuses the axis the input does not have. (Keras refuses
+    # the model later, at a GroupNormalization of more groups than channels.)
+    "functional_208": "softmax",
+}
+
 
 def test_the_models_spread_over_layers_graphs_and_refusals() -> None:
     types = {e["type"] for c in CASES for e in c.values[0]["native"]["layers"]}
@@ -32,12 +41,14 @@ def test_the_models_spread_over_layers_graphs_and_refusals() -> None:
             "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Embedding",
             "Reshape", "Permute", "Concatenate", "Add", "Multiply"} <= types
     assert len(CASES) >= 300
-    assert 0.15 * len(CASES) < len(REFUSED) < 0.5 * len(CASES)
+    assert 0.15 * len(CASES) < len(REFUSED) < 0.6 * len(CASES)
     assert len(FORWARD) >= 50
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_native_document_matches_keras(case: dict) -> None:
+    if case["id"] in DIVERGENCES:
+        case = {**case, "error": {"layer": DIVERGENCES[case["id"]]}}
     native = case["native"]
     try:
         result = check({"model": native})

@@ -4,20 +4,24 @@
     KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/random_models.py
 
 writes ``tests/fixtures/keras3/random/random_models.json``: ``COUNT`` models drawn from ``SEED``
-(the same seed writes the same file, byte for byte). Each is a Sequential chain or a small
-functional graph (one or two inputs, two branches merged by Add, Subtract, Multiply, Average,
-Maximum or Concatenate on a random axis, an optional second output) of common layers with random
-but plausible arguments, on random input shapes, some with unknown (None) axes.
+(the same seed writes the same file, byte for byte). Each is a Sequential chain (sometimes of
+tokens through an Embedding) or a small functional graph: one or two inputs, two branches merged
+by Add, Subtract, Multiply, Average, Maximum, Minimum, Dot or Concatenate on a random axis (an
+element-wise merge mostly after a Dense projection where only the features differ), an optional
+second output. The layers are common ones with random but plausible arguments, on random input
+shapes, some with unknown (None) axes.
 
 The generator builds each model layer by layer on Keras tensors, so it picks the next layer for
-the shape Keras computed (a convolution for images, a recurrent layer for sequences...). One
-layer in ``WRONG_RANK`` is picked for a tensor of any rank, and arguments are drawn past the
-input (kernels larger than the image, groups that do not divide the channels, Reshape targets of
-another size...): Keras refuses such models, and the first layer it refuses ends the model. Each
-record is ``build.record``'s: the native document, per-layer output shapes and parameters, the
-totals and ``model.to_json()``, or the layer where Keras refuses the model and its message; a
-third of the valid models with known input shapes also record random weights, an input and
-Keras' ``predict`` output.
+the shape Keras computed (a convolution for images, a recurrent layer for sequences...). A share
+``WRONG_RANK`` of the layers is drawn for a tensor of any rank, arguments go past the input
+(kernels larger than the image, groups that do not divide the channels, Reshape targets of
+another size...), and a share ``MUTATED`` has one argument at an edge (0, negative, large, or in
+capitals: Keras lower-cases ``padding`` and ``data_format`` but not activation names). Keras
+refuses such models, and the first layer it refuses ends the model. Each record is
+``build.record``'s: the native document, per-layer output shapes and parameters, the totals and
+``model.to_json()``, or the layer where Keras refuses the model and its message; most valid
+models with known input shapes and at most ``MAX_FORWARD_PARAMS`` parameters also record
+random weights, an input and Keras' ``predict`` output.
 """
 
 from __future__ import annotations
@@ -46,8 +50,9 @@ from build import (
 )
 
 SEED = 20261122
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 560
+COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 560  # a smaller count: a quick look
 WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the tensor's
+MUTATED = 0.04  # chance that one argument of the next layer takes an odd value
 MAX_FORWARD_PARAMS = 2000
 Shape = tuple[int | None, ...]
 Entry = dict[str, Any]
@@ -106,7 +111,8 @@ class RandomModel:
         if self.rng.random() < WRONG_RANK:
             rank = self.rng.choice(list(VOCABULARY))
         makers = VOCABULARY.get(rank, VOCABULARY[2])
-        return self.rng.choice(makers)(self.rng, shape)
+        entry = self.rng.choice(makers)(self.rng, shape)
+        return mutate(self.rng, entry) if self.rng.random() < MUTATED else entry
 
 
 # ---------------------------------------------------------------------------------------------
@@ -351,6 +357,19 @@ VOCABULARY: dict[int, list[Callable[[random.Random, Shape], Entry]]] = {
         global_pooling("Average", 2), global_pooling("Max", 2), zero_padding(2), cropping(2),
         up_sampling(2), spatial_dropout(2)],
 }
+
+
+def mutate(r: random.Random, entry: Entry) -> Entry:
+    """``entry`` with one argument at an edge: 0, negative, large, or a string in capitals
+    (Keras lower-cases ``padding`` and ``data_format``)."""
+    keys = [k for k, v in entry.items() if k != "type" and isinstance(v, (int, float, str))
+            and not isinstance(v, bool)]
+    if not keys:
+        return entry
+    key = r.choice(keys)
+    value = entry[key]
+    odd = value.upper() if isinstance(value, str) else r.choice([0, -1, 2 * value + 7])
+    return {**entry, key: odd}
 
 
 # ---------------------------------------------------------------------------------------------
