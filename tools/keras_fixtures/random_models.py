@@ -230,23 +230,20 @@ def permute(r: random.Random, shape: Shape) -> Entry:
 
 
 def zero_padding(dims: int) -> Callable[[random.Random, Shape], Entry]:
-    def make(r: random.Random, shape: Shape) -> Entry:
-        padding: Any = r.randint(0, 2)
-        if dims == 2 and r.random() < 0.5:
-            padding = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
-        entry = {"type": f"ZeroPadding{dims}D", "padding": padding}
-        if dims == 2:
-            entry["data_format"] = channels_first(r)
-        return entry
-    return make
+    return margins("ZeroPadding", "padding", dims)
 
 
 def cropping(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    return margins("Cropping", "cropping", dims)
+
+
+def margins(kind: str, argument: str, dims: int) -> Callable[[random.Random, Shape], Entry]:
+    """ZeroPadding or Cropping: one amount for every side, or (2D) one per side of each axis."""
     def make(r: random.Random, shape: Shape) -> Entry:
-        cropping: Any = r.randint(0, 2)
+        amount: Any = r.randint(0, 2)
         if dims == 2 and r.random() < 0.5:
-            cropping = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
-        entry = {"type": f"Cropping{dims}D", "cropping": cropping}
+            amount = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
+        entry = {"type": f"{kind}{dims}D", argument: amount}
         if dims == 2:
             entry["data_format"] = channels_first(r)
         return entry
