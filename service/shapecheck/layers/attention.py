@@ -146,16 +146,31 @@ def split_query_value_key(kind: str, inputs: Shapes) -> tuple[Shape, Shape, Shap
     return inputs[0], inputs[1], inputs[2] if len(inputs) == 3 else inputs[1]
 
 
-class ProjectedAttention(Layer):
-    """Shared by MultiHeadAttention and GroupedQueryAttention: query, value and optional key,
-    projected per head by EinsumDense layers listed in the order Keras creates them."""
+class AttentionLayer(Layer):
+    """Shared by every attention layer: it reads [query, value] or [query, value, key], and its
+    kernel is its masked kernel, run without masks when its inputs carry none."""
 
     family = "attention"
     arity = None
     supports_masking = True
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        query, value, key = split_query_value_key(self.keras_name, inputs)
+        return split_query_value_key(self.keras_name, inputs)
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), {})
+
+    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
+                         options: Mapping[str, Any]) -> list[Array]:
+        return self.forward_masked(inputs, weights, [None] * len(inputs), options)
+
+
+class ProjectedAttention(AttentionLayer):
+    """Shared by MultiHeadAttention and GroupedQueryAttention: query, value and optional key,
+    projected per head by EinsumDense layers listed in the order Keras creates them."""
+
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        query, value, key = super().query_value_key(inputs)
         if tuple(value[1:-1]) != tuple(key[1:-1]):
             raise LayerInputIncompatible(
                 f"{self.keras_name} needs the value {format_shape(value)} and the key "
@@ -190,13 +205,6 @@ class ProjectedAttention(Layer):
                 "attention_output": query}
         return sum((num_elements(read[p.name][1:-1]) or 0) * math.prod(p.kernel)
                    for p in self.projections(inputs))
-
-    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        return self.forward_masked(inputs, weights, [None] * len(inputs), {})
-
-    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
-                         options: Mapping[str, Any]) -> list[Array]:
-        return self.forward_masked(inputs, weights, [None] * len(inputs), options)
 
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
@@ -504,16 +512,9 @@ class GroupedQueryAttention(ProjectedAttention):
                 f"query's shape {format_shape(outputs[0])}")
 
 
-class DotAttentionBase(Layer):
+class DotAttentionBase(AttentionLayer):
     """Shared by Attention and AdditiveAttention: a list of [query, value] or
     [query, value, key] tensors of shape (batch, Tq, dim) and (batch, Tv, dim)."""
-
-    family = "attention"
-    arity = None
-    supports_masking = True
-
-    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        return split_query_value_key(self.keras_name, inputs)
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         query, value, key = self.query_value_key(inputs)
@@ -541,13 +542,6 @@ class DotAttentionBase(Layer):
             query, _, key = self.query_value_key(inputs)
             outputs.append((*query[:-1], key[-2]))
         return outputs
-
-    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        return self.forward_masked(inputs, weights, [None] * len(inputs), {})
-
-    def forward_for_call(self, inputs: Sequence[Array], weights: Sequence[Array],
-                         options: Mapping[str, Any]) -> list[Array]:
-        return self.forward_masked(inputs, weights, [None] * len(inputs), options)
 
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
