@@ -710,6 +710,18 @@ def required_factor(lower: float, upper: float, **kw: Any) -> Factor:
     return Factor(lower, upper, required=True, **kw)
 
 
+class UnitFactorArgs(ColorArgs):
+    """A colour augmentation's strength: a required ``factor`` in [0, 1]."""
+
+    factor = required_factor(0.0, 1.0)
+
+
+class SignedFactorArgs(ColorArgs):
+    """A colour augmentation's strength: a required ``factor`` in [-1, 1]."""
+
+    factor = required_factor(-1.0, 1.0)
+
+
 @register
 class RandomFlip(RandomAugmentation):
     """Flips images left-right and/or up-down at random (``mode``)."""
@@ -776,8 +788,7 @@ class RandomContrast(RandomAugmentation):
     keras_name = "RandomContrast"
     augments = "random contrast changes"
 
-    class Args(ColorArgs):
-        factor = required_factor(0.0, 1.0)
+    Args = UnitFactorArgs
 
 
 @register
@@ -787,8 +798,7 @@ class RandomBrightness(RandomAugmentation):
     keras_name = "RandomBrightness"
     augments = "random brightness changes"
 
-    class Args(ColorArgs):
-        factor = required_factor(-1.0, 1.0)
+    Args = SignedFactorArgs
 
 
 @register
@@ -798,8 +808,7 @@ class RandomColorDegeneration(RandomAugmentation):
     keras_name = "RandomColorDegeneration"
     augments = "random colour fading"
 
-    class Args(ColorArgs):
-        factor = required_factor(-1.0, 1.0)
+    Args = SignedFactorArgs
 
 
 @register
@@ -809,8 +818,7 @@ class RandomSaturation(RandomAugmentation):
     keras_name = "RandomSaturation"
     augments = "random saturation changes"
 
-    class Args(ColorArgs):
-        factor = required_factor(-1.0, 1.0)
+    Args = SignedFactorArgs
 
 
 @register
@@ -820,8 +828,7 @@ class RandomHue(RandomAugmentation):
     keras_name = "RandomHue"
     augments = "random hue shifts"
 
-    class Args(ColorArgs):
-        factor = required_factor(0.0, 1.0)
+    Args = UnitFactorArgs
 
 
 @register
@@ -831,8 +838,7 @@ class RandomSharpness(RandomAugmentation):
     keras_name = "RandomSharpness"
     augments = "random sharpness changes"
 
-    class Args(ColorArgs):
-        factor = required_factor(0.0, 1.0)
+    Args = UnitFactorArgs
 
 
 @register
