@@ -244,12 +244,13 @@ class KerasLoader:
                 raise where.child(i, "config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
                                  config, raw, where, i))
-        seen: set[str] = set()
-        for entry in entries:
-            if entry.name in seen:
-                raise entry.where.child("config", "name").fail(
-                    f"the name '{entry.name}' is used twice")
-            seen.add(entry.name)
+        if len({entry.name for entry in entries}) < len(entries):
+            seen: set[str] = set()
+            for entry in entries:
+                if entry.name in seen:
+                    raise entry.where.child("config", "name").fail(
+                        f"the name '{entry.name}' is used twice")
+                seen.add(entry.name)
         return entries
 
     def sequential(self, graph: ModelGraph, entries: list[Entry], doc: Mapping[str, Any],
@@ -545,7 +546,11 @@ def keras3_node(node: Any, entry: Entry, index: int) -> Node:
         raise node_where(entry, index).fail("'args' must be a list and 'kwargs' an object")
     try:
         inputs: list[TensorRef] = []
-        collect_keras3(args, inputs)
+        for arg in args:  # collect_keras3(args, inputs), the usual argument one call less
+            if type(arg) is dict and arg.get("class_name") == "__keras_tensor__":
+                inputs.append(keras3_tensor(arg))
+            else:
+                collect_keras3(arg, inputs)
         if not kwargs or kwargs == NO_MASK:  # the usual call: no keyword tensor nor option
             found = Node(inputs)
         else:
@@ -589,9 +594,15 @@ def keras3_tensor(value: dict[str, Any]) -> TensorRef:
     """The tensor a ``__keras_tensor__`` object stands for."""
     config = value.get("config")
     history = config.get("keras_history") if type(config) is dict else None
+    if type(history) is list and len(history) == 3 and type(history[0]) is str \
+            and type(history[1]) is int and type(history[2]) is int:
+        return TENSOR_REF(history)  # what Keras writes, made in C
     if not is_history(history):
         raise MalformedTensor
     return TensorRef(history[0], history[1], history[2])
+
+
+TENSOR_REF = TensorRef._make
 
 
 def keras3_mask(value: Any) -> TensorRef | list[Any] | None:
