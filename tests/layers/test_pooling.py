@@ -96,6 +96,31 @@ def test_max_pooling_with_same_padding_never_picks_the_padding() -> None:
     np.testing.assert_allclose(pool.apply(x, [])[0, :, :, 0], [[-1.0, -3.0], [-9.0, -11.0]])
 
 
+@pytest.mark.parametrize(("kind", "shape", "pool", "strides", "padding"), [
+    ("MaxPooling2D", (2, 11, 12, 3), 3, 2, "valid"),
+    ("MaxPooling2D", (1, 9, 7, 2), [3, 2], [1, 3], "same"),
+    ("AveragePooling2D", (2, 8, 9, 3), [2, 3], [3, 2], "same"),
+    ("MaxPooling1D", (2, 13, 3), 4, 3, "same"),
+    ("AveragePooling3D", (1, 5, 6, 7, 2), [2, 3, 2], [1, 2, 2], "valid"),
+    ("MaxPooling3D", (1, 6, 5, 7, 2), 3, [2, 1, 3], "same"),
+])
+def test_pooling_one_axis_at_a_time_equals_the_windows_at_once(
+        kind: str, shape: tuple, pool: int | list, strides: int | list, padding: str) -> None:
+    pool_layer = layer({"type": kind, "pool_size": pool, "strides": strides, "padding": padding})
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    got = pool_layer.apply(x, [])
+    reduce = np.max if kind.startswith("Max") else np.sum
+    value = -np.inf if kind.startswith("Max") else 0.0
+    views = pool_layer.padded_windows(x, value)  # (N, *out, C, *window)
+    want = reduce(views, axis=pool_layer.window_axes)
+    if kind.startswith("Average"):
+        ones = np.ones((1, *shape[1:-1], 1), np.float32)
+        want = want / pool_layer.padded_windows(ones, 0.0).sum(axis=pool_layer.window_axes)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    assert not np.shares_memory(got, x)
+
+
 def test_keras_1_pooling_arguments_are_translated() -> None:
     result = run([10, 4], {"type": "MaxPooling1D", "pool_length": 3, "stride": 2,
                            "border_mode": "same"})
