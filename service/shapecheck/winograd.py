@@ -132,11 +132,10 @@ BLOCK_BYTES = 1 << 20
 few enough to stay in the core's cache between the passes over them..."""
 BLOCK_TILES = 64
 """...but at least this many tiles, the rows of its products: each block reads the whole
-transformed kernel, which fewer rows would not repay. Blocks of 64 tiles or more (five rows of
-14 at 56×56) beat the whole map in one block, as 256 made it: in a ResNet50 pass its 3×3
-convolutions with 64 channels took 1.35 ms instead of 2.0 (the blocks' transforms and products
-stay in the cache and their temporaries are reused instead of mapped afresh), the others the
-same time."""
+transformed kernel, which fewer rows would not repay. At 56×56 with 64 channels, three blocks
+of five rows of 14 tiles beat one block for the whole map (which a minimum of 256 gave): 1.35 ms
+instead of 2.0 in a ResNet50 pass, the blocks' transforms and products staying in the cache;
+with 32, the 14×14 and 28×28 maps were slower."""
 
 
 def winograd_convolve(x: Array, u: Array, padding: str, bias: Array | None = None) -> Array:
