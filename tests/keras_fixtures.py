@@ -28,17 +28,27 @@ def array(value: dict[str, Any]) -> Any:
     return decode(value, "fixture")
 
 
+ROW_KEYS = ("output_shapes", "params", "trainable_params", "non_trainable_params")
+
+
+def assert_rows_equal(result: dict[str, Any], layers: list[dict[str, Any]],
+                      total_params: int) -> None:
+    """``check``'s row of each layer in ``layers`` (Keras' figures, by name) has its shapes and
+    parameters, and the model totals ``total_params``."""
+    rows = {row["name"]: row for row in result["layers"]}
+    for expected in layers:
+        row = rows[expected["name"]]
+        for key in ROW_KEYS:
+            assert row[key] == expected[key], (expected["name"], key)
+    assert result["totals"]["params"] == total_params
+
+
 def assert_rows_as_read_back(result: dict[str, Any], case: dict[str, Any]) -> None:
     """``check``'s rows for a case's ``keras_json`` have the shapes and parameters of the model
     Keras reads back from that JSON (``keras_json_layers`` where they differ from the built
     model's ``layers``), and the same total."""
-    rows = {row["name"]: row for row in result["layers"]}
-    for expected in case.get("keras_json_layers", case["layers"]):
-        row = rows[expected["name"]]
-        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
-        assert row["params"] == expected["params"], expected["name"]
-        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
-    assert result["totals"]["params"] == case["totals"]["params"]
+    assert_rows_equal(result, case.get("keras_json_layers", case["layers"]),
+                      case["totals"]["params"])
 
 
 def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any]) -> None:

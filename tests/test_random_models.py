@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, assert_rows_as_read_back
+from keras_fixtures import FIXTURES, array, assert_rows_as_read_back, assert_rows_equal
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
@@ -63,13 +63,8 @@ def test_native_document_matches_keras(case: dict) -> None:
         assert errors[0]["layer"] == case["error"]["layer"], (case["error"], errors[0])
         return
     assert result["ok"], result["diagnostics"]
-    rows = {row["name"]: row for row in result["layers"]}
-    assert set(rows) == {r["name"] for r in case["layers"]}
-    for expected in case["layers"]:
-        row = rows[expected["name"]]
-        for key in ("output_shapes", "params", "trainable_params", "non_trainable_params"):
-            assert row[key] == expected[key], (expected["name"], key)
-    assert result["totals"]["params"] == case["totals"]["params"]
+    assert {row["name"] for row in result["layers"]} == {r["name"] for r in case["layers"]}
+    assert_rows_equal(result, case["layers"], case["totals"]["params"])
 
 
 @pytest.mark.parametrize("case", BUILT)

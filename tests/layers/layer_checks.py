@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from shapecheck import check
+from shapecheck.errors import RequestInvalid
 
 
 def run(shape: list | dict, *layers: dict, outputs: list | None = None, **extra: object) -> dict:
@@ -29,3 +31,10 @@ def error_of(result: dict) -> dict:
 def codes(result: dict) -> list[str]:
     """Every diagnostic code of a result, in order."""
     return [d["code"] for d in result["diagnostics"]]
+
+
+def refused_paths(shape: list | dict, *layers: dict) -> list[str]:
+    """The JSON paths of the 422 that ``check`` answers for a model with these layers."""
+    with pytest.raises(RequestInvalid) as exc:
+        run(shape, *layers)
+    return list(exc.value.errors)

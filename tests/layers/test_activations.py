@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_checks import error_of, only_row, run
+from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import activations
-from shapecheck.errors import RequestInvalid
 
 
 @pytest.mark.parametrize(("spec", "path"), [
@@ -22,9 +21,7 @@ from shapecheck.errors import RequestInvalid
     ({"type": "PReLU", "shared_axes": [[1, 2]]}, "model.layers.0.shared_axes"),
 ])
 def test_invalid_arguments_are_refused_with_their_path(spec: dict, path: str) -> None:
-    with pytest.raises(RequestInvalid) as exc:
-        run([3, 4], spec)
-    assert list(exc.value.errors) == [path]
+    assert refused_paths([3, 4], spec) == [path]
 
 
 def test_keras2_leaky_relu_alpha_is_read_as_negative_slope() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_checks import error_of, only_row, run
+from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
-from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
 
 
@@ -26,9 +25,7 @@ from shapecheck.layers import REGISTRY
     ({"type": "SpectralNormalization", "layer": {"type": "NoSuchLayer"}}, "model.layers.0.layer"),
 ])
 def test_invalid_arguments_are_refused_with_their_path(layer: dict, path: str) -> None:
-    with pytest.raises(RequestInvalid) as exc:
-        run([4, 6], layer)
-    assert list(exc.value.errors) == [path]
+    assert refused_paths([4, 6], layer) == [path]
 
 
 def test_batch_normalization_reads_a_keras2_one_axis_list() -> None:

@@ -8,7 +8,7 @@ import copy
 import numpy as np
 import pytest
 from keras_fixtures import assert_forward_as_recorded, assert_rows_as_read_back, cases
-from layer_checks import error_of, only_row, run
+from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
@@ -47,9 +47,7 @@ def layer(type_: str, **config: object):
      "model.layers.0.output_sequence_length"),
 ])
 def test_invalid_arguments_are_refused_with_their_path(entry: dict, path: str) -> None:
-    with pytest.raises(RequestInvalid) as exc:
-        run([6, 8, 3], entry)
-    assert list(exc.value.errors) == [path]
+    assert refused_paths([6, 8, 3], entry) == [path]
 
 
 @pytest.mark.parametrize("entry", [
@@ -175,9 +173,8 @@ def test_pipeline_chains_its_layers() -> None:
 
 
 def test_pipeline_reports_an_inner_argument_by_its_path() -> None:
-    with pytest.raises(RequestInvalid) as exc:
-        run([6, 8, 3], {"type": "Pipeline", "layers": [{"type": "Resizing", "height": 4}]})
-    assert list(exc.value.errors) == ["model.layers.0.layers.0.width"]
+    pipeline = {"type": "Pipeline", "layers": [{"type": "Resizing", "height": 4}]}
+    assert refused_paths([6, 8, 3], pipeline) == ["model.layers.0.layers.0.width"]
 
 
 def test_clahe_has_shapes_but_no_kernel() -> None:

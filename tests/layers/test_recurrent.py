@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_checks import error_of, only_row, run
+from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.layers import REGISTRY
@@ -50,9 +50,7 @@ def bidi(layer: dict, **kw: object) -> dict:
     ({"type": "TimeDistributed", "layer": {"type": "Dense"}}, "model.layers.0.layer.units"),
 ])
 def test_invalid_arguments_are_refused_with_their_path(spec: dict, path: str) -> None:
-    with pytest.raises(RequestInvalid) as exc:
-        run([5, 3], spec)
-    assert list(exc.value.errors) == [path]
+    assert refused_paths([5, 3], spec) == [path]
 
 
 def test_wrappers_take_the_keras_json_form_of_the_inner_layer() -> None:
