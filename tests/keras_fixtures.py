@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.arrays import decode
 from shapecheck.forward import run_forward
@@ -43,12 +44,15 @@ def assert_rows_equal(result: dict[str, Any], layers: list[dict[str, Any]],
     assert result["totals"]["params"] == total_params
 
 
-def assert_rows_as_read_back(result: dict[str, Any], case: dict[str, Any]) -> None:
-    """``check``'s rows for a case's ``keras_json`` have the shapes and parameters of the model
-    Keras reads back from that JSON (``keras_json_layers`` where they differ from the built
-    model's ``layers``), and the same total."""
+def check_as_read_back(case: dict[str, Any]) -> dict[str, Any]:
+    """``check`` of a case's ``keras_json``, whose rows must have the shapes and parameters of
+    the model Keras reads back from that JSON (``keras_json_layers`` where they differ from the
+    built model's ``layers``), and the same total; returns the result."""
+    result = check({"model": case["keras_json"]})
+    assert result["ok"], result["diagnostics"]
     assert_rows_equal(result, case.get("keras_json_layers", case["layers"]),
                       case["totals"]["params"])
+    return result
 
 
 def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any]) -> None:

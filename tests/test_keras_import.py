@@ -12,8 +12,8 @@ import pytest
 from keras_fixtures import (
     FIXTURES,
     assert_forward_as_recorded,
-    assert_rows_as_read_back,
     cases,
+    check_as_read_back,
 )
 from shapecheck import check
 from shapecheck.analysis import analyse
@@ -119,10 +119,7 @@ LAYER_CASES = [c for c in cases() if "keras_json" in c.values[0]]
 def test_layer_fixture_imports_from_keras_json(case: dict) -> None:
     """Every accepted layer case, submitted as the to_json() Keras wrote for it: the shapes of
     the model Keras reads back from it (``keras_json_layers`` where they differ)."""
-    result = check({"model": case["keras_json"]})
-    assert result["ok"], result["diagnostics"]
-    assert result["model"]["format"] == "keras3"
-    assert_rows_as_read_back(result, case)
+    assert check_as_read_back(case)["model"]["format"] == "keras3"
 
 
 # -- the loader's rules ----------------------------------------------------------------------------

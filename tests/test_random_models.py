@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, assert_rows_as_read_back, assert_rows_equal
+from keras_fixtures import FIXTURES, array, assert_rows_equal, check_as_read_back
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
@@ -69,9 +69,7 @@ def test_native_document_matches_keras(case: dict) -> None:
 
 @pytest.mark.parametrize("case", BUILT)
 def test_keras_json_matches_keras(case: dict) -> None:
-    result = check({"model": case["keras_json"]})
-    assert result["ok"], result["diagnostics"]
-    assert_rows_as_read_back(result, case)
+    check_as_read_back(case)
 
 
 @pytest.mark.parametrize("case", FORWARD)

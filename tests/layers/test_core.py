@@ -10,7 +10,7 @@ import base64
 
 import numpy as np
 import pytest
-from keras_fixtures import array, assert_rows_as_read_back, assert_rows_equal, cases
+from keras_fixtures import array, assert_rows_equal, cases, check_as_read_back
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
@@ -97,9 +97,7 @@ def test_the_fixtures_cover_the_reverse_call() -> None:
 
 @pytest.mark.parametrize("case", REVERSE_CASES)
 def test_reverse_calls_from_keras_json_match_keras(case: dict) -> None:
-    result = check({"model": case["keras_json"]})
-    assert result["ok"], result["diagnostics"]
-    assert_rows_as_read_back(result, case)
+    check_as_read_back(case)
 
 
 @pytest.mark.parametrize("case", NATIVE_CALL_CASES)

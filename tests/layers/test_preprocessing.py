@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 import pytest
-from keras_fixtures import assert_forward_as_recorded, assert_rows_as_read_back, cases
+from keras_fixtures import assert_forward_as_recorded, cases, check_as_read_back
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.analysis import analyse
@@ -240,10 +240,7 @@ TF_KERAS_REFUSED = {
 
 @pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if c.id not in TF_KERAS_REFUSED])
 def test_tf_keras_2_documents_get_tf_keras_2_shapes(case: dict) -> None:
-    result = check({"model": case["keras_json"]})
-    assert result["model"]["format"] == "keras2"
-    assert result["ok"], result["diagnostics"]
-    assert_rows_as_read_back(result, case)
+    assert check_as_read_back(case)["model"]["format"] == "keras2"
 
 
 @pytest.mark.parametrize(("case", "path"), [

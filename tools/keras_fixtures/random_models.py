@@ -262,11 +262,7 @@ def up_sampling(dims: int) -> Callable[[random.Random, Shape], Entry]:
 
 def batch_normalization(r: random.Random, shape: Shape) -> Entry:
     entry = {"type": "BatchNormalization", "axis": r.choice([-1, -1, 1])}
-    if r.random() < 0.3:
-        entry["center"] = False
-    if r.random() < 0.3:
-        entry["scale"] = False
-    return entry
+    return with_flags(r, entry, center=False, scale=False)
 
 
 def layer_normalization(r: random.Random, shape: Shape) -> Entry:
@@ -274,10 +270,14 @@ def layer_normalization(r: random.Random, shape: Shape) -> Entry:
     if len(shape) > 2 and r.random() < 0.3:
         axis = [-2, -1]
     entry = {"type": "LayerNormalization", "axis": axis}
-    if r.random() < 0.3:
-        entry["center"] = False
-    if r.random() < 0.3:
-        entry["rms_scaling"] = True
+    return with_flags(r, entry, center=False, rms_scaling=True)
+
+
+def with_flags(r: random.Random, entry: Entry, **flags: bool) -> Entry:
+    """``entry`` with each flag set to its value, one draw each, in order, 3 times in 10."""
+    for name, value in flags.items():
+        if r.random() < 0.3:
+            entry[name] = value
     return entry
 
 
