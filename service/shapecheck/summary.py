@@ -34,7 +34,7 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     for i, row in enumerate(rows):
         if i:
             lines.append(table.between)
-        lines.append(table.row_text(row, shape_texts))
+        lines += table.row_lines(row, shape_texts)
     lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
@@ -49,40 +49,42 @@ class Table:
     def __init__(self, functional: bool) -> None:
         self.functional = functional
         widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
-        self.cells = [(width - 2, i == 2) for i, width in enumerate(widths)]
-        """Each cell's room and whether it is aligned right (the numbers)."""
-        headers = [*COLUMNS, "Connected to"] if functional else list(COLUMNS)
-        self.head = [border("┏", "┳", "┓", "━", widths), self.line(headers, edge="┃"),
+        self.rooms = tuple(width - 2 for width in (*WIDTHS, CONNECTED_WIDTH))
+        """Each cell's room; the last is unused in a Sequential's table."""
+        headings = self.line(*COLUMNS, "Connected to").replace("│", "┃")
+        self.head = [border("┏", "┳", "┓", "━", widths), headings,
                      border("┡", "╇", "┩", "━", widths)]
         self.between = border("├", "┼", "┤", "─", widths)
         self.bottom = border("└", "┴", "┘", "─", widths)
 
-    def row_text(self, row: dict[str, Any], shape_texts: dict[tuple, str]) -> str:
-        """A row's line (or lines); ``shape_texts``: the shapes of the rows before, spelt."""
-        shapes, inputs = row["output_shapes"], row["inputs"]
-        name, params = f"{row['name']} ({row['type']})", f"{row['params']:,}"
-        if shapes is not None and len(shapes) == 1 and len(inputs) <= 1:  # one line
+    def row_lines(self, row: dict[str, Any], shape_texts: dict[tuple, str]) -> list[str]:
+        """A row's line, or lines when it has several output shapes or reads several layers
+        (one per line). ``shape_texts``: the shapes of the rows before, spelt."""
+        shapes, inputs = row["output_shapes"], row["inputs"] or ["-"]
+        if shapes is not None and len(shapes) == 1:
             shape = tuple(shapes[0])
-            text = shape_texts.get(shape) or shape_texts.setdefault(shape, format_shape(shape))
-            if self.functional:
-                return self.line([name, text, params, inputs[0] if inputs else "-"])
-            return self.line([name, text, params])
-        spelt = ["?"] if shapes is None else [format_shape(s) for s in shapes] or ["?"]
-        cells = [[name], spelt, [params]]
-        if self.functional:
-            cells.append(inputs or ["-"])
-        height = max(len(c) for c in cells)
-        return "\n".join(self.line([c[k] if k < len(c) else "" for c in cells])
-                         for k in range(height))
+            spelt = [shape_texts.get(shape) or shape_texts.setdefault(shape, format_shape(shape))]
+        else:
+            spelt = [format_shape(s) for s in shapes or ()] or ["?"]
+        lines = [self.line(f"{row['name']} ({row['type']})", spelt[0], f"{row['params']:,}",
+                           inputs[0])]
+        for k in range(1, max(len(spelt), len(inputs) if self.functional else 1)):
+            lines.append(self.line("", spelt[k] if k < len(spelt) else "", "",
+                                   inputs[k] if k < len(inputs) else ""))
+        return lines
 
-    def line(self, texts: list[str], edge: str = "│") -> str:
-        """One line of the table, each text cut with an ellipsis when longer than its cell."""
-        parts = []
-        for text, (room, right) in zip(texts, self.cells, strict=True):
-            if len(text) > room:
-                text = text[:room - 1] + "…"
-            parts.append(text.rjust(room) if right else text.ljust(room))
-        return f"{edge} " + f" {edge} ".join(parts) + f" {edge}"
+    def line(self, name: str, shape: str, params: str, connected: str) -> str:
+        """One line of the table, each text cut with an ellipsis when longer than its cell
+        (spelt out rather than in a helper: this runs for every line of every table)."""
+        n, s, p, c = self.rooms
+        name = name if len(name) <= n else name[:n - 1] + "…"
+        shape = shape if len(shape) <= s else shape[:s - 1] + "…"
+        params = params if len(params) <= p else params[:p - 1] + "…"
+        if not self.functional:
+            return f"│ {name.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │"
+        connected = connected if len(connected) <= c else connected[:c - 1] + "…"
+        return (f"│ {name.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │ "
+                f"{connected.ljust(c)} │")
 
 
 def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:
