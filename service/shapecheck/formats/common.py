@@ -90,7 +90,7 @@ def make_layer(
     """
     if name in overrides:
         return load(Opaque, name, overrides[name], f"overrides.{name}", built)
-    cls = resolve_class(class_name, name, notes)
+    cls = REGISTRY.get(class_name) or resolve_class(class_name, name, notes)
     if cls is None:
         return Unresolved(name, class_name)
     if cls is Opaque:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import marshal
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -107,6 +107,8 @@ class Layer:
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
     Args: ClassVar[type[Schema]] = LayerArgs
+    _arg_names: ClassVar[tuple[str, ...]] = ()
+    _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
     config_key: tuple[type[Layer], bytes] | None = None
     """``memo_key`` of the config ``from_config`` built the layer from: two layers with equal
     keys compute the same shapes, weights, costs and explanations. None for layers built
@@ -170,10 +172,14 @@ class Layer:
                 _LOADED_ARGS[key] = loaded
         return dict(loaded)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._arg_names = ()  # each class reads its own, on first use (``arg_names``)
+
     @classmethod
     def arg_names(cls) -> tuple[str, ...]:
         """The config keys ``Args`` reads, once per class."""
-        if "_arg_names" not in cls.__dict__:
+        if not cls._arg_names:
             cls._arg_names = tuple(declared.data_key or name
                                    for name, declared in cls.schema().fields.items())
             cls._arg_values = operator.itemgetter(*cls._arg_names)
@@ -184,7 +190,7 @@ class Layer:
         """The values ``config`` gives the arguments ``Args`` reads: a tuple when it gives
         them all (Keras' ``get_config`` writes every one; one C call then reads them), else a
         list with ``...`` for each one missing."""
-        names = cls.arg_names()
+        names = cls._arg_names or cls.arg_names()
         if len(config) >= len(names):
             try:
                 return cls._arg_values(config)
