@@ -27,6 +27,11 @@ class TensorRef(NamedTuple):
     index: int = 0
 
 
+NEW_TENSOR_REF = tuple.__new__
+"""``NEW_TENSOR_REF(TensorRef, (layer, call, index))`` makes a TensorRef in C, without the named
+tuple's ``__new__`` in Python: twice as fast, for the hottest loops."""
+
+
 class MaskOp(NamedTuple):
     """A Keras operation that computes a mask (``keras.ops.not_equal(ids, 0)``, the
     ``logical_or`` Keras writes for a merge's mask): its class name, its positional arguments
@@ -239,7 +244,7 @@ def propagate(graph: ModelGraph, computed: Computed | None = None) -> Propagatio
         state = states[call.layer]
         outputs = run_call(state, call, tensors, problems, computed)
         for i, shape in enumerate(outputs or ()):
-            tensors[TensorRef(call.layer, call.index, i)] = shape
+            tensors[NEW_TENSOR_REF(TensorRef, (call.layer, call.index, i))] = shape
         if outputs is None:
             tensors[TensorRef(call.layer, call.index, 0)] = None
     for state in states.values():

@@ -38,6 +38,7 @@ from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid, prefixed
 from ..graph import (
+    NEW_TENSOR_REF,
     Call,
     MaskOp,
     MaskSource,
@@ -275,7 +276,7 @@ class KerasLoader:
                     f"the InputLayer '{entry.name}' is not the first layer: a Sequential model "
                     "has one input, its first layer")
             self.add_layer(graph, entry, [Node([previous])])
-            previous = TensorRef(entry.name)
+            previous = NEW_TENSOR_REF(TensorRef, (entry.name, 0, 0))
         graph.outputs = [previous]
 
     def nested_input(self, entry: Entry) -> tuple | None:
@@ -596,13 +597,11 @@ def keras3_tensor(value: dict[str, Any]) -> TensorRef:
     history = config.get("keras_history") if type(config) is dict else None
     if type(history) is list and len(history) == 3 and type(history[0]) is str \
             and type(history[1]) is int and type(history[2]) is int:
-        return TENSOR_REF(history)  # what Keras writes, made in C
+        return NEW_TENSOR_REF(TensorRef, history)  # what Keras writes
     if not is_history(history):
         raise MalformedTensor
     return TensorRef(history[0], history[1], history[2])
 
-
-TENSOR_REF = TensorRef._make
 
 
 def keras3_mask(value: Any) -> TensorRef | list[Any] | None:
@@ -720,7 +719,7 @@ def history_ref(history: Any, where: Where, offsets: Mapping[str, int]) -> Tenso
     if not is_history(history):
         raise where.fail(HISTORY_FORM)
     name, node, index = history[:3]
-    return TensorRef(name, node - offsets.get(name, 0), index)
+    return NEW_TENSOR_REF(TensorRef, (name, node - offsets.get(name, 0), index))
 
 
 def is_history(value: Any) -> bool:

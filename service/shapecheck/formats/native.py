@@ -18,7 +18,7 @@ from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid
 from ..fields import ShapeField
-from ..graph import Call, ModelGraph, ModelInput, TensorRef
+from ..graph import NEW_TENSOR_REF, Call, ModelGraph, ModelInput, TensorRef
 from ..layers.base import Layer
 from ..shapes import Shape
 from .common import canonical_name, declared_args, make_layer
@@ -208,7 +208,7 @@ def parse_ref(text: Any, where: str) -> TensorRef:
     name, _, index = text.partition(":")
     if index and not index.isdigit():
         raise RequestInvalid({where: [f"'{text}': the part after ':' must be an output index"]})
-    return TensorRef(name, 0, int(index or 0))
+    return NEW_TENSOR_REF(TensorRef, (name, 0, int(index or 0)))
 
 
 def input_refs(entry: dict[str, Any], previous: str | None, i: int, name: str,
@@ -221,7 +221,7 @@ def input_refs(entry: dict[str, Any], previous: str | None, i: int, name: str,
                 f"'{name}' does not say which model input it reads, and the model has several.",
                 'Give it "inputs": ["<input name>"].'))
             return [TensorRef("<unspecified>")]
-        return [TensorRef(previous)]
+        return [NEW_TENSOR_REF(TensorRef, (previous, 0, 0))]
     items = spec if isinstance(spec, list) else [spec]
     if not items:
         raise RequestInvalid({f"model.layers.{i}.inputs": [
