@@ -31,7 +31,6 @@ operations are reported as unknown or unsupported layers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import diagnostics as diag
@@ -143,16 +142,6 @@ class Where:
 
     def fail(self, message: str) -> RequestInvalid:
         return RequestInvalid({self.path: [message]})
-
-
-@dataclass(slots=True)
-class Node:
-    """One parsed inbound node: input tensors in call order, and the other call arguments."""
-
-    inputs: list[TensorRef]
-    options: dict[str, Any] = field(default_factory=dict)
-    masks: dict[str, Any] | None = None
-    """Mask arguments: a TensorRef, or a list of TensorRefs and None, by argument name."""
 
 
 class Entry:
@@ -275,7 +264,7 @@ class KerasLoader:
                 raise where.child("config", "layers").fail(
                     f"the InputLayer '{entry.name}' is not the first layer: a Sequential model "
                     "has one input, its first layer")
-            self.add_layer(graph, entry, [Node([previous])])
+            self.add_layer(graph, entry, [Call(entry.name, [previous])])
             previous = NEW_TENSOR_REF(TensorRef, (entry.name, 0, 0))
         graph.outputs = [previous]
 
@@ -293,7 +282,7 @@ class KerasLoader:
                    where: Where) -> None:
         models = [e for e in entries if e.is_model]  # only nested models number calls from 1
         offsets = {e.name: 1 for e in models if self.skips_first_node(e, in_outputs=False)}
-        nodes: dict[str, list[Node]] = {}
+        nodes: dict[str, list[Call]] = {}
         for entry in entries:
             if entry.class_name != "InputLayer":
                 nodes[entry.name] = self.inbound_nodes(entry, offsets)
@@ -328,15 +317,16 @@ class KerasLoader:
             inner and isinstance(inner[0], dict) and inner[0].get("class_name") == "InputLayer")
 
     # -- layers -------------------------------------------------------------------------------
-    def add_layer(self, graph: ModelGraph, entry: Entry, nodes: list[Node],
+    def add_layer(self, graph: ModelGraph, entry: Entry, calls: list[Call],
                   masks: MaskOperations | None = None) -> None:
+        """The entry's layer, and its calls (their masks that read left-out operations read
+        as MaskOps)."""
         graph.layers[entry.name] = self.layer(entry)
         graph.paths[entry.name] = entry.pointer
-        for index, node in enumerate(nodes):
-            call = Call(entry.name, node.inputs, node.options, index)
-            if node.masks and masks is not None:
-                call.masks = masks.sources(node.masks)
-            graph.calls.append(call)
+        for call in calls:
+            if call.masks and masks is not None:
+                call.masks = masks.sources(call.masks)
+        graph.calls += calls
 
     def layer(self, entry: Entry) -> Layer:
         if entry.name in self.overrides:  # make_layer turns it into an Opaque
@@ -380,16 +370,18 @@ class KerasLoader:
         return ModelInput(entry.name, (config.get("batch_size"), *shape))
 
     # -- inbound nodes ------------------------------------------------------------------------
-    def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Node]:
-        """The entry's calls. ``offsets``: the nested models whose calls tf.keras 2 numbers
-        from 1 (``skips_first_node``); a Keras 3 node's references need none."""
+    def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Call]:
+        """The entry's calls, one per inbound node. ``offsets``: the nested models whose calls
+        tf.keras 2 numbers from 1 (``skips_first_node``); a Keras 3 node's references need
+        none."""
         nodes = entry.raw.get("inbound_nodes")
         if not isinstance(nodes, list):
             raise entry.where.child("inbound_nodes").fail("must be a list of the layer's calls")
         if self.flavour == "keras3":
             return [keras3_node(node, entry, k) for k, node in enumerate(nodes)]
         where = entry.where.child("inbound_nodes")
-        return [keras2_node(node, where.child(k), offsets) for k, node in enumerate(nodes)]
+        return [keras2_node(node, entry.name, k, where.child(k), offsets)
+                for k, node in enumerate(nodes)]
 
 
 def first_layer_input(entry: Entry) -> tuple | None:
@@ -468,7 +460,7 @@ def operation_note(entry: Entry) -> Diagnostic:
         f'does: "overrides": {{"{entry.name}": {{"output_shape": [null, ...], "params": 0}}}}.')
 
 
-def mask_only_operations(entries: list[Entry], nodes: Mapping[str, list[Node]],
+def mask_only_operations(entries: list[Entry], nodes: Mapping[str, list[Call]],
                          outputs: list[TensorRef]) -> set[str]:
     """Keras operations whose results feed only masks (which are not followed)."""
     operations = {e.name for e in entries if e.is_operation}
@@ -536,9 +528,10 @@ class MalformedTensor(Exception):
     located (with its path) by a second one."""
 
 
-def keras3_node(node: Any, entry: Entry, index: int) -> Node:
+def keras3_node(node: Any, entry: Entry, index: int) -> Call:
     """``{"args": [...], "kwargs": {...}}`` with ``__keras_tensor__`` objects as tensors: the
-    entry's inbound node ``index`` (whose path is spelt for an error alone)."""
+    entry's inbound node ``index``, as its call ``index`` (the node's path is spelt for an
+    error alone)."""
     if not isinstance(node, dict):
         raise node_where(entry, index).fail(
             "a Keras 3 inbound node is an object with 'args' and 'kwargs'")
@@ -553,10 +546,11 @@ def keras3_node(node: Any, entry: Entry, index: int) -> Node:
             else:
                 collect_keras3(arg, inputs)
         if not kwargs or kwargs == NO_MASK:  # the usual call: no keyword tensor nor option
-            found = Node(inputs)
+            found = Call(entry.name, inputs, {}, index)
         else:
-            found = split_kwargs(inputs, kwargs, {key: keras3_tensors(value)
-                                                  for key, value in kwargs.items()}, keras3_mask)
+            found = split_kwargs(Call(entry.name, inputs, {}, index), kwargs,
+                                 {key: keras3_tensors(value) for key, value in kwargs.items()},
+                                 keras3_mask)
     except MalformedTensor:
         locate_malformed({"args": args, "kwargs": kwargs}, node_where(entry, index).keys)
         raise
@@ -630,14 +624,16 @@ def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
 
 
 # -- tf.keras 2 nodes ------------------------------------------------------------------------------
-def keras2_node(node: Any, where: Where, offsets: Mapping[str, int]) -> Node:
-    """``[[layer, node_index, tensor_index, kwargs], ...]``; kwargs tensors are triples."""
+def keras2_node(node: Any, layer: str, index: int, where: Where,
+                offsets: Mapping[str, int]) -> Call:
+    """``[[layer, node_index, tensor_index, kwargs], ...]``, the inbound node ``index`` of
+    ``layer``, as its call ``index``; kwargs tensors are triples."""
     entries = list(keras2_entries(node, where))
     inputs = [history_ref(e[:3], w, offsets) for e, w in entries if e[0] != CONSTANT]
     kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
     tensors = {key: list(keras2_tensors(value, where.child("kwargs", key), offsets))
                for key, value in kwargs.items()}
-    found = split_kwargs(inputs, kwargs, tensors,
+    found = split_kwargs(Call(layer, inputs, {}, index), kwargs, tensors,
                          lambda value: keras2_mask(value, where, offsets))
     if not found.inputs:
         raise where.fail(NO_TENSOR)
@@ -685,14 +681,12 @@ def is_keras2_tensor(value: Any) -> bool:
 
 
 # -- shared ---------------------------------------------------------------------------------------
-def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
-                 tensors: Mapping[str, list[TensorRef]],
-                 mask_of: Callable[[Any], Any]) -> Node:
-    """Tensor keyword arguments (``tensors``: those of each argument) join the inputs in
-    ``TENSOR_KWARGS`` order; masks (``mask_of`` reads one) go apart; the other arguments that
-    are not None become options."""
+def split_kwargs(call: Call, kwargs: Mapping[str, Any], tensors: Mapping[str, list[TensorRef]],
+                 mask_of: Callable[[Any], Any]) -> Call:
+    """``call`` with a node's keyword arguments: tensor arguments (``tensors``: those of each
+    argument) join its inputs in ``TENSOR_KWARGS`` order; masks (``mask_of`` reads one) go
+    apart; the other arguments that are not None become options."""
     tensor_kwargs: dict[str, list[TensorRef]] = {}
-    options: dict[str, Any] = {}
     masks: dict[str, Any] = {}
     for key, value in kwargs.items():
         found = tensors[key]
@@ -701,13 +695,14 @@ def split_kwargs(inputs: list[TensorRef], kwargs: Mapping[str, Any],
         elif found:
             tensor_kwargs[key] = found
         elif value is not None:
-            options[key] = value
+            call.options[key] = value
     if tensor_kwargs:
         ranked = sorted(tensor_kwargs, key=lambda k: TENSOR_KWARGS.index(k)
                         if k in TENSOR_KWARGS else len(TENSOR_KWARGS))
         for key in ranked:
-            inputs.extend(tensor_kwargs[key])
-    return Node(inputs, options, masks or None)
+            call.inputs.extend(tensor_kwargs[key])
+    call.masks = masks or None
+    return call
 
 
 def is_mask(argument: str) -> bool:
