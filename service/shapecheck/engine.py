@@ -126,7 +126,7 @@ def layer_json(state: LayerState, costs: dict[Any, Costs]) -> dict[str, Any]:
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
         "inputs": input_layers(state.calls),
-        "output_shapes": [list(s) for s in shapes] if computed else None,
+        "output_shapes": list(map(list, shapes)) if computed else None,
         "params": params,
         "trainable_params": trainable,
         "non_trainable_params": params - trainable,
