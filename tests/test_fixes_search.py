@@ -24,9 +24,9 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     original = fixes.rerun
 
-    def counting(model: dict[str, Any], request: Any, memo: Any) -> Any:
-        seen.append(model)
-        return original(model, request, memo)
+    def counting(editor: Any, *args: Any) -> Any:
+        seen.append(editor.doc)
+        return original(editor, *args)
 
     monkeypatch.setattr(fixes, "rerun", counting)
     return seen
@@ -109,19 +109,19 @@ def test_each_verified_fix_is_what_a_fresh_check_of_the_patched_model_says() -> 
 
 
 def test_fixes_come_from_analyse_not_from_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The patched models go through the engine's analyse(), the same pipeline as check()."""
-    calls = []
-    original = analysis.analyse
-    recording = lambda *a: calls.append(a) or original(*a)  # noqa: E731
-    monkeypatch.setattr(engine, "analyse", recording)
-    monkeypatch.setattr(fixes, "analyse", recording)
+    """The patched models go through the engine's analyse_graph(), the same pipeline as
+    check()."""
+    graphs = []
+    original = analysis.analyse_graph
+    recording = lambda graph, memo: graphs.append(graph) or original(graph, memo)  # noqa: E731
+    monkeypatch.setattr(analysis, "analyse_graph", recording)
+    monkeypatch.setattr(fixes, "analyse_graph", recording)
     model = {"inputs": [6, 6, 1], "layers": [{"type": "Conv2D", "filters": 2, "kernel_size": 7}]}
     check({"model": model})
-    submitted, *patched = [model_doc for model_doc, *_ in calls]
-    assert submitted == model
-    assert [m["layers"][0] for m in patched] == [
-        {"type": "Conv2D", "filters": 2, "kernel_size": 7, "padding": "same"},
-        {"type": "Conv2D", "filters": 2, "kernel_size": [6, 6]}]
+    submitted, *patched = [graph.layers["conv2d"].args for graph in graphs]
+    assert (submitted.padding, submitted.kernel_size) == ("valid", 7)
+    assert [(args.padding, args.kernel_size) for args in patched] == [
+        ("same", 7), ("valid", (6, 6))]
 
 
 def test_a_candidate_shared_by_two_diagnostics_is_checked_once(checks: list) -> None:

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from . import diagnostics as diag
-from .analysis import Analysis, Memo, analyse
+from .analysis import Analysis, analyse_graph
 from .data import check_data
 from .diagnostics import Diagnostic, Fix
 from .errors import ShapecheckError
-from .fixes_edits import CannotEdit, all_names, edit_model
+from .fixes_edits import CannotEdit, Edit, Editor, all_names, edit_model
+from .fixes_patched import patched_graph
 from .fixes_proposals import PROPOSERS, Candidate, Situation
+from .formats import load_model
 from .jsonpatch import Patch
 from .request import CheckRequest
 
@@ -127,7 +129,7 @@ class Search:
                                 lambda: self.names)
         except CannotEdit:
             return None
-        after = rerun(editor.doc, request, self.situation.analysis.memo)
+        after = rerun(editor, candidate.edits, request, self.situation.analysis)
         if after is None:
             return None
         for name in changed_inputs(self.situation.analysis, after):
@@ -135,11 +137,17 @@ class Search:
         return Patched(editor.patch, after)
 
 
-def rerun(model: dict[str, Any], request: CheckRequest, memo: Memo) -> Analysis | None:
+def rerun(editor: Editor, edits: Sequence[Edit], request: CheckRequest,
+          before: Analysis) -> Analysis | None:
     """The patched model analysed as ``check`` does, with what the request's analyses computed
-    before; None when it is not even a valid request."""
+    before; None when it is not even a valid request. Its graph is the analysed one with the
+    entries the edits wrote loaded (``patched_graph``) or, for the documents and edits that
+    does not cover, the whole patched document loaded."""
+    memo = before.memo
     try:
-        after = analyse(model, request.overrides, memo)
+        graph = (patched_graph(before.graph, editor, edits, request.overrides, memo.built)
+                 or load_model(editor.doc, request.overrides, memo.built))
+        after = analyse_graph(graph, memo)
     except ShapecheckError:
         return None
     after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,

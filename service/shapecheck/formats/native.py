@@ -56,17 +56,25 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
         name = entry.get("name") or namer.name(canonical_name(entry["type"]))
         if name in graph.layers or name in input_names:
             raise RequestInvalid({f"model.layers.{i}.name": [f"the name '{name}' is used twice"]})
-        layer = make_layer(entry["type"], name, layer_config(entry), f"model.layers.{i}",
-                           overrides, notes, built)
-        refs = input_refs(entry, previous, i, name, notes)
-        graph.layers[name] = layer
+        graph.layers[name], call = load_entry(entry, i, name, previous, overrides, notes, built)
         graph.paths[name] = f"/layers/{i}"
-        graph.calls.append(call_of(name, refs, entry["call"], i) if "call" in entry
-                           else Call(name, refs))
+        graph.calls.append(call)
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
     notes.extend(unknown_mask_tensors(graph))
     return graph
+
+
+def load_entry(entry: dict[str, Any], i: int, name: str, previous: str | None,
+               overrides: Mapping[str, Any], notes: list[Diagnostic],
+               built: dict[tuple, Layer]) -> tuple[Layer, Call]:
+    """Layer entry ``i`` (checked by ``entry_of``) as the layer ``name`` and its call, which
+    reads ``previous`` (the layer or model input before it) when the entry names no inputs."""
+    layer = make_layer(entry["type"], name, layer_config(entry), f"model.layers.{i}",
+                       overrides, notes, built)
+    refs = input_refs(entry, previous, i, name, notes)
+    call = call_of(name, refs, entry["call"], i) if "call" in entry else Call(name, refs)
+    return layer, call
 
 
 def unknown_mask_tensors(graph: ModelGraph) -> list[Diagnostic]:
