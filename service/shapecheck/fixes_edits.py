@@ -172,11 +172,10 @@ class Editor:
         self.op("add", f"{container}/{position}", entry)
         prefix = f"{container}/"
         for name, path in self.paths.items():
-            if path.startswith(prefix) and path[len(prefix):].split("/")[0].isdigit():
-                index = int(path[len(prefix):].split("/")[0])
-                if index >= position:
-                    rest = path[len(prefix) + len(str(index)):]
-                    self.paths[name] = f"{prefix}{index + 1}{rest}"
+            if path.startswith(prefix):
+                index, slash, rest = path[len(prefix):].partition("/")
+                if index.isdigit() and int(index) >= position:
+                    self.paths[name] = f"{prefix}{int(index) + 1}{slash}{rest}"
 
     def position(self, layer: str) -> tuple[str, int]:
         path = self.paths.get(layer)
