@@ -20,7 +20,7 @@ from .diagnostics import Diagnostic
 from .fixes_edits import Edit, Editor, InsertBefore, SetArgs, SetInnerArgs
 from .formats.common import canonical_name
 from .formats.naming import snake_case
-from .formats.native import entry_of, load_entry
+from .formats.native import entry_call, entry_of, load_entry
 from .graph import Call, ModelGraph
 from .layers.base import Layer
 
@@ -58,8 +58,10 @@ def patched_graph(graph: ModelGraph, editor: Editor, edits: Sequence[Edit],
 def inserted_before(graph: ModelGraph, editor: Editor, target: str,
                     overrides: Mapping[str, Any], built: dict[tuple, Layer]) -> Replacements | None:
     """The entry inserted just before ``target``'s, which reads what ``target`` read unless it
-    names its inputs, and ``target``'s entry, which now reads the new layer unless it names its
-    inputs (then the edit rewired them)."""
+    names its inputs, and ``target``'s call, which now reads the new layer unless its entry
+    names its inputs (then the edit rewired them). The layer ``target`` is unchanged: all an
+    insertion may take from its entry are Keras 2 input arguments, which ``layer_config``
+    leaves out of its arguments."""
     _, position = editor.position(target)
     entry = entry_of(editor.doc["layers"][position - 1], position - 1)
     name = entry.get("name") or snake_case(canonical_name(entry["type"]))
@@ -68,7 +70,9 @@ def inserted_before(graph: ModelGraph, editor: Editor, target: str,
     notes: list[Diagnostic] = []
     previous = call_of(graph, target).inputs[0].layer
     new = load(editor, position - 1, name, previous, overrides, notes, built)
-    moved = load(editor, position, target, name, overrides, notes, built)
+    target_entry = entry_of(editor.doc["layers"][position], position)
+    moved = Loaded(graph.layers[target], entry_call(target_entry, position, target, name, notes),
+                   f"/layers/{position}")
     return None if notes else {target: [new, moved]}
 
 

@@ -72,9 +72,15 @@ def load_entry(entry: dict[str, Any], i: int, name: str, previous: str | None,
     reads ``previous`` (the layer or model input before it) when the entry names no inputs."""
     layer = make_layer(entry["type"], name, layer_config(entry), f"model.layers.{i}",
                        overrides, notes, built)
+    return layer, entry_call(entry, i, name, previous, notes)
+
+
+def entry_call(entry: dict[str, Any], i: int, name: str, previous: str | None,
+               notes: list[Diagnostic]) -> Call:
+    """The call of layer entry ``i``: its inputs (``previous`` unless it names them) and its
+    call arguments."""
     refs = input_refs(entry, previous, i, name, notes)
-    call = call_of(name, refs, entry["call"], i) if "call" in entry else Call(name, refs)
-    return layer, call
+    return call_of(name, refs, entry["call"], i) if "call" in entry else Call(name, refs)
 
 
 def unknown_mask_tensors(graph: ModelGraph) -> list[Diagnostic]:
