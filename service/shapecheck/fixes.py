@@ -142,7 +142,7 @@ def rerun(editor: Editor, edits: Sequence[Edit], request: CheckRequest,
     """The patched model analysed as ``check`` does, with what the request's analyses computed
     before; None when it is not even a valid request. Its graph is the analysed one with the
     entries the edits wrote loaded (``patched_graph``) or, for the documents and edits that
-    does not cover, the whole patched document loaded."""
+    ``patched_graph`` does not cover, the whole patched document loaded."""
     memo = before.memo
     try:
         graph = (patched_graph(before.graph, editor, edits, request.overrides, memo.built)
