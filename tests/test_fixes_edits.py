@@ -70,6 +70,18 @@ def test_a_new_layer_is_named_when_its_automatic_name_would_shift_others() -> No
     assert unnamed[0]["value"] == {"type": "Permute", "dims": [2, 1, 3]}
 
 
+def test_only_automatic_looking_names_make_a_new_layer_named() -> None:
+    def inserted(dense_name: str) -> dict:
+        model = {"inputs": [6, 6, 2], "layers": [
+            {"type": "Conv2D", "filters": 2, "kernel_size": 3},
+            {"type": "Dense", "units": 1, "name": dense_name}]}
+        return patch(model, InsertBefore(dense_name, NewLayer("Flatten")))[0]["value"]
+
+    assert inserted("flatten_2") == {"type": "Flatten", "name": "flatten"}
+    assert inserted("flatten_top") == {"type": "Flatten"}
+    assert inserted("flatten_2_1") == {"type": "Flatten"}
+
+
 def test_setting_an_argument_drops_its_keras1_spelling() -> None:
     model = {"inputs": [5, 5, 1], "layers": [
         {"type": "Convolution2D", "nb_filter": 4, "nb_row": 7, "nb_col": 7,

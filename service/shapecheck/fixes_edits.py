@@ -10,7 +10,6 @@ the next edit sees the positions the previous one left.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -263,6 +262,13 @@ def all_names(document: Any) -> set[str]:
     return names
 
 
+def auto_name_of(name: str, base: str) -> bool:
+    """Whether ``name`` is one the loader gives a layer of snake-case class name ``base``:
+    ``base`` itself or ``base_<n>``."""
+    head, _, number = name.rpartition("_")
+    return name == base or (head == base and number.isdecimal())
+
+
 def legacy_spellings(class_name: str, arg: str, config: Mapping[str, Any]) -> list[str]:
     """Keras 1/2 keys in ``config`` that the loader would read as ``arg``."""
     cls = REGISTRY.get(canonical_name(class_name))
@@ -294,8 +300,7 @@ class NativeEditor(Editor):
     def new_entry(self, new: NewLayer, named: bool) -> dict[str, Any]:
         entry: dict[str, Any] = {"type": new.type}
         base = snake_case(new.type)
-        auto = re.compile(rf"{re.escape(base)}(_\d+)?")
-        if named or any(auto.fullmatch(name) for name in self.taken):
+        if named or any(auto_name_of(name, base) for name in self.taken):
             entry["name"] = self.fresh_name(new.type)
         else:
             self.taken.add(base)  # the loader will name it so
