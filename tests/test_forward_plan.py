@@ -309,3 +309,19 @@ def test_blockwise_activations_equal_the_whole_array_computation(name: str) -> N
     whole = getattr(function, "__wrapped__", function)(x)
     np.testing.assert_array_equal(function(x), whole)
     assert function(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(1, 56, 56, 64), (2, 7, 5, 3), (1, 7, 7, 2048), (3,), (0, 4)])
+@pytest.mark.parametrize("ufunc", [np.add, np.maximum])
+def test_channelwise_over_long_rows_equals_the_broadcast(ufunc: np.ufunc, shape: tuple) -> None:
+    # 56·56 = 3,136 rows of 64 channels: 24 long rows of 128 of them, 64 left over.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    for row in (rng.standard_normal(shape[-1]).astype(np.float32), activations.ZERO):
+        want = ufunc(x, row)
+        got = x.copy()
+        assert activations.channelwise(ufunc, got, row) is got
+        np.testing.assert_array_equal(got, want)
+    strided = x.copy()[..., ::-1]  # not contiguous: the plain broadcast
+    np.testing.assert_array_equal(activations.channelwise(ufunc, strided, activations.ZERO),
+                                  ufunc(x[..., ::-1], 0))

@@ -38,6 +38,32 @@ def blockwise(function: Callable[..., Array]) -> Callable[..., Array]:
     return run
 
 
+LONG_ROW = 8192
+"""Values per row of ``channelwise``: numpy runs an element-wise loop over rows of ~6,000
+float32 or more about 1.5 times faster than over rows of up to 4,096 (a few hundred channels,
+or a scalar): 0.11 ms instead of 0.16 for a bias or a ReLU over 56·56·256 values."""
+
+
+def channelwise(ufunc: np.ufunc, x: Array, row: Array) -> Array:
+    """``ufunc(x, row)`` written into ``x``, ``row`` holding one value per channel (the last
+    axis of ``x``) or one for all. A contiguous ``x`` is taken as rows of ``LONG_ROW``
+    values or more, whole numbers of channel rows, against ``row`` repeated as many times;
+    the rows left over (fewer than a long row) against ``row`` itself."""
+    if not x.flags.c_contiguous:
+        return ufunc(x, row, out=x)
+    flat = x.reshape(-1, row.size)
+    repeats = -(-LONG_ROW // row.size)
+    whole = len(flat) // repeats * repeats
+    long = flat[:whole].reshape(-1, repeats * row.size)
+    ufunc(long, np.tile(row, repeats), out=long)
+    ufunc(flat[whole:], row, out=flat[whole:])
+    return x
+
+
+ZERO = np.zeros(1, np.float32)
+ZERO.flags.writeable = False
+
+
 @blockwise
 def _sigmoid(x: Array) -> Array:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
@@ -166,7 +192,7 @@ def _sigmoid_in_place(x: Array) -> Array:
 
 IN_PLACE: dict[str, Callable[[Array], Array]] = {
     "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0, out=x),
+    "relu": lambda x: channelwise(np.maximum, x, ZERO),
     "relu6": lambda x: np.clip(x, 0.0, 6.0, out=x),
     "sigmoid": _sigmoid_in_place,
     "tanh": lambda x: np.tanh(x, out=x),

@@ -421,7 +421,7 @@ class BaseConv(SlidingWindow):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         y = self.transform(self.to_channels_last(x), weights)
         if self.args.use_bias:
-            y += weights[-1]
+            activations.channelwise(np.add, y, weights[-1])
         # The activation sees the data format's layout (softmax acts on the last axis).
         return activations.apply_in_place(self.args.activation, self.from_channels_last(y))
 
