@@ -182,6 +182,32 @@ def test_add_writes_into_a_new_array_nothing_else_reads(layers: list, seen: list
     assert written_into(planned["add"]) == into
 
 
+PAD = {"type": "ZeroPadding2D", "padding": [[1, 2], [0, 3]], "name": "pad", "inputs": ["x"]}
+POOL = {"type": "MaxPooling2D", "pool_size": 3, "strides": 2, "name": "pool", "inputs": ["pad"]}
+
+
+@pytest.mark.parametrize(("layers", "outputs", "folds"), [
+    ([PAD, POOL], ["pool"], True),
+    ([PAD, {**POOL, "pool_size": 2, "strides": 1}], ["pool"], True),
+    ([{**PAD, "data_format": "channels_first"}, {**POOL, "data_format": "channels_first"}],
+     ["pool"], True),
+    # 'same' pads with -inf where the zeros are: the pooling sees them as values.
+    ([PAD, {**POOL, "padding": "same"}], ["pool"], False),
+    # The padded maps are seen elsewhere: as a model output, or by another layer.
+    ([PAD, POOL], ["pool", "pad"], False),
+    ([PAD, POOL, {"type": "Activation", "activation": "tanh", "name": "tanh",
+                  "inputs": ["pad"]}], ["pool", "tanh"], False),
+    ([{**PAD, "data_format": "channels_first"}, POOL], ["pool"], False),
+])
+def test_a_zero_padding_folds_into_the_valid_max_pooling_after_it(
+        layers: list, outputs: list, folds: bool) -> None:
+    # Negative inputs: where a window crosses the zeros, its maximum is 0.
+    model = {"inputs": {"x": [7, 8, 5]}, "layers": layers, "outputs": outputs}
+    planned = assert_same_values(model, (2, 7, 8, 5))
+    assert (kinds(planned)["pad"] == "Absorbed") is folds
+    assert planned["pool"].margins == (((1, 2), (0, 3)) if folds else ())
+
+
 @pytest.mark.parametrize(("layers", "planned"), [
     ([{"type": "Dense", "units": 4, "name": "dense"}, BN], {"bn": "Absorbed", "act": "Absorbed"}),
     ([BN], {"bn": "Activated", "act": "Absorbed"}),

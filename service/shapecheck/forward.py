@@ -247,13 +247,19 @@ def cannot_run(layer: Layer, why: str) -> RequestInvalid:
     return RequestInvalid({"forward": [f"layer '{layer.name}' ({layer.keras_name}) {why}"]})
 
 
+def fits(static: Shape | None, shape: tuple[int, ...]) -> bool:
+    """Whether ``shape`` is the ``static`` shape, its unknown dimensions any."""
+    return static is not None and len(static) == len(shape) and all(
+        s is None or s == v for s, v in zip(static, shape, strict=True))
+
+
 def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
                 prop: Propagation) -> None:
-    """The kernel's output has the shape the shape rule gives; or, where Keras declares a
-    shape it does not compute, nothing reads it (Keras' predict fails on such a reader)."""
+    """The kernel's output has the shape the shape rule gives (but a folded ZeroPadding's,
+    which the pooling after it pads); or, where Keras declares a shape it does not compute,
+    nothing reads it (Keras' predict fails on such a reader)."""
     static = prop.tensors[ref]
-    if static is not None and len(static) == value.ndim and all(
-            s is None or s == v for s, v in zip(static, value.shape, strict=True)):
+    if isinstance(layer, forward_plan.Unpadded) or fits(static, value.shape):
         return
     why = layer.undeclared_shape(ref.index, call.options)
     if why is None:
@@ -409,13 +415,10 @@ def named_arrays(graph: ModelGraph, x: Any) -> dict[str, Any]:
 
 
 def check_input_shape(model_input: ModelInput, shape: Shape, path: str) -> None:
-    expected = model_input.shape
-    fits = len(shape) == len(expected) and all(
-        e is None or e == s for e, s in zip(expected, shape, strict=True))
-    if not fits:
+    if not fits(model_input.shape, shape):
         raise RequestInvalid({path: [
             f"x has shape {format_shape(shape)}, but model input '{model_input.name}' takes "
-            f"{format_shape(expected)} (batch axis first)"]})
+            f"{format_shape(model_input.shape)} (batch axis first)"]})
     if shape[0] == 0:
         raise RequestInvalid({path: ["x must hold at least one sample"]})
 

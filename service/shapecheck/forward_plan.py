@@ -11,6 +11,8 @@ they read, and some kernels have a faster equivalent:
   applied to their output in place. Either way it overwrites a new array instead of copying;
 - an Add of two inputs, one of them a linear layer's new array that nothing else reads (a
   residual branch), writes the sum into that array (``AddInPlace``);
+- a ZeroPadding read only by a 'valid' max pooling becomes that pooling's ``margins``: the
+  pooling adds the zeros where its windows cross the borders, without a padded copy;
 - a 3×3 Conv2D with stride 1 runs by Winograd's F(4×4, 3×3) or F(2×2, 3×3)
   (``winograd.WinogradConv2D``), its kernel transformed once, unless the plain convolution
   is faster (``winograd_tile``: a large kernel over a small map).
@@ -20,7 +22,7 @@ else sees the value the fold removes: the receiving layer is called once, the fo
 the only reader of that value, which is no model output nor read by a mask argument, and no
 call involved has call options. A folded call still runs, as a pass-through of its input
 (``Absorbed``) that gives the masks it gave, so ``run_forward`` checks every call's runtime
-shape and reports every layer.
+shape (but that of a folded ZeroPadding, ``Unpadded``) and reports every layer.
 
 Folding and transforming cost a pass over the kernels. For read-only weights (the default
 weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
@@ -51,8 +53,15 @@ from .layers.conv import BaseConv, ConvTranspose, DepthwiseConv
 from .layers.core import Activation, Dense
 from .layers.merge import Add
 from .layers.normalization import BatchNormalization
+from .layers.pooling import MaxPooling, MaxPooling1D, MaxPooling2D, MaxPooling3D
+from .layers.reshaping import ZeroPadding, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 from .shapes import Shape, channel_axis, spatial_axes
 from .winograd import WinogradConv2D, winograd_kernel
+
+ZERO_PADDINGS: dict[type[Layer], type[ZeroPadding]] = {
+    MaxPooling1D: ZeroPadding1D, MaxPooling2D: ZeroPadding2D, MaxPooling3D: ZeroPadding3D}
+"""The ZeroPadding that folds into each max pooling (``Plan.fold_margins``)."""
+MAX_POOLINGS = tuple(ZERO_PADDINGS)
 
 LINEAR = (Dense, BaseConv)
 """Layers with kernels, an optional bias (the last weight) and an ``activation`` argument,
@@ -89,6 +98,11 @@ class Absorbed(Layer):
     def compute_mask_for_call(self, inputs: Sequence[Array], masks: Sequence[Mask],
                               options: Mapping[str, Any]) -> list[Mask]:
         return self.absorbed.compute_mask_for_call(inputs, masks, options)
+
+
+class Unpadded(Absorbed):
+    """A ZeroPadding whose zeros the pooling after it adds (``Pooling.margins``): gives its
+    input, unpadded, where its output was declared padded."""
 
 
 class Activated(Layer):
@@ -158,6 +172,24 @@ class Plan:
                 layer = Activated(layer, activation)
                 self.absorb(after)
             self.layers[call.layer] = layer
+        elif type(layer) in MAX_POOLINGS and layer.padding == "valid" and self.runs_once(call):
+            self.fold_margins(call, layer)
+
+    def fold_margins(self, call: Call, pool: MaxPooling) -> None:
+        """Fold into ``pool`` the ZeroPadding of its rank and data format that it alone
+        reads."""
+        ref = call.inputs[0]
+        producer = self.producers.get(ref)
+        if producer is None or self.sole_reader(ref) is not call or not self.runs_once(producer):
+            return
+        padding = self.graph.layers[producer.layer]
+        if (type(padding) is not ZERO_PADDINGS[type(pool)]
+                or padding.data_format != pool.data_format):
+            return
+        twin = rewritten_layer(pool, type(pool), {})
+        twin.margins = padding.padding
+        self.layers[call.layer] = twin
+        self.layers[producer.layer] = Unpadded(padding)
 
     def in_place(self, call: Call, layer: Layer) -> Layer:
         """``layer``, or for an Add of two inputs one of which is ``disposable``, an

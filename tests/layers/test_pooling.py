@@ -100,6 +100,8 @@ def test_max_pooling_with_same_padding_never_picks_the_padding() -> None:
     ("MaxPooling1D", (2, 13, 3), 4, 3, "same"),
     ("AveragePooling3D", (1, 5, 6, 7, 2), [2, 3, 2], [1, 2, 2], "valid"),
     ("MaxPooling3D", (1, 6, 5, 7, 2), 3, [2, 1, 3], "same"),
+    ("AveragePooling1D", (2, 2, 3), 3, 1, "same"),  # every window crosses a border
+    ("MaxPooling2D", (1, 2, 3, 1), 4, 1, "same"),
 ])
 def test_pooling_one_axis_at_a_time_equals_the_windows_at_once(
         kind: str, shape: tuple, pool: int | list, strides: int | list, padding: str) -> None:
