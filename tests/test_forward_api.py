@@ -258,3 +258,42 @@ def test_an_empty_axis_is_refused_before_the_kernels():
     model = {"inputs": [0, 3], "layers": [{"type": "Dense", "units": 2}]}
     (message,) = errors_of({"model": model, "forward": {}})["forward.x"]
     assert message.startswith("'input' gives an empty tensor (1, 0, 3)")
+
+
+def test_models_with_the_same_weights_and_other_arguments_keep_their_own_plans():
+    # Both draw the same default weights; the setups and plans kept for one must not serve
+    # the other.
+    from shapecheck import forward as forward_module
+    from shapecheck import forward_plan
+
+    def model(activation: str, size: int = 6) -> dict:
+        return {"inputs": [size, size, 3], "layers": [
+            {"type": "Conv2D", "filters": 4, "kernel_size": 3, "activation": activation},
+            {"type": "BatchNormalization"}]}
+
+    def stats(body_model: dict) -> dict:
+        return forward(body_model, **{"return": "values"})["outputs"][0]
+
+    models = [model("relu"), model("tanh"), model("relu", 7)]
+    kept = [stats(m) for m in (*models, *models)]
+    assert kept[:3] == kept[3:]
+    assert kept[0] != kept[1] and kept[0]["shape"] != kept[2]["shape"]
+    for m, seen in zip(models, kept, strict=False):
+        forward_module.SETUPS.clear()
+        forward_plan.PLANS.entries.clear()
+        assert stats(m) == seen
+
+
+def test_the_model_key_tells_graphs_apart():
+    from shapecheck.analysis import analyse
+    from shapecheck.forward import model_key
+
+    def key(activation: str = "relu", inputs: list | None = None, options: dict | None = None):
+        graph = analyse({"inputs": inputs or [4], "layers": [
+            {"type": "Dense", "units": 2, "activation": activation}]}, {}).graph
+        graph.calls[-1].options = options or {}
+        return model_key(graph)
+
+    assert key() == key() and key() is not None
+    assert len({key(), key("tanh"), key(inputs=[5])}) == 3
+    assert key(options={"training": False}) is None

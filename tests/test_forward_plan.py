@@ -41,7 +41,7 @@ def run(graph: ModelGraph, prop: Propagation, weights: dict, x: np.ndarray,
     """The model outputs, with the plan or with every layer as declared."""
     if not planned:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(forward_plan, "prepare", lambda g, p, w: (g, w))
+            patch.setattr(forward_plan, "prepare", lambda g, p, w, key=None: (g, w))
             return run(graph, prop, weights, x)
     values = run_forward(graph, prop, {graph.inputs[0].name: x}, weights)
     return [values[ref] for ref in graph.outputs]
@@ -351,3 +351,18 @@ def test_channelwise_over_long_rows_equals_the_broadcast(ufunc: np.ufunc, shape:
     strided = x.copy()[..., ::-1]  # not contiguous: the plain broadcast
     np.testing.assert_array_equal(activations.channelwise(ufunc, strided, activations.ZERO),
                                   ufunc(x[..., ::-1], 0))
+
+
+def test_a_plan_of_read_only_weights_is_kept_under_its_key() -> None:
+    graph, prop = loaded({"inputs": [10, 10, 3], "layers": [CONV, BN, RELU]})
+    weights = random_weights(prop)
+    kept = forward_plan.prepare(graph, prop, weights, key="model")
+    assert forward_plan.prepare(graph, prop, weights, key="model") is kept
+    assert forward_plan.prepare(graph, prop, weights, key="other") is not kept
+    assert forward_plan.prepare(graph, prop, weights) is not kept
+    own = random_weights(prop, read_only=False)
+    assert forward_plan.prepare(graph, prop, own, key="model") is not forward_plan.prepare(
+        graph, prop, own, key="model")
+    count = len(forward_plan.PLANS.entries)
+    del weights, kept
+    assert len(forward_plan.PLANS.entries) == count - 2

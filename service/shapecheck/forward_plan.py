@@ -27,9 +27,11 @@ shape (but that of a folded ZeroPadding, ``Unpadded``) and reports every layer.
 Folding and transforming cost a pass over the kernels. For read-only weights (the default
 weights, cached by ``initializers``) the results are kept as long as those arrays live, keyed
 by their identity and the recipe, so that later passes reuse them (they hold about as much
-memory again as the kernels, up to four times a 3×3 kernel with Winograd's). A request's own
-weights serve one pass: they fold only where scaling the kernel costs less than the pass over
-the output it saves, and Winograd's transform, which pays over several passes, is left out.
+memory again as the kernels, up to four times a 3×3 kernel with Winograd's); and so is the
+plan itself, given a key of the graph and its shapes (~1 ms of Python for ResNet50). A
+request's own weights serve one pass: they fold only where scaling the kernel costs less than
+the pass over the output it saves, and Winograd's transform, which pays over several passes,
+is left out.
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ from __future__ import annotations
 import copy
 import math
 import weakref
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -68,12 +70,23 @@ LINEAR = (Dense, BaseConv)
 applied in place to their new output."""
 
 Weights = Mapping[str, Sequence[Array]]
+T = TypeVar("T")
 
 
-def prepare(graph: ModelGraph, prop: Propagation,
-            weights: Weights) -> tuple[ModelGraph, Weights]:
+def prepare(graph: ModelGraph, prop: Propagation, weights: Weights,
+            key: Hashable | None = None) -> tuple[ModelGraph, Weights]:
     """The graph and weights to run: ``graph`` rewritten (``graph`` and ``weights``
-    themselves when nothing applies)."""
+    themselves when nothing applies). ``key`` tells graphs and propagations apart (equal keys:
+    the same layers, calls and shapes); with one, the plan of read-only weights is kept for
+    later passes (``PLANS``), as long as those weights live."""
+    if key is None:
+        return planned(graph, prop, weights)
+    sources = [a for arrays in weights.values() for a in arrays]
+    return PLANS.get((key, *weights), sources, lambda: planned(graph, prop, weights))
+
+
+def planned(graph: ModelGraph, prop: Propagation,
+            weights: Weights) -> tuple[ModelGraph, Weights]:
     plan = Plan(graph, prop, weights)
     for call in prop.order:
         if plan.layers[call.layer] is graph.layers[call.layer]:  # not rewritten yet
@@ -389,30 +402,44 @@ def winograd(kernel: Array, tile: int) -> Array:
     return DERIVED.get(("winograd", tile), [kernel], lambda: [winograd_kernel(kernel, tile)])[0]
 
 
-class DerivedCache:
-    """Arrays computed from read-only arrays, kept while those live.
+class DerivedCache(Generic[T]):
+    """Values computed from read-only arrays, kept while those live; at most ``max_entries``
+    of them, the least recently used dropped first. ``seal`` is applied to each value kept
+    (the derived arrays are made read-only in turn).
 
     Writeable sources (a request's own weights) may change, so their results are not kept.
     """
 
-    def __init__(self) -> None:
-        self.entries: dict[Hashable, tuple[list[weakref.ref], list[Array]]] = {}
+    def __init__(self, max_entries: int | None = None,
+                 seal: Callable[[T], None] = lambda value: None) -> None:
+        self.max_entries, self.seal = max_entries, seal
+        self.entries: OrderedDict[Hashable, tuple[list[weakref.ref], T]] = OrderedDict()
 
-    def get(self, recipe: Hashable, sources: Sequence[Array],
-            make: Callable[[], list[Array]]) -> list[Array]:
+    def get(self, recipe: Hashable, sources: Sequence[Array], make: Callable[[], T]) -> T:
         if not kept(sources):
             return make()
         key = (recipe, *(id(a) for a in sources))
         entry = self.entries.get(key)
         if entry is not None and all(ref() is a for ref, a in zip(entry[0], sources,
                                                                    strict=True)):
+            self.entries.move_to_end(key)
             return entry[1]
-        derived = make()
-        for a in derived:
-            a.flags.writeable = False
+        value = make()
+        self.seal(value)
         refs = [weakref.ref(a, lambda _, key=key: self.entries.pop(key, None)) for a in sources]
-        self.entries[key] = (refs, derived)
-        return derived
+        self.entries[key] = (refs, value)
+        if self.max_entries is not None and len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+        return value
 
 
-DERIVED = DerivedCache()
+def read_only(arrays: list[Array]) -> None:
+    for a in arrays:
+        a.flags.writeable = False
+
+
+DERIVED: DerivedCache[list[Array]] = DerivedCache(seal=read_only)
+PLANS: DerivedCache[tuple[ModelGraph, Weights]] = DerivedCache(max_entries=8)
+"""The plans of read-only weights, by the graph's ``key``: a rewritten graph holds little
+beyond the derived weights (in ``DERIVED``), but a model may be sent again and again with other
+arguments and the same weights."""
