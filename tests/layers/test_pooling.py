@@ -4,10 +4,14 @@ lint)."""
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import numpy as np
 import pytest
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck.layers import REGISTRY
+from shapecheck.layers.pooling import reduce_axis
 
 
 def layer(spec: dict):
@@ -118,6 +122,25 @@ def test_pooling_one_axis_at_a_time_equals_the_windows_at_once(
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
     assert not np.shares_memory(got, x)
+
+
+@pytest.mark.parametrize("ufunc", [np.maximum, np.add])
+def test_reducing_an_axis_pads_where_the_windows_cross_the_borders(ufunc: np.ufunc) -> None:
+    # Every window element in turn: inside the axis for some outputs, in the padding before
+    # or after it for others, or for all (the windows of 4 elements over 1 to 4 values).
+    rng = np.random.default_rng(5)
+    for length, k, s, d, before, after in itertools.product(
+            range(1, 5), range(1, 4), range(1, 4), range(1, 3), range(5), range(5)):
+        if length + before + after < d * (k - 1) + 1:
+            continue
+        x = rng.standard_normal((2, length, 3)).astype(np.float32)
+        padded = np.pad(x, [(0, 0), (before, after), (0, 0)], constant_values=-0.5)
+        n = (padded.shape[1] - d * (k - 1) - 1) // s + 1
+        want = functools.reduce(ufunc, [padded[:, j * d:j * d + s * (n - 1) + 1:s]
+                                        for j in range(k)])
+        got = reduce_axis(ufunc, x, 1, (k, s, d), (before, after), -0.5)
+        np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=str((length, k, s, d, before,
+                                                                       after)))
 
 
 def test_keras_1_pooling_arguments_are_translated() -> None:

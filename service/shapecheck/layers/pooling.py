@@ -115,9 +115,10 @@ def reduce_axis(ufunc: np.ufunc, x: Array, axis: int, window: tuple[int, int, in
 
     for j in range(k):
         first = j * d - before  # where output 0's element j falls in x
-        inside = max(0, -(first // s))
+        inside = max(0, -(first // s))  # the outputs [inside, end) have it inside x
         end = max(inside, min(out_length, (length - 1 - first) // s + 1))
-        source = x[along(slice(first + inside * s, first + (end - 1) * s + 1, s))]
+        start = first + inside * s
+        source = x[along(slice(start, start + (end - inside) * s, s))]
         borders = (along(slice(0, inside)), along(slice(end, out_length)))
         if j == 0:
             out[along(slice(inside, end))] = source
