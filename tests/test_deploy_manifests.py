@@ -778,7 +778,9 @@ def test_child_exit_marks_the_worker_dead_for_prometheus(tmp_path: Path) -> None
 
 _STUB_APP = textwrap.dedent(
     """
-    import json, os
+    import json, os, sys
+
+    PRELOADED = sorted(m for m in ("flask", "shapecheck.engine") if m in sys.modules)
 
     try:
         from prometheus_client import Gauge
@@ -795,6 +797,7 @@ _STUB_APP = textwrap.dedent(
             "metrics_dir": metrics_dir,
             "metrics_dir_exists": bool(metrics_dir) and os.path.isdir(metrics_dir),
             "omp": os.environ.get("OMP_NUM_THREADS"),
+            "preloaded": PRELOADED,
         }).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
@@ -850,6 +853,8 @@ def test_gunicorn_serves_with_the_config(tmp_path: Path) -> None:
         assert first["metrics_dir_exists"] is True
         assert Path(first["metrics_dir"]).parent == tmp_path
         assert first["omp"] == "1" if pinned else int(first["omp"]) >= 1  # one core, one worker
+        # The master imported the engine and Flask before forking: a worker starts with them.
+        assert first["preloaded"] == ["flask", "shapecheck.engine"]
         if _has("prometheus_client"):
             # A worker that exits has its live gauge removed by child_exit.
             live = Path(first["metrics_dir"]) / f"gauge_livesum_{first['pid']}.db"
