@@ -184,7 +184,7 @@ def is_chain(graph: ModelGraph) -> bool:
         return False
     previous = graph.inputs[0].name
     for call in graph.calls:
-        if [r.layer for r in call.inputs] != [previous]:
+        if len(call.inputs) != 1 or call.inputs[0].layer != previous:
             return False
         previous = call.layer
     return True
