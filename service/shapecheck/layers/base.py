@@ -146,8 +146,9 @@ class Layer:
         the arguments. A layer does not change once built, and takes nothing from its name
         but ``name``."""
         twin = object.__new__(type(self))
-        twin.__dict__.update(self.__dict__)
-        twin.name = name
+        fields = self.__dict__.copy()
+        fields["name"] = name
+        twin.__dict__ = fields
         return twin
 
     @classmethod
