@@ -27,7 +27,6 @@ with the same default weights, the forward plan: ~2 ms of Python for ResNet50.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ from .graph import (
 from .initializers import WeightCache, default_weights
 from .layers.base import Layer, Mask
 from .layers.core import Embedding, Opaque
+from .lru import LRU
 from .shapes import Shape, format_shape
 
 if TYPE_CHECKING:
@@ -357,23 +357,19 @@ def model_key(graph: ModelGraph) -> Hashable | None:
     return (tuple(calls), tuple((i.name, i.shape) for i in graph.inputs), tuple(graph.outputs))
 
 
-SETUPS: OrderedDict[Hashable, tuple[Propagation, budget.Estimate]] = OrderedDict()
-SETUPS_KEPT = 8
+SETUPS: LRU[tuple[Propagation, budget.Estimate]] = LRU(max_entries=8)
 
 
 def shapes_and_costs(graph: ModelGraph, shapes: Mapping[str, Shape],
                      key: Hashable | None) -> tuple[Propagation, budget.Estimate]:
     """The propagation of the data's shapes through ``graph`` and the estimate of its costs;
-    the last ``SETUPS_KEPT`` by ``model_key``, as the same model comes again and again."""
-    if key in SETUPS:
-        SETUPS.move_to_end(key)
-        return SETUPS[key]
-    prop = propagate_data(graph, shapes)
-    setup = prop, budget.estimate(graph, prop, next(iter(shapes.values()))[0])
-    if key is not None:
-        SETUPS[key] = setup
-        if len(SETUPS) > SETUPS_KEPT:
-            SETUPS.popitem(last=False)
+    the last few (``SETUPS``) by ``model_key``, as the same model comes again and again."""
+    setup = SETUPS.get(key) if key is not None else None
+    if setup is None:
+        prop = propagate_data(graph, shapes)
+        setup = prop, budget.estimate(graph, prop, next(iter(shapes.values()))[0])
+        if key is not None:
+            SETUPS.put(key, setup)
     return setup
 
 

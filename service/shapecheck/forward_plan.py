@@ -39,7 +39,7 @@ from __future__ import annotations
 import copy
 import math
 import weakref
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from types import SimpleNamespace
@@ -57,6 +57,7 @@ from .layers.merge import Add
 from .layers.normalization import BatchNormalization
 from .layers.pooling import MaxPooling, MaxPooling1D, MaxPooling2D, MaxPooling3D
 from .layers.reshaping import ZeroPadding, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
+from .lru import LRU
 from .shapes import Shape, channel_axis, spatial_axes
 from .winograd import WinogradConv2D, winograd_kernel
 
@@ -412,8 +413,8 @@ class DerivedCache(Generic[T]):
 
     def __init__(self, max_entries: int | None = None,
                  seal: Callable[[T], None] = lambda value: None) -> None:
-        self.max_entries, self.seal = max_entries, seal
-        self.entries: OrderedDict[Hashable, tuple[list[weakref.ref], T]] = OrderedDict()
+        self.seal = seal
+        self.entries: LRU[tuple[list[weakref.ref], T]] = LRU(max_entries)
 
     def get(self, recipe: Hashable, sources: Sequence[Array], make: Callable[[], T]) -> T:
         if not kept(sources):
@@ -422,14 +423,11 @@ class DerivedCache(Generic[T]):
         entry = self.entries.get(key)
         if entry is not None and all(ref() is a for ref, a in zip(entry[0], sources,
                                                                    strict=True)):
-            self.entries.move_to_end(key)
             return entry[1]
         value = make()
         self.seal(value)
-        refs = [weakref.ref(a, lambda _, key=key: self.entries.pop(key, None)) for a in sources]
-        self.entries[key] = (refs, value)
-        if self.max_entries is not None and len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        refs = [weakref.ref(a, lambda _, key=key: self.entries.pop(key)) for a in sources]
+        self.entries.put(key, (refs, value))
         return value
 
 

@@ -10,13 +10,13 @@ seed) in a small LRU, so that repeated forward passes of one model skip the draw
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
 
 from .formats.naming import snake_case
 from .layers.base import Weight
+from .lru import LRU
 
 Array = np.ndarray
 Draw = Callable[[np.random.Generator, tuple[int, ...]], Array]
@@ -191,25 +191,21 @@ class WeightCache:
     """
 
     def __init__(self, max_entries: int = 4, max_bytes: int = 256 * 1024 * 1024) -> None:
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self.entries: OrderedDict[Hashable, tuple[LayerWeights, int]] = OrderedDict()
+        self.entries: LRU[LayerWeights] = LRU(max_entries, max_bytes, size=weights_bytes)
 
     def get(self, key: Hashable, make: Callable[[], LayerWeights]) -> LayerWeights:
-        if key in self.entries:
-            self.entries.move_to_end(key)
-            return self.entries[key][0]
-        weights = make()
-        size = sum(a.nbytes for arrays in weights.values() for a in arrays)
-        for arrays in weights.values():
-            for a in arrays:
-                a.flags.writeable = False
-        if size <= self.max_bytes:
-            self.entries[key] = (weights, size)
-            while (len(self.entries) > self.max_entries
-                   or sum(s for _, s in self.entries.values()) > self.max_bytes):
-                self.entries.popitem(last=False)
+        weights = self.entries.get(key)
+        if weights is None:
+            weights = make()
+            for arrays in weights.values():
+                for a in arrays:
+                    a.flags.writeable = False
+            self.entries.put(key, weights)
         return weights
+
+
+def weights_bytes(weights: LayerWeights) -> int:
+    return sum(a.nbytes for arrays in weights.values() for a in arrays)
 
 
 CACHE = WeightCache()
