@@ -65,6 +65,11 @@ class LRU(Generic[V]):
         return ((self.max_entries is not None and len(self._entries) > self.max_entries)
                 or (self.max_size is not None and self._total > self.max_size))
 
+    @property
+    def total(self) -> int:
+        """The size of all the values kept."""
+        return self._total
+
     def __contains__(self, key: Hashable) -> bool:
         with self._lock:
             return key in self._entries

@@ -11,10 +11,10 @@ and evicts the least recently used answers.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+from ..lru import LRU
 
 
 @dataclass(frozen=True)
@@ -28,20 +28,20 @@ class CachedAnswer:
 class ResponseCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.entries: OrderedDict[bytes, CachedAnswer] = OrderedDict()
-        self.size = 0
-        self.lock = threading.Lock()  # gthread workers serve several requests at once
+        self.entries: LRU[CachedAnswer] = LRU(max_size=max_bytes,
+                                              size=lambda answer: len(answer.body))
+
+    @property
+    def size(self) -> int:
+        """Bytes of the answers kept."""
+        return self.entries.total
 
     @staticmethod
     def key(raw_body: bytes) -> bytes:
         return hashlib.sha256(raw_body).digest()
 
     def get(self, key: bytes) -> CachedAnswer | None:
-        with self.lock:
-            answer = self.entries.get(key)
-            if answer is not None:
-                self.entries.move_to_end(key)
-            return answer
+        return self.entries.get(key)
 
     def put(self, key: bytes, body: bytes, result: dict[str, Any]) -> None:
         if len(body) > self.max_bytes // 8:  # one huge answer must not flush everything else
@@ -49,11 +49,4 @@ class ResponseCache:
         summary = {"ok": result.get("ok"),
                    "diagnostics": [{"code": d.get("code"), "severity": d.get("severity")}
                                    for d in result.get("diagnostics", ())]}
-        with self.lock:
-            if key in self.entries:
-                return
-            self.entries[key] = CachedAnswer(body, summary)
-            self.size += len(body)
-            while self.size > self.max_bytes:
-                _, evicted = self.entries.popitem(last=False)
-                self.size -= len(evicted.body)
+        self.entries.put(key, CachedAnswer(body, summary))
