@@ -123,30 +123,41 @@ def forward_refusal(doc: dict) -> str:
     return message
 
 
-def test_a_mask_from_an_operation_the_forward_pass_does_not_compute_is_refused() -> None:
-    doc = keras_json("mask_from_ops_not_equal")
-    operation = next(e for e in doc["config"]["layers"] if e["class_name"] == "NotEqual")
-    operation.update(class_name="Tril", registered_name="Tril")
-    assert forward_refusal(doc) == (
-        "layer 'lstm' (LSTM) reads its mask argument from the Keras operation Tril, which the "
-        "forward pass does not compute")
+def entry(doc: dict, **match: str) -> dict:
+    """The first layer entry of a Keras document whose keys have these values."""
+    return next(e for e in doc["config"]["layers"] if match.items() <= e.items())
 
 
-def test_a_mask_naming_a_tensor_nobody_computes_is_refused() -> None:
-    doc = keras_json("explicit_mask_wins_over_the_embedding_mask")
-    lstm = next(e for e in doc["config"]["layers"] if e["name"] == "lstm")
-    lstm["inbound_nodes"][0]["kwargs"]["mask"]["config"]["keras_history"] = ["nowhere", 0, 0]
-    assert forward_refusal(doc) == (
-        "layer 'lstm' (LSTM) reads its mask argument from 'nowhere', which is neither a model "
-        "input nor an output computed before this layer")
+def operation_of_another_kind(doc: dict) -> None:
+    entry(doc, class_name="NotEqual").update(class_name="Tril", registered_name="Tril")
 
 
-def test_a_mask_operation_that_reads_itself_is_refused() -> None:
-    doc = keras_json("mask_from_ops_not_equal")
-    operation = next(e for e in doc["config"]["layers"] if e["class_name"] == "NotEqual")
-    operation["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = [operation["name"],
-                                                                           0, 0]
-    assert "reads its mask argument from 'not_equal" in forward_refusal(doc)
+def mask_from_nowhere(doc: dict) -> None:
+    mask = entry(doc, name="lstm")["inbound_nodes"][0]["kwargs"]["mask"]
+    mask["config"]["keras_history"] = ["nowhere", 0, 0]
+
+
+def operation_reading_itself(doc: dict) -> None:
+    operation = entry(doc, class_name="NotEqual")
+    operation["inbound_nodes"][0]["args"][0]["config"]["keras_history"] = [
+        operation["name"], 0, 0]
+
+
+@pytest.mark.parametrize(("case_id", "breaks", "refusal"), [
+    ("mask_from_ops_not_equal", operation_of_another_kind,
+     "layer 'lstm' (LSTM) reads its mask argument from the Keras operation Tril, which the "
+     "forward pass does not compute"),
+    ("explicit_mask_wins_over_the_embedding_mask", mask_from_nowhere,
+     "layer 'lstm' (LSTM) reads its mask argument from 'nowhere', which is neither a model "
+     "input nor an output computed before this layer"),
+    ("mask_from_ops_not_equal", operation_reading_itself,
+     "reads its mask argument from 'not_equal"),
+], ids=["operation_not_computed", "tensor_nobody_computes", "operation_reads_itself"])
+def test_a_mask_the_forward_pass_cannot_compute_is_refused(case_id: str, breaks,
+                                                             refusal: str) -> None:
+    doc = keras_json(case_id)
+    breaks(doc)
+    assert refusal in forward_refusal(doc)
 
 
 def test_a_native_mask_names_a_tensor_of_the_model() -> None:
