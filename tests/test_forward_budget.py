@@ -237,3 +237,17 @@ def test_values_are_returned_up_to_the_body_limit(monkeypatch):
         forward_pass(analysis, {"batch_size": 2, "return": "values"}, limits)
     assert (caught.value.value, caught.value.what) == (4 * 2 * 30, "forward values bytes")
     assert '"return": "summary"' in caught.value.detail
+
+
+def test_estimate_keeps_a_tensor_alive_until_a_mask_argument_reads_it():
+    # 'flag' is read by no call's inputs, only as the LSTM's mask: the pass keeps it from its
+    # own call to the LSTM's, so at 'wide' x, flag, wide's output and its temporary are alive.
+    masked = {"inputs": {"x": [6, 4], "t": [6, 1]}, "layers": [
+        {"type": "Flatten", "name": "flag", "inputs": "t"},
+        {"type": "Dense", "units": 50, "name": "wide", "inputs": "x"},
+        {"type": "LSTM", "units": 2, "name": "lstm", "inputs": "wide", "call": {"mask": "flag"}}],
+        "outputs": ["lstm"]}
+    x, flag, wide = 6 * 4, 6, 6 * 50
+    assert estimate_of(masked, batch=1).activation_bytes == 4 * (x + flag + wide + wide)
+    assert check({"model": masked, "forward": {"seed": 1}})["forward"]["outputs"][0]["shape"] \
+        == [1, 2]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .arrays import float32_bytes
 from .config import Limits
 from .errors import LimitExceeded
-from .graph import Call, ModelGraph, Propagation, TensorRef
+from .graph import Call, ModelGraph, Propagation, TensorRef, mask_tensors
 from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
 from .layers.base import Layer
@@ -61,11 +61,17 @@ class Estimate:
                 "peak_bytes": self.total_bytes, "macs": self.macs, "other_macs": self.other_macs}
 
 
+def reads(call: Call) -> set[TensorRef]:
+    """The tensors a call reads: its inputs, and those its mask arguments read."""
+    return {*call.inputs, *mask_tensors(call)} if call.masks else set(call.inputs)
+
+
 def last_readers(order: list[Call]) -> dict[TensorRef, int]:
-    """For every tensor read by some call, the position of its last reader in ``order``."""
+    """For every tensor read by some call (``reads``), the position of its last reader in
+    ``order``: until then the forward pass keeps it."""
     last: dict[TensorRef, int] = {}
     for step, call in enumerate(order):
-        for ref in call.inputs:
+        for ref in reads(call):
             last[ref] = step
     return last
 
@@ -97,7 +103,8 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         temporary = produced + patch_bytes(layer, ins[0], outs[0]) + 2 * score_bytes
         peak = max(peak, live + produced + temporary)
         live += sum(sizes[ref] for ref in refs if ref in last or ref in keep)
-        live -= sum(sizes[ref] for ref in set(call.inputs)
+        # (a mask argument may name a tensor nothing computes: the pass refuses it, sizeless)
+        live -= sum(sizes.get(ref, 0) for ref in reads(call)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
         other_macs += score_macs + STEP_MACS * time_steps(layer, ins[0])

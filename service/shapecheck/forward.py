@@ -46,7 +46,6 @@ from .graph import (
     ModelInput,
     Propagation,
     TensorRef,
-    mask_tensors,
     propagate,
 )
 from .initializers import WeightCache, default_weights
@@ -89,12 +88,6 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     the model inputs (a nested model's, given by the outer call)."""
     graph, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
     last = budget.last_readers(prop.order)
-    mask_reads = {}  # step -> the tensors its mask arguments read, kept until then
-    for step, call in enumerate(prop.order):
-        if call.masks:
-            mask_reads[step] = set(mask_tensors(call))
-            for ref in mask_reads[step]:
-                last[ref] = max(last.get(ref, step), step)
     keep = set(graph.outputs)
     call_outputs = budget.outputs_by_call(prop)
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
@@ -123,11 +116,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 values[ref] = out.astype(np.float32, copy=False)
                 if i < len(out_masks) and out_masks[i] is not None:
                     masks[ref] = out_masks[i]
-        read = set(call.inputs)
-        if step in mask_reads:
-            read |= mask_reads[step]
-        for ref in read:
-            if last.get(ref) == step and ref not in keep:
+        for ref in budget.reads(call):
+            if last[ref] == step and ref not in keep:
                 values.pop(ref, None)
                 masks.pop(ref, None)
     return ({ref: values[ref] for ref in graph.outputs},
