@@ -181,7 +181,24 @@ def on_starting(server) -> None:
     for stale in Path(metrics_dir).glob("*.db"):
         stale.unlink(missing_ok=True)
     server.log.info("Prometheus multiprocess metrics in %s", metrics_dir)
+    make_rate_limit_table()
     import_libraries()
+
+
+# --- Rate limits across workers --------------------------------------------------------------
+# SHAPECHECK_RATE_LIMIT is one budget per client for the whole server, not per worker: the
+# workers keep their token buckets in one table, a file made here (on tmpfs when there is one)
+# and named to them by SHAPECHECK_RATE_LIMIT_FILE (see shapecheck/api/ratelimit.py). It is
+# made whether or not a limit is set: an empty file, which the workers size when they use it.
+_rate_limit_table: str | None = None
+
+
+def make_rate_limit_table() -> None:
+    global _rate_limit_table
+    directory = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    fd, _rate_limit_table = tempfile.mkstemp(prefix="shapecheck-ratelimit-", dir=directory)
+    os.close(fd)
+    os.environ["SHAPECHECK_RATE_LIMIT_FILE"] = _rate_limit_table
 
 
 def import_libraries() -> None:
@@ -208,7 +225,11 @@ def child_exit(server, worker) -> None:
 
 
 def on_exit(server) -> None:
-    """Master hook, at shutdown: remove the metrics directory if this file created it."""
+    """Master hook, at shutdown: remove the rate-limit table, and the metrics directory if this
+    file created it."""
+    if _rate_limit_table is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(_rate_limit_table)
     if _created_metrics_dir is not None:
         with contextlib.suppress(OSError):
             shutil.rmtree(_created_metrics_dir)

@@ -48,6 +48,8 @@ SERVICE_LIMITS: dict[str, float] = {
     "SHAPECHECK_FORWARD_MAX_BYTES": 512 * 2**20,
     "SHAPECHECK_FORWARD_MAX_MACS": 2e10,
     "SHAPECHECK_FORWARD_TIMEOUT_S": 20,
+    "SHAPECHECK_RATE_LIMIT": 0,
+    "SHAPECHECK_RATE_BURST": 0,
 }
 # Read by deploy/gunicorn.conf.py.
 SERVER_ENV = {
@@ -798,6 +800,7 @@ _STUB_APP = textwrap.dedent(
             "metrics_dir_exists": bool(metrics_dir) and os.path.isdir(metrics_dir),
             "omp": os.environ.get("OMP_NUM_THREADS"),
             "preloaded": PRELOADED,
+            "rate_limit_file": os.environ.get("SHAPECHECK_RATE_LIMIT_FILE"),
         }).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
@@ -855,6 +858,8 @@ def test_gunicorn_serves_with_the_config(tmp_path: Path) -> None:
         assert first["omp"] == "1" if pinned else int(first["omp"]) >= 1  # one core, one worker
         # The master imported the engine and Flask before forking: a worker starts with them.
         assert first["preloaded"] == ["flask", "shapecheck.engine"]
+        # ...and made the table of rate-limit buckets that all workers share.
+        assert Path(first["rate_limit_file"]).is_file()
         if _has("prometheus_client"):
             # A worker that exits has its live gauge removed by child_exit.
             live = Path(first["metrics_dir"]) / f"gauge_livesum_{first['pid']}.db"
@@ -874,6 +879,7 @@ def test_gunicorn_serves_with_the_config(tmp_path: Path) -> None:
     assert '"GET / HTTP/1.1" 200' in stdout, "access log on stdout"
     assert f"Listening at: http://127.0.0.1:{port}" in stderr, "error log on stderr"
     assert not Path(first["metrics_dir"]).exists(), "on_exit removes the metrics directory"
+    assert not Path(first["rate_limit_file"]).exists(), "and the rate-limit table"
 
 
 def _has(module: str) -> bool:

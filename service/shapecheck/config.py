@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ def _env_number(name: str, default: float, zero_allowed: bool = False) -> float:
         value = float(raw)
     except ValueError:
         raise ValueError(f"environment variable {name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"environment variable {name}={raw!r} must be a finite number")
     if value < 0 or (value == 0 and not zero_allowed):
         bound = ">= 0" if zero_allowed else "> 0"
         raise ValueError(f"environment variable {name}={raw!r} must be {bound}")
@@ -36,6 +39,16 @@ class Limits:
     """``/v1/*`` requests one worker handles at once (matters with GUNICORN_THREADS > 1)."""
     response_cache_bytes: int = 32 * 1024 * 1024
     """Answers of repeated check requests kept per worker; 0 turns the cache off."""
+    rate_limit: float = 0.0
+    """``/v1/*`` requests per second per API key (or client address), all workers together;
+    0: no limit."""
+    rate_burst: int = 0
+    """Requests a client may make at once before ``rate_limit`` paces it; 0: one second's
+    worth (``burst``)."""
+
+    @property
+    def burst(self) -> int:
+        return self.rate_burst or max(1, math.ceil(self.rate_limit))
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -61,6 +74,8 @@ ENV_FIELDS = (
     ("forward_timeout_s", "SHAPECHECK_FORWARD_TIMEOUT_S", float, False),
     ("max_in_flight", "SHAPECHECK_MAX_IN_FLIGHT", int, False),
     ("response_cache_bytes", "SHAPECHECK_RESPONSE_CACHE_BYTES", int, True),
+    ("rate_limit", "SHAPECHECK_RATE_LIMIT", float, True),
+    ("rate_burst", "SHAPECHECK_RATE_BURST", int, True),
 )
 """(Limits field, environment variable, type, whether 0 is allowed) for each setting."""
 ENV_VARIABLES = tuple(variable for _, variable, _, _ in ENV_FIELDS)

@@ -14,6 +14,7 @@ from ..config import Limits
 from ..errors import LimitExceeded, MalformedRequest, RequestInvalid
 from . import guards, problems, telemetry
 from .cache import ResponseCache
+from .ratelimit import RateLimiter
 from .routes import blueprint
 
 log = logging.getLogger("shapecheck")
@@ -39,8 +40,9 @@ def create_app(limits: Limits | None = None,
     """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``).
 
     Limits and API keys come from the environment unless given. ``limits`` sets what this
-    layer enforces (body size, JSON depth, in-flight requests, the response cache); the engine
-    reads its own (layers, ranks, forward budgets) from the environment on each check.
+    layer enforces (body size, JSON depth, rate and in-flight requests, the response cache);
+    the engine reads its own (layers, ranks, forward budgets) from the environment on each
+    check.
     """
     limits = limits or Limits.from_env()
     app = Flask("shapecheck")
@@ -51,8 +53,10 @@ def create_app(limits: Limits | None = None,
                                     if limits.response_cache_bytes else None)
     # Registration order is run order: time and id the request first, then guard it.
     telemetry.install(app)
+    limiter = (RateLimiter.from_env(limits.rate_limit, limits.burst) if limits.rate_limit
+               else None)
     guards.install(app, guards.api_keys_from_env() if api_keys is None else api_keys,
-                   limits.max_in_flight)
+                   limits.max_in_flight, limiter)
     app.register_blueprint(blueprint)
     register_error_handlers(app)
     return app

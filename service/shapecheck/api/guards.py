@@ -1,4 +1,5 @@
-"""What stands before the ``/v1/*`` endpoints: API keys and the per-worker in-flight limit.
+"""What stands before the ``/v1/*`` endpoints, in this order: API keys, the per-client rate
+limit (``ratelimit``) and the per-worker in-flight limit.
 
 Health, metrics and documentation endpoints are never guarded: probes and scrapers must reach
 them without credentials, and an overloaded worker must still say it is alive.
@@ -13,6 +14,7 @@ import threading
 from flask import Flask, Response, g, request
 
 from . import problems
+from .ratelimit import RateLimiter, retry_after
 
 GUARDED_PREFIX = "/v1/"
 RETRY_AFTER_S = 1
@@ -40,7 +42,15 @@ def bearer_token(header: str | None) -> bytes | None:
     return token.strip().encode("utf-8", "surrogateescape")
 
 
-def install(app: Flask, keys: tuple[bytes, ...], max_in_flight: int) -> None:
+def client_identity(keys: tuple[bytes, ...]) -> bytes:
+    """Whom a request counts against: its API key (already checked) when keys are set, else
+    the address it came from."""
+    token = bearer_token(request.headers.get("Authorization")) if keys else None
+    return b"key:" + token if token is not None else f"addr:{request.remote_addr}".encode()
+
+
+def install(app: Flask, keys: tuple[bytes, ...], max_in_flight: int,
+            limiter: RateLimiter | None = None) -> None:
     slots = threading.BoundedSemaphore(max_in_flight)
 
     @app.before_request
@@ -56,6 +66,19 @@ def install(app: Flask, keys: tuple[bytes, ...], max_in_flight: int) -> None:
         detail = ("Missing API key: send Authorization: Bearer <key>." if token is None
                   else "Invalid API key.")
         return problems.problem(401, detail, headers={"WWW-Authenticate": challenge})
+
+    @app.before_request
+    def pace() -> Response | None:
+        if limiter is None or not request.path.startswith(GUARDED_PREFIX):
+            return None
+        wait = limiter.take(client_identity(keys))
+        if not wait:
+            return None
+        return problems.problem(
+            429, f"Over the rate limit of {limiter.rate:g} requests per second (bursts of "
+                 f"{limiter.burst}) for this client (SHAPECHECK_RATE_LIMIT, "
+                 f"SHAPECHECK_RATE_BURST); retry in {wait:.2f} s.",
+            headers={"Retry-After": str(retry_after(wait))})
 
     @app.before_request
     def take_slot() -> Response | None:
