@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "model",
         type=Path,
-        metavar="MODEL.json",
-        help="model JSON file (native, or Keras to_json())",
+        metavar="MODEL",
+        help="model file: JSON (native, or Keras to_json()) or a Keras .keras archive",
     )
     shape_help = "data shape with the batch axis, e.g. 100,32,32,3 (none or ? for unknown); "
     for option, what in (("--x-shape", "inputs"), ("--y-shape", "outputs")):

@@ -8,6 +8,7 @@ import os
 import random
 import re
 import time
+import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,9 +86,11 @@ class Client:
     ) -> CheckResult:
         """Check ``model`` with ``POST /v1/check`` (retried on overload: a check is pure).
 
-        ``model`` is a dict, a JSON string, a path (``str`` or ``Path``) to a JSON file, or an
-        object with ``to_json()`` such as a Keras model. Shapes include the batch axis, with
-        ``None`` for unknown dimensions; a dict name -> shape for several inputs or outputs.
+        ``model`` is a dict, a JSON string, a path (``str`` or ``Path``) to a JSON file or to a
+        Keras ``.keras`` archive (``model.save("m.keras")``; only its configuration is read,
+        not its weights), or an object with ``to_json()`` such as a Keras model. Shapes include
+        the batch axis, with ``None`` for unknown dimensions; a dict name -> shape for several
+        inputs or outputs.
         A wrong model is not an exception: look at ``result.ok`` or call
         ``result.raise_for_errors()``.
         """
@@ -151,16 +154,37 @@ def load_model(model: Any) -> dict[str, Any]:
     if isinstance(model, str) and model.lstrip().startswith("{"):
         return _as_object(json.loads(model), "the JSON string")
     if isinstance(model, str | os.PathLike):
-        return _as_object(json.loads(Path(model).read_text(encoding="utf-8")), str(model))
+        return _as_object(read_model_file(Path(model)), str(model))
     if callable(getattr(model, "to_json", None)):
         document = model.to_json()
         return _as_object(
             json.loads(document) if isinstance(document, str) else document, "to_json()"
         )
     raise TypeError(
-        "model must be a dict, a JSON string, a path to a JSON file, or have a to_json() method,"
-        f" not {type(model).__name__}"
+        "model must be a dict, a JSON string, a path to a JSON or .keras file, or have a"
+        f" to_json() method, not {type(model).__name__}"
     )
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def read_model_file(path: Path) -> Any:
+    """The parsed model document in a JSON file, or in a Keras ``.keras`` archive: a zip whose
+    ``config.json`` is what ``model.to_json()`` gives. HDF5 files (``.h5``) are refused with
+    what to do instead: reading them would take h5py."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                raise ValueError(f"{path} is a zip archive without config.json, not a Keras "
+                                 ".keras file")
+            return json.loads(archive.read("config.json"))
+    with path.open("rb") as file:
+        if file.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+            raise ValueError(
+                f"{path} is an HDF5 file: load it with Keras and pass the model (or "
+                "model.to_json()), or save it as .keras with model.save('model.keras')")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _as_object(document: Any, source: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import shapecheck_client
 from seed_models import SEED_000, SEED_001
 from shapecheck_client import Client, Fix, ModelShapeError, ValidationError, apply_fix
 from shapecheck_client.cli import main
+from shapecheck_client.client import load_model
 
 SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
 SEED_000_ARGS = ["--x-shape", "100,100,100,3", "--y-shape", "100,10"]
@@ -110,6 +111,36 @@ def test_a_json_file_path(client: Client, tmp_path: Path) -> None:
     path = write(tmp_path, SEED_001)
     assert client.check(path).totals["params"] == 114
     assert client.check(str(path)).totals["params"] == 114
+
+
+SAVED = Path(__file__).resolve().parents[1] / "fixtures" / "keras3" / "saved"
+"""Models saved by real Keras 3 with model.save() (tools/keras_fixtures/saved_models.py)."""
+
+
+@pytest.mark.parametrize("name", ["seed000", "two_towers"])
+def test_a_saved_keras_archive_checks_as_keras_built_it(client: Client, name: str) -> None:
+    recorded = json.loads((SAVED / f"{name}.json").read_text())
+    result = client.check(SAVED / f"{name}.keras")
+    assert result.raw["model"]["format"] == "keras3"
+    assert [o["shape"] for o in result.raw["model"]["outputs"]] == recorded["outputs"]
+    assert result.totals["params"] == recorded["params"]
+    # The archive's config.json is model.to_json(), with the dtype policies' shared ids.
+    assert without_shared_ids(load_model(SAVED / f"{name}.keras")) == recorded["keras_json"]
+
+
+def without_shared_ids(document: Any) -> Any:
+    if isinstance(document, dict):
+        return {k: without_shared_ids(v) for k, v in document.items() if k != "shared_object_id"}
+    if isinstance(document, list):
+        return [without_shared_ids(v) for v in document]
+    return document
+
+
+def test_cli_checks_a_saved_keras_archive(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(SAVED / "seed000.keras"), "--url", url, *SEED_000_ARGS]) == 1
+    assert "error target_shape_mismatch at dense_1: " in capsys.readouterr().out
 
 
 def test_layers_lists_the_supported_types(client: Client) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import zipfile
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from shapecheck_client import (
     ValidationError,
     parse_retry_after,
 )
+from shapecheck_client.client import load_model
 
 MODEL = {"inputs": [4], "layers": [{"type": "Dense", "units": 1}]}
 OK = {"ok": True, "layers": [], "diagnostics": [], "summary": "table", "totals": {"params": 5}}
@@ -118,6 +120,29 @@ def test_model_forms(scripted_server: Any, tmp_path: Path, form: str) -> None:
     with fast_client(scripted_server.url) as client:
         client.check(model)
     assert scripted_server.received[0].body == {"model": MODEL}
+
+
+def test_a_keras_archive_gives_its_config_json(scripted_server: Any, tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"  # what model.save() writes: a zip, the model in config.json
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("config.json", json.dumps(MODEL))
+        archive.writestr("model.weights.h5", b"\x89HDF\r\n\x1a\n")
+    scripted_server.add(200, OK)
+    with fast_client(scripted_server.url) as client:
+        client.check(path)
+    assert scripted_server.received[0].body == {"model": MODEL}
+
+
+def test_other_model_files_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    archive_path, hdf5_path = tmp_path / "weights.zip", tmp_path / "model.h5"
+    with zipfile.ZipFile(archive_path, "w") as archive:
+        archive.writestr("model.weights.h5", b"")
+    hdf5_path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    with pytest.raises(ValueError, match=r"without config\.json, not a Keras \.keras file"):
+        load_model(archive_path)
+    with pytest.raises(ValueError, match="HDF5 file: load it with Keras and pass the model"):
+        load_model(hdf5_path)
 
 
 def test_a_model_of_another_kind_is_a_type_error(scripted_server: Any) -> None:
