@@ -1,7 +1,9 @@
-"""The ``shapecheck`` command: check a model file, list layer types, apply a verified fix.
+"""The ``shapecheck`` command: check model files, list layer types, apply a verified fix.
 
-Exit status: 0 when the model has no errors (or the fix was applied), 1 when it has errors
-(or no fix is available), 2 on a usage error or when the service fails or cannot be reached.
+Exit status: 0 when no model has errors (or the fix was applied), 1 when one has errors (or no
+fix is available), 2 on a usage error, a file that cannot be read, or when the service fails or
+cannot be reached. ``check`` takes several files (a CI job checking every model of a
+repository): it checks each one, reports each, and exits with the worst status.
 """
 
 from __future__ import annotations
@@ -78,12 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--retries", type=int, default=3, help="retries when overloaded")
 
     model = argparse.ArgumentParser(add_help=False, parents=[common])
-    model.add_argument(
-        "model",
-        type=Path,
-        metavar="MODEL",
-        help="model file: JSON (native, or Keras to_json()) or a Keras .keras archive",
-    )
     shape_help = "data shape with the batch axis, e.g. 100,32,32,3 (none or ? for unknown); "
     for option, what in (("--x-shape", "inputs"), ("--y-shape", "outputs")):
         model.add_argument(
@@ -101,13 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", parents=[model], help="check a model for shape errors")
-    check.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    model_help = "model file: JSON (native, or Keras to_json()) or a Keras .keras archive"
+    check = commands.add_parser("check", parents=[model], help="check models for shape errors")
+    check.add_argument("models", type=Path, nargs="+", metavar="MODEL",
+                       help=f"{model_help}; several are checked in turn, with the same options")
+    check.add_argument("--json", action="store_true",
+                       help="print the raw JSON answer (for several files: an object by file)")
+    check.add_argument(
+        "--github", action="store_true", default=os.environ.get("GITHUB_ACTIONS") == "true",
+        help="also print GitHub Actions annotations (::error file=...), which show each "
+             "diagnostic on its file in a pull request; the default when GITHUB_ACTIONS=true")
     check.set_defaults(run=run_check)
     layers = commands.add_parser("layers", parents=[common], help="list supported layer types")
     layers.add_argument("--json", action="store_true", help="print the raw JSON answer")
     layers.set_defaults(run=run_layers)
     fix = commands.add_parser("fix", parents=[model], help="apply the best fix for the first error")
+    fix.add_argument("model", type=Path, metavar="MODEL", help=model_help)
     fix.add_argument(
         "-o", "--output", required=True, metavar="FIXED.json", help="where to write the fixed model"
     )
@@ -132,12 +137,52 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_check(client: Client, args: argparse.Namespace) -> int:
-    result = _check(client, load_model(args.model), args)
+    """Check each file and report it; a file that cannot be read or checked is reported on
+    stderr and the others are still checked."""
+    several = len(args.models) > 1
+    statuses, answers = [], {}
+    for index, path in enumerate(args.models):
+        try:
+            result = _check(client, load_model(path), args)
+        except (ShapecheckError, OSError, ValueError) as exc:
+            if not several:
+                raise
+            print(f"shapecheck: {path}: {exc}", file=sys.stderr)
+            statuses.append(2)
+            continue
+        statuses.append(0 if result.ok else 1)
+        answers[str(path)] = result.raw
+        for line in annotations(result, str(path)) if args.github else ():
+            print(line)
+        if not args.json:
+            if several:
+                print(f"{chr(10) if index else ''}==> {path} <==")
+            print(render(result, colour=use_colour(sys.stdout)))
     if args.json:
-        print(json.dumps(result.raw, indent=2))
-    else:
-        print(render(result, colour=use_colour(sys.stdout)))
-    return 0 if result.ok else 1
+        print(json.dumps(answers if several else next(iter(answers.values())), indent=2))
+    return max(statuses)
+
+
+ANNOTATION_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def annotations(result: CheckResult, path: str) -> list[str]:
+    """GitHub Actions workflow commands, one per diagnostic, on the model's file."""
+    lines = []
+    for diagnostic in result.diagnostics:
+        level = ANNOTATION_LEVELS.get(diagnostic.severity, "notice")
+        message = diagnostic.message + (f" Hint: {diagnostic.hint}" if diagnostic.hint else "")
+        if diagnostic.fixes:
+            message += f" Verified fix: {diagnostic.fixes[0].title}."
+        properties = f"file={_escape(path, True)},title={_escape(_describe(diagnostic), True)}"
+        lines.append(f"::{level} {properties}::{_escape(message, False)}")
+    return lines
+
+
+def _escape(text: str, property_value: bool) -> str:
+    """A workflow command's escaping: % and line breaks always, ':' and ',' in properties."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if property_value else text
 
 
 def run_layers(client: Client, args: argparse.Namespace) -> int:

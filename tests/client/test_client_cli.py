@@ -208,6 +208,61 @@ def test_check_named_shapes_and_json(
     assert scripted_server.received[0].body["batch_size"] == 8
 
 
+def test_check_several_files_reports_each_and_exits_with_the_worst(
+    scripted_server: Any, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted_server.add(200, RIGHT).add(200, WRONG)
+    absent = tmp_path / "absent.json"
+    args = ["check", str(model_path), str(absent), str(model_path), "--url", scripted_server.url]
+    assert main(args) == 2  # a file that cannot be read outranks a model with errors
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == f"==> {model_path} <=="
+    assert captured.out.count(f"==> {model_path} <==") == 2
+    assert "OK: no errors" in captured.out and "FAILED: 1 error(s)" in captured.out
+    assert captured.err.startswith(f"shapecheck: {absent}: ")
+    assert len(scripted_server.received) == 2  # the others were still checked
+    scripted_server.add(200, RIGHT)
+    assert main(["check", str(model_path), str(model_path), "--url", scripted_server.url]) == 0
+
+
+def test_check_several_files_as_json_gives_an_object_by_file(
+    scripted_server: Any, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(SEED_000))
+    scripted_server.add(200, WRONG).add(200, RIGHT)
+    args = ["check", str(model_path), str(other), "--url", scripted_server.url, "--json"]
+    assert main(args) == 1
+    assert json.loads(capsys.readouterr().out) == {str(model_path): WRONG, str(other): RIGHT}
+
+
+def test_github_annotations_put_each_diagnostic_on_its_file(
+    scripted_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "odd: name, v2.json"  # ':' and ',' are escaped in a property
+    path.write_text(json.dumps(SEED_000))
+    answer = {**RESULT.raw, "diagnostics": [
+        {**RESULT.raw["diagnostics"][0], "message": "100% bad\nreally"},
+        RESULT.raw["diagnostics"][1],
+        {"severity": "info", "code": "dense_on_high_rank", "layer": "dense", "message": "note"}]}
+    scripted_server.add(200, answer)
+    assert main(["check", str(path), "--url", scripted_server.url, "--github"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    escaped = str(path).replace(":", "%3A").replace(",", "%2C")
+    assert lines[:3] == [
+        f"::error file={escaped},title=target_shape_mismatch at dense_1::100%25 bad%0Areally "
+        "Hint: flatten first Verified fix: Insert Flatten before dense.",
+        f"::warning file={escaped},title=legacy_argument::old",
+        f"::notice file={escaped},title=dense_on_high_rank at dense::note",
+    ]
+    assert lines[3] == "TABLE"  # the report follows, as without annotations
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # in a GitHub Actions job: on by default
+    scripted_server.add(200, answer)
+    assert main(["check", str(path), "--url", scripted_server.url]) == 1
+    assert capsys.readouterr().out.startswith("::error file=")
+
+
 def test_fix_applies_the_first_fix_and_checks_again(
     scripted_server: Any, model_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
