@@ -143,6 +143,20 @@ def test_cli_checks_a_saved_keras_archive(
     assert "error target_shape_mismatch at dense_1: " in capsys.readouterr().out
 
 
+def test_cli_checks_several_files_with_annotations(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = [str(write(tmp_path, SEED_000)), str(SAVED / "seed000.keras")]
+    assert main(["check", *files, "--url", url, "--github", *SEED_000_ARGS]) == 1
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("==> ")] == [
+        f"==> {path} <==" for path in files]
+    errors = [line for line in out.splitlines() if line.startswith("::error ")]
+    assert [line.partition("::")[2].partition("::")[0] for line in errors] == [
+        f"error file={path},title=target_shape_mismatch at dense_1" for path in files]
+    assert all("Verified fix: Insert " in line for line in errors)
+
+
 def test_layers_lists_the_supported_types(client: Client) -> None:
     types = {layer["type"] for layer in client.layers()}
     assert {"Conv2D", "Dense", "Flatten"} <= types
