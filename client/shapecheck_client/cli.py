@@ -101,12 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[model], help="check models for shape errors")
     check.add_argument("models", type=Path, nargs="+", metavar="MODEL",
                        help=f"{model_help}; several are checked in turn, with the same options")
-    check.add_argument("--json", action="store_true",
-                       help="print the raw JSON answer (for several files: an object by file)")
-    check.add_argument(
-        "--github", action="store_true", default=os.environ.get("GITHUB_ACTIONS") == "true",
+    output = check.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help="print the raw JSON answer (for several files: an object by file)")
+    output.add_argument(
+        "--github", action="store_true", default=None,
         help="also print GitHub Actions annotations (::error file=...), which show each "
-             "diagnostic on its file in a pull request; the default when GITHUB_ACTIONS=true")
+             "diagnostic on its file in a pull request; the default when GITHUB_ACTIONS=true "
+             "(but for --json, which prints JSON only)")
     check.set_defaults(run=run_check)
     layers = commands.add_parser("layers", parents=[common], help="list supported layer types")
     layers.add_argument("--json", action="store_true", help="print the raw JSON answer")
@@ -140,6 +142,7 @@ def run_check(client: Client, args: argparse.Namespace) -> int:
     """Check each file and report it; a file that cannot be read or checked is reported on
     stderr and the others are still checked."""
     several = len(args.models) > 1
+    github = not args.json and (args.github or os.environ.get("GITHUB_ACTIONS") == "true")
     statuses, answers = [], {}
     for index, path in enumerate(args.models):
         try:
@@ -152,12 +155,13 @@ def run_check(client: Client, args: argparse.Namespace) -> int:
             continue
         statuses.append(0 if result.ok else 1)
         answers[str(path)] = result.raw
-        for line in annotations(result, str(path)) if args.github else ():
+        if args.json:
+            continue
+        if several:
+            print(f"{chr(10) if index else ''}==> {path} <==")
+        for line in annotations(result, str(path)) if github else ():
             print(line)
-        if not args.json:
-            if several:
-                print(f"{chr(10) if index else ''}==> {path} <==")
-            print(render(result, colour=use_colour(sys.stdout)))
+        print(render(result, colour=use_colour(sys.stdout)))
     if args.json:
         print(json.dumps(answers if several else next(iter(answers.values())), indent=2))
     return max(statuses)

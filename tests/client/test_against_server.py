@@ -149,8 +149,10 @@ def test_cli_checks_several_files_with_annotations(
     files = [str(write(tmp_path, SEED_000)), str(SAVED / "seed000.keras")]
     assert main(["check", *files, "--url", url, "--github", *SEED_000_ARGS]) == 1
     out = capsys.readouterr().out
-    assert [line for line in out.splitlines() if line.startswith("==> ")] == [
-        f"==> {path} <==" for path in files]
+    headed = [line for line in out.splitlines() if line.startswith(("==> ", "::error "))]
+    starts = [text for path in files for text in (f"==> {path} <==", f"::error file={path},")]
+    assert len(headed) == len(starts)  # each file's header, then its annotation
+    assert all(line.startswith(start) for line, start in zip(headed, starts, strict=True))
     errors = [line for line in out.splitlines() if line.startswith("::error ")]
     assert [line.partition("::")[2].partition("::")[0] for line in errors] == [
         f"error file={path},title=target_shape_mismatch at dense_1" for path in files]

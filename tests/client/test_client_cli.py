@@ -261,6 +261,10 @@ def test_github_annotations_put_each_diagnostic_on_its_file(
     scripted_server.add(200, answer)
     assert main(["check", str(path), "--url", scripted_server.url]) == 1
     assert capsys.readouterr().out.startswith("::error file=")
+    assert main(["check", str(path), "--url", scripted_server.url, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) == answer  # JSON only, even there
+    with pytest.raises(SystemExit):
+        main(["check", str(path), "--url", scripted_server.url, "--json", "--github"])
 
 
 def test_fix_applies_the_first_fix_and_checks_again(
