@@ -5,6 +5,7 @@ own rules (paths, nested models, masks, operations, custom code)."""
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,17 @@ def test_format_detection() -> None:
         {"class_name": "Dense", "config": {"name": "d", "output_dim": 3,
                                            "batch_input_shape": [None, 5]}}]}
     assert detect_format(keras1) == "keras2"
+
+
+@pytest.mark.parametrize("name", ["seed000", "two_towers"])
+def test_format_detection_of_the_config_in_saved_archives(name: str) -> None:
+    """A .keras archive's config.json has Keras 3's ``module`` keys and no version, whichever
+    Keras saved it: tf.keras 2's is told by its inbound nodes or its ``batch_input_shape``."""
+    for flavour, expected in (("keras3", "keras3"), ("tfkeras2", "keras2")):
+        with zipfile.ZipFile(FIXTURES / flavour / "saved" / f"{name}.keras") as archive:
+            config = json.loads(archive.read("config.json"))
+        assert "module" in config and "keras_version" not in config
+        assert detect_format(config) == expected
 
 
 def test_keras1_sequential_list_config_with_legacy_names() -> None:

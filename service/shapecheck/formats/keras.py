@@ -75,19 +75,21 @@ def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any],
 def detect_format(doc: Mapping[str, Any]) -> str:
     """``keras2`` for tf.keras 2 (and Keras 1/2) documents, else ``keras3``.
 
-    Evidence in order: the ``keras_version`` field, Keras 3's ``module`` key on the model, the
-    form of the first inbound node (dict in Keras 3, list before), ``batch_input_shape``.
+    Evidence in order: the ``keras_version`` field; then, layer by layer, the form of the first
+    inbound node (dict in Keras 3, list before) and the input shape's key (Keras 3 writes
+    ``batch_shape``, tf.keras 2 ``batch_input_shape``). Keras 3's ``module`` keys do not tell:
+    tf.keras 2 writes them too, in the ``config.json`` of the ``.keras`` archives it saves.
     """
     version = doc.get("keras_version")
     if isinstance(version, str) and version[:1].isdigit():
         return "keras3" if int(version.split(".")[0]) >= 3 else "keras2"
-    if "module" in doc:
-        return "keras3"
     for entry in walk_layer_entries(doc):
         nodes = entry.get("inbound_nodes")
         if isinstance(nodes, list) and nodes:
             return "keras3" if isinstance(nodes[0], dict) else "keras2"
         config = entry.get("config")
+        if isinstance(config, dict) and "batch_shape" in config:
+            return "keras3"
         if isinstance(config, dict) and "batch_input_shape" in config:
             return "keras2"
     return "keras3"
