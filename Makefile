@@ -12,7 +12,7 @@ export HOST PORT
 $(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./client
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './client[h5]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -170,9 +170,10 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def read_model_file(path: Path) -> Any:
-    """The parsed model document in a JSON file, or in a Keras ``.keras`` archive: a zip whose
-    ``config.json`` is what ``model.to_json()`` gives. HDF5 files (``.h5``) are refused with
-    what to do instead: reading them would take h5py."""
+    """The parsed model document in a file: JSON; a Keras ``.keras`` archive, a zip whose
+    ``config.json`` is what ``model.to_json()`` gives; or a legacy HDF5 ``.h5`` model file,
+    whose ``model_config`` attribute is that same JSON (this one needs h5py, the ``h5`` extra).
+    Only the architecture is read, never the weights."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():
@@ -181,10 +182,30 @@ def read_model_file(path: Path) -> Any:
             return json.loads(archive.read("config.json"))
     with path.open("rb") as file:
         if file.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
-            raise ValueError(
-                f"{path} is an HDF5 file: load it with Keras and pass the model (or "
-                "model.to_json()), or save it as .keras with model.save('model.keras')")
+            return json.loads(read_hdf5_model_config(path))
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_hdf5_model_config(path: Path) -> str | bytes:
+    """The ``model_config`` attribute that Keras' ``model.save("model.h5")`` writes on the
+    file's root, as Keras 3 and tf.keras 2 both do."""
+    try:
+        import h5py
+    except ImportError:
+        raise ValueError(
+            f"{path} is an HDF5 file: reading it needs h5py (pip install "
+            "'shapecheck-client[h5]'), or save the model as .keras with "
+            "model.save('model.keras')") from None
+    try:
+        with h5py.File(path, "r") as file:
+            config = file.attrs.get("model_config")
+    except OSError as error:  # h5py's answer to a damaged or truncated file
+        raise ValueError(f"{path} is not a readable HDF5 file ({error})") from None
+    if config is None:
+        raise ValueError(
+            f"{path} is an HDF5 file without a model_config: weights only (save_weights), "
+            "without the architecture. Save the whole model with model.save('model.keras')")
+    return config
 
 
 def _as_object(document: Any, source: str) -> dict[str, Any]:

@@ -113,19 +113,29 @@ def test_a_json_file_path(client: Client, tmp_path: Path) -> None:
     assert client.check(str(path)).totals["params"] == 114
 
 
-SAVED = Path(__file__).resolve().parents[1] / "fixtures" / "keras3" / "saved"
-"""Models saved by real Keras 3 with model.save() (tools/keras_fixtures/saved_models.py)."""
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SAVED = FIXTURES / "keras3" / "saved"
+"""Models saved by real Keras with model.save(), as .keras and .h5, next to their to_json()
+(tools/keras_fixtures/saved_models.py): from Keras 3 here, from tf.keras 2 in tfkeras2/saved."""
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])
 @pytest.mark.parametrize("name", ["seed000", "two_towers"])
-def test_a_saved_keras_archive_checks_as_keras_built_it(client: Client, name: str) -> None:
-    recorded = json.loads((SAVED / f"{name}.json").read_text())
-    result = client.check(SAVED / f"{name}.keras")
-    assert result.raw["model"]["format"] == "keras3"
+def test_a_saved_keras_model_checks_as_keras_built_it(
+    client: Client, name: str, flavour: str, suffix: str
+) -> None:
+    saved = FIXTURES / flavour / "saved"
+    recorded = json.loads((saved / f"{name}.json").read_text())
+    result = client.check(saved / f"{name}{suffix}")
+    assert result.raw["model"]["format"] == {"keras3": "keras3", "tfkeras2": "keras2"}[flavour]
     assert [o["shape"] for o in result.raw["model"]["outputs"]] == recorded["outputs"]
     assert result.totals["params"] == recorded["params"]
-    # The archive's config.json is model.to_json(), with the dtype policies' shared ids.
-    assert without_shared_ids(load_model(SAVED / f"{name}.keras")) == recorded["keras_json"]
+    assert [layer.name for layer in result.layers] == [
+        layer["config"]["name"] for layer in recorded["keras_json"]["config"]["layers"]
+        if layer["class_name"] != "InputLayer"]
+    if (flavour, suffix) == ("keras3", ".keras"):  # to_json(), with the policies' shared ids
+        assert without_shared_ids(load_model(saved / f"{name}{suffix}")) == recorded["keras_json"]
 
 
 def without_shared_ids(document: Any) -> Any:
@@ -136,10 +146,11 @@ def without_shared_ids(document: Any) -> Any:
     return document
 
 
-def test_cli_checks_a_saved_keras_archive(
-    url: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_cli_checks_a_saved_keras_model(
+    url: str, suffix: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["check", str(SAVED / "seed000.keras"), "--url", url, *SEED_000_ARGS]) == 1
+    assert main(["check", str(SAVED / f"seed000{suffix}"), "--url", url, *SEED_000_ARGS]) == 1
     assert "error target_shape_mismatch at dense_1: " in capsys.readouterr().out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import h5py
 import pytest
 from shapecheck_client import (
     AuthenticationError,
@@ -135,14 +137,41 @@ def test_a_keras_archive_gives_its_config_json(scripted_server: Any, tmp_path: P
 
 
 def test_other_model_files_are_refused_with_what_to_do(tmp_path: Path) -> None:
-    archive_path, hdf5_path = tmp_path / "weights.zip", tmp_path / "model.h5"
+    archive_path = tmp_path / "weights.zip"
     with zipfile.ZipFile(archive_path, "w") as archive:
         archive.writestr("model.weights.h5", b"")
-    hdf5_path.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
     with pytest.raises(ValueError, match=r"without config\.json, not a Keras \.keras file"):
         load_model(archive_path)
-    with pytest.raises(ValueError, match="HDF5 file: load it with Keras and pass the model"):
-        load_model(hdf5_path)
+
+
+def test_an_hdf5_model_file_gives_its_model_config(tmp_path: Path) -> None:
+    path = tmp_path / "model.h5"
+    with h5py.File(path, "w") as file:  # as Keras' model.save("model.h5") writes it
+        file.attrs["model_config"] = json.dumps(MODEL)
+        file.create_group("model_weights")
+    assert load_model(path) == MODEL
+
+
+def test_hdf5_files_without_a_model_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    weights, damaged = tmp_path / "model.weights.h5", tmp_path / "damaged.h5"
+    with h5py.File(weights, "w") as file:  # what save_weights() writes: no architecture
+        file.create_group("layers")
+    damaged.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    with pytest.raises(ValueError, match="without a model_config: weights only"):
+        load_model(weights)
+    with pytest.raises(ValueError, match="is not a readable HDF5 file"):
+        load_model(damaged)
+
+
+def test_without_h5py_an_hdf5_file_says_how_to_read_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.h5"
+    with h5py.File(path, "w") as file:
+        file.attrs["model_config"] = json.dumps(MODEL)
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py raises ImportError
+    with pytest.raises(ValueError, match=r"needs h5py \(pip install 'shapecheck-client\[h5\]'\)"):
+        load_model(path)
 
 
 def test_a_model_of_another_kind_is_a_type_error(scripted_server: Any) -> None:

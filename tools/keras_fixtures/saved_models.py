@@ -1,25 +1,39 @@
-"""Dev-only: Keras 3 models saved as ``.keras`` archives, for the client's reading of them.
+"""Dev-only: models saved by real Keras with ``model.save()``, for the client's reading of them.
 
     KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/saved_models.py
+    TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python tools/keras_fixtures/saved_models.py
 
-A ``.keras`` file is a zip of ``config.json`` (what ``model.to_json()`` gives, but for the
-``shared_object_id`` of the dtype policies), ``metadata.json`` and the weights. Each model is
-written as ``<name>.keras`` next to ``<name>.json``, its ``to_json()`` and the shapes Keras gives,
-under tests/fixtures/keras3/saved/.
+Each model is saved in both of the formats ``model.save()`` writes:
+
+- ``<name>.keras``: a zip of ``config.json`` (what ``model.to_json()`` gives, but for the
+  ``shared_object_id`` of Keras 3's dtype policies), ``metadata.json`` and the weights;
+- ``<name>.h5``: the legacy HDF5 file, whose root attribute ``model_config`` is the same JSON.
+
+next to ``<name>.json``: its ``to_json()`` and the output shapes and parameter count Keras gives.
+Keras 3 writes under tests/fixtures/keras3/saved/, tf.keras 2 (``tf_keras``, with
+``TF_USE_LEGACY_KERAS=1``) under tests/fixtures/tfkeras2/saved/.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "keras3" / "saved"
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+LEGACY = os.environ.get("TF_USE_LEGACY_KERAS") == "1"
+if LEGACY:
+    import tf_keras as keras
+else:
+    import keras
+
+OUT = (Path(__file__).resolve().parents[2] / "tests" / "fixtures"
+       / ("tfkeras2" if LEGACY else "keras3") / "saved")
 
 
 def models() -> dict:
-    import keras
-    from keras import layers
-
+    layers = keras.layers
     seed = keras.Sequential([
         keras.Input((100, 100, 3)),
         layers.Conv2D(32, 3, activation="relu"),
@@ -38,7 +52,8 @@ def models() -> dict:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, model in models().items():
-        model.save(OUT / f"{name}.keras")
+        for suffix in (".keras", ".h5"):
+            model.save(OUT / f"{name}{suffix}")
         record = {"keras_json": json.loads(model.to_json()),
                   "outputs": [list(t.shape) for t in model.outputs],
                   "params": model.count_params()}
