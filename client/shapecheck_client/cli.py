@@ -74,7 +74,8 @@ def combine_shapes(
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", help="service URL (default: $SHAPECHECK_URL, then local)")
+    common.add_argument("--url", help="service URL, or inprocess: to run the service's app in "
+                        "this process (default: $SHAPECHECK_URL, then http://127.0.0.1:8000)")
     common.add_argument("--api-key", help="API key (default: $SHAPECHECK_API_KEY)")
     common.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     common.add_argument("--retries", type=int, default=3, help="retries when overloaded")

@@ -18,6 +18,7 @@ import requests
 
 from ._version import __version__
 from .errors import RetryableError, ServiceUnavailable, ShapecheckError, error_for_status
+from .inprocess import INPROCESS, WSGIAdapter, service_app
 from .results import CheckResult
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -31,7 +32,8 @@ class Client:
 
     ``base_url`` defaults to ``$SHAPECHECK_URL``, then ``http://127.0.0.1:8000``; ``api_key``
     to ``$SHAPECHECK_API_KEY`` (sent as ``Authorization: Bearer <key>``). ``timeout`` is the
-    per-request timeout in seconds.
+    per-request timeout in seconds. ``inprocess:`` as the URL runs the service's app in this
+    process instead, when its package is installed (``inprocess.py``).
 
     Connection errors, timeouts, 429 and 503 are retried up to ``retries`` times, waiting what
     the server's ``Retry-After`` says, or else ``backoff * 2**attempt`` seconds with jitter.
@@ -63,6 +65,8 @@ class Client:
         api_key = api_key or os.environ.get("SHAPECHECK_API_KEY")
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
+        if self.base_url == INPROCESS.rstrip("/"):
+            self.session.mount(INPROCESS, WSGIAdapter(service_app()))
 
     def __enter__(self) -> Client:
         return self
@@ -87,8 +91,9 @@ class Client:
         """Check ``model`` with ``POST /v1/check`` (retried on overload: a check is pure).
 
         ``model`` is a dict, a JSON string, a path (``str`` or ``Path``) to a JSON file or to a
-        Keras ``.keras`` archive (``model.save("m.keras")``; only its configuration is read,
-        not its weights), or an object with ``to_json()`` such as a Keras model. Shapes include
+        saved Keras model (``model.save("m.keras")``, or ``"m.h5"`` with h5py installed; only
+        its architecture is read, not its weights), or an object with ``to_json()`` such as a
+        Keras model. Shapes include
         the batch axis, with ``None`` for unknown dimensions; a dict name -> shape for several
         inputs or outputs.
         A wrong model is not an exception: look at ``result.ok`` or call

@@ -36,13 +36,14 @@ class JsonProvider(DefaultJSONProvider):
 
 
 def create_app(limits: Limits | None = None,
-               api_keys: tuple[bytes, ...] | None = None) -> Flask:
+               api_keys: tuple[bytes, ...] | None = None, access_log: bool = True) -> Flask:
     """The WSGI application (gunicorn: ``"shapecheck.api:create_app()"``).
 
     Limits and API keys come from the environment unless given. ``limits`` sets what this
     layer enforces (body size, JSON depth, rate and in-flight requests, the response cache);
     the engine reads its own (layers, ranks, forward budgets) from the environment on each
-    check.
+    check. ``access_log=False`` leaves out the JSON line per request (for the client's
+    ``inprocess:`` calls, whose caller has no use for them).
     """
     limits = limits or Limits.from_env()
     app = Flask("shapecheck")
@@ -52,7 +53,7 @@ def create_app(limits: Limits | None = None,
     app.config["RESPONSE_CACHE"] = (ResponseCache(limits.response_cache_bytes)
                                     if limits.response_cache_bytes else None)
     # Registration order is run order: time and id the request first, then guard it.
-    telemetry.install(app)
+    telemetry.install(app, access_log)
     limiter = (RateLimiter.from_env(limits.rate_limit, limits.burst) if limits.rate_limit
                else None)
     guards.install(app, guards.api_keys_from_env() if api_keys is None else api_keys,

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -56,9 +56,11 @@ FORWARD_SECONDS = Histogram("shapecheck_forward_seconds", "Time of one forward p
 access_log = logging.getLogger("shapecheck.access")
 
 
-def install(app: Flask) -> None:
-    """Time, count, id and log every request of ``app``, problems included."""
+def install(app: Flask, access_log_lines: bool = True) -> None:
+    """Time, count, id and log every request of ``app``, problems included (without the
+    access log line when ``access_log_lines`` is false)."""
     configure_logging()
+    app.config["ACCESS_LOG"] = access_log_lines
     app.before_request(start_request)
     app.after_request(finish_request)
     app.teardown_request(leave_request)
@@ -79,12 +81,17 @@ def finish_request(response: Response) -> Response:
     LATENCY.labels(request.method, endpoint).observe(elapsed)
     rid = g.get("request_id") or request_id(None)
     response.headers[REQUEST_ID_HEADER] = rid
+    if current_app.config["ACCESS_LOG"]:
+        log_request(response, elapsed, rid)
+    return response
+
+
+def log_request(response: Response, elapsed: float, rid: str) -> None:
     access_log.info("request", extra={"fields": {
         "method": request.method, "path": request.path, "status": response.status_code,
         "duration_ms": round(elapsed * 1000, 3), "request_id": rid,
         "bytes_in": request.content_length or 0,
         "remote_addr": request.remote_addr}})
-    return response
 
 
 def leave_request(_exc: BaseException | None) -> None:
