@@ -1,8 +1,8 @@
 """The ``inprocess:`` URL: calls answered by the service's own WSGI app, in this process.
 
 For a CI job or a pre-commit hook that has the service's package installed (``shapecheck``,
-``pip install .`` in a checkout) and no server to call: ``Client("inprocess:")``, or ``SHAPECHECK_URL=inprocess:``
-for the CLI. Every call goes through the same app as over HTTP (validation, limits, problem
+``pip install .`` in a checkout) and no server to call: ``Client("inprocess:")``, or
+``SHAPECHECK_URL=inprocess:`` for the CLI. Every call goes through the same app as over HTTP (validation, limits, problem
 answers, the same JSON), so nothing else in the client changes; only the socket is gone.
 """
 
