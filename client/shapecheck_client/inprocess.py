@@ -2,8 +2,9 @@
 
 For a CI job or a pre-commit hook that has the service's package installed (``shapecheck``,
 ``pip install .`` in a checkout) and no server to call: ``Client("inprocess:")``, or
-``SHAPECHECK_URL=inprocess:`` for the CLI. Every call goes through the same app as over HTTP (validation, limits, problem
-answers, the same JSON), so nothing else in the client changes; only the socket is gone.
+``SHAPECHECK_URL=inprocess:`` for the CLI. Every call goes through the same app as over HTTP
+(validation, limits, problem answers, the same JSON), so nothing else in the client changes;
+only the socket is gone.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The seed questions' models (shared/seeds/) as native documents, for the client tests."""
 
+from pathlib import Path
+
 # Seed 001: a Sequential model whose summary the user already understood; 114 parameters.
 SEED_001 = {
     "inputs": [4, 5, 1],
@@ -21,3 +23,12 @@ SEED_000 = {
         {"type": "Dense", "units": 10, "activation": "softmax"},
     ],
 }
+
+SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
+SEED_000_ARGS = ["--x-shape", "100,100,100,3", "--y-shape", "100,10"]
+"""The seed question's data shapes, as ``Client.check`` arguments and as CLI options."""
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SAVED = FIXTURES / "keras3" / "saved"
+"""Models saved by real Keras with model.save(), as .keras and .h5, next to their to_json()
+(tools/keras_fixtures/saved_models.py): from Keras 3 here, from tf.keras 2 in tfkeras2/saved."""

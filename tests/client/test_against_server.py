@@ -13,21 +13,16 @@ from typing import Any
 
 import pytest
 import shapecheck_client
-from seed_models import SEED_000, SEED_001
+from seed_models import FIXTURES, SAVED, SEED_000, SEED_000_ARGS, SEED_000_DATA, SEED_001
 from shapecheck_client import Client, Fix, ModelShapeError, ValidationError, apply_fix
 from shapecheck_client.cli import main
 from shapecheck_client.client import load_model
 
-SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
-SEED_000_ARGS = ["--x-shape", "100,100,100,3", "--y-shape", "100,10"]
-
 
 @pytest.fixture(scope="module")
-def url(request: pytest.FixtureRequest) -> str:
-    try:
-        return request.getfixturevalue("server_url")
-    except pytest.FixtureLookupError:
-        pytest.skip("tests/conftest.py has no server_url fixture yet: the service is not there")
+def url(server_url: str) -> str:
+    """The real server's URL (tests/conftest.py)."""
+    return server_url
 
 
 @pytest.fixture
@@ -111,12 +106,6 @@ def test_a_json_file_path(client: Client, tmp_path: Path) -> None:
     path = write(tmp_path, SEED_001)
     assert client.check(path).totals["params"] == 114
     assert client.check(str(path)).totals["params"] == 114
-
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SAVED = FIXTURES / "keras3" / "saved"
-"""Models saved by real Keras with model.save(), as .keras and .h5, next to their to_json()
-(tools/keras_fixtures/saved_models.py): from Keras 3 here, from tf.keras 2 in tfkeras2/saved."""
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-SAVED = Path(__file__).resolve().parents[1] / "fixtures" / "keras3" / "saved"
+from seed_models import SAVED
 
 WITHOUT_THE_SERVICE = """
 import sys

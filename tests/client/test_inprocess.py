@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from seed_models import SEED_000
+from seed_models import SAVED, SEED_000, SEED_000_ARGS, SEED_000_DATA
 from shapecheck_client import Client, PayloadTooLarge, ShapecheckError, ValidationError
 from shapecheck_client.cli import main
-
-SAVED = Path(__file__).resolve().parents[1] / "fixtures" / "keras3" / "saved"
-SEED_000_DATA = {"x_shape": [100, 100, 100, 3], "y_shape": [100, 10]}
 
 
 @pytest.fixture
@@ -59,9 +55,7 @@ def test_the_cli_checks_in_process_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SHAPECHECK_URL", "inprocess:")
-    args = ["check", str(SAVED / "seed000.h5"), "--x-shape", "100,100,100,3",
-            "--y-shape", "100,10"]
-    assert main(args) == 1
+    assert main(["check", str(SAVED / "seed000.h5"), *SEED_000_ARGS]) == 1
     captured = capsys.readouterr()
     assert "error target_shape_mismatch at dense_1: " in captured.out
     assert captured.err == ""  # no access log lines: the caller has no use for them
