@@ -10,29 +10,32 @@ Each model is saved in both of the formats ``model.save()`` writes:
 - ``<name>.h5``: the legacy HDF5 file, whose root attribute ``model_config`` is the same JSON.
 
 next to ``<name>.json``: its ``to_json()`` and the output shapes and parameter count Keras gives.
+Also, ``models.json.gz``: for every model of ``keras_json.py`` (whose records in ``models/``
+hold what Keras computes for it), the model document of each saved format, by id:
+``{"keras": <config.json>, "h5": <model_config>}``.
 Keras 3 writes under tests/fixtures/keras3/saved/, tf.keras 2 (``tf_keras``, with
 ``TF_USE_LEGACY_KERAS=1``) under tests/fixtures/tfkeras2/saved/.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
-import os
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).parent))
 
-LEGACY = os.environ.get("TF_USE_LEGACY_KERAS") == "1"
-if LEGACY:
-    import tf_keras as keras
-else:
-    import keras
+import h5py
+from build import FIXTURES, keras
+from keras_json import MODELS
 
-OUT = (Path(__file__).resolve().parents[2] / "tests" / "fixtures"
-       / ("tfkeras2" if LEGACY else "keras3") / "saved")
+OUT = FIXTURES / "saved"
 
 
-def models() -> dict:
+def models() -> dict[str, keras.Model]:
     layers = keras.layers
     seed = keras.Sequential([
         keras.Input((100, 100, 3)),
@@ -49,8 +52,27 @@ def models() -> dict:
     return {"seed000": seed, "two_towers": towers}
 
 
+def saved_documents(model: keras.Model, directory: Path) -> dict[str, dict]:
+    """The model document in each file ``model.save()`` writes."""
+    model.save(directory / "model.keras")
+    model.save(directory / "model.h5")
+    with zipfile.ZipFile(directory / "model.keras") as archive:
+        archive_config = json.loads(archive.read("config.json"))
+    with h5py.File(directory / "model.h5", "r") as file:
+        h5_config = json.loads(file.attrs["model_config"])
+    return {"keras": archive_config, "h5": h5_config}
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    documents = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for name, build in MODELS.items():
+            documents[name] = saved_documents(build(), Path(directory))
+    (OUT / "models.json.gz").write_bytes(
+        gzip.compress(json.dumps(documents, sort_keys=True).encode(), mtime=0))
+    print(f"models.json.gz: {len(documents)} models")
+    keras.backend.clear_session()  # unnamed layers numbered from 0 again: conv2d, dense, ...
     for name, model in models().items():
         for suffix in (".keras", ".h5"):
             model.save(OUT / f"{name}{suffix}")
