@@ -131,6 +131,19 @@ def test_negative_zero_boolean_and_absurd_arguments_are_422(http, server_url, la
     assert message in " ".join(errors[f"model.layers.0.{path}"])
 
 
+def test_groups_that_do_not_divide_an_astronomical_axis_answer_at_once(http, server_url):
+    """The hint's divisors are not searched for among 10^30 channels (the search never ended)."""
+    layer = {"type": "GroupNormalization", "groups": 7}
+    body = {"model": {"inputs": [4, 10**30], "layers": [layer]}}
+    started = time.monotonic()
+    response = post(http, server_url, body)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 200, response.text
+    error = response.json()["diagnostics"][0]
+    assert error["code"] == "layer_input_incompatible"
+    assert f"Set groups to a divisor of {10**30} (or -1" in error["hint"]
+
+
 @pytest.mark.parametrize(("body", "path"), [
     ({"model": {"inputs": [4, -1], "layers": [DENSE]}}, "model.inputs"),
     ({"model": {"inputs": [4], "layers": [DENSE]}, "x_shape": [True, 4]}, "x_shape"),

@@ -152,3 +152,19 @@ def broadcast_shapes(a: Shape, b: Shape) -> Shape | None:
         else:
             return None
     return tuple(out)
+
+
+DIVISOR_SEARCH = 1 << 17
+"""Trial divisions ``nearest_divisors`` may spend: axes up to ~1.7e10 get their divisors, larger
+ones (which only absurd requests have) get none, rather than a search that never ends."""
+
+
+def nearest_divisors(n: int, target: int, count: int = 6) -> list[int]:
+    """Up to ``count`` divisors of ``n`` nearest to ``target``, ascending: what a hint offers
+    instead of a split of ``n`` into ``target`` equal parts that does not exist. Empty when
+    ``n`` is too large to factor quickly."""
+    if n < 1 or math.isqrt(n) > DIVISOR_SEARCH:
+        return []
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    divisors = sorted({*small, *(n // d for d in small)})
+    return sorted(sorted(divisors, key=lambda d: (abs(d - target), d))[:count])

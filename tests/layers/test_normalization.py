@@ -73,6 +73,11 @@ def test_group_normalization_hint_lists_the_divisors() -> None:
     assert "more groups than channels" in error["message"]
 
 
+def test_group_normalization_hint_offers_the_divisors_nearest_the_groups() -> None:
+    error = error_of(run([4, 720720], {"type": "GroupNormalization", "groups": 32}))
+    assert "divisor of 720720: 26, 28, 30, 33, 35, 36 (or -1" in error["hint"]
+
+
 def test_group_normalization_explains_the_group_size() -> None:
     row = only_row(run([4, 4, 6], {"type": "GroupNormalization", "groups": 2}))
     assert "form 2 groups of 3 = 6 / 2" in row["explain"]

@@ -1,10 +1,15 @@
 """Dev-only: a seeded generator of random models, recorded with real Keras.
 
     cd /work/main
-    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/random_models.py
+    KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/random_models.py \
+        [--count 560] [--seed 20261122] [--out tests/fixtures/keras3/random/random_models.json]
 
-writes ``tests/fixtures/keras3/random/random_models.json``: ``COUNT`` models drawn from ``SEED``
-(the same seed writes the same file, byte for byte). Each is a Sequential chain (sometimes of
+writes ``--count`` models drawn from ``--seed`` (the same seed writes the same file, byte for
+byte). The defaults write the committed fixture. Another seed and ``--out`` elsewhere make a
+fresh differential sweep, which the test replays without committing it::
+
+    SHAPECHECK_RANDOM_MODELS=/tmp/sweep.json .venv/bin/pytest tests/test_random_models.py
+ Each is a Sequential chain (sometimes of
 tokens through an Embedding) or a small functional graph: one or two inputs, two branches merged
 by Add, Subtract, Multiply, Average, Maximum, Minimum, Dot or Concatenate on a random axis (an
 element-wise merge mostly after a Dense projection where only the features differ), an optional
@@ -26,6 +31,7 @@ random weights, an input and Keras' ``predict`` output.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -36,10 +42,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
+
 from build import (
     FIXTURES,
     LIST_CALL,
-    ROOT,
     STATE_CALL,
     auto_name,
     case,
@@ -50,7 +56,7 @@ from build import (
 )
 
 SEED = 20261122
-COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 560  # a smaller count: a quick look
+COUNT = 560
 WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the tensor's
 MUTATED = 0.04  # chance that one argument of the next layer takes an odd value
 MAX_FORWARD_PARAMS = 2000
@@ -455,8 +461,8 @@ def project(model: RandomModel, left: str, right: str) -> str | None:
     return right
 
 
-def spec(index: int) -> dict[str, Any]:
-    r = random.Random(SEED * 1000 + index)
+def spec(seed: int, index: int) -> dict[str, Any]:
+    r = random.Random(seed * 1000 + index)
     keras.backend.clear_session()
     kind = "sequential" if r.random() < 0.55 else "functional"
     model = sequential(r) if kind == "sequential" else functional(r)
@@ -488,21 +494,26 @@ def probe_params(model: RandomModel) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=COUNT)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--out", type=Path, default=FIXTURES / "random" / "random_models.json")
+    args = parser.parse_args()
     cases = []
-    for index in range(COUNT):
-        case_spec = spec(index)
+    for index in range(args.count):
+        case_spec = spec(args.seed, index)
         keras.backend.clear_session()
-        cases.append(record(case_spec, np.random.default_rng([SEED, index])))
-    path = FIXTURES / "random" / "random_models.json"
+        cases.append(record(case_spec, np.random.default_rng([args.seed, index])))
+    path = args.out.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"keras_version": keras.__version__, "seed": SEED, "cases": cases}
+    document = {"keras_version": keras.__version__, "seed": args.seed, "cases": cases}
     path.write_text("{\n" + ",\n".join(
         f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in document.items()
         if k != "cases") + ',\n"cases": [\n' + ",\n".join(
         json.dumps(c, separators=(",", ":")) for c in cases) + "\n]}\n")
     refused = sum(1 for c in cases if "error" in c)
     forward = sum(1 for c in cases if "forward" in c)
-    print(f"{path.relative_to(ROOT)}: {len(cases)} models ({refused} refused by Keras, "
+    print(f"{path}: {len(cases)} models ({refused} refused by Keras, "
           f"{forward} with predict), {path.stat().st_size} bytes", file=sys.stderr)
 
 

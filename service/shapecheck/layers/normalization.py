@@ -20,7 +20,7 @@ from marshmallow import ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Float, Int
-from ..shapes import Shape, broadcast_shapes, format_shape, num_elements
+from ..shapes import Shape, broadcast_shapes, format_shape, nearest_divisors, num_elements
 from .base import (
     Array,
     Layer,
@@ -350,13 +350,14 @@ class GroupNormalization(Normalizing):
         if channels < groups or channels % groups:
             why = ("more groups than channels" if channels < groups else
                    f"{channels} is not a multiple of {groups}")
-            divisors = [d for d in range(1, channels + 1) if channels % d == 0]
+            divisors = nearest_divisors(channels, groups)
             raise LayerInputIncompatible(
                 f"GroupNormalization splits the {channels} channels of axis {self.args.axis} "
                 f"(input {format_shape(shape)}) into groups={groups} equal groups, but there "
                 f"are {why}.",
-                f"Set groups to a divisor of {channels}: {', '.join(map(str, divisors))} "
-                "(or -1 for one group per channel).",
+                f"Set groups to a divisor of {channels}"
+                f"{': ' + ', '.join(map(str, divisors)) if divisors else ''}"
+                " (or -1 for one group per channel).",
             )
         return channels, groups
 
