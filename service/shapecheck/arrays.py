@@ -77,10 +77,10 @@ def decode_base64(value: dict[str, Any], path: str) -> np.ndarray:
     dtype = np.dtype(DTYPES[dtype_name])
     text = value.get("base64")
     expected = math.prod(shape) * dtype.itemsize
-    if not isinstance(text, str) or len(text) != 4 * math.ceil(expected / 3):
+    if not isinstance(text, str) or len(text) != 4 * -(-expected // 3):
         raise RequestInvalid({f"{path}.base64": [
             f"shape {list(shape)} of {dtype_name} needs {expected:,} bytes, "
-            f"{4 * math.ceil(expected / 3):,} characters of base64"]})
+            f"{4 * -(-expected // 3):,} characters of base64"]})
     try:
         raw = base64.b64decode(text, validate=True)
     except binascii.Error:

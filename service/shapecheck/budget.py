@@ -22,14 +22,13 @@ from .graph import Call, ModelGraph, Propagation, TensorRef, mask_tensors
 from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
 from .layers.base import Layer
-from .layers.conv import Conv, ConvTranspose
-from .layers.recurrent import Bidirectional, Recurrent, TimeDistributed
-from .shapes import Shape, channel_axis
+from .shapes import Shape
 
 MIB = 1024 * 1024
 STEP_MACS = 250_000
-"""What one time step of a recurrent kernel's Python loop costs, in multiply-accumulates of
-the same time (10 to 50 µs at the matmul rate): a long sequence is slow whatever its MACs."""
+"""What one iteration of a kernel's Python loop (``Layer.kernel_steps``: a recurrent time step,
+a pooling window's element, a block of convolution rows) costs, in multiply-accumulates of the
+same time (10 to 50 µs at the matmul rate): a long loop is slow whatever its MACs."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,8 @@ class Estimate:
     ``totals.macs``)."""
     other_macs: int
     """Those the convention leaves out but the pass does: attention's scores and their
-    combination with the values, the QR of orthogonal default weights, and the time steps of
-    recurrent layers (``STEP_MACS`` each)."""
+    combination with the values, the QR of orthogonal default weights, and the iterations of
+    the kernels' Python loops (``STEP_MACS`` each)."""
 
     @property
     def total_bytes(self) -> int:
@@ -98,16 +97,17 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         outs = [prop.tensors[ref] for ref in refs]
         produced = sum(sizes[ref] for ref in refs)
         score_bytes, score_macs = attention_cost(layer, ins)
-        # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), a
-        # convolution's patches, attention's scores and their softmax.
-        temporary = produced + patch_bytes(layer, ins[0], outs[0]) + 2 * score_bytes
+        # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), the
+        # kernel's own (a padded input, a convolution's patches), attention's scores and their
+        # softmax.
+        temporary = produced + layer.scratch_bytes(ins, outs) + 2 * score_bytes
         peak = max(peak, live + produced + temporary)
         live += sum(sizes[ref] for ref in refs if ref in last or ref in keep)
         # (a mask argument may name a tensor nothing computes: the pass refuses it, sizeless)
         live -= sum(sizes.get(ref, 0) for ref in reads(call)
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
-        other_macs += score_macs + STEP_MACS * time_steps(layer, ins[0])
+        other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
     return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
 
 
@@ -117,21 +117,6 @@ def outputs_by_call(prop: Propagation) -> dict[tuple[str, int], list[TensorRef]]
     for ref in sorted(prop.tensors, key=lambda ref: ref.index):
         outputs[ref.layer, ref.call].append(ref)
     return outputs
-
-
-def patch_bytes(layer: Layer, shape: Shape, out: Shape) -> int:
-    """The im2col matrix of a convolution that goes through ``conv.convolve`` (Conv1D/2D/3D and
-    the transposed ones): one row per output position, one column per kernel element and input
-    channel. 0 for other layers (depthwise and separable ones make none)."""
-    if isinstance(layer, TimeDistributed):  # the wrapped layer sees batch·time samples
-        steps = shape[1]
-        return patch_bytes(layer.layer, (shape[0] * steps, *shape[2:]),
-                           (out[0] * steps, *out[2:]))
-    if not isinstance(layer, Conv | ConvTranspose):
-        return 0
-    axis = channel_axis(layer.data_format)
-    positions = math.prod(out) // out[axis]
-    return float32_bytes((positions, math.prod(layer.kernel_size), shape[axis]))
 
 
 def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
@@ -152,31 +137,26 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
     return 0, 0
 
 
-def time_steps(layer: Layer, shape: Shape) -> int:
-    """The time steps a recurrent kernel loops over in Python for an input of ``shape``."""
-    if isinstance(layer, Recurrent):
-        return shape[1]
-    if isinstance(layer, Bidirectional):
-        return 2 * shape[1]
-    if isinstance(layer, TimeDistributed):
-        return time_steps(layer.layer, (shape[0] * shape[1], *shape[2:]))
-    return 0
-
-
 def enforce(needed: Estimate, limits: Limits) -> None:
     """Refuse a forward pass whose estimate is over a limit."""
     if needed.total_macs > limits.forward_max_macs:
         other = (f" ({needed.other_macs:,} of them outside the layers' weights: attention "
-                 "scores, recurrent time steps, orthogonal default weights)"
-                 if needed.other_macs else "")
+                 "scores, the kernels' loops such as recurrent time steps, orthogonal default "
+                 "weights)" if needed.other_macs else "")
         raise LimitExceeded(
             "forward multiply-accumulates", needed.total_macs, limits.forward_max_macs,
             f"The forward pass needs an estimated {needed.total_macs:,} multiply-accumulates"
             f"{other}, over the limit of {limits.forward_max_macs:,} "
             "(SHAPECHECK_FORWARD_MAX_MACS). Use a smaller batch or input.")
     check_bytes("forward pass", needed.total_bytes, limits,
-                f" (activations {needed.activation_bytes / MIB:,.1f} MiB at their peak, "
-                f"weights {needed.weight_bytes / MIB:,.1f} MiB)")
+                f" (activations {mib_text(needed.activation_bytes)} MiB at their peak, "
+                f"weights {mib_text(needed.weight_bytes)} MiB)")
+
+
+def mib_text(nbytes: int) -> str:
+    """``1,234.5``: bytes in MiB to a tenth, in integers (no float holds 10^400 bytes)."""
+    whole, tenth = divmod((nbytes * 10 + MIB // 2) // MIB, 10)
+    return f"{whole:,}.{tenth}"
 
 
 def check_bytes(what: str, nbytes: int, limits: Limits, detail: str = "") -> None:

@@ -368,14 +368,15 @@ def strided_projection(merge: str, shapes: Sequence[Shape],
     if not 1 <= len(axes) <= 3 or any(s[a] is None for s in shapes for a in axes):
         return
     smallest = min(shapes, key=lambda s: [s[a] for a in axes])
+    if any(smallest[a] == 0 for a in axes):
+        return
     edits, branches = [], []
     for branch, shape in enumerate(shapes):
-        ratios = [shape[a] / smallest[a] for a in axes]
-        if ratios == [1] * len(axes) and shape[-1] == smallest[-1]:
-            continue
-        if any(r != int(r) for r in ratios):
+        if any(shape[a] < smallest[a] or shape[a] % smallest[a] for a in axes):
             return
-        strides = [int(r) for r in ratios]
+        strides = [shape[a] // smallest[a] for a in axes]  # exact, however large
+        if strides == [1] * len(axes) and shape[-1] == smallest[-1]:
+            continue
         new = NewLayer(f"Conv{len(axes)}D", {"filters": smallest[-1], "kernel_size": 1,
                                               "strides": strides})
         edits.append(InsertBefore(merge, new, branch))

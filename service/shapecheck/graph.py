@@ -7,6 +7,7 @@ index)``: output ``index`` of call ``call`` of ``layer``; a model input is ``Ten
 
 from __future__ import annotations
 
+import difflib
 import sys
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -218,14 +219,43 @@ def in_order(graph: ModelGraph) -> bool:
 
 
 def dangling(call: Call, ref: TensorRef, graph: ModelGraph) -> Diagnostic:
-    if ref.layer in graph.layers:
-        what = f"call {ref.call} of layer '{ref.layer}', which is called fewer times"
-    else:
-        what = f"'{ref.layer}', which is neither a layer nor a model input"
-    known = ", ".join(sorted([*graph.input_names(), *graph.layers])[:12])
     return diag.error(diag.INVALID_GRAPH, call.layer,
-                      f"Layer '{call.layer}' takes its input from {what}.",
-                      f"Known names: {known}.")
+                      f"Layer '{call.layer}' takes its input from {missing(ref, graph)}.",
+                      known_names(graph))
+
+
+def missing(ref: TensorRef, graph: ModelGraph) -> str:
+    """What a reference to a tensor that no call makes names instead."""
+    if ref.layer in graph.layers:
+        return f"call {ref.call} of layer '{ref.layer}', which is called fewer times"
+    close = difflib.get_close_matches(ref.layer, [*graph.input_names(), *graph.layers], n=1)
+    guess = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"'{ref.layer}', which is neither a layer nor a model input{guess}"
+
+
+def known_names(graph: ModelGraph) -> str:
+    return f"Known names: {', '.join(sorted([*graph.input_names(), *graph.layers])[:12])}."
+
+
+def unmade_outputs(graph: ModelGraph, order: list[Call],
+                   tensors: dict[TensorRef, Shape | None]) -> list[Diagnostic]:
+    """``invalid_graph`` for each model output that names a tensor the model does not make.
+    (The outputs of a call left out of ``order`` are unknown: its own error explains them.)"""
+    ran = {(call.layer, call.index) for call in order}
+    declared = {(call.layer, call.index) for call in graph.calls}
+    problems = []
+    for k, ref in enumerate(graph.outputs):
+        key = (ref.layer, ref.call)
+        if ref in tensors or key in declared - ran:
+            continue
+        if key in ran or ref.layer in graph.input_names():
+            made = sum(1 for t in tensors if (t.layer, t.call) == key)
+            what = f"output {ref.index} of '{ref.layer}', which has {made} output(s)"
+        else:
+            what = missing(ref, graph)
+        problems.append(diag.error(diag.INVALID_GRAPH, None,
+                                   f"Model output {k} is {what}.", known_names(graph)))
+    return problems
 
 
 def propagate(graph: ModelGraph, computed: Computed | None = None) -> Propagation:
@@ -252,6 +282,7 @@ def propagate(graph: ModelGraph, computed: Computed | None = None) -> Propagatio
             state.output_shapes = None
         elif len(state.calls) > 1:
             state.sort_calls()
+    problems.extend(unmade_outputs(graph, order, tensors))
     return Propagation(states, tensors, order, problems)
 
 

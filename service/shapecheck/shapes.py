@@ -117,7 +117,7 @@ def same_padding_amounts(
 ) -> tuple[int, int]:
     """(before, after) zero padding that TensorFlow/JAX ``SAME`` applies along one axis."""
     effective = dilation * (kernel - 1) + 1
-    out = math.ceil(length / stride)
+    out = -(-length // stride)  # exact: no float division of huge lengths
     total = max((out - 1) * stride + effective - length, 0)
     return total // 2, total - total // 2
 

@@ -248,6 +248,18 @@ class Layer:
         """Multiply-accumulates against weights for one sample (fvcore's convention)."""
         return 0
 
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Bytes of the temporaries the forward kernel makes besides its outputs (a padded
+        copy of the input, a patch matrix), for the batch in the shapes: an upper bound,
+        which ``budget.estimate`` counts before the pass."""
+        return 0
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Iterations of the Python loops of the forward kernel, for the batch in the shapes:
+        each costs time whatever its arithmetic (``budget.STEP_MACS``), so that a long loop
+        over small arrays is refused before it starts, like a large product."""
+        return 0
+
     # -- forward kernel -----------------------------------------------------------------------
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""
@@ -418,7 +430,10 @@ def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:
     "LSTM", "config": {...}}``). Problems raise ArgumentError under ``field``.
     """
     if "class_name" in spec:
-        class_name, config = spec["class_name"], dict(spec.get("config") or {})
+        class_name, config = spec["class_name"], spec.get("config") or {}
+        if not isinstance(config, Mapping):
+            raise ArgumentError(f"{field}.config", f"must be an object, got {config!r:.80}")
+        config = dict(config)
     else:
         class_name, config = spec.get("type"), {k: v for k, v in spec.items() if k != "type"}
     if not isinstance(class_name, str):

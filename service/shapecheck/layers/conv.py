@@ -21,6 +21,7 @@ import numpy as np
 from marshmallow import fields
 
 from .. import activations
+from ..arrays import float32_bytes
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, IntTuple, PositiveInt
 from ..shapes import (
@@ -118,6 +119,26 @@ class SlidingWindow(Layer):
     def positions(self, shape: Shape) -> int:
         """How many spatial positions ``shape`` has (0 when one is unknown)."""
         return num_elements([shape[a] for a in self.spatial_axes]) or 0
+
+    def padded_bytes(self, shape: Shape) -> int:
+        """The float32 copy of an input of ``shape`` padded as ``pad_spatial`` pads it: 0 when
+        it pads nothing (no copy)."""
+        lengths = self.padded_lengths([shape[axis] or 0 for axis in self.spatial_axes])
+        if lengths is None:
+            return 0
+        return float32_bytes((shape[0] or 1, *lengths, shape[self.channel_axis] or 0))
+
+    def padded_lengths(self, lengths: Sequence[int]) -> list[int] | None:
+        """The spatial ``lengths`` of an input once padded, or None when nothing is padded."""
+        if self.padding == "valid":
+            return None
+        padded = []
+        for length, k, s, d in zip(lengths, self.window, self.strides, self.dilation,
+                                   strict=True):
+            pads = (d * (k - 1), 0) if self.padding == "causal" else same_padding_amounts(
+                length, k, s, d)
+            padded.append(length + sum(pads))
+        return padded
 
     def window_too_large(self, shape: Shape, axis: int, window: int,
                          dilation: int) -> LayerInputIncompatible:
@@ -382,6 +403,13 @@ class ConvTransposeArgs(BaseConvArgs):
     output_padding = IntTuple(min_value=0, load_default=None, allow_none=True)
 
 
+def conv_patch_bytes(layer: BaseConv, shape: Shape, out: Shape) -> int:
+    """The whole patch matrix of ``convolve`` for ``layer``: an upper bound (it builds most of
+    them by blocks of rows)."""
+    positions = math.prod(d or 0 for d in out) // (out[layer.channel_axis] or 1)
+    return float32_bytes((positions, layer.kernel_volume(), shape[layer.channel_axis] or 0))
+
+
 # -- layers ----------------------------------------------------------------------------------
 
 class BaseConv(SlidingWindow):
@@ -435,6 +463,20 @@ class BaseConv(SlidingWindow):
 
     def kernel_volume(self) -> int:
         return math.prod(self.kernel_size)
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.padded_bytes(inputs[0]) + self.patch_bytes(inputs[0], outputs[0])
+
+    def patch_bytes(self, shape: Shape, out: Shape) -> int:
+        """The patch matrix (im2col) of the kernels that make one (``convolve``): a row per
+        output position, a column per kernel element and input channel."""
+        return 0
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Per sample and block of output rows (patch matrices, Winograd tiles), and per
+        kernel position (products of shifted inputs, depthwise kernels)."""
+        out = outputs[0]
+        return (out[0] or 1) * (out[self.spatial_axes[0]] or 1) + self.kernel_volume()
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
         channels = inputs[0][self.channel_axis]
@@ -490,6 +532,9 @@ class Conv(BaseConv):
         out_elements = num_elements(outputs[0][1:]) or 0
         channels = inputs[0][self.channel_axis] or 0
         return out_elements * self.kernel_volume() * channels // self.args.groups
+
+    def patch_bytes(self, shape: Shape, out: Shape) -> int:
+        return conv_patch_bytes(self, shape, out)
 
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
         return convolve(x, weights[0], self.strides, self.dilation, self.padding,
@@ -682,6 +727,15 @@ class ConvTranspose(BaseConv):
     def transform(self, x: Array, weights: Sequence[Array]) -> Array:
         return convolve_transpose(x, weights[0], self.strides, self.dilation, self.padding,
                                   self.output_padding)
+
+    def padded_lengths(self, lengths: Sequence[int]) -> list[int]:
+        """The input spread by the strides, then padded (``convolve_transpose``)."""
+        return [(length - 1) * s + 1 + sum(deconv_padding_amounts(k, self.padding, s, d, op))
+                for length, k, s, d, op in zip(lengths, self.kernel_size, self.strides,
+                                               self.dilation, self.output_padding, strict=True)]
+
+    def patch_bytes(self, shape: Shape, out: Shape) -> int:
+        return conv_patch_bytes(self, shape, out)
 
     def length_formula(self, i: int, length: Dim, out: Dim) -> str:
         return transposed_length_formula(length, out, self.kernel_size[i], self.padding,

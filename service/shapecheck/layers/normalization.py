@@ -347,6 +347,11 @@ class GroupNormalization(Normalizing):
         groups divide the channels."""
         (channels,) = self.sizes(shape, self.axes)
         groups = channels if self.args.groups == -1 else self.args.groups
+        if channels == 0:
+            raise LayerInputIncompatible(
+                f"GroupNormalization splits the channels of axis {self.args.axis} (input "
+                f"{format_shape(shape)}) into groups, but that axis has size 0.",
+                "Give the normalised axis at least one channel.")
         if channels < groups or channels % groups:
             why = ("more groups than channels" if channels < groups else
                    f"{channels} is not a multiple of {groups}")

@@ -53,6 +53,13 @@ class Pooling(SlidingWindow):
     """Zeros (before, after) around each spatial axis of the input, set on a 'valid' max
     pooling by the forward plan, which folds the ZeroPadding before it into it."""
 
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.padded_bytes(inputs[0])  # the windows of average pooling, padded
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        """One strided pass per window element, one spatial axis after the other."""
+        return sum(self.window)
+
     @property
     def window_axes(self) -> tuple[int, ...]:
         """The trailing axes of ``windows``' view, which a window spans."""

@@ -305,6 +305,10 @@ class SequenceLayer(Recurrent):
         steps, features = inputs[0][1] or 0, inputs[0][-1] or 0
         return steps * (features + self.units) * self.gates * self.units
 
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        """The time loop."""
+        return inputs[0][1] or 0
+
     def project(self, x: Array, weights: Sequence[Array]) -> Array:
         projected = x @ weights[0]
         if self.args.use_bias:
@@ -888,6 +892,9 @@ class Bidirectional(Layer):
         return sum(layer.macs(part, layer.output_shapes(part))
                    for layer, part in zip(self.pair, self.split_states(inputs), strict=True))
 
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        return 2 * (inputs[0][1] or 0)  # forwards, then backwards
+
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         return self.run(inputs, weights)
 
@@ -1018,6 +1025,19 @@ class TimeDistributed(Layer):
         shape = inputs[0]
         step, step_out = self.step_shape(shape), (outputs[0][0], *outputs[0][2:])
         return (shape[1] or 0) * self.layer.macs([step], [step_out])
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.layer.scratch_bytes(*self.merged_steps(inputs[0], outputs[0]))
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.layer.kernel_steps(*self.merged_steps(inputs[0], outputs[0]))
+
+    @staticmethod
+    def merged_steps(shape: Shape, out: Shape) -> tuple[Shapes, Shapes]:
+        """The wrapped layer's input and output as the kernel runs it: the batch·time steps
+        as one batch."""
+        steps = shape[1] or 0
+        return [((shape[0] or 1) * steps, *shape[2:])], [((out[0] or 1) * steps, *out[2:])]
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return self.run(x, weights)

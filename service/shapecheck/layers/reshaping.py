@@ -117,15 +117,24 @@ class Reshape(ReshapingLayer):
             f"{num_elements(rest):,}, or put -1 on one axis to let it be inferred.")
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        target = self.output_shape((None, *x.shape[1:]))[1:]
-        return x.reshape(x.shape[0], *(-1 if d is None else d for d in target))
+        """As Keras' ``call``: a None in ``target_shape`` is inferred like -1, at run time."""
+        target = [-1 if d is None else d for d in self.output_shape((None, *x.shape[1:]))[1:]]
+        if target.count(-1) > 1:
+            raise NotImplementedError(
+                f"target_shape {format_shape(self.target)} leaves {target.count(-1)} axes to "
+                "infer (None or -1), and a reshape can infer only one: Keras' predict fails "
+                "on it too")
+        try:
+            return x.reshape(x.shape[0], *target)
+        except ValueError as exc:  # the inferred axis does not divide the elements
+            raise NotImplementedError(f"{exc}; Keras' predict fails on it too") from None
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         rest, out = inputs[0][1:], outputs[0][1:]
         size = num_elements(rest)
-        if size is None:
+        if size is None or None in self.target:
             return (f"the elements of {format_shape(rest)} are rearranged as "
-                    f"{format_shape(out)}; an unknown input axis leaves -1 unknown")
+                    f"{format_shape(out)}; an unknown axis leaves -1 unknown")
         inferred = ""
         if -1 in self.target:
             axis = self.target.index(-1)
