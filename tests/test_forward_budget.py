@@ -251,3 +251,44 @@ def test_estimate_keeps_a_tensor_alive_until_a_mask_argument_reads_it():
     assert estimate_of(masked, batch=1).activation_bytes == 4 * (x + flag + wide + wide)
     assert check({"model": masked, "forward": {"seed": 1}})["forward"]["outputs"][0]["shape"] \
         == [1, 2]
+
+
+def test_a_padded_copy_of_the_input_counts_as_a_temporary():
+    same = {"inputs": [6, 6, 3], "layers": [
+        {"type": "DepthwiseConv2D", "kernel_size": 3, "padding": "same"}]}
+    x, y, padded = 6 * 6 * 3, 6 * 6 * 3, 8 * 8 * 3
+    assert estimate_of(same, batch=1).activation_bytes == 4 * (x + y + y + padded)
+    causal = {"inputs": [10, 2], "layers": [
+        {"type": "Conv1D", "filters": 1, "kernel_size": 2, "padding": "causal",
+         "dilation_rate": 3}]}
+    x, y, padded, patches = 10 * 2, 10 * 1, 13 * 2, 10 * 2 * 2
+    assert estimate_of(causal, batch=1).activation_bytes == 4 * (x + y + y + padded + patches)
+
+
+@pytest.mark.parametrize(("inputs", "layer", "steps"), [
+    ([9, 9, 3], {"type": "MaxPooling2D", "pool_size": [3, 5], "padding": "same"}, 3 + 5),
+    ([12, 3], {"type": "AveragePooling1D", "pool_size": 4, "padding": "same"}, 4),
+    ([9, 9, 3], {"type": "Conv2D", "filters": 2, "kernel_size": 3, "padding": "same"},
+     2 * 9 + 3 * 3),
+    ([9, 9, 3], {"type": "DepthwiseConv2D", "kernel_size": [2, 4]}, 2 * 8 + 2 * 4),
+])
+def test_the_loops_of_pooling_and_convolution_kernels_count_as_steps(inputs, layer, steps):
+    """Pooling loops over each window element of each axis; a convolution over the samples
+    and blocks of output rows (at most one per row: 2 samples here), and kernel positions."""
+    model = {"inputs": inputs, "layers": [layer]}
+    assert estimate_of(model, batch=2).other_macs - estimate_of_draws(model) == steps * STEP_MACS
+
+
+@pytest.mark.parametrize("layer", [
+    {"type": "MaxPooling2D", "pool_size": 10**9, "padding": "same"},
+    {"type": "Conv1D", "filters": 6, "kernel_size": 2, "padding": "causal",
+     "dilation_rate": 2 * 10**9},
+])
+def test_huge_windows_on_small_inputs_are_refused_before_running(monkeypatch, layer):
+    """These once hung a worker in a Python loop of 10^9 steps, or asked numpy for 44 GiB."""
+    model = {"inputs": [6, 6, 3] if "Pool" in layer["type"] else [6, 3], "layers": [layer]}
+    refuse_running(monkeypatch)
+    started = time.monotonic()
+    with pytest.raises(LimitExceeded):
+        forward_pass(analyse(model, {}), {"batch_size": 2}, Limits())
+    assert time.monotonic() - started < 1

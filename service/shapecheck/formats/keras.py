@@ -430,7 +430,8 @@ def operation_arguments(entry: Entry) -> list[Any] | None:
 def tf_operation(entry: Entry) -> KerasOperation | None:
     """A tf.keras TFOpLambda whose TensorFlow function is element by element (``x + 3.0``
     is ``__operators__.add`` with ``y=3.0``), or None for any other (reported as code)."""
-    operation = TF_FUNCTIONS.get(entry.config.get("function"))
+    function = entry.config.get("function")
+    operation = TF_FUNCTIONS.get(function) if isinstance(function, str) else None
     nodes = entry.raw.get("inbound_nodes")
     if operation is None or not (isinstance(nodes, list) and nodes):
         return None
@@ -508,7 +509,7 @@ class MaskOperations:
         sources too, its settings from its config and the node's other keyword arguments
         (``ref`` itself when the operation has no such call: nothing computes it)."""
         nodes = entry.raw["inbound_nodes"]  # a list, checked by inbound_nodes
-        node = nodes[ref.call] if ref.call < len(nodes) else None
+        node = nodes[ref.call] if 0 <= ref.call < len(nodes) else None
         if not isinstance(node, dict):  # not a Keras 3 node (checked by keras3_node)
             return ref
         arguments = tuple(self.argument(arg) for arg in node.get("args") or ())

@@ -1,0 +1,112 @@
+"""Requests that once crashed or hung the engine, found by mutating every recorded model (the
+HTTP fuzzer in test_fuzz.py mutates a few hand-written ones), each with the clear answer it
+must get now: a diagnostic, a 422 naming the path, or a forward pass as Keras computes it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from keras_fixtures import FIXTURES, cases
+from shapecheck import check
+from shapecheck.budget import mib_text
+from shapecheck.errors import RequestInvalid
+from shapecheck.fixes_proposals import strided_projection
+from shapecheck.shapes import same_padding_amounts
+
+
+def layer_case(name: str) -> dict[str, Any]:
+    """The Keras 3 JSON of a recorded layer case."""
+    case = next(c.values[0] for c in cases() if c.values[0]["id"] == name)
+    return copy.deepcopy(case["keras_json"])
+
+
+def errors_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in check(body)["diagnostics"] if d["severity"] == "error"]
+
+
+@pytest.mark.parametrize(("outputs", "message"), [
+    (["repeat_vecto"], "Model output 0 is 'repeat_vecto', which is neither a layer nor a "
+                       "model input (did you mean 'repeat_vector'?)"),
+    (["a", "repeat_vector:2"], "Model output 1 is output 2 of 'repeat_vector', which has 1 "
+                               "output(s)"),
+])
+def test_outputs_that_name_no_tensor_are_invalid_graph(outputs, message):
+    model = {"inputs": {"a": [8]}, "outputs": outputs,
+             "layers": [{"type": "RepeatVector", "n": 3, "inputs": "a"}]}
+    (error,) = errors_of({"model": model})
+    assert (error["code"], error["layer"]) == ("invalid_graph", None)
+    assert error["message"].startswith(message)
+    with pytest.raises(RequestInvalid, match="cannot run"):
+        check({"model": model, "forward": {}})
+
+
+def test_a_typo_in_an_input_name_gets_a_suggestion():
+    model = {"inputs": {"image": [8]}, "layers": [{"type": "Dense", "units": 2, "inputs": "imag"}]}
+    (error,) = errors_of({"model": model})
+    assert "(did you mean 'image'?)" in error["message"]
+
+
+@pytest.mark.parametrize(("target", "shape"), [([3, None], [2, 3, 120]), ([None], [2, 360])])
+def test_reshape_infers_a_none_at_run_time_as_keras_does(target, shape):
+    model = {"inputs": [10, 9, 4], "layers": [{"type": "Reshape", "target_shape": target}]}
+    result = check({"model": model, "forward": {"batch_size": 2}})
+    assert result["forward"]["outputs"][0]["shape"] == shape
+
+
+def test_reshape_with_two_axes_to_infer_is_refused_as_keras_predict_fails():
+    model = {"inputs": [10, 9, 4], "layers": [{"type": "Reshape", "target_shape": [181, -1, None]}]}
+    assert check({"model": model})["ok"]  # Keras builds it
+    with pytest.raises(RequestInvalid, match="leaves 2 axes to infer"):
+        check({"model": model, "forward": {"batch_size": 2}})
+
+
+def test_group_normalization_of_an_empty_axis_is_a_diagnostic():
+    model = {"inputs": [3, 0], "layers": [{"type": "GroupNormalization", "groups": -1}]}
+    (error,) = errors_of({"model": model})
+    assert error["code"] == "layer_input_incompatible"
+    assert "has size 0" in error["message"]
+
+
+@pytest.mark.parametrize("shapes", [
+    [(None, 4, 0, 2), (None, 4, 7, 2)],  # an empty axis: no stride divides it
+    [(None, 10**40, 2), (None, 10**20, 2)],  # exact, however large
+])
+def test_strided_projections_are_proposed_in_exact_integers(shapes):
+    proposed = list(strided_projection("add", shapes, [1, 2] if len(shapes[0]) == 4 else [1]))
+    if len(shapes[0]) == 4:
+        assert proposed == []
+    else:
+        (candidate,) = proposed
+        assert candidate.edits[0].new.args["strides"] == [10**20]
+
+
+def test_same_padding_and_mib_texts_stay_exact_for_huge_sizes():
+    assert same_padding_amounts(10**40 + 1, 3, 10**20) == (1, 1)  # float division: (0, 0)
+    assert mib_text(3 * 2**20 // 2) == "1.5"
+    assert mib_text(2**1100) == f"{2**1080:,}.0"  # more bytes than a float holds
+
+
+def test_a_nested_layer_whose_config_is_not_an_object_is_a_422():
+    layer = {"type": "Bidirectional", "layer": {"class_name": "LSTM", "config": ["units", 4]}}
+    with pytest.raises(RequestInvalid) as raised:
+        check({"model": {"inputs": [5, 3], "layers": [layer]}})
+    assert list(raised.value.errors) == ["model.layers.0.layer.config"]
+
+
+def test_a_tf_operation_whose_function_is_not_a_name_is_reported_as_code():
+    doc = json.loads((FIXTURES / "tfkeras2" / "models" / "operations_on_tensors.json")
+                     .read_text())["keras_json"]
+    op = next(e for e in doc["config"]["layers"] if e["class_name"] == "TFOpLambda")
+    op["config"]["function"] = {"value": "__operators__.add"}
+    assert any(e["code"] == "unsupported_layer" for e in errors_of({"model": doc}))
+
+
+def test_a_negative_node_index_in_keras_history_is_refused_not_a_crash():
+    doc = layer_case("concatenate_time")
+    node = doc["config"]["layers"][6]["inbound_nodes"][0]
+    node["args"][0]["config"]["keras_history"][1] = -10**18
+    with pytest.raises(RequestInvalid):
+        check({"model": doc, "forward": {"batch_size": 1}})
