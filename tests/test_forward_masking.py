@@ -168,3 +168,119 @@ def test_multi_head_attention_refuses_masks_of_inputs_that_are_not_sequences() -
         "layer 'mha' (MultiHeadAttention) cannot run on this data: MultiHeadAttention follows "
         "the masks of sequences (batch, steps, features) only, but it takes (1, 2, 3, 3), "
         "(1, 2, 3, 3).")
+
+
+def keras_tensor(layer: str) -> dict:
+    return {"class_name": "__keras_tensor__",
+            "config": {"shape": [None, 6, 4], "dtype": "float32", "keras_history": [layer, 0, 0]}}
+
+
+def keras_json(layer: dict, kwargs: dict, operations: tuple[dict, ...] = ()) -> dict:
+    """A Keras 3 model: input 'x' (batch, 6, 4), given twice to ``layer`` called with
+    ``kwargs``; ``operations``: layers between them (that compute masks)."""
+    node = {"args": [keras_tensor("x"), keras_tensor("x")], "kwargs": kwargs}
+    return {"class_name": "Functional", "config": {
+        "name": "model", "input_layers": [["x", 0, 0]], "output_layers": [["out", 0, 0]],
+        "layers": [
+            {"class_name": "InputLayer", "name": "x", "inbound_nodes": [],
+             "config": {"name": "x", "batch_shape": [None, 6, 4], "dtype": "float32"}},
+            *operations, {**layer, "name": "out", "inbound_nodes": [node]}]}}
+
+
+MHA_JSON = {"class_name": "MultiHeadAttention", "config": {"name": "out", "num_heads": 2,
+                                                           "key_dim": 3}}
+
+
+@pytest.mark.parametrize(("kwargs", "what"), [
+    ({"value_mask": "\u0000NaN\u0000"},
+     "cannot take its value_mask argument, which reads no tensor (a str)"),
+    ({"attention_mask": {"class_name": "?", "config": {}}},
+     "cannot take its attention_mask argument, which reads no tensor (a dict)"),
+    ({"mask": [["__keras_tensor__", {"keras_history": ["x", 0, 0]}], None]},
+     "cannot take its mask argument, which reads no tensor (a list)"),
+])
+def test_a_mask_argument_that_reads_no_tensor_is_refused(kwargs: dict, what: str) -> None:
+    """Keras' call cannot take such a mask: the forward pass refuses it, naming the layer."""
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": keras_json(MHA_JSON, kwargs), "forward": {"batch_size": 1}})
+    message, = exc.value.errors["forward"]
+    assert message.startswith(f"layer 'out' (MultiHeadAttention) {what}")
+
+
+def test_a_mask_argument_of_none_is_no_mask() -> None:
+    result = check({"model": keras_json(MHA_JSON, {"mask": [None, None]}),
+                    "forward": {"batch_size": 1}})
+    assert result["forward"]["outputs"][0]["shape"] == [1, 6, 4]
+
+
+def masked_call(layer: dict, call: dict, inputs: dict, reads: int = 2) -> str:
+    """The 422 message of a forward pass of ``layer`` on the first ``reads`` of ``inputs``,
+    called with ``call``."""
+    doc = {"inputs": inputs, "layers": [{**layer, "name": "out", "inputs": list(inputs)[:reads],
+                                         "call": call}], "outputs": ["out"]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"batch_size": 2}})
+    message, = exc.value.errors["forward"]
+    return message
+
+
+MHA = {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}
+
+
+def test_an_attention_mask_that_does_not_fit_the_scores_is_refused() -> None:
+    """Keras' call fails to broadcast it too."""
+    message = masked_call(MHA, {"attention_mask": "am"},
+                          {"q": [6, 4], "v": [6, 4], "am": [4, 6]})
+    assert message == (
+        "layer 'out' (MultiHeadAttention) cannot run on this data: its attention mask "
+        "(2, 1, 4, 6) does not broadcast to the attention scores (2, 2, 6, 6); Keras cannot "
+        "apply it either.")
+
+
+def test_a_list_where_attention_takes_one_mask_is_refused() -> None:
+    message = masked_call(MHA, {"value_mask": ["m"]}, {"q": [6, 4], "v": [6, 4], "m": [6]})
+    assert message.endswith("MultiHeadAttention takes its value_mask argument as one tensor, "
+                            "but it is a list.")
+
+
+def test_merge_masks_that_do_not_broadcast_are_refused() -> None:
+    """Keras ORs the masks of a merge's inputs: these it cannot."""
+    message = masked_call({"type": "Add"}, {"mask": ["m1", "m2"]},
+                          {"a": [6], "b": [6], "m1": [6], "m2": [4]})
+    assert message == (
+        "layer 'out' (Add) cannot run on this data: Add combines the masks of its inputs "
+        "element by element, but (2, 6), (2, 4) do not broadcast; Keras cannot combine them "
+        "either.")
+
+
+def test_a_nested_list_in_a_mask_argument_is_refused() -> None:
+    add = {"class_name": "Add", "config": {"name": "out"}}
+    mask = {"class_name": "__keras_tensor__",
+            "config": {"shape": [None, 6, 4], "dtype": "bool", "keras_history": ["x", 0, 0]}}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": keras_json(add, {"mask": [[mask], None]}), "forward": {"batch_size": 1}})
+    assert exc.value.errors["forward"] == [
+        "layer 'out' (Add) cannot run on this data: its mask argument gives a list where one "
+        "input's mask goes"]
+
+
+def operation(name: str, config: dict, *args: object) -> dict:
+    return {"module": "keras.src.ops.numpy", "class_name": name, "name": name.lower(),
+            "config": {"name": name.lower(), **config}, "inbound_nodes": [
+                {"args": list(args), "kwargs": {}}]}
+
+
+@pytest.mark.parametrize(("operations", "why"), [
+    ((operation("NotEqual", {}, keras_tensor("x"), -10**400),),
+     "int too large to convert to float"),
+    ((operation("NotEqual", {}, keras_tensor("x"), 0),
+      operation("Any", {"axis": -2**64 - 1}, keras_tensor("notequal"))),
+     "Python int too large to convert to C long"),
+])
+def test_a_mask_operation_on_a_huge_integer_is_refused(operations: tuple, why: str) -> None:
+    """Keras cannot convert such a number (an argument, an axis) either."""
+    doc = keras_json(MHA_JSON, {"value_mask": keras_tensor(operations[-1]["name"])}, operations)
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"batch_size": 1}})
+    assert exc.value.errors["forward"] == [
+        f"layer 'out' (MultiHeadAttention) cannot compute its value_mask argument: {why}"]

@@ -40,6 +40,7 @@ from .config import Limits
 from .errors import RequestInvalid
 from .fields import Choice, Int, PositiveInt, flatten_messages
 from .graph import (
+    MASK_ARGUMENTS,
     Call,
     MaskOp,
     ModelGraph,
@@ -101,6 +102,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         ins = [values[ref] for ref in call.inputs]
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
+        check_mask_options(layer, options)
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}
@@ -152,19 +154,38 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
             outputs = layer.forward_for_call(inputs, weights, options)
         else:
             outputs = layer.forward(inputs, weights)
+        return outputs, layer.compute_mask_for_call(inputs, masks, options)
     except NotImplementedError as exc:
         raise cannot_run(layer, f"cannot run on this data: {exc}") from None
-    return outputs, layer.compute_mask_for_call(inputs, masks, options)
 
 
 # -- masks given as call arguments ------------------------------------------------------------
+def check_mask_options(layer: Layer, options: Mapping[str, Any]) -> None:
+    """A mask argument that reads no tensor is among the options: None, or a list of None,
+    says "no mask"; anything else is no mask Keras could take, and refuses the request."""
+    for key, value in options.items():
+        if key in MASK_ARGUMENTS and value is not None and not (
+                isinstance(value, list) and all(item is None for item in value)):
+            raise cannot_run(layer, f"cannot take its {key} argument, which reads no tensor (a "
+                                    f"{type(value).__name__}); Keras takes masks as tensors.")
+
+
+def one_mask(mask: Any) -> Mask:
+    """A mask given for one input: an array, or None; a list there (a list of lists of
+    masks) is no mask Keras could apply."""
+    if mask is not None and not isinstance(mask, np.ndarray):
+        raise NotImplementedError(
+            f"its mask argument gives a {type(mask).__name__} where one input's mask goes")
+    return mask
+
+
 def with_mask_argument(masks: list[Mask], given: Any) -> list[Mask]:
     """Keras' ``mask`` argument in place of the masks the inputs carry: the first input's, or
     a list of them, one per input (None where the list says so or ends)."""
     if given is None:
         return masks
     if isinstance(given, list):
-        return [given[i] if i < len(given) else None for i in range(len(masks))]
+        return [one_mask(given[i]) if i < len(given) else None for i in range(len(masks))]
     return [given, *masks[1:]]
 
 
@@ -180,7 +201,7 @@ def mask_argument(layer: Layer, key: str, source: Any,
         value = np.asarray(mask_value(source, values))
     except MaskUnavailable as exc:
         raise cannot_run(layer, f"reads its {key} argument from {exc}") from None
-    except (ValueError, TypeError) as exc:  # shapes or settings an operation refuses
+    except (ValueError, TypeError, OverflowError) as exc:  # shapes or settings it refuses
         raise cannot_run(layer, f"cannot compute its {key} argument: {exc}") from None
     return value if value.dtype == np.bool_ else value != 0
 

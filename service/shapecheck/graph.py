@@ -46,6 +46,11 @@ class MaskOp(NamedTuple):
 MaskSource = TensorRef | MaskOp
 
 
+MASK_ARGUMENTS = ("mask", "query_mask", "value_mask", "key_mask", "attention_mask")
+"""The call arguments Keras' layers read as masks: tensors, named as inputs are
+(``use_causal_mask`` is a plain option)."""
+
+
 @dataclass(slots=True)
 class Call:
     """One call of a layer: its input tensors, in order, and non-tensor call options."""

@@ -170,3 +170,23 @@ def test_attention_score_mode_is_case_sensitive_as_in_keras() -> None:
     with pytest.raises(RequestInvalid) as exc:
         check({"model": {"inputs": {"q": [4, 3], "v": [4, 3]}, "layers": [layer]}})
     assert list(exc.value.errors) == ["model.layers.0.score_mode"]
+
+
+def test_multi_head_attention_query_and_value_need_one_rank() -> None:
+    """Keras builds its einsum equations for the query's rank: its call fails."""
+    error = error_of(run({"q": [2, 3, 4], "v": [5, 4]},
+                         {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
+    assert error["code"] == "layer_input_incompatible" and error["layer"] == "multi_head_attention"
+    assert error["message"] == ("MultiHeadAttention needs the query (None, 2, 3, 4) and the "
+                                "value (None, 5, 4) to have the same number of axes.")
+
+
+@pytest.mark.parametrize("inputs", [{"q": [4, 8], "v": []}, {"q": [], "v": [4, 8]}])
+def test_attention_needs_a_feature_axis(inputs: dict) -> None:
+    """Keras' Attention call fails on a tensor of the batch axis alone."""
+    result = check({"model": {"inputs": inputs, "layers": [
+        {"type": "Attention", "name": "att", "inputs": list(inputs),
+         "call": {"return_attention_scores": True}}], "outputs": ["att:0", "att:1"]}})
+    error = error_of(result)
+    assert error["code"] == "layer_input_incompatible" and error["layer"] == "att"
+    assert "has only its batch axis" in error["message"]

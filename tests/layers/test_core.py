@@ -27,6 +27,7 @@ def einsum(equation: str, output_shape, **args) -> dict:
     (einsum("ab,bd->ac", 6), "model.layers.0.equation"),
     (einsum("ab,bcx->ac", 6), "model.layers.0.equation"),
     (einsum("ab,bc->ac", 6, bias_axes="b"), "model.layers.0.bias_axes"),
+    (einsum("ab,bc->ac", 6, bias_axes=""), "model.layers.0.bias_axes"),  # Keras: min() of []
     (einsum("ab,bc->ac", [6, 2]), "model.layers.0.output_shape"),
     (einsum("ab,bc->ac", -1), "model.layers.0.output_shape"),
     ({"type": "EinsumDense", "output_shape": 2}, "model.layers.0.equation"),

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import diagnostics as diag
 from ..errors import LayerInputIncompatible
-from ..forward import RunsWithMasks, run_graph
+from ..forward import RunsWithMasks, one_mask, run_graph
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
 from ..layers.base import Array, Mask, Shapes, Weight
 from ..shapes import Shape, format_shape, shapes_text
@@ -112,7 +112,8 @@ class NestedModel(RunsWithMasks):
         A ``mask`` argument (one mask, or a list) sets the masks of the first inputs, as
         Keras' ``Functional.call`` does; where it says None an input keeps its own."""
         given = options.get("mask")
-        given = [] if given is None else given if isinstance(given, list) else [given]
+        given = [] if given is None else [one_mask(m) for m in given] \
+            if isinstance(given, list) else [given]
         masks = [mask if k >= len(given) or given[k] is None else given[k]
                  for k, mask in enumerate(masks)]
         shapes = [(None, *x.shape[1:]) for x in inputs]

@@ -18,15 +18,13 @@ from .. import diagnostics as diag
 from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid
 from ..fields import ShapeField
-from ..graph import NEW_TENSOR_REF, Call, ModelGraph, ModelInput, TensorRef
+from ..graph import MASK_ARGUMENTS, NEW_TENSOR_REF, Call, ModelGraph, ModelInput, TensorRef
 from ..layers.base import Layer
 from ..shapes import Shape
 from .common import canonical_name, declared_args, make_layer
 from .naming import AutoNamer
 
 RESERVED = ("type", "name", "inputs", "call")
-MASK_ARGUMENTS = ("mask", "query_mask", "value_mask", "key_mask", "attention_mask")
-"""Call arguments that are masks: tensors, named as inputs are."""
 # First-layer arguments that declare the model input, Keras 2 style.
 INPUT_ARGS = ("input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length")
 DEFAULT_INPUT = "input"

@@ -118,6 +118,24 @@ def sequence_mask(mask: Mask, tensor: Array, what: str, layer: str) -> Mask:
 STEP_MASKS = ("query_mask", "value_mask", "key_mask")
 
 
+def tensor_argument(options: Mapping[str, Any], name: str, layer: str) -> Array | None:
+    """The call's mask argument ``name``: one tensor (or None), as Keras takes it."""
+    value = options.get(name)
+    if value is not None and not isinstance(value, np.ndarray):
+        raise NotImplementedError(
+            f"{layer} takes its {name} argument as one tensor, but it is a "
+            f"{type(value).__name__}.")
+    return value
+
+
+def fits_scores(mask: tuple[int, ...], scores: tuple[int, ...]) -> bool:
+    """Whether a mask broadcasts to the attention scores' shape."""
+    try:
+        return np.broadcast_shapes(mask, scores) == scores
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Projection:
     """One of MultiHeadAttention's EinsumDense projections, named as Keras names it."""
@@ -177,6 +195,14 @@ class ProjectedAttention(AttentionLayer):
                 f"{format_shape(key)} to agree on every axis but the last.",
                 "Give the key the value's batch and sequence axes; only the feature axis may "
                 "differ.",
+            )
+        if len(query) != len(value):
+            # Keras builds its einsum equations for the query's rank, and its call fails.
+            raise LayerInputIncompatible(
+                f"{self.keras_name} needs the query {format_shape(query)} and the value "
+                f"{format_shape(value)} to have the same number of axes.",
+                "Reshape one of them so that both have the same rank, e.g. (batch, steps, "
+                "features).",
             )
         return query, value, key
 
@@ -243,8 +269,9 @@ class ProjectedAttention(AttentionLayer):
             parts.append(causal_mask(query.shape[1], value.shape[1]))
         if self.args.sliding_window is not None:
             parts.append(band_mask(query.shape[1], value.shape[1], self.args.sliding_window))
-        if options.get("attention_mask") is not None:
-            parts.append(options["attention_mask"])
+        given = tensor_argument(options, "attention_mask", self.keras_name)
+        if given is not None:
+            parts.append(given)
         return reduce(np.logical_and, parts) if parts else None
 
     def step_masks(self, masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Mask]:
@@ -252,7 +279,8 @@ class ProjectedAttention(AttentionLayer):
         ``key_mask`` arguments, or where it gives none, the masks its inputs carry (Keras
         fills those in)."""
         carried = [*masks, None, None][:3]
-        return [options.get(name, mask) for name, mask in zip(STEP_MASKS, carried, strict=True)]
+        return [tensor_argument(options, name, self.keras_name) if name in options else mask
+                for name, mask in zip(STEP_MASKS, carried, strict=True)]
 
     def attend(self, q: Array, k: Array, v: Array, mask: Array | None,
                with_scores: bool) -> tuple[Array, Array]:
@@ -269,6 +297,10 @@ class ProjectedAttention(AttentionLayer):
                           fused: bool) -> Array:
         """The softmax of the scores over ``axes``, masked: Keras' Softmax layer zeroes a
         row with nothing to attend to; the fused path leaves it uniform."""
+        if mask is not None and not fits_scores(mask.shape, scores.shape):
+            raise NotImplementedError(
+                f"its attention mask {format_shape(mask.shape)} does not broadcast to the "
+                f"attention scores {format_shape(scores.shape)}; Keras cannot apply it either.")
         if fused and mask is not None:
             return masked_softmax(np.where(mask, scores, LARGE_NEGATIVE), axes)
         return masked_softmax(scores, axes, mask)
@@ -515,6 +547,17 @@ class GroupedQueryAttention(ProjectedAttention):
 class DotAttentionBase(AttentionLayer):
     """Shared by Attention and AdditiveAttention: a list of [query, value] or
     [query, value, key] tensors of shape (batch, Tq, dim) and (batch, Tv, dim)."""
+
+    def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
+        """Each tensor has a steps axis before its features, or Keras' call fails."""
+        query, value, key = super().query_value_key(inputs)
+        for shape, what in ((query, "query"), (value, "value"), (key, "key")):
+            if len(shape) < 2:
+                raise LayerInputIncompatible(
+                    f"{self.keras_name} takes tensors (batch, steps, features), but the {what} "
+                    f"{format_shape(shape)} has only its batch axis.",
+                    "Give it sequences, e.g. Reshape((steps, features)) per sample.")
+        return query, value, key
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         query, value, key = self.query_value_key(inputs)

@@ -182,6 +182,9 @@ class EinsumDense(Layer):
                 raise ArgumentError("equation", f"kernel axis {letter!r} is neither in the "
                                                 f"input {spec.input!r} nor in the output "
                                                 f"{spec.output!r}, so its size is unknown")
+        if self.args.bias_axes == "":
+            raise ArgumentError("bias_axes", "names no output axis: give the output axes that "
+                                             "have a bias, or null for no bias")
         for letter in self.args.bias_axes or "":
             if letter not in spec.output:
                 raise ArgumentError("bias_axes", f"bias axis {letter!r} is not in the output "

@@ -106,6 +106,13 @@ class ElementwiseMerge(Merge):
         """Keras' ``Merge.compute_mask``: the OR of the masks when every input has one."""
         if any(mask is None for mask in masks):
             return []
+        try:
+            np.broadcast_shapes(*(mask.shape for mask in masks))
+        except ValueError:
+            raise NotImplementedError(
+                f"{self.keras_name} combines the masks of its inputs element by element, but "
+                f"{shapes_text(mask.shape for mask in masks)} do not broadcast; Keras cannot "
+                "combine them either.") from None
         return [reduce(np.logical_or, masks)]
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
