@@ -66,6 +66,14 @@ def test_softmax_on_a_missing_axis_is_reported() -> None:
     assert "axis 3" in problem["message"] and "(None, 3, 4)" in problem["message"]
 
 
+@pytest.mark.parametrize("axis", [[1, 1], [1, -2]])
+def test_softmax_on_an_axis_listed_twice_is_reported(axis: list) -> None:
+    # Keras builds the model, but predict fails: "duplicate value in 'axis'".
+    problem = error_of(run([3, 4], {"type": "Softmax", "axis": axis}))
+    assert problem["message"].startswith(f"Softmax normalises along axes {axis}, which name "
+                                         "axis 1 of the input (None, 3, 4) more than once")
+
+
 def test_softmax_explains_its_axis() -> None:
     row = only_row(run([3, 4], {"type": "Softmax", "axis": -2}))
     assert "along axis 1" in row["explain"]

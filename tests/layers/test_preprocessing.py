@@ -11,7 +11,7 @@ from keras_fixtures import assert_forward_as_recorded, cases, check_as_read_back
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.analysis import analyse
-from shapecheck.errors import RequestInvalid
+from shapecheck.errors import LimitExceeded, RequestInvalid
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.preprocessing import resize_matrix, tf_bicubic_matrix
 from shapecheck.layers.reshaping import RESIZE_KERNELS
@@ -27,6 +27,8 @@ def layer(type_: str, **config: object):
     ({"type": "Normalization", "variance": 1.0}, "model.layers.0.mean"),
     ({"type": "Normalization", "mean": "zero", "variance": 1.0}, "model.layers.0.mean"),
     ({"type": "Rescaling"}, "model.layers.0.scale"),
+    # Beyond a double: Keras' cast to float32 fails too.
+    ({"type": "Rescaling", "scale": 1.0, "offset": [0.0, 10**400]}, "model.layers.0.offset"),
     ({"type": "CategoryEncoding", "num_tokens": 0}, "model.layers.0.num_tokens"),
     ({"type": "Discretization"}, "model.layers.0.bin_boundaries"),
     ({"type": "Discretization", "bin_boundaries": [0.0], "sparse": True},
@@ -76,6 +78,74 @@ def test_an_adapted_discretization_keeps_its_learnt_boundaries() -> None:
 def test_discretization_without_boundaries_cannot_run() -> None:
     with pytest.raises(NotImplementedError, match="never adapted"):
         layer("Discretization", num_bins=4).apply(np.zeros((2, 3), np.float32), [])
+
+
+def forward_refusal(shape: list, entry: dict) -> str:
+    """The 422 of the forward pass of a model Keras builds but cannot predict with."""
+    model = {"inputs": shape, "layers": [entry]}
+    assert check({"model": model})["ok"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model, "forward": {"seed": 1}})
+    (message,) = exc.value.errors["forward"]
+    return message
+
+
+def test_discretization_with_unsorted_boundaries_cannot_run() -> None:
+    message = forward_refusal([3], {"type": "Discretization", "bin_boundaries": [0, 1, 0, 1]})
+    assert message.startswith("layer 'discretization' (Discretization) cannot run on this data")
+    assert "bin_boundaries are not sorted" in message
+
+
+def test_discretization_with_decreasing_boundaries_bins_as_keras_3() -> None:
+    """Keras 3 (JAX) gives these values; np.digitize would put 0 in bin 2."""
+    x = np.array([-1, 0, 0.5, 1, 2], np.float32)
+    bins = layer("Discretization", bin_boundaries=[1.0, 0.0]).apply(x, [])
+    np.testing.assert_array_equal(bins, [2, 1, 1, 0, 0])
+    with pytest.raises(NotImplementedError, match="Expected sorted boundaries"):
+        TF_KERAS_VARIANTS["Discretization"].from_config(
+            "d", {"bin_boundaries": [1.0, 0.0]}).apply(x, [])
+
+
+def test_rescaling_whose_scale_does_not_fit_the_channels_cannot_run() -> None:
+    message = forward_refusal([6, 8, 3], {"type": "Rescaling", "scale": [1.0, 2.0],
+                                          "offset": [0.0, 1.0, -1.0]})
+    assert message.startswith("layer 'rescaling' (Rescaling) cannot run on this data: "
+                              "Rescaling's scale of shape [2] and offset of shape [3] do not "
+                              "broadcast to its input (1, 6, 8, 3)")
+
+
+def test_normalization_keeping_one_axis_twice_is_reported() -> None:
+    """Keras 3 fails to build it ("cannot reshape array of shape (2, 2)")."""
+    error = error_of(run([3, 4, 2], {"type": "Normalization", "axis": [-1, 3]}))
+    assert error["message"] == ("Normalization keeps axis 3, which is axis 3 of its input "
+                                "(None, 3, 4, 2), listed already in axis [-1, 3]: Keras cannot "
+                                "build it.")
+
+
+def test_augmentation_bounds_are_kept_exact() -> None:
+    """Keras takes these (a factor pair only has to overlap its bounds) and uses neither at
+    inference."""
+    huge = 10**400
+    rotation = run([6, 8, 3], {"type": "RandomRotation", "factor": [-0.1, huge]})
+    assert only_row(rotation)["output_shapes"] == [[None, 6, 8, 3]]
+    augment = run([6, 8, 3], {"type": "RandAugment", "value_range": [0, huge]})
+    assert only_row(augment)["output_shapes"] == [[None, 6, 8, 3]]
+
+
+def test_auto_contrast_cannot_run_beyond_float32() -> None:
+    message = forward_refusal([6, 8, 3], {"type": "AutoContrast", "value_range": [0, 10**40]})
+    assert message.startswith("layer 'auto_contrast' (AutoContrast) cannot run on this data: "
+                              "AutoContrast's value_range [0, 10000000000000000000000000000000"
+                              "000000000] goes beyond float32")
+
+
+@pytest.mark.parametrize(("type_", "oov"), [("StringLookup", 2**64 + 1),
+                                            ("IntegerLookup", 10**9)])
+def test_lookup_depth_counts_any_number_of_oov_indices(type_: str, oov: int) -> None:
+    vocabulary = ["a", "b", "c"] if type_ == "StringLookup" else [4, 5, 6]
+    row = only_row(run([3], {"type": type_, "vocabulary": vocabulary, "num_oov_indices": oov,
+                             "output_mode": "multi_hot"}))
+    assert row["output_shapes"] == [[None, oov + 3]]
 
 
 def test_random_crop_runs_only_when_the_images_have_its_size() -> None:
@@ -157,6 +227,20 @@ def test_stft_explains_frames_and_frequencies() -> None:
 def test_stft_needs_a_frame_of_samples() -> None:
     error = error_of(run([6, 1], {"type": "STFTSpectrogram", "frame_length": 8}))
     assert "frames of 8 samples" in error["message"] and "only 6" in error["message"]
+    error = error_of(run([40, 2], {"type": "STFTSpectrogram", "frame_length": 10**30,
+                                   "frame_step": 3}))
+    assert f"frames of {10**30} samples" in error["message"] and "only 40" in error["message"]
+
+
+def test_stft_fft_length_of_a_huge_frame_is_exact() -> None:
+    """Keras' default fft_length, 2 ** ceil(log2(frame_length)), on exact integers; the forward
+    pass is refused by its budget."""
+    model = {"inputs": [40, 2], "layers": [{"type": "STFTSpectrogram", "frame_length": 10**30,
+                                            "frame_step": 3, "padding": "same"}]}
+    row = only_row(check({"model": model}))
+    assert row["output_shapes"] == [[None, 14, 2 * (2**99 + 1)]]
+    with pytest.raises(LimitExceeded):
+        check({"model": model, "forward": {"seed": 1}})
 
 
 def test_mel_spectrogram_explains_keras_frame_count() -> None:
@@ -320,6 +404,15 @@ def test_tf_keras_2_refuses_what_keras_3_encodes_position_by_position(
     assert error["layer"] == layer
     assert message in error["message"] and hint in error["hint"]
     assert check({"model": with_inputs(recorded("keras3", case_id)["keras_json"], shape)})["ok"]
+
+
+def test_tf_keras_2_one_hot_of_scalars_keeps_a_batch_of_one() -> None:
+    """tf.keras 2's predict sees the batch axis unknown: one_hot of one scalar is (1, 3), as it
+    is for any batch."""
+    doc = recorded("tfkeras2", "preprocessing:discretization_one_hot_scalar")["keras_json"]
+    result = check({"model": doc, "forward": {"x": [0.5], "return": "values"}})
+    (output,) = result["forward"]["outputs"]
+    assert output["shape"] == [1, 3] and output["values"] == [[0.0, 1.0, 0.0]]
 
 
 def test_tf_keras_2_text_vectorization_has_no_one_hot_mode() -> None:

@@ -154,6 +154,14 @@ class Softmax(ActivationLayer):
                 f"Softmax normalises along axis {missing[0]}, which the input "
                 f"{format_shape(shape)} does not have (Keras builds the model, but predict "
                 "fails).", "Use axis=-1 to normalise over the last axis.")
+        resolved = [a % len(shape) for a in self.axes]
+        if len(set(resolved)) < len(resolved):
+            repeated = next(a for a in resolved if resolved.count(a) > 1)
+            raise LayerInputIncompatible(
+                f"Softmax normalises along axes {list(self.axes)}, which name axis {repeated} "
+                f"of the input {format_shape(shape)} more than once (Keras builds the model, "
+                "but predict fails: duplicate value in 'axis').",
+                "List each axis once.")
         return shape
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:

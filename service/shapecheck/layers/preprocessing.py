@@ -31,6 +31,9 @@ from .tf_keras import tf_keras_variant
 KERAS_EPSILON = np.float32(1e-7)
 """``keras.backend.epsilon()``."""
 
+Number = int | float
+"""A JSON number as given: integers stay exact, however large."""
+
 
 class Numbers(fields.Field):
     """A number, a (nested) list of numbers, or a serialised numpy array
@@ -47,18 +50,21 @@ class Numbers(fields.Field):
             array = np.asarray(value, dtype=np.float32)
         except (TypeError, ValueError):
             raise ValidationError(f"must be a number or a list of numbers, got {value!r}") from None
+        except OverflowError:  # an integer beyond float64, which Keras cannot cast either
+            raise ValidationError("must hold numbers within float32's range") from None
         if array.dtype == object or not np.all(np.isfinite(array)):
             raise ValidationError("must hold finite numbers only")
         return array
 
 
 class Range(fields.Field):
-    """A ``[low, high]`` pair of numbers (``value_range``)."""
+    """A ``[low, high]`` pair of numbers (``value_range``), kept exact: Keras takes any, and
+    only the kernels that use them need them as float32 (``float32_range``)."""
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> tuple[float, float]:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> tuple[Number, Number]:
         if not isinstance(value, list | tuple) or len(value) != 2 or not all(map(is_number, value)):
             raise ValidationError(f"must be a list of two numbers [low, high], got {value!r}")
-        return float(value[0]), float(value[1])
+        return value[0], value[1]
 
 
 class Factor(fields.Field):
@@ -69,7 +75,7 @@ class Factor(fields.Field):
         self.lower, self.upper, self.each = lower, upper, each
         self.metadata.setdefault("type", f"number or [lower, upper] within [{lower}, {upper}]")
 
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> float | tuple:
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> Number | tuple:
         is_pair = isinstance(value, list | tuple)
         numbers = list(value) if is_pair else [value]
         if (is_pair and len(numbers) != 2) or not all(is_number(v) for v in numbers):
@@ -80,11 +86,23 @@ class Factor(fields.Field):
             outside = numbers[0] > self.upper or numbers[1] < self.lower
         if outside:
             raise ValidationError(f"must lie within [{self.lower}, {self.upper}], got {value}")
-        return (float(numbers[0]), float(numbers[1])) if is_pair else float(value)
+        return (numbers[0], numbers[1]) if is_pair else value  # exact: Keras keeps them as given
 
 
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def float32_range(layer: str, value_range: tuple[Number, Number]) -> tuple[np.float32, np.float32]:
+    """``value_range`` as float32, as Keras casts it to transform images; refused (no kernel)
+    when it lies beyond float32, where Keras' cast fails or gives infinities."""
+    largest = float(np.finfo(np.float32).max)
+    if any(abs(v) > largest for v in value_range):
+        raise NotImplementedError(
+            f"{layer}'s value_range {list(value_range)} goes beyond float32 (±{largest:.4g}), "
+            "the dtype Keras casts it to for the images: it cannot run on it.")
+    low, high = value_range
+    return np.float32(low), np.float32(high)
 
 
 # -- numeric preprocessing -------------------------------------------------------------------
@@ -131,8 +149,10 @@ class Normalization(Layer):
                                         "axes it normalises")
 
     def kept_axes(self, shape: Shape) -> list[int]:
-        """The normalised axes, counted from 0 and sorted; raise when one is not in the input."""
-        kept = []
+        """The normalised axes, counted from 0 and sorted; raise when one is not in the input,
+        or names an input axis listed already (Keras' build then fails: its statistics would
+        have that axis twice)."""
+        kept: list[int] = []
         for axis in self.axes:
             index = resolve_axis(axis, len(shape))
             if index is None:
@@ -141,6 +161,11 @@ class Normalization(Layer):
                     f"{len(shape)} axes.",
                     "Set axis to an axis of the input (-1 for the features), or null for one "
                     "mean and variance over everything.")
+            if index in kept:
+                raise LayerInputIncompatible(
+                    f"Normalization keeps axis {axis}, which is axis {index} of its input "
+                    f"{format_shape(shape)}, listed already in axis {list(self.axes)}: Keras "
+                    "cannot build it.", "List each axis of the input once.")
             kept.append(index)
         return sorted(kept)
 
@@ -221,11 +246,26 @@ class Rescaling(Layer):
         return shape
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        return x * self.args.scale + self.args.offset
+        scale, offset = self.args.scale, self.args.offset
+        if not broadcasts_to(x.shape, scale.shape, offset.shape):
+            raise NotImplementedError(
+                f"Rescaling's scale of shape {list(scale.shape)} and offset of shape "
+                f"{list(offset.shape)} do not broadcast to its input {format_shape(x.shape)} "
+                "(aligned on the last axes): Keras builds the model (the shape is kept) but its "
+                "predict fails. Give one scale and offset per channel, or a single number.")
+        return x * scale + offset
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"x · {self.args.scale.tolist()} + {self.args.offset.tolist()} element by "
                 "element, the shape is kept")
+
+
+def broadcasts_to(shape: tuple[int, ...], *others: tuple[int, ...]) -> bool:
+    """Whether arrays of the ``others`` shapes broadcast against ``shape`` without changing it."""
+    try:
+        return np.broadcast_shapes(shape, *others) == shape
+    except ValueError:
+        return False
 
 
 def one_hot(indices: Array, depth: int) -> Array:
@@ -364,8 +404,20 @@ class Discretization(Encoding):
             raise NotImplementedError(
                 "This Discretization has num_bins but no bin_boundaries: it was never adapted, "
                 "and Keras cannot run it either.")
-        indices = np.digitize(x, np.asarray(self.args.bin_boundaries, dtype=np.float32))
-        return encode(indices, self.output_mode, self.depth)
+        boundaries = np.asarray(self.args.bin_boundaries, dtype=np.float32)
+        self.check_sorted(boundaries)
+        return encode(digitize(x, boundaries), self.output_mode, self.depth)
+
+    def check_sorted(self, boundaries: Array) -> None:
+        """Keras 3 bins by a binary search (``jnp.digitize``), which needs the boundaries sorted,
+        increasing or decreasing; on others it gives no meaningful bins (TensorFlow refuses
+        them)."""
+        steps = np.diff(boundaries)
+        if not (np.all(steps >= 0) or np.all(steps <= 0)):
+            raise NotImplementedError(
+                "Discretization's bin_boundaries are not sorted: Keras bins values by a binary "
+                "search of them (its TensorFlow backend refuses them), which gives no meaningful "
+                "bins. Sort the boundaries in increasing order.")
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         bins = f"{self.depth} bins"
@@ -373,6 +425,14 @@ class Discretization(Encoding):
             count = len(self.args.bin_boundaries)
             bins += f" = {count} {'boundary' if count == 1 else 'boundaries'} + 1"
         return f"{bins}; {super().explain_shape(inputs, outputs)}"
+
+
+def digitize(x: Array, boundaries: Array) -> Array:
+    """``jnp.digitize`` (Keras 3's JAX backend) for sorted ``boundaries``: the number of
+    boundaries at or below each value; decreasing boundaries count from the high end."""
+    if np.all(np.diff(boundaries) >= 0):
+        return np.searchsorted(boundaries, x, side="right")
+    return len(boundaries) - np.searchsorted(boundaries[::-1], x, side="right")
 
 
 # -- images ----------------------------------------------------------------------------------
@@ -634,7 +694,7 @@ class AutoContrast(ImageLayer):
         return shape
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        low_value, high_value = self.args.value_range
+        low_value, high_value = float32_range(self.keras_name, self.args.value_range)
         images = x[None] if x.ndim == 3 else x
         scaled = (images - low_value) / (high_value - low_value) * 255.0
         low = scaled.min(axis=(1, 2), keepdims=True)
@@ -1153,10 +1213,20 @@ class Lookup(TokenLayer):
         check_lookup_args(args)
         self.depth: int | None = self.vocabulary_depth()
 
-    def special_tokens(self) -> list[Any]:
-        """The tokens a vocabulary may start with: mask (int mode) then the OOV tokens."""
+    @property
+    def special_count(self) -> int:
+        """The indices before the vocabulary's: the mask (int mode) and the OOV buckets."""
+        return int(self.has_mask_index) + self.args.num_oov_indices
+
+    def starts_with_special_tokens(self, vocabulary: list) -> bool:
+        """Whether ``vocabulary`` starts with the mask (int mode) then the OOV tokens, as Keras
+        saves it; the tokens are only listed when the vocabulary is long enough to hold them
+        (``num_oov_indices`` may be any integer)."""
+        if self.special_count > len(vocabulary):
+            return False
         mask = [self.args.mask_token] if self.has_mask_index else []
-        return mask + [self.args.oov_token] * self.args.num_oov_indices
+        specials = mask + [self.args.oov_token] * self.args.num_oov_indices
+        return vocabulary[:len(specials)] == specials
 
     @property
     def has_mask_index(self) -> bool:
@@ -1171,12 +1241,12 @@ class Lookup(TokenLayer):
             return self.args.vocabulary_size
         if not vocabulary:
             raise ArgumentError("vocabulary", "cannot be empty")
-        specials = self.special_tokens()
-        starts_with_specials = vocabulary[:len(specials)] == specials
-        tokens = vocabulary[len(specials):] if starts_with_specials else vocabulary
+        specials = self.special_count
+        saved = self.starts_with_special_tokens(vocabulary)
+        tokens = vocabulary[specials:] if saved else vocabulary
         if len(set(map(repr, tokens))) != len(tokens):
             raise ArgumentError("vocabulary", "has repeated tokens")
-        depth = len(specials) + len(tokens)
+        depth = specials + len(tokens)
         if self.args.max_tokens is not None and depth > self.args.max_tokens:
             raise ArgumentError("vocabulary", f"gives a vocabulary of {depth} (with the mask and "
                                               f"OOV indices), over max_tokens="
@@ -1198,7 +1268,7 @@ class Lookup(TokenLayer):
             return ""
         oov = "the OOV index" if size == 1 else f"the {size} OOV indices"
         before_adapt = (f" ({oov} only: the layer was saved before adapt())"
-                        if size == len(self.special_tokens()) else "")
+                        if size == self.special_count else "")
         return f"; the depth is the config's vocabulary_size {size}{before_adapt}"
 
 
@@ -1327,7 +1397,7 @@ class STFTSpectrogram(Layer):
         if fft is not None and fft < length:
             raise ArgumentError("fft_length", f"must be at least frame_length ({length})")
         self.step: int = step or length // 2
-        self.fft: int = fft or 2 ** int(np.ceil(np.log2(length)))
+        self.fft: int = fft or 1 << (length - 1).bit_length()  # 2 ** ceil(log2(length))
         self.frequencies = self.fft // 2 + 1
 
     @property
@@ -1469,8 +1539,11 @@ def tf_keras_encoded_shape(layer: str, shape: Shape, output_mode: str, depth: Di
     each sample, along the last axis, are counted into one vector of ``depth``; one_hot first
     gives each value an axis of its own, unless the last axis already has one value. So
     (batch, values) → (batch, depth), and a rank-1 (batch,) input counts as one sample:
-    (depth,). Outputs above rank 2 are refused."""
-    values = (*shape, 1) if output_mode == "one_hot" and shape[-1] != 1 else shape
+    (depth,), but for one_hot (batch, depth): its only axis is the batch, which tf.keras 2's
+    predict never knows (even when the model fixes it to 1). Outputs above rank 2 are
+    refused."""
+    expand = output_mode == "one_hot" and (len(shape) == 1 or shape[-1] != 1)
+    values = (*shape, 1) if expand else shape
     if len(values) > 2:
         one_value = output_mode == "one_hot"
         give = ("one value per sample, (batch,) or (batch, 1)" if one_value else
@@ -1508,6 +1581,14 @@ class TfKerasCategoryEncoding(TfKerasEncoding, CategoryEncoding):
 @tf_keras_variant
 class TfKerasDiscretization(TfKerasEncoding, Discretization):
     """Discretization as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+    def check_sorted(self, boundaries: Array) -> None:
+        """TensorFlow's ``Bucketize`` takes increasing boundaries only."""
+        if np.any(np.diff(boundaries) < 0):
+            raise NotImplementedError(
+                "tf.keras 2's Discretization takes increasing bin_boundaries only (TensorFlow "
+                "refuses others: 'Expected sorted boundaries'). Sort the boundaries in "
+                "increasing order.")
 
 
 @tf_keras_variant
