@@ -8,12 +8,14 @@ import copy
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from keras_fixtures import FIXTURES, cases
 from shapecheck import check
 from shapecheck.budget import mib_text
 from shapecheck.errors import RequestInvalid
 from shapecheck.fixes_proposals import strided_projection
+from shapecheck.layers.preprocessing import spread_view
 from shapecheck.shapes import same_padding_amounts
 
 
@@ -110,3 +112,13 @@ def test_a_negative_node_index_in_keras_history_is_refused_not_a_crash():
     node["args"][0]["config"]["keras_history"][1] = -10**18
     with pytest.raises(RequestInvalid):
         check({"model": doc, "forward": {"batch_size": 1}})
+
+
+def test_tf_keras_normalization_statistics_are_views_not_copies():
+    """A tf.keras 2 Normalization over an axis of 2·10^9 once allocated its statistics in full
+    (24 GiB) while only checking the shapes."""
+    stats, target = (3, 10**7), [1, 3, 10**7]
+    view = spread_view(np.arange(3, dtype=np.float32).reshape(3, 1), stats, target)
+    assert view.shape == (1, 3, 10**7) and view.strides[-1] == 0
+    with pytest.raises(ValueError):
+        spread_view(np.zeros((3, 2), np.float32), stats, target)

@@ -12,6 +12,7 @@ computes their output shapes (from the vocabulary in the config) but has no kern
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -1676,12 +1677,23 @@ class TfKerasNormalization(Normalization):
         """tf.keras 2 checks them against the input only (``given_statistics``)."""
 
     def given_statistics(self, shape: Shape, stats: tuple[int, ...]) -> tuple[Array, Array]:
+        """Views, not copies: the kept axes may be as large as any input axis."""
         target = self.broadcast_shape(shape)
         try:
-            return (np.reshape(self.args.mean * np.ones(stats, np.float32), target),
-                    np.reshape(self.args.variance * np.ones(stats, np.float32), target))
+            return (spread_view(self.args.mean, stats, target),
+                    spread_view(self.args.variance, stats, target))
         except ValueError:
             raise self.statistics_misfit(shape, stats) from None
+
+
+def spread_view(values: Array, stats: tuple[int, ...], target: Sequence[int]) -> Array:
+    """``np.reshape(values * np.ones(stats), target)`` as a read-only view, without the
+    product: ValueError where that would fail (a reshape to other sizes only adds or drops
+    axes of 1, which a view can)."""
+    spread = np.broadcast_shapes(values.shape, stats)
+    if math.prod(spread) != math.prod(target):
+        raise ValueError(f"cannot reshape {spread} into {tuple(target)}")
+    return np.broadcast_to(values, spread).reshape(target)
 
 
 def tf_bicubic_matrix(length: int, size: int) -> Array:
