@@ -13,7 +13,7 @@ import pytest
 from keras_fixtures import FIXTURES, cases
 from shapecheck import check
 from shapecheck.budget import mib_text
-from shapecheck.errors import RequestInvalid
+from shapecheck.errors import LimitExceeded, RequestInvalid
 from shapecheck.fixes_proposals import strided_projection
 from shapecheck.layers.preprocessing import spread_view
 from shapecheck.shapes import same_padding_amounts
@@ -122,3 +122,27 @@ def test_tf_keras_normalization_statistics_are_views_not_copies():
     assert view.shape == (1, 3, 10**7) and view.strides[-1] == 0
     with pytest.raises(ValueError):
         spread_view(np.zeros((3, 2), np.float32), stats, target)
+
+
+@pytest.mark.parametrize(("model", "message"), [
+    ({"inputs": {"q": [], "v": [6]}, "outputs": ["att"], "layers": [
+        {"type": "Embedding", "name": "eq", "input_dim": 4, "output_dim": 8, "inputs": "q"},
+        {"type": "Embedding", "name": "ev", "input_dim": 4, "output_dim": 8, "inputs": "v"},
+        {"type": "AdditiveAttention", "name": "att", "inputs": ["eq", "ev"]}]},
+     "needs a query with a steps axis"),
+    ({"inputs": {"q": [2, 3, 4], "v": [4, 5, 2]}, "layers": [
+        {"type": "MultiHeadAttention", "inputs": ["q", "v"], "num_heads": 2, "key_dim": 3,
+         "attention_axes": [2]}]}, "cannot combine its tensors"),
+    ({"inputs": {"q": [3, 4], "v": [5, 6], "k": [4]}, "layers": [
+        {"type": "Attention", "inputs": ["q", "v", "k"]}]}, "cannot combine its tensors"),
+])
+def test_attention_on_tensors_it_cannot_combine_refuses_the_forward_pass(model, message):
+    with pytest.raises(RequestInvalid, match=message):
+        check({"model": model, "forward": {}})
+
+
+def test_a_conv_lstm_budget_counts_its_padded_frames():
+    layer = {"type": "ConvLSTM2D", "filters": 2, "kernel_size": 3, "padding": "same",
+             "dilation_rate": [1, 10**18]}
+    with pytest.raises(LimitExceeded):
+        check({"model": {"inputs": [3, 5, 5, 2], "layers": [layer]}, "forward": {}})

@@ -142,7 +142,10 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
              ) -> tuple[list[Array], list[Mask]]:
     """One call's kernel (masked, with options, or plain) and its output masks: ``masks`` are
     those the inputs carry, ``given_masks`` says whether ``options`` hold mask arguments. A
-    kernel that cannot run on these inputs (NotImplementedError) refuses the request."""
+    kernel that cannot run on these inputs (NotImplementedError) refuses the request, and so
+    does one whose operands numpy cannot combine (ValueError: tensors that do not broadcast,
+    which Keras' call cannot combine either), naming the layer instead of failing the
+    request."""
     try:
         if isinstance(layer, RunsWithMasks):
             return layer.forward_with_masks(inputs, weights, masks, options)
@@ -157,6 +160,8 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
         return outputs, layer.compute_mask_for_call(inputs, masks, options)
     except NotImplementedError as exc:
         raise cannot_run(layer, f"cannot run on this data: {exc}") from None
+    except ValueError as exc:
+        raise cannot_run(layer, f"cannot combine its tensors: {exc}") from None
 
 
 # -- masks given as call arguments ------------------------------------------------------------

@@ -28,6 +28,7 @@ import numpy as np
 from marshmallow import fields
 
 from .. import activations
+from ..arrays import float32_bytes
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
 from ..shapes import (
@@ -38,6 +39,7 @@ from ..shapes import (
     conv_output_length,
     format_shape,
     num_elements,
+    same_padding_amounts,
     shapes_text,
     spatial_axes,
 )
@@ -556,6 +558,22 @@ class ConvLSTM(Recurrent):
             f"{self.keras_name} receives a masked sequence; Keras' time loop broadcasts each "
             "step's mask against the feature maps, which the forward pass does not reproduce. "
             "Drop the mask before it (a layer that does not support masking, e.g. a Conv3D).")
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        """The input convolution of every step at once (``project``): its padded frames and
+        its patch matrix, an upper bound."""
+        sequence = inputs[0]
+        step = self.step_shape(sequence)
+        frames = (step[0] or 1) * (sequence[1] or 0)
+        channels = step[channel_axis(self.data_format)] or 0
+        lengths = [step[axis] or 0 for axis in spatial_axes(self.rank, self.data_format)]
+        windows = list(zip(lengths, self.kernel_size, self.strides, self.dilation, strict=True))
+        padded = [n + (sum(same_padding_amounts(n, k, s, d)) if self.args.padding == "same"
+                       else 0) for n, k, s, d in windows]
+        positions = math.prod(max(conv_output_length(n, k, self.args.padding, s, d), 0)
+                              for n, k, s, d in windows)
+        return float32_bytes((frames, math.prod(padded) + positions * math.prod(
+            self.kernel_size), channels))
 
     def project(self, x: Array, weights: Sequence[Array]) -> Array:
         """The input convolution of every step at once, channels_last: (N, T, *out, 4·f)."""
