@@ -129,12 +129,12 @@ def test_tf_keras_normalization_statistics_are_views_not_copies():
         {"type": "Embedding", "name": "eq", "input_dim": 4, "output_dim": 8, "inputs": "q"},
         {"type": "Embedding", "name": "ev", "input_dim": 4, "output_dim": 8, "inputs": "v"},
         {"type": "AdditiveAttention", "name": "att", "inputs": ["eq", "ev"]}]},
-     "needs a query with a steps axis"),
+     "needs a query, value and key of one rank"),
     ({"inputs": {"q": [2, 3, 4], "v": [4, 5, 2]}, "layers": [
         {"type": "MultiHeadAttention", "inputs": ["q", "v"], "num_heads": 2, "key_dim": 3,
          "attention_axes": [2]}]}, "cannot combine its tensors"),
     ({"inputs": {"q": [3, 4], "v": [5, 6], "k": [4]}, "layers": [
-        {"type": "Attention", "inputs": ["q", "v", "k"]}]}, "cannot combine its tensors"),
+        {"type": "Attention", "inputs": ["q", "v", "k"]}]}, "of one rank"),
 ])
 def test_attention_on_tensors_it_cannot_combine_refuses_the_forward_pass(model, message):
     with pytest.raises(RequestInvalid, match=message):

@@ -591,11 +591,12 @@ class DotAttentionBase(AttentionLayer):
         """Keras' ``Attention.call``: the value's mask (and the causal mask) pushes the scores
         of the key steps it excludes down by 1e9; the query's mask zeroes the outputs."""
         query, value = inputs[0], inputs[1]
-        if query.ndim < 3:
-            raise NotImplementedError(
-                f"{self.keras_name}'s forward kernel needs a query with a steps axis, "
-                f"(batch, steps, features); this one is {format_shape(query.shape)}")
         key = inputs[2] if len(inputs) == 3 else value
+        if len({query.ndim, value.ndim, key.ndim}) > 1 or query.ndim < 3:
+            raise NotImplementedError(
+                f"{self.keras_name}'s forward kernel needs a query, value and key of one rank, "
+                "(batch, ..., steps, features) each; they are "
+                f"{shapes_text(t.shape for t in (query, value, key))}")
         scores = self.scores(query, key, weights)
         allowed = sequence_mask(masks[1], value, "value", self.keras_name)
         if allowed is not None:
