@@ -246,6 +246,8 @@ def unmade_outputs(graph: ModelGraph, order: list[Call],
                    tensors: dict[TensorRef, Shape | None]) -> list[Diagnostic]:
     """``invalid_graph`` for each model output that names a tensor the model does not make.
     (The outputs of a call left out of ``order`` are unknown: its own error explains them.)"""
+    if all(ref in tensors for ref in graph.outputs):
+        return []
     ran = {(call.layer, call.index) for call in order}
     declared = {(call.layer, call.index) for call in graph.calls}
     problems = []
