@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,17 @@ def cases(flavour: str = "keras3", kind: str = "layers") -> list[Any]:
         for case in json.loads(path.read_text())["cases"]:
             params.append(pytest.param(case, id=f"{path.stem}:{case['id']}"))
     return params
+
+
+def recorded(flavour: str, case_id: str, kind: str = "layers") -> dict[str, Any]:
+    """A copy of the recorded case ``family:id`` (the tests may edit it)."""
+    family, _, name = case_id.partition(":")
+    return copy.deepcopy(next(c for c in family_cases(flavour, kind, family) if c["id"] == name))
+
+
+@functools.cache
+def family_cases(flavour: str, kind: str, family: str) -> list[dict[str, Any]]:
+    return json.loads((FIXTURES / flavour / kind / f"{family}.json").read_text())["cases"]
 
 
 def array(value: dict[str, Any]) -> Any:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import recorded
 from shapecheck import activations, forward_plan, winograd
 from shapecheck.analysis import analyse
 from shapecheck.forward import run_forward
 from shapecheck.graph import Call, ModelGraph, Propagation, TensorRef, propagate
 from shapecheck.layers import conv
 from shapecheck.layers.base import Layer
+from shapecheck.layers.conv import TfKerasConv2D
 from shapecheck.layers.normalization import BatchNormalization
 from shapecheck.winograd import WinogradConv2D
 
@@ -327,7 +329,8 @@ def test_patch_matrices_by_blocks_of_rows_give_the_convolution(
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * float(np.max(np.abs(want))))
 
 
-@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS.keys()
+                                         - activations.SHAPE_CHANGING))  # glu: an even axis
 def test_blockwise_activations_equal_the_whole_array_computation(name: str) -> None:
     function = activations.ACTIVATIONS[name]
     x = np.random.default_rng(3).standard_normal((3, activations.BLOCK + 7)).astype(np.float32)
@@ -366,3 +369,26 @@ def test_a_plan_of_read_only_weights_is_kept_under_its_key() -> None:
     count = len(forward_plan.PLANS.entries)
     del weights, kept
     assert len(forward_plan.PLANS.entries) == count - 2
+
+
+def test_tf_keras_2_convolutions_run_by_winograd_on_images_only() -> None:
+    """A tf.keras 2 document's Conv2D (its variant, which takes more batch axes) runs by
+    Winograd on a batch of images; over more batch axes the plain kernel folds them."""
+    doc = recorded("tfkeras2", "conv:conv2d_batch_axes_same_3x3")["keras_json"]
+    for shape, by_winograd in (([None, 2, 6, 6, 3], False), ([None, 6, 6, 3], True)):
+        doc["config"]["layers"][0]["config"]["batch_input_shape"] = shape
+        graph, prop = loaded(doc)
+        assert isinstance(graph.layers["conv2d"], TfKerasConv2D)
+        planned = forward_plan.prepare(graph, prop, random_weights(prop))[0].layers["conv2d"]
+        assert isinstance(planned, WinogradConv2D) is by_winograd
+
+
+def test_a_batch_norm_folds_into_a_convolution_on_its_channel_axis_only() -> None:
+    """tf.keras 2's channels_first convolution over several batch axes has its channels
+    before the spatial axes, not at axis 1."""
+    conv = TfKerasConv2D.from_config("conv", {"filters": 4, "kernel_size": 3,
+                                              "data_format": "channels_first"})
+    for shape, channels in (((None, 4, 6, 6), 1), ((None, 3, 4, 6, 6), 2)):
+        for axis in (1, 2):
+            norm = BatchNormalization.from_config("bn", {"axis": axis})
+            assert forward_plan.normalises_channels(norm, conv, shape) is (axis == channels)

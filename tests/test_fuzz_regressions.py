@@ -125,16 +125,14 @@ def test_tf_keras_normalization_statistics_are_views_not_copies():
 
 
 @pytest.mark.parametrize(("model", "message"), [
-    ({"inputs": {"q": [], "v": [6]}, "outputs": ["att"], "layers": [
-        {"type": "Embedding", "name": "eq", "input_dim": 4, "output_dim": 8, "inputs": "q"},
-        {"type": "Embedding", "name": "ev", "input_dim": 4, "output_dim": 8, "inputs": "v"},
-        {"type": "AdditiveAttention", "name": "att", "inputs": ["eq", "ev"]}]},
-     "needs a query, value and key of one rank"),
     ({"inputs": {"q": [2, 3, 4], "v": [4, 5, 2]}, "layers": [
         {"type": "MultiHeadAttention", "inputs": ["q", "v"], "num_heads": 2, "key_dim": 3,
          "attention_axes": [2]}]}, "cannot combine its tensors"),
+    # The key's batch axis (1 sample) meets the value's 5 steps (Keras' predict fails too).
     ({"inputs": {"q": [3, 4], "v": [5, 6], "k": [4]}, "layers": [
-        {"type": "Attention", "inputs": ["q", "v", "k"]}]}, "of one rank"),
+        {"type": "Attention", "inputs": ["q", "v", "k"]}]},
+     r"layer 'attention' cannot run: Attention averages the value vectors of \(1, 5, 6\) by "
+     r"the attention scores \(1, 3, 1\)"),
 ])
 def test_attention_on_tensors_it_cannot_combine_refuses_the_forward_pass(model, message):
     with pytest.raises(RequestInvalid, match=message):

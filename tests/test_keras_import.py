@@ -168,6 +168,20 @@ def test_layer_fixture_imports_from_keras_json(case: dict) -> None:
     assert check_as_read_back(case)["model"]["format"] == "keras3"
 
 
+# The layer families recorded with tf.keras 2 where it computes otherwise than Keras 3 (the
+# preprocessing ones are replayed in tests/layers/test_preprocessing.py).
+TF_KERAS_LAYER_CASES = [c for c in cases("tfkeras2")
+                        if "keras_json" in c.values[0] and not c.id.startswith("preprocessing")]
+
+
+@pytest.mark.parametrize("case", TF_KERAS_LAYER_CASES)
+def test_tf_keras_2_layer_fixture_imports_from_keras_json(case: dict) -> None:
+    """A tf.keras 2 to_json() gets tf.keras 2's shapes, and predict's numbers where recorded."""
+    assert check_as_read_back(case)["model"]["format"] == "keras2"
+    if "forward" in case:
+        assert_forward_as_recorded(case["keras_json"], case["forward"])
+
+
 # -- the loader's rules ----------------------------------------------------------------------------
 def fixture(flavour: str, name: str) -> dict:
     return json.loads((FIXTURES / flavour / "models" / f"{name}.json").read_text())["keras_json"]

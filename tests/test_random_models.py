@@ -1,98 +1,159 @@
-"""Random models recorded from real Keras 3 (tools/keras_fixtures/random_models.py, one seed):
-Sequential chains and small functional graphs of common layers with random arguments, some of
-which Keras refuses. Each is replayed from its native document and, where Keras built it, from
-its ``model.to_json()``: the same per-layer shapes and parameters and the same totals, or the
-refusal at the same layer (an error diagnostic there, or a 422 for that layer's arguments), and,
-where recorded, the same numbers as Keras ``predict``.
+"""Random models recorded from real Keras (tools/keras_fixtures/random_models.py, one seed each
+for Keras 3 and for tf.keras 2): Sequential chains and small functional graphs of layers from
+most families with random arguments, some of which Keras refuses. A Keras 3 model is replayed
+from its native document and, where Keras built it, from its ``model.to_json()``; a tf.keras 2
+model from its ``model.to_json()``, which the engine reads as tf.keras 2. The same per-layer
+shapes and parameters and the same totals, or the refusal at the same layer (an error
+diagnostic there, or a 422 for that layer's arguments), and, where recorded, the same numbers
+as Keras ``predict``. Where Keras builds a model that its own ``predict`` fails on
+(``predict_error``), the engine may also refuse it at the layer ``predict`` fails at: that is
+the error shapecheck exists to report before training.
 
 ``SHAPECHECK_RANDOM_MODELS=<file>`` replays another sweep of the generator (another ``--seed``,
-written with ``--out``) instead of the committed one, to look for new divergences."""
+written with ``--out``, by either Keras) instead of the committed ones, to look for new
+divergences."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pytest
-from keras_fixtures import FIXTURES, array, assert_rows_equal, check_as_read_back
+from keras_fixtures import (
+    FIXTURES,
+    assert_forward_as_recorded,
+    assert_rows_equal,
+    check_as_read_back,
+)
 from shapecheck import check
-from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
 from shapecheck.formats.naming import AutoNamer
-from shapecheck.forward import run_forward
-from shapecheck.graph import TensorRef
 
-COMMITTED = FIXTURES / "keras3" / "random" / "random_models.json"
-RECORDS = json.loads(Path(os.environ.get("SHAPECHECK_RANDOM_MODELS", COMMITTED)).read_text())
-CASES = [pytest.param(c, id=c["id"]) for c in RECORDS["cases"]]
-BUILT = [c for c in CASES if "error" not in c.values[0]]
-REFUSED = [c for c in CASES if "error" in c.values[0]]
-FORWARD = [c for c in CASES if "forward" in c.values[0]]
+COMMITTED = [FIXTURES / "keras3" / "random" / "random_models.json",
+             FIXTURES / "tfkeras2" / "random" / "random_models.json"]
+SWEEPS = [json.loads(Path(path).read_text()) for path in
+          ([os.environ["SHAPECHECK_RANDOM_MODELS"]] if "SHAPECHECK_RANDOM_MODELS" in os.environ
+           else COMMITTED)]
 
-# Where the engine deliberately refuses what Keras builds: (seed, case id) -> the layer the
-# engine refuses (an error diagnostic there or a 422 for its arguments) instead of Keras' answer.
+
+def flavour(sweep: dict[str, Any]) -> str:
+    return "tfkeras2" if sweep["keras_version"].startswith("2.") else "keras3"
+
+
+def params(cases: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    return [pytest.param(c, id=f"{f}-{c['id']}") for f, c in cases]
+
+
+# Where the engine deliberately refuses what Keras builds and predicts on:
+# (flavour, seed, case id) -> the layer it refuses (a 422 for its arguments or an error
+# diagnostic there).
 DIVERGENCES = {
-    # Softmax(axis=9) on a rank-3 input: Keras builds it (its output shape is the input's) and
-    # only predict fails; the engine refuses the axis the input does not have. (Keras refuses
-    # the model later, at a GroupNormalization of more groups than channels.)
-    (20261122, "functional_208"): "softmax",
+    # AdaptiveAveragePooling3D on a rank-3 tensor (Embedding output): Keras 3 builds it,
+    # (None, 4, 3, 3, 3), and its predict runs; a rank-3 input is no volume.
+    ("keras3", 20261122, "sequential_373"): "adaptive_average_pooling3d",
+    # Arguments that make no model: tf.keras 2 takes them, Keras 3 and shapecheck refuse them.
+    ("tfkeras2", 20261122, "sequential_294"): "alpha_dropout",  # rate 7.4
+    ("tfkeras2", 20261122, "functional_362"): "dense",  # units 0
+    ("tfkeras2", 20261122, "sequential_422"): "dense",  # units 0
+    ("tfkeras2", 20261122, "functional_441"): "dense",  # units 0
+    # Axes cropped to length 0: tf.keras 2 builds them and predicts empty arrays.
+    ("tfkeras2", 20261122, "sequential_095"): "cropping3d",
+    ("tfkeras2", 20261122, "sequential_098"): "cropping3d",
+    ("tfkeras2", 20261122, "functional_128"): "cropping3d_1",
+    # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
+    ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
 }
+DIVERGENT = {(kind, case_id) for (kind, seed, case_id) in DIVERGENCES
+             if any(flavour(s) == kind and s["seed"] == seed for s in SWEEPS)}
+
+ALL = [(flavour(sweep), c) for sweep in SWEEPS for c in sweep["cases"]]
+KERAS3 = [(f, c) for f, c in ALL if f == "keras3"]
+CASES = params([(f, c) for f, c in KERAS3 if (f, c["id"]) not in DIVERGENT])
+BUILT = params([(f, c) for f, c in ALL if "error" not in c and (f, c["id"]) not in DIVERGENT])
+DOCUMENTS = {"keras3": ["native", "keras_json"], "tfkeras2": ["keras_json"]}
+"""The documents a sweep's models are replayed from: tf.keras 2 models from their JSON only."""
+FORWARD = [pytest.param(c, document, id=f"{f}-{c['id']}-{document}")
+           for f, c in ALL if "forward" in c and (f, c["id"]) not in DIVERGENT
+           for document in DOCUMENTS[f]]
 
 
-def test_the_models_spread_over_layers_graphs_and_refusals() -> None:
-    types = {e["type"] for c in CASES for e in c.values[0]["native"]["layers"]}
-    assert {"Conv1D", "Conv2D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D",
-            "LSTM", "GRU", "SimpleRNN", "Bidirectional", "TimeDistributed", "Embedding",
-            "Reshape", "Permute", "Concatenate", "Add", "Multiply"} <= types
-    assert len(CASES) >= 300
-    assert 0.15 * len(CASES) < len(REFUSED) < 0.6 * len(CASES)
-    assert len(FORWARD) >= 50
+@pytest.mark.skipif("SHAPECHECK_RANDOM_MODELS" in os.environ, reason="spread of the committed")
+@pytest.mark.parametrize("sweep", SWEEPS, ids=flavour)
+def test_the_models_spread_over_layers_graphs_and_refusals(sweep: dict[str, Any]) -> None:
+    cases = sweep["cases"]
+    types = {e["type"] for c in cases for e in c["native"]["layers"]}
+    assert {"Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D",
+            "DepthwiseConv2D", "ConvLSTM2D", "LSTM", "GRU", "SimpleRNN", "Bidirectional",
+            "TimeDistributed", "Embedding", "Reshape", "Permute", "Concatenate", "Add",
+            "Multiply", "MultiHeadAttention", "Attention", "EinsumDense", "Masking",
+            "Resizing", "UpSampling3D"} <= types
+    refused = [c for c in cases if "error" in c]
+    assert len(cases) >= 300
+    assert 0.15 * len(cases) < len(refused) < 0.65 * len(cases)
+    assert sum("forward" in c for c in cases) >= 50
+    if flavour(sweep) == "keras3":
+        built = {e["type"] for c in cases if "error" not in c for e in c["native"]["layers"]}
+        assert {"AdaptiveMaxPooling2D", "RMSNormalization", "DepthwiseConv1D"} <= built
+        assert any("predict_error" in c for c in cases)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_native_document_matches_keras(case: dict) -> None:
-    divergence = DIVERGENCES.get((RECORDS["seed"], case["id"]))
-    if divergence:
-        case = {**case, "error": {"layer": divergence}}
     native = case["native"]
     try:
         result = check({"model": native})
     except RequestInvalid as exc:
-        assert "error" in case, exc.errors
-        index = layer_index(native, case["error"]["layer"])
-        assert all(path.startswith(f"model.layers.{index}.") for path in exc.errors), exc.errors
+        assert "error" in case or "predict_error" in case, exc.errors
+        if "predict_error" not in case:
+            index = layer_index(native, case["error"]["layer"])
+            assert all(path.startswith(f"model.layers.{index}.") for path in exc.errors)
         return
+    errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    if errors and "predict_error" in case:
+        return  # Keras' own predict fails on what it builds: refusing it anywhere is right
     if "error" in case:
-        errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
         assert errors, f"Keras refuses this model: {case['error']}"
         assert errors[0]["layer"] == case["error"]["layer"], (case["error"], errors[0])
         return
-    assert result["ok"], result["diagnostics"]
+    assert "error" not in case, f"Keras refuses this model: {case['error']}"
+    assert not errors, errors
     assert {row["name"] for row in result["layers"]} == {r["name"] for r in case["layers"]}
     assert_rows_equal(result, case["layers"], case["totals"]["params"])
 
 
 @pytest.mark.parametrize("case", BUILT)
 def test_keras_json_matches_keras(case: dict) -> None:
+    if "predict_error" in case:
+        result = check({"model": case["keras_json"]})
+        if any(d["severity"] == "error" for d in result["diagnostics"]):
+            return
     check_as_read_back(case)
 
 
-@pytest.mark.parametrize("case", FORWARD)
-@pytest.mark.parametrize("document", ["native", "keras_json"])
+@pytest.mark.parametrize("sweep", SWEEPS, ids=flavour)
+def test_divergences_are_refused_at_their_layer(sweep: dict[str, Any]) -> None:
+    """Each deliberate divergence: the model's Keras JSON is refused at the layer named."""
+    cases = {c["id"]: c for c in sweep["cases"]}
+    for (kind, seed, case_id), layer in DIVERGENCES.items():
+        if (kind, seed) != (flavour(sweep), sweep["seed"]):
+            continue
+        doc = cases[case_id]["keras_json"]
+        names = [entry["config"]["name"] for entry in doc["config"]["layers"]]
+        try:
+            result = check({"model": doc})
+        except RequestInvalid as exc:
+            prefix = f"model.config.layers.{names.index(layer)}."
+            assert all(path.startswith(prefix) for path in exc.errors), (case_id, exc.errors)
+            continue
+        errors = [d for d in result["diagnostics"] if d["severity"] == "error"]
+        assert errors and errors[0]["layer"] == layer, (case_id, errors)
+
+
+@pytest.mark.parametrize(("case", "document"), FORWARD)
 def test_forward_matches_keras_predict(case: dict, document: str) -> None:
-    recorded = case["forward"]
-    analysis = analyse(case[document], {})
-    weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
-    inputs = {name: array(x) for name, x in recorded["x"].items()}
-    values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
-    for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
-        want = array(expected)
-        got = values[TensorRef(ref.layer, ref.call, ref.index)]
-        scale = max(float(np.max(np.abs(want))), 1e-6)
-        assert got.shape == want.shape, ref.layer
-        assert float(np.max(np.abs(got - want))) <= 1e-4 * scale, ref.layer
+    assert_forward_as_recorded(case[document], case["forward"])
 
 
 def layer_index(native: dict, name: str) -> int:

@@ -1,6 +1,10 @@
-"""Keras 3 activation functions by name, as numpy functions (inference semantics).
+"""Keras activation functions by name, as numpy functions (inference semantics).
 
-Used by every layer that takes an ``activation`` argument, and by ``Activation`` itself.
+Used by every layer that takes an ``activation`` argument, and by ``Activation`` itself. An
+argument holds a Keras 3 name (``ACTIVATIONS``), or a ``ConfiguredActivation``: a name that
+Keras computes with arguments of its own (an activation layer given as the activation, such as
+``ELU(alpha=0.5)``) or, in a tf.keras 2 document, with tf.keras 2's definition
+(``hard_sigmoid``). ``TF_KERAS_NAMES`` are the names tf.keras 2 accepts.
 """
 
 from __future__ import annotations
@@ -152,6 +156,75 @@ def _hard_sigmoid(x: Array) -> Array:
     return _relu6(x + 3.0) / 6.0
 
 
+@blockwise
+def tf_keras_hard_sigmoid(x: Array) -> Array:
+    """tf.keras 2's ``hard_sigmoid``: ``clip(0.2·x + 0.5, 0, 1)`` (Keras 3's is
+    ``relu6(x + 3) / 6``)."""
+    return np.clip(x * np.float32(0.2) + np.float32(0.5), 0.0, 1.0)
+
+
+@blockwise
+def celu(x: Array, alpha: float = 1.0) -> Array:
+    """``max(x, 0) + alpha·expm1(min(x, 0) / alpha)`` (JAX's ``celu``)."""
+    y = np.maximum(x, 0) + alpha * np.expm1(np.minimum(x, 0) / alpha)
+    return y.astype(x.dtype, copy=False)
+
+
+def glu(x: Array, axis: int = -1) -> Array:
+    """The gated linear unit: the first half of ``axis`` times the sigmoid of the second, so
+    the axis halves (Keras declares the input's shape all the same, see ``SHAPE_CHANGING``).
+    An odd size cannot be halved: Keras' predict fails on it too."""
+    size = x.shape[axis]
+    if size % 2:
+        raise NotImplementedError(
+            f"the glu activation splits the last axis in two halves, but it has {size} values, "
+            "an odd number (Keras' predict fails too: axis size must be divisible by 2)")
+    first, second = np.split(x, 2, axis)
+    return first * _sigmoid(second)
+
+
+def sparsemax(x: Array, axis: int = -1) -> Array:
+    """Keras' sparsemax along ``axis``, term for term as its jax kernel computes it: the values
+    above a threshold tau shifted down by it, zeros elsewhere. Its tau sums the cumulative sums
+    over the support (not only the last), so the outputs need not sum to 1."""
+    ordered = -np.sort(-x, axis=axis)
+    cumulative = np.cumsum(ordered, axis=axis)
+    ranks = np.arange(1, x.shape[axis] + 1, dtype=x.dtype)
+    ranks = ranks.reshape([-1 if a == axis % x.ndim else 1 for a in range(x.ndim)])
+    support = ordered - (cumulative - 1) / ranks > 0
+    count = np.sum(support, axis=axis, keepdims=True)
+    tau = (np.sum(np.where(support, cumulative, 0), axis=axis, keepdims=True) - 1) / count
+    return np.maximum(x - tau.astype(x.dtype), 0)
+
+
+@blockwise
+def squareplus(x: Array, b: float = 4.0) -> Array:
+    return (x + np.sqrt(np.square(x) + np.float32(b))) / np.float32(2)
+
+
+@blockwise
+def soft_shrink(x: Array, threshold: float = 0.5) -> Array:
+    t = np.float32(threshold)
+    return np.where(x > t, x - t, np.where(x < -t, x + t, np.float32(0)))
+
+
+@blockwise
+def hard_shrink(x: Array, threshold: float = 0.5) -> Array:
+    return np.where(np.abs(x) > np.float32(threshold), x, np.float32(0))
+
+
+@blockwise
+def sparse_plus(x: Array) -> Array:
+    """0 up to -1, x from 1, ``(x + 1)² / 4`` between."""
+    one = np.float32(1)
+    return np.where(x <= -one, np.float32(0), np.where(x >= one, x, np.square(x + one) / 4))
+
+
+@blockwise
+def sparse_sigmoid(x: Array) -> Array:
+    return np.float32(0.5) * np.clip(x + np.float32(1), 0.0, 2.0)
+
+
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "linear": lambda x: x,
     "relu": relu,
@@ -176,9 +249,58 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "log_sigmoid": blockwise(lambda x: -_softplus(-x)),
     "hard_tanh": lambda x: np.clip(x, -1.0, 1.0),
     "tanh_shrink": blockwise(lambda x: x - np.tanh(x)),
+    "celu": celu,
+    "glu": glu,
+    "sparsemax": sparsemax,
+    "squareplus": squareplus,
+    "soft_shrink": soft_shrink,
+    "hard_shrink": hard_shrink,
+    "sparse_plus": sparse_plus,
+    "sparse_sigmoid": sparse_sigmoid,
 }
+"""Keras 3.15's activations by name, with their default arguments. Keras also knows
+``threshold``, which needs arguments a name cannot give (its call fails)."""
 
 ACTIVATION_NAMES = tuple(sorted(ACTIVATIONS))
+
+SHAPE_CHANGING = frozenset({"glu"})
+"""Activations whose output has another shape than their input: Keras declares the input's
+shape for a layer that applies them, and computes the other one."""
+
+TF_KERAS_NAMES = (
+    "elu", "exponential", "gelu", "hard_sigmoid", "leaky_relu", "linear", "log_softmax", "mish",
+    "relu", "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "softsign", "swish",
+    "tanh")
+"""The activation functions tf.keras 2.21 knows by name (``tf_keras.activations``); all but
+``hard_sigmoid`` compute what Keras 3's do."""
+
+
+class ConfiguredActivation(str):
+    """An activation name computed by a function of its own: Keras' function with other
+    arguments (``ELU(alpha=0.5)`` given as an activation is ``elu`` with alpha 0.5), or another
+    Keras' definition (tf.keras 2's ``hard_sigmoid``).
+
+    It is the name as a string, so the checks that read activation names (probabilities for
+    the loss, a softmax over one unit) read it as that name; ``get`` gives its own function.
+    """
+
+    function: Callable[[Array], Array]
+    label: str
+    """How the document spelt it, for messages: ``ELU(alpha=0.5)``."""
+
+    def __new__(cls, name: str, function: Callable[[Array], Array],
+                label: str | None = None) -> ConfiguredActivation:
+        configured = super().__new__(cls, name)
+        configured.function = function
+        configured.label = label or name
+        return configured
+
+    def __getnewargs__(self) -> tuple[str, Callable[[Array], Array], str]:
+        """What ``copy`` and ``pickle`` make it again from."""
+        return str(self), self.function, self.label
+
+    def __repr__(self) -> str:
+        return self.label
 
 
 def _sigmoid_in_place(x: Array) -> Array:
@@ -202,12 +324,17 @@ IN_PLACE: dict[str, Callable[[Array], Array]] = {
 
 
 def get(name: str | None) -> Callable[[Array], Array]:
-    """The numpy function of a Keras activation name; None means linear."""
+    """The numpy function of a Keras activation name (or a ``ConfiguredActivation``); None
+    means linear."""
+    if isinstance(name, ConfiguredActivation):
+        return name.function
     return ACTIVATIONS["linear" if name is None else name]
 
 
 def apply_in_place(name: str | None, x: Array) -> Array:
     """``get(name)(x)`` for an array the caller owns: written into ``x`` when the activation
     allows it, which saves an allocation and a pass over memory."""
+    if isinstance(name, ConfiguredActivation):
+        return name.function(x)
     in_place = IN_PLACE.get("linear" if name is None else name)
     return get(name)(x) if in_place is None else in_place(x)

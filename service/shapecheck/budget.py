@@ -128,12 +128,18 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
         scores = query[0] * layer.args.num_heads * math.prod(query[1:-1]) * math.prod(value[1:-1])
         return scores * 4, scores * (layer.args.key_dim + layer.value_dim)
     if isinstance(layer, DotAttentionBase):
+        # The shapes the kernel computes: on tensors without steps, or of several ranks, the
+        # scores pair the samples of the batch, and the output may exceed the declared one.
         query, value, key = layer.query_value_key(inputs)
-        scores = math.prod(query[:-1]) * (key[-2] if len(key) > 2 else 1)
+        output, scores_shape = layer.computed_shapes(inputs, {})
+        scores = math.prod(scores_shape)
         macs = scores * (query[-1] + value[-1])
+        made = scores
         if getattr(layer.args, "score_mode", "concat") == "concat":  # pairwise sums
-            return scores * query[-1] * 4, macs
-        return scores * 4, macs
+            made = scores * max(query[-1], key[-1])
+        if output != layer.output_shapes(inputs)[0]:
+            made += math.prod(output)
+        return made * 4, macs
     return 0, 0
 
 

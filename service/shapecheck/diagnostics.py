@@ -27,6 +27,8 @@ ACTIVATION_LOSS_MISMATCH = "activation_loss_mismatch"
 SINGLE_UNIT_SOFTMAX = "single_unit_softmax"
 LARGE_FLATTEN_DENSE = "large_flatten_dense"
 FULL_DROPOUT = "full_dropout"
+ACTIVATION_CHANGES_SHAPE = "activation_changes_shape"
+ATTENTION_ACROSS_BATCH = "attention_across_batch"
 
 
 @dataclass

@@ -39,6 +39,7 @@ from .fixes_edits import (
 )
 from .graph import Call, TensorRef, Unresolved
 from .layers import ALIASES, REGISTRY
+from .layers.attention import DotAttentionBase
 from .layers.base import Layer
 from .lint import SMALL_CHANNELS, flatten_before
 from .shapes import Shape, format_shape, num_elements, spatial_axes
@@ -571,6 +572,20 @@ def pooling_for_flatten(target: Diagnostic, situation: Situation) -> Iterator[Ca
     yield Candidate(f"Replace {quoted(flatten)} by {new}", [ReplaceLayer(flatten, new)])
 
 
+def steps_for_the_query(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """A query vector per sample before Attention or AdditiveAttention whose value and key are
+    sequences: a steps axis of 1 makes the query a sequence of the key's rank, so that each
+    sample's query attends over its own key steps."""
+    layer = situation.layer(target.layer)
+    shapes = situation.inputs(target.layer)
+    if not isinstance(layer, DotAttentionBase) or len(shapes) < 2 or None in shapes:
+        return
+    query, value, key = layer.query_value_key(shapes)
+    if len(query) == 2 and query[-1] is not None and len(key) == len(value) > 2:
+        steps = [1] * (len(key) - 2)
+        yield insert(target.layer, NewLayer("Reshape", {"target_shape": [*steps, query[-1]]}))
+
+
 PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
@@ -582,4 +597,5 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.ACTIVATION_LOSS_MISMATCH: [output_activation],
     diag.SINGLE_UNIT_SOFTMAX: [sigmoid_for_one_unit],
     diag.LARGE_FLATTEN_DENSE: [pooling_for_flatten],
+    diag.ATTENTION_ACROSS_BATCH: [steps_for_the_query],
 }

@@ -278,7 +278,8 @@ def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
                 prop: Propagation) -> None:
     """The kernel's output has the shape the shape rule gives (but a folded ZeroPadding's,
     which the pooling after it pads); or, where Keras declares a shape it does not compute,
-    nothing reads it (Keras' predict fails on such a reader)."""
+    nothing reads it: a reader was built for the declared shape (Keras' predict fails there
+    unless the reader happens to take the computed one)."""
     static = prop.tensors[ref]
     if isinstance(layer, forward_plan.Unpadded) or fits(static, value.shape):
         return
@@ -292,7 +293,9 @@ def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
         raise cannot_run(layer, (
             f"computes output {ref.index} with shape {format_shape(value.shape)} where Keras "
             f"declares {format_shape(static or ())} ({why}); layer '{reader}' was built for the "
-            "declared shape and cannot take it, and Keras' predict fails on this model too."))
+            "declared shape, and the forward pass, which follows the declared shapes, stops "
+            "there (Keras' predict fails there too, unless that layer happens to take the "
+            "computed shape)."))
 
 
 # -- the request ------------------------------------------------------------------------------

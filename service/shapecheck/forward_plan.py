@@ -58,7 +58,7 @@ from .layers.normalization import BatchNormalization
 from .layers.pooling import MaxPooling, MaxPooling1D, MaxPooling2D, MaxPooling3D
 from .layers.reshaping import ZeroPadding, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 from .lru import LRU
-from .shapes import Shape, channel_axis, spatial_axes
+from .shapes import Shape, channel_axis_from_end, spatial_axes
 from .winograd import WinogradConv2D, winograd_kernel
 
 ZERO_PADDINGS: dict[type[Layer], type[ZeroPadding]] = {
@@ -208,7 +208,7 @@ class Plan:
     def in_place(self, call: Call, layer: Layer) -> Layer:
         """``layer``, or for an Add of two inputs one of which is ``disposable``, an
         ``AddInPlace`` into that one."""
-        if type(layer) is not Add or len(call.inputs) != 2:
+        if not isinstance(layer, Add) or len(call.inputs) != 2:
             return layer
         output = self.prop.tensors[output_of(call)]
         for into, ref in enumerate(call.inputs):
@@ -303,21 +303,25 @@ def is_linear(activation: str | None) -> bool:
 def makes_new_array(layer: Layer, call: Call) -> bool:
     """Whether ``layer``'s kernel returns a new array (not a view of an input) on ``call``."""
     return (type(layer) is BatchNormalization
-            or (type(layer) is Add and len(call.inputs) > 1))
+            or (isinstance(layer, Add) and len(call.inputs) > 1))
 
 
 def normalises_channels(norm: Layer, linear: Layer, shape: Shape) -> bool:
     """Whether ``norm`` is a BatchNormalization of the channel axis of ``linear``'s output."""
     if not isinstance(norm, BatchNormalization):
         return False
-    channels = -1 if isinstance(linear, Dense) else channel_axis(linear.data_format)
+    channels = (-1 if isinstance(linear, Dense)
+                else channel_axis_from_end(linear.rank, linear.data_format))
     return norm.args.axis % len(shape) == channels % len(shape)
 
 
 def activation_of(layer: Layer) -> str | None:
-    """The activation name of an activation layer without arguments that matter."""
+    """The activation name of an activation layer without arguments that matter, and that
+    keeps the shape (glu's output is checked against the shape Keras declares for its own
+    layer)."""
     if type(layer) is Activation:
-        return layer.args.activation
+        activation = layer.args.activation
+        return None if activation in activations.SHAPE_CHANGING else activation
     if type(layer) is ReLU and not layer.args.negative_slope and not layer.args.threshold:
         return {None: "relu", 6.0: "relu6"}.get(layer.args.max_value)
     return None
@@ -358,7 +362,7 @@ def winograd_tile(layer: Layer, kernel: Array, output: Shape) -> int | None:
     Winograd makes larger (16/9 for F(2×2)): from 512 channels in and out, fewer than 25
     blocks of 2×2 are faster by the plain convolution.
     """
-    if not WinogradConv2D.can_run(layer):
+    if not WinogradConv2D.can_run(layer, output):
         return None
     lengths = [output[axis] or 1 for axis in spatial_axes(2, layer.data_format)]
 

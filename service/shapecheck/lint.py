@@ -1,6 +1,7 @@
 """Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
 layers that feed no output, a softmax over one unit, a Flatten → Dense holding most of the
-parameters, a dropout rate of 1."""
+parameters, a dropout rate of 1, an activation that changes the shape Keras declares, attention
+across the samples of a batch."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import math
 from fractions import Fraction
 
 from . import diagnostics as diag
+from .activations import SHAPE_CHANGING
 from .data import PASS_THROUGH, global_pooling
 from .diagnostics import Diagnostic
-from .graph import ModelGraph, Propagation, TensorRef
+from .graph import LayerState, ModelGraph, Propagation, TensorRef
+from .layers.attention import DotAttentionBase
 from .layers.base import Layer
 from .layers.core import Dense
 from .shapes import Shape, channel_axis, format_shape, num_elements
@@ -25,7 +28,8 @@ LARGE_DENSE_SHARE = Fraction(1, 2)
 def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     return [*dense_on_high_rank(graph, prop), *suspicious_data_format(graph, prop),
             *unused_layers(graph, prop), *single_unit_softmax(prop),
-            *large_flatten_dense(graph, prop), *full_dropout(graph)]
+            *large_flatten_dense(graph, prop), *full_dropout(graph),
+            *shape_changing_activations(prop), *attention_across_batch(prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -239,4 +243,62 @@ def full_dropout(graph: ModelGraph) -> list[Diagnostic]:
             f"'{name}' is a {layer.keras_name} with rate=1.0: {effect}. Keras accepts the "
             "rate; only at inference is the layer harmless.",
             "Use a rate below 1 (0.2 to 0.5 is usual), or remove the layer."))
+    return notes
+
+
+def shape_changing_activations(prop: Propagation) -> list[Diagnostic]:
+    """A glu activation halves the last axis, which Keras leaves out of the shapes it
+    declares: the summary shows one shape, predict computes another (or fails)."""
+    notes = []
+    for name, state in prop.states.items():
+        args = getattr(state.layer, "args", None)
+        found = [(argument, getattr(args, argument)) for argument in ACTIVATION_ARGUMENTS
+                 if getattr(args, argument, None) in SHAPE_CHANGING]
+        if found and state.output_shapes:
+            notes.append(activation_note(name, state, *found[0]))
+    return notes
+
+
+ACTIVATION_ARGUMENTS = ("activation", "recurrent_activation")
+
+
+def activation_note(name: str, state: LayerState, argument: str, activation: str) -> Diagnostic:
+    declared = state.output_shapes[0] if state.output_shapes else ()
+    features = declared[-1] if declared else None
+    applies = (f"the {activation} activation" if argument == "activation"
+               else f"{activation} as its {argument}")
+    what = (f"'{name}' applies {applies}, which splits the last axis in two halves and "
+            "multiplies the first by the sigmoid of the second")
+    hint = ("Use another activation, or build the gate where Keras sees it: Dense(n) and "
+            "Dense(n, activation='sigmoid') on the same input, multiplied by Multiply().")
+    if state.layer.family == "recurrent":
+        return diag.warning(
+            diag.ACTIVATION_CHANGES_SHAPE, name,
+            f"{what}, inside the recurrent cell: its state of {features} units would lose half "
+            "of them at every step, so Keras builds the model but its predict fails.", hint)
+    if features is not None and features % 2:
+        effect = (f"the last axis of {format_shape(declared)} has {features} values, an odd "
+                  "number, so Keras builds the model but its predict fails")
+    else:
+        halved, built = (("half the", "the declared size") if features is None
+                         else (f"{features // 2}", f"{features} features"))
+        effect = (f"Keras declares {format_shape(declared)}, as the summary shows, but its "
+                  f"predict gives {halved} features on the last axis; a layer after it, built "
+                  f"for {built}, fails at predict")
+    return diag.warning(diag.ACTIVATION_CHANGES_SHAPE, name, f"{what}: {effect}.", hint)
+
+
+def attention_across_batch(prop: Propagation) -> list[Diagnostic]:
+    """Attention or AdditiveAttention whose inputs have no steps axis, or differ in rank: each
+    sample attends over the samples of the batch."""
+    notes = []
+    for name, state in prop.states.items():
+        layer = state.layer
+        if not isinstance(layer, DotAttentionBase) or not state.output_shapes:
+            continue
+        inputs, options = state.input_shapes[0], state.calls[0].options
+        if layer.mixes_batch(inputs):
+            message, hint = layer.batch_note(inputs, options, state.call_outputs(0)[0])
+            notes.append(diag.warning(diag.ATTENTION_ACROSS_BATCH, name,
+                                      f"'{name}' attends across the batch: {message}", hint))
     return notes

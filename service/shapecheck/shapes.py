@@ -122,6 +122,15 @@ def same_padding_amounts(
     return total // 2, total - total // 2
 
 
+def fold_batch_axes(shape: Shape, inner_rank: int) -> Shape:
+    """``shape`` with every axis before its last ``inner_rank`` folded into one batch axis
+    (unknown when any of them is), as TensorFlow's convolution folds the batch axes of an
+    input of higher rank; a shape without such axes as it is."""
+    if len(shape) <= inner_rank + 1:
+        return shape
+    return (num_elements(shape[:-inner_rank]), *shape[-inner_rank:])
+
+
 def spatial_axes(rank: int, data_format: str) -> tuple[int, ...]:
     """Indices of the spatial axes in a batched tensor of ``rank`` spatial dimensions."""
     first = 1 if data_format == "channels_last" else 2
@@ -133,11 +142,22 @@ def channel_axis(data_format: str) -> int:
     return -1 if data_format == "channels_last" else 1
 
 
-def broadcast_shapes(a: Shape, b: Shape) -> Shape | None:
+def channel_axis_from_end(rank: int, data_format: str) -> int:
+    """The channel axis of a batch of ``rank``-D feature maps counted from the end (tf.keras 2's
+    ``_get_channel_axis``): the axis ``channel_axis`` names, and still the channel axis when
+    more batch axes lead, as tf.keras 2's convolutions allow."""
+    return -1 if data_format == "channels_last" else -1 - rank
+
+
+def broadcast_shapes(a: Shape, b: Shape, *, known_wins: bool = False) -> Shape | None:
     """Keras' elementwise-merge broadcasting (``Merge._compute_elemwise_op_output_shape``).
 
     Shapes are aligned on their last axes; an unknown axis on either side stays unknown; a 1
     stretches. Returns None when two known axes differ and neither is 1.
+
+    ``known_wins``: TensorFlow's static broadcasting instead, which tf.keras 2's merges get
+    from their ops: an unknown axis against a known length above 1 takes that length (the
+    unknown one can only be 1 or equal to it); against a 1 or a 0 it stays unknown.
     """
     if len(a) < len(b):
         a, b = b, a
@@ -146,7 +166,8 @@ def broadcast_shapes(a: Shape, b: Shape) -> Shape | None:
     out: list[Dim] = list(a[: len(a) - len(b)])
     for x, y in zip(a[len(a) - len(b):], b, strict=True):
         if x is None or y is None:
-            out.append(None)
+            known = y if x is None else x
+            out.append(known if known_wins and known is not None and known > 1 else None)
         elif x == 1 or y == 1 or x == y:
             out.append(y if x == 1 else x)
         else:

@@ -33,6 +33,7 @@ import numpy as np
 from . import activations
 from .layers.base import Layer
 from .layers.conv import Conv2D
+from .shapes import Shape
 
 Array = np.ndarray
 
@@ -46,8 +47,10 @@ class WinogradConv2D(Conv2D):
     """
 
     @staticmethod
-    def can_run(layer: Layer) -> bool:
-        return (type(layer) is Conv2D and layer.kernel_size == (3, 3)
+    def can_run(layer: Layer, output: Shape) -> bool:
+        """Whether it computes ``layer`` (a Conv2D, or tf.keras 2's) giving ``output``: a
+        batch of images, not several batch axes of them."""
+        return (isinstance(layer, Conv2D) and len(output) == 4 and layer.kernel_size == (3, 3)
                 and layer.strides == (1, 1) and layer.dilation == (1, 1)
                 and layer.args.groups == 1)
 

@@ -4,10 +4,13 @@ error hints, MACs)."""
 from __future__ import annotations
 
 import pytest
+from keras_fixtures import recorded
 from layer_checks import error_of, only_row
 from shapecheck import check
-from shapecheck.errors import RequestInvalid
+from shapecheck.analysis import analyse
+from shapecheck.errors import LayerInputIncompatible, RequestInvalid
 from shapecheck.layers import REGISTRY
+from shapecheck.layers.tf_keras import TF_KERAS_VARIANTS
 
 
 def run(inputs: dict, layer: dict) -> dict:
@@ -190,3 +193,93 @@ def test_attention_needs_a_feature_axis(inputs: dict) -> None:
     error = error_of(result)
     assert error["code"] == "layer_input_incompatible" and error["layer"] == "att"
     assert "has only its batch axis" in error["message"]
+
+
+# -- Attention and AdditiveAttention across the batch ---------------------------------------------
+# Keras' shapes and predict outputs on vectors and on tensors of different ranks are recorded
+# (tests/fixtures/{keras3,tfkeras2}/layers/attention.json, "vectors" and "rank" cases); these
+# tests check the warning, its fix, and the forward pass where Keras 3 declares another shape.
+def test_attention_over_vectors_warns_that_samples_attend_over_the_batch() -> None:
+    result = run({"q": [4], "v": [4]}, {"type": "Attention", "name": "att"})
+    assert result["layers"][0]["output_shapes"] == [[None, 4]]
+    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    assert note["severity"] == "warning" and note["layer"] == "att"
+    assert note["message"] == (
+        "'att' attends across the batch: the query (None, 4) and the value (None, 4) have no "
+        "steps axis, so Keras' matmuls take the batch axis as the steps: each sample's query "
+        "vector attends over the key vectors of every sample of the batch. A sample's result "
+        "depends on the other samples in its batch, and on the batch size.")
+    assert note["hint"].startswith("Give the query, value and key a steps axis")
+    assert note["fixes"] == []
+
+
+def test_a_vector_query_over_sequences_gets_a_steps_axis_as_its_fix() -> None:
+    """Keras 3 declares (None, 4) and its predict gives (batch, batch, 4) (fixture
+    attention:attention_vector_query_sequence_value)."""
+    result = run({"q": [4], "v": [5, 4]}, {"type": "AdditiveAttention", "name": "att"})
+    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    assert note["message"].endswith(
+        "the query (None, 4) and the value (None, 5, 4) differ in rank, so Keras' matmuls line "
+        "the batch axis of one up with another axis of the others: each sample's query attends "
+        "over the key vectors of other samples of the batch. A sample's result depends on the "
+        "other samples in its batch, and on the batch size. Keras declares (None, 4), but its "
+        "predict gives (None, None, 4).")
+    assert note["hint"] == ("Give the query a steps axis with Reshape((1, 4)) before 'att', so "
+                            "that each sample's query attends over its own 5 key steps.")
+    (fix,) = note["fixes"]
+    assert fix["title"] == "Insert Reshape(target_shape=(1, 4)) before 'att'"
+    assert fix["result"]["output_shape"] == [None, 1, 4]
+
+
+def test_tf_keras_2_warns_too_with_the_shape_it_computes() -> None:
+    doc = recorded("tfkeras2", "attention:additive_attention_vector_query_one_feature_value")
+    result = check({"model": doc["keras_json"]})
+    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    assert "differ in rank" in note["message"] and "Keras declares" not in note["message"]
+    assert result["layers"][0]["output_shapes"] == [[None, None, 1]]
+
+
+def test_a_layer_after_attention_of_another_declared_shape_stops_the_forward_pass() -> None:
+    """Keras 3 declares (None, 4) where its matmuls compute (batch, batch, 4): the Dense after
+    it was built for the declared shape (Keras' Dense happens to take the other one)."""
+    case = recorded("keras3", "attention:attention_vector_query_then_dense")
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": case["native"], "forward": {"batch_size": 3}})
+    (message,) = exc.value.errors["forward"]
+    assert message.startswith("layer 'attention' (Attention) computes output 0 with shape "
+                              "(3, 3, 4) where Keras declares (3, 4) (Keras 3 declares")
+    assert "layer 'dense' was built for the declared shape" in message
+
+
+def test_additive_attention_broadcasts_a_query_of_one_feature() -> None:
+    """Keras adds the query to the key before the tanh, so a size of 1 broadcasts (its scale
+    then has 1 value); a dot product needs one size."""
+    assert only_row(run({"q": [3, 1], "v": [5, 4]}, {"type": "AdditiveAttention"}))[
+        "params"] == 1
+    error = error_of(run({"q": [3, 1], "v": [5, 4]}, {"type": "Attention"}))
+    assert "has 1 features and the key (None, 5, 4) 4" in error["message"]
+
+
+def test_tf_keras_2_additive_scale_needs_the_value_features() -> None:
+    """tf.keras 2 gives the scale the value's features and refuses a model where they differ
+    from the query's and key's ("Dimensions must be equal, but are 6 and 4"; fixture
+    attention:additive_attention_vectors_with_key)."""
+    assert "Dimensions must be equal" in recorded(
+        "tfkeras2", "attention:additive_attention_vectors_with_key")["error"]["message"]
+    tf_keras = TF_KERAS_VARIANTS["AdditiveAttention"].from_config("att", {})
+    with pytest.raises(LayerInputIncompatible) as exc:
+        tf_keras.output_shapes([(None, 4), (None, 6), (None, 4)])
+    assert exc.value.message == (
+        "AdditiveAttention weighs the sums of query and key vectors of 4 features by its scale "
+        "of 6 values (the value's features), so Keras cannot multiply them.")
+    assert REGISTRY["AdditiveAttention"].from_config("att", {}).output_shapes(
+        [(None, 4), (None, 6), (None, 4)]) == [(None, 6)]  # Keras 3: the query's features
+
+
+def test_rank_2_attention_scores_count_the_pairs_of_samples() -> None:
+    from shapecheck.budget import attention_cost
+
+    layer = analyse({"inputs": {"q": [8], "v": [8]}, "layers": [
+        {"type": "Attention", "inputs": ["q", "v"]}]}, {}).graph.layers["attention"]
+    score_bytes, macs = attention_cost(layer, [(1000, 8), (1000, 8)])
+    assert macs == 1000 * 1000 * (8 + 8) and score_bytes == 4 * 1000 * 1000

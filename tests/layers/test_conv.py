@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import check_as_read_back, recorded
 from layer_checks import codes, error_of, only_row, refused_paths, run
+from shapecheck import check
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.conv import convolve, convolve_transpose
 from shapecheck.shapes import deconv_output_length
@@ -220,3 +222,57 @@ def test_transposed_convolution_is_the_adjoint_of_the_convolution() -> None:
         back = convolve_transpose(y, kernel, strides, (1, 1), padding, output_padding)
         assert back.shape == x.shape
         assert np.isclose(np.sum(forward * y), np.sum(x * back))
+
+
+# -- tf.keras 2 documents ---------------------------------------------------------------------
+BATCH_AXES_CASES = ["conv1d_batch_axes", "conv1d_batch_axes_channels_first_causal_groups",
+                    "conv2d_batch_axes_same_3x3", "conv2d_batch_axes_strided",
+                    "conv2d_batch_axes_channels_first_dilated", "conv2d_rank_too_high",
+                    "conv3d_batch_axes"]
+
+
+@pytest.mark.parametrize("case_id", BATCH_AXES_CASES)
+def test_tf_keras_2_convolutions_take_the_leading_axes_as_batch_axes(case_id: str) -> None:
+    """Keras 3 refuses an input of higher rank; tf.keras 2 convolves each entry of the axes
+    before the feature maps (its shapes, parameters and predict numbers are replayed by
+    tests/test_keras_import.py)."""
+    keras3 = recorded("keras3", f"conv:{case_id}")
+    layer = keras3["error"]["layer"]
+    assert error_of(check({"model": keras3["native"]}))["layer"] == layer
+    tf_keras = recorded("tfkeras2", f"conv:{case_id}")
+    assert check_as_read_back(tf_keras)["layers"][0]["name"] == layer
+
+
+def test_tf_keras_2_explains_and_counts_the_batch_axes() -> None:
+    row = only_row(check({"model": recorded("tfkeras2", "conv:conv1d_batch_axes")["keras_json"]}))
+    assert row["explain"] == (
+        "the 2 axes (None, 5) are batch axes (tf.keras 2); 5 = floor((7 − 3) / 1) + 1 on each "
+        "spatial axis; 4 filters give 4 channels; params (3·2 + 1)·4 = 28")
+    assert row["macs"] == 5 * 5 * 4 * 3 * 2  # per sample: 5 entries of 5 positions
+
+
+def test_tf_keras_2_cannot_stride_channels_first_over_batch_axes() -> None:
+    """TensorFlow applies the strides to the wrong axes there: tf.keras 2 refuses the shape."""
+    assert recorded("tfkeras2", "conv:conv2d_batch_axes_channels_first_strided")["error"][
+        "layer"] == "conv2d"
+    doc = recorded("tfkeras2", "conv:conv2d_batch_axes_channels_first_dilated")["keras_json"]
+    doc["config"]["layers"][1]["config"].update(dilation_rate=[1, 1], strides=[2, 2])
+    error = error_of(check({"model": doc}))
+    assert error["layer"] == "conv2d"
+    assert ("takes the axes before the last 3 of (None, 3, 2, 6, 7) as batch axes, but with "
+            "channels_first and strides=[2, 2]") in error["message"]
+    assert "data_format='channels_last'" in error["hint"]
+
+
+@pytest.mark.parametrize(("case_id", "class_name"), [
+    ("conv2d_transpose_batch_axes", "Conv2DTranspose"),
+    ("separable2d_batch_axes", "SeparableConv2D"),
+    ("depthwise2d_batch_axes", "DepthwiseConv2D"),
+])
+def test_tf_keras_2_other_convolutions_refuse_batch_axes(case_id: str, class_name: str) -> None:
+    assert "error" in recorded("tfkeras2", f"conv:{case_id}")
+    doc = recorded("tfkeras2", "conv:conv2d_batch_axes_strided")["keras_json"]
+    doc["config"]["layers"][1]["class_name"] = class_name
+    error = error_of(check({"model": doc}))
+    assert error["layer"] == "conv2d"
+    assert "expects inputs of rank 4" in error["message"]

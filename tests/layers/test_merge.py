@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import recorded
 from layer_checks import error_of, only_row
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
@@ -122,3 +123,39 @@ def test_dot_normalize_is_the_cosine_similarity() -> None:
     x = np.array([[3.0, 4.0]], dtype=np.float32)
     y = np.array([[4.0, 3.0]], dtype=np.float32)
     np.testing.assert_allclose(dot.forward([x, y], [])[0], [[24 / 25]], rtol=1e-6)
+
+
+# -- tf.keras 2 documents ---------------------------------------------------------------------
+@pytest.mark.parametrize(("case_id", "keras3_shape", "tf_keras_shape"), [
+    ("add_unknown", [None, None, 4], [None, 5, 4]),
+    ("add_unknown_and_one", [None, None, 4], [None, None, 4]),
+    ("minimum_unknown_axes_on_both_sides", [None, 2, None, None], [None, 2, 2, 4]),
+    ("subtract_lower_rank_unknown", [None, 4, None], [None, 4, 2]),
+    ("maximum_three_unknown", [None, None, None], [None, 5, 7]),
+    ("average_unknown_both", [None, None, 3], [None, None, 3]),
+    ("concat_unknown_axis", [None, None, 4], [None, None, 4]),
+    ("concat_unknown_other", [None, None, 6], [None, 3, 6]),
+    ("concat_unknown_on_both_sides", [None, None, 4, 3], [None, 3, 4, 3]),
+])
+def test_tf_keras_2_merges_take_a_known_length_from_any_input(
+        case_id: str, keras3_shape: list, tf_keras_shape: list) -> None:
+    """One config, the to_json() of each Keras: the shapes each recorded. tf.keras 2's are
+    TensorFlow's ops': an unknown axis takes a known length above 1 of another input."""
+    for flavour, shape in (("keras3", keras3_shape), ("tfkeras2", tf_keras_shape)):
+        case = recorded(flavour, f"merge:{case_id}")
+        assert case["layers"][0]["output_shapes"] == [shape]
+        assert only_row(check({"model": case["keras_json"]}))["output_shapes"] == [shape]
+
+
+def test_tf_keras_2_builds_a_dense_on_the_features_a_merge_made_known() -> None:
+    keras3 = recorded("keras3", "merge:subtract_unknown_then_dense")
+    assert keras3["error"]["layer"] == "dense"
+    assert error_of(check({"model": keras3["native"]}))["layer"] == "dense"
+    tf_keras = recorded("tfkeras2", "merge:subtract_unknown_then_dense")
+    rows = check({"model": tf_keras["keras_json"]})["layers"]
+    assert [(r["output_shapes"], r["params"]) for r in rows] == [
+        ([[None, 4, 2]], 0), ([[None, 4, 3]], 9)]
+    assert rows[0]["explain"].startswith(
+        "2 inputs subtracted element by element (broadcast: axes of 1 stretch, an unknown axis "
+        "takes another input's known length above 1, as in tf.keras 2): (None, None, 2), "
+        "(None, 4, None) → (None, 4, 2)")

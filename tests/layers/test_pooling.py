@@ -186,6 +186,9 @@ def test_the_data_format_lint_reads_pooling_layers(spec: dict) -> None:
     ({"type": "AdaptiveMaxPooling2D", "output_size": [2, 2, 2]}, "model.layers.0.output_size"),
     ({"type": "AdaptiveMaxPooling1D", "output_size": 2, "data_format": "NCW"},
      "model.layers.0.data_format"),
+    # Keras lower-cases the other pooling layers' data_format, not this one's.
+    ({"type": "AdaptiveMaxPooling2D", "output_size": 2, "data_format": "CHANNELS_LAST"},
+     "model.layers.0.data_format"),
 ])
 def test_adaptive_pooling_refuses_bad_arguments(spec: dict, path: str) -> None:
     assert refused_paths([8, 8, 4], spec) == [path]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import check_as_read_back, recorded
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
@@ -290,3 +291,26 @@ def test_bidirectional_merge_mode_is_case_sensitive_as_in_keras() -> None:
     with pytest.raises(RequestInvalid) as exc:
         check({"model": {"inputs": [4, 3], "layers": [layer]}})
     assert list(exc.value.errors) == ["model.layers.0.merge_mode"]
+
+
+# -- tf.keras 2 documents ---------------------------------------------------------------------
+@pytest.mark.parametrize("case_id", ["bidi_go_backwards_refused",
+                                     "bidi_go_backwards_lstm_sequences",
+                                     "bidi_go_backwards_gru_sum", "bidi_go_backwards_masked"])
+def test_tf_keras_2_pairs_a_go_backwards_layer_with_a_copy_reading_forwards(case_id: str) -> None:
+    """Keras 3 gives the copy go_backwards=True as well, and refuses the pair; tf.keras 2
+    negates it (its shapes and predict numbers are replayed by tests/test_keras_import.py)."""
+    keras3 = recorded("keras3", f"recurrent:{case_id}")
+    assert keras3["error"]["layer"] == "bidirectional"
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": keras3["native"]})
+    assert [path.endswith(".layer.go_backwards") for path in exc.value.errors] == [True]
+    tf_keras = recorded("tfkeras2", f"recurrent:{case_id}")
+    assert check_as_read_back(tf_keras)["layers"][-1]["name"] == "bidirectional"
+
+
+def test_tf_keras_2_bidirectional_explains_which_way_each_layer_reads() -> None:
+    doc = recorded("tfkeras2", "recurrent:bidi_go_backwards_lstm_sequences")["keras_json"]
+    assert only_row(check({"model": doc}))["explain"].startswith(
+        "runs LSTM backwards and a copy of it forwards over the sequence, each giving "
+        "(None, 5, 3), and concatenates them on the last axis (3 + 3 = 6)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import recorded
 from layer_checks import error_of, only_row, refused_paths, run
+from shapecheck import check
 from shapecheck.layers import REGISTRY
 from shapecheck.layers.reshaping import resize_weights
 
@@ -134,3 +136,29 @@ def test_resize_weights_are_normalised(method: str) -> None:
 def test_area_upsampling_by_an_integer_factor_is_nearest() -> None:
     np.testing.assert_array_equal(resize_weights(3, 2, "area"),
                                   np.repeat(np.eye(3, dtype=np.float32), 2, axis=1))
+
+
+# -- tf.keras 2 documents ---------------------------------------------------------------------
+@pytest.mark.parametrize(("case_id", "keras3_shape", "tf_keras_shape"), [
+    ("upsample2d_unknown", [None, None, 6, 2], [None, None, None, 2]),
+    ("upsample2d_bilinear_unknown_height", [None, None, 12, 3], [None, None, None, 3]),
+    ("upsample2d_channels_first_unknown_width", [None, 3, 8, None], [None, 3, None, None]),
+    ("upsample2d_unknown_channels", [None, 8, 8, None], [None, 8, 8, None]),
+    ("upsample3d_unknown_depth", [None, None, 4, 6, 2], [None, None, 4, 6, 2]),
+])
+def test_tf_keras_2_upsampling2d_loses_both_sizes_when_one_is_unknown(
+        case_id: str, keras3_shape: list, tf_keras_shape: list) -> None:
+    """One config, the to_json() of each Keras: the shapes each recorded. tf.keras 2 resizes
+    to a size computed at run time; its UpSampling1D/3D repeat as Keras 3's do."""
+    for flavour, shape in (("keras3", keras3_shape), ("tfkeras2", tf_keras_shape)):
+        case = recorded(flavour, f"reshaping:{case_id}")
+        assert case["layers"][0]["output_shapes"] == [shape]
+        assert only_row(check({"model": case["keras_json"]}))["output_shapes"] == [shape]
+
+
+def test_tf_keras_2_upsampling2d_explains_the_lost_sizes() -> None:
+    doc = recorded("tfkeras2", "reshaping:upsample2d_bilinear_unknown_height")["keras_json"]
+    assert only_row(check({"model": doc}))["explain"] == (
+        "each element repeated (bilinear interpolation); height or width is unknown, so "
+        "tf.keras 2 resizes to a size computed at run time and both are unknown: "
+        "(None, None, 4, 3) → (None, None, None, 3); no weights")

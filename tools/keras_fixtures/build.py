@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,15 @@ def seq(case_id: str, shape: list, *layers: dict[str, Any], forward: bool = True
         **extra: Any) -> dict[str, Any]:
     """A Sequential case: one input, each layer after the previous."""
     return case(case_id, shape, list(layers), forward=forward, **extra)
+
+
+def tf_keras_2_cases(cases: list[dict[str, Any]], ids: Iterable[str]) -> list[dict[str, Any]]:
+    """``cases``; with tf.keras 2, only those named in ``ids``: a family recorded with tf.keras 2
+    where it computes otherwise than Keras 3, and at the edges of those rules."""
+    if not LEGACY:
+        return cases
+    wanted = set(ids)
+    return [c for c in cases if c["id"] in wanted]
 
 
 def encode(array: np.ndarray) -> dict[str, Any]:

@@ -1,6 +1,8 @@
-"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax."""
+"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax; and activations given as a layer's
+argument: Keras 3's newer functions by name, glu (which halves the last axis), and activation
+layers given by their config (tf.keras 2 recorded too: its own hard_sigmoid and class names)."""
 
-from build import seq
+from build import seq, tf_keras_2_cases
 
 RELU = [
     seq("relu_default", [6], {"type": "ReLU"}),
@@ -60,4 +62,60 @@ SOFTMAX = [
     seq("softmax_unknown", [None, 4], {"type": "Softmax"}, forward=False),
 ]
 
-CASES = [*RELU, *LEAKY, *ELU, *PRELU, *SOFTMAX]
+
+
+def layer(class_name: str, **config: object) -> dict:
+    """An activation layer's config, as Keras writes an activation that is a layer (Keras 3
+    finds the class in its ``module``)."""
+    return {"module": "keras.layers", "class_name": class_name, "config": config}
+
+
+def dense(units: int, activation: object) -> dict:
+    return {"type": "Dense", "units": units, "activation": activation}
+
+
+NEWER = ("celu", "sparsemax", "squareplus", "soft_shrink", "hard_shrink", "sparse_plus",
+         "sparse_sigmoid")
+
+# Keras declares the input's shape for glu, which halves the last axis: predict gives the
+# halved shape, and fails on an odd size and at a layer built after it for the declared one.
+GLU = [
+    seq("dense_glu", [3, 5], dense(4, "glu")),
+    seq("activation_glu", [3, 4], {"type": "Activation", "activation": "glu"}),
+    seq("conv1d_glu", [3, 5], {"type": "Conv1D", "filters": 6, "kernel_size": 2,
+                               "activation": "glu"}),
+    seq("dense_glu_odd", [5], dense(5, "glu")),
+    seq("dense_glu_then_dense", [5], dense(4, "glu"), {"type": "Dense", "units": 3}),
+]
+
+ARGUMENTS = [
+    *(seq(f"dense_{name}", [6], dense(8, name)) for name in NEWER),
+    seq("activation_sparsemax_rows", [3, 5], {"type": "Activation", "activation": "sparsemax"}),
+    *GLU,
+    seq("dense_hard_sigmoid", [6], dense(8, "hard_sigmoid")),
+    seq("dense_elu_layer", [6], dense(8, layer("ELU", alpha=0.5))),
+    seq("dense_elu_layer_without_module", [6],
+        dense(8, {"class_name": "ELU", "config": {"alpha": 0.5}})),
+    seq("dense_leaky_relu_layer_alpha", [6], dense(8, layer("LeakyReLU", alpha=0.1))),
+    seq("conv2d_relu_layer", [5, 5, 2], {"type": "Conv2D", "filters": 3, "kernel_size": 2,
+                                         "activation": layer("ReLU", max_value=1.0,
+                                                             negative_slope=0.2)}),
+    seq("dense_softmax_layer_axis", [3, 4], dense(5, layer("Softmax", axis=1))),
+    seq("lstm_elu_layer_hard_sigmoid", [3, 4],
+        {"type": "LSTM", "units": 3, "activation": layer("ELU"),
+         "recurrent_activation": "hard_sigmoid"}),
+    seq("dense_thresholded_relu_layer", [6], dense(8, layer("ThresholdedReLU", theta=0.5))),
+    seq("dense_elu_by_class_name", [6], dense(8, "ELU")),
+    seq("activation_leaky_relu_by_class_name", [6],
+        {"type": "Activation", "activation": "LeakyReLU"}),
+]
+
+# tf.keras 2 refuses Keras 3's newer names; it computes its own hard_sigmoid, and takes an
+# activation layer's class name for the layer with its defaults.
+TF_KERAS_2 = ["dense_hard_sigmoid", "dense_elu_layer", "dense_elu_layer_without_module",
+              "dense_leaky_relu_layer_alpha",
+              "conv2d_relu_layer", "dense_softmax_layer_axis", "lstm_elu_layer_hard_sigmoid",
+              "dense_thresholded_relu_layer", "dense_elu_by_class_name",
+              "activation_leaky_relu_by_class_name"]
+
+CASES = tf_keras_2_cases([*RELU, *LEAKY, *ELU, *PRELU, *SOFTMAX, *ARGUMENTS], TF_KERAS_2)

@@ -1,6 +1,6 @@
 """Attention layers: MultiHeadAttention, GroupQueryAttention, Attention, AdditiveAttention."""
 
-from build import case, seq
+from build import case, seq, tf_keras_2_cases
 
 MHA = "MultiHeadAttention"
 
@@ -136,3 +136,36 @@ CASES = [
            {"q": [3, None], "v": [5, 4]}),
     seq("additive_attention_one_input", [3, 4], {"type": "AdditiveAttention"}),
 ]
+
+# Attention and AdditiveAttention on vectors (batch, features), or on tensors of different ranks:
+# Keras' matmuls broadcast the batch axis of one against an axis of another, so each sample
+# attends over the batch. Keras 3 declares (*query[:-1], value[-1]), and its predict computes
+# the matmuls' shape; tf.keras 2 takes its shapes from the operations (and its additive scale
+# has the value's features).
+BATCH_AS_STEPS = [
+    listed("attention_vectors", "Attention", {"q": [4], "v": [4]}),
+    listed("attention_vectors_with_key", "Attention", {"q": [4], "v": [6], "k": [4]},
+           use_scale=True),
+    listed("attention_concat_vectors", "Attention", {"q": [4], "v": [4]}, score_mode="concat",
+           use_scale=True),
+    listed("additive_attention_vectors", "AdditiveAttention", {"q": [4], "v": [4]}),
+    listed("additive_attention_vectors_with_key", "AdditiveAttention",
+           {"q": [4], "v": [6], "k": [4]}),
+    listed("additive_attention_query_feature_one", "AdditiveAttention", {"q": [1], "v": [4]}),
+    listed("attention_vector_query_sequence_value", "Attention", {"q": [4], "v": [5, 4]}),
+    listed("attention_sequence_query_vector_value", "Attention", {"q": [5, 4], "v": [4]}),
+    listed("additive_attention_vector_query_one_feature_value", "AdditiveAttention",
+           {"q": [4], "v": [2, 1]}),
+    listed("attention_concat_vector_query", "Attention", {"q": [5], "v": [5, 1]},
+           score_mode="concat"),
+    listed("additive_attention_rank4_query", "AdditiveAttention", {"q": [1, 5, 4], "v": [6, 4]}),
+    listed("attention_concat_unknown_query_rank4_value", "Attention",
+           {"q": [None], "v": [6, None, 2]}, forward=False, score_mode="concat", use_scale=True),
+    case("attention_vectors_then_dense", {"q": [4], "v": [4]},
+         [{"type": "Attention", "inputs": ["q", "v"]}, {"type": "Dense", "units": 2}],
+         forward=True),
+    case("attention_vector_query_then_dense", {"q": [4], "v": [5, 4]},
+         [{"type": "Attention", "inputs": ["q", "v"]}, {"type": "Dense", "units": 2}]),
+]
+
+CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS], [c["id"] for c in BATCH_AS_STEPS])

@@ -116,3 +116,10 @@ CASES += [
          [{**EMB, "tie_weights": False, "logit_soft_cap": 0.5, "call": REVERSE},
           {"type": "Dense", "units": 3}], forward=True),
 ]
+
+# Keras 3's causal mask (1, Tq, Tv) gives the scores of vectors (batch, features) a leading axis.
+CASES += [
+    called("attention_vectors_causal", {"q": [4], "v": [4]}, {"type": "Attention"}, CAUSAL),
+    called("additive_attention_vectors_scores", {"q": [4], "v": [4]},
+           {"type": "AdditiveAttention"}, SCORES),
+]

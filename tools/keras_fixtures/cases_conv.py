@@ -1,6 +1,6 @@
 """Convolutions: Conv1D/2D/3D, SeparableConv1D/2D, DepthwiseConv1D/2D, Conv1D/2D/3DTranspose."""
 
-from build import seq
+from build import seq, tf_keras_2_cases
 
 
 def conv(kind: str, **args) -> dict:
@@ -233,4 +233,29 @@ TRANSPOSE = [
         conv("Convolution3DTranspose", name="synonym", filters=2, kernel_size=2)),
 ]
 
-CASES = [*CONV, *SEPARABLE, *DEPTHWISE, *TRANSPOSE]
+# tf.keras 2's Conv1D/2D/3D take the axes before the feature maps as batch axes; the other
+# convolutions refuse them, and channels_first with strides cannot be built.
+TF_KERAS_2 = [
+    seq("conv1d_batch_axes", [5, 7, 2], conv("Conv1D", filters=4, kernel_size=3)),
+    seq("conv1d_batch_axes_channels_first_causal_groups", [3, 2, 4, 7],
+        conv("Conv1D", filters=6, kernel_size=3, padding="causal", groups=2,
+             data_format="channels_first", activation="relu")),
+    seq("conv2d_batch_axes_same_3x3", [2, 6, 6, 3],
+        conv("Conv2D", filters=4, kernel_size=3, padding="same")),
+    seq("conv2d_batch_axes_strided", [3, 6, 7, 2],
+        conv("Conv2D", filters=4, kernel_size=3, strides=2, padding="same")),
+    seq("conv2d_batch_axes_channels_first_dilated", [3, 2, 6, 7],
+        conv("Conv2D", filters=4, kernel_size=3, dilation_rate=2, data_format="channels_first",
+             activation="softmax")),
+    seq("conv2d_batch_axes_channels_first_strided", [3, 2, 6, 7],
+        conv("Conv2D", filters=4, kernel_size=3, strides=2, data_format="channels_first")),
+    seq("conv3d_batch_axes", [2, 4, 4, 4, 2], conv("Conv3D", filters=3, kernel_size=2)),
+    seq("conv2d_transpose_batch_axes", [3, 6, 7, 2],
+        conv("Conv2DTranspose", filters=4, kernel_size=3)),
+    seq("separable2d_batch_axes", [3, 6, 7, 2],
+        conv("SeparableConv2D", filters=4, kernel_size=3)),
+    seq("depthwise2d_batch_axes", [3, 6, 7, 2], conv("DepthwiseConv2D", kernel_size=3)),
+]
+
+CASES = tf_keras_2_cases([*CONV, *SEPARABLE, *DEPTHWISE, *TRANSPOSE, *TF_KERAS_2],
+                         ["conv2d_rank_too_high", *(c["id"] for c in TF_KERAS_2)])

@@ -1,6 +1,6 @@
 """Merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
 
-from build import case
+from build import case, tf_keras_2_cases
 
 
 def merge(case_id: str, shapes: list[list], layer: dict, *, forward: bool = True,
@@ -102,4 +102,22 @@ PIPELINES = [
           {"type": "Add", "inputs": ["input", "c1"]}]),
 ]
 
-CASES = [*ELEMENTWISE, *ELEMENTWISE_MORE, *CONCATENATE, *DOT, *PIPELINES]
+# tf.keras 2's merges take their shapes from TensorFlow's ops: an unknown axis gets a known
+# length above 1 of another input (broadcast, or joined by Concatenate).
+TF_KERAS_2 = [
+    merge("minimum_unknown_axes_on_both_sides", [[2, 2, None], [1, None, 4]],
+          {"type": "Minimum"}, forward=False),
+    merge("subtract_lower_rank_unknown", [[2], [4, None]], {"type": "Subtract"}, forward=False),
+    merge("maximum_three_unknown", [[5, None], [None, 1], [1, 7]], {"type": "Maximum"},
+          forward=False),
+    merge("average_unknown_both", [[None, 3], [None, 3]], {"type": "Average"}, forward=False),
+    case("subtract_unknown_then_dense", {"a": [None, 2], "b": [4, None]},
+         [{"type": "Subtract", "inputs": ["a", "b"]}, {"type": "Dense", "units": 3}]),
+    merge("concat_unknown_on_both_sides", [[None, 4, 2], [3, None, 1]], {"type": "Concatenate"},
+          forward=False),
+]
+
+CASES = tf_keras_2_cases(
+    [*ELEMENTWISE, *ELEMENTWISE_MORE, *CONCATENATE, *DOT, *PIPELINES, *TF_KERAS_2],
+    ["add_unknown", "add_unknown_and_one", "concat_unknown_axis", "concat_unknown_other",
+     "concat_unknown_first_known_second", *(c["id"] for c in TF_KERAS_2)])

@@ -182,6 +182,8 @@ CASES = [
     # AutoContrast acts at inference too.
     seq("auto_contrast", IMG, {"type": "AutoContrast"}),
     seq("auto_contrast_unit_range", IMG, {"type": "AutoContrast", "value_range": [0, 1]}),
+    # Keras sorts value_range: [1, -1] stretches to [-1, 1].
+    seq("auto_contrast_reversed_range", IMG, {"type": "AutoContrast", "value_range": [1, -1]}),
     # Random augmentations: identity at inference.
     *[seq(f"augment_{i}_{a['type']}", IMG, a) for i, a in enumerate(AUGMENTATIONS)],
     seq("augmentations_chain", IMG, *AUGMENTATIONS[:9], {"type": "Conv2D", "filters": 2,

@@ -1,7 +1,7 @@
 """Recurrent layers and wrappers: SimpleRNN, LSTM, GRU, ConvLSTM1D/2D/3D, Bidirectional,
 TimeDistributed."""
 
-from build import case, seq
+from build import case, seq, tf_keras_2_cases
 
 
 def lstm(units: int = 4, **kw: object) -> dict:
@@ -209,4 +209,17 @@ TIME_DISTRIBUTED = [
                                               "kernel_size": 3}}),
 ]
 
-CASES = [*SIMPLE_RNN, *LSTM, *GRU, *CONV_LSTM, *BIDIRECTIONAL, *TIME_DISTRIBUTED]
+# tf.keras 2's Bidirectional pairs a forward layer with go_backwards=True with a copy reading
+# first to last (Keras 3 refuses it).
+TF_KERAS_2 = [
+    seq("bidi_go_backwards_lstm_sequences", [5, 3],
+        bidi(lstm(3, go_backwards=True, return_sequences=True))),
+    seq("bidi_go_backwards_gru_sum", [5, 3], bidi(gru(3, go_backwards=True), merge_mode="sum")),
+    seq("bidi_go_backwards_masked", [6, 2], {"type": "Masking", "mask_value": 0.0},
+        bidi({"type": "SimpleRNN", "units": 3, "go_backwards": True, "return_sequences": True}),
+        masked_steps=0.0),
+]
+
+CASES = tf_keras_2_cases(
+    [*SIMPLE_RNN, *LSTM, *GRU, *CONV_LSTM, *BIDIRECTIONAL, *TIME_DISTRIBUTED, *TF_KERAS_2],
+    ["bidi_go_backwards_refused", *(c["id"] for c in TF_KERAS_2)])

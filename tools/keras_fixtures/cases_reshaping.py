@@ -1,6 +1,6 @@
 """Reshaping layers: Flatten, Reshape, Permute, RepeatVector, ZeroPadding, Cropping, UpSampling."""
 
-from build import seq
+from build import seq, tf_keras_2_cases
 
 FLATTEN = [
     seq("flatten_2d", [4, 3], {"type": "Flatten"}),
@@ -145,4 +145,17 @@ PIPELINES = [
         {"type": "Permute", "dims": [2, 1]}, {"type": "Flatten"}),
 ]
 
-CASES = [*FLATTEN, *RESHAPE, *PERMUTE, *REPEAT, *PADDING, *CROPPING, *UPSAMPLING, *PIPELINES]
+# tf.keras 2's UpSampling2D loses both sizes when one is unknown; UpSampling1D/3D keep them.
+TF_KERAS_2 = [
+    seq("upsample2d_bilinear_unknown_height", [None, 4, 3],
+        {"type": "UpSampling2D", "size": [2, 3], "interpolation": "bilinear"}, forward=False),
+    seq("upsample2d_channels_first_unknown_width", [3, 4, None],
+        {"type": "UpSampling2D", "data_format": "channels_first"}, forward=False),
+    seq("upsample2d_unknown_channels", [4, 4, None], {"type": "UpSampling2D"}, forward=False),
+    seq("upsample3d_unknown_depth", [None, 2, 3, 2], {"type": "UpSampling3D"}, forward=False),
+]
+
+CASES = tf_keras_2_cases(
+    [*FLATTEN, *RESHAPE, *PERMUTE, *REPEAT, *PADDING, *CROPPING, *UPSAMPLING, *PIPELINES,
+     *TF_KERAS_2],
+    ["upsample2d_unknown", *(c["id"] for c in TF_KERAS_2)])

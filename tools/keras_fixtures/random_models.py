@@ -9,12 +9,19 @@ byte). The defaults write the committed fixture. Another seed and ``--out`` else
 fresh differential sweep, which the test replays without committing it::
 
     SHAPECHECK_RANDOM_MODELS=/tmp/sweep.json .venv/bin/pytest tests/test_random_models.py
- Each is a Sequential chain (sometimes of
-tokens through an Embedding) or a small functional graph: one or two inputs, two branches merged
-by Add, Subtract, Multiply, Average, Maximum, Minimum, Dot or Concatenate on a random axis (an
-element-wise merge mostly after a Dense projection where only the features differ), an optional
-second output. The layers are common ones with random but plausible arguments, on random input
-shapes, some with unknown (None) axes.
+
+Under tf.keras 2 (``TF_USE_LEGACY_KERAS=1`` in the tf_keras virtualenv) it records the same kind
+of sweep from tf.keras 2, whose ``keras_json`` documents the engine reads as tf.keras 2 ones.
+
+Each is a Sequential chain (sometimes of tokens through an Embedding) or a small functional
+graph: one or two inputs, two branches merged by Add, Subtract, Multiply, Average, Maximum,
+Minimum, Dot or Concatenate on a random axis (an element-wise merge mostly after a Dense
+projection where only the features differ) or attended to by the other (MultiHeadAttention,
+Attention, AdditiveAttention), an optional second output. The layers are drawn from most of
+the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling, reshaping,
+recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
+image preprocessing) with random but plausible arguments, on random input shapes (vectors,
+sequences, images, volumes), some with unknown (None) axes.
 
 The generator builds each model layer by layer on Keras tensors, so it picks the next layer for
 the shape Keras computed (a convolution for images, a recurrent layer for sequences...). A share
@@ -26,7 +33,10 @@ refuses such models, and the first layer it refuses ends the model. Each record 
 ``build.record``'s: the native document, per-layer output shapes and parameters, the totals and
 ``model.to_json()``, or the layer where Keras refuses the model and its message; most valid
 models with known input shapes and at most ``MAX_FORWARD_PARAMS`` parameters also record
-random weights, an input and Keras' ``predict`` output.
+random weights, an input and Keras' ``predict`` output. Where Keras builds a model but its
+``predict`` fails (a Softmax axis the input lacks, an einsum equation of another rank...),
+``predict_error`` names the first layer ``predict`` cannot compute; for a model Keras refuses,
+the first such layer among those before the refusal.
 """
 
 from __future__ import annotations
@@ -48,10 +58,13 @@ from build import (
     LIST_CALL,
     STATE_CALL,
     auto_name,
+    build,
     case,
+    flat,
     keras,
     layer_class,
     record,
+    refusal,
     wrap,
 )
 
@@ -85,13 +98,14 @@ class RandomModel:
         it (the model ends there)."""
         if self.refused:
             return None
-        name = auto_name(layer_class(entry["type"]).__name__, self.counts)
+        cls = layer_class(entry["type"])  # None: a Keras 3 layer tf.keras 2 does not have
+        name = auto_name(getattr(cls, "__name__", entry["type"]), self.counts)
         entry = {**entry, "inputs": sources if len(sources) > 1 else sources[0]}
         self.entries.append(entry)
-        kwargs = {k: wrap(k, v) for k, v in entry.items() if k not in ("type", "inputs")}
         args = [self.tensors[s] for s in sources]
         try:
-            layer = layer_class(entry["type"])(name=name, **kwargs)
+            kwargs = {k: wrap(k, v) for k, v in entry.items() if k not in ("type", "inputs")}
+            layer = cls(name=name, **kwargs)  # type: ignore[misc]
             if entry["type"] in LIST_CALL:
                 out = layer(args)
             elif len(args) > 1 and isinstance(layer, STATE_CALL):
@@ -244,13 +258,14 @@ def cropping(dims: int) -> Callable[[random.Random, Shape], Entry]:
 
 
 def margins(kind: str, argument: str, dims: int) -> Callable[[random.Random, Shape], Entry]:
-    """ZeroPadding or Cropping: one amount for every side, or (2D) one per side of each axis."""
+    """ZeroPadding or Cropping: one amount for every side, or (2D, 3D) one per side of each
+    axis."""
     def make(r: random.Random, shape: Shape) -> Entry:
         amount: Any = r.randint(0, 2)
-        if dims == 2 and r.random() < 0.5:
-            amount = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(2)]
+        if dims > 1 and r.random() < 0.5:
+            amount = [[r.randint(0, 2), r.randint(0, 2)] for _ in range(dims)]
         entry = {"type": f"{kind}{dims}D", argument: amount}
-        if dims == 2:
+        if dims > 1:
             entry["data_format"] = channels_first(r)
         return entry
     return make
@@ -260,6 +275,9 @@ def up_sampling(dims: int) -> Callable[[random.Random, Shape], Entry]:
     def make(r: random.Random, shape: Shape) -> Entry:
         if dims == 1:
             return {"type": "UpSampling1D", "size": r.randint(1, 3)}
+        if dims == 3:
+            return {"type": "UpSampling3D", "size": [r.randint(1, 2) for _ in range(3)],
+                    "data_format": channels_first(r)}
         return {"type": "UpSampling2D", "size": [r.randint(1, 2), r.randint(1, 3)],
                 "interpolation": r.choice(["nearest", "bilinear"]),
                 "data_format": channels_first(r)}
@@ -347,18 +365,145 @@ def conv1d_variant(r: random.Random, shape: Shape) -> Entry:
     return {"type": kind, "filters": r.choice([2, 3, 4]), **conv_args(r, 1)}
 
 
+def conv3d(r: random.Random, shape: Shape) -> Entry:
+    kind = r.choice(["Conv3D", "Conv3D", "Conv3DTranspose"])
+    return {"type": kind, "filters": r.choice([2, 3]), **conv_args(r, 3)}
+
+
+def depthwise_conv1d(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "DepthwiseConv1D", "depth_multiplier": r.choice([1, 2]), **conv_args(r, 1)}
+
+
+def conv_lstm(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    """ConvLSTM1D on (steps, length, channels), ConvLSTM2D on (steps, rows, cols, channels)."""
+    def make(r: random.Random, shape: Shape) -> Entry:
+        args = conv_args(r, dims)
+        args.pop("use_bias", None)
+        entry = {"type": f"ConvLSTM{dims}D", "filters": r.choice([2, 3]), **args}
+        if r.random() < 0.5:
+            entry["return_sequences"] = True
+        return entry
+    return make
+
+
+def adaptive_pooling(dims: int) -> Callable[[random.Random, Shape], Entry]:
+    def make(r: random.Random, shape: Shape) -> Entry:
+        size: Any = r.randint(1, 4)
+        if dims > 1 and r.random() < 0.5:
+            size = [r.randint(1, 4) for _ in range(dims)]
+        return {"type": f"Adaptive{r.choice(['Average', 'Max'])}Pooling{dims}D",
+                "output_size": size, "data_format": channels_first(r)}
+    return make
+
+
+def time_distributed_image(r: random.Random, shape: Shape) -> Entry:
+    """A 2-D layer per time step of (steps, rows, cols, channels)."""
+    inner = r.choice([conv(2), pooling("Max", 2), flatten, global_pooling("Average", 2)])(r, shape)
+    inner.pop("data_format", None)
+    return {"type": "TimeDistributed", "layer": inner}
+
+
+def image_preprocessing(r: random.Random, shape: Shape) -> Entry:
+    """Resizing and CenterCrop change the shape; the random augmentations are the identity at
+    inference."""
+    side = [r.randint(2, 8), r.randint(2, 8)]
+    return r.choice([
+        {"type": "Resizing", "height": side[0], "width": side[1],
+         "interpolation": r.choice(["bilinear", "nearest"]),
+         **({"crop_to_aspect_ratio": True} if r.random() < 0.2 else {})},
+        {"type": "CenterCrop", "height": side[0], "width": side[1]},
+        {"type": "RandomFlip", "mode": r.choice(["horizontal", "vertical"])},
+        {"type": "RandomRotation", "factor": 0.2},
+        {"type": "RandomZoom", "height_factor": 0.2},
+        {"type": "RandomContrast", "factor": 0.3},
+    ])
+
+
+def noise(r: random.Random, shape: Shape) -> Entry:
+    """Layers that change nothing at inference."""
+    return r.choice([{"type": "GaussianNoise", "stddev": 0.1},
+                     {"type": "GaussianDropout", "rate": 0.2},
+                     {"type": "AlphaDropout", "rate": 0.2},
+                     {"type": "ActivityRegularization", "l1": 0.01},
+                     {"type": "Identity"}])
+
+
+def normalization_variant(r: random.Random, shape: Shape) -> Entry:
+    axis = r.choice([-1, -1, 1])
+    return r.choice([{"type": "UnitNormalization", "axis": axis},
+                     {"type": "RMSNormalization", "axis": axis, "epsilon": 1e-3},
+                     {"type": "BatchNormalization", "axis": axis, "epsilon": 0.01,
+                      "momentum": 0.9},
+                     {"type": "LayerNormalization", "epsilon": 0.1}])
+
+
+def rescaling(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Rescaling", "scale": r.choice([0.5, 1 / 255, 2.0]),
+            "offset": r.choice([0.0, -1.0])}
+
+
+def masking(r: random.Random, shape: Shape) -> Entry:
+    return {"type": "Masking", "mask_value": 0.0}
+
+
+def einsum_dense(r: random.Random, shape: Shape) -> Entry:
+    """A projection of the last axis, or of the last two of a sequence, with a bias on the
+    output's last axis or none."""
+    units = r.choice([2, 3, 4])
+    if len(shape) == 3 and r.random() < 0.5:
+        entry = {"type": "EinsumDense", "equation": "abc,cd->abd",
+                 "output_shape": [shape[1], units]}
+    elif len(shape) == 3:
+        entry = {"type": "EinsumDense", "equation": "abc,bcd->ad", "output_shape": units}
+    else:
+        entry = {"type": "EinsumDense", "equation": "ab,bc->ac", "output_shape": units}
+    if r.random() < 0.5:
+        entry["bias_axes"] = entry["equation"][-1]
+    return entry
+
+
+ACTIVATIONS = ["relu", "tanh", "softmax", "elu", "swish", "sigmoid", "selu", "softplus",
+               "softsign", "hard_sigmoid", "exponential", "relu6", "silu", "mish", "log_softmax",
+               "leaky_relu", "hard_silu", "celu", "glu", "sparsemax", "squareplus",
+               "tanh_shrink", "hard_tanh", "soft_shrink", "hard_shrink", "log_sigmoid",
+               "sparse_plus", "sparse_sigmoid", "linear", "gelu"]
+
+
+def any_activation(r: random.Random, shape: Shape) -> Entry:
+    """Every activation Keras 3 names, as a layer or on a Dense."""
+    name = r.choice(ACTIVATIONS)
+    if r.random() < 0.5:
+        return {"type": "Activation", "activation": name}
+    return {"type": "Dense", "units": r.choice([2, 4]), "activation": name}
+
+
+def relu_variant(r: random.Random, shape: Shape) -> Entry:
+    return r.choice([{"type": "ReLU", "negative_slope": 0.1, "threshold": 0.2},
+                     {"type": "ReLU", "max_value": 1.0, "threshold": -0.5},
+                     {"type": "LeakyReLU", "negative_slope": 0.2},
+                     {"type": "PReLU", "shared_axes": [1]},
+                     {"type": "Softmax", "axis": -2}])
+
+
 ANY_RANK = [dense, dense, dropout, activation_layer, layer_normalization, batch_normalization,
-            reshape, advanced_activation, group_normalization]
+            reshape, advanced_activation, group_normalization, noise, normalization_variant,
+            rescaling, any_activation, relu_variant]
 VOCABULARY: dict[int, list[Callable[[random.Random, Shape], Entry]]] = {
-    2: [*ANY_RANK, dense, repeat_vector],
+    2: [*ANY_RANK, dense, repeat_vector, einsum_dense],
     3: [*ANY_RANK, flatten, permute, conv(1), conv(1), pooling("Max", 1), pooling("Average", 1),
         global_pooling("Average", 1), global_pooling("Max", 1), recurrent, recurrent,
         bidirectional, time_distributed, zero_padding(1), cropping(1),
-        up_sampling(1), conv1d_variant, spatial_dropout(1)],
+        up_sampling(1), conv1d_variant, spatial_dropout(1), depthwise_conv1d,
+        adaptive_pooling(1), masking, einsum_dense],
     4: [*ANY_RANK, flatten, permute, conv(2), conv(2), conv(2), conv2d_transpose,
         separable_conv2d, depthwise_conv2d, pooling("Max", 2), pooling("Average", 2),
         global_pooling("Average", 2), global_pooling("Max", 2), zero_padding(2), cropping(2),
-        up_sampling(2), spatial_dropout(2)],
+        up_sampling(2), spatial_dropout(2), adaptive_pooling(2), image_preprocessing,
+        conv_lstm(1)],
+    5: [*ANY_RANK, flatten, permute, conv3d, conv3d, pooling("Max", 3), pooling("Average", 3),
+        global_pooling("Average", 3), global_pooling("Max", 3), zero_padding(3), cropping(3),
+        up_sampling(3), spatial_dropout(3), adaptive_pooling(3), conv_lstm(2),
+        time_distributed_image],
 }
 
 
@@ -380,16 +525,18 @@ def mutate(r: random.Random, entry: Entry) -> Entry:
 
 
 def input_shape(r: random.Random) -> list[int | None]:
-    """Per-sample shape: a vector, a sequence or an image, sometimes with unknown axes."""
-    rank = r.choice([1, 2, 2, 3, 3, 3])
+    """Per-sample shape: a vector, a sequence, an image or a volume (or a sequence of
+    images), sometimes with unknown axes."""
+    rank = r.choice([1, 2, 2, 3, 3, 3, 4])
     if rank == 1:
         return [r.choice([3, 4, 6, 8])]
     if rank == 2:
         steps = None if r.random() < 0.2 else r.randint(2, 9)
         return [steps, r.choice([1, 2, 3, 4])]
-    side = [r.randint(3, 10), r.randint(3, 10)]
+    side = ([r.randint(3, 10), r.randint(3, 10)] if rank == 3
+            else [r.randint(2, 6), r.randint(3, 6), r.randint(3, 6)])
     if r.random() < 0.15:
-        side[r.randrange(2)] = None
+        side[r.randrange(len(side))] = None
     return [*side, r.choice([1, 2, 3, 4])]
 
 
@@ -410,7 +557,7 @@ def sequential(r: random.Random) -> RandomModel:
 
 
 MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-          "Concatenate", "Dot"]
+          "Concatenate", "Dot", "MultiHeadAttention", "Attention", "AdditiveAttention"]
 
 
 def functional(r: random.Random) -> RandomModel:
@@ -441,6 +588,11 @@ def functional(r: random.Random) -> RandomModel:
             return model
     if kind == "Dot":
         merge.update(axes=r.choice([-1, 1]), normalize=r.random() < 0.3)
+    if kind == "MultiHeadAttention":
+        merge.update(attention_args(r, len(model.shape(left))))
+    if kind == "Attention" and r.random() < 0.5:
+        merge["score_mode"] = r.choice(["dot", "concat"])
+        merge["use_scale"] = r.random() < 0.5
     if kind == "Concatenate":
         rank = len(model.shape(left))
         merge["axis"] = r.choice([-1, -1, *range(1, rank)])
@@ -450,6 +602,21 @@ def functional(r: random.Random) -> RandomModel:
         if tail is not None and r.random() < 0.2 and left != tail:
             model.outputs = [tail, left]
     return model
+
+
+def attention_args(r: random.Random, rank: int) -> Entry:
+    """MultiHeadAttention of the left branch (query) over the right (value): heads, sizes, and
+    sometimes attention over other axes than the steps, or an output of another width."""
+    args: Entry = {"num_heads": r.randint(1, 3), "key_dim": r.randint(1, 4)}
+    if r.random() < 0.3:
+        args["value_dim"] = r.randint(1, 4)
+    if r.random() < 0.3:
+        args["output_shape"] = r.randint(1, 5)
+    if rank > 3 and r.random() < 0.5:
+        args["attention_axes"] = r.choice([[1], [2], [1, 2]][: rank - 2])
+    if r.random() < 0.3:
+        args["use_bias"] = False
+    return args
 
 
 def project(model: RandomModel, left: str, right: str) -> str | None:
@@ -493,6 +660,43 @@ def probe_params(model: RandomModel) -> int:
     return int(built.count_params())
 
 
+def predict_failure(case_spec: dict[str, Any], refused: bool,
+                    rng: np.random.Generator) -> Entry | None:
+    """Where Keras builds the model (or, where it refuses a layer, the layers before it) but
+    ``predict`` fails on it: the first layer whose output ``predict`` cannot compute, and
+    Keras' message. Unknown axes are given 3 steps."""
+    native = case_spec["native"]
+    if refused:  # the refused layer is the last: the model ends at it
+        if len(native["layers"]) < 2:
+            return None
+        native = {**native, "layers": native["layers"][:-1]}
+    keras.backend.clear_session()
+    model, error = build(native)
+    if error is not None:
+        return None
+    xs = [probe_input(t, rng, case_spec) for t in model.inputs]
+    try:
+        model.predict(xs, verbose=0)
+        return None
+    except Exception as exc:
+        message = refusal(exc)
+    for layer in model.layers:  # called eagerly: predict needs every input to be used
+        if type(layer).__name__ == "InputLayer":
+            continue
+        try:
+            keras.Model(model.inputs, flat(layer.output))(xs)
+        except Exception:
+            return {"layer": layer.name, "message": message}
+    return {"layer": None, "message": message}
+
+
+def probe_input(tensor: Any, rng: np.random.Generator, case_spec: dict[str, Any]) -> np.ndarray:
+    shape = (2, *(3 if d is None else d for d in tensor.shape[1:]))
+    if case_spec.get("int_inputs"):
+        return rng.integers(0, case_spec["int_inputs"], size=shape).astype(np.float32)
+    return rng.standard_normal(shape).astype(np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=COUNT)
@@ -503,7 +707,13 @@ def main() -> None:
     for index in range(args.count):
         case_spec = spec(args.seed, index)
         keras.backend.clear_session()
-        cases.append(record(case_spec, np.random.default_rng([args.seed, index])))
+        rng = np.random.default_rng([args.seed, index])
+        recorded = record(case_spec, rng)
+        if "forward" not in recorded:
+            failure = predict_failure(case_spec, "error" in recorded, rng)
+            if failure is not None:
+                recorded["predict_error"] = failure
+        cases.append(recorded)
     path = args.out.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"keras_version": keras.__version__, "seed": args.seed, "cases": cases}

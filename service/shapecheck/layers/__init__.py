@@ -16,6 +16,9 @@ from . import (  # noqa: F401 - imported for their @register side effect
     regularization,
     reshaping,
 )
+from .activations import register_tf_keras_activation_readers
 from .base import ALIASES, LEGACY_ALIASES, REGISTRY, Layer, Weight
+
+register_tf_keras_activation_readers()  # once every family has registered its classes
 
 __all__ = ["ALIASES", "LEGACY_ALIASES", "REGISTRY", "Layer", "Weight"]

@@ -1,22 +1,31 @@
-"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax.
+"""Activation layers: ReLU, LeakyReLU, PReLU, ELU, Softmax; and the ``activation`` argument of
+every layer (``ActivationField``).
 
 Keras 3's ``keras/src/layers/activations/``; the numpy functions are those of
 ``shapecheck.activations``. Keras 3 has no ThresholdedReLU (``ReLU(threshold=...)`` replaces it).
+
+An activation argument is read as the Keras that wrote the document reads it (``Vocabulary``):
+Keras 3's names, or an activation layer's config, computed by the layer class here; tf.keras 2's
+names (its own ``hard_sigmoid``), its configs, and an activation layer's class name alone. Every
+layer class with an activation argument gets a tf.keras 2 variant that reads it so
+(``register_tf_keras_activation_readers``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from marshmallow import fields
+from marshmallow import ValidationError, fields
 
 from .. import activations
-from ..errors import ArgumentError, LayerInputIncompatible
+from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
 from ..fields import Float, IntTuple
 from ..shapes import Shape, format_shape
-from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, register
+from .base import REGISTRY, Array, Layer, LayerArgs, Mask, Shapes, Weight, register
+from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
 LARGE_NEGATIVE = np.float32(-1e9)
 """What Keras' Softmax puts at masked positions before normalising."""
@@ -195,3 +204,198 @@ def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
 
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+# -- the ``activation`` argument of every layer ------------------------------------------------
+@dataclass(frozen=True)
+class LayerAsActivation:
+    """An activation layer that Keras takes as a layer's activation (it writes the layer's
+    config, ``{"class_name": "ELU", "config": {...}}``), computed by one of our classes."""
+
+    computed_by: str
+    """The class of ours that computes it (a ThresholdedReLU is a ReLU with a threshold)."""
+    name: str
+    """The activation function it computes, by name."""
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    """Its config keys that our class names otherwise -> our names."""
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Its defaults where our class's differ."""
+
+    def activation(self, class_name: str, config: Mapping[str, Any]) -> str:
+        """The activation ``config`` computes; raises ValidationError."""
+        if not isinstance(config, Mapping):
+            raise ValidationError(f"the config of {class_name} must be an object")
+        ours = {**self.defaults, **config}
+        for old, new in self.renamed.items():
+            if old in ours:
+                ours[new] = ours.pop(old)
+        try:
+            layer = REGISTRY[self.computed_by].from_config(class_name, ours)
+        except RequestInvalid as exc:
+            path, messages = next(iter(exc.errors.items()))
+            raise ValidationError(f"{class_name}'s {path}: {'; '.join(messages)}") from None
+        arguments = ", ".join(f"{key}={value}" for key, value in vars(layer.args).items()
+                              if key != "trainable")
+        return activations.ConfiguredActivation(self.name, checked_kernel(layer),
+                                                f"{class_name}({arguments})")
+
+
+def checked_kernel(layer: Layer) -> Callable[[Array], Array]:
+    """``layer``'s kernel as an activation function: on a tensor its shape rule refuses (a
+    Softmax axis the tensor does not have), it cannot run, and neither can Keras' call."""
+
+    def kernel(x: Array) -> Array:
+        try:
+            layer.output_shapes([x.shape])
+        except LayerInputIncompatible as exc:
+            raise NotImplementedError(exc.message) from None
+        return layer.apply(x, ())
+
+    return kernel
+
+
+KERAS_3_LAYERS = {
+    "ReLU": LayerAsActivation("ReLU", "relu"),
+    "LeakyReLU": LayerAsActivation("LeakyReLU", "leaky_relu", {"alpha": "negative_slope"}),
+    "ELU": LayerAsActivation("ELU", "elu"),
+    "Softmax": LayerAsActivation("Softmax", "softmax"),
+}
+TF_KERAS_LAYERS = {
+    **KERAS_3_LAYERS,
+    "ThresholdedReLU": LayerAsActivation("ReLU", "thresholded_relu", {"theta": "threshold"},
+                                         {"theta": 1.0}),
+}
+
+LEARNT_ACTIVATION = (
+    "a PReLU given as an activation adds its learnt slopes to this layer's weights, which "
+    "shapecheck does not model: put a PReLU layer after this layer instead")
+
+THRESHOLD_REFUSAL = (
+    "Keras' 'threshold' activation needs its threshold and default_value arguments, which a "
+    "name cannot give: Keras builds the model, but its predict fails (threshold() missing 2 "
+    "required positional arguments). Use a ReLU layer with threshold=... instead.")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What one Keras takes as an ``activation`` argument: a function's name, an activation
+    layer's config, or (tf.keras 2) an activation layer's class name for the layer with its
+    defaults."""
+
+    keras: str
+    """``Keras 3`` or ``tf.keras 2``, for messages."""
+    functions: Mapping[str, str]
+    """The names of its activation functions -> the argument's value for each."""
+    layers: Mapping[str, LayerAsActivation]
+    """The activation layers it takes, by class name."""
+    layer_names: bool
+    """Whether a class name alone stands for the layer with its defaults (tf.keras 2
+    deserialises ``"ELU"`` to ``ELU()``)."""
+    modules: frozenset[str | None] = frozenset({"keras.layers"})
+    """The ``module`` an activation layer's config may name (None: no module); Keras 3 looks
+    the class up in the one it names."""
+    needs_arguments: frozenset[str] = frozenset()
+    """Functions it knows by name whose call fails without arguments a name cannot give."""
+
+    def read(self, value: Any) -> str:
+        """The argument's value for ``value`` (a name, or a ``ConfiguredActivation``); raises
+        ValidationError with what Keras says."""
+        if isinstance(value, str) and value in self.functions:
+            return self.functions[value]
+        if isinstance(value, Mapping):
+            module = value.get("module")
+            if not (module is None or isinstance(module, str)) or module not in self.modules:
+                raise ValidationError(
+                    f"{self.keras} finds the class of an activation layer's config in its "
+                    f"module, which must be 'keras.layers', got {module!r:.80} "
+                    f"(Keras: Could not locate class {value.get('class_name')!r:.80})")
+            return self.layer_activation(value.get("class_name"), value.get("config") or {})
+        if isinstance(value, str) and self.layer_names and value in self.layers:
+            return self.layer_activation(value, {})
+        raise ValidationError(self.unknown(value))
+
+    def layer_activation(self, class_name: Any, config: Any) -> str:
+        """The activation an activation layer's class and config compute."""
+        if class_name == "PReLU":
+            raise ValidationError(LEARNT_ACTIVATION)
+        if not isinstance(class_name, str) or class_name not in self.layers:
+            raise ValidationError(
+                f"{self.keras} takes an activation name or the config of an activation layer "
+                f"({', '.join(self.layers)}) here, got the class {class_name!r:.80}")
+        return self.layers[class_name].activation(class_name, config)
+
+    def unknown(self, value: Any) -> str:
+        """Why ``value`` is refused, in Keras' words where it has some."""
+        if not isinstance(value, str):
+            return (f"must be an activation name or an activation layer's config, got "
+                    f"{value!r:.80}")
+        if value in self.needs_arguments:
+            return THRESHOLD_REFUSAL
+        if value in KERAS_3.functions:
+            return (f"'{value}' is a Keras 3 activation that {self.keras} does not have (it "
+                    f"refuses it: Unknown activation function '{value}')")
+        if value in TF_KERAS_LAYERS:
+            function = TF_KERAS_LAYERS[value].name
+            alternative = (f"; the function '{function}' is {value} with its defaults"
+                           if function in self.functions else "")
+            return (f"{self.keras} takes the activation layer {value} as its config "
+                    f'({{"class_name": "{value}", "config": {{...}}}}), not by its class name '
+                    f"alone as tf.keras 2 did{alternative}")
+        return (f"'{value}' is not an activation of {self.keras} (names are case-sensitive): "
+                f"use one of {', '.join(sorted(self.functions))}")
+
+
+KERAS_3 = Vocabulary("Keras 3", {name: name for name in activations.ACTIVATION_NAMES},
+                     KERAS_3_LAYERS, layer_names=False, needs_arguments=frozenset({"threshold"}))
+TF_KERAS_2 = Vocabulary(
+    "tf.keras 2",
+    {name: name for name in activations.TF_KERAS_NAMES}
+    | {"hard_sigmoid": activations.ConfiguredActivation(
+        "hard_sigmoid", activations.tf_keras_hard_sigmoid, "hard_sigmoid (tf.keras 2)")},
+    TF_KERAS_LAYERS, layer_names=True, modules=frozenset({"keras.layers", None}))
+
+
+class ActivationField(fields.Field):
+    """A layer's ``activation`` argument, read as ``vocabulary``'s Keras reads it: null for
+    linear, a name, or an activation layer's config."""
+
+    def __init__(self, vocabulary: Vocabulary = KERAS_3, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.vocabulary = vocabulary
+        self.metadata.setdefault("type", " | ".join(activations.ACTIVATION_NAMES)
+                                 + " | {class_name, config} of " + " | ".join(KERAS_3_LAYERS))
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
+        return self.vocabulary.read(value)
+
+    def tf_keras_2(self) -> ActivationField:
+        """The same argument read as tf.keras 2 reads it."""
+        return ActivationField(TF_KERAS_2, required=self.required, allow_none=self.allow_none,
+                               load_default=self.load_default)
+
+
+def activation_arguments(cls: type[Layer]) -> list[str]:
+    """The arguments of ``cls`` that are activations."""
+    return [name for name, declared in cls.schema().fields.items()
+            if isinstance(declared, ActivationField)]
+
+
+def register_tf_keras_activation_readers() -> None:
+    """Give every layer class with an activation argument a tf.keras 2 variant (a subclass of
+    its tf.keras 2 variant where it has one) that reads its activations as tf.keras 2 does:
+    its names, its ``hard_sigmoid``, and class names of activation layers. Called once every
+    layer family is registered."""
+    for name, cls in list(REGISTRY.items()):
+        arguments = activation_arguments(cls)
+        if arguments:
+            tf_keras_variant(tf_keras_reader(TF_KERAS_VARIANTS.get(name, cls), arguments))
+
+
+def tf_keras_reader(cls: type[Layer], arguments: list[str]) -> type[Layer]:
+    """A subclass of ``cls`` whose activation ``arguments`` tf.keras 2 reads."""
+    declared = cls.schema().fields
+    args = type("Args", (cls.Args,), {name: declared[name].tf_keras_2() for name in arguments})
+    return type(cls.__name__, (cls,), {
+        "Args": args, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+        "__doc__": f"{cls.__doc__}\n\nIn a tf.keras 2 document: its activations as tf.keras 2 "
+                   "reads them."})

@@ -32,7 +32,7 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from marshmallow import fields
@@ -40,10 +40,11 @@ from marshmallow import fields
 from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
-from ..shapes import Shape, format_shape, num_elements, shapes_text
+from ..shapes import Dim, Shape, broadcast_shapes, format_shape, num_elements, shapes_text
 from .activations import LARGE_NEGATIVE, masked_softmax
 from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
 from .normalization import Axes
+from .tf_keras import tf_keras_variant
 
 SCORE_PADDING = np.float32(1e9)
 """What Attention subtracts from the scores of masked key steps."""
@@ -335,7 +336,8 @@ class MultiHeadAttention(ProjectedAttention):
         dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
         use_bias = fields.Boolean(load_default=True)
         output_shape = IntTuple(load_default=None, allow_none=True)
-        attention_axes = Axes(load_default=None, allow_none=True)
+        # Keras writes the axes it resolved: none ([]) for a query without steps.
+        attention_axes = Axes(load_default=None, allow_none=True, allow_empty=True)
         sliding_window = PositiveInt(load_default=None, allow_none=True)
         flash_attention = fields.Boolean(load_default=None, allow_none=True)
         use_gate = fields.Boolean(load_default=False)
@@ -544,12 +546,55 @@ class GroupedQueryAttention(ProjectedAttention):
                 f"query's shape {format_shape(outputs[0])}")
 
 
+class ShapesDoNotCombine(Exception):
+    """Two shapes that one of Keras' attention operations (a matmul, a broadcast) cannot
+    combine."""
+
+
+def combined(a: Shape, b: Shape, tf_static: bool) -> Shape:
+    """``a`` and ``b`` broadcast together: with TensorFlow's static shapes (``tf_static``, an
+    unknown axis takes the other's length above 1), or Keras 3's (it stays unknown)."""
+    shape = broadcast_shapes(a, b, known_wins=tf_static)
+    if shape is None:
+        raise ShapesDoNotCombine
+    return shape
+
+
+def matmul_shape(a: Shape, b: Shape, tf_static: bool) -> Shape:
+    """The shape of ``a @ b`` as numpy, JAX and TensorFlow compute it: the axes before the
+    last two broadcast, then a's rows by b's columns."""
+    if differ(a[-1], b[-2]):
+        raise ShapesDoNotCombine
+    return (*combined(a[:-2], b[:-2], tf_static), a[-2], b[-1])
+
+
+def pairs_shape(query: Shape, key: Shape, tf_static: bool) -> Shape:
+    """The shape of ``expand_dims(query, -2) + expand_dims(key, -3)``, every query vector
+    added to every key vector: (..., Tq, Tv, dim)."""
+    return combined((*query[:-1], 1, query[-1]), (*key[:-2], 1, *key[-2:]), tf_static)
+
+
+def transposed(shape: Shape) -> Shape:
+    return (*shape[:-2], shape[-1], shape[-2])
+
+
 class DotAttentionBase(AttentionLayer):
     """Shared by Attention and AdditiveAttention: a list of [query, value] or
-    [query, value, key] tensors of shape (batch, Tq, dim) and (batch, Tv, dim)."""
+    [query, value, key] tensors of shape (batch, Tq, dim) and (batch, Tv, dim).
+
+    Keras' call is a few matmuls and broadcasts, which run on tensors of any rank: where the
+    query, value and key differ in rank, or have no steps axis (batch, dim), the batch axis of
+    one meets the steps of another, and each sample attends over the whole batch
+    (``mixes_batch``). Keras 3 declares ``(*query[:-1], value[-1])`` all the same, and its
+    predict computes another shape where the ranks differ (``computed_shapes``); tf.keras 2
+    takes its shapes from the operations themselves (``tf_static``)."""
+
+    tf_static: ClassVar[bool] = False
+    """Whether the shapes are TensorFlow's static shapes of the call's operations (tf.keras 2)
+    rather than those Keras 3 declares."""
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
-        """Each tensor has a steps axis before its features, or Keras' call fails."""
+        """Each tensor has an axis before its features, or Keras' call fails."""
         query, value, key = super().query_value_key(inputs)
         for shape, what in ((query, "query"), (value, "value"), (key, "key")):
             if len(shape) < 2:
@@ -559,50 +604,138 @@ class DotAttentionBase(AttentionLayer):
                     "Give it sequences, e.g. Reshape((steps, features)) per sample.")
         return query, value, key
 
+    # -- shapes -------------------------------------------------------------------------------
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        return self.output_shapes_for_call(inputs, {})
+
+    def output_shapes_for_call(self, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
+        """The output, and with ``return_attention_scores=True`` the scores: as computed
+        (tf.keras 2), or as Keras 3 declares them, (*query[:-1], value[-1]) and
+        (*query[:-1], Tv), once the call is known to compute (Keras' predict fails
+        otherwise)."""
+        output, scores = self.computed_shapes(inputs, options)
+        if not self.tf_static:
+            query, value, key = self.query_value_key(inputs)
+            output, scores = (*query[:-1], value[-1]), (*query[:-1], key[-2])
+        return [output, scores] if options.get("return_attention_scores") else [output]
+
+    def computed_shapes(self, inputs: Shapes, options: Mapping[str, Any]) -> tuple[Shape, Shape]:
+        """The output and the attention scores as the call's operations compute them. Raises
+        LayerInputIncompatible where they cannot combine the tensors: Keras 3's predict fails
+        there, and tf.keras 2 refuses the model."""
         query, value, key = self.query_value_key(inputs)
-        # Keras builds these models, but their predict fails.
-        if differ(query[-1], key[-1]):
-            raise LayerInputIncompatible(
+        given_key = len(inputs) == 3
+        try:
+            scores = self.scores_shape(query, value, key)
+        except ShapesDoNotCombine:
+            raise self.scores_do_not_combine(query, key, given_key) from None
+        if options.get("use_causal_mask"):
+            scores = self.causally_masked(scores)
+        try:
+            return matmul_shape(scores, value, self.tf_static), scores
+        except ShapesDoNotCombine:
+            raise self.values_do_not_combine(scores, value, key, given_key) from None
+
+    def scores_shape(self, query: Shape, value: Shape, key: Shape) -> Shape:
+        raise NotImplementedError
+
+    def causally_masked(self, scores: Shape) -> Shape:
+        """Keras 3 masks the scores with a causal mask (1, Tq, Tv), which gives scores of rank 2
+        a leading axis of 1; tf.keras 2's mask has the scores' rank."""
+        return combined((1, *scores[-2:]), scores, self.tf_static)
+
+    def scores_do_not_combine(self, query: Shape, key: Shape,
+                              given_key: bool) -> LayerInputIncompatible:
+        served = "" if given_key else " (the value serves as key)"
+        if self.compares_features(query[-1], key[-1]):
+            return LayerInputIncompatible(
                 f"{self.keras_name} compares each query vector with each key vector, so they "
                 f"need the same size, but the query {format_shape(query)} has {query[-1]} "
-                f"features and the key {format_shape(key)} {key[-1]}"
-                f"{' (the value serves as key)' if len(inputs) == 2 else ''}.",
+                f"features and the key {format_shape(key)} {key[-1]}{served}.",
                 "Project them to one size first, e.g. a Dense layer on the query, or pass a "
                 "key of the query's size as the third input.")
-        if len(key) > 2 and differ(key[-2], value[-2]):
-            raise LayerInputIncompatible(
+        return LayerInputIncompatible(
+            f"{self.keras_name} scores every query vector of {format_shape(query)} against every "
+            f"key vector of {format_shape(key)}{served}, but the axes before their steps do not "
+            "broadcast together.", SAME_RANK_HINT)
+
+    def compares_features(self, query_features: Dim, key_features: Dim) -> bool:
+        """Whether these feature sizes are what keeps Keras from scoring the query and key:
+        known and different (a dot product; the sums broadcast a size of 1)."""
+        return differ(query_features, key_features)
+
+    def values_do_not_combine(self, scores: Shape, value: Shape, key: Shape,
+                              given_key: bool) -> LayerInputIncompatible:
+        if given_key and len(key) == len(value) > 2 and differ(key[-2], value[-2]):
+            return LayerInputIncompatible(
                 f"{self.keras_name} averages one value per key step, but the key "
                 f"{format_shape(key)} has {key[-2]} steps and the value {format_shape(value)} "
                 f"{value[-2]}.",
                 "Give key and value the same number of steps.")
-        return [(*query[:-1], value[-1])]
+        return LayerInputIncompatible(
+            f"{self.keras_name} averages the value vectors of {format_shape(value)} by the "
+            f"attention scores {format_shape(scores)}, one score per value, but they do not "
+            "fit: Keras' matmul of the two fails.", SAME_RANK_HINT)
 
-    def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
-        """``return_attention_scores=True`` adds the scores (batch, Tq, Tv)."""
-        outputs = self.output_shapes(inputs)
-        if options.get("return_attention_scores"):
-            query, _, key = self.query_value_key(inputs)
-            outputs.append((*query[:-1], key[-2]))
-        return outputs
+    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+        if self.tf_static:
+            return None
+        return ("Keras 3 declares (*query[:-1], value[-1]) and scores (*query[:-1], Tv), but "
+                "its matmuls compute other shapes where the query, value and key differ in rank, "
+                "or where a causal mask meets vectors")
 
+    def mixes_batch(self, inputs: Shapes) -> bool:
+        """Whether Keras' matmuls meet the batch axis of one tensor with another axis of an
+        other: ranks that differ, or no steps axis (the batch axis serves as the steps)."""
+        query, value, key = self.query_value_key(inputs)
+        return len({len(query), len(value), len(key)}) > 1 or len(query) < 3
+
+    def batch_note(self, inputs: Shapes, options: Mapping[str, Any],
+                   declared: Shape) -> tuple[str, str]:
+        """The ``attention_across_batch`` warning of a call that ``mixes_batch``: what Keras
+        does with the batch axis, and the hint."""
+        query, value, key = self.query_value_key(inputs)
+        tensors = {"query": query, "value": value, "key": key}
+        if len(inputs) == 2:
+            del tensors["key"]
+        named = [f"the {role} {format_shape(shape)}" for role, shape in tensors.items()]
+        listed = f"{', '.join(named[:-1])} and {named[-1]}"
+        if len({len(shape) for shape in tensors.values()}) == 1:
+            why = (f"{listed} have no steps axis, so Keras' matmuls take the batch axis as the "
+                   "steps: each sample's query vector attends over the key vectors of every "
+                   "sample of the batch")
+        else:
+            why = (f"{listed} differ in rank, so Keras' matmuls line the batch axis of one up "
+                   "with another axis of the others: each sample's query attends over the key "
+                   "vectors of other samples of the batch")
+        computed = self.computed_shapes(inputs, options)[0]
+        declared_text = (f" Keras declares {format_shape(declared)}, but its predict gives "
+                         f"{format_shape(computed)}." if computed != tuple(declared) else "")
+        message = (f"{why}. A sample's result depends on the other samples in its batch, and on "
+                   f"the batch size.{declared_text}")
+        if len(query) == 2 and len(key) > 2 and len(key) == len(value):
+            hint = (f"Give the query a steps axis with Reshape((1, {query[-1]})) before "
+                    f"'{self.name}', so that each sample's query attends over its own "
+                    f"{key[-2]} key steps.")
+        else:
+            hint = ("Give the query, value and key a steps axis, (batch, steps, features) each, "
+                    "so that each sample attends over its own steps (Reshape((1, features)) "
+                    "makes one vector per sample a sequence of one step).")
+        return message, hint
+
+    # -- forward ------------------------------------------------------------------------------
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
         """Keras' ``Attention.call``: the value's mask (and the causal mask) pushes the scores
         of the key steps it excludes down by 1e9; the query's mask zeroes the outputs."""
         query, value = inputs[0], inputs[1]
         key = inputs[2] if len(inputs) == 3 else value
-        if len({query.ndim, value.ndim, key.ndim}) > 1 or query.ndim < 3:
-            raise NotImplementedError(
-                f"{self.keras_name}'s forward kernel needs a query, value and key of one rank, "
-                "(batch, ..., steps, features) each; they are "
-                f"{shapes_text(t.shape for t in (query, value, key))}")
         scores = self.scores(query, key, weights)
         allowed = sequence_mask(masks[1], value, "value", self.keras_name)
         if allowed is not None:
             allowed = np.expand_dims(allowed, -2)
         if options.get("use_causal_mask"):
-            causal = causal_mask(*scores.shape[-2:])
+            causal = self.causal_mask(scores.shape)
             allowed = causal if allowed is None else allowed & causal
         if allowed is not None:
             scores = np.where(allowed, scores, scores - SCORE_PADDING)
@@ -611,6 +744,12 @@ class DotAttentionBase(AttentionLayer):
         if masks[0] is not None:
             output = np.where(expand_mask(masks[0], output.shape), output, np.float32(0))
         return [output, distribution] if options.get("return_attention_scores") else [output]
+
+    def causal_mask(self, scores: tuple[int, ...]) -> Array:
+        """The causal mask of ``causally_masked``: (1, Tq, Tv), or of the scores' rank."""
+        mask = causal_mask(*scores[-2:])
+        return mask.reshape((1,) * (len(scores) - 2) + mask.shape[1:]) if self.tf_static \
+            else mask
 
     def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
         raise NotImplementedError
@@ -622,9 +761,18 @@ class DotAttentionBase(AttentionLayer):
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         query, value, key = self.query_value_key(inputs)
+        if self.mixes_batch(inputs):
+            return (f"the query {format_shape(query)}, value {format_shape(value)} and key "
+                    f"{format_shape(key)} are not all sequences of one rank, so each query "
+                    "vector scores the key vectors of the whole batch (the batch axis serves as "
+                    f"steps) and averages the values by those scores: → {format_shape(outputs[0])}")
         return (f"each query step ({steps(query)}) scores every key step ({steps(key)}) and "
                 f"averages the value vectors of {value[-1]} features by those scores: "
                 f"{format_shape(query)} → {format_shape(outputs[0])}")
+
+
+SAME_RANK_HINT = ("Give the query, value and key one rank, (batch, steps, features) each: "
+                  "Reshape((1, features)) makes one vector per sample a sequence of one step.")
 
 
 @register
@@ -652,6 +800,18 @@ class Attention(DotAttentionBase):
             weights.append(Weight("concat_score_weight", (), initializer="ones"))
         return weights
 
+    def scores_shape(self, query: Shape, value: Shape, key: Shape) -> Shape:
+        """``query @ keyᵀ``; in concat mode the sums of every query and key vector, summed over
+        the features (the scalar weights change no shape)."""
+        if self.args.score_mode == "dot":
+            return matmul_shape(query, transposed(key), self.tf_static)
+        return pairs_shape(query, key, self.tf_static)[:-1]
+
+    def compares_features(self, query_features: Dim, key_features: Dim) -> bool:
+        if self.args.score_mode == "dot":
+            return super().compares_features(query_features, key_features)
+        return differ(query_features, key_features) and 1 not in (query_features, key_features)
+
     def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
         values = iter(weights)
         scale = next(values) if self.args.use_scale else None
@@ -676,12 +836,52 @@ class AdditiveAttention(DotAttentionBase):
         dropout = Float(min_value=0.0, max_value=1.0, load_default=0.0)
 
     def build(self, inputs: Shapes) -> list[Weight]:
-        query, _, _ = self.query_value_key(inputs)
+        query, value, _ = self.query_value_key(inputs)
         if not self.args.use_scale:
             return []
-        dim = self.require_known(query[-1], "the feature size (last axis) of the query")
+        dim = self.require_known(self.scale_size(query, value),
+                                 f"the feature size (last axis) of the {self.scale_of}")
         return [Weight("scale", (dim,), initializer="glorot_uniform")]
+
+    scale_of: ClassVar[str] = "query"
+    """The input whose feature size ``scale`` has."""
+
+    def scale_size(self, query: Shape, value: Shape) -> Dim:
+        return query[-1] if self.scale_of == "query" else value[-1]
+
+    def scores_shape(self, query: Shape, value: Shape, key: Shape) -> Shape:
+        """The sums of every query and key vector, times ``scale``, summed over the features."""
+        summed = pairs_shape(query, key, self.tf_static)
+        if self.args.use_scale:
+            scale = self.scale_size(query, value)
+            if differ(scale, summed[-1]) and 1 not in (scale, summed[-1]):
+                raise LayerInputIncompatible(
+                    f"AdditiveAttention weighs the sums of query and key vectors of "
+                    f"{summed[-1]} features by its scale of {scale} values (the "
+                    f"{self.scale_of}'s features), so Keras cannot multiply them.",
+                    "Give the query, the value and the key the same number of features.")
+        return summed[:-1]
+
+    def compares_features(self, query_features: Dim, key_features: Dim) -> bool:
+        return differ(query_features, key_features) and 1 not in (query_features, key_features)
 
     def scores(self, query: Array, key: Array, weights: Sequence[Array]) -> Array:
         scale = weights[0] if self.args.use_scale else np.float32(1.0)
         return np.sum(scale * np.tanh(self.pairwise_sums(query, key)), axis=-1)
+
+
+@tf_keras_variant
+class TfKerasAttention(Attention):
+    """Attention as tf.keras 2 computes it: its shapes are those of its operations, as
+    TensorFlow infers them."""
+
+    tf_static = True
+
+
+@tf_keras_variant
+class TfKerasAdditiveAttention(AdditiveAttention):
+    """AdditiveAttention as tf.keras 2 computes it: its shapes are those of its operations, and
+    its scale has the value's feature size."""
+
+    tf_static = True
+    scale_of = "value"

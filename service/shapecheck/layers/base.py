@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
+from ..activations import SHAPE_CHANGING
 from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
 from ..fields import flatten_messages
 from ..shapes import Shape, format_shape, num_elements, shapes_text
@@ -225,7 +226,12 @@ class Layer:
 
     def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
         """Why Keras computes output ``index`` of a call with ``options`` in a shape other than
-        the one it declares (and the shape rule gives); None where the two always agree."""
+        the one it declares (and the shape rule gives); None where the two always agree. By
+        default: an ``activation`` that changes the shape (glu halves the last axis)."""
+        activation = getattr(self.args, "activation", None)
+        if activation in SHAPE_CHANGING:
+            return (f"its activation '{activation}' halves the last axis, which Keras leaves out "
+                    "of the shape it declares")
         return None
 
     def output_shape(self, shape: Shape) -> Shape:
@@ -413,14 +419,13 @@ def rank_hint(received: int, expected: Sequence[int]) -> str:
 
 
 def activation_field(**kw: Any) -> fields.Field:
-    """The ``activation`` argument: a Keras activation name, or null for linear."""
-    from ..activations import ACTIVATION_NAMES
-    from ..fields import Choice
+    """An activation argument: a Keras activation name, an activation layer's config, or null
+    for linear (``layers.activations.ActivationField``)."""
+    from .activations import ActivationField
 
     if not kw.get("required"):
         kw.setdefault("load_default", None)
-    return Choice(ACTIVATION_NAMES, allow_none=True, case_sensitive=True, **kw)
-
+    return ActivationField(allow_none=True, **kw)
 
 
 def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:

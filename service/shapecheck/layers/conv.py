@@ -34,12 +34,14 @@ from ..shapes import (
     conv_output_length,
     deconv_output_length,
     deconv_padding_amounts,
+    fold_batch_axes,
     format_shape,
     num_elements,
     same_padding_amounts,
     spatial_axes,
 )
 from .base import Array, Layer, LayerArgs, Shapes, Weight, activation_field, register
+from .tf_keras import tf_keras_variant
 
 SPATIAL_NAMES = {1: "steps", 2: "height, width", 3: "depth, height, width"}
 
@@ -573,6 +575,91 @@ class Conv3D(Conv):
     keras_name = "Conv3D"
     rank = 3
     legacy_aliases = ("Convolution3D",)
+
+
+class TfKerasConv(Conv):
+    """Conv1D/2D/3D as tf.keras 2 computes them: an input with more axes than a batch of
+    ``rank``-D feature maps has several batch axes, which TensorFlow's convolution folds into
+    one ((None, 7, 10, 3) → (None, 7, 8, 4) for Conv1D(4, 3)); Keras 3 refuses such inputs.
+    The channel axis is the last, or with channels_first the one before the spatial axes.
+
+    Every rule of ``Conv`` runs on the folded shape (``fold_batch_axes``), and the kernel on
+    the folded batch.
+    """
+
+    def batch_axes(self, shape: Sequence[Dim]) -> tuple[Dim, ...]:
+        """The axes before the feature maps: one, or several in tf.keras 2."""
+        return tuple(shape[:-self.rank - 1])
+
+    def folded(self, shape: Shape) -> Shape:
+        return fold_batch_axes(shape, self.rank + 1)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        batch_axes = self.batch_axes(shape)
+        if len(batch_axes) < 2:
+            return super().output_shape(shape)
+        self.forbid_misapplied_strides(shape)
+        return (*batch_axes, *super().output_shape(self.folded(shape))[1:])
+
+    def forbid_misapplied_strides(self, shape: Shape) -> None:
+        """tf.keras 2 cannot build a strided channels_first convolution over several batch
+        axes: TensorFlow then applies the strides to the wrong axes, and the lengths it gets
+        are not the ones it declares (but where the two happen to agree, which is refused
+        here all the same)."""
+        if self.data_format == "channels_first" and max(self.strides) > 1:
+            raise LayerInputIncompatible(
+                f"tf.keras 2's {self.keras_name} takes the axes before the last {self.rank + 1} "
+                f"of {format_shape(shape)} as batch axes, but with channels_first and "
+                f"strides={list(self.strides)} TensorFlow strides the wrong axes of such an "
+                "input, and tf.keras 2 refuses the shape it gets.",
+                "Use data_format='channels_last' or strides 1, or Reshape the batch axes into "
+                "one first.")
+
+    def weights_for(self, shape: Shape) -> list[Weight]:
+        return super().weights_for(self.folded(shape))
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Per sample: the folded convolution's, once per entry of the batch axes after the
+        first."""
+        per_entry = super().macs([self.folded(inputs[0])], [self.folded(outputs[0])])
+        return per_entry * (num_elements(self.batch_axes(inputs[0])[1:]) or 0)
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        return super().scratch_bytes([self.folded(inputs[0])], [self.folded(outputs[0])])
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        return super().kernel_steps([self.folded(inputs[0])], [self.folded(outputs[0])])
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        batch_axes = self.batch_axes(x.shape)
+        if len(batch_axes) < 2:
+            return super().apply(x, weights)
+        y = super().apply(x.reshape(math.prod(batch_axes), *x.shape[-self.rank - 1:]), weights)
+        return y.reshape(*batch_axes, *y.shape[1:])
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        text = super().explain([self.folded(inputs[0])], [self.folded(outputs[0])], weights)
+        batch_axes = self.batch_axes(inputs[0])
+        if len(batch_axes) < 2:
+            return text
+        return (f"the {len(batch_axes)} axes {format_shape(batch_axes)} are batch axes "
+                f"(tf.keras 2); {text}")
+
+
+@tf_keras_variant
+class TfKerasConv1D(TfKerasConv, Conv1D):
+    """Conv1D as tf.keras 2 computes it: the axes before (steps, channels) are batch axes."""
+
+
+@tf_keras_variant
+class TfKerasConv2D(TfKerasConv, Conv2D):
+    """Conv2D as tf.keras 2 computes it: the axes before (height, width, channels) are batch
+    axes."""
+
+
+@tf_keras_variant
+class TfKerasConv3D(TfKerasConv, Conv3D):
+    """Conv3D as tf.keras 2 computes it: the axes before the volumes are batch axes."""
 
 
 class DepthwiseConv(BaseConv):

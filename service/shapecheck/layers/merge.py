@@ -6,6 +6,10 @@ aligned on their last axes, a 1 stretches, an unknown axis stays unknown), Conca
 every axis but the concatenation axis to agree, and Dot contracts one axis of each of two
 inputs per sample.
 
+In tf.keras 2 documents the output shape is that of TensorFlow's op (``tf_keras_variant``):
+an unknown axis takes the known length another input has there, above 1 where it broadcasts
+(``TfKerasBroadcasting``), any on Concatenate's other axes (``TfKerasConcatenate``).
+
 Masks: the elementwise merges mask their output with the OR of their inputs' masks when every
 input has one; Maximum, Minimum and Multiply also leave the masked elements of an input out of
 the result. Concatenate joins the masks along its axis; Dot drops them.
@@ -13,7 +17,7 @@ the result. Concatenate joins the masks along its axis; Dot drops them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import reduce
 from typing import Any, ClassVar
 
@@ -24,6 +28,7 @@ from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, shapes_text
 from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
+from .tf_keras import tf_keras_variant
 
 
 class Merge(Layer):
@@ -65,6 +70,10 @@ class ElementwiseMerge(Merge):
 
     operation: ClassVar[str]
     """What is done to the inputs, for explanations: "added"."""
+    known_wins: ClassVar[bool] = False
+    """Whether an unknown axis takes another input's known length (``broadcast_shapes``)."""
+    broadcasting: ClassVar[str] = "axes of 1 stretch, unknown axes stay unknown"
+    """How the shapes broadcast, for explanations."""
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         self.check_count(inputs)
@@ -74,7 +83,7 @@ class ElementwiseMerge(Merge):
         batch = self.check_batch_sizes(inputs)
         combined = first[1:]
         for shape in inputs[1:]:
-            out = broadcast_shapes(combined, shape[1:])
+            out = broadcast_shapes(combined, shape[1:], known_wins=self.known_wins)
             if out is None:
                 raise self.mismatch((batch, *combined), shape)
             combined = out
@@ -121,7 +130,7 @@ class ElementwiseMerge(Merge):
         if all([tuple(s) == out for s in inputs]):
             how, listed = "", ", ".join([out_text] * len(inputs))
         else:
-            how = " (broadcast: axes of 1 stretch, unknown axes stay unknown)"
+            how = f" (broadcast: {self.broadcasting})"
             listed = shapes_text(inputs)
         return (f"{len(inputs)} inputs {self.operation} element by element{how}: "
                 f"{listed} → {out_text}")
@@ -415,3 +424,62 @@ def l2_normalize(x: Array, axis: int, epsilon: float = 1e-7) -> Array:
     with np.errstate(divide="ignore"):
         inverse_norm = 1.0 / np.sqrt(np.sum(np.square(x), axis=axis, keepdims=True))
     return x * np.minimum(inverse_norm, np.float32(1.0 / epsilon))
+
+
+# -- tf.keras 2 -------------------------------------------------------------------------------
+class TfKerasBroadcasting(ElementwiseMerge):
+    """tf.keras 2's shapes of the elementwise merges: those of TensorFlow's ops, whose static
+    broadcasting gives an unknown axis the known length above 1 of another input there
+    ((None, 2, 2, None) and (None, 1, None, 4) → (None, 2, 2, 4))."""
+
+    known_wins = True
+    broadcasting = ("axes of 1 stretch, an unknown axis takes another input's known length "
+                    "above 1, as in tf.keras 2")
+
+
+@tf_keras_variant
+class TfKerasAdd(TfKerasBroadcasting, Add):
+    """Add as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasSubtract(TfKerasBroadcasting, Subtract):
+    """Subtract as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasMultiply(TfKerasBroadcasting, Multiply):
+    """Multiply as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasAverage(TfKerasBroadcasting, Average):
+    """Average as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasMaximum(TfKerasBroadcasting, Maximum):
+    """Maximum as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasMinimum(TfKerasBroadcasting, Minimum):
+    """Minimum as tf.keras 2 computes its shape."""
+
+
+@tf_keras_variant
+class TfKerasConcatenate(Concatenate):
+    """Concatenate as tf.keras 2 computes its shape, that of TensorFlow's concat: an axis
+    other than the joined one takes its known length from whichever input has it
+    ((None, None, 4) and (None, 3, 2) → (None, 3, 6))."""
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        (joined,) = super().output_shapes(inputs)
+        axis = self.concat_axis(inputs)
+        return [tuple(length if i == axis else known_length(s[i] for s in inputs)
+                      for i, length in enumerate(joined))]
+
+
+def known_length(lengths: Iterable[Dim]) -> Dim:
+    """The first known length of an axis, or None (the inputs agree on every known one)."""
+    return next((length for length in lengths if length is not None), None)

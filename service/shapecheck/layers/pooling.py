@@ -365,7 +365,9 @@ class AdaptivePooling(Layer):
 
     class Args(LayerArgs):
         output_size = IntTuple(required=True)
-        data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
+        # Unlike the other pooling layers, Keras does not lower-case it here.
+        data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True,
+                             case_sensitive=True)
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         args["data_format"] = args.get("data_format") or "channels_last"

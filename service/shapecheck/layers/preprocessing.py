@@ -60,12 +60,18 @@ class Numbers(fields.Field):
 
 class Range(fields.Field):
     """A ``[low, high]`` pair of numbers (``value_range``), kept exact: Keras takes any, and
-    only the kernels that use them need them as float32 (``float32_range``)."""
+    only the kernels that use them need them as float32 (``float32_range``). ``ordered`` for
+    the layers whose Keras class sorts the pair (``sorted(value_range)``)."""
+
+    def __init__(self, *, ordered: bool = False, **kw: Any):
+        super().__init__(**kw)
+        self.ordered = ordered
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> tuple[Number, Number]:
         if not isinstance(value, list | tuple) or len(value) != 2 or not all(map(is_number, value)):
             raise ValidationError(f"must be a list of two numbers [low, high], got {value!r}")
-        return value[0], value[1]
+        low, high = sorted(value) if self.ordered else value
+        return low, high
 
 
 class Factor(fields.Field):
@@ -688,7 +694,7 @@ class AutoContrast(ImageLayer):
     keras_name = "AutoContrast"
 
     class Args(ImageArgs):
-        value_range = Range(load_default=(0.0, 255.0))
+        value_range = Range(load_default=(0.0, 255.0), ordered=True)
 
     def output_shape(self, shape: Shape) -> Shape:
         self.check_image(shape)

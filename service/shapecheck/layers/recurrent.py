@@ -13,6 +13,9 @@ output repeated, or zeros with ``zero_output_for_mask``) and passes the mask on 
 as its ``mask`` argument (``options["mask"]``) applies all the same. Bidirectional runs both
 directions on the mask, with ``zero_output_for_mask`` forced to ``return_sequences``;
 TimeDistributed hands the wrapped layer each step's slice of the mask and passes it on.
+
+tf.keras 2 documents get tf.keras 2's Bidirectional (``TfKerasBidirectional``), whose default
+backward layer reads the other way from the forward layer.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from .base import (
     register,
 )
 from .conv import SPATIAL_NAMES, convolve, length_formula
+from .tf_keras import tf_keras_variant
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 LAYER_TYPE = 'layer: {"type": "LSTM", ...} or Keras {"class_name": ..., "config": ...}'
@@ -849,12 +853,18 @@ class Bidirectional(Layer):
         super().__init__(name, args)
         self.forward_layer = recurrent_layer(args["layer"], "layer")
         if args["backward_layer"] is None:
-            self.backward_layer = backwards_copy(self.forward_layer)
+            self.backward_layer = backwards_copy(self.forward_layer, self.default_go_backwards())
         else:
             self.backward_layer = recurrent_layer(args["backward_layer"], "backward_layer")
         self.verify_pair()
         for layer in self.pair:  # Keras' force_zero_output_for_mask
             layer.args.zero_output_for_mask = layer.args.return_sequences
+
+    def default_go_backwards(self) -> bool:
+        """``go_backwards`` of the copy of the forward layer that runs backwards when no
+        ``backward_layer`` is given: Keras 3 sets it (and then refuses a forward layer that
+        has it too)."""
+        return True
 
     def verify_pair(self) -> None:
         """Keras' ``_verify_layer_config``."""
@@ -962,8 +972,24 @@ class Bidirectional(Layer):
         }[mode]
         partner = ("a copy of it" if self.args.backward_layer is None
                    else f"backward_layer {backward.keras_name}")
-        return (f"runs {forward.keras_name} forwards and {partner} backwards over the sequence, "
-                f"each giving {format_shape(y)}, and {merged}; {explain_params(weights)}")
+        return (f"runs {forward.keras_name} {direction(forward)} and {partner} "
+                f"{direction(backward)} over the sequence, each giving {format_shape(y)}, and "
+                f"{merged}; {explain_params(weights)}")
+
+
+@tf_keras_variant
+class TfKerasBidirectional(Bidirectional):
+    """Bidirectional as tf.keras 2 builds it: the default backward layer reads the sequence
+    the other way from the forward layer (``go_backwards`` negated), so that a forward layer
+    with go_backwards=True is paired with a copy reading first to last. Its outputs are then
+    merged as any pair's: the copy's sequence reversed."""
+
+    def default_go_backwards(self) -> bool:
+        return not self.forward_layer.args.go_backwards
+
+
+def direction(layer: Recurrent) -> str:
+    return "backwards" if layer.args.go_backwards else "forwards"
 
 
 def recurrent_layer(spec: Any, field: str) -> Recurrent:
@@ -974,12 +1000,12 @@ def recurrent_layer(spec: Any, field: str) -> Recurrent:
     return layer
 
 
-def backwards_copy(layer: Recurrent) -> Recurrent:
-    """Keras' default backward layer: the forward layer's config with ``go_backwards=True``."""
+def backwards_copy(layer: Recurrent, go_backwards: bool) -> Recurrent:
+    """Keras' default backward layer: the forward layer's config with ``go_backwards``."""
     twin = type(layer).__new__(type(layer))
     twin.__dict__.update(layer.__dict__)
     twin.name = f"backward_{layer.name}"
-    twin.args = SimpleNamespace(**{**vars(layer.args), "go_backwards": True})
+    twin.args = SimpleNamespace(**{**vars(layer.args), "go_backwards": go_backwards})
     return twin
 
 

@@ -4,7 +4,8 @@ Cropping1D/2D/3D, UpSampling1D/2D/3D.
 Shapes follow the ``compute_output_shape`` of Keras 3's ``keras/src/layers/reshaping/``; the
 forward kernels are numpy reshapes, transposes, pads, slices and repeats. UpSampling2D's smooth
 interpolations reproduce ``jax.image.resize`` (what Keras' JAX backend calls) with one weight
-matrix per spatial axis.
+matrix per spatial axis. tf.keras 2 documents get tf.keras 2's UpSampling2D shapes
+(``TfKerasUpSampling2D``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..fields import Choice, Int, IntTuple, PositiveInt, ShapeField
 from ..shapes import DATA_FORMATS, Dim, Shape, format_shape, num_elements, spatial_axes
 from .base import Array, Layer, LayerArgs, Shapes, register
 from .conv import SPATIAL_NAMES, require_feature_maps
+from .tf_keras import tf_keras_variant
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -452,6 +454,29 @@ class UpSampling2D(UpSampling):
         if self.args.interpolation == "nearest":
             return super().interpolation_text()
         return f"{self.args.interpolation} interpolation"
+
+
+@tf_keras_variant
+class TfKerasUpSampling2D(UpSampling2D):
+    """UpSampling2D as tf.keras 2 computes its shape: when height or width is unknown, it
+    resizes to a size computed at run time, so that both come out unknown ((None, None, 4, 3)
+    → (None, None, None, 3)), whatever the interpolation."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        out = super().output_shape(shape)
+        if not self.has_unknown_size(shape):
+            return out
+        return tuple(None if axis in self.axes else length for axis, length in enumerate(out))
+
+    def has_unknown_size(self, shape: Shape) -> bool:
+        return any(shape[axis] is None for axis in self.axes)
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        if not self.has_unknown_size(inputs[0]):
+            return super().explain_shape(inputs, outputs)
+        return (f"each element repeated ({self.interpolation_text()}); height or width is "
+                "unknown, so tf.keras 2 resizes to a size computed at run time and both are "
+                f"unknown: {format_shape(inputs[0])} → {format_shape(outputs[0])}")
 
 
 @register
