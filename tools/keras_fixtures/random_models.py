@@ -4,8 +4,9 @@
     KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/random_models.py \
         [--count 560] [--seed 20261122] [--out tests/fixtures/keras3/random/random_models.json]
 
-writes ``--count`` models drawn from ``--seed`` (the same seed writes the same file, byte for
-byte). The defaults write the committed fixture. Another seed and ``--out`` elsewhere make a
+writes ``--count`` models drawn from ``--seed`` (the same seed draws the same models; only the
+seeds Keras draws for its random augmentation layers' configs differ between runs). The
+defaults write the committed fixture. Another seed and ``--out`` elsewhere make a
 fresh differential sweep, which the test replays without committing it::
 
     SHAPECHECK_RANDOM_MODELS=/tmp/sweep.json .venv/bin/pytest tests/test_random_models.py
