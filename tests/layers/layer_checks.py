@@ -28,6 +28,21 @@ def error_of(result: dict) -> dict:
     return errors[0]
 
 
+def only_diagnostic(result: dict, code: str) -> dict:
+    """The one diagnostic of ``code`` in a result."""
+    (diagnostic,) = [d for d in result["diagnostics"] if d["code"] == code]
+    return diagnostic
+
+
+def refusal_with_argument(doc: dict, index: int, argument: str, value: object) -> dict:
+    """The 422 field errors ``check`` answers for a Keras JSON document whose layer ``index``
+    has ``argument`` set to ``value`` (edited in place)."""
+    doc["config"]["layers"][index]["config"][argument] = value
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc})
+    return exc.value.errors
+
+
 def codes(result: dict) -> list[str]:
     """Every diagnostic code of a result, in order."""
     return [d["code"] for d in result["diagnostics"]]

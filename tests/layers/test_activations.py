@@ -7,7 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from keras_fixtures import assert_forward_as_recorded, recorded
-from layer_checks import codes, error_of, only_row, refused_paths, run
+from layer_checks import (
+    codes,
+    error_of,
+    only_diagnostic,
+    only_row,
+    refusal_with_argument,
+    refused_paths,
+    run,
+)
 from shapecheck import activations, check
 from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
@@ -147,10 +155,8 @@ def test_an_activation_layer_class_name_alone_is_tf_keras_2_only() -> None:
 
 def test_tf_keras_2_refuses_keras_3_activation_names() -> None:
     doc = recorded("tfkeras2", "activations:dense_hard_sigmoid")["keras_json"]
-    doc["config"]["layers"][1]["config"]["activation"] = "hard_silu"
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": doc})
-    assert exc.value.errors == {"model.config.layers.1.config.activation": [
+    errors = refusal_with_argument(doc, 1, "activation", "hard_silu")
+    assert errors == {"model.config.layers.1.config.activation": [
         "'hard_silu' is a Keras 3 activation that tf.keras 2 does not have (it refuses it: "
         "Unknown activation function 'hard_silu')"]}
 
@@ -192,7 +198,7 @@ def test_glu_warns_that_predict_halves_the_declared_shape() -> None:
     result = run([3, 5], {"type": "Dense", "units": 4, "activation": "glu"},
                  {"type": "Dense", "units": 1})
     assert result["layers"][0]["output_shapes"] == [[None, 3, 4]]  # as Keras' summary
-    (note,) = [d for d in result["diagnostics"] if d["code"] == "activation_changes_shape"]
+    note = only_diagnostic(result, "activation_changes_shape")
     assert note["severity"] == "warning" and note["layer"] == "dense"
     assert note["message"] == (
         "'dense' applies the glu activation, which splits the last axis in two halves and "
@@ -214,8 +220,7 @@ def test_glu_warns_that_predict_halves_the_declared_shape() -> None:
      "its predict fails."),
 ])
 def test_glu_warns_where_keras_predict_fails(layer: dict, says: str) -> None:
-    (note,) = [d for d in run([3, 5], layer)["diagnostics"]
-               if d["code"] == "activation_changes_shape"]
+    note = only_diagnostic(run([3, 5], layer), "activation_changes_shape")
     assert note["message"].endswith(says)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from keras_fixtures import recorded
-from layer_checks import error_of, only_row
+from layer_checks import error_of, only_diagnostic, only_row
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LayerInputIncompatible, RequestInvalid
@@ -202,7 +202,7 @@ def test_attention_needs_a_feature_axis(inputs: dict) -> None:
 def test_attention_over_vectors_warns_that_samples_attend_over_the_batch() -> None:
     result = run({"q": [4], "v": [4]}, {"type": "Attention", "name": "att"})
     assert result["layers"][0]["output_shapes"] == [[None, 4]]
-    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    note = only_diagnostic(result, "attention_across_batch")
     assert note["severity"] == "warning" and note["layer"] == "att"
     assert note["message"] == (
         "'att' attends across the batch: the query (None, 4) and the value (None, 4) have no "
@@ -217,7 +217,7 @@ def test_a_vector_query_over_sequences_gets_a_steps_axis_as_its_fix() -> None:
     """Keras 3 declares (None, 4) and its predict gives (batch, batch, 4) (fixture
     attention:attention_vector_query_sequence_value)."""
     result = run({"q": [4], "v": [5, 4]}, {"type": "AdditiveAttention", "name": "att"})
-    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    note = only_diagnostic(result, "attention_across_batch")
     assert note["message"].endswith(
         "the query (None, 4) and the value (None, 5, 4) differ in rank, so Keras' matmuls line "
         "the batch axis of one up with another axis of the others: each sample's query attends "
@@ -234,7 +234,7 @@ def test_a_vector_query_over_sequences_gets_a_steps_axis_as_its_fix() -> None:
 def test_tf_keras_2_warns_too_with_the_shape_it_computes() -> None:
     doc = recorded("tfkeras2", "attention:additive_attention_vector_query_one_feature_value")
     result = check({"model": doc["keras_json"]})
-    (note,) = [d for d in result["diagnostics"] if d["code"] == "attention_across_batch"]
+    note = only_diagnostic(result, "attention_across_batch")
     assert "differ in rank" in note["message"] and "Keras declares" not in note["message"]
     assert result["layers"][0]["output_shapes"] == [[None, None, 1]]
 
