@@ -29,6 +29,7 @@ LARGE_FLATTEN_DENSE = "large_flatten_dense"
 FULL_DROPOUT = "full_dropout"
 ACTIVATION_CHANGES_SHAPE = "activation_changes_shape"
 ATTENTION_ACROSS_BATCH = "attention_across_batch"
+DECLARED_SHAPE_DIFFERS = "declared_shape_differs"
 
 
 @dataclass

@@ -586,6 +586,17 @@ def steps_for_the_query(target: Diagnostic, situation: Situation) -> Iterator[Ca
         yield insert(target.layer, NewLayer("Reshape", {"target_shape": [*steps, query[-1]]}))
 
 
+def declared_arguments(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """The arguments with which Keras declares the shape it computes, as the layer gives them."""
+    layer = situation.layer(target.layer)
+    shapes = situation.inputs(target.layer)
+    if layer is None or not shapes or None in shapes:
+        return
+    caveat = layer.declared_shape_caveat(shapes)
+    if caveat is not None and caveat.args:
+        yield set_args(target.layer, **caveat.args)
+
+
 PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
@@ -598,4 +609,5 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.SINGLE_UNIT_SOFTMAX: [sigmoid_for_one_unit],
     diag.LARGE_FLATTEN_DENSE: [pooling_for_flatten],
     diag.ATTENTION_ACROSS_BATCH: [steps_for_the_query],
+    diag.DECLARED_SHAPE_DIFFERS: [declared_arguments],
 }

@@ -1,7 +1,7 @@
 """Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
 layers that feed no output, a softmax over one unit, a Flatten → Dense holding most of the
 parameters, a dropout rate of 1, an activation that changes the shape Keras declares, attention
-across the samples of a batch."""
+across the samples of a batch, another shape declared than computed."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     return [*dense_on_high_rank(graph, prop), *suspicious_data_format(graph, prop),
             *unused_layers(graph, prop), *single_unit_softmax(prop),
             *large_flatten_dense(graph, prop), *full_dropout(graph),
-            *shape_changing_activations(prop), *attention_across_batch(prop)]
+            *shape_changing_activations(prop), *attention_across_batch(prop),
+            *declared_shapes_that_differ(prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -301,4 +302,17 @@ def attention_across_batch(prop: Propagation) -> list[Diagnostic]:
             message, hint = layer.batch_note(inputs, options, state.call_outputs(0)[0])
             notes.append(diag.warning(diag.ATTENTION_ACROSS_BATCH, name,
                                       f"'{name}' attends across the batch: {message}", hint))
+    return notes
+
+
+def declared_shapes_that_differ(prop: Propagation) -> list[Diagnostic]:
+    """Layers whose output Keras computes in another shape than it declares, as the layer
+    says (``Layer.declared_shape_caveat``)."""
+    notes = []
+    for name, state in prop.states.items():
+        if state.output_shapes and state.input_shapes:
+            caveat = state.layer.declared_shape_caveat(state.input_shapes[0])
+            if caveat is not None:
+                notes.append(diag.warning(diag.DECLARED_SHAPE_DIFFERS, name, caveat.message,
+                                          caveat.hint))
     return notes

@@ -10,10 +10,11 @@ import base64
 
 import numpy as np
 import pytest
-from keras_fixtures import array, assert_rows_equal, cases, check_as_read_back
-from layer_checks import error_of, only_row, refused_paths, run
+from keras_fixtures import array, assert_rows_equal, cases, check_as_read_back, recorded
+from layer_checks import codes, error_of, only_diagnostic, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
+from shapecheck.jsonpatch import apply_patch
 
 
 def einsum(equation: str, output_shape, **args) -> dict:
@@ -65,6 +66,40 @@ def test_einsum_dense_explains_its_letters() -> None:
     row = only_row(run([3, 4], einsum("abc,cd->abd", [3, 6], bias_axes="d")))
     assert "a=None, b=3, c=4, d=6" in row["explain"]
     assert "kernel (4, 6)" in row["explain"]
+
+
+def test_einsum_dense_warns_where_keras_3_declares_the_elided_axes_reversed() -> None:
+    """Keras 3 declares (None, 3, 2, 2) for '...b,bc->...c' on (None, 2, 3, 4) and its predict
+    computes (N, 2, 3, 2): the warning says so, and its verified fix names every axis, which
+    Keras declares as it computes (the recorded einsum_left_ellipsis_named_axes)."""
+    native = recorded("keras3", "core:einsum_left_ellipsis_reversed")["native"]
+    result = check({"model": native})
+    note = only_diagnostic(result, "declared_shape_differs")
+    assert "computes (None, 2, 3, 2), but Keras 3 declares (None, 3, 2, 2)" in note["message"]
+    (fix,) = note["fixes"]
+    fixed = apply_patch(native, fix["patch"])
+    named = recorded("keras3", "core:einsum_left_ellipsis_named_axes")
+    assert fixed["layers"][0]["output_shape"] == named["native"]["layers"][0]["output_shape"]
+    assert fix["result"]["output_shape"] == named["layers"][0]["output_shapes"][0]
+    assert "declared_shape_differs" not in codes(check({"model": fixed}))
+
+
+def test_einsum_dense_elided_axes_of_equal_sizes_or_in_tf_keras_2_get_no_warning() -> None:
+    assert codes(run([3, 3, 4], einsum("...b,bc->...c", 2))) == []
+    tf_keras = recorded("tfkeras2", "core:einsum_left_ellipsis_reversed")
+    result = check({"model": tf_keras["keras_json"]})
+    assert codes(result) == []
+    assert result["layers"][-1]["output_shapes"] == tf_keras["layers"][0]["output_shapes"]
+
+
+def test_forward_refuses_a_layer_built_for_the_reversed_declared_shape() -> None:
+    """The forward pass follows the declared shapes: it returns the einsum's output as Keras'
+    predict computes it, and refuses the layer after it, built for the declared shape."""
+    native = recorded("keras3", "core:einsum_left_ellipsis_reversed_then_dense")["native"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": native, "forward": {"seed": 0}})
+    (message,) = exc.value.errors["forward"]
+    assert "layer 'einsum_dense'" in message and "layer 'dense' was built" in message
 
 
 def test_reversible_embedding_untied_has_a_reverse_kernel() -> None:

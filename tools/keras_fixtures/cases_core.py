@@ -1,6 +1,6 @@
 """Core layers: Dense, EinsumDense, Activation, Embedding, ReversibleEmbedding, Identity."""
 
-from build import case, seq
+from build import case, seq, tf_keras_2_cases
 
 
 def einsum(equation: str, output_shape, **args) -> dict:
@@ -16,8 +16,15 @@ EINSUM = [
     seq("einsum_two_axes_in", [3, 4, 5], einsum("abcd,cde->abe", [3, 6], bias_axes="e")),
     seq("einsum_left_ellipsis", [3, 4], einsum("...b,bc->...c", 6, bias_axes="c")),
     seq("einsum_left_ellipsis_same_sizes", [3, 3, 4], einsum("...b,bc->...c", 2)),
-    seq("einsum_left_ellipsis_reversed", [2, 3, 4], einsum("...b,bc->...c", 2),
-        forward=False),
+    # Keras 3 declares the axes a left '...' elides in reverse order, and computes them in
+    # order (tf.keras 2 declares them in order); a layer built after it for the declared shape
+    # runs where it reads only the last axis. Named axes are declared as computed.
+    seq("einsum_left_ellipsis_reversed", [2, 3, 4], einsum("...b,bc->...c", 2)),
+    seq("einsum_left_ellipsis_reversed_4d", [4, 3, 2, 3], einsum("...b,bc->...c", 5,
+                                                              bias_axes="c")),
+    seq("einsum_left_ellipsis_reversed_then_dense", [2, 3, 4], einsum("...b,bc->...c", 2),
+        {"type": "Dense", "units": 3}, forward=False),
+    seq("einsum_left_ellipsis_named_axes", [2, 3, 4], einsum("adeb,bc->adec", [2, 3, 2])),
     seq("einsum_right_ellipsis", [3, 4, 5], einsum("ab...,bc->ac...", 6, bias_axes="c")),
     seq("einsum_unknown_kept_axis", [None, 4], einsum("abc,cd->abd", [None, 6],
                                                     bias_axes="d"), forward=False),
@@ -41,6 +48,10 @@ REVERSIBLE = [
         {"type": "ReversibleEmbedding", "input_dim": 10, "output_dim": 3, "mask_zero": True},
         {"type": "LSTM", "units": 2}, int_inputs=10),
 ]
+
+LEFT_ELLIPSIS = ("einsum_left_ellipsis", "einsum_left_ellipsis_same_sizes",
+                 "einsum_left_ellipsis_reversed", "einsum_left_ellipsis_reversed_4d",
+                 "einsum_left_ellipsis_reversed_then_dense", "einsum_left_ellipsis_named_axes")
 
 CASES = [
     seq("dense_2d", [8], {"type": "Dense", "units": 4, "activation": "relu"}),
@@ -66,3 +77,4 @@ CASES = [
     *EINSUM,
     *REVERSIBLE,
 ]
+CASES = tf_keras_2_cases(CASES, LEFT_ELLIPSIS)

@@ -42,6 +42,16 @@ is padding; None for a tensor without one."""
 Shapes = Sequence[Shape]
 
 
+@dataclass(frozen=True)
+class ShapeCaveat:
+    """A shape Keras declares but does not compute: what differs, the hint, and the arguments
+    that avoid it (None when no change of arguments does)."""
+
+    message: str
+    hint: str
+    args: dict[str, Any] | None = None
+
+
 @dataclass(slots=True)
 class Weight:
     """One weight variable, in the order and layout of Keras ``layer.get_weights()``. Not
@@ -232,6 +242,12 @@ class Layer:
         if activation in SHAPE_CHANGING:
             return (f"its activation '{activation}' halves the last axis, which Keras leaves out "
                     "of the shape it declares")
+        return None
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        """The ``declared_shape_differs`` warning of a call on ``inputs`` whose output Keras
+        computes in another shape than it declares (and the shape rule gives); None where the
+        two agree."""
         return None
 
     def output_shape(self, shape: Shape) -> Shape:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,7 +18,18 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int, PositiveInt, ShapeField
 from ..shapes import Dim, Shape, format_shape, num_elements
-from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, activation_field, register
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    Mask,
+    ShapeCaveat,
+    Shapes,
+    Weight,
+    activation_field,
+    register,
+)
+from .tf_keras import tf_keras_variant
 
 
 @register
@@ -143,11 +155,16 @@ class EinsumDense(Layer):
 
     Shapes follow Keras' ``_analyze_einsum_string`` to the letter, including its quirks: an
     output axis the request leaves None stays None, and with ``...`` on the left the elided
-    axes are listed in reverse order in the output shape Keras declares.
+    axes are listed in reverse order in the output shape Keras 3 declares (its einsum computes
+    them in order: ``declared_shape_caveat`` warns where the two differ).
     """
 
     keras_name = "EinsumDense"
     family = "core"
+    reverses_elided_axes = True
+    """Keras 3's ``_analyze_split_string`` inserts each axis a left ``...`` elides at position 1
+    of the declared output shape, which lists them in reverse order; tf.keras 2 keeps them in
+    order."""
 
     class Args(LayerArgs):
         equation = fields.String(required=True)
@@ -209,8 +226,8 @@ class EinsumDense(Layer):
             )
         output = [shape[0], *self.args.output_shape]
         if spec.ellipsis == "left":
-            for axis in range(1, elided):
-                output.insert(1, shape[axis])  # Keras inserts each at 1: reversed order
+            kept = shape[1:elided]
+            output[1:1] = kept[::-1] if self.reverses_elided_axes else kept
             offset = elided
             input_axes = {d: i + elided for i, d in enumerate(spec.input)}
         else:
@@ -249,6 +266,37 @@ class EinsumDense(Layer):
     def output_shape(self, shape: Shape) -> Shape:
         return self.analyse(shape).output
 
+    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+        if self.spec.ellipsis == "left" and self.reverses_elided_axes:
+            return ("with '...' on the left of its equation, Keras 3 declares the axes it "
+                    "elides in reverse order, and computes them in order")
+        return super().undeclared_shape(index, options)
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        """Where Keras 3 declares the axes a left ``...`` elides in another order than its
+        einsum computes them: the warning, and the arguments that name every axis instead,
+        which Keras declares as it computes."""
+        shape = inputs[0]
+        elided = len(shape) - len(self.spec.input)
+        kept = shape[1:elided]
+        if self.spec.ellipsis != "left" or not self.reverses_elided_axes or kept == kept[::-1]:
+            return None
+        declared = self.analyse(shape).output
+        computed = (shape[0], *kept, *declared[elided:])
+        spec, used = self.spec, set(self.args.equation)
+        fresh = "".join(c for c in string.ascii_letters if c not in used)[:elided]
+        equation = f"{fresh}{spec.input},{spec.weight}->{fresh}{spec.output}"
+        message = (f"'{self.name}' computes {format_shape(computed)}, but Keras 3 declares "
+                   f"{format_shape(declared)}, as the summary shows: with '...' on the left of "
+                   f"its equation {self.args.equation!r}, Keras 3 lists the axes it elides in "
+                   "reverse order in the shape it declares. A layer after it is built for the "
+                   "declared shape: one that reads only the last axis still runs, others fail "
+                   "at predict or compute over other axes than the summary shows.")
+        hint = (f"Name every axis instead of '...': equation={equation!r} with "
+                f"output_shape={list(computed[1:])}, which Keras declares as it computes.")
+        return ShapeCaveat(message, hint,
+                           {"equation": equation, "output_shape": list(computed[1:])})
+
     def weights_for(self, shape: Shape) -> list[Weight]:
         shapes = self.analyse(shape)
         for size in (*shapes.kernel, *(shapes.bias or ())):
@@ -283,6 +331,13 @@ class EinsumDense(Layer):
             self.spec.input + self.spec.weight + self.spec.output))
         return (f"einsum {self.args.equation} with {sizes}: kernel "
                 f"{format_shape(shapes.kernel)}, output {format_shape(outputs[0])}")
+
+
+@tf_keras_variant
+class TfKerasEinsumDense(EinsumDense):
+    """tf.keras 2's EinsumDense declares the axes a left ``...`` elides in order."""
+
+    reverses_elided_axes = False
 
 
 @register
