@@ -104,6 +104,27 @@ def test_relu6_folds_and_a_leaky_relu_does_not() -> None:
     assert kinds(layers)["leaky"] == "ReLU" and layers["conv"].args.activation is None
 
 
+def test_a_tf_keras_2_activation_layer_folds_with_its_own_definition() -> None:
+    """A tf.keras 2 document's Activation (its variant, which reads tf.keras 2's names) folds
+    into the Dense before it, with tf.keras 2's hard_sigmoid."""
+    doc = recorded("tfkeras2", "activations:dense_hard_sigmoid")["keras_json"]
+    layers = doc["config"]["layers"]
+    layers[1]["config"]["activation"] = "linear"
+    layers.append({"class_name": "Activation", "name": "act",
+                   "config": {"name": "act", "activation": "hard_sigmoid"},
+                   "inbound_nodes": [[["dense", 0, 0, {}]]]})
+    doc["config"]["output_layers"] = [["act", 0, 0]]
+    graph, prop = loaded(doc)
+    weights = random_weights(prop)
+    x = np.random.default_rng(1).standard_normal((3, 6)).astype(np.float32) * 4
+    (got,), (want,) = run(graph, prop, weights, x), run(graph, prop, weights, x, False)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    dense = x @ weights["dense"][0] + weights["dense"][1]
+    np.testing.assert_allclose(got, np.clip(0.2 * dense + 0.5, 0, 1), rtol=1e-5, atol=1e-6)
+    planned = forward_plan.prepare(graph, prop, weights)[0].layers
+    assert kinds(planned)["act"] == "Absorbed"
+
+
 CONV = {"type": "Conv2D", "filters": 4, "kernel_size": 3, "name": "conv"}
 
 

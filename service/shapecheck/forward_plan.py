@@ -319,7 +319,7 @@ def activation_of(layer: Layer) -> str | None:
     """The activation name of an activation layer without arguments that matter, and that
     keeps the shape (glu's output is checked against the shape Keras declares for its own
     layer)."""
-    if type(layer) is Activation:
+    if isinstance(layer, Activation):  # tf.keras 2 documents have a subclass of it
         activation = layer.args.activation
         return None if activation in activations.SHAPE_CHANGING else activation
     if type(layer) is ReLU and not layer.args.negative_slope and not layer.args.threshold:
