@@ -9,8 +9,10 @@ import pytest
 from keras_fixtures import check_as_read_back, recorded
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
+from shapecheck.analysis import analyse
 from shapecheck.errors import RequestInvalid
-from shapecheck.layers import REGISTRY
+from shapecheck.layers import REGISTRY, Layer
+from shapecheck.layers.tf_keras import TF_KERAS_VARIANTS
 
 
 def lstm(units: int = 4, **kw: object) -> dict:
@@ -314,3 +316,28 @@ def test_tf_keras_2_bidirectional_explains_which_way_each_layer_reads() -> None:
     assert only_row(check({"model": doc}))["explain"].startswith(
         "runs LSTM backwards and a copy of it forwards over the sequence, each giving "
         "(None, 5, 3), and concatenates them on the last axis (3 + 3 = 6)")
+
+
+def held_layers(layer: Layer) -> list[Layer]:
+    """``layer`` and every layer it holds, down to the cells: TimeDistributed's layer,
+    Bidirectional's pair, an RNN's or a StackedRNNCells' cells."""
+    children = [getattr(layer, attribute) for attribute in ("layer", "forward_layer",
+                                                             "backward_layer")
+                if hasattr(layer, attribute)]
+    return [layer, *(held for child in [*children, *getattr(layer, "cells", [])]
+                     for held in held_layers(child))]
+
+
+@pytest.mark.parametrize("case_id", ["td_bidi_lstm_hard_sigmoid",
+                                     "bidi_rnn_lstm_cell_hard_sigmoid",
+                                     "rnn_stacked_cells_hard_sigmoid"])
+def test_tf_keras_2_wrappers_hold_tf_keras_2_layers_down_to_the_cells(case_id: str) -> None:
+    """Each wrapper of a tf.keras 2 document builds what it holds with tf.keras 2's classes
+    (their hard_sigmoid and predict numbers are replayed by tests/test_keras_import.py); the
+    same model in a native document keeps Keras 3's."""
+    case = recorded("tfkeras2", f"recurrent:{case_id}")
+    (tf_keras,) = analyse(case["keras_json"], {}).graph.layers.values()
+    (keras3,) = analyse(case["native"], {}).graph.layers.values()
+    assert [type(layer) for layer in held_layers(tf_keras)] == [
+        TF_KERAS_VARIANTS[layer.keras_name] for layer in held_layers(keras3)]
+    assert all(type(layer) is REGISTRY[layer.keras_name] for layer in held_layers(keras3))

@@ -1,5 +1,10 @@
 """Recurrent layers and wrappers: SimpleRNN, LSTM, GRU, ConvLSTM1D/2D/3D, Bidirectional,
-TimeDistributed."""
+TimeDistributed. The tf.keras 2 cases also hold RNNs of cells (cases_rnn_cells.py has RNN's
+own cases)."""
+
+from cases_rnn_cells import gru as gru_cell
+from cases_rnn_cells import lstm as lstm_cell
+from cases_rnn_cells import rnn
 
 from build import case, seq, tf_keras_2_cases
 
@@ -14,6 +19,10 @@ def gru(units: int = 4, **kw: object) -> dict:
 
 def bidi(layer: dict, **kw: object) -> dict:
     return {"type": "Bidirectional", "layer": layer, **kw}
+
+
+def time_distributed(layer: dict) -> dict:
+    return {"type": "TimeDistributed", "layer": layer}
 
 
 def stateful(case_id: str, shape: list, layer: dict) -> dict:
@@ -220,6 +229,36 @@ TF_KERAS_2 = [
         masked_steps=0.0),
 ]
 
+# The layers that wrappers, RNNs and stacks hold are tf.keras 2's too, down to a wrapper in a
+# wrapper: tf.keras 2's hard_sigmoid (clip(0.2x + 0.5)) is not Keras 3's (clip(x / 6 + 0.5)).
+HARD_SIGMOID = {"recurrent_activation": "hard_sigmoid"}
+TF_KERAS_2_WRAPPED = [
+    seq("bidi_lstm_hard_sigmoid", [5, 3],
+        bidi(lstm(3, return_sequences=True, **HARD_SIGMOID))),
+    seq("bidi_gru_hard_sigmoid_backward_layer", [5, 3],
+        bidi(gru(3, **HARD_SIGMOID),
+             backward_layer=gru(3, go_backwards=True, activation="hard_sigmoid"))),
+    seq("td_dense_hard_sigmoid", [4, 6],
+        time_distributed({"type": "Dense", "units": 3, "activation": "hard_sigmoid"})),
+    seq("rnn_lstm_cell_hard_sigmoid", [5, 4],
+        rnn(lstm_cell(3, **HARD_SIGMOID), return_sequences=True)),
+    seq("rnn_stacked_cells_hard_sigmoid", [5, 4],
+        rnn({"type": "StackedRNNCells",
+             "cells": [lstm_cell(3, **HARD_SIGMOID), gru_cell(2, **HARD_SIGMOID)]})),
+    seq("rnn_cell_list_hard_sigmoid", [5, 4],
+        rnn([gru_cell(3, **HARD_SIGMOID), lstm_cell(2, **HARD_SIGMOID)],
+            return_sequences=True)),
+    seq("bidi_convlstm2d_hard_sigmoid", [3, 5, 5, 2],
+        bidi(convlstm(2, 2, 3, padding="same", return_sequences=True, **HARD_SIGMOID))),
+    seq("td_convlstm1d_hard_sigmoid", [2, 3, 6, 2],
+        time_distributed(convlstm(1, 2, 3, **HARD_SIGMOID))),
+    seq("td_bidi_lstm_hard_sigmoid", [2, 5, 3],
+        time_distributed(bidi(lstm(2, **HARD_SIGMOID), merge_mode="sum"))),
+    seq("bidi_rnn_lstm_cell_hard_sigmoid", [5, 3],
+        bidi(rnn(lstm_cell(3, **HARD_SIGMOID), return_sequences=True))),
+]
+
 CASES = tf_keras_2_cases(
-    [*SIMPLE_RNN, *LSTM, *GRU, *CONV_LSTM, *BIDIRECTIONAL, *TIME_DISTRIBUTED, *TF_KERAS_2],
-    ["bidi_go_backwards_refused", *(c["id"] for c in TF_KERAS_2)])
+    [*SIMPLE_RNN, *LSTM, *GRU, *CONV_LSTM, *BIDIRECTIONAL, *TIME_DISTRIBUTED, *TF_KERAS_2,
+     *TF_KERAS_2_WRAPPED],
+    ["bidi_go_backwards_refused", *(c["id"] for c in [*TF_KERAS_2, *TF_KERAS_2_WRAPPED])])

@@ -444,11 +444,14 @@ def activation_field(**kw: Any) -> fields.Field:
     return ActivationField(allow_none=True, **kw)
 
 
-def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:
+def inner_layer(spec: Mapping[str, Any], field: str,
+                variants: Mapping[str, type[Layer]] | None = None) -> Layer:
     """A layer nested in a wrapper's argument (Bidirectional's ``layer``).
 
     ``spec`` is native (``{"type": "LSTM", "units": 8}``) or Keras JSON (``{"class_name":
-    "LSTM", "config": {...}}``). Problems raise ArgumentError under ``field``.
+    "LSTM", "config": {...}}``). ``variants``: classes that replace the Keras 3 ones by Keras
+    name (tf.keras 2's, for a wrapper in a tf.keras 2 document). Problems raise ArgumentError
+    under ``field``.
     """
     if "class_name" in spec:
         class_name, config = spec["class_name"], spec.get("config") or {}
@@ -463,6 +466,8 @@ def inner_layer(spec: Mapping[str, Any], field: str) -> Layer:
     cls = REGISTRY.get(canonical) if isinstance(canonical, str) else None
     if cls is None:
         raise ArgumentError(field, f"unknown layer type {class_name!r}")
+    if variants:
+        cls = variants.get(cls.keras_name, cls)
     name = config.pop("name", None) or str(canonical).lower()
     try:
         return cls.from_config(name, config)

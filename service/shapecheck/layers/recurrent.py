@@ -15,7 +15,9 @@ directions on the mask, with ``zero_output_for_mask`` forced to ``return_sequenc
 TimeDistributed hands the wrapped layer each step's slice of the mask and passes it on.
 
 tf.keras 2 documents get tf.keras 2's Bidirectional (``TfKerasBidirectional``), whose default
-backward layer reads the other way from the forward layer.
+backward layer reads the other way from the forward layer. There the wrappers (Bidirectional,
+TimeDistributed, RNN, StackedRNNCells) build the layers they hold as tf.keras 2 does too
+(``inner_variants``): an LSTM's ``hard_sigmoid`` is tf.keras 2's, inside a wrapper in a wrapper.
 """
 
 from __future__ import annotations
@@ -59,10 +61,13 @@ from .base import (
     register,
 )
 from .conv import SPATIAL_NAMES, convolve, length_formula
-from .tf_keras import tf_keras_variant
+from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 LAYER_TYPE = 'layer: {"type": "LSTM", ...} or Keras {"class_name": ..., "config": ...}'
+Variants = Mapping[str, type[Layer]] | None
+"""Classes that build the layers a wrapper holds in place of the Keras 3 ones, by Keras name
+(``TF_KERAS_VARIANTS`` in a tf.keras 2 document); None for Keras 3's."""
 
 
 class RNNArgs(LayerArgs):
@@ -697,25 +702,33 @@ class StackedRNNCells(Cell, Layer):
 
     keras_name = "StackedRNNCells"
     family = "recurrent"
+    inner_variants: ClassVar[Variants] = None
 
     class Args(LayerArgs):
         cells = fields.List(fields.Dict(), required=True, metadata={"type": CELL_TYPE})
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
-        self.cells = cell_list(args["cells"], "cells")
+        self.cells = cell_list(args["cells"], "cells", self.inner_variants)
 
 
-def cell_list(specs: Sequence[Any], field: str) -> list[SequenceLayer]:
+@tf_keras_variant
+class TfKerasStackedRNNCells(StackedRNNCells):
+    """StackedRNNCells in a tf.keras 2 document: its cells are tf.keras 2's."""
+
+    inner_variants = TF_KERAS_VARIANTS
+
+
+def cell_list(specs: Sequence[Any], field: str, variants: Variants) -> list[SequenceLayer]:
     if not specs:
         raise ArgumentError(field, "give at least one cell")
-    return [rnn_cell(spec, f"{field}.{index}") for index, spec in enumerate(specs)]
+    return [rnn_cell(spec, f"{field}.{index}", variants) for index, spec in enumerate(specs)]
 
 
-def rnn_cell(spec: Any, field: str) -> SequenceLayer:
+def rnn_cell(spec: Any, field: str, variants: Variants) -> SequenceLayer:
     if not isinstance(spec, Mapping):
         raise ArgumentError(field, f"a cell is a dict ({CELL_TYPE}), not {spec!r}")
-    cell = inner_layer(spec, field)
+    cell = inner_layer(spec, field, variants)
     if not isinstance(cell, (SimpleRNNCell, LSTMCell, GRUCell)):
         raise ArgumentError(field, "a cell is SimpleRNNCell, LSTMCell or GRUCell, not "
                                    f"{cell.keras_name}")
@@ -732,17 +745,19 @@ class RNN(Recurrent):
     """
 
     keras_name = "RNN"
+    inner_variants: ClassVar[Variants] = None
 
     class Args(RNNArgs):
         cell = fields.Raw(required=True, metadata={"type": CELL_TYPE})
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
-        cell = args["cell"]
+        cell, variants = args["cell"], self.inner_variants
         if isinstance(cell, list):
-            self.cells = cell_list(cell, "cell")
+            self.cells = cell_list(cell, "cell", variants)
         else:
-            stack = inner_layer(cell, "cell") if is_stack(cell) else rnn_cell(cell, "cell")
+            stack = (inner_layer(cell, "cell", variants) if is_stack(cell)
+                     else rnn_cell(cell, "cell", variants))
             self.cells = stack.cells if isinstance(stack, StackedRNNCells) else [stack]
         self.states = tuple(f"{state}{index}" if len(self.cells) > 1 else state
                             for index, cell in enumerate(self.cells, 1) for state in cell.states)
@@ -813,6 +828,13 @@ class RNN(Recurrent):
                 f"{self.explain_outputs(outputs, what)}; {explain_params(weights)}")
 
 
+@tf_keras_variant
+class TfKerasRNN(RNN):
+    """RNN in a tf.keras 2 document: its cells (or stack of cells) are tf.keras 2's."""
+
+    inner_variants = TF_KERAS_VARIANTS
+
+
 def is_stack(spec: Any) -> bool:
     """A StackedRNNCells spec, native or Keras JSON."""
     if not isinstance(spec, Mapping):
@@ -840,6 +862,7 @@ class Bidirectional(Layer):
     family = "recurrent"
     arity = None
     supports_masking = True
+    inner_variants: ClassVar[Variants] = None
 
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
@@ -851,11 +874,12 @@ class Bidirectional(Layer):
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
-        self.forward_layer = recurrent_layer(args["layer"], "layer")
+        self.forward_layer = recurrent_layer(args["layer"], "layer", self.inner_variants)
         if args["backward_layer"] is None:
             self.backward_layer = backwards_copy(self.forward_layer, self.default_go_backwards())
         else:
-            self.backward_layer = recurrent_layer(args["backward_layer"], "backward_layer")
+            self.backward_layer = recurrent_layer(args["backward_layer"], "backward_layer",
+                                                  self.inner_variants)
         self.verify_pair()
         for layer in self.pair:  # Keras' force_zero_output_for_mask
             layer.args.zero_output_for_mask = layer.args.return_sequences
@@ -979,10 +1003,12 @@ class Bidirectional(Layer):
 
 @tf_keras_variant
 class TfKerasBidirectional(Bidirectional):
-    """Bidirectional as tf.keras 2 builds it: the default backward layer reads the sequence
-    the other way from the forward layer (``go_backwards`` negated), so that a forward layer
-    with go_backwards=True is paired with a copy reading first to last. Its outputs are then
-    merged as any pair's: the copy's sequence reversed."""
+    """Bidirectional as tf.keras 2 builds it: its layers are tf.keras 2's, and the default
+    backward layer reads the sequence the other way from the forward layer (``go_backwards``
+    negated), so that a forward layer with go_backwards=True is paired with a copy reading
+    first to last. Its outputs are then merged as any pair's: the copy's sequence reversed."""
+
+    inner_variants = TF_KERAS_VARIANTS
 
     def default_go_backwards(self) -> bool:
         return not self.forward_layer.args.go_backwards
@@ -992,8 +1018,8 @@ def direction(layer: Recurrent) -> str:
     return "backwards" if layer.args.go_backwards else "forwards"
 
 
-def recurrent_layer(spec: Any, field: str) -> Recurrent:
-    layer = inner_layer(spec, field)
+def recurrent_layer(spec: Any, field: str, variants: Variants) -> Recurrent:
+    layer = inner_layer(spec, field, variants)
     if not isinstance(layer, Recurrent):
         raise ArgumentError(field, f"Bidirectional wraps a recurrent layer (LSTM, GRU, "
                                    f"SimpleRNN, ConvLSTM2D, ...), not {layer.keras_name}")
@@ -1019,13 +1045,14 @@ class TimeDistributed(Layer):
     keras_name = "TimeDistributed"
     family = "recurrent"
     supports_masking = True
+    inner_variants: ClassVar[Variants] = None
 
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
-        self.layer = inner_layer(args["layer"], "layer")
+        self.layer = inner_layer(args["layer"], "layer", self.inner_variants)
 
     def step_shape(self, shape: Shape) -> Shape:
         """The input of the wrapped layer: one time step, (batch, *shape[2:])."""
@@ -1114,3 +1141,10 @@ class TimeDistributed(Layer):
         return (f"applies {self.layer.keras_name} to each of {time_steps(shape[1])}, "
                 f"{format_shape(step)} → {format_shape(step_out)} per step, with one set of "
                 f"weights shared by all steps: {inner}")
+
+
+@tf_keras_variant
+class TfKerasTimeDistributed(TimeDistributed):
+    """TimeDistributed in a tf.keras 2 document: the layer it applies is tf.keras 2's."""
+
+    inner_variants = TF_KERAS_VARIANTS

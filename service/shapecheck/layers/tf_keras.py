@@ -4,6 +4,7 @@ than Keras 3 from the same config.
 The Keras loader builds the layers of a ``keras2`` document with ``TF_KERAS_VARIANTS[name]``
 where there is one, else with the Keras 3 class. A variant subclasses its Keras 3 class and
 overrides only the rule that differs; the family module that holds the Keras 3 class holds it.
+A wrapper's variant builds the layers it holds with these classes too (its ``inner_variants``).
 """
 
 from __future__ import annotations
