@@ -1,10 +1,11 @@
 """Normalization layers: what the Keras fixtures do not show (422 paths, explanations, error
-hints, MACs, weight layout of the SpectralNormalization wrapper)."""
+hints, MACs, weight layout of the SpectralNormalization wrapper, in Keras 3 and tf.keras 2)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_fixtures import recorded
 from layer_checks import error_of, only_row, refused_paths, run
 from shapecheck import check
 from shapecheck.layers import REGISTRY
@@ -119,6 +120,34 @@ def test_spectral_normalization_reads_a_keras_json_inner_layer() -> None:
              "config": {"name": "inner", "units": 4, "use_bias": False}}
     row = only_row(run([3], {"type": "SpectralNormalization", "layer": inner}))
     assert row["params"] == 3 * 4 + 4
+
+
+def test_tf_keras_2_spectral_normalization_lists_vector_u_after_the_wrapped_weights() -> None:
+    """tf.keras 2's get_weights(): the trainable weights (the kernel the wrapper tracks, then the
+    wrapped layer's), then vector_u."""
+    row = only_row(check({"model": recorded("tfkeras2", "normalization:sn_conv2d")["keras_json"]}))
+    assert "params: kernel (2, 2, 2, 3) + bias (3,) + vector_u (1, 3) = 30" in row["explain"]
+    assert row["non_trainable_params"] == 3
+
+
+def test_tf_keras_2_spectral_normalization_trains_the_kernel_of_a_frozen_layer() -> None:
+    """The wrapper tracks the kernel as trainable, so it comes first, and the frozen layer's bias
+    after vector_u. (tf.keras 2's get_weights() lists the kernel a second time there, before the
+    bias; shapecheck lists it once, as count_params counts it.)"""
+    frozen = recorded("tfkeras2", "normalization:sn_conv2d_inner_frozen")["keras_json"]
+    row = only_row(check({"model": frozen}))
+    assert "params: kernel (2, 2, 2, 3) + vector_u (1, 3) + bias (3,) = 30" in row["explain"]
+    assert (row["trainable_params"], row["non_trainable_params"]) == (24, 6)
+    rng = np.random.default_rng(0)
+    kernel, vector_u, bias = (rng.standard_normal(s).tolist() for s in [(2, 2, 2, 3), (1, 3), 3])
+    x = rng.standard_normal((1, 5, 5, 2)).tolist()
+    trainable = recorded("tfkeras2", "normalization:sn_conv2d_inner_frozen")["keras_json"]
+    trainable["config"]["layers"][1]["config"]["layer"]["config"]["trainable"] = True
+    outputs = [check({"model": doc, "forward": {"x": x, "weights": {"spectral_normalization": ws},
+                                                "return": "values"}})["forward"]["outputs"]
+               for doc, ws in [(frozen, [kernel, vector_u, bias]),
+                               (trainable, [kernel, bias, vector_u])]]
+    assert outputs[0] == outputs[1]
 
 
 def test_layer_scale_names_the_channels_it_expects() -> None:

@@ -1,7 +1,9 @@
 """Normalization layers: BatchNormalization, LayerNormalization, RMSNormalization,
-GroupNormalization, UnitNormalization, SpectralNormalization."""
+GroupNormalization, UnitNormalization, SpectralNormalization. tf.keras 2 records only the
+SpectralNormalization cases: its wrapped layer is tf.keras 2's, and it lists its weights in
+another order."""
 
-from build import case, seq
+from build import case, seq, tf_keras_2_cases
 
 BN = "BatchNormalization"
 LN = "LayerNormalization"
@@ -119,3 +121,30 @@ CASES = [
          [{"type": "CustomScaleLayer", "scale": 0.1, "inputs": ["shortcut", "residual"]}]),
     seq("stochastic_depth", [3, 4], {"type": "StochasticDepth", "drop_path_rate": 0.2}),
 ]
+
+# tf.keras 2's get_weights() of SpectralNormalization lists the kernel, the wrapped layer's
+# other weights, then vector_u (Keras 3: kernel, vector_u, the rest); and its hard_sigmoid
+# (clip(0.2x + 0.5)) is not Keras 3's (clip(x / 6 + 0.5)), inside the wrapper too.
+TF_KERAS_2 = [
+    seq("sn_conv2d_no_bias", [5, 5, 2], {"type": SN, "layer": {"type": "Conv2D", "filters": 3,
+                                                                "kernel_size": 2,
+                                                                "use_bias": False}}),
+    seq("sn_conv2d_transpose", [3, 3, 2], {"type": SN, "layer": {"type": "Conv2DTranspose",
+                                                                  "filters": 4,
+                                                                  "kernel_size": 2}}),
+    seq("sn_dense_hard_sigmoid", [4], {"type": SN, "layer": {"type": "Dense", "units": 3,
+                                                             "activation": "hard_sigmoid"}}),
+    seq("td_sn_dense_hard_sigmoid", [3, 4],
+        {"type": "TimeDistributed", "layer": {
+            "type": SN, "layer": {"type": "Dense", "units": 2, "activation": "hard_sigmoid"}}}),
+    # tf.keras 2 trains the kernel of a frozen wrapped layer (the wrapper tracks it), and its
+    # get_weights() lists that kernel twice: no weights to replay, only the counts.
+    seq("sn_conv2d_inner_frozen", [5, 5, 2],
+        {"type": SN, "layer": {"type": "Conv2D", "filters": 3, "kernel_size": 2,
+                               "trainable": False}}, forward=False),
+]
+
+CASES = tf_keras_2_cases(
+    [*CASES, *TF_KERAS_2],
+    ["sn_dense", "sn_dense_3d_no_bias", "sn_conv2d", "sn_embedding", "sn_frozen",
+     *(c["id"] for c in TF_KERAS_2)])

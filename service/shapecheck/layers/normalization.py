@@ -5,15 +5,18 @@ They all keep their input's shape; what matters is which axes they normalise (th
 weight shapes) and the inference arithmetic, which follows ``keras/src/ops/nn.py`` and the JAX
 backend term by term (``x * inv + (beta - mean * inv)`` with ``inv = gamma / sqrt(var + eps)``).
 
+tf.keras 2 documents get tf.keras 2's SpectralNormalization (``TfKerasSpectralNormalization``):
+its wrapped layer is tf.keras 2's, and it lists vector_u after the trainable weights.
+
 Multiply-accumulates follow fvcore: batch normalization at inference costs one (two with a
 scale) per element, the normalisations that compute statistics four (five with a scale).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from marshmallow import ValidationError, fields
@@ -31,6 +34,7 @@ from .base import (
     inner_layer,
     register,
 )
+from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
 
 class Axes(fields.Field):
@@ -437,6 +441,8 @@ class SpectralNormalization(Layer):
     keras_name = "SpectralNormalization"
     family = "normalization"
     arity = None
+    inner_variants: ClassVar[Mapping[str, type[Layer]] | None] = None
+    """Classes that build the wrapped layer in place of the Keras 3 ones, by Keras name."""
 
     KERNEL_NAMES = ("kernel", "embeddings")
     """The weights Keras normalises, looked up in this order on the wrapped layer."""
@@ -447,7 +453,7 @@ class SpectralNormalization(Layer):
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
-        self.layer = inner_layer(args["layer"], "layer")
+        self.layer = inner_layer(args["layer"], "layer", self.inner_variants)
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         return self.layer.output_shapes(inputs)
@@ -465,21 +471,31 @@ class SpectralNormalization(Layer):
             "DepthwiseConv2D, EinsumDense or Embedding.",
         )
 
-    def build(self, inputs: Shapes) -> list[Weight]:
+    def inner_weights(self, inputs: Shapes) -> list[Weight]:
+        """The wrapped layer's weights in its own order, non-trainable if it is frozen."""
         weights = self.layer.build(inputs)
         if not self.layer.trainable:
             weights = [replace(w, trainable=False) for w in weights]
-        index = self.kernel_index(weights)
-        kernel = weights[index]
+        return weights
+
+    def layout(self, inner: Sequence[Weight]) -> list[int | None]:
+        """Where each of the wrapper's weights comes from: its index in ``inner``, None for
+        ``vector_u``. Keras tracks the kernel on the wrapper first, then vector_u, then the
+        rest."""
+        index = self.kernel_index(inner)
+        return [index, None, *(i for i in range(len(inner)) if i != index)]
+
+    def build(self, inputs: Shapes) -> list[Weight]:
+        inner = self.inner_weights(inputs)
+        kernel = inner[self.kernel_index(inner)]
         vector_u = Weight("vector_u", (1, kernel.shape[-1]), trainable=False,
                           initializer="truncated_normal")
-        # Keras tracks the kernel on the wrapper first, then vector_u, then the rest.
-        return [kernel, vector_u, *weights[:index], *weights[index + 1:]]
+        return [vector_u if i is None else inner[i] for i in self.layout(inner)]
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
-        index = self.kernel_index(self.layer.build([x.shape for x in inputs]))
-        kernel, _, *rest = weights
-        return self.layer.forward(inputs, [*rest[:index], kernel, *rest[index:]])
+        inner = self.inner_weights([x.shape for x in inputs])
+        by_index = dict(zip(self.layout(inner), weights, strict=True))
+        return self.layer.forward(inputs, [by_index[i] for i in range(len(inner))])
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.layer.macs(inputs, outputs)
@@ -488,6 +504,33 @@ class SpectralNormalization(Layer):
         inner = self.layer.explain_shape(inputs, outputs)
         return (f"{inner} (the wrapped {self.layer.keras_name}, which runs unchanged at "
                 "inference; the spectral normalisation of its kernel acts during training)")
+
+
+@tf_keras_variant
+class TfKerasSpectralNormalization(SpectralNormalization):
+    """SpectralNormalization in a tf.keras 2 document: the wrapped layer is tf.keras 2's, and
+    its weights are listed as tf.keras 2's ``get_weights()`` lists them: the trainable ones
+    first (the kernel, which the wrapper tracks, then the wrapped layer's), then vector_u, then
+    the non-trainable ones (a frozen wrapper: kernel, vector_u, the rest, as Keras 3)."""
+
+    inner_variants = TF_KERAS_VARIANTS
+
+    def inner_weights(self, inputs: Shapes) -> list[Weight]:
+        """The wrapped layer's weights, its kernel trainable in a trainable wrapper: tf.keras 2
+        trains the kernel the wrapper tracks even when the wrapped layer is frozen."""
+        weights = super().inner_weights(inputs)
+        if not self.trainable:
+            return weights
+        index = self.kernel_index(weights)
+        return [replace(w, trainable=True) if i == index else w for i, w in enumerate(weights)]
+
+    def layout(self, inner: Sequence[Weight]) -> list[int | None]:
+        if not self.trainable:
+            return super().layout(inner)
+        index = self.kernel_index(inner)
+        rest = [i for i in range(len(inner)) if i != index]
+        return [index, *(i for i in rest if inner[i].trainable), None,
+                *(i for i in rest if not inner[i].trainable)]
 
 
 # -- keras.applications helper layers ---------------------------------------------------------
