@@ -150,6 +150,25 @@ def test_tf_keras_2_spectral_normalization_trains_the_kernel_of_a_frozen_layer()
     assert outputs[0] == outputs[1]
 
 
+def test_tf_keras_2_spectral_normalization_refuses_a_depthwise_convolution() -> None:
+    """tf.keras 2 refuses it (its DepthwiseConv2D has a depthwise_kernel, recorded in
+    sn_depthwise_conv2d); Keras 3 wraps it. The tf.keras 2 document is the recorded sn_conv2d
+    with its Conv2D made a DepthwiseConv2D."""
+    assert recorded("tfkeras2", "normalization:sn_depthwise_conv2d")["error"]["layer"] == (
+        "spectral_normalization")
+    doc = recorded("tfkeras2", "normalization:sn_conv2d")["keras_json"]
+    inner = doc["config"]["layers"][1]["config"]["layer"]
+    inner["class_name"] = "DepthwiseConv2D"
+    del inner["config"]["filters"]
+    error = error_of(check({"model": doc}))
+    assert error["layer"] == "spectral_normalization"
+    assert "DepthwiseConv2D has no 'kernel'" in error["message"]
+    assert "DepthwiseConv2D" not in error["hint"]
+    keras_3 = recorded("keras3", "normalization:sn_depthwise_conv2d")
+    row = only_row(check({"model": keras_3["keras_json"]}))
+    assert row["params"] == keras_3["totals"]["params"]
+
+
 def test_layer_scale_names_the_channels_it_expects() -> None:
     error = error_of(run([3, 5], {"type": "LayerScale", "init_values": 1e-6,
                                   "projection_dim": 4}))

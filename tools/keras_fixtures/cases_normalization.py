@@ -142,6 +142,10 @@ TF_KERAS_2 = [
     seq("sn_conv2d_inner_frozen", [5, 5, 2],
         {"type": SN, "layer": {"type": "Conv2D", "filters": 3, "kernel_size": 2,
                                "trainable": False}}, forward=False),
+    # tf.keras 2's DepthwiseConv2D calls its kernel depthwise_kernel: SpectralNormalization
+    # refuses it there (Keras 3 wraps it).
+    seq("sn_depthwise_conv2d", [5, 5, 2], {"type": SN, "layer": {"type": "DepthwiseConv2D",
+                                                                  "kernel_size": 2}}),
 ]
 
 CASES = tf_keras_2_cases(

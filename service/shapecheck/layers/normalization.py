@@ -34,6 +34,7 @@ from .base import (
     inner_layer,
     register,
 )
+from .conv import DepthwiseConv
 from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
 
@@ -458,18 +459,25 @@ class SpectralNormalization(Layer):
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         return self.layer.output_shapes(inputs)
 
+    WRAPPABLE = "Dense, Conv1D/2D/3D, Conv2DTranspose, DepthwiseConv2D, EinsumDense or Embedding"
+    """The layers with a kernel, for the hint of a refusal."""
+
     def kernel_index(self, weights: Sequence[Weight]) -> int:
         """Where the wrapped layer's kernel is among its weights."""
-        for name in self.KERNEL_NAMES:
-            for i, weight in enumerate(weights):
-                if weight.name == name:
-                    return i
+        if self.has_kernel():
+            for name in self.KERNEL_NAMES:
+                for i, weight in enumerate(weights):
+                    if weight.name == name:
+                        return i
         raise LayerInputIncompatible(
             f"SpectralNormalization normalises the kernel of the layer it wraps, but "
             f"{self.layer.keras_name} has no 'kernel' nor 'embeddings' weight.",
-            "Wrap a layer with a kernel: Dense, Conv1D/2D/3D, Conv2DTranspose, "
-            "DepthwiseConv2D, EinsumDense or Embedding.",
+            f"Wrap a layer with a kernel: {self.WRAPPABLE}.",
         )
+
+    def has_kernel(self) -> bool:
+        """Whether the wrapped layer may have a weight of ``KERNEL_NAMES``."""
+        return True
 
     def inner_weights(self, inputs: Shapes) -> list[Weight]:
         """The wrapped layer's weights in its own order, non-trainable if it is frozen."""
@@ -514,6 +522,11 @@ class TfKerasSpectralNormalization(SpectralNormalization):
     the non-trainable ones (a frozen wrapper: kernel, vector_u, the rest, as Keras 3)."""
 
     inner_variants = TF_KERAS_VARIANTS
+    WRAPPABLE = "Dense, Conv1D/2D/3D, Conv2DTranspose, EinsumDense or Embedding"
+
+    def has_kernel(self) -> bool:
+        """tf.keras 2's depthwise convolutions call their kernel ``depthwise_kernel``."""
+        return not isinstance(self.layer, DepthwiseConv)
 
     def inner_weights(self, inputs: Shapes) -> list[Weight]:
         """The wrapped layer's weights, its kernel trainable in a trainable wrapper: tf.keras 2
