@@ -222,3 +222,38 @@ def test_a_mask_operation_without_its_settings_is_refused() -> None:
     operation.update(class_name="ExpandDims", config={"name": operation["name"]})
     assert forward_refusal(doc).startswith(
         "layer 'gru' (GRU) cannot compute its mask argument: ")
+
+
+def mask_argument_run(layer: dict, mask: object) -> dict:
+    """A forward pass of ``layer`` on x with ``mask`` as its call's mask argument (an input
+    name, or a list of them), values returned."""
+    doc = {"inputs": {"x": [6, 4], "m": [6]},
+           "layers": [{**layer, "name": "under_test", "inputs": "x", "call": {"mask": mask}}]}
+    m = [[1, 1, 0, 1, 0, 0], [1, 0, 1, 1, 1, 0]]
+    x = np.random.default_rng(0).standard_normal((2, 6, 4)).tolist()
+    return check({"model": doc, "forward": {"x": {"x": x, "m": m}, "return": "values"}})
+
+
+@pytest.mark.parametrize("layer", [{"type": "LSTM", "units": 2},
+                                   {"type": "Bidirectional",
+                                    "layer": {"type": "GRU", "units": 2}}])
+def test_a_recurrent_layer_takes_the_first_mask_of_a_list(layer: dict) -> None:
+    """Keras 3 predict: LSTM(x, mask=[m]) is LSTM(x, mask=m), mask=[None] no mask, mask=[]
+    fails (IndexError); Bidirectional the same."""
+    outputs = {str(mask): mask_argument_run(layer, mask)["forward"]["outputs"][0]["values"]
+               for mask in ("m", ["m"], None, [None])}
+    assert outputs["m"] == outputs["['m']"] and outputs["None"] == outputs["[None]"]
+    assert outputs["m"] != outputs["None"]
+    with pytest.raises(RequestInvalid) as exc:
+        mask_argument_run(layer, [])
+    assert "an empty list" in exc.value.errors["forward"][0]
+
+
+@pytest.mark.parametrize("mask", [[], ["m"], [None]])
+def test_a_list_of_masks_for_a_layer_of_one_input_is_refused(mask: list) -> None:
+    """Keras 3 hands the list to Softmax.call, which fails on it ('list' object has no
+    attribute 'shape'); a mutation of the recorded softmax_mask_per_element made it a 500."""
+    with pytest.raises(RequestInvalid) as exc:
+        mask_argument_run({"type": "Softmax"}, mask)
+    (message,) = exc.value.errors["forward"]
+    assert message.startswith("layer 'under_test' (Softmax)") and "a list of" in message

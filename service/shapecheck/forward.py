@@ -150,7 +150,7 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
         if isinstance(layer, RunsWithMasks):
             return layer.forward_with_masks(inputs, weights, masks, options)
         if given_masks:
-            masks = with_mask_argument(masks, options.get("mask"))
+            masks = with_mask_argument(layer, masks, options.get("mask"))
         if given_masks or any(mask is not None for mask in masks):
             outputs = layer.forward_masked(inputs, weights, masks, options)
         elif options:
@@ -184,12 +184,15 @@ def one_mask(mask: Any) -> Mask:
     return mask
 
 
-def with_mask_argument(masks: list[Mask], given: Any) -> list[Mask]:
+def with_mask_argument(layer: Layer, masks: list[Mask], given: Any) -> list[Mask]:
     """Keras' ``mask`` argument in place of the masks the inputs carry: the first input's, or
-    a list of them, one per input (None where the list says so or ends)."""
+    a list of them, one per input (None where the list says so or ends). A list for a layer of
+    one input reaches its call as a list, which the layer reads (``Layer.mask_of_list``)."""
     if given is None:
         return masks
     if isinstance(given, list):
+        if len(masks) == 1:
+            return [layer.mask_of_list(given)]
         return [one_mask(given[i]) if i < len(given) else None for i in range(len(masks))]
     return [given, *masks[1:]]
 

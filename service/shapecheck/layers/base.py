@@ -299,6 +299,15 @@ class Layer:
         override it; a kernel that cannot follow a mask raises NotImplementedError."""
         return self.forward_for_call(inputs, weights, options)
 
+    def mask_of_list(self, given: list[Any]) -> Mask:
+        """The mask of this layer's one input given as a list in its call's ``mask`` argument
+        (``mask=[m]``). Keras hands the list to the call as it is, where a tensor goes: the
+        kernel fails on it (``'list' object has no attribute 'shape'``), so this refuses it
+        (NotImplementedError) unless the layer reads lists."""
+        raise NotImplementedError(
+            f"its mask argument is a list of {len(given)} for its one input, where Keras' call "
+            "takes one mask tensor (Keras builds the model, but its predict fails)")
+
     def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
         """The Keras masks of a call's outputs, in order (missing ones are None): Keras'
         default gives the first output the first input's mask when the layer supports masking.

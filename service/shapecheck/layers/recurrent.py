@@ -110,6 +110,9 @@ class Recurrent(Layer):
     arity = None  # the sequence, then optional initial states
     supports_masking = True
     gates: ClassVar[int]
+
+    def mask_of_list(self, given: list[Any]) -> Mask:
+        return first_mask(given)
     states: ClassVar[tuple[str, ...]] = ("h",)
 
     @property
@@ -864,6 +867,9 @@ class Bidirectional(Layer):
     supports_masking = True
     inner_variants: ClassVar[Variants] = None
 
+    def mask_of_list(self, given: list[Any]) -> Mask:
+        return first_mask(given)
+
     class Args(LayerArgs):
         layer = fields.Dict(required=True, metadata={"type": LAYER_TYPE})
         merge_mode = Choice(MERGE_MODES, load_default="concat", allow_none=True,
@@ -1012,6 +1018,19 @@ class TfKerasBidirectional(Bidirectional):
 
     def default_go_backwards(self) -> bool:
         return not self.forward_layer.args.go_backwards
+
+
+def first_mask(given: list[Any]) -> Mask:
+    """The mask of a list given for the sequence: Keras' recurrent layers and Bidirectional
+    take its first item (``mask[0]``; an empty list fails there with an IndexError)."""
+    if not given:
+        raise NotImplementedError("its mask argument is an empty list, whose first item Keras' "
+                                  "call reads (IndexError: its predict fails)")
+    mask = given[0]
+    if mask is not None and not isinstance(mask, np.ndarray):
+        raise NotImplementedError(
+            f"its mask argument gives a {type(mask).__name__} where the sequence's mask goes")
+    return mask
 
 
 def direction(layer: Recurrent) -> str:
