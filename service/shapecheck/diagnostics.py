@@ -52,6 +52,9 @@ class Diagnostic:
     message: str
     hint: str | None = None
     fixes: list[Fix] = field(default_factory=list)
+    at_predict: bool = False
+    """An error Keras raises only at ``predict``, having built the model: listed after the
+    errors it raises while building, as Keras meets them in that order."""
 
     def to_json(self) -> dict[str, Any]:
         return {

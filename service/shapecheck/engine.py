@@ -94,8 +94,10 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
     }
 
 
-def severity_rank(d: Diagnostic) -> int:
-    return {diag.ERROR: 0, diag.WARNING: 1}.get(d.severity, 2)
+def severity_rank(d: Diagnostic) -> tuple[int, bool]:
+    """Errors, then warnings, then notes; the errors Keras raises while building the model
+    before those it raises only at predict."""
+    return {diag.ERROR: 0, diag.WARNING: 1}.get(d.severity, 2), d.at_predict
 
 
 def maybe_list(shape: tuple | None) -> list | None:

@@ -13,12 +13,19 @@ class ShapecheckError(Exception):
 
 
 class LayerInputIncompatible(ShapecheckError):
-    """A layer cannot take the shape(s) it receives; becomes a ``layer_input_incompatible``."""
+    """A layer cannot take the shape(s) it receives; becomes a ``layer_input_incompatible``.
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    ``declared``: the output shapes Keras declares where it builds the layer all the same and
+    only its ``predict`` fails; propagation goes on with them, so that the layers after it are
+    checked as Keras builds them (Keras may refuse one of those first).
+    """
+
+    def __init__(self, message: str, hint: str | None = None,
+                 declared: list[tuple[int | None, ...]] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.declared = declared
 
 
 class RequestInvalid(ShapecheckError):

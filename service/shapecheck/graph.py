@@ -318,10 +318,11 @@ def run_call(state: LayerState, call: Call, tensors: dict[TensorRef, Shape | Non
     try:
         outputs = compute(state, shapes, call, computed)
     except LayerInputIncompatible as exc:
-        problems.append(diag.error(diag.LAYER_INPUT_INCOMPATIBLE, call.layer, exc.message,
-                                   exc.hint))
+        problem = diag.error(diag.LAYER_INPUT_INCOMPATIBLE, call.layer, exc.message, exc.hint)
+        problem.at_predict = exc.declared is not None
+        problems.append(problem)
         state.failed = True
-        return None
+        return exc.declared
     if state.output_shapes is not None:
         state.output_shapes.extend(outputs)
     return outputs

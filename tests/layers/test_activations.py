@@ -287,3 +287,17 @@ def test_a_softmax_activation_on_an_axis_the_output_lacks_cannot_run() -> None:
         "layer 'dense' (Dense) cannot run on this data: Softmax normalises along axis "
         f"{10**30}, which the input (1, 2) does not have (Keras builds the model, but predict "
         "fails)."]}
+
+
+def test_a_softmax_keras_builds_passes_its_declared_shape_on() -> None:
+    """Keras 3 builds Softmax(axis=5) on (None, 4, 3), declaring (None, 4, 3), and then refuses
+    Dot((None, 4, 3), (None, 4, 5)): that error comes first, the Softmax's (at predict) after.
+    (A random sweep, seed 9101, found the Dot unchecked behind the Softmax.)"""
+    result = run({"a": [4, 3], "b": [4, 5]},
+                 {"type": "Softmax", "axis": 5, "name": "softmax", "inputs": "a"},
+                 {"type": "Dot", "axes": -1, "name": "dot", "inputs": ["softmax", "b"]})
+    assert [(d["layer"], d["code"]) for d in result["diagnostics"]] == [
+        ("dot", "layer_input_incompatible"), ("softmax", "layer_input_incompatible")]
+    assert "Keras builds the model, but predict fails" in result["diagnostics"][1]["message"]
+    dense = run([4, 3], {"type": "Softmax", "axis": 5}, {"type": "Dense", "units": 2})
+    assert dense["layers"][1]["output_shapes"] == [[None, 4, 2]]

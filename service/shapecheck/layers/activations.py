@@ -162,7 +162,7 @@ class Softmax(ActivationLayer):
             raise LayerInputIncompatible(
                 f"Softmax normalises along axis {missing[0]}, which the input "
                 f"{format_shape(shape)} does not have (Keras builds the model, but predict "
-                "fails).", "Use axis=-1 to normalise over the last axis.")
+                "fails).", "Use axis=-1 to normalise over the last axis.", declared=[shape])
         resolved = [a % len(shape) for a in self.axes]
         if len(set(resolved)) < len(resolved):
             repeated = next(a for a in resolved if resolved.count(a) > 1)
@@ -170,7 +170,7 @@ class Softmax(ActivationLayer):
                 f"Softmax normalises along axes {list(self.axes)}, which name axis {repeated} "
                 f"of the input {format_shape(shape)} more than once (Keras builds the model, "
                 "but predict fails: duplicate value in 'axis').",
-                "List each axis once.")
+                "List each axis once.", declared=[shape])
         return shape
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
