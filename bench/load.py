@@ -22,6 +22,10 @@ time (a new model name: the same work, analysed every time).
 Prints a markdown table (requests/s, p50 and p99 latency) and the seed check's rates as shares
 of the /livez rate; ``--target 0.7`` makes the exit status 1 when the distinct-bodies share is
 below it.
+
+``--instant-engine`` serves bench/instant_engine.py instead: the real service, but its engine
+returns the seed question's answer, computed once, for every body. Its seed-sized rows then
+give the rate of the HTTP path alone, the bound that no engine speed-up can pass.
 """
 
 from __future__ import annotations
@@ -90,12 +94,15 @@ class Outcome:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def scenarios() -> list[Scenario]:
-    seed = "POST /v1/check, seed-sized (3 layers, 2 verified fixes)"
+def scenarios(instant_engine: bool = False) -> list[Scenario]:
+    """The requests to time; with the instant engine, only those of the seed question (the
+    one answer it gives)."""
+    seed = ("POST /v1/check, seed-sized, instant engine (its answer precomputed)" if instant_engine
+            else "POST /v1/check, seed-sized (3 layers, 2 verified fixes)")
     found = [Scenario("GET /livez", "GET", "/livez"),
              Scenario(f"{seed}, repeated body (cached)", "POST", "/v1/check", same(SEED_CHECK)),
              Scenario(f"{seed}, distinct bodies", "POST", "/v1/check", distinct(SEED_CHECK))]
-    if RESNET50.exists():
+    if RESNET50.exists() and not instant_engine:
         with gzip.open(RESNET50) as f:
             model = json.load(f)["keras_json"]
         resnet = f"POST /v1/check, ResNet50 Keras JSON ({len(model['config']['layers'])} layers)"
@@ -161,15 +168,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(workers: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(workers: int | None, instant_engine: bool = False,
+                 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "GUNICORN_ACCESSLOG": "off",
            "SHAPECHECK_LOG_LEVEL": "WARNING"}
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    command = [str(Path(sys.executable).with_name("gunicorn")),
+               "-c", str(ROOT / "deploy" / "gunicorn.conf.py")]
+    if instant_engine:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "bench"),
+                                                          env.get("PYTHONPATH")]))
+        command.append("instant_engine:create_app()")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -202,12 +214,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="per scenario")
     parser.add_argument("--max-requests", type=int, default=20_000, help="per scenario")
     parser.add_argument("--target", type=float, help="fail below this seed/livez rate share")
+    parser.add_argument("--instant-engine", action="store_true",
+                        help="serve bench/instant_engine.py: checks without the analysis")
     args = parser.parse_args()
 
-    process, url = (None, args.url) if args.url else start_server(args.workers)
+    process, url = ((None, args.url) if args.url
+                    else start_server(args.workers, args.instant_engine))
     try:
         rows = []
-        for scenario in scenarios():
+        for scenario in scenarios(args.instant_engine):
             run(url, scenario, args.concurrency, min(1.0, args.seconds), 200)  # warm-up
             rows.append((scenario, run(url, scenario, args.concurrency, args.seconds,
                                        args.max_requests)))
@@ -218,9 +233,9 @@ def main() -> int:
     print(table(rows, args.concurrency))
     livez = rows[0][1].rate or float("inf")
     cached, distinct_bodies = rows[1][1].rate / livez, rows[2][1].rate / livez
+    analysed = "instant engine: not analysed" if args.instant_engine else "analysed every time"
     print(f"\nseed-sized check at {cached:.0%} of the /livez rate for a repeated body "
-          f"(answered from the cache), {distinct_bodies:.0%} for distinct bodies "
-          "(analysed every time)")
+          f"(answered from the cache), {distinct_bodies:.0%} for distinct bodies ({analysed})")
     if any(outcome.failures for _, outcome in rows):
         return 1
     return 1 if args.target is not None and distinct_bodies < args.target else 0
