@@ -192,6 +192,15 @@ def test_rms_normalization_scale_must_line_up_with_the_last_axes() -> None:
     assert "axis=-1" in error["hint"]
 
 
+def test_rms_normalization_keras_builds_passes_its_shape_on() -> None:
+    """Keras 3 builds RMSNormalization(axis=1) on (None, 5, 7, 2) and refuses the Conv1D after
+    it (a kernel of rank 3 for an input of rank 4): that error comes first."""
+    result = run([5, 7, 2], {"type": "RMSNormalization", "axis": 1, "name": "rms"},
+                 {"type": "Conv1D", "filters": 2, "kernel_size": 9, "name": "conv"})
+    errors = [d["layer"] for d in result["diagnostics"] if d["severity"] == "error"]
+    assert errors == ["conv", "rms"]
+
+
 def test_the_same_axis_twice_is_refused() -> None:
     """Keras builds LayerNormalization(axis=[-1, 2]) on rank 3, but predict fails."""
     error = error_of(run([4, 5], {"type": "LayerNormalization", "axis": [-1, 2]}))

@@ -305,7 +305,8 @@ class RMSNormalization(Normalizing):
                 f"RMSNormalization multiplies its input {format_shape(shape)} by a scale of "
                 f"shape {format_shape(scale)} (the sizes of axes {list(self.axes)}), and Keras "
                 "lines the scale up with the last axes, where it does not fit.",
-                "Normalise the last axis (axis=-1), or the last axes (e.g. axis=[-2, -1]).")
+                "Normalise the last axis (axis=-1), or the last axes (e.g. axis=[-2, -1]).",
+                declared=[shape])
         return [Weight("scale", scale, initializer="ones")]
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
