@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_checks import error_of, only_row, refused_paths, run
+from keras_fixtures import recorded
+from layer_checks import error_of, only_row, refusal_with_argument, refused_paths, run
+from shapecheck import check
 from shapecheck.layers import REGISTRY
 
 
@@ -68,3 +70,12 @@ def test_masking_zeroes_steps_equal_to_the_float32_mask_value() -> None:
 def test_masking_explains_what_it_masks() -> None:
     row = only_row(run([5, 3], {"type": "Masking", "mask_value": -1}))
     assert "(3 features) is all -1" in row["explain"]
+
+
+def test_tf_keras_2_gaussian_noise_takes_any_stddev_but_a_negative_one() -> None:
+    """tf.keras 2 builds GaussianNoise(2.0) (Keras 3 refuses it), and GaussianNoise(-1.0) too,
+    which shapecheck refuses on purpose: no noise has a negative spread."""
+    doc = recorded("tfkeras2", "regularization:gaussian_noise_too_large")["keras_json"]
+    assert only_row(check({"model": doc}))["output_shapes"] == [[None, 4]]
+    errors = refusal_with_argument(doc, 1, "stddev", -1.0)
+    assert list(errors) == ["model.config.layers.1.config.stddev"]

@@ -1,6 +1,6 @@
 """Regularization layers (identity at inference) and Masking."""
 
-from build import seq
+from build import seq, tf_keras_2_cases
 
 DROPOUT = [
     seq("dropout", [6], {"type": "Dropout", "rate": 0.5}),
@@ -68,4 +68,6 @@ MASKING = [
         {"type": "Dense", "units": 3}, int_inputs=2),
 ]
 
-CASES = [*DROPOUT, *NOISE, *SPATIAL, *ACTIVITY, *MASKING]
+# tf.keras 2 takes any GaussianNoise stddev (Keras 3: 0 to 1).
+CASES = tf_keras_2_cases([*DROPOUT, *NOISE, *SPATIAL, *ACTIVITY, *MASKING],
+                         ["gaussian_noise", "gaussian_noise_too_large"])

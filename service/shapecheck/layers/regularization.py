@@ -21,6 +21,7 @@ from ..fields import Choice, Float, Int, ShapeField
 from ..shapes import DATA_FORMATS, Shape, format_shape
 from .base import Array, Layer, LayerArgs, Mask, Shapes, register
 from .conv import layout_description
+from .tf_keras import tf_keras_variant
 
 
 class RegularizationLayer(Layer):
@@ -87,6 +88,14 @@ class GaussianNoise(RegularizationLayer):
     class Args(LayerArgs):
         stddev = Float(min_value=0.0, max_value=1.0, required=True)
         seed = Int(load_default=None, allow_none=True)
+
+
+@tf_keras_variant
+class TfKerasGaussianNoise(GaussianNoise):
+    """tf.keras 2 takes any standard deviation (a negative one is refused here all the same)."""
+
+    class Args(GaussianNoise.Args):
+        stddev = Float(min_value=0.0, required=True)
 
 
 class SpatialDropout(RegularizationLayer):
