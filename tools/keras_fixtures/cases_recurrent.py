@@ -227,6 +227,12 @@ TF_KERAS_2 = [
     seq("bidi_go_backwards_masked", [6, 2], {"type": "Masking", "mask_value": 0.0},
         bidi({"type": "SimpleRNN", "units": 3, "go_backwards": True, "return_sequences": True}),
         masked_steps=0.0),
+    # tf.keras 2's ConvLSTM takes unknown spatial sizes (Keras 3 refuses them).
+    seq("convlstm1d_unknown_steps_sequences", [4, None, 2],
+        convlstm(1, 2, 2, return_sequences=True), forward=False),
+    seq("convlstm2d_unknown_width_same", [6, 3, None, 1],
+        convlstm(2, 3, [3, 4], padding="same"), forward=False),
+    seq("convlstm3d_unknown_depth", [2, None, 4, 4, 1], convlstm(3, 2, 2), forward=False),
 ]
 
 # The layers that wrappers, RNNs and stacks hold are tf.keras 2's too, down to a wrapper in a

@@ -466,6 +466,8 @@ class ConvLSTM(Recurrent):
     gates = 4
     states = ("h", "c")
     Args = ConvLSTMArgs
+    fixed_spatial_sizes: ClassVar[bool] = True
+    """Keras 3 builds its states from the spatial sizes; tf.keras 2 takes unknown ones."""
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         args["data_format"] = args.get("data_format") or "channels_last"
@@ -498,7 +500,8 @@ class ConvLSTM(Recurrent):
                 f"{self.layout()}, but received {format_shape(shape)} of rank {len(shape)}.",
                 self.rank_hint(shape))
         step = self.step_shape(shape)
-        if any(step[axis] is None for axis in spatial_axes(self.rank, self.data_format)):
+        if self.fixed_spatial_sizes and any(
+                step[axis] is None for axis in spatial_axes(self.rank, self.data_format)):
             raise LayerInputIncompatible(
                 f"{self.keras_name} needs fixed spatial sizes, but the input "
                 f"{format_shape(shape)} has an unknown (None) spatial axis.",
@@ -525,7 +528,7 @@ class ConvLSTM(Recurrent):
         for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format), self.kernel_size,
                                  self.strides, self.dilation, strict=True):
             length = conv_output_length(step[axis], k, self.args.padding, s, d)
-            if length <= 0:
+            if length is not None and length <= 0:
                 raise LayerInputIncompatible(
                     f"{self.keras_name} slides a window of {k} (dilation {d}) over a spatial "
                     f"axis of length {step[axis]} (input {format_shape(sequence)}) with "
@@ -551,7 +554,7 @@ class ConvLSTM(Recurrent):
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         steps = inputs[0][1] or 0
         channels = self.channels(inputs[0]) or 0
-        positions = num_elements(self.state_shape(inputs[0])[1:]) // self.units
+        positions = (num_elements(self.state_shape(inputs[0])[1:]) or 0) // self.units
         per_position = math.prod(self.kernel_size) * (channels + self.units)
         return steps * positions * per_position * self.gates * self.units
 
@@ -657,6 +660,27 @@ class ConvLSTM3D(ConvLSTM):
 
     keras_name = "ConvLSTM3D"
     rank = 3
+
+
+@tf_keras_variant
+class TfKerasConvLSTM1D(ConvLSTM1D):
+    """tf.keras 2's ConvLSTM1D, which takes unknown spatial sizes."""
+
+    fixed_spatial_sizes = False
+
+
+@tf_keras_variant
+class TfKerasConvLSTM2D(ConvLSTM2D):
+    """tf.keras 2's ConvLSTM2D, which takes unknown spatial sizes."""
+
+    fixed_spatial_sizes = False
+
+
+@tf_keras_variant
+class TfKerasConvLSTM3D(ConvLSTM3D):
+    """tf.keras 2's ConvLSTM3D, which takes unknown spatial sizes."""
+
+    fixed_spatial_sizes = False
 
 
 # -- the generic RNN and its cells ------------------------------------------------------------
