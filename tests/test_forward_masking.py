@@ -193,11 +193,15 @@ MHA_JSON = {"class_name": "MultiHeadAttention", "config": {"name": "out", "num_h
 
 @pytest.mark.parametrize(("kwargs", "what"), [
     ({"value_mask": "\u0000NaN\u0000"},
-     "cannot take its value_mask argument, which reads no tensor (a str)"),
+     "cannot take its value_mask argument, which is no tensor nor list of tensors (a str)"),
     ({"attention_mask": {"class_name": "?", "config": {}}},
-     "cannot take its attention_mask argument, which reads no tensor (a dict)"),
+     "cannot take its attention_mask argument, which is no tensor nor list of tensors (a dict)"),
     ({"mask": [["__keras_tensor__", {"keras_history": ["x", 0, 0]}], None]},
-     "cannot take its mask argument, which reads no tensor (a list)"),
+     "cannot take its mask argument, which is no tensor nor list of tensors (a list)"),
+    # A tensor in a structure that is no mask (found by tools/fuzz_engine.py: it was a 500).
+    ({"mask": {"value": {"class_name": "__keras_tensor__",
+                         "config": {"shape": [None, 6, 4], "keras_history": ["x", 0, 0]}}}},
+     "cannot take its mask argument, which is no tensor nor list of tensors (a dict)"),
 ])
 def test_a_mask_argument_that_reads_no_tensor_is_refused(kwargs: dict, what: str) -> None:
     """Keras' call cannot take such a mask: the forward pass refuses it, naming the layer."""

@@ -106,6 +106,20 @@ def test_a_tf_operation_whose_function_is_not_a_name_is_reported_as_code():
     assert any(e["code"] == "unsupported_layer" for e in errors_of({"model": doc}))
 
 
+@pytest.mark.parametrize("config", [[], "", 0])
+def test_a_config_that_is_no_object_is_refused_even_for_an_operation(config: Any) -> None:
+    """An empty list as a Keras operation's config was read as no config by one check and as
+    a list by another (AttributeError)."""
+    doc = json.loads((FIXTURES / "keras3" / "models" / "operations_on_tensors.json")
+                     .read_text())["keras_json"]
+    index, op = next((i, e) for i, e in enumerate(doc["config"]["layers"])
+                     if e.get("module", "").startswith("keras.src.ops"))
+    op["config"] = config
+    with pytest.raises(RequestInvalid) as raised:
+        check({"model": doc})
+    assert list(raised.value.errors) == [f"model.config.layers.{index}.config"]
+
+
 def test_a_negative_node_index_in_keras_history_is_refused_not_a_crash():
     doc = layer_case("concatenate_time")
     node = doc["config"]["layers"][6]["inbound_nodes"][0]

@@ -141,7 +141,8 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
              options: Mapping[str, Any], given_masks: bool = False,
              ) -> tuple[list[Array], list[Mask]]:
     """One call's kernel (masked, with options, or plain) and its output masks: ``masks`` are
-    those the inputs carry, ``given_masks`` says whether ``options`` hold mask arguments. A
+    those the inputs carry, ``given_masks`` says whether ``options`` hold mask arguments (all
+    of them None, as Keras reads it, is a call without masks but the inputs'). A
     kernel that cannot run on these inputs (NotImplementedError) refuses the request, and so
     does one whose operands numpy cannot combine (ValueError: tensors that do not broadcast,
     which Keras' call cannot combine either), naming the layer instead of failing the
@@ -151,6 +152,7 @@ def run_call(layer: Layer, inputs: list[Array], weights: Sequence[Array], masks:
             return layer.forward_with_masks(inputs, weights, masks, options)
         if given_masks:
             masks = with_mask_argument(layer, masks, options.get("mask"))
+            given_masks = any(options.get(key) is not None for key in MASK_ARGUMENTS)
         if given_masks or any(mask is not None for mask in masks):
             outputs = layer.forward_masked(inputs, weights, masks, options)
         elif options:
@@ -171,8 +173,9 @@ def check_mask_options(layer: Layer, options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if key in MASK_ARGUMENTS and value is not None and not (
                 isinstance(value, list) and all(item is None for item in value)):
-            raise cannot_run(layer, f"cannot take its {key} argument, which reads no tensor (a "
-                                    f"{type(value).__name__}); Keras takes masks as tensors.")
+            raise cannot_run(layer, f"cannot take its {key} argument, which is no tensor nor "
+                                    f"list of tensors (a {type(value).__name__}); Keras takes "
+                                    "masks as tensors.")
 
 
 def one_mask(mask: Any) -> Mask:
@@ -286,7 +289,8 @@ def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
     static = prop.tensors[ref]
     if isinstance(layer, forward_plan.Unpadded) or fits(static, value.shape):
         return
-    why = layer.undeclared_shape(ref.index, call.options)
+    why = layer.undeclared_shape(ref.index, call.options,
+                                 [prop.tensors[source] for source in call.inputs])
     if why is None:
         raise ShapeDisagreement(
             f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape rule "

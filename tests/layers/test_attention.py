@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from keras_fixtures import recorded
-from layer_checks import error_of, only_diagnostic, only_row
+from layer_checks import codes, error_of, only_diagnostic, only_row
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LayerInputIncompatible, RequestInvalid
@@ -283,3 +283,17 @@ def test_rank_2_attention_scores_count_the_pairs_of_samples() -> None:
         {"type": "Attention", "inputs": ["q", "v"]}]}, {}).graph.layers["attention"]
     score_bytes, macs = attention_cost(layer, [(1000, 8), (1000, 8)])
     assert macs == 1000 * 1000 * (8 + 8) and score_bytes == 4 * 1000 * 1000
+
+
+def test_multi_head_attention_warns_where_a_query_axis_of_1_broadcasts() -> None:
+    """Keras 3 declares (None, 9, 1, 3) and its predict computes (N, 9, 7, 3): the query's 1 on
+    the axis it does not attend over broadcasts against the value's 7. (A mutation of a random
+    model found the forward pass failing on it with an internal error.)"""
+    case = recorded("keras3", "attention:mha_query_broadcasts_unattended_axis")
+    result = check({"model": case["native"]})
+    assert result["layers"][0]["output_shapes"] == case["layers"][0]["output_shapes"]
+    note = only_diagnostic(result, "declared_shape_differs")
+    assert "computes (None, 9, 7, 3), but Keras 3 declares (None, 9, 1, 3)" in note["message"]
+    assert case["forward"]["outputs"][0]["shape"] == [2, 9, 7, 3]
+    aligned = recorded("keras3", "attention:mha_rank4_axis_2")
+    assert "declared_shape_differs" not in codes(check({"model": aligned["native"]}))

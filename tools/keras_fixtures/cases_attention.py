@@ -63,6 +63,12 @@ CASES = [
     mha("mha_rank4_axes_dropout", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2, key_dim=3,
         attention_axes=[2], dropout=0.1),
     mha("mha_axis_0", QV, num_heads=2, key_dim=3, attention_axes=0),
+    # On an axis it does not attend over, a query size of 1 broadcasts against the value's:
+    # Keras declares the query's size and computes the value's.
+    mha("mha_query_broadcasts_unattended_axis", {"q": [9, 1, 3], "v": [5, 7, 4]}, num_heads=1,
+        key_dim=2, value_dim=2, attention_axes=[1]),
+    mha("mha_batch_axis_attended", {"q": [9, 1, 1], "v": [9, 7, 4]}, num_heads=1, key_dim=2,
+        attention_axes=[0]),
     mha("mha_axis_3", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3, attention_axes=3),
     mha("mha_axis_minus_1", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3,
         attention_axes=-1),

@@ -228,8 +228,10 @@ class KerasLoader:
             if not isinstance(raw, dict) or not isinstance(raw.get("class_name"), str):
                 raise where.child(i).fail(
                     "must be a layer object with a 'class_name' and a 'config'")
-            config = raw.get("config") or {}
-            if not isinstance(config, dict):
+            config = raw.get("config")
+            if config is None:
+                config = {}
+            elif not isinstance(config, dict):
                 raise where.child(i, "config").fail("must be an object")
             name = raw.get("name", config.get("name"))
             if name is not None and not isinstance(name, str):
@@ -414,7 +416,7 @@ def operation_arguments(entry: Entry) -> list[Any] | None:
     when an argument is neither (a list of tensors, a structure)."""
     nodes = entry.raw.get("inbound_nodes")
     args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
-    if not isinstance(args, list) or entry.raw.get("config", {}).keys() - {"name"}:
+    if not isinstance(args, list) or entry.config.keys() - {"name"}:
         return None
     arguments: list[Any] = []
     for arg in args:
@@ -688,13 +690,17 @@ def split_kwargs(call: Call, kwargs: Mapping[str, Any], tensors: Mapping[str, li
                  mask_of: Callable[[Any], Any]) -> Call:
     """``call`` with a node's keyword arguments: tensor arguments (``tensors``: those of each
     argument) join its inputs in ``TENSOR_KWARGS`` order; masks (``mask_of`` reads one) go
-    apart; the other arguments that are not None become options."""
+    apart (a structure that holds tensors but is no mask stays an option, which the forward
+    pass refuses); the other arguments that are not None become options."""
     tensor_kwargs: dict[str, list[TensorRef]] = {}
     masks: dict[str, Any] = {}
     for key, value in kwargs.items():
         found = tensors[key]
-        if found and is_mask(key):
-            masks[key] = mask_of(value)
+        mask = mask_of(value) if found and is_mask(key) else None
+        if mask is not None:
+            masks[key] = mask
+        elif found and is_mask(key):
+            call.options[key] = value
         elif found:
             tensor_kwargs[key] = found
         elif value is not None:

@@ -42,7 +42,17 @@ from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, num_elements, shapes_text
 from .activations import LARGE_NEGATIVE, masked_softmax
-from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    Mask,
+    ShapeCaveat,
+    Shapes,
+    Weight,
+    expand_mask,
+    register,
+)
 from .normalization import Axes
 from .tf_keras import tf_keras_variant
 
@@ -377,12 +387,45 @@ class MultiHeadAttention(ProjectedAttention):
             outputs.append((query[0], self.args.num_heads, query[1], query[1]))
         return outputs
 
-    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
         if index == 1 and options.get("return_attention_scores"):
             return ("Keras declares the attention scores (batch, num_heads, T, T) with T the "
                     "query's length, and computes them over the query's and the value's "
                     "attention axes")
+        if index == 0 and self.computed_output(inputs) != self.output_shapes(inputs)[0]:
+            return ("Keras declares the query's sizes on the axes it does not attend over, and "
+                    "computes them broadcast against the value's")
         return None
+
+    def computed_output(self, inputs: Shapes) -> Shape:
+        """The output Keras' einsums compute: on each axis it does not attend over (batch and
+        features aside), a query size of 1 broadcast against the value's and the key's, where
+        Keras declares the query's."""
+        query, value, key = self.query_value_key(inputs)
+        computed = list(self.output_shapes(inputs)[0])
+        attended = set(self.attention_axes(len(query)))
+        for axis in range(1, len(query) - 1):
+            if axis not in attended:
+                for other in (value[axis], key[axis]):
+                    if computed[axis] == 1:
+                        computed[axis] = other
+        return tuple(computed)
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        declared, computed = self.output_shapes(inputs)[0], self.computed_output(inputs)
+        if computed == declared:
+            return None
+        axis = next(a for a, (d, c) in enumerate(zip(declared, computed, strict=True)) if d != c)
+        return ShapeCaveat(
+            f"'{self.name}' computes {format_shape(computed)}, but Keras 3 declares "
+            f"{format_shape(declared)}, as the summary shows: on axis {axis}, which it does not "
+            f"attend over, the query has 1 where the value has {computed[axis]}, and Keras' "
+            "einsums broadcast them. A layer after it is built for the declared shape: one that "
+            "reads only the last axis still runs, others fail at predict or compute over other "
+            "axes than the summary shows.",
+            "Give the query the value's sizes on the axes attention does not run over, or "
+            "attend over those axes too (attention_axes).")
 
     def attention_axes(self, query_rank: int) -> tuple[int, ...]:
         """The attention axes of the projected tensors (query rank + 1), as Keras resolves them;
@@ -677,7 +720,8 @@ class DotAttentionBase(AttentionLayer):
             f"attention scores {format_shape(scores)}, one score per value, but they do not "
             "fit: Keras' matmul of the two fails.", SAME_RANK_HINT)
 
-    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
         if self.tf_static:
             return None
         return ("Keras 3 declares (*query[:-1], value[-1]) and scores (*query[:-1], Tv), but "

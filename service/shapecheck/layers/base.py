@@ -234,10 +234,12 @@ class Layer:
         """Output shapes of a call with non-tensor options (``return_attention_scores``)."""
         return self.output_shapes(inputs)
 
-    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
-        """Why Keras computes output ``index`` of a call with ``options`` in a shape other than
-        the one it declares (and the shape rule gives); None where the two always agree. By
-        default: an ``activation`` that changes the shape (glu halves the last axis)."""
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        """Why Keras computes output ``index`` of a call with ``options`` on ``inputs`` in a
+        shape other than the one it declares (and the shape rule gives); None where the two
+        agree. By default: an ``activation`` that changes the shape (glu halves the last
+        axis)."""
         activation = getattr(self.args, "activation", None)
         if activation in SHAPE_CHANGING:
             return (f"its activation '{activation}' halves the last axis, which Keras leaves out "

@@ -266,11 +266,12 @@ class EinsumDense(Layer):
     def output_shape(self, shape: Shape) -> Shape:
         return self.analyse(shape).output
 
-    def undeclared_shape(self, index: int, options: Mapping[str, Any]) -> str | None:
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
         if self.spec.ellipsis == "left" and self.reverses_elided_axes:
             return ("with '...' on the left of its equation, Keras 3 declares the axes it "
                     "elides in reverse order, and computes them in order")
-        return super().undeclared_shape(index, options)
+        return super().undeclared_shape(index, options, inputs)
 
     def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
         """Where Keras 3 declares the axes a left ``...`` elides in another order than its
