@@ -13,8 +13,8 @@ from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LimitExceeded, RequestInvalid
 from shapecheck.layers import REGISTRY
-from shapecheck.layers.preprocessing import resize_matrix, tf_bicubic_matrix
-from shapecheck.layers.reshaping import RESIZE_KERNELS
+from shapecheck.layers.preprocessing import resize_matrix
+from shapecheck.layers.reshaping import RESIZE_KERNELS, tf_bicubic_matrix
 from shapecheck.layers.tf_keras import TF_KERAS_VARIANTS
 
 

@@ -153,6 +153,12 @@ TF_KERAS_2 = [
         {"type": "UpSampling2D", "data_format": "channels_first"}, forward=False),
     seq("upsample2d_unknown_channels", [4, 4, None], {"type": "UpSampling2D"}, forward=False),
     seq("upsample3d_unknown_depth", [None, 2, 3, 2], {"type": "UpSampling3D"}, forward=False),
+    # tf.keras 2's bicubic is TensorFlow's resize_bicubic, not jax.image.resize's.
+    seq("upsample2d_bicubic", [3, 4, 2], {"type": "UpSampling2D", "size": [2, 3],
+                                          "interpolation": "bicubic"}),
+    seq("upsample2d_bicubic_channels_first", [2, 3, 3],
+        {"type": "UpSampling2D", "size": 2, "interpolation": "bicubic",
+         "data_format": "channels_first"}),
 ]
 
 CASES = tf_keras_2_cases(

@@ -26,7 +26,7 @@ from ..shapes import DATA_FORMATS, Dim, Shape, conv_output_length, format_shape
 from .base import Array, Layer, LayerArgs, Shapes, Weight, inner_layer, register
 from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
-from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS
+from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS, tf_bicubic_matrix
 from .tf_keras import tf_keras_variant
 
 KERAS_EPSILON = np.float32(1e-7)
@@ -1700,23 +1700,6 @@ def spread_view(values: Array, stats: tuple[int, ...], target: Sequence[int]) ->
     if math.prod(spread) != math.prod(target):
         raise ValueError(f"cannot reshape {spread} into {tuple(target)}")
     return np.broadcast_to(values, spread).reshape(target)
-
-
-def tf_bicubic_matrix(length: int, size: int) -> Array:
-    """The (length, size) matrix of TensorFlow's ``resize_bicubic`` (half-pixel centres), which
-    ``tf.image.resize`` runs for bicubic without antialiasing: Keys' cubic kernel on the four
-    pixels around each sample, its offset rounded to 1/1024 (the kernel is tabulated), pixels
-    outside the image dropped and the weights renormalised."""
-    samples = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(length / size) - 0.5
-    first = np.floor(samples)
-    offset = np.rint((samples - first) * 1024) / 1024
-    matrix = np.zeros((length, size))
-    for tap in range(-1, 3):
-        pixels = first.astype(np.int64) + tap
-        inside = (pixels >= 0) & (pixels < length)
-        np.add.at(matrix, (np.clip(pixels, 0, length - 1), np.arange(size)),
-                  np.where(inside, RESIZE_KERNELS["bicubic"](np.abs(offset - tap)), 0.0))
-    return (matrix / matrix.sum(axis=0)).astype(np.float32)
 
 
 @tf_keras_variant

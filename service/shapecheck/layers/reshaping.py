@@ -446,9 +446,13 @@ class UpSampling2D(UpSampling):
             return super().apply(x, weights)
         for axis, factor in zip(self.axes, self.size, strict=True):
             if factor > 1:
-                matrix = resize_weights(x.shape[axis], factor, self.args.interpolation)
+                matrix = self.interpolation_matrix(x.shape[axis], factor)
                 x = np.moveaxis(np.tensordot(x, matrix, axes=([axis], [0])), -1, axis)
         return x
+
+    def interpolation_matrix(self, length: int, factor: int) -> Array:
+        """The (length, length·factor) weights of the interpolation along one axis."""
+        return resize_weights(length, factor, self.args.interpolation)
 
     def interpolation_text(self) -> str:
         if self.args.interpolation == "nearest":
@@ -470,6 +474,12 @@ class TfKerasUpSampling2D(UpSampling2D):
 
     def has_unknown_size(self, shape: Shape) -> bool:
         return any(shape[axis] is None for axis in self.axes)
+
+    def interpolation_matrix(self, length: int, factor: int) -> Array:
+        """Bicubic is TensorFlow's ``resize_bicubic``, the other interpolations Keras 3's."""
+        if self.args.interpolation != "bicubic":
+            return super().interpolation_matrix(length, factor)
+        return tf_bicubic_matrix(length, length * factor)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         if not self.has_unknown_size(inputs[0]):
@@ -529,3 +539,20 @@ def resize_weights(length: int, factor: int, method: str) -> Array:
         weights = RESIZE_KERNELS[method](np.abs(centres - pixels[:, None]))
     total = weights.sum(axis=0, keepdims=True)
     return (weights / total).astype(np.float32)
+
+
+def tf_bicubic_matrix(length: int, size: int) -> Array:
+    """The (length, size) matrix of TensorFlow's ``resize_bicubic`` (half-pixel centres), which
+    ``tf.image.resize`` runs for bicubic without antialiasing: Keys' cubic kernel on the four
+    pixels around each sample, its offset rounded to 1/1024 (the kernel is tabulated), pixels
+    outside the image dropped and the weights renormalised."""
+    samples = (np.arange(size, dtype=np.float32) + 0.5) * np.float32(length / size) - 0.5
+    first = np.floor(samples)
+    offset = np.rint((samples - first) * 1024) / 1024
+    matrix = np.zeros((length, size))
+    for tap in range(-1, 3):
+        pixels = first.astype(np.int64) + tap
+        inside = (pixels >= 0) & (pixels < length)
+        np.add.at(matrix, (np.clip(pixels, 0, length - 1), np.arange(size)),
+                  np.where(inside, RESIZE_KERNELS["bicubic"](np.abs(offset - tap)), 0.0))
+    return (matrix / matrix.sum(axis=0)).astype(np.float32)
