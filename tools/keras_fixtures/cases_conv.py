@@ -255,7 +255,24 @@ TF_KERAS_2 = [
     seq("separable2d_batch_axes", [3, 6, 7, 2],
         conv("SeparableConv2D", filters=4, kernel_size=3)),
     seq("depthwise2d_batch_axes", [3, 6, 7, 2], conv("DepthwiseConv2D", kernel_size=3)),
+    # tf.keras 2's SeparableConv1D takes causal padding (Keras 3 refuses it, as in
+    # separable1d_causal).
+    seq("separable1d_causal_dilated", [9, 2], conv("SeparableConv1D", filters=2, kernel_size=2,
+                                                  padding="causal", dilation_rate=2)),
+    # A dilated depthwise convolution with an unknown spatial size: tf.keras 2 (space_to_batch)
+    # declares every spatial size unknown.
+    seq("separable2d_dilated_unknown_height", [None, 6, 2],
+        conv("SeparableConv2D", filters=2, kernel_size=3, dilation_rate=2), forward=False),
+    seq("depthwise2d_dilated_unknown_width", [6, None, 2],
+        conv("DepthwiseConv2D", kernel_size=3, dilation_rate=2, padding="same"),
+        forward=False),
+    seq("separable2d_dilated_unknown_channels_first", [2, None, 6],
+        conv("SeparableConv2D", filters=2, kernel_size=3, dilation_rate=2,
+             data_format="channels_first"), forward=False),
+    seq("conv2d_dilated_unknown_height", [None, 6, 2],
+        conv("Conv2D", filters=2, kernel_size=3, dilation_rate=2), forward=False),
 ]
 
 CASES = tf_keras_2_cases([*CONV, *SEPARABLE, *DEPTHWISE, *TRANSPOSE, *TF_KERAS_2],
-                         ["conv2d_rank_too_high", *(c["id"] for c in TF_KERAS_2)])
+                         ["conv2d_rank_too_high", "separable1d_causal",
+                          *(c["id"] for c in TF_KERAS_2)])

@@ -776,6 +776,46 @@ class SeparableConv2D(SeparableConv):
     aliases = ("SeparableConvolution2D",)
 
 
+class TfKerasDilatedDepthwise(BaseConv):
+    """A depthwise (or separable) convolution as tf.keras 2 declares it: TensorFlow runs a
+    dilated one through space_to_batch, whose shape inference loses every spatial size when one
+    is unknown ((None, None, 6, 2) → (None, None, None, 2) with dilation 2)."""
+
+    def output_lengths(self, shape: Shape) -> list[Dim]:
+        lengths = super().output_lengths(shape)
+        if self.loses_sizes(shape):
+            return [None] * len(lengths)
+        return lengths
+
+    def loses_sizes(self, shape: Shape) -> bool:
+        return max(self.dilation) > 1 and any(shape[axis] is None for axis in self.spatial_axes)
+
+    def explain_lengths(self, inputs: Shapes, outputs: Shapes) -> str:
+        if not self.loses_sizes(inputs[0]):
+            return super().explain_lengths(inputs, outputs)
+        return ("every spatial length unknown: tf.keras 2 runs a dilated depthwise convolution "
+                "through space_to_batch, which loses the sizes when one is unknown")
+
+
+@tf_keras_variant
+class TfKerasDepthwiseConv2D(TfKerasDilatedDepthwise, DepthwiseConv2D):
+    """DepthwiseConv2D as tf.keras 2 declares it (``TfKerasDilatedDepthwise``)."""
+
+
+@tf_keras_variant
+class TfKerasSeparableConv2D(TfKerasDilatedDepthwise, SeparableConv2D):
+    """SeparableConv2D as tf.keras 2 declares it (``TfKerasDilatedDepthwise``)."""
+
+
+@tf_keras_variant
+class TfKerasSeparableConv1D(SeparableConv1D):
+    """tf.keras 2's SeparableConv1D also takes ``padding='causal'`` (Keras 3 refuses it):
+    the steps padded on the left only, as Conv1D does."""
+
+    class Args(SeparableConvArgs):
+        padding = Choice(CONV_PADDINGS, load_default="valid")
+
+
 class ConvTranspose(BaseConv):
     """Shared by Conv1D/2D/3DTranspose: the gradient of a convolution, which upsamples by
     ``strides`` (``output_padding`` adds up to strides − 1 positions at the end)."""
