@@ -153,8 +153,12 @@ def test_attention_on_tensors_it_cannot_combine_refuses_the_forward_pass(model, 
         check({"model": model, "forward": {}})
 
 
-def test_a_conv_lstm_budget_counts_its_padded_frames():
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_conv_lstm_budget_counts_its_padded_frames(wrapped: bool):
+    """Also inside a Bidirectional, which counted no scratch of its own (a MemoryError)."""
     layer = {"type": "ConvLSTM2D", "filters": 2, "kernel_size": 3, "padding": "same",
-             "dilation_rate": [1, 10**18]}
+             "dilation_rate": [1, 10**9], "return_sequences": True}
+    if wrapped:
+        layer = {"type": "Bidirectional", "layer": layer}
     with pytest.raises(LimitExceeded):
         check({"model": {"inputs": [3, 5, 5, 2], "layers": [layer]}, "forward": {}})

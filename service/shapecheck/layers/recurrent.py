@@ -977,6 +977,12 @@ class Bidirectional(Layer):
     def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
         return 2 * (inputs[0][1] or 0)  # forwards, then backwards
 
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Each direction's (a ConvLSTM's padded frames), one after the other: the larger."""
+        sequence = [inputs[0]]
+        return max(layer.scratch_bytes(sequence, layer.output_shapes(sequence))
+                   for layer in self.pair)
+
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         return self.run(inputs, weights)
 
