@@ -253,10 +253,11 @@ def shape_changing_activations(prop: Propagation) -> list[Diagnostic]:
     notes = []
     for name, state in prop.states.items():
         args = getattr(state.layer, "args", None)
-        found = [(argument, getattr(args, argument)) for argument in ACTIVATION_ARGUMENTS
-                 if getattr(args, argument, None) in SHAPE_CHANGING]
-        if found and state.output_shapes:
-            notes.append(activation_note(name, state, *found[0]))
+        for argument in ACTIVATION_ARGUMENTS:
+            activation = getattr(args, argument, None)
+            if activation in SHAPE_CHANGING and state.output_shapes:
+                notes.append(activation_note(name, state, argument, activation))
+                break
     return notes
 
 
@@ -310,6 +311,8 @@ def declared_shapes_that_differ(prop: Propagation) -> list[Diagnostic]:
     says (``Layer.declared_shape_caveat``)."""
     notes = []
     for name, state in prop.states.items():
+        if type(state.layer).declared_shape_caveat is Layer.declared_shape_caveat:
+            continue  # the usual case: the layer declares what it computes
         if state.output_shapes and state.input_shapes:
             caveat = state.layer.declared_shape_caveat(state.input_shapes[0])
             if caveat is not None:
