@@ -42,17 +42,7 @@ from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, num_elements, shapes_text
 from .activations import LARGE_NEGATIVE, masked_softmax
-from .base import (
-    Array,
-    Layer,
-    LayerArgs,
-    Mask,
-    ShapeCaveat,
-    Shapes,
-    Weight,
-    expand_mask,
-    register,
-)
+from .base import Array, Layer, LayerArgs, Mask, ShapeCaveat, Shapes, Weight, expand_mask, register
 from .normalization import Axes
 from .tf_keras import tf_keras_variant
 
