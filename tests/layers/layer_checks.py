@@ -28,9 +28,11 @@ def error_of(result: dict) -> dict:
     return errors[0]
 
 
-def only_diagnostic(result: dict, code: str) -> dict:
-    """The one diagnostic of ``code`` in a result."""
+def only_diagnostic(result: dict, code: str, **expected: str) -> dict:
+    """The one diagnostic of ``code`` in a result, whose fields have the ``expected`` values
+    (``severity="warning", layer="dense"``)."""
     (diagnostic,) = [d for d in result["diagnostics"] if d["code"] == code]
+    assert {key: diagnostic[key] for key in expected} == expected, diagnostic
     return diagnostic
 
 

@@ -198,8 +198,7 @@ def test_glu_warns_that_predict_halves_the_declared_shape() -> None:
     result = run([3, 5], {"type": "Dense", "units": 4, "activation": "glu"},
                  {"type": "Dense", "units": 1})
     assert result["layers"][0]["output_shapes"] == [[None, 3, 4]]  # as Keras' summary
-    note = only_diagnostic(result, "activation_changes_shape")
-    assert note["severity"] == "warning" and note["layer"] == "dense"
+    note = only_diagnostic(result, "activation_changes_shape", severity="warning", layer="dense")
     assert note["message"] == (
         "'dense' applies the glu activation, which splits the last axis in two halves and "
         "multiplies the first by the sigmoid of the second: Keras declares (None, 3, 4), as "
