@@ -124,19 +124,20 @@ def layer_profile(doc: dict[str, Any], repeat: int) -> list[tuple[str, int, floa
     from shapecheck.forward import run_forward
 
     graph, prop, weights = at_batch_1(doc)
-    graph, weights = forward_plan.prepare(graph, prop, weights)
+    key = "bench.forward"  # run_forward then finds this plan, whose layers are timed
+    planned, _ = forward_plan.prepare(graph, prop, weights, key)
     spent: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
     for call in prop.order:
-        calls[layer_kind(graph.layers[call.layer])] += 1
-    for layer in graph.layers.values():
+        calls[layer_kind(planned.layers[call.layer])] += 1
+    for layer in planned.layers.values():
         layer.forward = timed(layer, layer_kind(layer), spent)  # type: ignore[method-assign]
     inputs = {i.name: np.random.default_rng(0).standard_normal(i.shape, dtype=np.float32)
               for i in graph.inputs}
     best: dict[str, float] = {}
     for _ in range(repeat):
         spent.clear()
-        run_forward(graph, prop, inputs, weights)
+        run_forward(graph, prop, inputs, weights, key=key)
         if not best or sum(spent.values()) < sum(best.values()):
             best = dict(spent)
     return sorted(((kind, calls[kind], seconds) for kind, seconds in best.items()),

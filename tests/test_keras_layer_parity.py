@@ -4,7 +4,7 @@ refused layer, and (where recorded) the same numbers out of the forward pass."""
 from __future__ import annotations
 
 import pytest
-from keras_fixtures import assert_forward_as_recorded, cases
+from keras_fixtures import assert_forward_as_recorded, assert_rows_equal, cases, layers_in_error
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 
@@ -21,15 +21,8 @@ def test_shapes_and_params_match_keras(case: dict) -> None:
         assert not result["ok"], f"Keras refuses this model: {case['error']['message']}"
         assert errors[0]["layer"] == case["error"]["layer"], errors
         return
-    assert result["ok"], result["diagnostics"]
-    ours = {row["name"]: row for row in result["layers"]}
-    for expected in case["layers"]:
-        row = ours[expected["name"]]
-        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
-        assert row["params"] == expected["params"], expected["name"]
-        assert row["trainable_params"] == expected["trainable_params"], expected["name"]
-        assert row["non_trainable_params"] == expected["non_trainable_params"]
-    assert result["totals"]["params"] == case["totals"]["params"]
+    assert_rows_equal(result, case["layers"], case["totals"]["params"],
+                      layers_in_error(case, result))
 
 
 def refused_as_invalid_arguments(case: dict) -> bool:

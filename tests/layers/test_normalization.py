@@ -201,7 +201,22 @@ def test_rms_normalization_keras_builds_passes_its_shape_on() -> None:
     assert errors == ["conv", "rms"]
 
 
-def test_the_same_axis_twice_is_refused() -> None:
-    """Keras builds LayerNormalization(axis=[-1, 2]) on rank 3, but predict fails."""
-    error = error_of(run([4, 5], {"type": "LayerNormalization", "axis": [-1, 2]}))
-    assert "name the same axis" in error["message"]
+def test_the_same_axis_twice_is_refused_at_predict_in_keras_3() -> None:
+    """Keras 3 builds LayerNormalization(axis=[-1, 2]) on rank 3 and the layers after it
+    (fixture normalization:ln_axis_repeated), but predict fails."""
+    result = run([4, 5], {"type": "LayerNormalization", "axis": [-1, 2]},
+                 {"type": "Dense", "units": 3})
+    assert error_of(result)["message"] == (
+        "LayerNormalization's axes [-1, 2] name the same axis of the input (None, 4, 5) twice: "
+        "Keras builds the layer, but its predict fails.")
+    assert result["layers"][1]["output_shapes"] == [[None, 4, 3]]
+
+
+def test_tf_keras_2_refuses_to_build_the_same_axis_twice() -> None:
+    """tf.keras 2: "Duplicate axis: (1, 1)" (fixture normalization:ln_axis_repeated)."""
+    doc = recorded("tfkeras2", "normalization:sn_dense")["keras_json"]
+    entry = doc["config"]["layers"][1]  # the SpectralNormalization, now a LayerNormalization
+    entry["class_name"] = "LayerNormalization"
+    entry["config"] = {"name": entry["config"]["name"], "axis": [1, -1]}
+    assert error_of(check({"model": doc}))["message"] == (
+        "LayerNormalization's axes [1, -1] name the same axis of the input (None, 4) twice.")

@@ -1,7 +1,7 @@
 """Normalization layers: BatchNormalization, LayerNormalization, RMSNormalization,
 GroupNormalization, UnitNormalization, SpectralNormalization. tf.keras 2 records only the
-SpectralNormalization cases: its wrapped layer is tf.keras 2's, and it lists its weights in
-another order."""
+SpectralNormalization cases (its wrapped layer is tf.keras 2's, and it lists its weights in
+another order) and repeated axes (it refuses to build them)."""
 
 from build import case, seq, tf_keras_2_cases
 
@@ -54,12 +54,19 @@ CASES = [
     seq("ln_unknown_normalised_axis", [4, None], {"type": LN}),
     seq("ln_axis_out_of_range", [4], {"type": LN, "axis": 2}),
     seq("ln_axis_list_out_of_range", [3, 4], {"type": LN, "axis": [1, 3]}),
+    # Two axes naming the same one: Keras 3 builds the layer (its weights shaped by the axes
+    # as listed) and the Dense after it, and only predict fails; tf.keras 2 refuses to build.
+    seq("ln_axis_repeated", [4, 6], {"type": LN, "axis": [-1, 2]}, {"type": "Dense", "units": 3}),
+    seq("ln_axis_repeated_negative_first", [4, 6], {"type": LN, "axis": [1, -2]},
+        {"type": "Dense", "units": 3}),
     # RMSNormalization: root mean square over the axes, times scale. (Keras builds it on a
     # middle axis whose scale does not broadcast, but predict fails: shapecheck refuses it.)
     seq("rms_last_axis", [3, 6], {"type": RMS}),
     seq("rms_epsilon", [5], {"type": RMS, "epsilon": 0.1}),
     seq("rms_axis_list", [3, 4], {"type": RMS, "axis": [1, 2]}),
     seq("rms_axis_out_of_range", [3], {"type": RMS, "axis": 2}),
+    seq("rms_axis_repeated", [4, 6], {"type": RMS, "axis": [1, -2]},
+        {"type": "Dense", "units": 3}),
     # GroupNormalization: groups must divide the channels.
     seq("gn_two_groups", [4, 4, 6], {"type": GN, "groups": 2}),
     seq("gn_one_group", [3, 4], {"type": GN, "groups": 1}),
@@ -85,6 +92,8 @@ CASES = [
     seq("unit_axis_first", [3, 5], {"type": UNIT, "axis": 1}),
     seq("unit_unknown_axis", [None], {"type": UNIT}, forward=False),
     seq("unit_axis_out_of_range", [3, 5], {"type": UNIT, "axis": 3}),
+    seq("unit_axis_repeated", [4, 6], {"type": UNIT, "axis": [2, 2]},
+        {"type": "Dense", "units": 3}),
     # SpectralNormalization: the wrapped layer runs unchanged at inference.
     seq("sn_dense", [4], {"type": SN, "layer": {"type": "Dense", "units": 3}}),
     seq("sn_dense_3d_no_bias", [2, 4], {"type": SN, "layer": {"type": "Dense", "units": 3,
@@ -151,4 +160,5 @@ TF_KERAS_2 = [
 CASES = tf_keras_2_cases(
     [*CASES, *TF_KERAS_2],
     ["sn_dense", "sn_dense_3d_no_bias", "sn_conv2d", "sn_embedding", "sn_frozen",
+     "ln_axis_repeated", "ln_axis_repeated_negative_first", "unit_axis_repeated",
      *(c["id"] for c in TF_KERAS_2)])

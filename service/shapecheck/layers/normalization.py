@@ -71,6 +71,9 @@ class Normalizing(Layer):
     """Shape-keeping layers that normalise over some axes of their input."""
 
     family = "normalization"
+    builds_on_repeated_axes: ClassVar[bool] = True
+    """Whether Keras builds the layer when two of its axes name the same axis of the input
+    (Keras 3 does, and only its predict fails; tf.keras 2 refuses to build it)."""
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
@@ -79,12 +82,24 @@ class Normalizing(Layer):
         """The axes as given, as a tuple."""
 
     def output_shape(self, shape: Shape) -> Shape:
-        self.resolve_axes(shape, self.axes)
+        if self.repeats_axes(shape):
+            # Keras 3 builds the layer (weights shaped by the axes as listed); predict fails.
+            builds = self.builds_on_repeated_axes
+            raise LayerInputIncompatible(
+                f"{self.keras_name}'s axes {list(self.axes)} name the same axis of the input "
+                f"{format_shape(shape)} twice" + (
+                    ": Keras builds the layer, but its predict fails." if builds else "."),
+                "List each axis once.", declared=[shape] if builds else None)
         return shape
 
+    def repeats_axes(self, shape: Shape) -> bool:
+        """Whether two of the axes name the same axis of ``shape`` (``output_shape``
+        refuses it)."""
+        axes = self.resolve_axes(shape, self.axes)
+        return len(set(axes)) != len(axes)
+
     def resolve_axes(self, shape: Shape, axes: Sequence[int]) -> list[int]:
-        """The ``axes`` counted from 0; raise when the input has no such axis, or when two
-        name the same axis (Keras builds that model, but its predict fails)."""
+        """The ``axes`` counted from 0; raise when the input has no such axis."""
         rank = len(shape)
         resolved = []
         for axis in axes:
@@ -97,11 +112,6 @@ class Normalizing(Layer):
                     "Set axis to an axis of the input, e.g. -1 for the last (features) axis.",
                 )
             resolved.append(index)
-        if len(resolved) > 1 and len(set(resolved)) != len(resolved):
-            raise LayerInputIncompatible(
-                f"{self.keras_name}'s axes {list(axes)} name the same axis of the input "
-                f"{format_shape(shape)} twice.",
-                "List each axis once.")
         return resolved
 
     def sizes(self, shape: Shape, axes: Sequence[int]) -> tuple[int, ...]:
@@ -253,6 +263,14 @@ class LayerNormalization(Normalizing):
                 f"with {how}")
 
 
+@tf_keras_variant
+class TfKerasLayerNormalization(LayerNormalization):
+    """LayerNormalization in a tf.keras 2 document: two axes naming the same one refuse it
+    at build."""
+
+    builds_on_repeated_axes = False
+
+
 def feature_shape(shape: Sequence[int], axes: Sequence[int]) -> list[int]:
     """The shape a per-feature weight is reshaped to: 1 except on ``axes``."""
     out = [1] * len(shape)
@@ -299,7 +317,7 @@ class RMSNormalization(Normalizing):
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         scale = self.sizes(shape, sorted(self.axes))
-        if broadcast_shapes(shape, scale) is None:
+        if broadcast_shapes(shape, scale) is None and not self.repeats_axes(shape):
             # Keras builds this model, but its predict fails.
             raise LayerInputIncompatible(
                 f"RMSNormalization multiplies its input {format_shape(shape)} by a scale of "
@@ -429,6 +447,14 @@ class UnitNormalization(Normalizing):
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
+
+
+@tf_keras_variant
+class TfKerasUnitNormalization(UnitNormalization):
+    """UnitNormalization in a tf.keras 2 document: two axes naming the same one refuse it
+    at build."""
+
+    builds_on_repeated_axes = False
 
 
 @register
