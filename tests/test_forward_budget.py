@@ -174,6 +174,10 @@ def test_attention_scores_count_in_memory_and_macs():
     assert needed.other_macs == scores * (4 + 5)
     x = out = 2 * 50 * 8
     assert needed.activation_bytes == 4 * (x + out + out + 2 * scores)
+    across_heads = {"inputs": [8], "layers": [  # vectors: the heads attend to each other
+        {"type": "MultiHeadAttention", "num_heads": 6, "key_dim": 4, "attention_axes": [1],
+         "inputs": ["input", "input"]}]}
+    assert estimate_of(across_heads, batch=2).other_macs == 2 * 6 * 6 * (4 + 4)
     additive = {"inputs": {"q": [30, 6], "v": [40, 6]}, "layers": [
         {"type": "AdditiveAttention", "inputs": ["q", "v"]}]}
     needed = estimate_of(additive, batch=1)

@@ -53,14 +53,6 @@ def refused(record: dict) -> dict[str, str]:
     return REFUSED.get(record["id"]) or REFUSED.get(f"{flavour_of(record)}:{record['id']}", {})
 
 
-# Where Keras 3 (which the engine follows) and tf.keras 2 disagree on a recorded shape.
-KERAS3_SHAPES = {
-    # Keras 3 declares attention scores (batch, heads, T_query, T_query); tf.keras 2 gives the
-    # true (batch, heads, T_query, T_key).
-    ("attention_with_key_and_scores", "mha"): [[None, 4, 8], [None, 2, 4, 4]],
-}
-KERAS3_OUTPUTS = {"attention_with_key_and_scores": [[None, 4, 8], [None, 2, 4, 4]]}
-
 # Keras 3 operations that only compute masks: the loader leaves them out (masks do not change
 # shapes), so they have no row.
 MASK_ONLY = {("embedding_mask_lstm", "not_equal")}
@@ -72,8 +64,7 @@ def assert_matches_keras(result: dict, record: dict) -> None:
     assert list(rows) == [r["name"] for r in recorded]
     for expected in recorded:
         row = rows[expected["name"]]
-        shapes = KERAS3_SHAPES.get((record["id"], expected["name"]), expected["output_shapes"])
-        assert row["output_shapes"] == shapes, expected["name"]
+        assert row["output_shapes"] == expected["output_shapes"], expected["name"]
         assert row["type"] == expected["type"], expected["name"]
         for key in ("params", "trainable_params", "non_trainable_params"):
             assert row[key] == expected[key], (expected["name"], key)
@@ -103,7 +94,7 @@ def assert_checks_as_keras(document: dict, record: dict, refusals: dict[str, str
     assert result["ok"], result["diagnostics"]
     assert_matches_keras(result, record)
     outputs = [o["shape"] for o in result["model"]["outputs"]]
-    assert outputs == KERAS3_OUTPUTS.get(record["id"], record["outputs"])
+    assert outputs == record["outputs"]
 
 
 def saved_documents(flavour: str) -> list:

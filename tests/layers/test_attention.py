@@ -4,7 +4,7 @@ error hints, MACs)."""
 from __future__ import annotations
 
 import pytest
-from keras_fixtures import recorded
+from keras_fixtures import family_cases, recorded
 from layer_checks import codes, error_of, only_diagnostic, only_row
 from shapecheck import check
 from shapecheck.analysis import analyse
@@ -124,12 +124,36 @@ def test_attention_takes_two_or_three_tensors() -> None:
     assert "received 4 tensor(s)" in error["message"]
 
 
-def test_multi_head_attention_needs_a_steps_axis() -> None:
-    """Keras builds MultiHeadAttention on (batch, features) inputs, but predict fails."""
+def test_multi_head_attention_needs_a_steps_axis_or_attention_axes() -> None:
+    """Keras builds MultiHeadAttention on (batch, features) inputs, but with no attention axes
+    (the default) its predict fails (fixture attention:mha_vectors); given some, it attends
+    over the projected (batch, heads, key_dim) (attention:mha_vectors_axis_1)."""
     error = error_of(run({"q": [4], "v": [6]},
                          {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
-    assert "the query (None, 4) has no steps axis" in error["message"]
+    assert error["message"].endswith(
+        "the query (None, 4) has no steps axis, and no attention_axes are given: Keras builds "
+        "the layer, but its predict fails.")
     assert "Reshape((1, features))" in error["hint"]
+    assert run({"q": [4], "v": [6]}, {"type": "MultiHeadAttention", "num_heads": 2,
+                                      "key_dim": 3, "attention_axes": 1})["ok"]
+
+
+@pytest.mark.parametrize(("query", "axis", "call", "fails"), [
+    ([4], 2, {}, True),  # the einsum path: fixture attention:mha_vectors_channel_axis
+    ([3, 4], 3, {}, False),  # the fused path ignores the axes: attention:mha_axis_3
+    ([3, 4], 3, {"return_attention_scores": True}, True),  # the einsum path again
+])
+def test_multi_head_attention_cannot_attend_over_the_key_dim_channels(
+        query: list, axis: int, call: dict, fails: bool) -> None:
+    layer = {"type": "MultiHeadAttention", "name": "mha", "num_heads": 2, "key_dim": 3,
+             "attention_axes": axis, "inputs": ["q", "v"], "call": call}
+    result = check({"model": {"inputs": {"q": query, "v": query}, "layers": [layer],
+                              "outputs": ["mha:0"]}})
+    assert result["ok"] is not fails
+    if fails:
+        assert error_of(result)["message"].startswith(
+            "MultiHeadAttention attends over the last axis of its projected query (batch, ..., "
+            "heads, key_dim), whose key_dim channels its scores contract")
 
 
 def test_attention_query_and_key_need_one_size() -> None:
@@ -181,7 +205,8 @@ def test_multi_head_attention_query_and_value_need_one_rank() -> None:
                          {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}))
     assert error["code"] == "layer_input_incompatible" and error["layer"] == "multi_head_attention"
     assert error["message"] == ("MultiHeadAttention needs the query (None, 2, 3, 4) and the "
-                                "value (None, 5, 4) to have the same number of axes.")
+                                "value (None, 5, 4) to have the same number of axes: Keras "
+                                "builds the layer, but its predict fails.")
 
 
 @pytest.mark.parametrize("inputs", [{"q": [4, 8], "v": []}, {"q": [], "v": [4, 8]}])
@@ -296,3 +321,52 @@ def test_multi_head_attention_warns_where_a_query_axis_of_1_broadcasts() -> None
     assert case["forward"]["outputs"][0]["shape"] == [2, 9, 7, 3]
     aligned = recorded("keras3", "attention:mha_rank4_axis_2")
     assert "declared_shape_differs" not in codes(check({"model": aligned["native"]}))
+
+
+# -- tf.keras 2 MultiHeadAttention: einsums only, computed as it builds ---------------------------
+def tf_keras_mha_document(native: dict) -> dict:
+    """The tf.keras 2 to_json() of a native case of one MultiHeadAttention over inputs q and v,
+    edited from the recorded attention:mha_cross: tf.keras 2 writes none for the models it
+    refuses to build."""
+    doc = recorded("tfkeras2", "attention:mha_cross")["keras_json"]
+    query, value, mha = doc["config"]["layers"]
+    for entry in (query, value):
+        entry["config"]["batch_input_shape"] = [None, *native["inputs"][entry["name"]]]
+    layer = next(e for e in native["layers"] if e["type"] == "MultiHeadAttention")
+    mha["config"].update({"value_dim": None, "attention_axes": None},  # mha_cross' own
+                         **{k: v for k, v in layer.items() if k not in ("type", "inputs", "name")})
+    for shape in ("query_shape", "key_shape", "value_shape"):
+        del mha["config"][shape]
+    return doc
+
+
+TF_KERAS_MHA_REFUSALS = [
+    pytest.param(case, id=case["id"]) for case in family_cases("tfkeras2", "layers", "attention")
+    if case["id"].startswith("mha_") and "error" in case
+    and list(case["native"]["inputs"]) == ["q", "v"]]
+
+
+@pytest.mark.parametrize("case", TF_KERAS_MHA_REFUSALS)
+def test_tf_keras_2_refuses_to_build_the_attention_its_einsums_cannot_compute(case: dict) -> None:
+    """tf.keras 2 refuses these models as it builds them (where Keras 3 builds some, and only
+    its predict fails); the same document without the tf.keras 2 edits is checked in
+    test_tf_keras_2_mha_template_builds."""
+    error = error_of(check({"model": tf_keras_mha_document(case["native"])}))
+    assert error["layer"] == "multi_head_attention"
+    assert "predict" not in error["message"]
+
+
+def test_tf_keras_2_mha_template_builds() -> None:
+    """The template of the refusals above checks as tf.keras 2 built it."""
+    case = recorded("tfkeras2", "attention:mha_cross")
+    assert check({"model": tf_keras_mha_document(case["native"])})["ok"]
+
+
+def test_tf_keras_2_declares_the_scores_it_computes() -> None:
+    """tf.keras 2: (batch, heads, T_query, T_key); Keras 3 declares (batch, heads, T_query,
+    T_query) (model fixtures attention_with_key_and_scores)."""
+    layer = TF_KERAS_VARIANTS["MultiHeadAttention"].from_config(
+        "mha", {"num_heads": 2, "key_dim": 3, "attention_axes": [1, 2]})
+    assert layer.output_shapes_for_call([(None, 3, 4, 5), (None, 6, 7, 5)],
+                                        {"return_attention_scores": True}) == [
+        (None, 3, 4, 5), (None, 2, 3, 4, 6, 7)]

@@ -23,9 +23,16 @@ def listed(case_id: str, layer: str, shapes: dict, forward: bool = True, **args:
                 forward=forward)
 
 
-# Keras builds MultiHeadAttention on rank-2 inputs, GroupQueryAttention on rank-4 ones and
-# Attention on a query and key of different sizes, but predict fails: shapecheck refuses them
-# (tests/layers/test_attention.py).
+# Keras builds GroupQueryAttention on rank-4 inputs and Attention on a query and key of
+# different sizes, but predict fails: shapecheck refuses them (tests/layers/test_attention.py).
+
+
+def mha_then_dense(case_id: str, shapes: dict, **args: object) -> dict:
+    """A MultiHeadAttention Keras builds but cannot predict, and a Dense built after it on the
+    shape Keras declares."""
+    return case(case_id, shapes, [{"type": MHA, "name": "mha", "inputs": list(shapes), **args},
+                                  {"type": "Dense", "units": 3, "inputs": "mha"}], forward=True)
+
 
 QV = {"q": [3, 4], "v": [5, 6]}
 QVK = {"q": [3, 4], "v": [5, 6], "k": [5, 7]}
@@ -72,6 +79,27 @@ CASES = [
     mha("mha_axis_3", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3, attention_axes=3),
     mha("mha_axis_minus_1", {"q": [3, 4], "v": [3, 4]}, num_heads=2, key_dim=3,
         attention_axes=-1),
+    # Vectors (no steps axis): Keras builds MultiHeadAttention on the projected (batch, heads,
+    # channels). Given attention axes, it attends over them (axis 1: across the heads); with
+    # none (the default, which leaves no axis) or the channel axis, its predict fails.
+    mha_then_dense("mha_vectors", {"q": [6], "v": [6]}, num_heads=2, key_dim=4),
+    mha("mha_vectors_axis_1", {"q": [6], "v": [5]}, num_heads=2, key_dim=4, attention_axes=1),
+    mha("mha_vectors_axis_0", {"q": [6], "v": [6]}, num_heads=2, key_dim=4, attention_axes=0),
+    mha("mha_vectors_axis_minus_1", {"q": [6], "v": [6]}, num_heads=2, key_dim=3,
+        attention_axes=-1),
+    mha_then_dense("mha_vectors_channel_axis", {"q": [6], "v": [6]}, num_heads=2, key_dim=3,
+                   attention_axes=2),
+    mha("mha_vectors_output_shape", {"q": [6], "v": [7], "k": [5]}, num_heads=3, key_dim=2,
+        value_dim=4, attention_axes=[1], output_shape=5),
+    # A query and a value of different ranks: Keras builds the layer for the query's rank.
+    mha_then_dense("mha_query_rank3_value_rank4", {"q": [5, 6], "v": [4, 5, 6]}, num_heads=2,
+                   key_dim=4),
+    mha_then_dense("mha_vector_query_sequence_value", {"q": [6], "v": [5, 6]}, num_heads=2,
+                   key_dim=4),
+    mha_then_dense("mha_sequence_query_vector_value", {"q": [5, 6], "v": [6]}, num_heads=2,
+                   key_dim=4),
+    mha_then_dense("mha_rank4_channel_axis", {"q": [2, 3, 4], "v": [2, 5, 4]}, num_heads=2,
+                   key_dim=2, attention_axes=4),
     mha("mha_rank5_volume", {"q": [2, 2, 3, 3], "v": [2, 2, 3, 3]}, num_heads=1, key_dim=2),
     case("mha_frozen", {"q": [3, 4], "v": [5, 6]},
          [{"type": MHA, "num_heads": 2, "key_dim": 3, "trainable": False,
@@ -174,4 +202,16 @@ BATCH_AS_STEPS = [
          [{"type": "Attention", "inputs": ["q", "v"]}, {"type": "Dense", "units": 2}]),
 ]
 
-CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS], [c["id"] for c in BATCH_AS_STEPS])
+MHA_RANKS = ["mha_vectors", "mha_vectors_axis_1", "mha_vectors_axis_0", "mha_vectors_axis_minus_1",
+             "mha_vectors_channel_axis", "mha_vectors_output_shape",
+             "mha_query_rank3_value_rank4", "mha_vector_query_sequence_value",
+             "mha_sequence_query_vector_value", "mha_rank4_channel_axis", "mha_cross",
+             "mha_axis_0", "mha_axis_3", "mha_axis_minus_1", "mha_rank4_axis_negative",
+             "mha_rank4_axis_2", "mha_rank4_axes_1_2", "mha_batch_axis_attended",
+             "mha_query_broadcasts_unattended_axis", "mha_rank5_volume"]
+"""MultiHeadAttention on vectors, on ranks that differ and over given axes, recorded with
+tf.keras 2 too: it always computes by einsums (Keras 3 fuses rank-3 inputs) and counts negative
+attention axes from the end of the projected rank."""
+
+CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS],
+                         [*MHA_RANKS, *(c["id"] for c in BATCH_AS_STEPS)])

@@ -197,14 +197,6 @@ class ProjectedAttention(AttentionLayer):
                 "Give the key the value's batch and sequence axes; only the feature axis may "
                 "differ.",
             )
-        if len(query) != len(value):
-            # Keras builds its einsum equations for the query's rank, and its call fails.
-            raise LayerInputIncompatible(
-                f"{self.keras_name} needs the query {format_shape(query)} and the value "
-                f"{format_shape(value)} to have the same number of axes.",
-                "Reshape one of them so that both have the same rank, e.g. (batch, steps, "
-                "features).",
-            )
         return query, value, key
 
     def features(self, shape: Shape, what: str) -> int:
@@ -289,9 +281,10 @@ class ProjectedAttention(AttentionLayer):
         allows it: the attended values and the attention weights."""
         raise NotImplementedError
 
-    def fused(self, q: Array, with_scores: bool) -> bool:
-        """Whether Keras takes the fused ``ops.dot_product_attention`` path."""
-        return q.ndim == 4 and not self.args.dropout and not with_scores
+    def fuses(self, projected_rank: int, with_scores: bool) -> bool:
+        """Whether Keras takes the fused ``ops.dot_product_attention`` path, for a projected
+        query of this rank."""
+        return projected_rank == 4 and not self.args.dropout and not with_scores
 
     @staticmethod
     def attention_weights(scores: Array, axes: tuple[int, ...], mask: Array | None,
@@ -328,6 +321,9 @@ class MultiHeadAttention(ProjectedAttention):
     """
 
     keras_name = "MultiHeadAttention"
+    builds_failing_calls: ClassVar[bool] = True
+    """Keras 3 builds a layer whose call fails, and only its predict fails; tf.keras 2
+    computes the call as it builds, and refuses the model."""
 
     class Args(LayerArgs):
         num_heads = PositiveInt(required=True)
@@ -354,28 +350,56 @@ class MultiHeadAttention(ProjectedAttention):
 
     # -- shapes -------------------------------------------------------------------------------
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
-        query, value, _ = self.query_value_key(inputs)
-        for shape, what in ((query, "query"), (value, "value")):
-            if len(shape) < 3:
-                # Keras builds the model, but its predict fails: there is no axis to attend over.
-                raise LayerInputIncompatible(
-                    f"MultiHeadAttention attends over the steps of sequences (batch, steps, "
-                    f"features), but the {what} {format_shape(shape)} has no steps axis.",
-                    "Give it sequences; for one vector per sample add a steps axis of 1 with "
-                    "Reshape((1, features)).")
-        self.attention_axes(len(query))
-        if self.output_units:
-            return [(*query[:-1], *self.output_units)]
-        return [tuple(query)]
+        return self.checked_output(inputs, with_scores=False)
 
     def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
         """``return_attention_scores=True`` adds the scores; Keras declares them
         ``(batch, num_heads, T, T)`` with T the query's axis 1, whatever the value's length."""
-        outputs = self.output_shapes(inputs)
-        if options.get("return_attention_scores"):
+        with_scores = bool(options.get("return_attention_scores"))
+        outputs = self.checked_output(inputs, with_scores)
+        if with_scores:
             query = inputs[0]
             outputs.append((query[0], self.args.num_heads, query[1], query[1]))
         return outputs
+
+    def checked_output(self, inputs: Shapes, with_scores: bool) -> list[Shape]:
+        """The output Keras declares: the query's shape, its last axis ``output_shape`` when
+        given. Keras builds the layer for the query's rank whatever the value's; raise where
+        its einsums do not fit (``call_fails``)."""
+        query, value, _ = self.query_value_key(inputs)
+        declared = (*query[:-1], *self.output_units) if self.output_units else tuple(query)
+        if len(query) != len(value):
+            raise self.call_fails(
+                f"MultiHeadAttention needs the query {format_shape(query)} and the value "
+                f"{format_shape(value)} to have the same number of axes",
+                "Reshape one of them so that both have the same rank, e.g. (batch, steps, "
+                "features).", declared)
+        axes = self.attention_axes(len(query))
+        if not axes:
+            raise self.call_fails(
+                f"MultiHeadAttention attends over the steps of sequences (batch, steps, "
+                f"features), but the query {format_shape(query)} has no steps axis, and no "
+                "attention_axes are given",
+                "Give it sequences; for one vector per sample add a steps axis of 1 with "
+                "Reshape((1, features)).", declared)
+        if len(query) in axes and not self.fuses(len(query) + 1, with_scores):
+            raise self.call_fails(
+                f"MultiHeadAttention attends over the last axis of its projected query (batch, "
+                f"..., heads, key_dim), whose key_dim channels its scores contract "
+                f"(attention_axes {self.args.attention_axes!r} on a query of rank "
+                f"{len(query)})",
+                "Name only axes before the last one in attention_axes, or leave it unset to "
+                "attend over the steps.", declared)
+        return [declared]
+
+    def call_fails(self, problem: str, hint: str, declared: Shape) -> LayerInputIncompatible:
+        """The error of a call that fails: propagation goes on with the ``declared`` shape
+        where Keras builds the layer all the same."""
+        if self.builds_failing_calls:
+            return LayerInputIncompatible(
+                f"{problem}: Keras builds the layer, but its predict fails.", hint,
+                declared=[declared])
+        return LayerInputIncompatible(f"{problem}.", hint)
 
     def undeclared_shape(self, index: int, options: Mapping[str, Any],
                          inputs: Shapes) -> str | None:
@@ -425,7 +449,7 @@ class MultiHeadAttention(ProjectedAttention):
         if given is None:
             return tuple(range(1, rank - 2))
         axes = (given,) if isinstance(given, int) else tuple(given)
-        resolved = tuple(a if a >= 0 else (rank - 1) + a for a in axes)
+        resolved = tuple(a if a >= 0 else self.negative_axis_base(rank) + a for a in axes)
         for axis, index in zip(axes, resolved, strict=True):
             if not -rank <= index < rank:
                 raise LayerInputIncompatible(
@@ -435,6 +459,12 @@ class MultiHeadAttention(ProjectedAttention):
                     "batch axis and the feature axis), or leave attention_axes unset.",
                 )
         return resolved
+
+    @staticmethod
+    def negative_axis_base(rank: int) -> int:
+        """What Keras 3 adds to a negative attention axis: the projected rank less one (its
+        last axis, the channels, is no axis of the query)."""
+        return rank - 1
 
     # -- weights ------------------------------------------------------------------------------
     def projections(self, inputs: Shapes) -> list[Projection]:
@@ -461,7 +491,7 @@ class MultiHeadAttention(ProjectedAttention):
                with_scores: bool) -> tuple[Array, Array]:
         """Scaled dot-product attention of projected (batch, ..., heads, channels) tensors."""
         axes = self.attention_axes(q.ndim - 1)
-        fused = self.fused(q, with_scores)
+        fused = self.fuses(q.ndim, with_scores)
         if fused:
             # Keras' fused path (ops.dot_product_attention) on rank-3 inputs attends over the
             # sequence axis whatever attention_axes say.
@@ -489,6 +519,61 @@ class MultiHeadAttention(ProjectedAttention):
                 f"{format_shape(value)}: query and key projected to {heads}×{self.args.key_dim}, "
                 f"value to {heads}×{self.value_dim}; the output keeps the query's axes and ends "
                 f"with {last}")
+
+
+@tf_keras_variant
+class TfKerasMultiHeadAttention(MultiHeadAttention):
+    """MultiHeadAttention in a tf.keras 2 document. tf.keras 2 always computes it by einsums
+    (Keras 3 fuses rank-3 inputs, whatever the attention axes), counts a negative attention
+    axis from the end of the projected rank, and computes the call as it builds: a call whose
+    einsums do not fit refuses the model, and it declares the scores it computes."""
+
+    builds_failing_calls = False
+
+    def fuses(self, projected_rank: int, with_scores: bool) -> bool:
+        return False
+
+    @staticmethod
+    def negative_axis_base(rank: int) -> int:
+        return rank
+
+    def checked_output(self, inputs: Shapes, with_scores: bool) -> list[Shape]:
+        """Its einsums pair the query with the key and the value on every axis they do not
+        attend over: sizes that differ there refuse the model."""
+        outputs = super().checked_output(inputs, with_scores)
+        query, value, _ = self.query_value_key(inputs)
+        attended = self.attention_axes(len(query))
+        for axis in range(1, len(query) - 1):
+            sizes = query[axis], value[axis]
+            if axis not in attended and None not in sizes and sizes[0] != sizes[1]:
+                raise LayerInputIncompatible(
+                    f"MultiHeadAttention pairs the query {format_shape(query)} and the value "
+                    f"{format_shape(value)} on axis {axis}, which it does not attend over, but "
+                    f"their sizes differ ({sizes[0]} and {sizes[1]}).",
+                    "Attend over that axis too (attention_axes), or give both the same size "
+                    "there.")
+        return outputs
+
+    def output_shapes_for_call(self, inputs: Shapes, options: dict[str, Any]) -> list[Shape]:
+        """``return_attention_scores=True`` adds the scores tf.keras 2 computes: the projected
+        query's axes it does not attend over (the heads among them), then the query's and the
+        key's attended axes."""
+        with_scores = bool(options.get("return_attention_scores"))
+        outputs = self.checked_output(inputs, with_scores)
+        if with_scores:
+            query, _, key = self.query_value_key(inputs)
+            projected = (*query[:-1], self.args.num_heads)
+            keys = (*key[:-1], self.args.num_heads)
+            attended = self.attention_axes(len(query))
+            outputs.append((*(size for axis, size in enumerate(projected)
+                              if axis not in attended),
+                            *(projected[axis] for axis in attended),
+                            *(keys[axis] for axis in attended)))
+        return outputs
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        return None
 
 
 @register
@@ -569,7 +654,7 @@ class GroupedQueryAttention(ProjectedAttention):
         q = q * np.float32(1.0 / math.sqrt(float(self.args.head_dim)))
         scores = head_scores(q, k)
         mask = None if mask is None else mask[:, None]
-        weights = self.attention_weights(scores, (-1,), mask, self.fused(q, with_scores))
+        weights = self.attention_weights(scores, (-1,), mask, self.fuses(q.ndim, with_scores))
         return heads_combined(weights, v), weights
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
