@@ -125,14 +125,16 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
     several axes, an upper bound."""
     if isinstance(layer, MultiHeadAttention):
         # Scores pair every (batch, ..., heads) position of the projected query with the
-        # key's sizes on the attended axes; the fused path attends over axis 1.
+        # key's sizes on the attended axes; the fused path attends over axis 1. (The channel
+        # axis, len(query), is attended on no path that runs.)
         query, value, _ = layer.query_value_key(inputs)
         queries = math.prod(query[:-1]) * layer.args.num_heads
         keys = (*value[:-1], layer.args.num_heads)
         attended = [layer.attention_axes(len(query))]
         if layer.fuses(len(query) + 1, with_scores=False):
             attended.append((1,))
-        scores = queries * max(math.prod(keys[axis] for axis in axes) for axes in attended)
+        scores = queries * max(math.prod(keys[axis] for axis in axes) for axes in attended
+                               if len(query) not in axes)
         return scores * 4, scores * (layer.args.key_dim + layer.value_dim)
     if isinstance(layer, DotAttentionBase):
         # The shapes the kernel computes: on tensors without steps, or of several ranks, the
