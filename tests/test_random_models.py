@@ -78,6 +78,12 @@ DIVERGENCES = {
     ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
     ("tfkeras2", 9201, "sequential_084"): "cropping3d",  # cropped to length 0
     ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
+    ("tfkeras2", 10201, "sequential_035"): "cropping3d",
+    ("tfkeras2", 10201, "sequential_586"): "cropping3d",
+    ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
+    ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
+    ("tfkeras2", 10201, "functional_321"): "alpha_dropout",  # rate -1
+    ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
