@@ -36,13 +36,16 @@ def only_diagnostic(result: dict, code: str, **expected: str) -> dict:
     return diagnostic
 
 
-def refusal_with_argument(doc: dict, index: int, argument: str, value: object) -> dict:
-    """The 422 field errors ``check`` answers for a Keras JSON document whose layer ``index``
-    has ``argument`` set to ``value`` (edited in place)."""
+def refusal_with_argument(doc: dict, index: int, argument: str, value: object) -> list[str]:
+    """The messages of the 422 ``check`` answers for a Keras JSON document whose layer
+    ``index`` has ``argument`` set to ``value`` (edited in place), which must name that
+    argument's path and no other."""
     doc["config"]["layers"][index]["config"][argument] = value
     with pytest.raises(RequestInvalid) as exc:
         check({"model": doc})
-    return exc.value.errors
+    path = f"model.config.layers.{index}.config.{argument}"
+    assert list(exc.value.errors) == [path], exc.value.errors
+    return exc.value.errors[path]
 
 
 def codes(result: dict) -> list[str]:

@@ -227,12 +227,12 @@ def test_attention_needs_a_feature_axis(inputs: dict) -> None:
 def test_attention_over_vectors_warns_that_samples_attend_over_the_batch() -> None:
     result = run({"q": [4], "v": [4]}, {"type": "Attention", "name": "att"})
     assert result["layers"][0]["output_shapes"] == [[None, 4]]
-    note = only_diagnostic(result, "attention_across_batch", severity="warning", layer="att")
-    assert note["message"] == (
-        "'att' attends across the batch: the query (None, 4) and the value (None, 4) have no "
-        "steps axis, so Keras' matmuls take the batch axis as the steps: each sample's query "
-        "vector attends over the key vectors of every sample of the batch. A sample's result "
-        "depends on the other samples in its batch, and on the batch size.")
+    note = only_diagnostic(
+        result, "attention_across_batch", severity="warning", layer="att", message=(
+            "'att' attends across the batch: the query (None, 4) and the value (None, 4) have "
+            "no steps axis, so Keras' matmuls take the batch axis as the steps: each sample's "
+            "query vector attends over the key vectors of every sample of the batch. A sample's "
+            "result depends on the other samples in its batch, and on the batch size."))
     assert note["hint"].startswith("Give the query, value and key a steps axis")
     assert note["fixes"] == []
 

@@ -77,5 +77,5 @@ def test_tf_keras_2_gaussian_noise_takes_any_stddev_but_a_negative_one() -> None
     which shapecheck refuses on purpose: no noise has a negative spread."""
     doc = recorded("tfkeras2", "regularization:gaussian_noise_too_large")["keras_json"]
     assert only_row(check({"model": doc}))["output_shapes"] == [[None, 4]]
-    errors = refusal_with_argument(doc, 1, "stddev", -1.0)
-    assert list(errors) == ["model.config.layers.1.config.stddev"]
+    (message,) = refusal_with_argument(doc, 1, "stddev", -1.0)
+    assert "-1.0" in message
