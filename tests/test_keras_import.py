@@ -339,6 +339,18 @@ def test_lambda_bytecode_is_never_decoded() -> None:
     assert codes == ["unsupported_layer"]
 
 
+@pytest.mark.parametrize("class_name, runs", [
+    ("TorchModuleWrapper", "runs a PyTorch module"), ("JaxLayer", "runs a JAX function"),
+    ("FlaxLayer", "runs a Flax module"), ("TFSMLayer", "runs a TensorFlow SavedModel")])
+def test_layers_that_wrap_code_are_unsupported_with_what_they_run(class_name: str,
+                                                                 runs: str) -> None:
+    doc = fixture("keras3", "functional_mlp")
+    doc["config"]["layers"][1].update({"class_name": class_name, "registered_name": None})
+    errors = [d for d in check({"model": doc})["diagnostics"] if d["severity"] == "error"]
+    assert [(d["layer"], d["code"]) for d in errors] == [("hidden", "unsupported_layer")]
+    assert f"'hidden' is a {class_name}, which {runs}" in errors[0]["message"]
+
+
 def test_custom_class_with_a_builtin_name_is_not_taken_for_the_builtin() -> None:
     doc = fixture("keras3", "functional_mlp")
     doc["config"]["layers"][1].update({"module": None, "registered_name": "MyPkg>Dense"})

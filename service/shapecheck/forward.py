@@ -499,8 +499,8 @@ def random_shape(model_input: ModelInput, batch_size: int | None) -> Shape:
 def propagate_data(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagation:
     """Shapes again with the data's sizes; a layer that cannot take them refuses the data."""
     prop = propagate(graph)
-    if prop.diagnostics:
-        problem = prop.diagnostics[0]
+    problem = next((d for d in prop.diagnostics if d.severity == diag.ERROR), None)
+    if problem is not None:
         given = ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items())
         raise RequestInvalid({"forward.x": [
             f"with data of shape {given}, layer '{problem.layer}' cannot run: "

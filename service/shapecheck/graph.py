@@ -290,7 +290,29 @@ def propagate(graph: ModelGraph, computed: Computed | None = None) -> Propagatio
         elif len(state.calls) > 1:
             state.sort_calls()
     problems.extend(unmade_outputs(graph, order, tensors))
+    problems.extend(returned_inputs(graph, order))
     return Propagation(states, tensors, order, problems)
+
+
+def returned_inputs(graph: ModelGraph, order: list[Call]) -> list[Diagnostic]:
+    """The calls of layers whose symbolic call Keras 3 answers with the input tensor itself
+    (``Layer.returns_its_input``): the tensor keeps no producer of its own. On model inputs
+    only, and not a model output, the model reads past the call (a warning: the layer never
+    runs); anywhere else the call is the producer of its own input, a cycle Keras refuses."""
+    returning = {name for name, layer in graph.layers.items() if layer.returns_its_input}
+    notes = []
+    model_inputs = graph.input_names() - graph.layers.keys()
+    for call in order:
+        if call.layer not in returning:
+            continue
+        layer = graph.layers[call.layer]
+        skipped = (all(ref.layer in model_inputs for ref in call.inputs)
+                   and TensorRef(call.layer, call.index) not in graph.outputs)
+        if skipped:
+            notes.append(diag.warning(diag.LAYER_NOT_APPLIED, call.layer, *layer.skipped()))
+        else:
+            notes.append(diag.error(diag.INVALID_GRAPH, call.layer, *layer.cycle()))
+    return notes
 
 
 _MISSING = object()

@@ -8,7 +8,15 @@ import copy
 import numpy as np
 import pytest
 from keras_fixtures import assert_forward_as_recorded, cases, check_as_read_back
-from layer_checks import error_of, only_row, refusal_with_argument, refused_paths, run
+from layer_checks import (
+    codes,
+    error_of,
+    only_diagnostic,
+    only_row,
+    refusal_with_argument,
+    refused_paths,
+    run,
+)
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.errors import LimitExceeded, RequestInvalid
@@ -462,3 +470,48 @@ def test_fill_mode_and_interpolation_are_case_sensitive_as_in_keras(layer: dict)
         check({"model": {"inputs": [6, 6, 3], "layers": [layer]}})
     key = "fill_mode" if "fill_mode" in layer else "interpolation"
     assert list(exc.value.errors) == [f"model.layers.0.{key}"]
+
+
+def equalized(model: dict) -> dict:
+    """``check`` of a model with an Equalization, with a forward pass when Keras builds it."""
+    result = check({"model": model})
+    if result["ok"]:
+        result = check({"model": model, "forward": {"batch_size": 2, "return": "values"}})
+    return result
+
+
+def test_equalization_on_an_input_read_by_others_too_is_dropped_as_keras_3_does() -> None:
+    """Keras 3 builds this model without the layer (recorded: a model input read by the
+    Equalization and by another layer); both branches see the same, unequalised images."""
+    result = equalized({"inputs": {"image": [6, 8, 3]}, "layers": [
+        {"type": "Equalization", "inputs": ["image"]},
+        {"type": "Conv2D", "name": "after", "filters": 2, "kernel_size": 3,
+         "inputs": ["equalization"]},
+        {"type": "Conv2D", "name": "beside", "filters": 2, "kernel_size": 3,
+         "inputs": ["image"]}], "outputs": ["after", "beside"]})
+    assert codes(result) == ["layer_not_applied"]
+    only_diagnostic(result, "layer_not_applied", severity="warning", layer="equalization")
+    row = result["layers"][0]
+    assert row["output_shapes"] == [[None, 6, 8, 3]] and row["params"] == 0
+    assert "never equalises" in row["explain"]
+    assert [o["shape"] for o in result["forward"]["outputs"]] == [[2, 4, 6, 2]] * 2
+
+
+@pytest.mark.parametrize("outputs", [["equalization"], ["equalization", "conv2d"]])
+def test_equalization_as_a_model_output_is_a_cycle_to_keras_3(outputs: list) -> None:
+    """Keras 3 refuses these ("... from operation 'equalization' is part of a cycle")."""
+    result = run([6, 8, 3], {"type": "Equalization"},
+                 {"type": "Conv2D", "filters": 2, "kernel_size": 3}, outputs=outputs)
+    error = error_of(result)
+    assert (error["code"], error["layer"]) == ("invalid_graph", "equalization")
+    assert not result["ok"]
+    assert "cycle" in error["message"]
+    assert "before the model" in error["hint"]
+
+
+def test_equalization_keeps_its_arguments_as_keras_does() -> None:
+    """Keras sorts value_range; any bins is taken (the layer never runs in a model)."""
+    equalization = layer("Equalization", value_range=[1, 0], bins=0)
+    assert (equalization.args.value_range, equalization.args.bins) == ((0, 1), 0)
+    assert refused_paths([6, 8, 3], {"type": "Equalization", "value_range": [1]}) == [
+        "model.layers.0.value_range"]

@@ -131,7 +131,12 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
     out_refs = doc.get("outputs") or [previous]
     out_refs = out_refs if isinstance(out_refs, list) else [out_refs]
     inputs = list(tensors[n] for n in named)
-    model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
+    try:
+        model = keras.Model(inputs, [lookup(tensors, r) for r in out_refs], name=doc.get("name"))
+    except Exception as exc:  # every call ran, but Keras cannot make their graph a model
+        named_layer = re.search(r"from operation '([^']+)'", str(exc))
+        return None, {"layer": named_layer.group(1) if named_layer else previous,
+                      "message": refusal(exc)}
     return model, None
 
 
@@ -145,10 +150,20 @@ def refusal(exc: Exception) -> str:
 
 
 def flat(out: Any) -> list[Any]:
-    """A layer's output tensors in order (an RNN of stacked cells nests each cell's states)."""
+    """Output tensors in order (an RNN of stacked cells nests each cell's states; an
+    operation may give a dict)."""
     if isinstance(out, (list, tuple)):
         return [t for part in out for t in flat(part)]
+    if isinstance(out, dict):
+        return [t for part in out.values() for t in flat(part)]
     return [out]
+
+
+def int_size(shape: Any) -> int:
+    size = 1
+    for d in shape:
+        size *= int(d)
+    return size
 
 
 def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, Any]:
@@ -194,13 +209,27 @@ def auto_name(class_name: str, counts: dict[str, int]) -> str:
     return base if n == 0 else f"{base}_{n}"
 
 
-def layer_record(layer: Any) -> dict[str, Any]:
-    shapes = []
-    for node in layer._inbound_nodes:
-        for t in flat(node.output_tensors):  # one tensor, not a list, in tf.keras 2
-            shapes.append([None if d is None else int(d) for d in t.shape])
-    trainable = int(sum(np.prod(w.shape) for w in layer.trainable_weights))
-    params = int(layer.count_params()) if layer.built else 0
+def nodes_in_model(model: Any, layer: Any) -> list[Any]:
+    """The calls of ``layer`` that belong to ``model`` (a layer may be called elsewhere too)."""
+    if LEGACY:
+        keys = model._network_nodes
+        return [n for i, n in enumerate(layer._inbound_nodes) if f"{layer.name}_ib-{i}" in keys]
+    from keras.src.ops.function import make_node_key
+
+    graph = getattr(model, "_functional", None) or model
+    return [n for i, n in enumerate(layer._inbound_nodes)
+            if make_node_key(layer, i) in graph._nodes]
+
+
+def dims(shape: Any) -> list[int | None]:
+    return [None if d is None else int(d) for d in shape]
+
+
+def layer_record(model: Any, layer: Any) -> dict[str, Any]:
+    shapes = [dims(t.shape) for node in nodes_in_model(model, layer)
+              for t in flat(node.output_tensors)]
+    params = int(layer.count_params()) if getattr(layer, "built", False) else 0
+    trainable = int(sum(int_size(w.shape) for w in getattr(layer, "trainable_weights", ())))
     return {"name": layer.name, "type": type(layer).__name__, "output_shapes": shapes,
             "params": params, "trainable_params": trainable,
             "non_trainable_params": params - trainable}
@@ -212,7 +241,7 @@ def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     if error is not None:
         out["error"] = error
         return out
-    layers = [layer_record(layer) for layer in model.layers
+    layers = [layer_record(model, layer) for layer in model.layers
               if type(layer).__name__ != "InputLayer"]
     out["layers"] = layers
     out["totals"] = {"params": int(model.count_params())}
@@ -237,7 +266,7 @@ def reloaded_layers(keras_json: dict[str, Any]) -> list[dict[str, Any]] | None:
         model = keras.models.model_from_json(json.dumps(keras_json))
     except Exception:  # a class Keras does not deserialise by itself
         return None
-    return [layer_record(layer) for layer in model.layers
+    return [layer_record(model, layer) for layer in model.layers
             if type(layer).__name__ != "InputLayer"]
 
 

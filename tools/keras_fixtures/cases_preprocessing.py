@@ -289,4 +289,13 @@ CASES = [
                                                        "width": 3}, forward=LEGACY),
     seq("random_crop_single_image_in_tf_keras", [6, 8], {"type": "RandomCrop", "height": 3,
                                                          "width": 5}, forward=LEGACY),
+    # Equalization gives back its input tensor: a model of it alone, or of it in the middle, is
+    # a cycle to Keras 3; on a model input with layers after it, Keras drops it (predict never
+    # equalises).
+    seq("equalization_alone_is_a_cycle", IMG, {"type": "Equalization"}),
+    seq("equalization_on_the_input_is_dropped", IMG, {"type": "Equalization", "bins": 128},
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3}),
+    seq("equalization_in_the_middle_is_a_cycle", IMG,
+        {"type": "Conv2D", "filters": 3, "kernel_size": 1}, {"type": "Equalization"},
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3}),
 ]

@@ -22,7 +22,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
-from build import FIXTURES, LEGACY, ROOT, forward_record, keras
+
+from build import FIXTURES, LEGACY, ROOT, dims, flat, forward_record, int_size, keras, layer_record
 
 layers = keras.layers
 MODELS: dict[str, Callable[[], Any]] = {}
@@ -294,47 +295,6 @@ def custom_layer() -> Any:
 
 
 # -- recording -----------------------------------------------------------------------------------
-def nodes_in_model(model: Any, layer: Any) -> list[Any]:
-    """The calls of ``layer`` that belong to ``model`` (a layer may be called elsewhere too)."""
-    if LEGACY:
-        keys = model._network_nodes
-        return [n for i, n in enumerate(layer._inbound_nodes) if f"{layer.name}_ib-{i}" in keys]
-    from keras.src.ops.function import make_node_key
-
-    graph = getattr(model, "_functional", None) or model
-    return [n for i, n in enumerate(layer._inbound_nodes)
-            if make_node_key(layer, i) in graph._nodes]
-
-
-def dims(shape: Any) -> list[int | None]:
-    return [None if d is None else int(d) for d in shape]
-
-
-def layer_record(model: Any, layer: Any) -> dict[str, Any]:
-    shapes = [dims(t.shape) for node in nodes_in_model(model, layer)
-              for t in keras_flatten(node.output_tensors)]
-    params = int(layer.count_params()) if getattr(layer, "built", False) else 0
-    trainable = int(sum(int_size(w.shape) for w in getattr(layer, "trainable_weights", ())))
-    return {"name": layer.name, "type": type(layer).__name__, "output_shapes": shapes,
-            "params": params, "trainable_params": trainable,
-            "non_trainable_params": params - trainable}
-
-
-def keras_flatten(tensors: Any) -> list[Any]:
-    if isinstance(tensors, (list, tuple)):
-        return [t for item in tensors for t in keras_flatten(item)]
-    if isinstance(tensors, dict):
-        return [t for item in tensors.values() for t in keras_flatten(item)]
-    return [tensors]
-
-
-def int_size(shape: Any) -> int:
-    size = 1
-    for d in shape:
-        size *= int(d)
-    return size
-
-
 def operations(model: Any) -> list[Any]:
     """The layers and, in Keras 3, the operations (``x + 3``) too, as ``summary()`` lists them."""
     return list(getattr(model, "operations", None) or model.layers)
@@ -349,7 +309,7 @@ def model_record(model_id: str, model: Any) -> dict[str, Any]:
         "keras_json": json.loads(model.to_json()),
         "layers": [layer_record(model, layer) for layer in operations(model)
                    if type(layer).__name__ != "InputLayer"],
-        "outputs": [dims(t.shape) for t in keras_flatten(model.outputs)],
+        "outputs": [dims(t.shape) for t in flat(model.outputs)],
         "totals": {"params": params, "trainable_params": trainable,
                    "non_trainable_params": params - trainable},
     }

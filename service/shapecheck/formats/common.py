@@ -23,6 +23,7 @@ CODE_LAYERS = {
     "TorchModuleWrapper": "runs a PyTorch module",
     "JaxLayer": "runs a JAX function",
     "FlaxLayer": "runs a Flax module",
+    "TFSMLayer": "runs a TensorFlow SavedModel",
 }
 
 

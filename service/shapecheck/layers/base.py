@@ -114,6 +114,10 @@ class Layer:
     """True when the output has the input's shape and each element depends on its own only."""
     arity: ClassVar[int | None] = 1
     """How many input tensors a call takes; None for a list of any length (merges)."""
+    returns_its_input: ClassVar[bool] = False
+    """Keras 3's symbolic call gives back the input tensor itself (Equalization), which a model
+    reads past or refuses as a cycle (``graph.returned_inputs``); the layer then says why in
+    ``skipped`` and ``cycle``."""
     supports_masking: ClassVar[bool] = False
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""

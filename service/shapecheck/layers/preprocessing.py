@@ -1,5 +1,6 @@
 """Preprocessing layers: numeric (Normalization, Rescaling, Discretization, CategoryEncoding),
-image (Resizing, CenterCrop, RandomCrop, AutoContrast and the random augmentations), and the
+image (Resizing, CenterCrop, RandomCrop, AutoContrast, Equalization and the random
+augmentations), and the
 lookups of strings and integers (Hashing, StringLookup, IntegerLookup, TextVectorization).
 
 Image layers take a batch of images (rank 4) or a single image (rank 3, Keras then reads the
@@ -737,6 +738,51 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"contrast equalised tile by tile, the shape {format_shape(inputs[0])} is "
                 "kept")
+
+
+@register
+class Equalization(ImageLayer):
+    """Histogram equalisation of each channel, which Keras 3 never runs in a model: its
+    symbolic call gives back the input tensor itself. A model then reads past the layer where
+    that tensor is a model input (the layer never runs: the kernel is the identity), and
+    refuses the model as a cycle anywhere else (``graph.returned_inputs``)."""
+
+    keras_name = "Equalization"
+    returns_its_input = True
+
+    class Args(ImageArgs):
+        value_range = Range(load_default=(0, 255), ordered=True)
+        bins = Int(load_default=256)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        return x
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"the input {format_shape(inputs[0])} itself: Keras 3 gives back its input "
+                "tensor, so the layer never equalises in a model")
+
+    def skipped(self) -> tuple[str, str]:
+        """Message and hint where Keras builds the model without the layer."""
+        return (f"Keras 3 builds this model without '{self.name}': Equalization gives back its "
+                "input tensor itself, so the model reads its input straight past the layer and "
+                "predict never equalises. A Sequential model with it is built too, but Keras "
+                "cannot read its JSON back (model_from_json fails with 'part of a cycle').",
+                EQUALIZE_OUTSIDE)
+
+    def cycle(self) -> tuple[str, str]:
+        """Message and hint where Keras refuses the model."""
+        return (f"Keras 3 cannot build this model: Equalization gives back its input tensor "
+                f"itself, so '{self.name}' would be the producer of its own input, which Keras "
+                "refuses as a cycle ('... is part of a cycle'). Only on a model input, with "
+                "other layers after it, does Keras build the model, and then without the "
+                "layer.", EQUALIZE_OUTSIDE)
+
+
+EQUALIZE_OUTSIDE = ("Equalise the images before the model: call keras.layers.Equalization() "
+                    "on the arrays, or map it over a tf.data or grain pipeline.")
 
 
 # -- random augmentations: active in training only -------------------------------------------
