@@ -214,6 +214,32 @@ def test_keras1_sequential_list_config_with_legacy_names() -> None:
     assert {d["layer"] for d in legacy} == {"d", "e"}
 
 
+def test_keras1_names_inside_wrappers_are_translated_too() -> None:
+    """A Keras 1 document wraps layers with Keras 1 names: each is read as Keras 3 would write
+    it, with a warning at the wrapper, and the request is left as it was."""
+    conv = {"class_name": "Convolution2D", "config": {"nb_filter": 4, "nb_row": 3, "nb_col": 3,
+                                                      "border_mode": "same"}}
+    lstm = {"class_name": "LSTM", "config": {"output_dim": 5, "inner_activation": "sigmoid"}}
+    doc = {"class_name": "Sequential", "config": [
+        {"class_name": "TimeDistributed", "config": {
+            "name": "frames", "layer": conv, "batch_input_shape": [None, 3, 8, 8, 2]}},
+        {"class_name": "TimeDistributed", "config": {
+            "name": "flat", "layer": {"class_name": "Flatten", "config": {}}}},
+        {"class_name": "Bidirectional", "config": {"name": "both", "layer": lstm}}]}
+    sent = json.loads(json.dumps(doc))
+    result = check({"model": doc})
+    assert result["ok"], result["diagnostics"]
+    assert [r["output_shapes"] for r in result["layers"]] == [
+        [[None, 3, 8, 8, 4]], [[None, 3, 256]], [[None, 10]]]
+    assert result["layers"][2]["params"] == 2 * 4 * (256 + 5 + 1) * 5
+    legacy = [(d["layer"], d["message"].split(" is ")[0])
+              for d in result["diagnostics"] if d["code"] == "legacy_argument"]
+    assert legacy == [("frames", "Convolution2D"), ("frames", "'nb_filter'"),
+                      ("frames", "'border_mode'"), ("frames", "'nb_row/nb_col'"),
+                      ("both", "'output_dim'"), ("both", "'inner_activation'")]
+    assert doc == sent
+
+
 def test_tf_keras_sequential_with_batch_input_shape_on_first_layer() -> None:
     doc = fixture("tfkeras2", "sequential_cnn")
     entries = doc["config"]["layers"]

@@ -98,10 +98,50 @@ def make_layer(
         return load(Opaque, name, config, path, built)
     if variants:
         cls = variants.get(cls.keras_name, cls)
+    if cls.nested_layers:
+        config = with_nested_translated(cls, config, name, notes)
     if legacy.has_legacy_args(cls, config):
         config = dict(config)
         notes.extend(legacy.translate(cls, config, name))
     return load(cls, name, config, path, built)
+
+
+def with_nested_translated(cls: type[Layer], config: Mapping[str, Any], layer: str,
+                           notes: list[Diagnostic]) -> Mapping[str, Any]:
+    """``config`` with the Keras 1/2 spellings of the layers nested in it (``nested_layers``)
+    translated in copies, each with a warning at ``layer``, the outer layer."""
+    changed: dict[str, Any] = {}
+    for argument in cls.nested_layers:
+        value = config.get(argument)
+        specs = value if isinstance(value, list) else [value]
+        translated = [translated_spec(spec, layer, notes) for spec in specs]
+        if any(new is not old for new, old in zip(translated, specs, strict=True)):
+            changed[argument] = translated if isinstance(value, list) else translated[0]
+    return {**config, **changed} if changed else config
+
+
+def translated_spec(spec: Any, layer: str, notes: list[Diagnostic]) -> Any:
+    """A nested layer, native (``{"type": ...}``) or Keras JSON (``{"class_name": ...,
+    "config": ...}``), with its Keras 1/2 class and argument names translated; the spec itself
+    when it has none (or is not a layer the engine knows: the outer layer refuses it)."""
+    if not isinstance(spec, Mapping):
+        return spec
+    keras_json = "class_name" in spec
+    class_name = spec.get("class_name") if keras_json else spec.get("type")
+    config = spec.get("config") if keras_json else spec
+    cls = REGISTRY.get(canonical_name(class_name)) if isinstance(class_name, str) else None
+    if cls is None or not isinstance(config, Mapping):
+        return spec
+    new = dict(config)
+    if class_name in LEGACY_ALIASES:
+        notes.append(legacy.renamed_class(layer, class_name, cls.keras_name))
+        new["class_name" if keras_json else "type"] = cls.keras_name
+    if cls.nested_layers:
+        new = dict(with_nested_translated(cls, new, layer, notes))
+    notes.extend(legacy.translate(cls, new, layer))
+    if new == config:
+        return spec
+    return {**spec, "config": new} if keras_json else new
 
 
 def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,

@@ -110,6 +110,9 @@ class Layer:
     """Keras 1/2 class names (``Convolution2D``); accepted with a ``legacy_argument`` warning."""
     legacy_args: ClassVar[Mapping[str, str]] = {}
     """Keras 1/2 argument names peculiar to this class; the common ones are in ``legacy.py``."""
+    nested_layers: ClassVar[tuple[str, ...]] = ()
+    """The arguments that hold layers (a wrapper's ``layer``, a Pipeline's ``layers``), whose
+    Keras 1/2 spellings are translated too."""
     elementwise: ClassVar[bool] = False
     """True when the output has the input's shape and each element depends on its own only."""
     arity: ClassVar[int | None] = 1

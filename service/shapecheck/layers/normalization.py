@@ -467,6 +467,7 @@ class SpectralNormalization(Layer):
     """
 
     keras_name = "SpectralNormalization"
+    nested_layers = ("layer",)
     family = "normalization"
     arity = None
     inner_variants: ClassVar[Mapping[str, type[Layer]] | None] = None

@@ -1125,6 +1125,7 @@ class Pipeline(Layer):
     at inference the augmentations in it pass their input through."""
 
     keras_name = "Pipeline"
+    nested_layers = ("layers",)
     family = "preprocessing"
 
     class Args(LayerArgs):

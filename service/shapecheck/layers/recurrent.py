@@ -728,6 +728,7 @@ class StackedRNNCells(Cell, Layer):
     """Cells run one after the other at each step: a cell reads the previous cell's output."""
 
     keras_name = "StackedRNNCells"
+    nested_layers = ("cells",)
     family = "recurrent"
     inner_variants: ClassVar[Variants] = None
 
@@ -772,6 +773,7 @@ class RNN(Recurrent):
     """
 
     keras_name = "RNN"
+    nested_layers = ("cell",)
     inner_variants: ClassVar[Variants] = None
 
     class Args(RNNArgs):
@@ -886,6 +888,7 @@ class Bidirectional(Layer):
     """
 
     keras_name = "Bidirectional"
+    nested_layers = ("layer", "backward_layer")
     family = "recurrent"
     arity = None
     supports_masking = True
@@ -1092,6 +1095,7 @@ class TimeDistributed(Layer):
     """
 
     keras_name = "TimeDistributed"
+    nested_layers = ("layer",)
     family = "recurrent"
     supports_masking = True
     inner_variants: ClassVar[Variants] = None
