@@ -213,5 +213,15 @@ MHA_RANKS = ["mha_vectors", "mha_vectors_axis_1", "mha_vectors_axis_0", "mha_vec
 tf.keras 2 too: it always computes by einsums (Keras 3 fuses rank-3 inputs) and counts negative
 attention axes from the end of the projected rank."""
 
-CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS],
-                         [*MHA_RANKS, *(c["id"] for c in BATCH_AS_STEPS)])
+# Attention axes that name one axis twice (Keras 3 counts a negative one from the projected
+# rank less one, tf.keras 2 from the projected rank): Keras 3 builds the layer, and its predict
+# fails unless it takes the fused path (rank 3, no scores); tf.keras 2 refuses the model.
+REPEATED_AXES = [
+    mha_then_dense(f"mha_axes_repeated_{i}", {"q": [4, 5, 6], "v": [4, 5, 6]}, num_heads=2,
+                   key_dim=3, attention_axes=axes)
+    for i, axes in enumerate([[1, 1], [1, -3], [2, -2]])] + [
+    mha("mha_axes_repeated_fused", {"q": [4, 6], "v": [4, 6]}, num_heads=2, key_dim=3,
+        attention_axes=[1, 1])]
+
+CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS, *REPEATED_AXES],
+                         [*MHA_RANKS, *(c["id"] for c in [*BATCH_AS_STEPS, *REPEATED_AXES])])

@@ -390,6 +390,12 @@ class MultiHeadAttention(ProjectedAttention):
                 f"{len(query)})",
                 "Name only axes before the last one in attention_axes, or leave it unset to "
                 "attend over the steps.", declared)
+        repeated = repeated_axis(axes, len(query) + 1)
+        if repeated is not None and not self.fuses(len(query) + 1, with_scores):
+            raise self.call_fails(
+                f"MultiHeadAttention's attention_axes {self.args.attention_axes!r} name axis "
+                f"{repeated} of the query {format_shape(query)} twice, and its einsums cannot "
+                "name an axis twice", "Name each axis once in attention_axes.", declared)
         return [declared]
 
     def call_fails(self, problem: str, hint: str, declared: Shape) -> LayerInputIncompatible:
@@ -519,6 +525,16 @@ class MultiHeadAttention(ProjectedAttention):
                 f"{format_shape(value)}: query and key projected to {heads}×{self.args.key_dim}, "
                 f"value to {heads}×{self.value_dim}; the output keeps the query's axes and ends "
                 f"with {last}")
+
+
+def repeated_axis(axes: Sequence[int], rank: int) -> int | None:
+    """The first of ``axes`` of a tensor of ``rank`` that another one names too, or None."""
+    seen: set[int] = set()
+    for axis in axes:
+        if axis % rank in seen:
+            return axis % rank
+        seen.add(axis % rank)
+    return None
 
 
 @tf_keras_variant
