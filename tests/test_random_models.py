@@ -84,6 +84,9 @@ DIVERGENCES = {
     ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
     ("tfkeras2", 10201, "functional_321"): "alpha_dropout",  # rate -1
     ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
+    ("tfkeras2", 11201, "functional_023"): "cropping3d",
+    ("tfkeras2", 11201, "sequential_269"): "cropping3d",
+    ("tfkeras2", 11201, "sequential_485"): "cropping3d",
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
