@@ -486,21 +486,94 @@ def relu_variant(r: random.Random, shape: Shape) -> Entry:
                      {"type": "Softmax", "axis": -2}])
 
 
+def spectral_normalization(r: random.Random, shape: Shape) -> Entry:
+    """A Dense, or a Conv2D on images, whose kernel is divided by its spectral norm."""
+    inner = conv(2)(r, shape) if len(shape) == 4 and r.random() < 0.5 else dense(r, shape)
+    return {"type": "SpectralNormalization", "layer": inner,
+            "power_iterations": r.choice([1, 1, 2])}
+
+
+def adapted_normalization(r: random.Random, shape: Shape) -> Entry:
+    """Normalization with its statistics given (no adapt), or Discretization into bins."""
+    if r.random() < 0.7:
+        return {"type": "Normalization", "mean": r.choice([0.0, 0.5, -1.0]),
+                "variance": r.choice([1.0, 4.0, 0.25])}
+    return {"type": "Discretization", "bin_boundaries": sorted(r.sample([-1.0, -0.5, 0.0, 0.5,
+                                                                         1.0], 3)),
+            "output_mode": r.choice(["int", "int", "one_hot", "count"])}
+
+
+def rnn_cell(r: random.Random) -> Entry:
+    kind = r.choice(["LSTMCell", "GRUCell", "SimpleRNNCell"])
+    return {"type": kind, "units": r.choice([2, 3, 4])}
+
+
+def rnn(r: random.Random, shape: Shape) -> Entry:
+    """The generic RNN layer over one cell, a list of cells, or a StackedRNNCells."""
+    roll = r.random()
+    if roll < 0.5:
+        cell: Any = rnn_cell(r)
+    elif roll < 0.8:
+        cell = [rnn_cell(r) for _ in range(r.randint(2, 3))]
+    else:
+        cell = {"type": "StackedRNNCells", "cells": [rnn_cell(r), rnn_cell(r)]}
+    entry = {"type": "RNN", "cell": cell}
+    return with_flags(r, entry, return_sequences=True, go_backwards=True)
+
+
+def spectrogram(r: random.Random, shape: Shape) -> Entry:
+    """STFTSpectrogram of a sequence (steps, channels), in one of its modes."""
+    entry = {"type": "STFTSpectrogram", "frame_length": r.randint(2, 6),
+             "mode": r.choice(["log", "magnitude", "psd", "real", "imag", "angle", "stft"]),
+             "padding": r.choice(["valid", "same"])}
+    if r.random() < 0.5:
+        entry["frame_step"] = r.randint(1, 3)
+    if r.random() < 0.3:
+        entry["fft_length"] = r.choice([8, 16])
+    return entry
+
+
+def mel_spectrogram(r: random.Random, shape: Shape) -> Entry:
+    """MelSpectrogram of raw audio (batch, samples)."""
+    return {"type": "MelSpectrogram", "fft_length": r.choice([4, 8, 16]),
+            "sequence_stride": r.randint(1, 4), "num_mel_bins": r.randint(2, 6),
+            "sampling_rate": 8000, "power_to_db": r.random() < 0.7}
+
+
+def image_inference(r: random.Random, shape: Shape) -> Entry:
+    """Image layers that act at inference (AutoContrast), declare a shape they do not compute
+    (RandomCrop), or chain others (Pipeline); and more augmentations, identities at inference."""
+    side = [r.randint(2, 8), r.randint(2, 8)]
+    return r.choice([
+        {"type": "AutoContrast", "value_range": r.choice([[0, 255], [0, 1], [-1, 1]])},
+        {"type": "RandomCrop", "height": side[0], "width": side[1]},
+        {"type": "Pipeline", "layers": [
+            {"type": "Rescaling", "scale": 0.5},
+            {"type": "CenterCrop", "height": side[0], "width": side[1]}]},
+        {"type": "RandomTranslation", "height_factor": 0.1, "width_factor": 0.2},
+        {"type": "RandomBrightness", "factor": 0.2},
+        {"type": "RandomShear", "x_factor": 0.1},
+        {"type": "RandomGrayscale"},
+        {"type": "Solarization", "addition_factor": 0.1},
+    ])
+
+
 ANY_RANK = [dense, dense, dropout, activation_layer, layer_normalization, batch_normalization,
             reshape, advanced_activation, group_normalization, noise, normalization_variant,
-            rescaling, any_activation, relu_variant]
+            rescaling, any_activation, relu_variant, spectral_normalization,
+            adapted_normalization]
 VOCABULARY: dict[int, list[Callable[[random.Random, Shape], Entry]]] = {
-    2: [*ANY_RANK, dense, repeat_vector, einsum_dense],
+    2: [*ANY_RANK, dense, repeat_vector, einsum_dense, mel_spectrogram],
     3: [*ANY_RANK, flatten, permute, conv(1), conv(1), pooling("Max", 1), pooling("Average", 1),
         global_pooling("Average", 1), global_pooling("Max", 1), recurrent, recurrent,
         bidirectional, time_distributed, zero_padding(1), cropping(1),
         up_sampling(1), conv1d_variant, spatial_dropout(1), depthwise_conv1d,
-        adaptive_pooling(1), masking, einsum_dense],
+        adaptive_pooling(1), masking, einsum_dense, rnn, spectrogram],
     4: [*ANY_RANK, flatten, permute, conv(2), conv(2), conv(2), conv2d_transpose,
         separable_conv2d, depthwise_conv2d, pooling("Max", 2), pooling("Average", 2),
         global_pooling("Average", 2), global_pooling("Max", 2), zero_padding(2), cropping(2),
         up_sampling(2), spatial_dropout(2), adaptive_pooling(2), image_preprocessing,
-        conv_lstm(1)],
+        conv_lstm(1), image_inference],
     5: [*ANY_RANK, flatten, permute, conv3d, conv3d, pooling("Max", 3), pooling("Average", 3),
         global_pooling("Average", 3), global_pooling("Max", 3), zero_padding(3), cropping(3),
         up_sampling(3), spatial_dropout(3), adaptive_pooling(3), conv_lstm(2),
@@ -544,10 +617,13 @@ def input_shape(r: random.Random) -> list[int | None]:
 def sequential(r: random.Random) -> RandomModel:
     if r.random() < 0.12:  # tokens through an Embedding
         model = RandomModel(r, {"input": [None if r.random() < 0.3 else r.randint(2, 8)]})
-        entry = {"type": "Embedding", "input_dim": r.choice([5, 10]),
-                 "output_dim": r.choice([2, 3, 4])}
+        entry = {"type": r.choice(["Embedding", "Embedding", "ReversibleEmbedding"]),
+                 "input_dim": r.choice([5, 10]), "output_dim": r.choice([2, 3, 4])}
         if r.random() < 0.3:
             entry["mask_zero"] = True
+        if r.random() < 0.15:
+            entry = {"type": "CategoryEncoding", "num_tokens": entry["input_dim"],
+                     "output_mode": r.choice(["multi_hot", "count", "one_hot"])}
         last = model.add(entry, ["input"])
     else:
         model = RandomModel(r, {"input": input_shape(r)})
@@ -558,7 +634,8 @@ def sequential(r: random.Random) -> RandomModel:
 
 
 MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
-          "Concatenate", "Dot", "MultiHeadAttention", "Attention", "AdditiveAttention"]
+          "Concatenate", "Dot", "MultiHeadAttention", "Attention", "AdditiveAttention",
+          "GroupedQueryAttention"]
 
 
 def functional(r: random.Random) -> RandomModel:
@@ -591,6 +668,10 @@ def functional(r: random.Random) -> RandomModel:
         merge.update(axes=r.choice([-1, 1]), normalize=r.random() < 0.3)
     if kind == "MultiHeadAttention":
         merge.update(attention_args(r, len(model.shape(left))))
+    if kind == "GroupedQueryAttention":
+        kv_heads = r.randint(1, 2)
+        merge.update(head_dim=r.randint(1, 4), num_key_value_heads=kv_heads,
+                     num_query_heads=kv_heads * r.randint(1, 2) + (r.random() < 0.1))
     if kind == "Attention" and r.random() < 0.5:
         merge["score_mode"] = r.choice(["dot", "concat"])
         merge["use_scale"] = r.random() < 0.5
@@ -635,13 +716,15 @@ def spec(seed: int, index: int) -> dict[str, Any]:
     kind = "sequential" if r.random() < 0.55 else "functional"
     model = sequential(r) if kind == "sequential" else functional(r)
     inputs = model.inputs["input"] if kind == "sequential" else model.inputs
-    embedded = model.entries and model.entries[0]["type"] == "Embedding"
+    first = model.entries[0] if model.entries else {}
+    tokens = first.get("input_dim", first.get("num_tokens")) if first.get("type") in (
+        "Embedding", "ReversibleEmbedding", "CategoryEncoding") else None
     entries = [simplify(e) for e in model.entries] if kind == "sequential" else model.entries
     forward = (not model.refused and r.random() < 0.6 and known(model.inputs)
                and probe_params(model) <= MAX_FORWARD_PARAMS)
     extra: dict[str, Any] = {}
-    if embedded:
-        extra["int_inputs"] = model.entries[0]["input_dim"]
+    if tokens is not None:
+        extra["int_inputs"] = tokens
     return case(f"{kind}_{index:03d}", inputs, entries, outputs=model.outputs, forward=forward,
                 **extra)
 
