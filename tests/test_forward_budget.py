@@ -186,6 +186,21 @@ def test_attention_scores_count_in_memory_and_macs():
     assert needed.activation_bytes == 4 * (30 * 6 + 40 * 6 + 2 * 30 * 6 + 2 * pairwise)
 
 
+def test_layers_passing_a_computed_shape_on_are_counted_at_its_size():
+    """Attention across the batch computes (B, B, 64) where Keras declares (B, 64); the Dropout
+    and GaussianNoise after it pass that shape on (as predict does), and are counted at it."""
+    model = {"inputs": {"q": [64], "v": [1, 64]}, "layers": [
+        {"type": "Attention", "inputs": ["q", "v"]},
+        {"type": "Dropout", "rate": 0.1, "inputs": "attention"},
+        {"type": "GaussianNoise", "stddev": 0.1, "inputs": "dropout"}],
+        "outputs": ["attention", "dropout", "gaussian_noise"]}
+    computed = 64 * 64 * 64
+    # The last step: the two outputs before it live, its own output and one temporary.
+    assert estimate_of(model, batch=64).activation_bytes == 4 * 4 * computed
+    answer = check({"model": model, "forward": {"batch_size": 64}})
+    assert [o["shape"] for o in answer["forward"]["outputs"]] == [[64, 64, 64]] * 3
+
+
 @pytest.mark.parametrize(("layer", "steps"), [
     ({"type": "GRU", "units": 4}, 1000),
     ({"type": "Bidirectional", "layer": {"type": "LSTM", "units": 4}}, 2000),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .arrays import float32_bytes
 from .config import Limits
-from .errors import LimitExceeded
+from .errors import LayerInputIncompatible, LimitExceeded
 from .graph import Call, ModelGraph, Propagation, TensorRef, mask_tensors
 from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
@@ -95,6 +95,10 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         ins = [prop.tensors[ref] for ref in call.inputs]
         refs = outputs[call.layer, call.index]
         outs = [prop.tensors[ref] for ref in refs]
+        if refs and len(ins) == 1 and layer.elementwise:  # passes a computed shape on too
+            sizes[refs[0]] = max(sizes[refs[0]], sizes.get(call.inputs[0], 0))
+        elif refs and (computed := computed_output_bytes(layer, ins)) > sizes[refs[0]]:
+            sizes[refs[0]] = computed
         produced = sum(sizes[ref] for ref in refs)
         score_bytes, score_macs = attention_cost(layer, ins)
         # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), the
@@ -109,6 +113,16 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         macs += layer.macs(ins, outs) * batch
         other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
     return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
+
+
+def computed_output_bytes(layer: Layer, inputs: list[Shape]) -> int:
+    """Bytes of output 0 as the kernel computes it (0 where that is the declared shape, or
+    where the shapes do not combine: the pass refuses those before its kernel runs)."""
+    try:
+        shape = layer.computed_output_shape(inputs)
+    except LayerInputIncompatible:
+        return 0
+    return 0 if shape is None else tensor_bytes(shape)
 
 
 def outputs_by_call(prop: Propagation) -> dict[tuple[str, int], list[TensorRef]]:
@@ -140,14 +154,12 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
         # The shapes the kernel computes: on tensors without steps, or of several ranks, the
         # scores pair the samples of the batch, and the output may exceed the declared one.
         query, value, key = layer.query_value_key(inputs)
-        output, scores_shape = layer.computed_shapes(inputs, {})
+        _, scores_shape = layer.computed_shapes(inputs, {})
         scores = math.prod(scores_shape)
         macs = scores * (query[-1] + value[-1])
         made = scores
         if getattr(layer.args, "score_mode", "concat") == "concat":  # pairwise sums
             made = scores * max(query[-1], key[-1])
-        if output != layer.output_shapes(inputs)[0]:
-            made += math.prod(output)
         return made * 4, macs
     return 0, 0
 

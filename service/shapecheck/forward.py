@@ -95,6 +95,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                                       for n, a in inputs.items()}
     masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
                                      if m is not None}
+    undeclared: dict[TensorRef, Undeclared] = {}
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
@@ -113,7 +114,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
         for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
-            check_shape(layer, call, ref, out, prop)
+            check_shape(layer, call, ref, out, prop, undeclared)
             if ref in last or ref in keep:
                 values[ref] = out.astype(np.float32, copy=False)
                 if i < len(out_masks) and out_masks[i] is not None:
@@ -280,29 +281,51 @@ def fits(static: Shape | None, shape: tuple[int, ...]) -> bool:
         s is None or s == v for s, v in zip(static, shape, strict=True))
 
 
-def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array,
-                prop: Propagation) -> None:
+@dataclass(frozen=True)
+class Undeclared:
+    """A tensor whose computed shape Keras does not declare: the layer that computed it, which
+    of its outputs, and why Keras computes another shape than it declares."""
+
+    layer: Layer
+    index: int
+    why: str
+
+
+def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array, prop: Propagation,
+                undeclared: dict[TensorRef, Undeclared]) -> None:
     """The kernel's output has the shape the shape rule gives (but a folded ZeroPadding's,
-    which the pooling after it pads); or, where Keras declares a shape it does not compute,
-    nothing reads it: a reader was built for the declared shape (Keras' predict fails there
-    unless the reader happens to take the computed one)."""
+    which the pooling after it pads); or, where Keras declares a shape it does not compute
+    (``undeclared`` collects those tensors), only layers that pass any shape on read it
+    (element by element, as Keras' predict does): any other reader was built for the
+    declared shape (Keras' predict fails there unless it happens to take the computed one)."""
     static = prop.tensors[ref]
     if isinstance(layer, forward_plan.Unpadded) or fits(static, value.shape):
         return
-    why = layer.undeclared_shape(ref.index, call.options,
-                                 [prop.tensors[source] for source in call.inputs])
-    if why is None:
-        raise ShapeDisagreement(
-            f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape rule "
-            f"{static}")
-    reader = next((c.layer for c in prop.order if ref in c.inputs), None)
+    origin = undeclared.get(call.inputs[0]) if passes_shape_on(call, prop) else None
+    if origin is None:
+        why = layer.undeclared_shape(ref.index, call.options,
+                                     [prop.tensors[source] for source in call.inputs])
+        if why is None:
+            raise ShapeDisagreement(
+                f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape "
+                f"rule {static}")
+        origin = Undeclared(layer, ref.index, why)
+    reader = next((c.layer for c in prop.order
+                   if ref in c.inputs and not passes_shape_on(c, prop)), None)
     if reader is not None:
-        raise cannot_run(layer, (
-            f"computes output {ref.index} with shape {format_shape(value.shape)} where Keras "
-            f"declares {format_shape(static or ())} ({why}); layer '{reader}' was built for the "
-            "declared shape, and the forward pass, which follows the declared shapes, stops "
-            "there (Keras' predict fails there too, unless that layer happens to take the "
-            "computed shape)."))
+        raise cannot_run(origin.layer, (
+            f"computes output {origin.index} with shape {format_shape(value.shape)} where "
+            f"Keras declares {format_shape(static or ())} ({origin.why}); layer '{reader}' was "
+            "built for the declared shape, and the forward pass, which follows the declared "
+            "shapes, stops there (Keras' predict fails there too, unless that layer happens "
+            "to take the computed shape)."))
+    undeclared[ref] = origin
+
+
+def passes_shape_on(call: Call, prop: Propagation) -> bool:
+    """Whether the call computes element by element on one input, so that its output has the
+    input's shape, whichever it is (a Dropout after an attention across the batch)."""
+    return len(call.inputs) == 1 and prop.states[call.layer].layer.elementwise
 
 
 # -- the request ------------------------------------------------------------------------------

@@ -95,9 +95,9 @@ def test_discretization_without_boundaries_cannot_run() -> None:
         layer("Discretization", num_bins=4).apply(np.zeros((2, 3), np.float32), [])
 
 
-def forward_refusal(shape: list, entry: dict) -> str:
+def forward_refusal(shape: list, *entries: dict) -> str:
     """The 422 of the forward pass of a model Keras builds but cannot predict with."""
-    model = {"inputs": shape, "layers": [entry]}
+    model = {"inputs": shape, "layers": list(entries)}
     assert check({"model": model})["ok"]
     with pytest.raises(RequestInvalid) as exc:
         check({"model": model, "forward": {"seed": 1}})
@@ -256,6 +256,23 @@ def test_stft_fft_length_of_a_huge_frame_is_exact() -> None:
     assert row["output_shapes"] == [[None, 14, 2 * (2**99 + 1)]]
     with pytest.raises(LimitExceeded):
         check({"model": model, "forward": {"seed": 1}})
+
+
+def test_mel_spectrogram_frames_keras_computes_but_does_not_declare() -> None:
+    """399 samples, a frame every 40: Keras declares (399 + 41) // 40 = 11 frames, its stft
+    computes 1 + 399 // 40 = 10 (mel_frames_differ*: predict gives 10, and fails at a Dense
+    built for 11)."""
+    mel = {"type": "MelSpectrogram", "fft_length": 64, "sequence_stride": 40,
+           "num_mel_bins": 6}
+    result = run([399], mel, {"type": "Dense", "units": 3})
+    warning = only_diagnostic(result, "declared_shape_differs", layer="mel_spectrogram")
+    assert "declares (None, 6, 11)" in warning["message"]
+    assert "predict gives (None, 6, 10)" in warning["message"]
+    message = forward_refusal([399], mel, {"type": "Dense", "units": 3})
+    assert message.startswith("layer 'mel_spectrogram' (MelSpectrogram) computes output 0 "
+                              "with shape (1, 6, 10) where Keras declares (1, 6, 11)")
+    assert "layer 'dense' was built for the declared shape" in message
+    assert codes(run([400], mel)) == []  # 1 + 400 // 40 = (400 + 41) // 40 = 11
 
 
 def test_mel_spectrogram_explains_keras_frame_count() -> None:

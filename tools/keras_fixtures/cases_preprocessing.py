@@ -248,7 +248,7 @@ CASES = [
     seq("stft_fft_under_length", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
                                            "fft_length": 4}),
     seq("stft_bad_mode", [32, 1], {"type": "STFTSpectrogram", "mode": "power"}),
-    # MelSpectrogram: shapes only.
+    # MelSpectrogram at its Keras defaults and edges (shapes; the kernel: mel_* below).
     seq("mel_default", [16000], {"type": "MelSpectrogram"}, forward=False),
     seq("mel_small", [1000], {"type": "MelSpectrogram", "fft_length": 256,
                               "sequence_stride": 100, "num_mel_bins": 20}, forward=False),
@@ -298,4 +298,29 @@ CASES = [
     seq("equalization_in_the_middle_is_a_cycle", IMG,
         {"type": "Conv2D", "filters": 3, "kernel_size": 1}, {"type": "Equalization"},
         {"type": "Conv2D", "filters": 2, "kernel_size": 3}),
+    # MelSpectrogram's kernel: Keras declares (samples + stride + 1) // stride frames, its
+    # stft computes 1 + (samples + 2·(fft // 2) − fft) // stride; where they differ, predict
+    # gives the computed ones (and a layer after it built for the declared ones fails).
+    seq("mel_forward", [1000], {"type": "MelSpectrogram", "fft_length": 256,
+                                "sequence_stride": 100, "num_mel_bins": 20}),
+    seq("mel_hamming_magnitude", [400], {"type": "MelSpectrogram", "fft_length": 64,
+                                         "sequence_stride": 32, "num_mel_bins": 8,
+                                         "window": "hamming", "power_to_db": False,
+                                         "mag_exp": 1.0}),
+    seq("mel_frames_differ", [399], {"type": "MelSpectrogram", "fft_length": 64,
+                                     "sequence_stride": 40, "num_mel_bins": 6}),
+    seq("mel_frames_differ_then_dense", [399], {"type": "MelSpectrogram", "fft_length": 64,
+                                                "sequence_stride": 40, "num_mel_bins": 6},
+        {"type": "Dense", "units": 3}),
+    seq("mel_frames_differ_then_dropout", [399], {"type": "MelSpectrogram", "fft_length": 64,
+                                                  "sequence_stride": 40, "num_mel_bins": 6},
+        {"type": "Dropout", "rate": 0.5}, {"type": "Activation", "activation": "tanh"}),
+    seq("mel_short_window_db", [300], {"type": "MelSpectrogram", "fft_length": 64,
+                                       "sequence_length": 48, "window": None,
+                                       "sequence_stride": 16, "num_mel_bins": 10,
+                                       "sampling_rate": 8000, "min_freq": 100.0,
+                                       "max_freq": 3000.0, "top_db": 20.0,
+                                       "ref_power": 2.0}),
+    seq("mel_odd_fft_short_signal", [10], {"type": "MelSpectrogram", "fft_length": 15,
+                                           "sequence_stride": 3, "num_mel_bins": 4}),
 ]

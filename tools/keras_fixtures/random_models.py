@@ -635,7 +635,7 @@ def sequential(r: random.Random) -> RandomModel:
 
 MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
           "Concatenate", "Dot", "MultiHeadAttention", "Attention", "AdditiveAttention",
-          "GroupedQueryAttention"]
+          "GroupQueryAttention"]
 
 
 def functional(r: random.Random) -> RandomModel:
@@ -668,7 +668,7 @@ def functional(r: random.Random) -> RandomModel:
         merge.update(axes=r.choice([-1, 1]), normalize=r.random() < 0.3)
     if kind == "MultiHeadAttention":
         merge.update(attention_args(r, len(model.shape(left))))
-    if kind == "GroupedQueryAttention":
+    if kind == "GroupQueryAttention":
         kv_heads = r.randint(1, 2)
         merge.update(head_dim=r.randint(1, 4), num_key_value_heads=kv_heads,
                      num_query_heads=kv_heads * r.randint(1, 2) + (r.random() < 0.1))

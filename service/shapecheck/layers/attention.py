@@ -418,6 +418,9 @@ class MultiHeadAttention(ProjectedAttention):
                     "computes them broadcast against the value's")
         return None
 
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        return self.computed_output(inputs)
+
     def computed_output(self, inputs: Shapes) -> Shape:
         """The output Keras' einsums compute: on each axis it does not attend over (batch and
         features aside), a query size of 1 broadcast against the value's and the key's, where
@@ -752,6 +755,9 @@ class DotAttentionBase(AttentionLayer):
             query, value, key = self.query_value_key(inputs)
             output, scores = (*query[:-1], value[-1]), (*query[:-1], key[-2])
         return [output, scores] if options.get("return_attention_scores") else [output]
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        return self.computed_shapes(inputs, {})[0]
 
     def computed_shapes(self, inputs: Shapes, options: Mapping[str, Any]) -> tuple[Shape, Shape]:
         """The output and the attention scores as the call's operations compute them. Raises

@@ -253,6 +253,12 @@ class Layer:
                     "of the shape it declares")
         return None
 
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """The shape of output 0 that the kernel computes on ``inputs`` where it may exceed the
+        declared one (``undeclared_shape``); None where it does not. The forward budget counts
+        it, and so the outputs of the layers that pass it on."""
+        return None
+
     def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
         """The ``declared_shape_differs`` warning of a call on ``inputs`` whose output Keras
         computes in another shape than it declares (and the shape rule gives); None where the

@@ -14,7 +14,7 @@ computes their output shapes (from the vocabulary in the config) but has no kern
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -24,7 +24,16 @@ from marshmallow import ValidationError, fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, Int, IntTuple, PositiveInt
 from ..shapes import DATA_FORMATS, Dim, Shape, conv_output_length, format_shape
-from .base import Array, Layer, LayerArgs, Shapes, Weight, inner_layer, register
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    ShapeCaveat,
+    Shapes,
+    Weight,
+    inner_layer,
+    register,
+)
 from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
 from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS, tf_bicubic_matrix
@@ -1541,10 +1550,35 @@ class STFTSpectrogram(Layer):
                 f"(mode '{self.args.mode}'), {channels} channel(s)")
 
 
+MEL_BREAK_FREQUENCY_HERTZ = 700.0
+MEL_HIGH_FREQUENCY_Q = 1127.0
+
+
+def hertz_to_mel(hertz: Array) -> Array:
+    """Keras' (HTK) mel scale: 1127 · ln(1 + f / 700), in the dtype of ``hertz``."""
+    dtype = np.asarray(hertz).dtype
+    return (dtype.type(MEL_HIGH_FREQUENCY_Q)
+            * np.log(dtype.type(1.0) + hertz / dtype.type(MEL_BREAK_FREQUENCY_HERTZ)))
+
+
+STFT_WINDOWS = {
+    "hann": lambda n: (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32),
+    "hamming": lambda n: (0.54 - 0.46 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32),
+}
+"""scipy.signal.get_window's periodic windows, which Keras' stft takes by name."""
+
+
 @register
 class MelSpectrogram(Layer):
     """Mel-scaled power spectrogram of raw audio (batch, samples): (batch, num_mel_bins,
-    frames), one frame every ``sequence_stride`` samples."""
+    frames). Keras frames the signal by ``ops.stft`` (padded by reflection, ``fft_length // 2``
+    each side; one frame every ``sequence_stride`` samples, windowed), takes each frame's
+    power, maps it onto the mel bins and, by default, to decibels clipped ``top_db`` under the
+    largest value of the whole batch.
+
+    Keras declares ``(samples + stride + 1) // stride`` frames, and its stft computes
+    ``1 + (samples + 2·(fft_length // 2) − fft_length) // stride``, one less for some lengths
+    (``declared_shape_caveat``)."""
 
     keras_name = "MelSpectrogram"
     family = "preprocessing"
@@ -1553,11 +1587,16 @@ class MelSpectrogram(Layer):
         fft_length = PositiveInt(load_default=2048)
         sequence_stride = PositiveInt(load_default=512)
         sequence_length = PositiveInt(load_default=None, allow_none=True)
+        window = Choice(tuple(STFT_WINDOWS), load_default="hann", allow_none=True)
         sampling_rate = PositiveInt(load_default=16000)
         num_mel_bins = PositiveInt(load_default=128)
         min_freq = Float(min_value=0.0, load_default=20.0)
         max_freq = Float(min_value=0.0, load_default=None, allow_none=True)
         power_to_db = fields.Boolean(load_default=True)
+        top_db = Float(load_default=80.0)
+        mag_exp = Float(load_default=2.0)
+        min_power = Float(load_default=1e-10)
+        ref_power = Float(load_default=1.0)
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
@@ -1574,12 +1613,101 @@ class MelSpectrogram(Layer):
             return (self.args.num_mel_bins, frames)
         return (shape[0], self.args.num_mel_bins, frames)
 
+    def computed_frames(self, samples: int) -> int:
+        """The frames Keras' stft computes from ``samples``."""
+        fft = self.args.fft_length
+        return 1 + (samples + 2 * (fft // 2) - fft) // self.args.sequence_stride
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """What predict gives: the stft frames the last axis, whatever the rank."""
+        shape = inputs[0]
+        frames = None if shape[-1] is None else self.computed_frames(shape[-1])
+        return (*shape[:-1], self.args.num_mel_bins, frames)
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        declared, computed = self.output_shape(inputs[0]), self.computed_output_shape(inputs)
+        if declared == computed:
+            return None
+        samples, stride = inputs[0][-1], self.args.sequence_stride
+        return ShapeCaveat(
+            f"'{self.name}' declares {format_shape(declared)}, as the summary shows, but Keras' "
+            f"stft frames the last axis ({samples} samples padded by "
+            f"{self.args.fft_length // 2} on each side, a frame every {stride}): predict gives "
+            f"{format_shape(computed)}. A layer after it built for the declared shape fails at "
+            "predict, or computes over other sizes than the summary shows.",
+            "Choose a sequence_stride or an input length for which the two agree (samples + 1 "
+            "not a multiple of the stride, for an even fft_length).")
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        caveat = self.declared_shape_caveat(inputs)
+        return None if caveat is None else "Keras' stft computes other frames than it declares"
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        """Per frame: the Fourier transform (counted as fft_length · log2 fft_length) and the
+        mel weighting."""
+        fft = self.args.fft_length
+        frames = math.prod(d or 1 for d in outputs[0][:-2]) * (outputs[0][-1] or 1)
+        per_frame = fft * max(1, fft.bit_length()) + (fft // 2 + 1) * self.args.num_mel_bins
+        return frames * per_frame
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        """The windowed frames and their spectrum, in float32 and complex64."""
+        frames = math.prod(d or 1 for d in outputs[0][:-2]) * (outputs[0][-1] or 1)
+        return frames * self.args.fft_length * 4 * 3
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        fft, stride = self.args.fft_length, self.args.sequence_stride
+        length = self.args.sequence_length or fft
+        pads = [(0, 0)] * (x.ndim - 1) + [(fft // 2, fft // 2)]
+        padded = np.pad(x.astype(np.float32), pads, mode="reflect")
+        window = np.ones(fft, np.float32)  # without a window, all fft_length samples count
+        if self.args.window:
+            left = (fft - length) // 2
+            window[:] = 0.0
+            window[left:left + length] = STFT_WINDOWS[self.args.window](length)
+        frames = np.lib.stride_tricks.sliding_window_view(padded, fft, axis=-1)[..., ::stride, :]
+        power = np.abs(np.fft.rfft(frames * window, n=fft, axis=-1)) ** np.float32(
+            self.args.mag_exp)
+        mel = np.tensordot(power, self.mel_weights(fft // 2 + 1), axes=1)
+        if self.args.power_to_db:
+            mel = self.decibels(mel)
+        return np.swapaxes(mel, -1, -2).astype(np.float32)
+
+    def mel_weights(self, bins: int) -> Array:
+        """Keras' ``linear_to_mel_weight_matrix`` (HTK mel scale, triangles peaking at 1),
+        (bins, num_mel_bins), in float32 as Keras computes it."""
+        f32 = np.float32
+        nyquist = f32(self.args.sampling_rate) / f32(2.0)
+        high = self.args.max_freq or int(self.args.sampling_rate / 2)
+        linear = np.linspace(f32(0.0), nyquist, bins, dtype=f32)[1:]
+        bins_mel = hertz_to_mel(linear)[:, None]
+        edges = np.linspace(hertz_to_mel(f32(self.args.min_freq)), hertz_to_mel(f32(high)),
+                            self.args.num_mel_bins + 2, dtype=f32)
+        lower, center, upper = (edges[i:i + self.args.num_mel_bins][None] for i in range(3))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slopes = np.minimum((bins_mel - lower) / (center - lower),
+                                (upper - bins_mel) / (upper - center))
+        weights = np.maximum(f32(0.0), slopes)
+        return np.pad(weights, [(1, 0), (0, 0)]).astype(f32)
+
+    def decibels(self, power: Array) -> Array:
+        """10·log10 of the power over ``ref_power``, floored at ``min_power``, then clipped
+        ``top_db`` under the largest value of the batch."""
+        floor = np.float32(self.args.min_power)
+        db = np.float32(10.0) * np.log10(np.maximum(power, floor))
+        db -= np.float32(10.0) * np.log10(np.maximum(np.float32(abs(self.args.ref_power)),
+                                                     floor))
+        return np.maximum(db, db.max() - np.float32(self.args.top_db))
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         samples = inputs[0][0] if len(inputs[0]) == 1 else inputs[0][1]
         stride = self.args.sequence_stride
         frames = (f"{outputs[0][-1]} = ({samples} + {stride} + 1) // {stride} frames"
                   if samples is not None else "an unknown number of frames")
         return f"{self.args.num_mel_bins} mel bins × {frames}"
+
+
 
 
 # -- tf.keras 2 ------------------------------------------------------------------------------
