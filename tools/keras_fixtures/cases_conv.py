@@ -273,6 +273,19 @@ TF_KERAS_2 = [
         conv("Conv2D", filters=2, kernel_size=3, dilation_rate=2), forward=False),
 ]
 
-CASES = tf_keras_2_cases([*CONV, *SEPARABLE, *DEPTHWISE, *TRANSPOSE, *TF_KERAS_2],
+# An axis of length 0 with padding: Keras 3 builds it, 0 positions (causal: predict fails).
+EMPTY_AXIS = [
+    seq("conv1d_same_empty_axis", [0, 3], {"type": "Conv1D", "filters": 2, "kernel_size": 3,
+                                           "padding": "same"}, forward=False),
+    seq("conv1d_causal_empty_axis", [0, 3], {"type": "Conv1D", "filters": 2, "kernel_size": 3,
+                                             "padding": "causal"}, forward=False),
+    seq("conv2d_same_empty_axis", [0, 4, 3], {"type": "Conv2D", "filters": 2, "kernel_size": 3,
+                                              "padding": "same"}, {"type": "Flatten"},
+        forward=False),
+    seq("conv1d_valid_empty_axis", [0, 3], {"type": "Conv1D", "filters": 2, "kernel_size": 1},
+        forward=False),
+]
+
+CASES = tf_keras_2_cases([*CONV, *SEPARABLE, *DEPTHWISE, *TRANSPOSE, *TF_KERAS_2, *EMPTY_AXIS],
                          ["conv2d_rank_too_high", "separable1d_causal",
                           *(c["id"] for c in TF_KERAS_2)])

@@ -134,4 +134,13 @@ ADAPTIVE = [
         pool("AdaptiveMaxPooling2D", output_size=(2, 2, 2))),
 ]
 
-CASES = [*WINDOWED, *GLOBAL, *ADAPTIVE]
+# An axis of length 0 with padding 'same': Keras builds it, 0 positions.
+EMPTY_AXIS = [
+    seq("max2d_same_empty_axis", [0, 4, 3], pool("MaxPooling2D", padding="same"),
+        forward=False),
+    seq("average1d_same_empty_axis_channels_first", [9, 0],
+        pool("AveragePooling1D", pool_size=2, padding="same", data_format="channels_first"),
+        forward=False),
+]
+
+CASES = [*WINDOWED, *GLOBAL, *ADAPTIVE, *EMPTY_AXIS]

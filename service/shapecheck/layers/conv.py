@@ -102,12 +102,13 @@ class SlidingWindow(Layer):
         require_feature_maps(self, shape, self.rank, self.data_format)
 
     def output_lengths(self, shape: Shape) -> list[Dim]:
-        """The spatial output lengths; raises when a window does not fit (``valid``)."""
+        """The spatial output lengths; raises when a window does not fit (``valid``). Padded,
+        an axis of length 0 gives 0 positions, as Keras builds it."""
         lengths = []
         padding = self.padding
         for axis, k, s, d in self.axis_windows:
             out = conv_output_length(shape[axis], k, padding, s, d)
-            if out is not None and out <= 0:
+            if out is not None and out <= 0 and padding == "valid":
                 raise self.window_too_large(shape, axis, k, d)
             lengths.append(out)
         return lengths

@@ -528,7 +528,7 @@ class ConvLSTM(Recurrent):
         for axis, k, s, d in zip(spatial_axes(self.rank, self.data_format), self.kernel_size,
                                  self.strides, self.dilation, strict=True):
             length = conv_output_length(step[axis], k, self.args.padding, s, d)
-            if length is not None and length <= 0:
+            if length is not None and length <= 0 and self.args.padding == "valid":
                 raise LayerInputIncompatible(
                     f"{self.keras_name} slides a window of {k} (dilation {d}) over a spatial "
                     f"axis of length {step[axis]} (input {format_shape(sequence)}) with "
