@@ -90,11 +90,18 @@ DIVERGENCES = {
     ("tfkeras2", 11201, "functional_023"): "cropping3d",
     ("tfkeras2", 11201, "sequential_269"): "cropping3d",
     ("tfkeras2", 11201, "sequential_485"): "cropping3d",
+    ("tfkeras2", 12201, "functional_079"): "dense",  # units 0
+    ("tfkeras2", 12201, "sequential_301"): "cropping3d",
+    ("tfkeras2", 12201, "sequential_381"): "cropping3d",
+    ("tfkeras2", 12201, "functional_393"): "cropping3d",
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
 # (flavour, seed, case id) -> that layer.
 FORWARD_GAPS: dict[tuple[str, int, str], str] = {
+    # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
+    # the forward pass needs every axis to have at least one element.
+    ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
     # A layer computes another shape than Keras declares, and a layer after it that is not
     # element by element (a Normalization, a Discretization) reads it: Keras' predict
     # broadcasts its weights against the computed shape; the forward pass, which follows the
@@ -123,7 +130,8 @@ def test_the_models_spread_over_layers_graphs_and_refusals(sweep: dict[str, Any]
             "DepthwiseConv2D", "ConvLSTM2D", "LSTM", "GRU", "SimpleRNN", "Bidirectional",
             "TimeDistributed", "Embedding", "Reshape", "Permute", "Concatenate", "Add",
             "Multiply", "MultiHeadAttention", "Attention", "EinsumDense", "Masking",
-            "Resizing", "UpSampling3D"} <= types
+            "CenterCrop", "UpSampling3D"} <= types
+    assert len(types) >= 85
     refused = [c for c in cases if "error" in c]
     assert len(cases) >= 300
     assert 0.15 * len(cases) < len(refused) < 0.65 * len(cases)
