@@ -102,6 +102,10 @@ FORWARD_GAPS: dict[tuple[str, int, str], str] = {
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.
     ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
+    # AdditiveAttention across the batch, then a Normalization; a MelSpectrogram's undeclared
+    # frames, then a Discretization.
+    ("keras3", 12101, "functional_259"): "additive_attention",
+    ("keras3", 12101, "sequential_287"): "mel_spectrogram",
     # A layer computes another shape than Keras declares, and a layer after it that is not
     # element by element (a Normalization, a Discretization) reads it: Keras' predict
     # broadcasts its weights against the computed shape; the forward pass, which follows the
