@@ -157,8 +157,18 @@ TF_KERAS_2 = [
                                                                   "kernel_size": 2}}),
 ]
 
+# RMSNormalization over an axis that is not the last: Keras multiplies by a scale of that
+# axis's size lined up with the last axis, which broadcasts (7, 1) to (7, 7) (found by
+# tools/fuzz_engine.py: the forward pass gave a shape the shape rule did not).
+RMS_SCALE_BROADCASTS = [
+    seq("rms_axis_1_broadcasts", [7, 1], {"type": "RMSNormalization", "axis": 1}),
+    seq("rms_axis_1_then_dropout", [7, 1], {"type": "RMSNormalization", "axis": -2,
+                                            "epsilon": 1e-3},
+        {"type": "SpatialDropout1D", "rate": 0.3}),
+]
+
 CASES = tf_keras_2_cases(
-    [*CASES, *TF_KERAS_2],
+    [*CASES, *TF_KERAS_2, *RMS_SCALE_BROADCASTS],
     ["sn_dense", "sn_dense_3d_no_bias", "sn_conv2d", "sn_embedding", "sn_frozen",
      "ln_axis_repeated", "ln_axis_repeated_negative_first", "unit_axis_repeated",
      *(c["id"] for c in TF_KERAS_2)])

@@ -28,6 +28,7 @@ from .base import (
     Array,
     Layer,
     LayerArgs,
+    ShapeCaveat,
     Shapes,
     Weight,
     explain_params,
@@ -326,6 +327,33 @@ class RMSNormalization(Normalizing):
                 "Normalise the last axis (axis=-1), or the last axes (e.g. axis=[-2, -1]).",
                 declared=[shape])
         return [Weight("scale", scale, initializer="ones")]
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """The input's shape broadcast against the scale, which Keras lines up with the last
+        axes: (None, 7, 1) times a scale (7,) of axis 1 gives (None, 7, 7)."""
+        shape = inputs[0]
+        if self.repeats_axes(shape):
+            return None
+        computed = broadcast_shapes(shape, self.sizes(shape, sorted(self.axes)))
+        return None if computed == tuple(shape) else computed
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        if self.computed_output_shape(inputs) is None:
+            return None
+        return ("Keras multiplies by a scale of the normalised axes' sizes lined up with the "
+                "last axes, which broadcasts to a larger shape")
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        computed = self.computed_output_shape(inputs)
+        if computed is None:
+            return None
+        return ShapeCaveat(
+            f"'{self.name}' multiplies its input {format_shape(inputs[0])} by a scale of the "
+            f"sizes of axes {list(self.axes)}, which Keras lines up with the last axes: predict "
+            f"gives {format_shape(computed)}, while Keras declares {format_shape(inputs[0])}, as "
+            "the summary shows.",
+            "Normalise the last axis (axis=-1), or the last axes (e.g. axis=[-2, -1]).")
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         axes = tuple(self.resolve_axes(x.shape, self.axes))
