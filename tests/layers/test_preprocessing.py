@@ -293,11 +293,19 @@ def test_pipeline_reports_an_inner_argument_by_its_path() -> None:
     assert refused_paths([6, 8, 3], pipeline) == ["model.layers.0.layers.0.width"]
 
 
-def test_clahe_has_shapes_but_no_kernel() -> None:
-    clahe = layer("ContrastLimitedAdaptiveHistogramEqualization")
-    assert clahe.output_shapes([(None, 6, 8, 3)]) == [(None, 6, 8, 3)]
-    with pytest.raises(NotImplementedError):
-        clahe.apply(np.zeros((1, 6, 8, 3), np.float32), [])
+def test_clahe_on_a_grid_of_three_axes_cannot_run() -> None:
+    """Keras 3 builds it, and its predict fails unpacking the grid into rows and columns."""
+    message = forward_refusal([6, 8, 3], {"type": "ContrastLimitedAdaptiveHistogramEqualization",
+                                          "tile_grid_size": [2, 2, 2]})
+    assert "its tile_grid_size [2, 2, 2] is not two positive numbers of tiles" in message
+
+
+def test_clahe_histograms_count_against_the_forward_budget() -> None:
+    """A grid of 4000 × 4000 tiles pads a 6 × 8 image to 4000 × 4000 pixels, each with the
+    histograms of its neighbours: refused before any of it is allocated."""
+    with pytest.raises(LimitExceeded):
+        run([6, 8, 3], {"type": "ContrastLimitedAdaptiveHistogramEqualization",
+                        "tile_grid_size": [4000, 4000]}, forward={"batch_size": 1})
 
 
 def keras_json_case(case_id: str) -> dict:

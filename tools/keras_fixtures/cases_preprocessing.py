@@ -10,6 +10,8 @@ layers and arguments it does not have."""
 from build import LEGACY, seq
 
 IMG = [6, 8, 3]
+CLAHE = "ContrastLimitedAdaptiveHistogramEqualization"
+PIXELS = {"type": "Rescaling", "scale": 40.0, "offset": 128.0}
 CHW = [3, 6, 8]
 
 # Keras builds image layers on inputs of rank 2 or 5, and Resizing with both aspect-ratio
@@ -323,4 +325,15 @@ CASES = [
                                        "ref_power": 2.0}),
     seq("mel_odd_fft_short_signal", [10], {"type": "MelSpectrogram", "fft_length": 15,
                                            "sequence_stride": 3, "num_mel_bins": 4}),
+    # CLAHE's kernel, on pixels spread over [0, 255] by a Rescaling (normal data × 40 + 128).
+    seq("clahe_forward", IMG, PIXELS, {"type": CLAHE, "tile_grid_size": [2, 2]}),
+    seq("clahe_uneven_tiles", [7, 9, 2], PIXELS, {"type": CLAHE, "tile_grid_size": [3, 4],
+                                                   "clip_limit": 2.0}),
+    seq("clahe_no_clip", [8, 8, 1], PIXELS, {"type": CLAHE, "tile_grid_size": [2, 2],
+                                              "clip_limit": 0.0}),
+    seq("clahe_value_range", IMG, {"type": CLAHE, "value_range": [-3, 3],
+                                   "tile_grid_size": [2, 3]}),
+    seq("clahe_channels_first", CHW, PIXELS, {"type": CLAHE, "tile_grid_size": [2, 2],
+                                              "data_format": "channels_first"}),
+    seq("clahe_grid_larger_than_image", [3, 4, 1], PIXELS, {"type": CLAHE}),
 ]

@@ -730,8 +730,11 @@ class AutoContrast(ImageLayer):
 
 @register
 class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
-    """CLAHE: equalises the histogram of each tile of ``tile_grid_size`` with a
-    ``clip_limit``, at inference too. Shapes only: shapecheck has no kernel for it."""
+    """CLAHE, at inference too: each channel of each tile of a ``tile_grid_size`` grid gets
+    its histogram of the values 0–255 (after ``value_range`` is mapped onto them), clipped at
+    ``clip_limit`` times the mean count with the excess spread over all bins; each pixel then
+    takes its value through the four nearest tiles' normalised cumulative histograms,
+    interpolated bilinearly. The kernel follows Keras' arithmetic in float32."""
 
     keras_name = "ContrastLimitedAdaptiveHistogramEqualization"
 
@@ -744,9 +747,96 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
         self.check_image(shape)
         return shape
 
+    def grid(self) -> tuple[int, int]:
+        grid = tuple(self.args.tile_grid_size)
+        if len(grid) != 2:  # (each is at least 1: the field says so)
+            raise NotImplementedError(
+                f"its tile_grid_size {list(grid)} is not two positive numbers of tiles, which "
+                "Keras' predict divides the image by")
+        return grid[0], grid[1]
+
+    def padded_size(self, shape: Shape) -> tuple[int, int, int]:
+        """Pixels of one channel of the image padded to whole tiles, and the tiles' cumulative
+        histograms with their border (per channel)."""
+        rows, cols = (*self.args.tile_grid_size, 1, 1)[:2]
+        height, width = self.size_of(shape)
+        tile_h, tile_w = -(-(height or 1) // rows), -(-(width or 1) // cols)
+        return tile_h * rows * tile_w * cols, (rows + 2) * (cols + 2) * 256, tile_h * tile_w
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        shape = inputs[0]
+        images = (shape[0] or 1) if len(shape) == 4 else 1
+        channels = shape[-1 if self.args.data_format == "channels_last" else -3] or 1
+        pixels, histograms, _ = self.padded_size(shape)
+        return images * channels * (pixels * 4 * 16 + histograms * 4 * 4)
+
+    def macs(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.scratch_bytes(inputs, outputs) // 4
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        low, high = float32_range(self.keras_name, self.args.value_range)
+        images = self.channels_last_batch(x).astype(np.float32)
+        if (low, high) != (0.0, 255.0):
+            images = (images - low) / (high - low) * np.float32(255.0)
+        equalised = clahe(images, np.float32(self.args.clip_limit), self.grid())
+        if (low, high) != (0.0, 255.0):
+            equalised = equalised / np.float32(255.0) * (high - low) + low
+        return self.restore(equalised, x)
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"contrast equalised tile by tile, the shape {format_shape(inputs[0])} is "
                 "kept")
+
+
+def clahe(images: Array, clip_limit: np.float32, grid: tuple[int, int]) -> Array:
+    """Keras' ``_clahe`` of a channels_last batch with values in [0, 255]."""
+    n, height, width, channels = images.shape
+    rows, cols = grid
+    tile_h, tile_w = -(-height // rows), -(-width // cols)
+    padded = np.pad(images, [(0, 0), (0, tile_h * rows - height), (0, tile_w * cols - width),
+                             (0, 0)], mode="symmetric")
+    tiles = padded.reshape(n, rows, tile_h, cols, tile_w, channels).transpose(0, 1, 3, 5, 2, 4)
+    values = np.clip(tiles.reshape(-1, tile_h * tile_w).astype(np.int32), 0, 255)
+    offsets = np.arange(values.shape[0])[:, None] * 256
+    hists = np.bincount((values + offsets).ravel(), minlength=values.shape[0] * 256)
+    hists = hists.reshape(n, rows, cols, channels, 256).astype(np.float32)
+    if clip_limit > 0:
+        limit = np.float32(clip_limit * (tile_h * tile_w) / 256.0)
+        clipped = np.clip(hists, 0, limit)
+        hists = clipped + (hists - clipped).sum(-1, keepdims=True) / np.float32(256.0)
+    cdf = np.cumsum(hists, axis=-1, dtype=np.float32)
+    cdf_min = cdf.min(axis=-1, keepdims=True)
+    denominator = np.float32(tile_h * tile_w) - cdf_min
+    denominator = np.where(denominator == 0, np.float32(1.0), denominator)
+    cdf = np.clip((cdf - cdf_min) * np.float32(255.0) / denominator, 0, 255)
+    cdf = np.pad(cdf, [(0, 0), (1, 1), (1, 1), (0, 0), (0, 0)], mode="edge")
+    (y0, y1, wy), (x0, x1, wx) = (
+        tile_neighbours(length, tile, count)
+        for length, tile, count in ((tile_h * rows, tile_h, rows), (tile_w * cols, tile_w, cols)))
+    pixels = np.clip(padded, 0, 255).astype(np.int32)
+    batch = np.arange(n)[:, None, None, None]
+    channel = np.arange(channels)[None, None, None, :]
+    y0, y1, wy = y0[None, :, None, None], y1[None, :, None, None], wy[None, :, None, None]
+    x0, x1, wx = x0[None, None, :, None], x1[None, None, :, None], wx[None, None, :, None]
+
+    def at(y: Array, x: Array) -> Array:
+        return cdf[batch, y, x, channel, pixels]
+
+    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+    return (top * (1 - wy) + bottom * wy)[:, :height, :width]
+
+
+def tile_neighbours(length: int, tile: int, count: int) -> tuple[Array, Array, Array]:
+    """For each pixel along an axis of ``length`` (whole tiles of ``tile``), the indices of
+    the two tiles whose centres frame it in the bordered grid of ``count`` + 2 tiles, and the
+    weight of the second."""
+    grid = (np.arange(length, dtype=np.float32) - np.float32(tile / 2.0)) / np.float32(tile)
+    grid = grid + np.float32(1.0)
+    first = np.floor(grid)
+    weight = grid - first
+    return (np.clip(first, 0, count + 1).astype(np.int64),
+            np.clip(first + 1, 0, count + 1).astype(np.int64), weight)
 
 
 @register
