@@ -336,4 +336,9 @@ CASES = [
     seq("clahe_channels_first", CHW, PIXELS, {"type": CLAHE, "tile_grid_size": [2, 2],
                                               "data_format": "channels_first"}),
     seq("clahe_grid_larger_than_image", [3, 4, 1], PIXELS, {"type": CLAHE}),
+    # Refused by Keras 3: an STFT mode in capitals (modes are compared as given), and a
+    # Pipeline of no layers (its call fails).
+    seq("stft_mode_capitals", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
+                                        "mode": "IMAG"}),
+    seq("pipeline_empty", IMG, {"type": "Pipeline", "layers": []}),
 ]

@@ -1232,6 +1232,9 @@ class Pipeline(Layer):
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
+        if not args["layers"]:
+            raise ArgumentError("layers", "must hold at least one layer: Keras' Pipeline call "
+                                          "fails without any")
         self.layers = [inner_layer(spec, f"layers.{i}") for i, spec in enumerate(args["layers"])]
 
     def chain(self, shape: Shape) -> list[tuple[Layer, Shape]]:
@@ -1533,7 +1536,7 @@ class STFTSpectrogram(Layer):
     family = "preprocessing"
 
     class Args(LayerArgs):
-        mode = Choice(STFT_MODES, load_default="log")
+        mode = Choice(STFT_MODES, load_default="log", case_sensitive=True)
         frame_length = PositiveInt(load_default=256)
         frame_step = PositiveInt(load_default=None, allow_none=True)
         fft_length = PositiveInt(load_default=None, allow_none=True)
