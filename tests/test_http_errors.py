@@ -75,3 +75,8 @@ def test_health_and_catalogue(http, server_url):
     conv = {a["name"]: a for a in layers["Conv2D"]["arguments"]}
     assert conv["padding"]["default"] == "valid"
     assert "Convolution2D" in layers["Conv2D"]["legacy_aliases"]
+    # Descriptions are the docstrings' first paragraphs, as one line of prose.
+    assert all(" ".join(e["description"].split()) == e["description"]
+               and "``" not in e["description"] for e in catalogue)
+    assert layers["Dense"]["description"] == ("Fully connected layer on the last axis: "
+                                              "`activation(x @ kernel + bias)`.")

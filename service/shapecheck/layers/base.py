@@ -227,8 +227,10 @@ class Layer:
 
     @classmethod
     def describe(cls) -> str:
-        """First paragraph of the class docstring: the catalogue's description."""
-        return (cls.__doc__ or cls.keras_name).strip().split("\n\n")[0].replace("\n", " ")
+        """First paragraph of the class docstring, on one line with single spaces and code in
+        single backquotes: the catalogue's description."""
+        paragraph = (cls.__doc__ or cls.keras_name).strip().split("\n\n")[0]
+        return " ".join(paragraph.split()).replace("``", "`")
 
     # -- shape rule ---------------------------------------------------------------------------
     def output_shapes(self, inputs: Shapes) -> list[Shape]:

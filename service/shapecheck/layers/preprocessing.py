@@ -842,9 +842,11 @@ def tile_neighbours(length: int, tile: int, count: int) -> tuple[Array, Array, A
 @register
 class Equalization(ImageLayer):
     """Histogram equalisation of each channel, which Keras 3 never runs in a model: its
-    symbolic call gives back the input tensor itself. A model then reads past the layer where
-    that tensor is a model input (the layer never runs: the kernel is the identity), and
-    refuses the model as a cycle anywhere else (``graph.returned_inputs``)."""
+    symbolic call gives back the input tensor itself, so a model reads past the layer on a
+    model input, and refuses it as a cycle anywhere else.
+
+    ``graph.returned_inputs`` reports which; the kernel is the identity, as predict never
+    equalises."""
 
     keras_name = "Equalization"
     returns_its_input = True
