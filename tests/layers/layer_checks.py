@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from keras_fixtures import recorded
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 
@@ -36,14 +37,16 @@ def only_diagnostic(result: dict, code: str, **expected: str) -> dict:
     return diagnostic
 
 
-def refusal_with_argument(doc: dict, index: int, argument: str, value: object) -> list[str]:
-    """The messages of the 422 ``check`` answers for a Keras JSON document whose layer
-    ``index`` has ``argument`` set to ``value`` (edited in place), which must name that
-    argument's path and no other."""
-    doc["config"]["layers"][index]["config"][argument] = value
+def tf_keras_2_refusal(case_id: str, argument: str, value: object) -> list[str]:
+    """The messages of the 422 ``check`` answers for the tf.keras 2 document recorded as
+    ``case_id`` with ``argument`` of its first layer set to ``value``: a value tf.keras 2
+    refuses, or shapecheck does, which tf.keras 2 writes no document for. The 422 must name
+    that argument's path and no other."""
+    doc = recorded("tfkeras2", case_id)["keras_json"]
+    doc["config"]["layers"][1]["config"][argument] = value
     with pytest.raises(RequestInvalid) as exc:
         check({"model": doc})
-    path = f"model.config.layers.{index}.config.{argument}"
+    path = f"model.config.layers.1.config.{argument}"
     assert list(exc.value.errors) == [path], exc.value.errors
     return exc.value.errors[path]
 

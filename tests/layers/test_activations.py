@@ -12,9 +12,9 @@ from layer_checks import (
     error_of,
     only_diagnostic,
     only_row,
-    refusal_with_argument,
     refused_paths,
     run,
+    tf_keras_2_refusal,
 )
 from shapecheck import activations, check
 from shapecheck.analysis import analyse
@@ -154,8 +154,7 @@ def test_an_activation_layer_class_name_alone_is_tf_keras_2_only() -> None:
 
 
 def test_tf_keras_2_refuses_keras_3_activation_names() -> None:
-    doc = recorded("tfkeras2", "activations:dense_hard_sigmoid")["keras_json"]
-    assert refusal_with_argument(doc, 1, "activation", "hard_silu") == [
+    assert tf_keras_2_refusal("activations:dense_hard_sigmoid", "activation", "hard_silu") == [
         "'hard_silu' is a Keras 3 activation that tf.keras 2 does not have (it refuses it: "
         "Unknown activation function 'hard_silu')"]
 

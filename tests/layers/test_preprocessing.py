@@ -13,9 +13,9 @@ from layer_checks import (
     error_of,
     only_diagnostic,
     only_row,
-    refusal_with_argument,
     refused_paths,
     run,
+    tf_keras_2_refusal,
 )
 from shapecheck import check
 from shapecheck.analysis import analyse
@@ -457,8 +457,7 @@ def test_tf_keras_2_one_hot_of_scalars_keeps_a_batch_of_one() -> None:
 
 
 def test_tf_keras_2_text_vectorization_has_no_one_hot_mode() -> None:
-    doc = recorded("tfkeras2", "preprocessing_tf:text_multi_hot")["keras_json"]
-    assert refusal_with_argument(doc, 1, "output_mode", "one_hot") == [
+    assert tf_keras_2_refusal("preprocessing_tf:text_multi_hot", "output_mode", "one_hot") == [
         "tf.keras 2's TextVectorization has no 'one_hot' mode: use 'int', 'multi_hot', "
         "'count' or 'tf_idf'"]
 

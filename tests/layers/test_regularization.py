@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from keras_fixtures import recorded
-from layer_checks import error_of, only_row, refusal_with_argument, refused_paths, run
+from layer_checks import error_of, only_row, refused_paths, run, tf_keras_2_refusal
 from shapecheck import check
 from shapecheck.layers import REGISTRY
 
@@ -75,7 +75,8 @@ def test_masking_explains_what_it_masks() -> None:
 def test_tf_keras_2_gaussian_noise_takes_any_stddev_but_a_negative_one() -> None:
     """tf.keras 2 builds GaussianNoise(2.0) (Keras 3 refuses it), and GaussianNoise(-1.0) too,
     which shapecheck refuses on purpose: no noise has a negative spread."""
-    doc = recorded("tfkeras2", "regularization:gaussian_noise_too_large")["keras_json"]
-    assert only_row(check({"model": doc}))["output_shapes"] == [[None, 4]]
-    (message,) = refusal_with_argument(doc, 1, "stddev", -1.0)
+    case = "regularization:gaussian_noise_too_large"
+    assert only_row(check({"model": recorded("tfkeras2", case)["keras_json"]}))[
+        "output_shapes"] == [[None, 4]]
+    (message,) = tf_keras_2_refusal(case, "stddev", -1.0)
     assert "-1.0" in message
