@@ -93,12 +93,10 @@ def model_matmuls(doc: dict[str, Any]) -> Callable[[], None]:
     """The forward pass's matrix products alone: per layer with a (..., N) kernel, an (M, K)
     operand times its real kernel as (K, N), M = macs / (K·N). The bound of any im2col + BLAS
     forward pass at this batch size, the weights read from memory as in a real pass."""
-    from shapecheck.budget import outputs_by_call
-
     graph, prop, weights = at_batch_1(doc)
     rng = np.random.default_rng(0)
     products = []
-    outputs = outputs_by_call(prop)
+    outputs = prop.outputs_by_call()
     for call in prop.order:
         layer = graph.layers[call.layer]
         kernel = next(iter(weights.get(call.layer, ())), None)

@@ -71,4 +71,4 @@ def test_a_layer_reading_scores_of_the_undeclared_shape_cannot_run() -> None:
     message, = exc.value.errors["forward"]
     assert message.startswith("layer 'mha' (MultiHeadAttention) computes output 1 with shape "
                               "(2, 2, 4, 6) where Keras declares (2, 2, 4, 4)")
-    assert "layer 'reader' was built for the declared shape" in message
+    assert "layer 'reader', which reads it, was built for the declared shape" in message

@@ -106,20 +106,14 @@ DIVERGENCES = {
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
 # (flavour, seed, case id) -> that layer.
 FORWARD_GAPS: dict[tuple[str, int, str], str] = {
-    # A layer computes another shape than Keras declares, and a layer after it that is not
-    # element by element (a Normalization, a Discretization) reads it: Keras' predict
-    # broadcasts its weights against the computed shape; the forward pass, which follows the
-    # declared shapes, refuses with a 422 naming the first layer. (Element-by-element layers,
-    # such as the Dropout or AlphaDropout after an attention across the batch, pass the
-    # computed shape on, as predict does.) Here: AdditiveAttention across the batch, then a
-    # Normalization; MelSpectrogram's undeclared frames, then a Discretization or a
-    # Normalization.
+    # A layer computes another shape than Keras declares, and a Normalization reads it:
+    # Keras' predict broadcasts the statistics it built for the declared shape against the
+    # computed one, which the forward pass does not follow (``built_for_declared_shape``); it
+    # refuses with a 422 naming the first layer. (Other layers run on the computed shape, as
+    # predict does, where their weights fit it.) Here: AdditiveAttention across the batch,
+    # and MelSpectrogram's undeclared frames.
     ("keras3", 12101, "functional_259"): "additive_attention",
-    ("keras3", 12101, "sequential_287"): "mel_spectrogram",
     ("keras3", 13101, "sequential_088"): "mel_spectrogram",
-    # A RandomCrop that declares a larger size than its images have, as a model output: predict
-    # returns the images unchanged; the forward pass refuses the crop it cannot make.
-    ("keras3", 13101, "sequential_487"): "random_crop",
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.
     ("tfkeras2", 12201, "functional_110"): "average_pooling1d",

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .arrays import float32_bytes
+from .computed import computed_shapes
 from .config import Limits
-from .errors import LayerInputIncompatible, LimitExceeded
+from .errors import LimitExceeded
 from .graph import Call, ModelGraph, Propagation, TensorRef, mask_tensors
 from .initializers import draw_macs
 from .layers.attention import DotAttentionBase, MultiHeadAttention
@@ -79,26 +80,26 @@ def tensor_bytes(shape: Shape | None) -> int:
     return float32_bytes(tuple(d or 0 for d in shape or ()))
 
 
-def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
-    """Walk the calls in order as ``forward.run_forward`` does, counting the live bytes."""
+def estimate(graph: ModelGraph, prop: Propagation, batch: int,
+             shapes: Mapping[TensorRef, Shape | None] | None = None) -> Estimate:
+    """Walk the calls in order as ``forward.run_forward`` does, counting the live bytes of
+    ``shapes``: every tensor's as predict computes it (``computed.computed_shapes``, by
+    default of ``prop``)."""
+    shapes = computed_shapes(prop) if shapes is None else shapes
     last = last_readers(prop.order)
     keep = set(graph.outputs)
-    sizes = {ref: tensor_bytes(shape) for ref, shape in prop.tensors.items()}
-    outputs = outputs_by_call(prop)
-    live = sum(tensor_bytes(prop.tensors.get(TensorRef(i.name))) for i in graph.inputs)
+    sizes = {ref: tensor_bytes(shape) for ref, shape in shapes.items()}
+    outputs = prop.outputs_by_call()
+    live = sum(tensor_bytes(shapes.get(TensorRef(i.name))) for i in graph.inputs)
     peak = live
     macs = 0
     weights = [w for state in prop.states.values() for w in state.weights or ()]
     other_macs = sum(draw_macs(w) for w in weights)
     for step, call in enumerate(prop.order):
         layer = graph.layers[call.layer]
-        ins = [prop.tensors[ref] for ref in call.inputs]
+        ins = [shapes[ref] for ref in call.inputs]
         refs = outputs[call.layer, call.index]
-        outs = [prop.tensors[ref] for ref in refs]
-        if refs and len(ins) == 1 and layer.elementwise:  # passes a computed shape on too
-            sizes[refs[0]] = max(sizes[refs[0]], sizes.get(call.inputs[0], 0))
-        elif refs and (computed := computed_output_bytes(layer, ins)) > sizes[refs[0]]:
-            sizes[refs[0]] = computed
+        outs = [shapes[ref] for ref in refs]
         produced = sum(sizes[ref] for ref in refs)
         score_bytes, score_macs = attention_cost(layer, ins)
         # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), the
@@ -113,24 +114,6 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int) -> Estimate:
         macs += layer.macs(ins, outs) * batch
         other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
     return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
-
-
-def computed_output_bytes(layer: Layer, inputs: list[Shape]) -> int:
-    """Bytes of output 0 as the kernel computes it (0 where that is the declared shape, or
-    where the shapes do not combine: the pass refuses those before its kernel runs)."""
-    try:
-        shape = layer.computed_output_shape(inputs)
-    except LayerInputIncompatible:
-        return 0
-    return 0 if shape is None else tensor_bytes(shape)
-
-
-def outputs_by_call(prop: Propagation) -> dict[tuple[str, int], list[TensorRef]]:
-    """The output tensors of every call, in order, keyed by (layer, call index)."""
-    outputs: dict[tuple[str, int], list[TensorRef]] = defaultdict(list)
-    for ref in sorted(prop.tensors, key=lambda ref: ref.index):
-        outputs[ref.layer, ref.call].append(ref)
-    return outputs
 
 
 def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:

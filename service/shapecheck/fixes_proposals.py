@@ -587,7 +587,8 @@ def steps_for_the_query(target: Diagnostic, situation: Situation) -> Iterator[Ca
 
 
 def declared_arguments(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
-    """The arguments with which Keras declares the shape it computes, as the layer gives them."""
+    """The arguments with which Keras declares the shape it computes, or the layer after it
+    that computes the declared shape again, as the layer gives them."""
     layer = situation.layer(target.layer)
     shapes = situation.inputs(target.layer)
     if layer is None or not shapes or None in shapes:
@@ -595,6 +596,9 @@ def declared_arguments(target: Diagnostic, situation: Situation) -> Iterator[Can
     caveat = layer.declared_shape_caveat(shapes)
     if caveat is not None and caveat.args:
         yield set_args(target.layer, **caveat.args)
+    reader = situation.sole_reader(target.layer)
+    if caveat is not None and caveat.follow_with and reader is not None:
+        yield insert(reader, NewLayer(*caveat.follow_with))
 
 
 PROPOSERS: dict[str, list[Proposer]] = {

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from . import arrays, budget, forward_plan
+from . import arrays, budget, computed, forward_plan
 from . import diagnostics as diag
 from .config import Limits
 from .errors import RequestInvalid
@@ -90,7 +90,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     graph, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
-    call_outputs = budget.outputs_by_call(prop)
+    call_outputs = prop.outputs_by_call()
     values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
                                       for n, a in inputs.items()}
     masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
@@ -104,6 +104,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
         check_mask_options(layer, options)
+        check_computed_inputs(layer, call, ins, prop, undeclared)
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}
@@ -114,7 +115,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
         for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
-            check_shape(layer, call, ref, out, prop, undeclared)
+            check_shape(layer, call, ref, out, prop, undeclared, ins)
             if ref in last or ref in keep:
                 values[ref] = out.astype(np.float32, copy=False)
                 if i < len(out_masks) and out_masks[i] is not None:
@@ -283,49 +284,65 @@ def fits(static: Shape | None, shape: tuple[int, ...]) -> bool:
 
 @dataclass(frozen=True)
 class Undeclared:
-    """A tensor whose computed shape Keras does not declare: the layer that computed it, which
-    of its outputs, and why Keras computes another shape than it declares."""
+    """A tensor whose computed shape Keras does not declare: the layer whose kernel first
+    computed another shape than declared (the origin of this one's), which of its outputs, its
+    computed and declared shapes, and why Keras computes another shape than it declares."""
 
     layer: Layer
     index: int
+    computed: tuple[int, ...]
+    declared: Shape | None
     why: str
 
 
+def check_computed_inputs(layer: Layer, call: Call, inputs: Sequence[Array], prop: Propagation,
+                          undeclared: Mapping[TensorRef, Undeclared]) -> None:
+    """Before a call that reads a tensor of an undeclared shape: predict runs it on that shape
+    where the layer can take it with the weights it was built with for the declared one
+    (``computed.refusal``); elsewhere predict fails, and the forward pass refuses the data,
+    naming the layer that computed the shape."""
+    origin = next((undeclared[ref] for ref in call.inputs if ref in undeclared), None)
+    if origin is None:
+        return
+    why, tail = layer.built_for_declared_shape, ("The forward pass does not follow shapes "
+                                                  "Keras does not declare through it.")
+    if why is None:
+        shapes = [value.shape for value in inputs]
+        why = computed.refusal(layer, shapes, call.options, prop.states[call.layer].weights)
+        tail = "Keras' predict fails there too."
+    if why is not None:
+        raise cannot_run(origin.layer, (
+            f"computes output {origin.index} with shape {format_shape(origin.computed)} where "
+            f"Keras declares {format_shape(origin.declared or ())} ({origin.why}); layer "
+            f"'{call.layer}', which reads it, {why}. {tail}"))
+
+
 def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array, prop: Propagation,
-                undeclared: dict[TensorRef, Undeclared]) -> None:
+                undeclared: dict[TensorRef, Undeclared], inputs: Sequence[Array]) -> None:
     """The kernel's output has the shape the shape rule gives (but a folded ZeroPadding's,
-    which the pooling after it pads); or, where Keras declares a shape it does not compute
-    (``undeclared`` collects those tensors), only layers that pass any shape on read it
-    (element by element, as Keras' predict does): any other reader was built for the
-    declared shape (Keras' predict fails there unless it happens to take the computed one)."""
+    which the pooling after it pads); or one that Keras computes but does not declare, which
+    ``undeclared`` collects: where the layer says so (``Layer.undeclared_shape``), or where the
+    call read such a tensor and its shape rule gives this shape on it."""
     static = prop.tensors[ref]
     if isinstance(layer, forward_plan.Unpadded) or fits(static, value.shape):
         return
-    origin = undeclared.get(call.inputs[0]) if passes_shape_on(call, prop) else None
-    if origin is None:
+    origin = next((undeclared[source] for source in call.inputs if source in undeclared), None)
+    if origin is not None:
+        rule = computed.call_outputs(layer, [x.shape for x in inputs], call.options)[ref.index]
+        if not fits(rule, value.shape):  # where Keras declares no shape: refused, not a bug
+            raise cannot_run(layer, (
+                f"gives {format_shape(value.shape)} on the shape '{origin.layer.name}' computes, "
+                f"where its shape rule gives {format_shape(rule)}: the forward pass cannot "
+                "follow the shapes Keras computes through it."))
+    else:
         why = layer.undeclared_shape(ref.index, call.options,
                                      [prop.tensors[source] for source in call.inputs])
         if why is None:
             raise ShapeDisagreement(
                 f"{ref.layer} output {ref.index}: the kernel gave {value.shape}, the shape "
                 f"rule {static}")
-        origin = Undeclared(layer, ref.index, why)
-    reader = next((c.layer for c in prop.order
-                   if ref in c.inputs and not passes_shape_on(c, prop)), None)
-    if reader is not None:
-        raise cannot_run(origin.layer, (
-            f"computes output {origin.index} with shape {format_shape(value.shape)} where "
-            f"Keras declares {format_shape(static or ())} ({origin.why}); layer '{reader}' was "
-            "built for the declared shape, and the forward pass, which follows the declared "
-            "shapes, stops there (Keras' predict fails there too, unless that layer happens "
-            "to take the computed shape)."))
+        origin = Undeclared(layer, ref.index, value.shape, static, why)
     undeclared[ref] = origin
-
-
-def passes_shape_on(call: Call, prop: Propagation) -> bool:
-    """Whether the call computes element by element on one input, so that its output has the
-    input's shape, whichever it is (a Dropout after an attention across the batch)."""
-    return len(call.inputs) == 1 and prop.states[call.layer].layer.elementwise
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -372,11 +389,12 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     shapes = {name: item.shape for name, item in data.items()}
     concrete = replace(graph, inputs=[ModelInput(i.name, shapes[i.name]) for i in graph.inputs])
     key = model_key(concrete)
-    prop, needed = shapes_and_costs(concrete, shapes, key)
+    prop, computed_shapes, needed = shapes_and_costs(concrete, shapes, key)
     given = given_weights(prop, options.weights)
     budget.enforce(needed, limits)
     if options.returns == "values":
-        budget.check_values(sum(budget.tensor_bytes(prop.tensors[ref]) for ref in graph.outputs),
+        budget.check_values(sum(budget.tensor_bytes(computed_shapes[ref])
+                                for ref in graph.outputs),
                             limits)
     deadline = budget.Deadline(limits.forward_timeout_s, started)
     inputs = decode_inputs(graph, data, options.seed)
@@ -387,7 +405,7 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     return {
         "outputs": [output_json(ref, outputs[ref], options.returns == "values", as_base64)
                     for ref in graph.outputs],
-        "layers": layers_json(prop),
+        "layers": layers_json(prop, computed_shapes),
         "estimate": needed.to_json(),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
@@ -406,17 +424,21 @@ def model_key(graph: ModelGraph) -> Hashable | None:
     return (tuple(calls), tuple((i.name, i.shape) for i in graph.inputs), tuple(graph.outputs))
 
 
-SETUPS: LRU[tuple[Propagation, budget.Estimate]] = LRU(max_entries=8)
+Setup = tuple[Propagation, dict[TensorRef, Shape | None], budget.Estimate]
+SETUPS: LRU[Setup] = LRU(max_entries=8)
 
 
 def shapes_and_costs(graph: ModelGraph, shapes: Mapping[str, Shape],
-                     key: Hashable | None) -> tuple[Propagation, budget.Estimate]:
-    """The propagation of the data's shapes through ``graph`` and the estimate of its costs;
-    the last few (``SETUPS``) by ``model_key``, as the same model comes again and again."""
+                     key: Hashable | None) -> Setup:
+    """The propagation of the data's shapes through ``graph``, the shapes predict computes
+    from them (``computed.computed_shapes``) and the estimate of its costs; the last few
+    (``SETUPS``) by ``model_key``, as the same model comes again and again."""
     setup = SETUPS.get(key) if key is not None else None
     if setup is None:
         prop = propagate_data(graph, shapes)
-        setup = prop, budget.estimate(graph, prop, next(iter(shapes.values()))[0])
+        tensors = computed.computed_shapes(prop)
+        setup = prop, tensors, budget.estimate(graph, prop, next(iter(shapes.values()))[0],
+                                               tensors)
         if key is not None:
             SETUPS.put(key, setup)
     return setup
@@ -623,13 +645,14 @@ def output_json(ref: TensorRef, value: Array, with_values: bool,
     return out
 
 
-def layers_json(prop: Propagation) -> list[dict[str, Any]]:
-    """Every call's output shapes, as the kernels gave them (each was checked against the
-    shapes propagated with the data's sizes)."""
+def layers_json(prop: Propagation, tensors: Mapping[TensorRef, Shape | None],
+                ) -> list[dict[str, Any]]:
+    """Every call's output shapes as predict computes them (``tensors``), which the kernels
+    gave: each was checked against the shapes propagated with the data's sizes."""
     rows = []
-    outputs = budget.outputs_by_call(prop)
+    outputs = prop.outputs_by_call()
     for call in prop.order:
-        shapes = [list(prop.tensors[ref]) for ref in outputs[call.layer, call.index]]
+        shapes = [list(tensors[ref] or ()) for ref in outputs[call.layer, call.index]]
         rows.append({"name": call.layer, "output_shape": shapes[0], "output_shapes": shapes})
     return rows
 

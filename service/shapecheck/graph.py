@@ -158,6 +158,13 @@ class Propagation:
     def output_shapes(self, graph: ModelGraph) -> list[Shape | None]:
         return [self.tensors.get(ref) for ref in graph.outputs]
 
+    def outputs_by_call(self) -> dict[tuple[str, int], list[TensorRef]]:
+        """The output tensors of every call, in order, keyed by (layer, call index)."""
+        outputs: dict[tuple[str, int], list[TensorRef]] = defaultdict(list)
+        for ref in sorted(self.tensors, key=lambda ref: ref.index):
+            outputs[ref.layer, ref.call].append(ref)
+        return outputs
+
 
 def topological_calls(graph: ModelGraph) -> tuple[list[Call], list[Diagnostic]]:
     """Calls ordered so that every call comes after those it reads from (Kahn's algorithm).

@@ -8,10 +8,12 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+from . import computed
 from . import diagnostics as diag
 from .activations import SHAPE_CHANGING
 from .data import PASS_THROUGH, global_pooling
 from .diagnostics import Diagnostic
+from .errors import LayerInputIncompatible
 from .graph import LayerState, ModelGraph, Propagation, TensorRef
 from .layers.attention import DotAttentionBase
 from .layers.base import Layer
@@ -315,7 +317,31 @@ def declared_shapes_that_differ(prop: Propagation) -> list[Diagnostic]:
             continue  # the usual case: the layer declares what it computes
         if state.output_shapes and state.input_shapes:
             caveat = state.layer.declared_shape_caveat(state.input_shapes[0])
-            if caveat is not None:
+            if caveat is not None and not undone_by_readers(prop, state):
                 notes.append(diag.warning(diag.DECLARED_SHAPE_DIFFERS, name, caveat.message,
                                           caveat.hint))
     return notes
+
+
+def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
+    """Whether every layer that reads the first call's output computes, on the shape predict
+    gives it, what it declares (a CenterCrop after a RandomCrop): the difference stops there."""
+    first = state.calls[0]
+    shape = state.layer.computed_output_shape(state.input_shapes[0])
+    ref = TensorRef(first.layer, first.index)
+    readers = [call for call in prop.order if ref in call.inputs]
+    if shape is None or not readers:
+        return False
+    outputs = prop.outputs_by_call()
+    for call in readers:
+        reader = prop.states[call.layer]
+        inputs = [shape if source == ref else prop.tensors[source] for source in call.inputs]
+        declared = [prop.tensors[out] for out in outputs[call.layer, call.index]]
+        try:
+            if (reader.layer.built_for_declared_shape is not None
+                    or computed.refusal(reader.layer, inputs, call.options, reader.weights)
+                    or computed.call_outputs(reader.layer, inputs, call.options) != declared):
+                return False
+        except LayerInputIncompatible:
+            return False
+    return True

@@ -231,7 +231,8 @@ def test_the_forward_pass_refuses_a_layer_built_for_the_shape_glu_halves() -> No
     assert message.startswith(
         "layer 'dense' (Dense) computes output 0 with shape (2, 2) where Keras declares (2, 4) "
         "(its activation 'glu' halves the last axis, which Keras leaves out of the shape it "
-        "declares); layer 'dense_1' was built for the declared shape")
+        "declares); layer 'dense_1', which reads it, was built for the declared shape: its "
+        "kernel has shape (4, 3), these inputs need (2, 3)")
 
 
 def test_the_forward_pass_refuses_glu_on_an_odd_size() -> None:

@@ -263,16 +263,15 @@ def test_tf_keras_2_warns_too_with_the_shape_it_computes() -> None:
     assert result["layers"][0]["output_shapes"] == [[None, None, 1]]
 
 
-def test_a_layer_after_attention_of_another_declared_shape_stops_the_forward_pass() -> None:
-    """Keras 3 declares (None, 4) where its matmuls compute (batch, batch, 4): the Dense after
-    it was built for the declared shape (Keras' Dense happens to take the other one)."""
-    case = recorded("keras3", "attention:attention_vector_query_then_dense")
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": case["native"], "forward": {"batch_size": 3}})
-    (message,) = exc.value.errors["forward"]
-    assert message.startswith("layer 'attention' (Attention) computes output 0 with shape "
-                              "(3, 3, 4) where Keras declares (3, 4) (Keras 3 declares")
-    assert "layer 'dense' was built for the declared shape" in message
+def test_a_dense_after_attention_of_another_declared_shape_runs_on_the_computed_one() -> None:
+    """Keras 3 declares (None, 4) where its matmuls compute (batch, batch, 4): predict runs the
+    Dense after it on that shape, whose last axis its kernel fits, and so does the forward pass
+    (fixture attention_vector_query_then_dense_predict records predict's numbers)."""
+    case = recorded("keras3", "attention:attention_vector_query_then_dense_predict")
+    assert [out["shape"] for out in case["forward"]["outputs"]] == [[2, 2, 2]]
+    forward = check({"model": case["native"], "forward": {"batch_size": 3}})["forward"]
+    assert [row["output_shape"] for row in forward["layers"]] == [[3, 3, 4], [3, 3, 2]]
+    assert forward["outputs"][0]["shape"] == [3, 3, 2]
 
 
 def test_additive_attention_broadcasts_a_query_of_one_feature() -> None:

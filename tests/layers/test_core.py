@@ -92,14 +92,13 @@ def test_einsum_dense_elided_axes_of_equal_sizes_or_in_tf_keras_2_get_no_warning
     assert result["layers"][-1]["output_shapes"] == tf_keras["layers"][0]["output_shapes"]
 
 
-def test_forward_refuses_a_layer_built_for_the_reversed_declared_shape() -> None:
-    """The forward pass follows the declared shapes: it returns the einsum's output as Keras'
-    predict computes it, and refuses the layer after it, built for the declared shape."""
-    native = recorded("keras3", "core:einsum_left_ellipsis_reversed_then_dense")["native"]
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": native, "forward": {"seed": 0}})
-    (message,) = exc.value.errors["forward"]
-    assert "layer 'einsum_dense'" in message and "layer 'dense' was built" in message
+def test_forward_runs_a_dense_on_the_axes_the_einsum_computes_in_order() -> None:
+    """Keras 3 declares the elided axes reversed, (None, 3, 2, 2), and computes (N, 2, 3, 2):
+    the Dense after it reads the last axis only, and predict runs it on the computed shape
+    (fixture einsum_left_ellipsis_reversed_then_dense_predict records its numbers)."""
+    native = recorded("keras3", "core:einsum_left_ellipsis_reversed_then_dense_predict")["native"]
+    forward = check({"model": native, "forward": {"seed": 0}})["forward"]
+    assert [row["output_shape"] for row in forward["layers"]] == [[1, 2, 3, 2], [1, 2, 3, 3]]
 
 
 def test_reversible_embedding_untied_has_a_reverse_kernel() -> None:

@@ -163,12 +163,68 @@ def test_lookup_depth_counts_any_number_of_oov_indices(type_: str, oov: int) -> 
     assert row["output_shapes"] == [[None, oov + 3]]
 
 
-def test_random_crop_runs_only_when_the_images_have_its_size() -> None:
+def test_random_crop_returns_its_images_at_inference_as_keras_3_does() -> None:
     crop = layer("RandomCrop", height=2, width=3)
-    images = np.ones((1, 2, 3, 1), np.float32)
+    images = np.ones((1, 4, 4, 1), np.float32)
     assert crop.apply(images, []) is images
-    with pytest.raises(NotImplementedError, match="unchanged at inference"):
-        crop.apply(np.ones((1, 4, 4, 1), np.float32), [])
+    assert crop.output_shapes([(None, 4, 4, 1)]) == [(None, 2, 3, 1)]
+    assert crop.computed_output_shape([(None, 4, 4, 1)]) == (None, 4, 4, 1)
+    assert crop.computed_output_shape([(None, 2, 3, 1)]) is None
+
+
+def test_random_crop_warns_that_predict_runs_on_uncropped_images_and_fixes_it() -> None:
+    """The fix, a CenterCrop of the crop's size after it, is verified by running it: the
+    CenterCrop computes the declared shape from either size (fixture random_crop_then_center_crop
+    records Keras' predict on it)."""
+    case = recorded("keras3", "preprocessing:random_crop_then_conv_pool_dense")
+    result = check({"model": case["native"]})
+    (warning,) = result["diagnostics"]
+    assert (warning["code"], warning["layer"]) == ("declared_shape_differs", "random_crop")
+    assert warning["message"].startswith(
+        "'random_crop' declares (None, 4, 4, 3), as the summary shows, but Keras 3 crops in "
+        "training only: at inference (predict, evaluate) it returns the 6×8 images unchanged, "
+        "(None, 6, 8, 3)")
+    (fix,) = warning["fixes"]
+    assert fix["title"] == "Insert CenterCrop(height=4, width=4) before 'conv2d'"
+    fixed = recorded("keras3", "preprocessing:random_crop_then_center_crop")["native"]
+    assert check({"model": fixed})["diagnostics"] == []
+
+
+def test_random_crop_warns_where_the_image_size_is_unknown() -> None:
+    (warning,) = run([None, None, 3], {"type": "RandomCrop", "height": 4, "width": 4})[
+        "diagnostics"]
+    assert "returns the ?×? images unchanged, (None, None, None, 3)" in warning["message"]
+
+
+def test_tf_keras_2_random_crop_crops_at_inference_without_a_warning() -> None:
+    case = recorded("tfkeras2", "preprocessing:random_crop_then_conv_pool_dense")
+    assert check({"model": case["keras_json"]})["diagnostics"] == []
+
+
+def test_a_flatten_after_random_crop_stops_the_forward_pass_where_predict_fails() -> None:
+    case = recorded("keras3", "preprocessing:random_crop_then_flatten_dense")
+    assert "incompatible with the layer" in case["predict_refused"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": case["native"], "forward": {"batch_size": 2}})
+    (message,) = exc.value.errors["forward"]
+    assert message == (
+        "layer 'random_crop' (RandomCrop) computes output 0 with shape (2, 6, 8, 3) where Keras "
+        "declares (2, 4, 4, 3) (Keras 3's RandomCrop crops in training only: predict returns "
+        "the images unchanged); layer 'dense', which reads it, was built for the declared "
+        "shape: its kernel has shape (48, 2), these inputs need (144, 2). Keras' predict fails "
+        "there too.")
+
+
+def test_the_budget_counts_the_uncropped_images() -> None:
+    """A RandomCrop to 4×4 of 64×64 images: the convolution after it runs on 64×64."""
+    model = {"inputs": [64, 64, 3], "layers": [
+        {"type": "RandomCrop", "height": 4, "width": 4},
+        {"type": "Conv2D", "filters": 8, "kernel_size": 3, "name": "conv"},
+        {"type": "GlobalAveragePooling2D"}]}
+    forward = check({"model": model, "forward": {"batch_size": 1}})["forward"]
+    assert forward["estimate"]["macs"] == 62 * 62 * 3 * 3 * 3 * 8
+    conv = next(row for row in forward["layers"] if row["name"] == "conv")
+    assert conv["output_shape"] == [1, 62, 62, 8]
 
 
 def test_lookups_have_shapes_but_no_kernel() -> None:
@@ -271,7 +327,7 @@ def test_mel_spectrogram_frames_keras_computes_but_does_not_declare() -> None:
     message = forward_refusal([399], mel, {"type": "Dense", "units": 3})
     assert message.startswith("layer 'mel_spectrogram' (MelSpectrogram) computes output 0 "
                               "with shape (1, 6, 10) where Keras declares (1, 6, 11)")
-    assert "layer 'dense' was built for the declared shape" in message
+    assert "layer 'dense', which reads it, was built for the declared shape" in message
     assert codes(run([400], mel)) == []  # 1 + 400 // 40 = (400 + 41) // 40 = 11
 
 

@@ -223,5 +223,12 @@ REPEATED_AXES = [
     mha("mha_axes_repeated_fused", {"q": [4, 6], "v": [4, 6]}, num_heads=2, key_dim=3,
         attention_axes=[1, 1])]
 
-CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS, *REPEATED_AXES],
+# Keras 3 declares (None, 4) where Attention over a vector query computes (batch, batch, 4):
+# predict runs the Dense after it on the computed shape, whose last axis its kernel fits.
+COMPUTED_SHAPES = [
+    case("attention_vector_query_then_dense_predict", {"q": [4], "v": [5, 4]},
+         [{"type": "Attention", "inputs": ["q", "v"]}, {"type": "Dense", "units": 2}],
+         forward=True)]
+
+CASES = tf_keras_2_cases([*CASES, *BATCH_AS_STEPS, *REPEATED_AXES, *COMPUTED_SHAPES],
                          [*MHA_RANKS, *(c["id"] for c in [*BATCH_AS_STEPS, *REPEATED_AXES])])

@@ -76,5 +76,9 @@ CASES = [
     seq("dense_unknown_last_axis", [None], {"type": "Dense", "units": 2}, forward=False),
     *EINSUM,
     *REVERSIBLE,
+    # Predict runs the Dense on the axes the einsum computes in order, which Keras 3 declares
+    # reversed: the Dense reads only the last axis.
+    seq("einsum_left_ellipsis_reversed_then_dense_predict", [2, 3, 4],
+        einsum("...b,bc->...c", 2), {"type": "Dense", "units": 3}),
 ]
 CASES = tf_keras_2_cases(CASES, LEFT_ELLIPSIS)

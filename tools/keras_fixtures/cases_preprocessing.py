@@ -13,6 +13,7 @@ IMG = [6, 8, 3]
 CLAHE = "ContrastLimitedAdaptiveHistogramEqualization"
 PIXELS = {"type": "Rescaling", "scale": 40.0, "offset": 128.0}
 CHW = [3, 6, 8]
+CROP = {"type": "RandomCrop", "height": 4, "width": 4}
 
 # Keras builds image layers on inputs of rank 2 or 5, and Resizing with both aspect-ratio
 # options, but predict then fails: shapecheck refuses them (tests/layers/test_preprocessing.py).
@@ -341,4 +342,18 @@ CASES = [
     seq("stft_mode_capitals", [32, 1], {"type": "STFTSpectrogram", "frame_length": 8,
                                         "mode": "IMAG"}),
     seq("pipeline_empty", IMG, {"type": "Pipeline", "layers": []}),
+    # Keras 3's RandomCrop returns its images unchanged at inference: predict runs the layers
+    # after it on them where their weights fit (a convolution, a global pooling), and fails
+    # where they do not (a Dense after a Flatten); a CenterCrop after it crops them to the
+    # declared size. tf.keras 2 crops the centre and resizes it instead.
+    seq("random_crop_then_conv_pool_dense", IMG, CROP, {"type": "Conv2D", "filters": 2,
+                                                        "kernel_size": 3},
+        {"type": "GlobalAveragePooling2D"}, {"type": "Dense", "units": 2}),
+    seq("random_crop_then_flatten_dense", IMG, CROP, {"type": "Flatten"},
+        {"type": "Dense", "units": 2}),
+    seq("random_crop_then_center_crop", IMG, CROP, {"type": "CenterCrop", "height": 4,
+                                                    "width": 4},
+        {"type": "Flatten"}, {"type": "Dense", "units": 2}),
+    seq("time_distributed_random_crop_then_dense", [2, *IMG],
+        {"type": "TimeDistributed", "layer": CROP}, {"type": "Dense", "units": 2}),
 ]

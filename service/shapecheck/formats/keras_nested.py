@@ -32,6 +32,7 @@ class NestedModel(RunsWithMasks):
     keras_name = "Model"
     family = "core"
     arity = None
+    built_for_declared_shape = "is a nested model, whose layers run on the shapes they declare"
 
     def __init__(self, name: str, class_name: str, graph: ModelGraph, trainable: bool) -> None:
         super().__init__(name, {"trainable": trainable})

@@ -50,6 +50,9 @@ class ShapeCaveat:
     message: str
     hint: str
     args: dict[str, Any] | None = None
+    follow_with: tuple[str, dict[str, Any]] | None = None
+    """A layer (Keras class, arguments) that, read after this one, computes the declared shape
+    again; None when no such layer does."""
 
 
 @dataclass(slots=True)
@@ -115,6 +118,10 @@ class Layer:
     Keras 1/2 spellings are translated too."""
     elementwise: ClassVar[bool] = False
     """True when the output has the input's shape and each element depends on its own only."""
+    built_for_declared_shape: ClassVar[str | None] = None
+    """Why the kernel cannot run on another shape than the one Keras declares, though the
+    shape rule takes it (what it holds that ``build`` made for the declared shape, besides
+    weights); None where it runs on any shape the rule takes, with the same weights."""
     arity: ClassVar[int | None] = 1
     """How many input tensors a call takes; None for a list of any length (merges)."""
     returns_its_input: ClassVar[bool] = False
@@ -256,10 +263,14 @@ class Layer:
         return None
 
     def computed_output_shape(self, inputs: Shapes) -> Shape | None:
-        """The shape of output 0 that the kernel computes on ``inputs`` where it may exceed the
-        declared one (``undeclared_shape``); None where it does not. The forward budget counts
-        it, and so the outputs of the layers that pass it on."""
-        return None
+        """The shape of output 0 that the kernel computes on ``inputs`` where it differs from
+        the declared one (``undeclared_shape``); None where it does not. The forward pass
+        follows it (``computed``). By default: half the last axis under a glu activation."""
+        if getattr(self.args, "activation", None) not in SHAPE_CHANGING:
+            return None
+        declared = self.output_shapes(inputs)[0]
+        last = declared[-1]
+        return None if last is None or last % 2 else (*declared[:-1], last // 2)
 
     def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
         """The ``declared_shape_differs`` warning of a call on ``inputs`` whose output Keras

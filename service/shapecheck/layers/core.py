@@ -273,17 +273,28 @@ class EinsumDense(Layer):
                     "elides in reverse order, and computes them in order")
         return super().undeclared_shape(index, options, inputs)
 
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        return self.elided_in_order(inputs[0]) or super().computed_output_shape(inputs)
+
+    def elided_in_order(self, shape: Shape) -> Shape | None:
+        """Where Keras 3 declares the axes a left ``...`` elides in reverse order: the output
+        with them in order, as its einsum computes it; None elsewhere."""
+        elided = len(shape) - len(self.spec.input)
+        kept = shape[1:elided]
+        if self.spec.ellipsis != "left" or not self.reverses_elided_axes or kept == kept[::-1]:
+            return None
+        return (shape[0], *kept, *self.analyse(shape).output[elided:])
+
     def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
         """Where Keras 3 declares the axes a left ``...`` elides in another order than its
         einsum computes them: the warning, and the arguments that name every axis instead,
         which Keras declares as it computes."""
         shape = inputs[0]
-        elided = len(shape) - len(self.spec.input)
-        kept = shape[1:elided]
-        if self.spec.ellipsis != "left" or not self.reverses_elided_axes or kept == kept[::-1]:
+        computed = self.elided_in_order(shape)
+        if computed is None:
             return None
         declared = self.analyse(shape).output
-        computed = (shape[0], *kept, *declared[elided:])
+        elided = len(shape) - len(self.spec.input)
         spec, used = self.spec, set(self.args.equation)
         fresh = "".join(c for c in string.ascii_letters if c not in used)[:elided]
         equation = f"{fresh}{spec.input},{spec.weight}->{fresh}{spec.output}"

@@ -136,6 +136,8 @@ class Normalization(Layer):
     keras_name = "Normalization"
     family = "preprocessing"
     supports_masking = True
+    built_for_declared_shape = ("broadcasts its statistics, shaped at build for the declared "
+                                "shape, against its input")
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1, allow_none=True, allow_empty=True)  # [] as None: none kept
@@ -672,7 +674,7 @@ class RandomCrop(ImageLayer):
     """Crops a random (``height``, ``width``) window of each image in training.
 
     Keras 3 declares the output (``height``, ``width``), but at inference ``predict`` returns
-    the images unchanged; a model only runs when they already have that size.
+    the images unchanged, and runs the layers after it on them (``computed_output_shape``).
     """
 
     keras_name = "RandomCrop"
@@ -682,12 +684,36 @@ class RandomCrop(ImageLayer):
         self.check_image(shape)
         return self.sized(shape, self.args.height, self.args.width)
 
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """The images as they come, where they do not have the crop's size."""
+        shape = inputs[0]
+        return None if self.size_of(shape) == (self.args.height, self.args.width) else shape
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        if self.computed_output_shape(inputs) is None:
+            return None
+        return "Keras 3's RandomCrop crops in training only: predict returns the images unchanged"
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        computed = self.computed_output_shape(inputs)
+        if computed is None:
+            return None
+        height, width = self.args.height, self.args.width
+        sizes = "×".join("?" if d is None else str(d) for d in self.size_of(computed))
+        return ShapeCaveat(
+            f"'{self.name}' declares {format_shape(self.output_shape(computed))}, as the summary "
+            f"shows, but Keras 3 crops in training only: at inference (predict, evaluate) it "
+            f"returns the {sizes} images unchanged, {format_shape(computed)}, and the layers "
+            f"after it run on those. A layer built for {height}×{width} images there (a Dense "
+            "after a Flatten) fails at predict; others compute over other sizes than in "
+            "training.",
+            f"Add CenterCrop({height}, {width}) after it: it keeps the {height}×{width} crops of "
+            "training as they are and crops the images to that size at inference, as tf.keras "
+            "2's RandomCrop did. Or crop the images to that size before predict.",
+            follow_with=("CenterCrop", {"height": height, "width": width}))
+
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        if self.size_of(x.shape) != (self.args.height, self.args.width):
-            raise NotImplementedError(
-                f"RandomCrop declares {self.args.height}×{self.args.width} images but Keras 3 "
-                f"returns the {x.shape[self.size_axes[0]]}×{x.shape[self.size_axes[1]]} images "
-                "unchanged at inference: predict disagrees with the model's own shapes.")
         return x
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
@@ -1251,6 +1277,28 @@ class Pipeline(Layer):
         for layer in self.layers:
             shape = layer.output_shapes([shape])[0]
         return shape
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """The output as the chain computes it, each layer on what the one before computes
+        (an augmentation passes its input through at inference: a RandomCrop's uncropped)."""
+        shape = declared = inputs[0]
+        try:
+            for layer in self.layers:
+                declared = layer.output_shapes([declared])[0]
+                shape = layer.computed_output_shape([shape]) or layer.output_shapes([shape])[0]
+        except LayerInputIncompatible:  # a layer in it cannot take what the one before computes
+            return None
+        return None if shape == declared else shape
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        shape = inputs[0]
+        for layer in self.layers:
+            why = layer.undeclared_shape(0, {}, [shape])
+            if why is not None:
+                return f"in it, {layer.keras_name}: {why}"
+            shape = layer.output_shapes([shape])[0]
+        return None
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         weights = []
@@ -1987,6 +2035,9 @@ class TfKerasResizing(Resizing):
 class TfKerasRandomCrop(RandomCrop):
     """RandomCrop as tf.keras 2 runs it: at inference, images of another size are cropped at
     the centre to the target aspect ratio and resized (bilinear) to (height, width)."""
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        return None  # the declared size, at inference too
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         height, width = self.args.height, self.args.width

@@ -1145,6 +1145,16 @@ class TimeDistributed(Layer):
         with self.per_step(step):
             return scoped(self.layer.build([step]), "", self.layer.trainable)
 
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        """The steps as the wrapped layer computes them (a RandomCrop's, uncropped)."""
+        shape = inputs[0]
+        out = self.layer.computed_output_shape([self.step_shape(shape)])
+        return None if out is None else (out[0], shape[1], *out[1:])
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        return self.layer.undeclared_shape(index, {}, [self.step_shape(inputs[0])])
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         shape = inputs[0]
         step, step_out = self.step_shape(shape), (outputs[0][0], *outputs[0][2:])

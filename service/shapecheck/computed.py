@@ -1,0 +1,86 @@
+"""The shapes Keras' ``predict`` computes, where they differ from those it declares.
+
+A few layers compute another shape than the one Keras declares and the summary shows
+(``Layer.computed_output_shape``): Keras 3's RandomCrop returns its images uncropped at
+inference, MelSpectrogram's stft makes one frame fewer, an attention over tensors without
+steps pairs the samples of the batch. ``predict`` runs the layers after them on the computed
+shape: each computes what its operations give on it, as long as it can take that shape and its
+weights, built for the declared one, fit it (a Conv2D and a global pooling do; a Dense after a
+Flatten does not, and ``predict`` fails there).
+
+This module follows those shapes through a model, for the forward pass to check its kernels
+against and for its budget to count (a RandomCrop to 32×32 of 1024×1024 images makes every
+convolution after it a thousand times larger than the declared shapes say).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import LayerInputIncompatible
+from .graph import Propagation, TensorRef
+from .layers.base import Layer, Shapes, Weight
+from .shapes import Shape, format_shape
+
+
+def call_outputs(layer: Layer, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
+    """The output shapes of a call on inputs of these shapes, as predict computes them: the
+    shape rule's, output 0 as ``Layer.computed_output_shape`` gives it where it does. Raises
+    LayerInputIncompatible where the layer cannot take these shapes."""
+    outputs = list(layer.output_shapes_for_call(inputs, options))
+    computed = layer.computed_output_shape(inputs)
+    if computed is not None and outputs:
+        outputs[0] = computed
+    return outputs
+
+
+def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
+            weights: Sequence[Weight] | None) -> str | None:
+    """Why predict cannot run a call on inputs of these computed shapes (the layer cannot
+    take them, or builds other ``weights`` than it did on the declared ones); None where it
+    can (for a layer the forward pass follows there: ``Layer.built_for_declared_shape``)."""
+    try:
+        call_outputs(layer, inputs, options)
+        built = layer.build(inputs)
+    except LayerInputIncompatible as exc:
+        return f"cannot take them: {exc.message}"
+    for declared, needed in zip(weights or (), built, strict=False):
+        if tuple(declared.shape) != tuple(needed.shape):
+            return (f"was built for the declared shape: its {declared.name} has shape "
+                    f"{format_shape(declared.shape)}, these inputs need "
+                    f"{format_shape(needed.shape)}")
+    if len(built) != len(weights or ()):
+        return "was built for the declared shape, with other weights than these inputs need"
+    return None
+
+
+def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
+    """Every tensor's shape as predict computes it, from the shapes a propagation declares.
+
+    A call whose inputs all have their declared shapes gives its declared outputs, output 0
+    as the layer computes it (``Layer.computed_output_shape``); one that reads a computed
+    shape gives what its shape rule gives on it. A call predict cannot run there
+    (``refusal``), or the forward pass does not follow (``Layer.built_for_declared_shape``),
+    keeps its declared
+    outputs: the forward pass refuses it before it runs.
+    """
+    shapes = dict(prop.tensors)
+    outputs = prop.outputs_by_call()
+    for call in prop.order:
+        layer = prop.states[call.layer].layer
+        refs = outputs[call.layer, call.index]
+        inputs = [shapes[ref] for ref in call.inputs]
+        if any(shape is None or None in shape for shape in inputs) or not refs:
+            continue
+        try:
+            if inputs == [prop.tensors[ref] for ref in call.inputs]:
+                computed = layer.computed_output_shape(inputs)
+                if computed is not None:
+                    shapes[refs[0]] = computed
+            elif layer.built_for_declared_shape is None and refusal(
+                    layer, inputs, call.options, prop.states[call.layer].weights) is None:
+                shapes.update(zip(refs, call_outputs(layer, inputs, call.options), strict=False))
+        except LayerInputIncompatible:
+            continue  # the forward pass refuses this call before it runs
+    return shapes
