@@ -4,7 +4,8 @@ Each layer's kernel lives in its class (``Layer.forward``); this module walks th
 order, feeds each its inputs and weights, frees every tensor after its last reader, and checks
 every runtime shape against the static inference: a difference is a bug in a shape rule or a
 kernel, unless the layer says that Keras declares a shape it does not compute
-(``Layer.undeclared_shape``). Keras masks travel beside the values: each call's output masks
+(``Layer.undeclared_shape``). The layers after such a shape run on it, as predict runs them,
+where their weights fit it (``computed``); elsewhere the pass refuses. Keras masks travel beside the values: each call's output masks
 come from ``Layer.compute_mask``, and a call whose inputs carry masks runs
 ``Layer.forward_masked``; a call with options (``return_attention_scores``) runs
 ``Layer.forward_for_call``. A call given masks as arguments (``Call.masks``) runs
