@@ -39,3 +39,19 @@ def test_a_wrapped_layer_that_cannot_run() -> None:
     message = refusal(model, {"batch_size": 1})
     assert message.startswith("layer 'steps' (TimeDistributed) cannot run on this data: ")
     assert "never adapted" in message
+
+
+def test_an_integer_lookup_whose_vocabulary_adapt_learnt() -> None:
+    """A config saved after adapt() holds the vocabulary's size, not the vocabulary."""
+    model = {"inputs": [3], "layers": [{"type": "IntegerLookup", "vocabulary_size": 5,
+                                        "output_mode": "multi_hot"}]}
+    message = refusal(model, {"batch_size": 2})
+    assert message.startswith("layer 'integer_lookup' (IntegerLookup) cannot run on this data: "
+                              "its vocabulary is not in the config")
+
+
+def test_an_integer_lookup_without_oov_buckets_on_values_outside_its_vocabulary() -> None:
+    model = {"inputs": [2], "layers": [{"type": "IntegerLookup", "vocabulary": [4, 5],
+                                        "num_oov_indices": 0}]}
+    message = refusal(model, {"x": [[4, 7]]})
+    assert "every value must be in the vocabulary" in message

@@ -5,15 +5,15 @@ order, feeds each its inputs and weights, frees every tensor after its last read
 every runtime shape against the static inference: a difference is a bug in a shape rule or a
 kernel, unless the layer says that Keras declares a shape it does not compute
 (``Layer.undeclared_shape``). The layers after such a shape run on it, as predict runs them,
-where their weights fit it (``computed``); elsewhere the pass refuses. Keras masks travel beside the values: each call's output masks
-come from ``Layer.compute_mask``, and a call whose inputs carry masks runs
-``Layer.forward_masked``; a call with options (``return_attention_scores``) runs
-``Layer.forward_for_call``. A call given masks as arguments (``Call.masks``) runs
-``forward_masked`` with each mask computed (``mask_value``) and passed among the options under
-its argument's name, as Keras' ``call`` receives it; its ``mask`` argument also takes the place
-of the masks its inputs carry, for the kernel and for its output masks, as in Keras'
-``Layer.__call__``. A nested model (``RunsWithMasks``) reads its ``mask`` argument itself and
-gives its output masks with its outputs.
+where their weights fit it (``computed``); elsewhere the pass refuses. Keras masks travel
+beside the values: each call's output masks come from ``Layer.compute_mask``, and a call whose
+inputs carry masks runs ``Layer.forward_masked``; a call with options
+(``return_attention_scores``) runs ``Layer.forward_for_call``. A call given masks as arguments
+(``Call.masks``) runs ``forward_masked`` with each mask computed (``mask_value``) and passed
+among the options under its argument's name, as Keras' ``call`` receives it; its ``mask``
+argument also takes the place of the masks its inputs carry, for the kernel and for its output
+masks, as in Keras' ``Layer.__call__``. A nested model (``RunsWithMasks``) reads its ``mask``
+argument itself and gives its output masks with its outputs.
 A kernel that cannot run on the data raises NotImplementedError, which refuses the request
 (422) naming the layer.
 

@@ -434,9 +434,24 @@ def test_tf_keras_2_layers_that_cannot_run_are_refused(case: dict, path: str) ->
     assert list(exc.value.errors) == [path]
 
 
-@pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if "forward" in c.values[0]])
+TF_KERAS_FORWARD_GAPS = {
+    # tf.keras 2 keeps TF-IDF weights in a variable that get_weights() lists but
+    # count_params() leaves out; the forward pass refuses the mode.
+    "preprocessing_tf:integer_lookup_tf_idf_run": "TF-IDF weights in a variable"}
+
+
+@pytest.mark.parametrize("case", [c for c in TF_KERAS_CASES if "forward" in c.values[0]
+                                  and c.id not in TF_KERAS_FORWARD_GAPS])
 def test_tf_keras_2_documents_run_as_tf_keras_2_predicts(case: dict) -> None:
     assert_forward_as_recorded(case["keras_json"], case["forward"])
+
+
+@pytest.mark.parametrize(("case", "why"), [
+    pytest.param(c.values[0], TF_KERAS_FORWARD_GAPS[c.id], id=c.id)
+    for c in TF_KERAS_CASES if c.id in TF_KERAS_FORWARD_GAPS])
+def test_tf_keras_2_forward_gaps_are_refused(case: dict, why: str) -> None:
+    with pytest.raises(RequestInvalid, match=why):
+        assert_forward_as_recorded(case["keras_json"], case["forward"])
 
 
 def recorded(flavour: str, case_id: str) -> dict:

@@ -1,5 +1,6 @@
 """Hashing, HashedCrossing, StringLookup, IntegerLookup and TextVectorization, which need
-TensorFlow in Keras. Shapes only. Generated twice with the TensorFlow virtualenv:
+TensorFlow in Keras: shapes, and IntegerLookup's kernel (``ran``). Generated twice with the
+TensorFlow virtualenv:
 
     KERAS_BACKEND=tensorflow /work/devenv/tfkeras/bin/python \
         tools/keras_fixtures/generate.py preprocessing_tf   # Keras 3 -> tests/fixtures/keras3/
@@ -25,6 +26,14 @@ def strings(case_id: str, shape: list, *after: dict, **layer: object) -> dict:
 
 def integers(case_id: str, shape: list, **layer: object) -> dict:
     return seq(case_id, shape, {"type": "IntegerLookup", **layer}, **INT)
+
+
+RUN = {"input_dtype": "int64", "int_inputs": 8}
+
+
+def ran(case_id: str, shape: list | None = None, **layer: object) -> dict:
+    """An IntegerLookup run by predict on integers below 8 (3 per sample by default)."""
+    return seq(case_id, shape or [3], {"type": "IntegerLookup", **layer}, **RUN)
 
 
 def text(case_id: str, shape: list, *after: dict, **layer: object) -> dict:
@@ -174,4 +183,23 @@ CASES = [
     text("text_no_split_int_length_3d", [2, 3], vocabulary=ABC, split=None,
          output_sequence_length=4),
     text("text_bad_mode", [1], max_tokens=10, output_mode="tf-idf-ish"),
+    # IntegerLookup's kernel: integers below 8, of which the vocabulary holds 4, 5 and 6.
+    ran("integer_lookup_int_run", vocabulary=[4, 5, 6]),
+    ran("integer_lookup_two_oov_run", vocabulary=[4, 5, 6], num_oov_indices=2),
+    ran("integer_lookup_no_oov_run", vocabulary=list(range(-8, 8)), num_oov_indices=0),
+    ran("integer_lookup_mask_run", vocabulary=[4, 5, 6], mask_token=0),
+    ran("integer_lookup_invert_run", vocabulary=[4, 5, 6], invert=True),
+    ran("integer_lookup_invert_mask_run", vocabulary=[4, 5, 6], invert=True, mask_token=0),
+    ran("integer_lookup_one_hot_run", shape=[1], vocabulary=[4, 5, 6], output_mode="one_hot"),
+    ran("integer_lookup_multi_hot_run", vocabulary=[4, 5, 6], output_mode="multi_hot"),
+    ran("integer_lookup_count_run", vocabulary=[4, 5, 6], output_mode="count",
+        num_oov_indices=2),
+    ran("integer_lookup_multi_hot_mask_run", vocabulary=[4, 5, 6], mask_token=0,
+        output_mode="multi_hot"),
+    ran("integer_lookup_tf_idf_run", vocabulary=[4, 5, 6], output_mode="tf_idf",
+        idf_weights=[0.5, 1.0, 2.0]),
+    ran("integer_lookup_padded_run", vocabulary=[4, 5, 6], max_tokens=6,
+        pad_to_max_tokens=True, output_mode="multi_hot"),
+    seq("integer_lookup_then_embedding", [3], {"type": "IntegerLookup", "vocabulary": [4, 5, 6]},
+        {"type": "Embedding", "input_dim": 4, "output_dim": 2}, **RUN),
 ]

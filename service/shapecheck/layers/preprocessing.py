@@ -1327,11 +1327,11 @@ class Pipeline(Layer):
                 f"{format_shape(outputs[0])}")
 
 
-# -- hashing and lookups (TensorFlow string ops in Keras: shapes only) -----------------------
+# -- hashing and lookups (TensorFlow ops in Keras) --------------------------------------------
 
 class TokenLayer(Encoding):
     """Hashing and the lookups: shapes from the config. Keras runs them with TensorFlow's
-    string and hash operations; they have no numpy kernel."""
+    string and hash operations; only IntegerLookup has a numpy kernel."""
 
 
 @register
@@ -1524,6 +1524,80 @@ class IntegerLookup(Lookup):
 
     class Args(LookupArgs):
         oov_token = fields.Raw(load_default=-1)
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        tokens = self.tokens()
+        values = x.astype(np.int64)
+        if self.args.invert:
+            return self.inverted(values, tokens)
+        indices = self.indices(values, tokens)
+        if self.output_mode == "int":
+            return indices.astype(np.float32)
+        return self.encoded(indices, tokens)
+
+    def tokens(self) -> Array:
+        """The vocabulary without the mask and OOV tokens Keras saves ahead of it."""
+        vocabulary = self.args.vocabulary
+        if not isinstance(vocabulary, list):
+            raise NotImplementedError(
+                "its vocabulary is not in the config (adapt() learnt it, or it is a file), so "
+                "the forward pass cannot look the values up")
+        if self.starts_with_special_tokens(vocabulary):
+            vocabulary = vocabulary[self.special_count:]
+        return np.asarray(vocabulary, np.int64)
+
+    def indices(self, values: Array, tokens: Array) -> Array:
+        """Each value's index: its place in the vocabulary after the mask (int mode) and the
+        OOV buckets; outside it, bucket ``value mod num_oov_indices``; the mask token 0 in int
+        mode, -1 (encoded as nothing) in the others."""
+        order = np.argsort(tokens, kind="stable")
+        place = np.minimum(np.searchsorted(tokens[order], values), len(tokens) - 1)
+        found = tokens[order][place] == values
+        oov = self.args.num_oov_indices
+        masked = (values == self.args.mask_token if self.args.mask_token is not None
+                  else np.zeros(values.shape, bool))
+        if oov == 0 and not np.all(found | masked):
+            raise NotImplementedError(
+                "with num_oov_indices=0 every value must be in the vocabulary, and some are "
+                "not (Keras' predict fails too: 'all inputs should be in vocabulary')")
+        mask_index = int(self.has_mask_index)
+        buckets = np.mod(values, max(oov, 1)) + mask_index
+        indices = np.where(found, order[place] + self.special_count, buckets)
+        return np.where(masked, 0 if self.has_mask_index else -1, indices)
+
+    def inverted(self, indices: Array, tokens: Array) -> Array:
+        """Each index's token: the mask token at 0 (if any), then the OOV token for the OOV
+        buckets and for any index outside the vocabulary."""
+        oov_token = self.args.oov_token
+        table = np.concatenate([[self.args.mask_token] if self.has_mask_index else [],
+                                [oov_token] * self.args.num_oov_indices, tokens])
+        inside = (indices >= 0) & (indices < len(table))
+        return np.where(inside, table[np.where(inside, indices, 0)], oov_token).astype(
+            np.float32)
+
+    def encoded(self, indices: Array, tokens: Array) -> Array:
+        """One-hot vectors of the indices, or per sample (over the last axis) multi-hot,
+        count or TF-IDF vectors of ``depth``; index -1 (the mask token) counts nowhere."""
+        depth = self.depth or self.special_count + len(tokens)
+        if self.output_mode == "one_hot":
+            if indices.ndim > 1 and indices.shape[-1] == 1:
+                indices = indices[..., 0]
+            return one_hot(indices, depth)
+        hot = one_hot(indices, depth)
+        if self.output_mode == "multi_hot":
+            return hot.max(axis=-2)
+        counts = hot.sum(axis=-2)
+        return counts if self.output_mode == "count" else counts * self.idf_vector(depth)
+
+    def idf_vector(self, depth: int) -> Array:
+        """The TF-IDF weight of every index: the mean of ``idf_weights`` for the OOV buckets,
+        then the weights, zeros for the padding up to ``depth``."""
+        weights = np.asarray(self.args.idf_weights, np.float32).reshape(-1)
+        vector = np.zeros(depth, np.float32)
+        oov = self.args.num_oov_indices
+        vector[:oov] = weights.mean() if weights.size else 0.0
+        vector[oov:oov + weights.size] = weights[:depth - oov]
+        return vector
 
 
 @register
@@ -1929,6 +2003,11 @@ class TfKerasStringLookup(TfKerasEncoding, StringLookup):
 @tf_keras_variant
 class TfKerasIntegerLookup(TfKerasEncoding, IntegerLookup):
     """IntegerLookup as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+    def idf_vector(self, depth: int) -> Array:
+        raise NotImplementedError(
+            "tf.keras 2 keeps the TF-IDF weights in a variable its get_weights() lists, "
+            "which the forward pass does not read")
 
 
 @tf_keras_variant
