@@ -162,3 +162,38 @@ def test_a_conv_lstm_budget_counts_its_padded_frames(wrapped: bool):
         layer = {"type": "Bidirectional", "layer": layer}
     with pytest.raises(LimitExceeded):
         check({"model": {"inputs": [3, 5, 5, 2], "layers": [layer]}, "forward": {}})
+
+
+def test_an_unknown_layer_after_a_shape_keras_does_not_declare() -> None:
+    """The check follows MelSpectrogram's computed frames to the layer after it, which has no
+    shape rule: that layer's unknown_layer error is the answer."""
+    model = {"inputs": [399], "layers": [
+        {"type": "MelSpectrogram", "fft_length": 64, "sequence_stride": 40, "num_mel_bins": 6},
+        {"type": "None", "rate": 0.5}]}
+    assert [e["code"] for e in errors_of({"model": model})] == ["unknown_layer"]
+
+
+def test_a_shape_keras_does_not_declare_read_by_a_dangling_input() -> None:
+    model = {"inputs": {"a": [40], "b": [3]}, "layers": [
+        {"type": "MelSpectrogram", "fft_length": 16, "sequence_stride": 1, "num_mel_bins": 3,
+         "inputs": "a"},
+        {"type": "Dense", "units": 2, "inputs": "b"},
+        {"type": "Attention", "inputs": ["mel_spectrogram", "dense:7"]}]}
+    assert [e["code"] for e in errors_of({"model": model})] == ["invalid_graph"]
+
+
+@pytest.mark.parametrize("size", [[[2, 2]], [[2], 2]])
+def test_clahe_tile_grid_size_of_pairs_is_refused(size: list) -> None:
+    model = {"inputs": [8, 8, 1], "layers": [
+        {"type": "ContrastLimitedAdaptiveHistogramEqualization", "tile_grid_size": size}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model})
+    assert exc.value.errors == {"model.layers.0.tile_grid_size": [
+        f"must be a list of integers, got {size!r}"]}
+
+
+def test_clahe_tile_grid_size_of_one_integer_cannot_run() -> None:
+    model = {"inputs": [8, 8, 1], "layers": [
+        {"type": "ContrastLimitedAdaptiveHistogramEqualization", "tile_grid_size": 2}]}
+    with pytest.raises(RequestInvalid, match="tile_grid_size \\[2\\] is not two positive"):
+        check({"model": model, "forward": {}})

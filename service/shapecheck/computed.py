@@ -45,6 +45,8 @@ def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
         built = layer.build(inputs)
     except LayerInputIncompatible as exc:
         return f"cannot take them: {exc.message}"
+    except NotImplementedError:  # a layer without a shape rule (unknown to shapecheck)
+        return "has no shape rule to follow them by"
     for declared, needed in zip(weights or (), built, strict=False):
         if tuple(declared.shape) != tuple(needed.shape):
             return (f"was built for the declared shape: its {declared.name} has shape "
@@ -81,6 +83,6 @@ def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
             elif layer.built_for_declared_shape is None and refusal(
                     layer, inputs, call.options, prop.states[call.layer].weights) is None:
                 shapes.update(zip(refs, call_outputs(layer, inputs, call.options), strict=False))
-        except LayerInputIncompatible:
+        except (LayerInputIncompatible, NotImplementedError):
             continue  # the forward pass refuses this call before it runs
     return shapes

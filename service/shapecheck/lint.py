@@ -335,13 +335,15 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
     outputs = prop.outputs_by_call()
     for call in readers:
         reader = prop.states[call.layer]
-        inputs = [shape if source == ref else prop.tensors[source] for source in call.inputs]
+        inputs = [shape if source == ref else prop.tensors.get(source) for source in call.inputs]
         declared = [prop.tensors[out] for out in outputs[call.layer, call.index]]
+        if reader.failed or None in inputs:
+            return False
         try:
             if (reader.layer.built_for_declared_shape is not None
                     or computed.refusal(reader.layer, inputs, call.options, reader.weights)
                     or computed.call_outputs(reader.layer, inputs, call.options) != declared):
                 return False
-        except LayerInputIncompatible:
+        except (LayerInputIncompatible, NotImplementedError):
             return False
     return True

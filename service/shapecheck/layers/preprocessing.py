@@ -754,6 +754,13 @@ class AutoContrast(ImageLayer):
                 f"shape {format_shape(inputs[0])} is kept")
 
 
+def flat_sizes(value: int | tuple) -> None:
+    """An integer or a list of integers, not of pairs."""
+    if not isinstance(value, int) and not all(isinstance(size, int) for size in value):
+        given = [list(size) if isinstance(size, tuple) else size for size in value]
+        raise ValidationError(f"must be a list of integers, got {given!r}")
+
+
 @register
 class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     """CLAHE, at inference too: each channel of each tile of a ``tile_grid_size`` grid gets
@@ -767,14 +774,19 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     class Args(ImageArgs):
         value_range = Range(load_default=(0.0, 255.0))
         clip_limit = Float(min_value=0.0, load_default=4.0)
-        tile_grid_size = IntTuple(load_default=(8, 8))
+        tile_grid_size = IntTuple(load_default=(8, 8), validate=flat_sizes)
 
     def output_shape(self, shape: Shape) -> Shape:
         self.check_image(shape)
         return shape
 
+    def tile_sizes(self) -> tuple[int, ...]:
+        """``tile_grid_size`` as the tuple of sizes given (one for an integer)."""
+        size = self.args.tile_grid_size
+        return (size,) if isinstance(size, int) else tuple(size)
+
     def grid(self) -> tuple[int, int]:
-        grid = tuple(self.args.tile_grid_size)
+        grid = self.tile_sizes()
         if len(grid) != 2:  # (each is at least 1: the field says so)
             raise NotImplementedError(
                 f"its tile_grid_size {list(grid)} is not two positive numbers of tiles, which "
@@ -784,7 +796,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
     def padded_size(self, shape: Shape) -> tuple[int, int, int]:
         """Pixels of one channel of the image padded to whole tiles, and the tiles' cumulative
         histograms with their border (per channel)."""
-        rows, cols = (*self.args.tile_grid_size, 1, 1)[:2]
+        rows, cols = (*self.tile_sizes(), 1, 1)[:2]
         height, width = self.size_of(shape)
         tile_h, tile_w = -(-(height or 1) // rows), -(-(width or 1) // cols)
         return tile_h * rows * tile_w * cols, (rows + 2) * (cols + 2) * 256, tile_h * tile_w
