@@ -80,27 +80,14 @@ DIVERGENCES = {
     ("tfkeras2", 20261122, "functional_362"): "dense",  # units 0
     ("tfkeras2", 20261122, "sequential_422"): "dense",  # units 0
     ("tfkeras2", 20261122, "functional_441"): "dense",  # units 0
-    # Axes cropped to length 0: tf.keras 2 builds them and predicts empty arrays.
-    ("tfkeras2", 20261122, "sequential_095"): "cropping3d",
-    ("tfkeras2", 20261122, "sequential_098"): "cropping3d",
-    ("tfkeras2", 20261122, "functional_128"): "cropping3d_1",
     # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
     ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
-    ("tfkeras2", 9201, "sequential_084"): "cropping3d",  # cropped to length 0
     ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
-    ("tfkeras2", 10201, "sequential_035"): "cropping3d",
-    ("tfkeras2", 10201, "sequential_586"): "cropping3d",
     ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
     ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
     ("tfkeras2", 10201, "functional_321"): "alpha_dropout",  # rate -1
     ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
-    ("tfkeras2", 11201, "functional_023"): "cropping3d",
-    ("tfkeras2", 11201, "sequential_269"): "cropping3d",
-    ("tfkeras2", 11201, "sequential_485"): "cropping3d",
     ("tfkeras2", 12201, "functional_079"): "dense",  # units 0
-    ("tfkeras2", 12201, "sequential_301"): "cropping3d",
-    ("tfkeras2", 12201, "sequential_381"): "cropping3d",
-    ("tfkeras2", 12201, "functional_393"): "cropping3d",
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -116,6 +103,9 @@ FORWARD_GAPS: dict[tuple[str, int, str], str] = {
     ("keras3", 13101, "sequential_088"): "mel_spectrogram",
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.
+    # A Flatten of an axis cropped to nothing: tf.keras 2 reshapes the empty (2, 3, 2, 2, 0)
+    # into (24, 0), rows from the axes that are not empty.
+    ("tfkeras2", 12201, "sequential_301"): "flatten",
     ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
 }
 

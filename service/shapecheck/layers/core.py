@@ -100,7 +100,8 @@ class Dense(Layer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         kernel = weights[0]
         # One 2-D product: matmul on a 3-D array runs one small product per leading index.
-        y = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[-1])
+        y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ kernel).reshape(
+            *x.shape[:-1], kernel.shape[-1])
         if self.args.use_bias:
             y += weights[1]
         return activations.apply_in_place(self.args.activation, y)

@@ -386,6 +386,31 @@ class Cropping3D(Cropping):
     rank = 3
 
 
+@tf_keras_variant
+class TfKerasFlatten(Flatten):
+    """Flatten as tf.keras 2 runs it, but on an empty tensor: TensorFlow's reshape to (-1,
+    0) then takes its rows from the product of the axes that are not empty, not from the
+    batch, which the forward pass does not follow."""
+
+    def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if x.size == 0:
+            raise NotImplementedError(
+                f"tf.keras 2 flattens the empty {format_shape(x.shape)} into as many rows as "
+                "its non-empty axes hold, not one per sample; the forward pass does not follow")
+        return super().apply(x, weights)
+
+
+@tf_keras_variant
+class TfKerasCropping3D(Cropping3D):
+    """Cropping3D as tf.keras 2 builds it: it checks no cropping against the input, and its
+    slices keep what is left, so an axis cropped to nothing (or more) has length 0 and its
+    predict gives empty arrays."""
+
+    def axis_length(self, shape: Shape, i: int, axis: int) -> int:
+        before, after = self.cropping[i]
+        return max(0, shape[axis] - before - after)
+
+
 class UpSampling(SpatialReshaping):
     """Shared by UpSampling1D/2D/3D: each spatial axis ``size`` times longer."""
 
