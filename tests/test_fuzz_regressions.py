@@ -197,3 +197,22 @@ def test_clahe_tile_grid_size_of_one_integer_cannot_run() -> None:
         {"type": "ContrastLimitedAdaptiveHistogramEqualization", "tile_grid_size": 2}]}
     with pytest.raises(RequestInvalid, match="tile_grid_size \\[2\\] is not two positive"):
         check({"model": model, "forward": {}})
+
+
+@pytest.mark.parametrize(("args", "path", "message"), [
+    ({"vocabulary": [4, {"value": 5}]}, "vocabulary", "must hold integers (int64)"),
+    ({"vocabulary": [4, -10**30]}, "vocabulary", "must hold integers (int64)"),
+    ({"vocabulary": [[4, 5, 6]]}, "vocabulary", "must hold integers (int64)"),
+    ({"vocabulary": [4, 5], "output_mode": "tf_idf", "idf_weights": [10**90, 1.0]},
+     "idf_weights", "must be a list of finite numbers"),
+    ({"vocabulary": [4, 5], "output_mode": "tf_idf", "idf_weights": [1.0, {"value": 1.0}]},
+     "idf_weights", "must be a list of finite numbers"),
+])
+def test_integer_lookup_arguments_its_kernel_cannot_read(args: dict, path: str,
+                                                         message: str) -> None:
+    model = {"inputs": [3], "layers": [{"type": "IntegerLookup", **args}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model, "forward": {}})
+    (messages,) = exc.value.errors.values()
+    assert list(exc.value.errors) == [f"model.layers.0.{path}"]
+    assert messages[0].startswith(message)

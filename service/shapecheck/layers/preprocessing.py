@@ -1502,6 +1502,17 @@ def check_lookup_args(args: dict[str, Any]) -> None:
     if mode == "tf_idf" and isinstance(args["vocabulary"], list) and args["idf_weights"] is None:
         raise ArgumentError("idf_weights", "output_mode='tf_idf' with a vocabulary needs "
                                            "idf_weights")
+    if args["idf_weights"] is not None and not finite_numbers(args["idf_weights"]):
+        raise ArgumentError("idf_weights", "must be a list of finite numbers")
+
+
+def finite_numbers(value: Any) -> bool:
+    """Whether ``value`` is a flat list of finite float32 numbers."""
+    try:
+        array = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return array.ndim <= 1 and bool(np.all(np.isfinite(array)))
 
 
 def lookup_output_shape(shape: Shape, output_mode: str, depth: int | None) -> Shape:
@@ -1527,6 +1538,10 @@ class StringLookup(Lookup):
         oov_token = fields.Raw(load_default="[UNK]")
 
 
+def is_int64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
+
+
 @register
 class IntegerLookup(Lookup):
     """Maps integers to indices of ``vocabulary`` (or back, ``invert``), as indices or encoded
@@ -1536,6 +1551,13 @@ class IntegerLookup(Lookup):
 
     class Args(LookupArgs):
         oov_token = fields.Raw(load_default=-1)
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        vocabulary = args["vocabulary"]
+        if isinstance(vocabulary, list) and not all(map(is_int64, vocabulary)):
+            raise ArgumentError("vocabulary", "must hold integers (int64), as IntegerLookup "
+                                              "looks up integers")
+        super().__init__(name, args)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         tokens = self.tokens()
