@@ -7,6 +7,7 @@ import pytest
 from keras_fixtures import assert_forward_as_recorded, assert_rows_equal, cases, layers_in_error
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
+from shapecheck.formats.common import canonical_name
 
 LAYER_CASES = cases()
 
@@ -49,7 +50,8 @@ def check_names(case: dict) -> list[dict]:
     from shapecheck.formats.naming import AutoNamer
 
     namer = AutoNamer()
-    return [{"name": e.get("name") or namer.name(e["type"])} for e in case["native"]["layers"]]
+    return [{"name": e.get("name") or namer.name(canonical_name(e["type"]))}
+            for e in case["native"]["layers"]]
 
 
 FORWARD_CASES = [c for c in LAYER_CASES if "forward" in c.values[0]]

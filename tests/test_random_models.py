@@ -29,6 +29,7 @@ from keras_fixtures import (
 )
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
+from shapecheck.formats.common import canonical_name
 from shapecheck.formats.naming import AutoNamer
 
 COMMITTED = sorted(FIXTURES.glob("*/random/*.json"))
@@ -236,4 +237,5 @@ def test_forward_matches_keras_predict(case: dict, document: str, refused_at: st
 def layer_index(native: dict, name: str) -> int:
     """Index in the native document of the (automatically named) layer ``name``."""
     namer = AutoNamer()
-    return [e.get("name") or namer.name(e["type"]) for e in native["layers"]].index(name)
+    names = [e.get("name") or namer.name(canonical_name(e["type"])) for e in native["layers"]]
+    return names.index(name)

@@ -310,8 +310,9 @@ ENCODINGS = ("one_hot", "multi_hot", "count")
 
 
 def encoding_mode_field(choices: tuple[str, ...], default: str) -> Choice:
-    """``output_mode``; Keras reads ``binary`` as ``multi_hot`` and ``tf-idf`` as ``tf_idf``."""
-    return Choice((*choices, "binary", "tf-idf"), load_default=default)
+    """``output_mode``, as given (Keras refuses ``"INT"``); Keras reads ``binary`` as
+    ``multi_hot`` and ``tf-idf`` as ``tf_idf``."""
+    return Choice((*choices, "binary", "tf-idf"), load_default=default, case_sensitive=True)
 
 
 def canonical_mode(mode: str) -> str:
