@@ -143,7 +143,10 @@ def test_the_models_spread_over_layers_graphs_and_refusals(sweep: dict[str, Any]
             "Multiply", "MultiHeadAttention", "Attention", "EinsumDense", "Masking",
             "CenterCrop", "UpSampling3D"} <= types
     assert len(types) >= 85
-    refused = [c for c in cases if "error" in c]
+    # Refused by Keras for a reason other than a layer type tf.keras 2 lacks (the generator
+    # draws Keras 3's newer layers for both: STFTSpectrogram, RMSNormalization...).
+    refused = [c for c in cases if "error" in c
+               and not c["error"]["message"].startswith("this Keras has no layer")]
     assert len(cases) >= 300
     assert 0.15 * len(cases) < len(refused) < 0.65 * len(cases)
     assert sum("forward" in c for c in cases) >= 50
