@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -216,3 +217,21 @@ def test_integer_lookup_arguments_its_kernel_cannot_read(args: dict, path: str,
     (messages,) = exc.value.errors.values()
     assert list(exc.value.errors) == [f"model.layers.0.{path}"]
     assert messages[0].startswith(message)
+
+
+def test_integer_lookup_mask_token_of_a_string_is_refused() -> None:
+    model = {"inputs": [3], "layers": [{"type": "IntegerLookup", "vocabulary": [4, 5],
+                                        "mask_token": "0"}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model})
+    assert list(exc.value.errors) == ["model.layers.0.mask_token"]
+
+
+def test_clahe_value_range_of_nan_cannot_run() -> None:
+    """JSON has no NaN (the HTTP layer answers it with a 400), but the engine's Python callers
+    can pass one."""
+    model = {"inputs": [8, 8, 1], "layers": [
+        {"type": "ContrastLimitedAdaptiveHistogramEqualization", "value_range": [0, math.nan],
+         "tile_grid_size": [2, 2]}]}
+    with pytest.raises(RequestInvalid, match="goes beyond float32"):
+        check({"model": model, "forward": {}})

@@ -114,7 +114,7 @@ def float32_range(layer: str, value_range: tuple[Number, Number]) -> tuple[np.fl
     """``value_range`` as float32, as Keras casts it to transform images; refused (no kernel)
     when it lies beyond float32, where Keras' cast fails or gives infinities."""
     largest = float(np.finfo(np.float32).max)
-    if any(abs(v) > largest for v in value_range):
+    if not all(abs(v) <= largest for v in value_range):  # (NaN included)
         raise NotImplementedError(
             f"{layer}'s value_range {list(value_range)} goes beyond float32 (±{largest:.4g}), "
             "the dtype Keras casts it to for the images: it cannot run on it.")
@@ -1558,6 +1558,10 @@ class IntegerLookup(Lookup):
         if isinstance(vocabulary, list) and not all(map(is_int64, vocabulary)):
             raise ArgumentError("vocabulary", "must hold integers (int64), as IntegerLookup "
                                               "looks up integers")
+        for token in ("mask_token", "oov_token"):
+            if args[token] is not None and not is_int64(args[token]):
+                raise ArgumentError(token, "must be an integer (int64), as IntegerLookup looks "
+                                           "up integers")
         super().__init__(name, args)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
