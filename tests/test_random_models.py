@@ -94,13 +94,11 @@ DIVERGENCES = {
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
 # (flavour, seed, case id) -> that layer.
 FORWARD_GAPS: dict[tuple[str, int, str], str] = {
-    # A layer computes another shape than Keras declares, and a Normalization reads it:
-    # Keras' predict broadcasts the statistics it built for the declared shape against the
-    # computed one, which the forward pass does not follow (``built_for_declared_shape``); it
-    # refuses with a 422 naming the first layer. (Other layers run on the computed shape, as
-    # predict does, where their weights fit it.) Here: AdditiveAttention across the batch,
-    # and MelSpectrogram's undeclared frames.
-    ("keras3", 12101, "functional_259"): "additive_attention",
+    # MelSpectrogram computes one frame where it declares two, and a Normalization reads it:
+    # Keras broadcasts the statistics it built for the declared (None, 2, 2), of shape
+    # (1, 1, 2), against (2, 2, 1), which gives (2, 2, 2). The forward pass follows a
+    # Normalization only where its statistics fit the computed shape as they are
+    # (``Normalization.built_for``); it refuses with a 422 naming the first layer.
     ("keras3", 13101, "sequential_088"): "mel_spectrogram",
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.

@@ -39,7 +39,7 @@ def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
             weights: Sequence[Weight] | None) -> str | None:
     """Why predict cannot run a call on inputs of these computed shapes (the layer cannot
     take them, or builds other ``weights`` than it did on the declared ones); None where it
-    can (for a layer the forward pass follows there: ``Layer.built_for_declared_shape``)."""
+    can (for a layer the forward pass follows there: ``Layer.built_for``)."""
     try:
         call_outputs(layer, inputs, options)
         built = layer.build(inputs)
@@ -63,9 +63,8 @@ def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
     A call whose inputs all have their declared shapes gives its declared outputs, output 0
     as the layer computes it (``Layer.computed_output_shape``); one that reads a computed
     shape gives what its shape rule gives on it. A call predict cannot run there
-    (``refusal``), or the forward pass does not follow (``Layer.built_for_declared_shape``),
-    keeps its declared
-    outputs: the forward pass refuses it before it runs.
+    (``refusal``), or the forward pass does not follow (``Layer.built_for``), keeps its
+    declared outputs: the forward pass refuses it before it runs.
     """
     shapes = dict(prop.tensors)
     outputs = prop.outputs_by_call()
@@ -75,12 +74,13 @@ def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
         inputs = [shapes[ref] for ref in call.inputs]
         if any(shape is None or None in shape for shape in inputs) or not refs:
             continue
+        declared = [prop.tensors[ref] for ref in call.inputs]
         try:
-            if inputs == [prop.tensors[ref] for ref in call.inputs]:
+            if inputs == declared:
                 computed = layer.computed_output_shape(inputs)
                 if computed is not None:
                     shapes[refs[0]] = computed
-            elif layer.built_for_declared_shape is None and refusal(
+            elif layer.built_for(declared, inputs) is None and refusal(
                     layer, inputs, call.options, prop.states[call.layer].weights) is None:
                 shapes.update(zip(refs, call_outputs(layer, inputs, call.options), strict=False))
         except (LayerInputIncompatible, NotImplementedError):

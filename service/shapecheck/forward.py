@@ -305,10 +305,10 @@ def check_computed_inputs(layer: Layer, call: Call, inputs: Sequence[Array], pro
     origin = next((undeclared[ref] for ref in call.inputs if ref in undeclared), None)
     if origin is None:
         return
-    why, tail = layer.built_for_declared_shape, ("The forward pass does not follow shapes "
-                                                  "Keras does not declare through it.")
+    shapes = [value.shape for value in inputs]
+    why = layer.built_for([prop.tensors[ref] for ref in call.inputs], shapes)
+    tail = "The forward pass does not follow shapes Keras does not declare through it."
     if why is None:
-        shapes = [value.shape for value in inputs]
         why = computed.refusal(layer, shapes, call.options, prop.states[call.layer].weights)
         tail = "Keras' predict fails there too."
     if why is not None:

@@ -340,7 +340,7 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
         if reader.failed or None in inputs:
             return False
         try:
-            if (reader.layer.built_for_declared_shape is not None
+            if (reader.layer.built_for([prop.tensors[s] for s in call.inputs], inputs) is not None
                     or computed.refusal(reader.layer, inputs, call.options, reader.weights)
                     or computed.call_outputs(reader.layer, inputs, call.options) != declared):
                 return False

@@ -215,6 +215,27 @@ def test_a_flatten_after_random_crop_stops_the_forward_pass_where_predict_fails(
         "there too.")
 
 
+def test_a_normalization_per_channel_runs_on_the_uncropped_images() -> None:
+    """Its statistics, built for the declared 4×4 crops, fit the 6×8 images channel by
+    channel, as in predict (fixture random_crop_then_normalization_adapted)."""
+    case = recorded("keras3", "preprocessing:random_crop_then_normalization_adapted")
+    result = check({"model": case["native"], "forward": {"batch_size": 2}})
+    assert [layer["output_shape"] for layer in result["forward"]["layers"]] == [
+        [2, 6, 8, 3], [2, 6, 8, 3], [2, 4, 6, 2], [2, 2]]
+
+
+def test_a_normalization_per_pixel_stops_the_forward_pass_where_predict_fails() -> None:
+    case = recorded("keras3", "preprocessing:random_crop_then_normalization_per_pixel")
+    assert "incompatible shapes for broadcasting" in case["predict_refused"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": case["native"], "forward": {"batch_size": 2}})
+    (message,) = exc.value.errors["forward"]
+    assert message.endswith(
+        "layer 'normalization', which reads it, broadcasts its statistics, shaped "
+        "(1, 4, 4, 1) at build for the declared shape (2, 4, 4, 3), against its input. The "
+        "forward pass does not follow shapes Keras does not declare through it.")
+
+
 def test_the_budget_counts_the_uncropped_images() -> None:
     """A RandomCrop to 4×4 of 64×64 images: the convolution after it runs on 64×64."""
     model = {"inputs": [64, 64, 3], "layers": [

@@ -356,4 +356,13 @@ CASES = [
         {"type": "Flatten"}, {"type": "Dense", "units": 2}),
     seq("time_distributed_random_crop_then_dense", [2, *IMG],
         {"type": "TimeDistributed", "layer": CROP}, {"type": "Dense", "units": 2}),
+    # A Normalization after a RandomCrop broadcasts the statistics it built for the declared
+    # shape against the uncropped images: per channel they fit; per pixel they do not.
+    seq("random_crop_then_normalization_adapted", IMG, CROP, {"type": "Normalization"},
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "GlobalAveragePooling2D"}),
+    seq("random_crop_then_normalization_given", IMG, CROP,
+        {"type": "Normalization", "mean": [0.5, 1.0, -1.0], "variance": [4.0, 1.0, 0.25]},
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3}),
+    seq("random_crop_then_normalization_per_pixel", IMG, CROP,
+        {"type": "Normalization", "axis": [1, 2]}),
 ]

@@ -32,13 +32,15 @@ class NestedModel(RunsWithMasks):
     keras_name = "Model"
     family = "core"
     arity = None
-    built_for_declared_shape = "is a nested model, whose layers run on the shapes they declare"
 
     def __init__(self, name: str, class_name: str, graph: ModelGraph, trainable: bool) -> None:
         super().__init__(name, {"trainable": trainable})
         self.class_name = class_name
         self.graph = graph
         self._runs: dict[tuple[Shape, ...], Propagation] = {}
+
+    def built_for(self, declared: Shapes, computed: Shapes) -> str:
+        return "is a nested model, whose layers run on the shapes they declare"
 
     def run(self, inputs: Shapes) -> Propagation:
         """The inner graph propagated with these input shapes (memoised: shapes repeat)."""

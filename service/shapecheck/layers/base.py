@@ -118,10 +118,6 @@ class Layer:
     Keras 1/2 spellings are translated too."""
     elementwise: ClassVar[bool] = False
     """True when the output has the input's shape and each element depends on its own only."""
-    built_for_declared_shape: ClassVar[str | None] = None
-    """Why the kernel cannot run on another shape than the one Keras declares, though the
-    shape rule takes it (what it holds that ``build`` made for the declared shape, besides
-    weights); None where it runs on any shape the rule takes, with the same weights."""
     arity: ClassVar[int | None] = 1
     """How many input tensors a call takes; None for a list of any length (merges)."""
     returns_its_input: ClassVar[bool] = False
@@ -292,6 +288,13 @@ class Layer:
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         return []
+
+    def built_for(self, declared: Shapes, computed: Shapes) -> str | None:
+        """Why the kernel cannot run on inputs of the ``computed`` shapes, which Keras computes
+        but does not declare, though the shape rule takes them: what ``build`` made for the
+        ``declared`` ones besides weights (``computed.refusal`` compares those). None where it
+        runs on any shape the rule takes, with the same weights."""
+        return None
 
     # -- cost ---------------------------------------------------------------------------------
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:

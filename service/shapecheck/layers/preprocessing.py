@@ -106,6 +106,12 @@ class Factor(fields.Field):
         return (numbers[0], numbers[1]) if is_pair else value  # exact: Keras keeps them as given
 
 
+def without_leading_ones(shape: Sequence[Dim]) -> list[Dim]:
+    """``shape`` without its leading axes of size 1, which do not change a broadcast."""
+    ones = next((i for i, size in enumerate(shape) if size != 1), len(shape))
+    return list(shape[ones:])
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -136,8 +142,6 @@ class Normalization(Layer):
     keras_name = "Normalization"
     family = "preprocessing"
     supports_masking = True
-    built_for_declared_shape = ("broadcasts its statistics, shaped at build for the declared "
-                                "shape, against its input")
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1, allow_none=True, allow_empty=True)  # [] as None: none kept
@@ -192,6 +196,23 @@ class Normalization(Layer):
         """The shape of ``mean`` and ``variance``: the sizes of the kept axes."""
         return tuple(self.require_known(shape[a], f"the size of axis {a}")
                      for a in self.kept_axes(shape))
+
+    def built_for(self, declared: Shapes, computed: Shapes) -> str | None:
+        """Keras broadcasts the statistics it shaped at build for the declared input against
+        the input it gets; the kernel shapes them for that input. Both give the same where the
+        two shapes of statistics are one but for leading axes of 1, and the input has at least
+        as many axes as the declared one (the result then keeps the input's shape)."""
+        built = self.broadcast_shape(declared[0])
+        try:
+            same = (len(computed[0]) >= len(built)
+                    and without_leading_ones(built) == without_leading_ones(
+                        self.broadcast_shape(computed[0])))
+        except LayerInputIncompatible:  # an axis the input lacks
+            same = False
+        if same:
+            return None
+        return (f"broadcasts its statistics, shaped {format_shape(built)} at build for the "
+                f"declared shape {format_shape(declared[0])}, against its input")
 
     def broadcast_shape(self, shape: Shape) -> list[int]:
         kept = self.kept_axes(shape)
