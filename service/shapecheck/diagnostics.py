@@ -31,6 +31,7 @@ ACTIVATION_CHANGES_SHAPE = "activation_changes_shape"
 ATTENTION_ACROSS_BATCH = "attention_across_batch"
 DECLARED_SHAPE_DIFFERS = "declared_shape_differs"
 LAYER_NOT_APPLIED = "layer_not_applied"
+EMPTY_TENSOR = "empty_tensor"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Model-level notes that are not errors: Dense on high-rank inputs, suspicious data formats,
 layers that feed no output, a softmax over one unit, a Flatten → Dense holding most of the
 parameters, a dropout rate of 1, an activation that changes the shape Keras declares, attention
-across the samples of a batch, another shape declared than computed."""
+across the samples of a batch, another shape declared than computed, tensors of no values."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
             *unused_layers(graph, prop), *single_unit_softmax(prop),
             *large_flatten_dense(graph, prop), *full_dropout(graph),
             *shape_changing_activations(prop), *attention_across_batch(prop),
-            *declared_shapes_that_differ(prop)]
+            *declared_shapes_that_differ(prop), *empty_tensors(graph, prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -347,3 +347,40 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
         except (LayerInputIncompatible, NotImplementedError):
             return False
     return True
+
+
+def empty_tensors(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
+    """Where tensors of no values start: a model input, or a call whose inputs hold values,
+    with an axis of size 0. Keras builds such models (tf.keras 2's Cropping3D crops down to
+    nothing, an EinsumDense may declare 0 features) and runs them on empty arrays."""
+    empty = {ref: shape for ref, shape in prop.tensors.items() if shape and 0 in shape}
+    if not empty:
+        return []
+    notes, seen = [], set()
+    inputs = graph.input_names()
+    for ref, shape in empty.items():
+        if ref.layer in inputs:
+            notes.append(empty_note(ref.layer, f"'{ref.layer}' declares", shape,
+                                    "Give the input the sizes of your data: x.shape[1:]."))
+    outputs = prop.outputs_by_call()
+    for call in prop.order:
+        if call.layer in seen or any(ref in empty for ref in call.inputs):
+            continue
+        shape = next((empty[ref] for ref in outputs[call.layer, call.index] if ref in empty),
+                     None)
+        if shape is not None:
+            seen.add(call.layer)
+            given = ", ".join(format_shape(prop.tensors[ref] or ()) for ref in call.inputs)
+            notes.append(empty_note(call.layer, f"'{call.layer}' gives", shape, (
+                f"An axis of size 0 is rarely meant: check the arguments of '{call.layer}' "
+                f"against what it receives, {given}.")))
+    return notes
+
+
+def empty_note(name: str, gives: str, shape: Shape, hint: str) -> Diagnostic:
+    axis = shape.index(0)
+    return diag.warning(
+        diag.EMPTY_TENSOR, name,
+        f"{gives} {format_shape(shape)}: axis {axis} has size 0, so the tensor holds no "
+        "values. Keras builds and runs the model, but nothing of the data reaches the layers "
+        "after it through this tensor (a Dense reading it gives its bias alone).", hint)
