@@ -51,6 +51,17 @@ def tf_keras_2_refusal(case_id: str, argument: str, value: object) -> list[str]:
     return exc.value.errors[path]
 
 
+def forward_refusal_where_predict_fails(case_id: str, predict_says: str) -> str:
+    """The one message of the 422 that the forward pass (batch 2) answers for the Keras 3
+    model recorded as ``case_id``, whose ``predict`` failed with ``predict_says``."""
+    case = recorded("keras3", case_id)
+    assert predict_says in case["predict_refused"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": case["native"], "forward": {"batch_size": 2}})
+    (message,) = exc.value.errors["forward"]
+    return message
+
+
 def codes(result: dict) -> list[str]:
     """Every diagnostic code of a result, in order."""
     return [d["code"] for d in result["diagnostics"]]

@@ -10,6 +10,7 @@ from keras_fixtures import assert_forward_as_recorded, recorded
 from layer_checks import (
     codes,
     error_of,
+    forward_refusal_where_predict_fails,
     only_diagnostic,
     only_row,
     refused_paths,
@@ -223,11 +224,8 @@ def test_glu_warns_where_keras_predict_fails(layer: dict, says: str) -> None:
 
 def test_the_forward_pass_refuses_a_layer_built_for_the_shape_glu_halves() -> None:
     """Keras' predict fails at 'dense_1' (expected axis -1 of input shape to have value 4)."""
-    case = recorded("keras3", "activations:dense_glu_then_dense")
-    assert "incompatible with the layer" in case["predict_refused"]
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": case["native"], "forward": {"batch_size": 2}})
-    (message,) = exc.value.errors["forward"]
+    message = forward_refusal_where_predict_fails("activations:dense_glu_then_dense",
+                                                  "incompatible with the layer")
     assert message.startswith(
         "layer 'dense' (Dense) computes output 0 with shape (2, 2) where Keras declares (2, 4) "
         "(its activation 'glu' halves the last axis, which Keras leaves out of the shape it "
@@ -236,14 +234,12 @@ def test_the_forward_pass_refuses_a_layer_built_for_the_shape_glu_halves() -> No
 
 
 def test_the_forward_pass_refuses_glu_on_an_odd_size() -> None:
-    case = recorded("keras3", "activations:dense_glu_odd")
-    assert "axis size must be divisible by 2" in case["predict_refused"]
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": case["native"], "forward": {"batch_size": 2}})
-    assert exc.value.errors == {"forward": [
+    message = forward_refusal_where_predict_fails("activations:dense_glu_odd",
+                                                  "axis size must be divisible by 2")
+    assert message == (
         "layer 'dense' (Dense) cannot run on this data: the glu activation splits the last axis "
         "in two halves, but it has 5 values, an odd number (Keras' predict fails too: axis size "
-        "must be divisible by 2)"]}
+        "must be divisible by 2)")
 
 
 def test_a_glu_activation_layer_is_not_folded_into_the_layer_before() -> None:

@@ -11,6 +11,7 @@ from keras_fixtures import assert_forward_as_recorded, cases, check_as_read_back
 from layer_checks import (
     codes,
     error_of,
+    forward_refusal_where_predict_fails,
     only_diagnostic,
     only_row,
     refused_paths,
@@ -202,11 +203,8 @@ def test_tf_keras_2_random_crop_crops_at_inference_without_a_warning() -> None:
 
 
 def test_a_flatten_after_random_crop_stops_the_forward_pass_where_predict_fails() -> None:
-    case = recorded("keras3", "preprocessing:random_crop_then_flatten_dense")
-    assert "incompatible with the layer" in case["predict_refused"]
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": case["native"], "forward": {"batch_size": 2}})
-    (message,) = exc.value.errors["forward"]
+    message = forward_refusal_where_predict_fails(
+        "preprocessing:random_crop_then_flatten_dense", "incompatible with the layer")
     assert message == (
         "layer 'random_crop' (RandomCrop) computes output 0 with shape (2, 6, 8, 3) where Keras "
         "declares (2, 4, 4, 3) (Keras 3's RandomCrop crops in training only: predict returns "
@@ -225,11 +223,9 @@ def test_a_normalization_per_channel_runs_on_the_uncropped_images() -> None:
 
 
 def test_a_normalization_per_pixel_stops_the_forward_pass_where_predict_fails() -> None:
-    case = recorded("keras3", "preprocessing:random_crop_then_normalization_per_pixel")
-    assert "incompatible shapes for broadcasting" in case["predict_refused"]
-    with pytest.raises(RequestInvalid) as exc:
-        check({"model": case["native"], "forward": {"batch_size": 2}})
-    (message,) = exc.value.errors["forward"]
+    message = forward_refusal_where_predict_fails(
+        "preprocessing:random_crop_then_normalization_per_pixel",
+        "incompatible shapes for broadcasting")
     assert message.endswith(
         "layer 'normalization', which reads it, broadcasts its statistics, shaped "
         "(1, 4, 4, 1) at build for the declared shape (2, 4, 4, 3), against its input. The "
