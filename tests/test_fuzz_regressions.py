@@ -235,3 +235,24 @@ def test_clahe_value_range_of_nan_cannot_run() -> None:
          "tile_grid_size": [2, 2]}]}
     with pytest.raises(RequestInvalid, match="goes beyond float32"):
         check({"model": model, "forward": {}})
+
+
+def test_integer_lookup_num_oov_indices_beyond_int64_is_refused() -> None:
+    """Keras lists num_oov_indices OOV tokens when it makes the layer (OverflowError beyond
+    int64); the kernel's buckets crashed on it."""
+    model = {"inputs": [3], "layers": [{"type": "IntegerLookup", "vocabulary": [4, 5],
+                                        "num_oov_indices": 2**64 + 1}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model, "forward": {}})
+    assert exc.value.errors == {"model.layers.0.num_oov_indices": [
+        f"must be <= {2**63 - 1}, got {2**64 + 1}"]}
+
+
+def test_mel_spectrogram_sampling_rate_beyond_a_float_cannot_run() -> None:
+    """Up to a float's range the kernel gives what Keras does (NaN beyond float32)."""
+    model = {"inputs": [64], "layers": [{"type": "MelSpectrogram", "fft_length": 16,
+                                         "sequence_stride": 8, "num_mel_bins": 4,
+                                         "sampling_rate": 10**400}]}
+    assert check({"model": model})["ok"]
+    with pytest.raises(RequestInvalid, match="sampling_rate, of 401 digits, is beyond any float"):
+        check({"model": model, "forward": {}})

@@ -14,6 +14,7 @@ computes their output shapes (from the vocabulary in the config) but has no kern
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -1430,7 +1431,8 @@ LOOKUP_MODES = ("int", *ENCODINGS, "tf_idf")
 
 class LookupArgs(LayerArgs):
     max_tokens = Int(min_value=2, load_default=None, allow_none=True)
-    num_oov_indices = Int(min_value=0, load_default=1)
+    num_oov_indices = Int(min_value=0, max_value=2**63 - 1, load_default=1)
+    """Keras lists that many OOV tokens when it makes the layer: beyond int64, it cannot."""
     mask_token = fields.Raw(load_default=None, allow_none=True)
     vocabulary = fields.Raw(load_default=None, allow_none=True)
     vocabulary_size = Int(min_value=0, load_default=None, allow_none=True)
@@ -1955,6 +1957,10 @@ class MelSpectrogram(Layer):
         """Keras' ``linear_to_mel_weight_matrix`` (HTK mel scale, triangles peaking at 1),
         (bins, num_mel_bins), in float32 as Keras computes it."""
         f32 = np.float32
+        if self.args.sampling_rate > sys.float_info.max:
+            raise NotImplementedError(
+                f"its sampling_rate, of {len(str(self.args.sampling_rate))} digits, is beyond "
+                "any float, the type the mel filters are computed in")
         nyquist = f32(self.args.sampling_rate) / f32(2.0)
         high = self.args.max_freq or int(self.args.sampling_rate / 2)
         linear = np.linspace(f32(0.0), nyquist, bins, dtype=f32)[1:]
