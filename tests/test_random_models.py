@@ -117,6 +117,17 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 13101, "sequential_324"): "pipeline",
     ("keras3", 13101, "functional_464"): "pipeline",
     ("keras3", 13101, "sequential_576"): "pipeline",
+    ("keras3", 15101, "functional_502"): "pipeline",
+}
+
+# Where the forward pass gives other numbers than Keras' predict, known and not yet followed:
+# (flavour, seed, case id) -> the first output that differs. Each runs as a strict xfail, so
+# that a fix shows.
+FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {
+    # Keras 3's SpectralNormalization casts its output to its input's dtype; here the input
+    # is a Discretization's int32 indices, so predict truncates the Dense's outputs to
+    # integers. The forward pass computes in float32 throughout and has no dtypes.
+    ("keras3", 15101, "sequential_084"): "spectral_normalization",
 }
 
 ALL = [(flavour(sweep), sweep["seed"], c) for sweep in SWEEPS for c in sweep["cases"]]
@@ -125,8 +136,20 @@ CASES = params([model for model in KEPT if model[0] == "keras3"])
 BUILT = params([model for model in KEPT if "error" not in model[2]])
 DOCUMENTS = {"keras3": ["native", "keras_json"], "tfkeras2": ["keras_json"]}
 """The documents a sweep's models are replayed from: tf.keras 2 models from their JSON only."""
+
+
+def known_divergence(model: Recorded) -> list[Any]:
+    """A strict xfail for a model in ``FORWARD_DIVERGENCES``; no marks for the others."""
+    layer = FORWARD_DIVERGENCES.get(key(model))
+    if layer is None:
+        return []
+    return [pytest.mark.xfail(raises=AssertionError, strict=True,
+                              reason=f"{layer} differs from predict: FORWARD_DIVERGENCES")]
+
+
 FORWARD = [pytest.param(c, document, FORWARD_GAPS.get(key((f, seed, c))),
-                        id=f"{f}-{seed}-{c['id']}-{document}")
+                        id=f"{f}-{seed}-{c['id']}-{document}",
+                        marks=known_divergence((f, seed, c)))
            for f, seed, c in KEPT if "forward" in c for document in DOCUMENTS[f]]
 
 
