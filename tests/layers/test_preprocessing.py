@@ -155,9 +155,9 @@ def test_auto_contrast_cannot_run_beyond_float32() -> None:
                               "000000000] goes beyond float32")
 
 
-@pytest.mark.parametrize(("type_", "oov"), [("StringLookup", 2**64 + 1),
+@pytest.mark.parametrize(("type_", "oov"), [("StringLookup", 2**63 - 1),
                                             ("IntegerLookup", 10**9)])
-def test_lookup_depth_counts_any_number_of_oov_indices(type_: str, oov: int) -> None:
+def test_lookup_depth_counts_oov_indices_up_to_int64(type_: str, oov: int) -> None:
     vocabulary = ["a", "b", "c"] if type_ == "StringLookup" else [4, 5, 6]
     row = only_row(run([3], {"type": type_, "vocabulary": vocabulary, "num_oov_indices": oov,
                              "output_mode": "multi_hot"}))
