@@ -39,6 +39,7 @@ def test_estimate_of_a_chain_counts_live_tensors_and_one_temporary():
     assert needed.activation_bytes == 4 * max(30 + 60 + 60, 60 + 90 + 90)
     assert needed.weight_bytes == 4 * (10 * 20 + 20 + 20 * 30 + 30)
     assert needed.macs == 3 * (10 * 20 + 20 * 30)
+    assert needed.values == 3 * (20 + 30)
     assert needed.total_bytes == needed.activation_bytes + needed.weight_bytes
 
 
@@ -86,6 +87,47 @@ def test_over_the_memory_limit_is_refused_before_any_kernel_runs(monkeypatch):
         forward_pass(analysis, {"batch_size": 2}, Limits(forward_max_bytes=needed - 1))
     assert (caught.value.value, caught.value.limit) == (needed, needed - 1)
     assert "SHAPECHECK_FORWARD_MAX_BYTES" in caught.value.detail
+
+
+def test_values_count_every_output_at_its_computed_shape():
+    """Attention across the batch computes (B, B, 64) where Keras declares (B, 64)."""
+    model = {"inputs": {"q": [64], "v": [1, 64]}, "layers": [
+        {"type": "Attention", "inputs": ["q", "v"]},
+        {"type": "Dropout", "rate": 0.1}]}
+    assert estimate_of(model, batch=8).values == 2 * 8 * 8 * 64
+
+
+# Like a model the fuzzer found (there with growing paddings: 3.1 G multiply-accumulates, under
+# their limit, and ~5 s of padding copies, rescaling and gelu over 100 M values at a time).
+ELEMENTWISE_STACK = {"inputs": [60, 60, 60, 8], "layers": [
+    layer for _ in range(40) for layer in (
+        {"type": "ZeroPadding3D", "padding": 0},
+        {"type": "Rescaling", "scale": 0.5},
+        {"type": "Dense", "units": 8, "activation": "gelu"})]}
+
+
+def test_element_wise_work_is_refused_by_the_values_budget_in_milliseconds(monkeypatch):
+    refuse_running(monkeypatch)
+    needed = estimate_of(ELEMENTWISE_STACK, batch=16)
+    assert needed.values == 120 * 16 * 60**3 * 8
+    assert needed.total_macs < Limits().forward_max_macs
+    started = time.perf_counter()
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": ELEMENTWISE_STACK, "forward": {"batch_size": 16}})
+    assert time.perf_counter() - started < 0.5
+    assert (caught.value.what, caught.value.value) == ("forward values", needed.values)
+    assert caught.value.limit == Limits().forward_max_values
+    assert "SHAPECHECK_FORWARD_MAX_VALUES" in caught.value.detail
+
+
+def test_the_values_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SHAPECHECK_FORWARD_MAX_VALUES", "149")
+    with pytest.raises(LimitExceeded) as caught:
+        check({"model": CHAIN, "forward": {"batch_size": 3}})
+    assert (caught.value.value, caught.value.limit) == (150, 149)
+    monkeypatch.setenv("SHAPECHECK_FORWARD_MAX_VALUES", "150")
+    assert check({"model": CHAIN, "forward": {"batch_size": 3}})["forward"]["estimate"][
+        "values"] == 150
 
 
 def test_huge_dimensions_are_exact_and_refused_in_milliseconds():

@@ -1,8 +1,10 @@
-"""The budgets of a forward pass: memory and multiply-accumulates estimated from the shapes
-before anything is allocated, and a wall-clock deadline checked between layers.
+"""The budgets of a forward pass: memory, multiply-accumulates and the values the layers write,
+estimated from the shapes before anything is allocated, and a wall-clock deadline checked
+between layers.
 
 Over a limit, the forward pass is refused with ``LimitExceeded``: a 413 problem that names the
-estimate and the limit (``SHAPECHECK_FORWARD_MAX_BYTES``, ``SHAPECHECK_FORWARD_MAX_MACS``).
+estimate and the limit (``SHAPECHECK_FORWARD_MAX_BYTES``, ``SHAPECHECK_FORWARD_MAX_MACS``,
+``SHAPECHECK_FORWARD_MAX_VALUES``).
 Past the wall-clock budget (``SHAPECHECK_FORWARD_TIMEOUT_S``) the pass stops with
 ``ForwardTimeout``, a ``LimitExceeded`` too: the estimates let it start, so the machine was
 slower than they assume (overloaded), which the HTTP layer may answer with a 503.
@@ -15,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .arrays import float32_bytes
+from .arrays import FLOAT32_BYTES, float32_bytes
 from .computed import computed_shapes
 from .config import Limits
 from .errors import LimitExceeded
@@ -47,6 +49,12 @@ class Estimate:
     """Those the convention leaves out but the pass does: attention's scores and their
     combination with the values, the QR of orthogonal default weights, and the iterations of
     the kernels' Python loops (``STEP_MACS`` each)."""
+    values: int
+    """The elements of every call's outputs, batch included: what the layers write. Element-wise
+    work (padding, rescaling, an activation) costs time per value, not per multiply-accumulate:
+    a pass over a large tensor takes 0.4 ns (relu) to 5 ns (gelu) per value, the time of 30 to
+    400 multiply-accumulates at the matmul rate. (Outputs that are views of an input count
+    too: an upper bound.)"""
 
     @property
     def total_bytes(self) -> int:
@@ -58,7 +66,8 @@ class Estimate:
 
     def to_json(self) -> dict[str, int]:
         return {"activation_bytes": self.activation_bytes, "weight_bytes": self.weight_bytes,
-                "peak_bytes": self.total_bytes, "macs": self.macs, "other_macs": self.other_macs}
+                "peak_bytes": self.total_bytes, "macs": self.macs, "other_macs": self.other_macs,
+                "values": self.values}
 
 
 def reads(call: Call) -> set[TensorRef]:
@@ -92,7 +101,7 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
     outputs = prop.outputs_by_call()
     live = sum(tensor_bytes(shapes.get(TensorRef(i.name))) for i in graph.inputs)
     peak = live
-    macs = 0
+    macs = values = 0
     weights = [w for state in prop.states.values() for w in state.weights or ()]
     other_macs = sum(draw_macs(w) for w in weights)
     for step, call in enumerate(prop.order):
@@ -101,6 +110,7 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
         refs = outputs[call.layer, call.index]
         outs = [shapes[ref] for ref in refs]
         produced = sum(sizes[ref] for ref in refs)
+        values += produced // FLOAT32_BYTES
         score_bytes, score_macs = attention_cost(layer, ins)
         # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), the
         # kernel's own (a padded input, a convolution's patches), attention's scores and their
@@ -113,7 +123,7 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
                     if last[ref] == step and ref not in keep)
         macs += layer.macs(ins, outs) * batch
         other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
-    return Estimate(peak, sum(w.size for w in weights) * 4, macs, other_macs)
+    return Estimate(peak, sum(w.size for w in weights) * FLOAT32_BYTES, macs, other_macs, values)
 
 
 def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
@@ -158,6 +168,13 @@ def enforce(needed: Estimate, limits: Limits) -> None:
             f"The forward pass needs an estimated {needed.total_macs:,} multiply-accumulates"
             f"{other}, over the limit of {limits.forward_max_macs:,} "
             "(SHAPECHECK_FORWARD_MAX_MACS). Use a smaller batch or input.")
+    if needed.values > limits.forward_max_values:
+        raise LimitExceeded(
+            "forward values", needed.values, limits.forward_max_values,
+            f"The layers of the forward pass write an estimated {needed.values:,} values (the "
+            f"elements of their outputs), over the limit of {limits.forward_max_values:,} "
+            "(SHAPECHECK_FORWARD_MAX_VALUES): element-wise work takes time per value, whatever "
+            "the multiply-accumulates. Use a smaller batch or input.")
     check_bytes("forward pass", needed.total_bytes, limits,
                 f" (activations {mib_text(needed.activation_bytes)} MiB at their peak, "
                 f"weights {mib_text(needed.weight_bytes)} MiB)")

@@ -33,6 +33,9 @@ class Limits:
     """Peak activation memory plus weights of one forward pass."""
     forward_max_macs: int = 20_000_000_000
     """Multiply-accumulates of one forward pass, batch included."""
+    forward_max_values: int = 1_000_000_000
+    """Values the layers of one forward pass write (the elements of their outputs), batch
+    included: element-wise work, which the multiply-accumulates leave out."""
     forward_timeout_s: float = 20.0
     """Wall-clock budget of one forward pass; keep it under gunicorn's timeout."""
     max_in_flight: int = 8
@@ -71,6 +74,7 @@ ENV_FIELDS = (
     ("max_json_depth", "SHAPECHECK_MAX_JSON_DEPTH", int, False),
     ("forward_max_bytes", "SHAPECHECK_FORWARD_MAX_BYTES", int, False),
     ("forward_max_macs", "SHAPECHECK_FORWARD_MAX_MACS", int, False),
+    ("forward_max_values", "SHAPECHECK_FORWARD_MAX_VALUES", int, False),
     ("forward_timeout_s", "SHAPECHECK_FORWARD_TIMEOUT_S", float, False),
     ("max_in_flight", "SHAPECHECK_MAX_IN_FLIGHT", int, False),
     ("response_cache_bytes", "SHAPECHECK_RESPONSE_CACHE_BYTES", int, True),
