@@ -1,9 +1,10 @@
 """The ``shapecheck`` command: check model files, list layer types, apply a verified fix.
 
 Exit status: 0 when no model has errors (or the fix was applied), 1 when one has errors (or no
-fix is available), 2 on a usage error, a file that cannot be read, or when the service fails or
-cannot be reached. ``check`` takes several files (a CI job checking every model of a
-repository): it checks each one, reports each, and exits with the worst status.
+fix is available), 2 on a usage error, a file that cannot be read, when the service fails or
+cannot be reached, or refuses a forward pass of a model without errors. ``check`` takes
+several files (a CI job checking every model of a repository): it checks each one, reports
+each, and exits with the worst status.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from ._version import __version__
+from .arrays import read_npy
 from .client import Client, load_model
-from .errors import ShapecheckError
+from .errors import PayloadTooLarge, ShapecheckError, ValidationError
 from .patch import apply_fix
 from .results import CheckResult, Diagnostic
 
 NULL_DIMS = frozenset({"none", "null", "?"})
 SEVERITY_COLOURS = {"error": "1;31", "warning": "33", "info": "36"}
 Shape = list[int | None]
+T = TypeVar("T")
 
 
 def parse_shape(text: str) -> Shape:
@@ -56,20 +59,33 @@ def parse_shape_option(text: str) -> tuple[str | None, Shape]:
     return name.strip(), parse_shape(dims)
 
 
-def combine_shapes(
-    values: list[tuple[str | None, Shape]] | None,
-) -> Shape | dict[str, Shape] | None:
-    """Repeated shape options as the request wants them: one shape, or a dict name -> shape."""
+def parse_array_option(text: str) -> tuple[str | None, dict[str, Any]]:
+    """A ``--x`` value: ``data.npy`` or, for a named input, ``name=data.npy``; the file is
+    read at once, so that a bad one is a usage error."""
+    name, sep, path = text.partition("=")
+    if not sep or os.sep in name:  # no name, or a '=' inside the path
+        name, path = "", text
+    elif not name.strip():
+        raise argparse.ArgumentTypeError(f"missing name before '=' in {text!r}")
+    try:
+        return name.strip() or None, read_npy(Path(path))
+    except (OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def combine_named(values: list[tuple[str | None, T]] | None) -> T | dict[str, T] | None:
+    """Repeated shape or array options as the request wants them: one value, or a dict name
+    -> value."""
     if not values:
         return None
     names = [name for name, _ in values]
     if names == [None]:
         return values[0][1]
     if None in names:
-        raise ValueError("give one unnamed shape, or name every shape (name=1,2,3)")
+        raise ValueError("give one unnamed value, or name every one (name=...)")
     if len(set(names)) != len(names):
         raise ValueError("the same name is given twice")
-    return {str(name): shape for name, shape in values}
+    return {str(name): value for name, value in values}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{shape_help}repeat as name=SHAPE for several {what}",
         )
     model.add_argument("--loss", help="Keras loss name, for a loss-aware target check")
-    model.add_argument("--batch-size", type=int, help="batch size for byte and MAC totals")
+    model.add_argument("--batch-size", type=int,
+                       help="batch size for byte and MAC totals, and of --forward's random data")
 
     parser = argparse.ArgumentParser(
         prog="shapecheck", description="Find tensor shape errors in Keras models."
@@ -103,6 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", parents=[model], help="check models for shape errors")
     check.add_argument("models", type=Path, nargs="+", metavar="MODEL",
                        help=f"{model_help}; several are checked in turn, with the same options")
+    check.add_argument(
+        "--forward", action="store_true",
+        help="also run the model forward (numpy, on the service) with seeded random data of "
+             "--batch-size (default 1) and default weights, and print each output's shape and "
+             "statistics")
+    check.add_argument(
+        "--x", type=parse_array_option, action="append", metavar="FILE.npy",
+        help="run the forward pass on this array (numpy.save's file) instead; repeat as "
+             "name=FILE.npy for several inputs")
+    check.add_argument("--seed", type=int, help="seed of --forward's weights and random data")
     output = check.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true",
                         help="print the raw JSON answer (for several files: an object by file)")
@@ -148,14 +175,14 @@ def run_check(client: Client, args: argparse.Namespace) -> int:
     statuses, answers = [], {}
     for index, path in enumerate(args.models):
         try:
-            result = _check(client, load_model(path), args)
+            result, refused = _check_with_forward(client, load_model(path), args)
         except (ShapecheckError, OSError, ValueError) as exc:
             if not several:
                 raise
             print(f"shapecheck: {path}: {exc}", file=sys.stderr)
             statuses.append(2)
             continue
-        statuses.append(0 if result.ok else 1)
+        statuses.append(0 if result.ok and not refused else 1 if not result.ok else 2)
         answers[str(path)] = result.raw
         if args.json:
             continue
@@ -164,6 +191,8 @@ def run_check(client: Client, args: argparse.Namespace) -> int:
         for line in annotations(result, str(path)) if github else ():
             print(line)
         print(render(result, colour=use_colour(sys.stdout)))
+        if result.forward or refused:
+            print(render_forward(result.forward, refused))
     if args.json:
         print(json.dumps(answers if several else next(iter(answers.values())), indent=2))
     return max(statuses)
@@ -226,14 +255,43 @@ def run_fix(client: Client, args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(client: Client, model: dict[str, Any], args: argparse.Namespace) -> CheckResult:
+def _check(client: Client, model: dict[str, Any], args: argparse.Namespace,
+           forward: dict[str, Any] | None = None) -> CheckResult:
     return client.check(
         model,
-        x_shape=combine_shapes(args.x_shape),
-        y_shape=combine_shapes(args.y_shape),
+        x_shape=combine_named(args.x_shape),
+        y_shape=combine_named(args.y_shape),
         loss=args.loss,
         batch_size=args.batch_size,
+        forward=forward,
     )
+
+
+def _check_with_forward(client: Client, model: dict[str, Any],
+                        args: argparse.Namespace) -> tuple[CheckResult, str | None]:
+    """The check, with the forward pass that ``--forward`` or ``--x`` asks for. When the
+    service refuses the forward pass alone (the model has errors, the data does not fit it, a
+    budget), the check without it, and why the pass was refused."""
+    forward = forward_request(args)
+    if forward is None:
+        return _check(client, model, args), None
+    try:
+        return _check(client, model, args, forward), None
+    except (ValidationError, PayloadTooLarge) as exc:
+        errors = exc.errors if isinstance(exc, ValidationError) else {}
+        if any(not key.startswith("forward") for key in errors):
+            raise
+        return _check(client, model, args), str(exc)
+
+
+def forward_request(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The request's ``forward`` object, or None when no forward pass is asked for."""
+    if not (args.forward or args.x):
+        return None
+    forward: dict[str, Any] = {"x": combine_named(args.x)} if args.x else {
+        "batch_size": args.batch_size}
+    forward["seed"] = args.seed
+    return {key: value for key, value in forward.items() if value is not None}
 
 
 def _write(path: str, model: dict[str, Any]) -> None:
@@ -259,6 +317,24 @@ def render(result: CheckResult, *, colour: bool) -> str:
         lines.append(_paint(f"OK: no errors, {warnings} warning(s)", "32", colour))
     else:
         lines.append(_paint(f"FAILED: {errors} error(s), {warnings} warning(s)", "1;31", colour))
+    return "\n".join(lines)
+
+
+def render_forward(forward: dict[str, Any] | None, refused: str | None) -> str:
+    """The forward pass: each output's shape and statistics, or why it did not run."""
+    if refused is not None:
+        return f"Forward pass not run: {refused}"
+    assert forward is not None
+    lines = [f"Forward pass (numpy, {forward.get('elapsed_ms', '?')} ms):"]
+    for output in forward.get("outputs") or []:
+        shape = "(" + ", ".join(map(str, output.get("shape") or [])) + ")"
+        stats = output.get("stats") or {}
+        figures = "  ".join(f"{key} {stats[key]:.4g}" for key in ("min", "max", "mean", "std")
+                            if isinstance(stats.get(key), (int, float)))
+        lines.append(f"    {output.get('name')}: {shape} {output.get('dtype')}  {figures}")
+        if stats.get("nonfinite"):
+            lines.append(f"    {output.get('name')}: {stats['nonfinite']:,} values are NaN or "
+                         "infinite")
     return "\n".join(lines)
 
 

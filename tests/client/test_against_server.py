@@ -188,6 +188,62 @@ def test_cli_check_json(url: str, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert json.loads(capsys.readouterr().out)["totals"]["params"] == 114
 
 
+def test_cli_forward_prints_each_output_with_the_service_statistics(
+    url: str, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["check", str(write(tmp_path, SEED_001)), "--url", url, "--forward", "--seed", "2",
+            "--batch-size", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.split("\n")[-3].startswith("Forward pass (numpy, ")
+    (output,) = client.check(SEED_001, batch_size=3, forward={"batch_size": 3, "seed": 2}
+                             ).forward["outputs"]
+    stats = output["stats"]
+    assert out.split("\n")[-2] == (f"    dense_1: (3, 1) float32  min {stats['min']:.4g}  max "
+                                   f"{stats['max']:.4g}  mean {stats['mean']:.4g}  std "
+                                   f"{stats['std']:.4g}")
+
+
+def test_cli_forward_runs_on_the_values_of_a_saved_array(
+    url: str, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np = pytest.importorskip("numpy")
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 1)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    args = ["check", str(write(tmp_path, SEED_001)), "--url", url, "--json",
+            "--x", f"input={tmp_path / 'x.npy'}"]
+    assert main(args) == 0
+    (output,) = json.loads(capsys.readouterr().out)["forward"]["outputs"]
+    (expected,) = client.check(SEED_001, forward={"x": x.tolist()}).forward["outputs"]
+    assert output == expected
+
+
+def test_cli_forward_of_a_model_with_errors_still_reports_its_check(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = {**SEED_001, "layers": [{"type": "Conv2D", "filters": 8, "kernel_size": 9},
+                                    *SEED_001["layers"][1:]]}
+    assert main(["check", str(write(tmp_path, model)), "--url", url, "--forward"]) == 1
+    out = capsys.readouterr().out
+    assert "error layer_input_incompatible at conv2d" in out
+    assert "fix: " in out
+    assert out.rstrip().split("\n")[-1].startswith("Forward pass not run: HTTP 422: ")
+    assert "the model has 1 error(s), so it cannot run" in out
+
+
+def test_cli_forward_refused_for_data_that_does_not_fit_exits_2(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np = pytest.importorskip("numpy")
+    np.save(tmp_path / "x.npy", np.zeros((2, 5, 4, 1), np.float32))
+    args = ["check", str(write(tmp_path, SEED_001)), "--url", url, "--x", str(tmp_path / "x.npy")]
+    assert main(args) == 2
+    out = capsys.readouterr().out
+    assert "OK: no errors" in out
+    assert "Forward pass not run: HTTP 422: " in out
+    assert "forward.x: x has shape (2, 5, 4, 1)" in out
+
+
 def test_cli_exits_2_on_a_service_error(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from seed_models import SEED_000
 from shapecheck_client import CheckResult
 from shapecheck_client.cli import (
-    combine_shapes,
+    combine_named,
     main,
     parse_shape,
     parse_shape_option,
@@ -54,16 +54,16 @@ def test_named_shapes() -> None:
         parse_shape_option("=1,2")
 
 
-def test_combine_shapes() -> None:
-    assert combine_shapes(None) is None
-    assert combine_shapes([(None, [1, 2])]) == [1, 2]
-    assert combine_shapes([("a", [1]), ("b", [None, 2])]) == {"a": [1], "b": [None, 2]}
-    with pytest.raises(ValueError, match="name every shape"):
-        combine_shapes([(None, [1]), (None, [2])])
-    with pytest.raises(ValueError, match="name every shape"):
-        combine_shapes([("a", [1]), (None, [2])])
+def test_combine_named() -> None:
+    assert combine_named(None) is None
+    assert combine_named([(None, [1, 2])]) == [1, 2]
+    assert combine_named([("a", [1]), ("b", [None, 2])]) == {"a": [1], "b": [None, 2]}
+    with pytest.raises(ValueError, match="name every one"):
+        combine_named([(None, [1]), (None, [2])])
+    with pytest.raises(ValueError, match="name every one"):
+        combine_named([("a", [1]), (None, [2])])
     with pytest.raises(ValueError, match="twice"):
-        combine_shapes([("a", [1]), ("a", [2])])
+        combine_named([("a", [1]), ("a", [2])])
 
 
 def test_bad_shape_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
