@@ -256,3 +256,23 @@ def test_mel_spectrogram_sampling_rate_beyond_a_float_cannot_run() -> None:
     assert check({"model": model})["ok"]
     with pytest.raises(RequestInvalid, match="sampling_rate, of 401 digits, is beyond any float"):
         check({"model": model, "forward": {}})
+
+
+@pytest.mark.parametrize(("layer", "held"), [
+    ({"type": "IntegerLookup", "vocabulary": [], "max_tokens": 6, "pad_to_max_tokens": True,
+      "output_mode": "multi_hot"}, ""),
+    ({"type": "IntegerLookup", "vocabulary": []}, ""),
+    ({"type": "IntegerLookup", "vocabulary": [-1]}, " (it holds only the mask and OOV tokens)"),
+    ({"type": "IntegerLookup", "vocabulary": [0, -1], "mask_token": 0},
+     " (it holds only the mask and OOV tokens)"),
+    ({"type": "StringLookup", "vocabulary": ["[UNK]"]},
+     " (it holds only the mask and OOV tokens)"),
+])
+def test_a_lookup_without_tokens_is_refused(layer: dict, held: str) -> None:
+    """Keras 3 and tf.keras 2 cannot make these layers ('Cannot set an empty vocabulary', or
+    'keys and values cannot be empty tensors' when only the special tokens are listed); the
+    kernel indexed an empty vocabulary (the padded one skipped the check)."""
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": {"inputs": [3], "layers": [layer]}, "forward": {}})
+    assert exc.value.errors == {"model.layers.0.vocabulary": [
+        f"cannot be empty{held}: Keras cannot set an empty vocabulary"]}

@@ -1476,16 +1476,21 @@ class Lookup(TokenLayer):
 
     def vocabulary_depth(self) -> int | None:
         """The size of the encoded vectors, or None when the vocabulary is not in the config."""
-        if self.args.pad_to_max_tokens:
-            return self.args.max_tokens
         vocabulary = self.args.vocabulary
-        if not isinstance(vocabulary, list):
-            return self.args.vocabulary_size
-        if not vocabulary:
-            raise ArgumentError("vocabulary", "cannot be empty")
+        depth = (self.listed_depth(vocabulary) if isinstance(vocabulary, list)
+                 else self.args.vocabulary_size)
+        return self.args.max_tokens if self.args.pad_to_max_tokens else depth
+
+    def listed_depth(self, vocabulary: list) -> int:
+        """The indices of a vocabulary listed in the config, refused where Keras cannot set
+        it (``set_vocabulary``)."""
         specials = self.special_count
         saved = self.starts_with_special_tokens(vocabulary)
         tokens = vocabulary[specials:] if saved else vocabulary
+        if not tokens:
+            held = " (it holds only the mask and OOV tokens)" if vocabulary else ""
+            raise ArgumentError("vocabulary", f"cannot be empty{held}: Keras cannot set an "
+                                              "empty vocabulary")
         if len(set(map(repr, tokens))) != len(tokens):
             raise ArgumentError("vocabulary", "has repeated tokens")
         depth = specials + len(tokens)
