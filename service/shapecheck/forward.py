@@ -88,7 +88,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
               ) -> tuple[dict[TensorRef, Array], dict[TensorRef, Array]]:
     """``run_forward``'s outputs, and the Keras masks they carry; ``input_masks``: those of
     the model inputs (a nested model's, given by the outer call)."""
-    graph, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
+    planned, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
     call_outputs = prop.outputs_by_call()
@@ -100,12 +100,13 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
-        layer = graph.layers[call.layer]
+        layer = planned.layers[call.layer]
         ins = [values[ref] for ref in call.inputs]
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
         check_mask_options(layer, options)
-        check_computed_inputs(layer, call, ins, prop, undeclared)
+        # As declared: the plan's rewrites build other weights (a folded or dropped bias).
+        check_computed_inputs(graph.layers[call.layer], call, ins, prop, undeclared)
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}

@@ -6,6 +6,8 @@ they read, and some kernels have a faster equivalent:
 - a BatchNormalization on the channel axis of a linear layer (Conv, Dense and their kin) is
   an affine map per channel, ``y·inv + shift``, so it becomes part of that layer's kernel and
   bias: ``conv(x, W·inv) + (b·inv + shift)``;
+- a bias of zeros (Keras' default initialiser, and so the bias of a batch norm with default
+  statistics folded in) is left out: adding zeros changes no value but the sign of a zero;
 - an activation layer (``Activation``, or a ``ReLU`` without slope or threshold) right after
   a linear layer becomes that layer's activation; after an Add or a BatchNormalization it is
   applied to their output in place. Either way it overwrites a new array instead of copying;
@@ -235,6 +237,8 @@ class Plan:
         kernels, changes = self.weights[call.layer], {}
         if is_linear(linear.args.activation) and self.runs_once(call):
             kernels, changes = self.fold_readers(call, linear)
+        if changes.get("use_bias", linear.args.use_bias) and not kernels[-1].any():
+            kernels, changes = kernels[:-1], {**changes, "use_bias": False}
         kind = type(linear)
         output = self.prop.tensors[output_of(call)]
         tile = winograd_tile(linear, kernels[0], output) if kept(kernels[:1]) else None
