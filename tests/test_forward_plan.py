@@ -413,3 +413,28 @@ def test_a_batch_norm_folds_into_a_convolution_on_its_channel_axis_only() -> Non
         for axis in (1, 2):
             norm = BatchNormalization.from_config("bn", {"axis": axis})
             assert forward_plan.normalises_channels(norm, conv, shape) is (axis == channels)
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_bias_of_zeros_is_left_out(read_only: bool) -> None:
+    model = {"inputs": [6, 6, 3], "layers": [
+        {"type": "Conv2D", "filters": 4, "kernel_size": 1, "name": "conv"}, BN,
+        {"type": "Dense", "units": 2, "name": "dense"}]}
+    graph, prop = loaded(model)
+    weights = random_weights(prop, read_only)
+    # The dense's bias and, once the batch norm folds in, the convolution's are zeros.
+    zeros = {**weights, "dense": [weights["dense"][0], np.zeros(2, np.float32)],
+             "conv": [weights["conv"][0], np.zeros(4, np.float32)],
+             "bn": [np.ones(4, np.float32), *(np.full(4, v, np.float32) for v in (0, 0, 1))]}
+    for arrays in zeros.values():
+        for a in arrays:
+            a.flags.writeable = not read_only
+    planned, planned_weights = forward_plan.prepare(graph, prop, zeros)
+    assert not planned.layers["conv"].args.use_bias and len(planned_weights["conv"]) == 1
+    assert not planned.layers["dense"].args.use_bias and len(planned_weights["dense"]) == 1
+    x = np.random.default_rng(1).standard_normal((2, 6, 6, 3)).astype(np.float32)
+    for got, want in zip(run(graph, prop, zeros, x), run(graph, prop, zeros, x, False),
+                         strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    planned, _ = forward_plan.prepare(graph, prop, weights)  # random: not zeros
+    assert planned.layers["conv"].args.use_bias and planned.layers["dense"].args.use_bias
