@@ -92,6 +92,7 @@ DIVERGENCES = {
     ("tfkeras2", 10201, "functional_321"): "alpha_dropout",  # rate -1
     ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
     ("tfkeras2", 12201, "functional_079"): "dense",  # units 0
+    ("tfkeras2", 16201, "sequential_447"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
