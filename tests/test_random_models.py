@@ -128,13 +128,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
 # Where the forward pass gives other numbers than Keras' predict, known and not yet followed:
 # (flavour, seed, case id) -> the first output that differs. Each runs as a strict xfail, so
 # that a fix shows.
-FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {
-    # Keras 3's SpectralNormalization casts its output to its input's dtype; here the input
-    # is a Discretization's int32 indices, so predict truncates the Dense's outputs to
-    # integers. The forward pass computes in float32 throughout and has no dtypes.
-    ("keras3", 15101, "sequential_084"): "spectral_normalization",
-    ("keras3", 16101, "sequential_538"): "spectral_normalization",
-}
+FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {}
 
 ALL = [(flavour(sweep), sweep["seed"], c) for sweep in SWEEPS for c in sweep["cases"]]
 KEPT = [model for model in ALL if key(model) not in DIVERGENCES.keys() | JAX_TRACING.keys()]

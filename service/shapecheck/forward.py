@@ -97,22 +97,24 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
                                      if m is not None}
     undeclared: dict[TensorRef, Undeclared] = {}
+    integers: set[TensorRef] = set()  # the tensors Keras holds as integers
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
-        layer = planned.layers[call.layer]
+        layer, declared = planned.layers[call.layer], graph.layers[call.layer]
         ins = [values[ref] for ref in call.inputs]
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
         check_mask_options(layer, options)
         # As declared: the plan's rewrites build other weights (a folded or dropped bias).
-        check_computed_inputs(graph.layers[call.layer], call, ins, prop, undeclared)
+        check_computed_inputs(declared, call, ins, prop, undeclared)
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}
         outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
                                       options, bool(call.masks))
         refs = call_outputs[call.layer, call.index]
+        outputs = on_integers(declared, call, outputs, integers, refs)
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
@@ -128,6 +130,18 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 masks.pop(ref, None)
     return ({ref: values[ref] for ref in graph.outputs},
             {ref: masks[ref] for ref in graph.outputs if ref in masks})
+
+
+def on_integers(layer: Layer, call: Call, outputs: list[Array], integers: set[TensorRef],
+                refs: Sequence[TensorRef]) -> list[Array]:
+    """The outputs as Keras computes them where every input is an integer tensor
+    (``Layer.on_integer_inputs``); ``refs`` added to ``integers`` where they are ones too."""
+    flags = [ref in integers for ref in call.inputs]
+    if flags and all(flags):
+        outputs = layer.on_integer_inputs(outputs)
+    if layer.integer_outputs(flags):
+        integers.update(refs)
+    return outputs
 
 
 class RunsWithMasks(Layer):

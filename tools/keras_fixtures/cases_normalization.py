@@ -12,6 +12,9 @@ GN = "GroupNormalization"
 UNIT = "UnitNormalization"
 SN = "SpectralNormalization"
 
+DISCRETIZE = {"type": "Discretization", "bin_boundaries": [-0.5, 0.5, 1.0]}
+DENSE_3 = {"type": "Dense", "units": 3}
+
 CASES = [
     # BatchNormalization: one axis, moving statistics at inference.
     seq("bn_dense_features", [6], {"type": BN}),
@@ -129,6 +132,16 @@ CASES = [
     case("custom_scale_layer_mismatch", {"shortcut": [4, 4, 3], "residual": [4, 4, 2]},
          [{"type": "CustomScaleLayer", "scale": 0.1, "inputs": ["shortcut", "residual"]}]),
     seq("stochastic_depth", [3, 4], {"type": "StochasticDepth", "drop_path_rate": 0.2}),
+    # Keras 3 casts SpectralNormalization's output to its input's dtype: after Discretization's
+    # integer indices, predict truncates the wrapped Dense's outputs, also where the indices
+    # pass through layers that keep integers; not once a Dense made them floats. tf.keras 2
+    # gives the floats.
+    seq("sn_after_discretization", [4], DISCRETIZE, {"type": SN, "layer": DENSE_3}),
+    seq("sn_after_integers_reshaped", [4], DISCRETIZE, {"type": "Reshape", "target_shape": [2, 2]},
+        {"type": "MaxPooling1D", "pool_size": 1}, {"type": "Flatten"}, {"type": "ReLU"},
+        {"type": "Dropout", "rate": 0.5}, {"type": SN, "layer": DENSE_3}),
+    seq("sn_after_integers_made_floats", [4], DISCRETIZE, {"type": "Dense", "units": 4},
+        {"type": SN, "layer": DENSE_3}),
 ]
 
 # tf.keras 2's get_weights() of SpectralNormalization lists the kernel, the wrapped layer's
@@ -171,4 +184,5 @@ CASES = tf_keras_2_cases(
     [*CASES, *TF_KERAS_2, *RMS_SCALE_BROADCASTS],
     ["sn_dense", "sn_dense_3d_no_bias", "sn_conv2d", "sn_embedding", "sn_frozen",
      "ln_axis_repeated", "ln_axis_repeated_negative_first", "unit_axis_repeated",
+     "sn_after_discretization", "sn_after_integers_reshaped", "sn_after_integers_made_floats",
      *(c["id"] for c in TF_KERAS_2)])

@@ -54,6 +54,7 @@ class ReLU(ActivationLayer):
     ``negative_slope · (x − threshold)`` below it."""
 
     keras_name = "ReLU"
+    keeps_integers = True
 
     class Args(LayerArgs):
         max_value = Float(min_value=0.0, load_default=None, allow_none=True)
@@ -63,6 +64,10 @@ class ReLU(ActivationLayer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return activations.relu(x, self.args.negative_slope, self.args.max_value,
                                 self.args.threshold)
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Integers stay integers but for a negative slope, which scales them."""
+        return not self.args.negative_slope and super().integer_outputs(integers)
 
 
 @register

@@ -127,6 +127,13 @@ class Layer:
     supports_masking: ClassVar[bool] = False
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
+    keeps_integers: ClassVar[bool] = False
+    """Keras gives integer inputs back as integers of the values it computes on floats: layers
+    that move, select or compare values (reshaping, dropout at inference, max pooling, ReLU).
+    Keras casts floating inputs to the layer's dtype and leaves integer ones as they are; the
+    forward pass computes in float32 and tracks which tensors Keras holds as integers
+    (``integer_outputs``), for the layers that compute other values on them
+    (``on_integer_inputs``)."""
     Args: ClassVar[type[Schema]] = LayerArgs
     _arg_names: ClassVar[tuple[str, ...]] = ()
     _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
@@ -314,6 +321,17 @@ class Layer:
         return 0
 
     # -- forward kernel -----------------------------------------------------------------------
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Whether Keras' outputs are integer tensors, ``integers[i]`` telling whether input
+        ``i`` is one (``keeps_integers``, or a layer that makes indices)."""
+        return self.keeps_integers and bool(integers) and all(integers)
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        """The outputs Keras computes when every input is an integer tensor, from those the
+        kernel computed on their values in float32: the same, but where Keras computes
+        otherwise on integers."""
+        return outputs
+
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""
         return [self.apply(inputs[0], weights)]

@@ -361,12 +361,17 @@ class Activation(Layer):
     family = "core"
     elementwise = True
     supports_masking = True
+    keeps_integers = True
 
     class Args(LayerArgs):
         activation = activation_field(required=True)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return activations.get(self.args.activation)(x)
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """relu and linear keep integers; the other activations compute floats."""
+        return self.args.activation in ("relu", "linear") and super().integer_outputs(integers)
 
 
 @register
@@ -377,6 +382,7 @@ class Identity(Layer):
     family = "core"
     elementwise = True
     supports_masking = True
+    keeps_integers = True
 
 
 @register

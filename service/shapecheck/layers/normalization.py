@@ -38,6 +38,8 @@ from .base import (
 from .conv import DepthwiseConv
 from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 
 class Axes(fields.Field):
     """An axis or a list of axes (non-empty unless ``allow_empty``); negative axes count from
@@ -561,6 +563,16 @@ class SpectralNormalization(Layer):
         by_index = dict(zip(self.layout(inner), weights, strict=True))
         return self.layer.forward(inputs, [by_index[i] for i in range(len(inner))])
 
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Keras 3 casts the wrapped layer's output to the input's dtype."""
+        return bool(integers) and all(integers)
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        """The cast to integers (int32 on JAX): toward zero, NaN to 0, saturated at the
+        int32 range, as XLA converts."""
+        return [np.clip(np.trunc(np.nan_to_num(y, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)),
+                        INT32_MIN, INT32_MAX).astype(np.float32) for y in outputs]
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.layer.macs(inputs, outputs)
 
@@ -579,6 +591,13 @@ class TfKerasSpectralNormalization(SpectralNormalization):
 
     inner_variants = TF_KERAS_VARIANTS
     WRAPPABLE = "Dense, Conv1D/2D/3D, Conv2DTranspose, EinsumDense or Embedding"
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """tf.keras 2 gives the wrapped layer's (float) output as it is."""
+        return False
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        return outputs
 
     def has_kernel(self) -> bool:
         """tf.keras 2's depthwise convolutions call their kernel ``depthwise_kernel``."""

@@ -141,6 +141,7 @@ def reduce_axis(ufunc: np.ufunc, x: Array, axis: int, window: tuple[int, int, in
 
 class MaxPooling(Pooling):
     Args = MaxPoolingArgs
+    keeps_integers = True
 
     def pool(self, x: Array) -> Array:
         return self.reduce_windows(np.maximum, x, 0.0 if self.margins else -np.inf)
@@ -213,6 +214,7 @@ class GlobalPooling(Layer):
     ``keepdims`` the spatial axes kept with length 1."""
 
     family = "pooling"
+    keeps_integers = True
     rank: ClassVar[int]
     reduction: ClassVar[str]
     """``"max"`` or ``"mean"``: the numpy reduction, and the word the explanation uses."""
@@ -244,6 +246,10 @@ class GlobalPooling(Layer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         reduce = getattr(np, self.reduction)
         return reduce(x, axis=self.spatial_axes, keepdims=self.args.keepdims)
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """The maximum of integers is one of them; their mean is a float."""
+        return self.reduction == "max" and super().integer_outputs(integers)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape = inputs[0]

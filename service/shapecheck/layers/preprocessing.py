@@ -429,6 +429,10 @@ class Discretization(Encoding):
         boundaries = self.args.bin_boundaries
         return len(boundaries) + 1 if boundaries is not None else self.args.num_bins
 
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Bin indices are integer tensors (int64; int32 on JAX)."""
+        return self.output_mode == "int"
+
     def output_shape(self, shape: Shape) -> Shape:
         if self.output_mode == "int":
             return shape
@@ -1591,6 +1595,10 @@ class IntegerLookup(Lookup):
                 raise ArgumentError(token, "must be an integer (int64), as IntegerLookup looks "
                                            "up integers")
         super().__init__(name, args)
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Indices, or the tokens an inverted lookup gives back, are integer tensors."""
+        return self.output_mode == "int"
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         tokens = self.tokens()

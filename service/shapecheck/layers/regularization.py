@@ -30,6 +30,7 @@ class RegularizationLayer(Layer):
     family = "regularization"
     elementwise = True
     supports_masking = True
+    keeps_integers = True
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"active only in training; at inference the input passes unchanged, the shape "
@@ -167,6 +168,7 @@ class Masking(Layer):
     keras_name = "Masking"
     family = "regularization"
     supports_masking = True
+    keeps_integers = True
 
     class Args(LayerArgs):
         mask_value = Float(load_default=0.0)

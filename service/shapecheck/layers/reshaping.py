@@ -37,6 +37,7 @@ class ReshapingLayer(Layer):
     channels_last, as Keras' ``standardize_data_format``."""
 
     family = "reshaping"
+    keeps_integers = True
 
     @property
     def data_format(self) -> str:
@@ -425,6 +426,12 @@ class UpSampling(SpatialReshaping):
         for axis, factor in zip(self.axes, self.size, strict=True):
             x = np.repeat(x, factor, axis=axis)
         return x
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Repeated integers stay integers; Keras 3 interpolates integers into other values
+        than floats' (left as floats here)."""
+        nearest = getattr(self.args, "interpolation", "nearest") == "nearest"
+        return nearest and super().integer_outputs(integers)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape, out = inputs[0], outputs[0]

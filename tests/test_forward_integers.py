@@ -1,0 +1,89 @@
+"""Integer tensors in the forward pass: Keras leaves integer inputs as they are (it casts only
+floating ones to a layer's dtype), so a layer that casts its output to its input's dtype
+(Keras 3's SpectralNormalization) truncates after integer indices. The forward pass computes in
+float32 and tracks which tensors Keras holds as integers. Recorded with real Keras:
+tests/fixtures/*/layers/normalization.json, ``sn_after_*``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from shapecheck import check
+from shapecheck.layers.normalization import SpectralNormalization, TfKerasSpectralNormalization
+
+DISCRETIZE = {"type": "Discretization", "bin_boundaries": [-0.5, 0.5, 1.0]}
+SN = {"type": "SpectralNormalization", "name": "sn", "layer": {"type": "Dense", "units": 3}}
+
+
+def sn_outputs(between: list[dict], source: dict = DISCRETIZE,
+               inputs: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The SpectralNormalization's output after ``source`` and ``between``, and that of the
+    same Dense without the wrapper (same seed: the same weights but vector_u)."""
+    forward = {"batch_size": 4, "seed": 3, "return": "values"}
+    if inputs is not None:
+        forward = {**forward, "x": inputs}
+    values = []
+    for last in (SN, {**SN["layer"], "name": "plain"}):
+        model = {"inputs": [4], "layers": [source, *between, last]}
+        answer = check({"model": model, "forward": forward})
+        values.append(np.array(answer["forward"]["outputs"][0]["values"], np.float32))
+    return values[0], values[1]
+
+
+@pytest.mark.parametrize("between", [
+    [],
+    [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "MaxPooling1D", "pool_size": 1},
+     {"type": "Flatten"}],
+    [{"type": "ReLU", "max_value": 2.0}, {"type": "Activation", "activation": "relu"},
+     {"type": "Dropout", "rate": 0.5}, {"type": "GaussianNoise", "stddev": 1.0},
+     {"type": "Identity"}, {"type": "Masking"}],
+    [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "GlobalMaxPooling1D"},
+     {"type": "RepeatVector", "n": 2}, {"type": "Flatten"}],
+])
+def test_spectral_normalization_truncates_what_integers_give(between: list[dict]) -> None:
+    wrapped, plain = sn_outputs(between)
+    np.testing.assert_array_equal(wrapped, np.trunc(plain))
+    assert not np.array_equal(plain, np.trunc(plain))  # the test would see a missing cast
+
+
+@pytest.mark.parametrize("between", [
+    [{"type": "Dense", "units": 4}],
+    [{"type": "Activation", "activation": "sigmoid"}],
+    [{"type": "ReLU", "negative_slope": 0.5}],
+    [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "GlobalAveragePooling1D"}],
+    [{"type": "Rescaling", "scale": 1.0}],
+])
+def test_layers_that_compute_floats_end_the_integers(between: list[dict]) -> None:
+    wrapped, plain = sn_outputs(between)
+    np.testing.assert_allclose(wrapped, plain, rtol=1e-6)
+    assert not np.array_equal(plain, np.trunc(plain))
+
+
+def test_encoded_bins_are_floats() -> None:
+    wrapped, plain = sn_outputs([], {**DISCRETIZE, "output_mode": "one_hot"})
+    np.testing.assert_allclose(wrapped, plain, rtol=1e-6)
+
+
+def test_integer_lookup_indices_are_integers() -> None:
+    lookup = {"type": "IntegerLookup", "vocabulary": [3, 5, 7]}
+    x = [[3, 5, 7, 9], [9, 7, 5, 3], [5, 5, 5, 5], [7, 3, 9, 1]]
+    wrapped, plain = sn_outputs([], lookup, x)
+    np.testing.assert_array_equal(wrapped, np.trunc(plain))
+
+
+def test_the_cast_to_integers_is_xla_s() -> None:
+    """Toward zero, NaN to 0, saturated at the int32 range (in float32)."""
+    layer = SpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
+                                         "power_iterations": 1})
+    y = np.array([2.7, -2.7, np.nan, np.inf, -np.inf, 3e9, -3e9], np.float32)
+    (cast,) = layer.on_integer_inputs([y])
+    assert cast.tolist() == [2.0, -2.0, 0.0, 2**31, -(2**31), 2**31, -(2**31)]
+    assert layer.integer_outputs([True]) and not layer.integer_outputs([False])
+
+
+def test_tf_keras_2_gives_the_wrapped_layers_floats() -> None:
+    layer = TfKerasSpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
+                                                "power_iterations": 1})
+    y = np.array([2.7], np.float32)
+    assert layer.on_integer_inputs([y])[0] is y
+    assert not layer.integer_outputs([True])
