@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from shapecheck import check
+from shapecheck.errors import RequestInvalid
 from shapecheck.layers.normalization import SpectralNormalization, TfKerasSpectralNormalization
 
 DISCRETIZE = {"type": "Discretization", "bin_boundaries": [-0.5, 0.5, 1.0]}
@@ -87,3 +88,33 @@ def test_tf_keras_2_gives_the_wrapped_layers_floats() -> None:
     y = np.array([2.7], np.float32)
     assert layer.on_integer_inputs([y])[0] is y
     assert not layer.integer_outputs([True])
+
+
+def test_unit_normalization_of_integers_is_refused_as_predict_fails() -> None:
+    model = {"inputs": [4], "layers": [DISCRETIZE, {"type": "UnitNormalization"}]}
+    assert check({"model": model})["ok"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model, "forward": {}})
+    (message,) = exc.value.errors["forward"]
+    assert message.startswith("layer 'unit_normalization' (UnitNormalization) cannot run on "
+                              "integer tensors: Keras 3 takes the inverse square root")
+
+
+@pytest.mark.parametrize(("layer", "integer"), [
+    ({"type": "LayerNormalization"}, False),
+    ({"type": "GroupNormalization", "groups": 2}, False),
+    ({"type": "RMSNormalization"}, True),
+])
+def test_normalizations_truncate_what_they_normalise(layer: dict, integer: bool) -> None:
+    """Keras 3 casts the normalised values to the input's dtype; LayerNormalization and
+    GroupNormalization cast them back to floats (a SpectralNormalization after them computes
+    on floats), RMSNormalization does not."""
+    wrapped, plain = sn_outputs([layer])
+    normalised = check({"model": {"inputs": [4], "layers": [DISCRETIZE, layer]},
+                        "forward": {"batch_size": 4, "seed": 3, "return": "values"}})
+    values = np.array(normalised["forward"]["outputs"][0]["values"], np.float32)
+    np.testing.assert_array_equal(values, np.trunc(values))
+    if integer:
+        np.testing.assert_array_equal(wrapped, np.trunc(plain))
+    else:
+        np.testing.assert_allclose(wrapped, plain, rtol=1e-6)

@@ -138,7 +138,10 @@ def on_integers(layer: Layer, call: Call, outputs: list[Array], integers: set[Te
     (``Layer.on_integer_inputs``); ``refs`` added to ``integers`` where they are ones too."""
     flags = [ref in integers for ref in call.inputs]
     if flags and all(flags):
-        outputs = layer.on_integer_inputs(outputs)
+        try:
+            outputs = layer.on_integer_inputs(outputs)
+        except NotImplementedError as exc:
+            raise cannot_run(layer, f"cannot run on integer tensors: {exc}") from None
     if layer.integer_outputs(flags):
         integers.update(refs)
     return outputs

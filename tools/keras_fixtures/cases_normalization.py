@@ -142,6 +142,14 @@ CASES = [
         {"type": "Dropout", "rate": 0.5}, {"type": SN, "layer": DENSE_3}),
     seq("sn_after_integers_made_floats", [4], DISCRETIZE, {"type": "Dense", "units": 4},
         {"type": SN, "layer": DENSE_3}),
+    # Keras 3 also casts normalised values to an integer input's dtype: LayerNormalization and
+    # GroupNormalization then give floats, RMSNormalization integers; UnitNormalization fails.
+    # tf.keras 2 normalises integers as floats, and refuses to build a GroupNormalization on
+    # them (its build traces the call), which shapecheck's check, without dtypes, builds.
+    seq("ln_after_discretization", [4], DISCRETIZE, {"type": LN}, DENSE_3),
+    seq("rms_after_discretization", [4], DISCRETIZE, {"type": RMS}, DENSE_3),
+    seq("gn_after_discretization", [4], DISCRETIZE, {"type": GN, "groups": 2}, DENSE_3),
+    seq("unit_after_discretization", [4], DISCRETIZE, {"type": UNIT}, DENSE_3),
 ]
 
 # tf.keras 2's get_weights() of SpectralNormalization lists the kernel, the wrapped layer's
@@ -185,4 +193,5 @@ CASES = tf_keras_2_cases(
     ["sn_dense", "sn_dense_3d_no_bias", "sn_conv2d", "sn_embedding", "sn_frozen",
      "ln_axis_repeated", "ln_axis_repeated_negative_first", "unit_axis_repeated",
      "sn_after_discretization", "sn_after_integers_reshaped", "sn_after_integers_made_floats",
+     "ln_after_discretization", "unit_after_discretization",
      *(c["id"] for c in TF_KERAS_2)])

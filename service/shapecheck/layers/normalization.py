@@ -41,6 +41,13 @@ from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 
+def truncated(outputs: list[Array]) -> list[Array]:
+    """Keras 3's cast of float outputs to an integer input's dtype (int32 on JAX), as XLA
+    converts: toward zero, NaN to 0, saturated at the int32 range; kept in float32."""
+    return [np.clip(np.trunc(np.nan_to_num(y, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)),
+                    INT32_MIN, INT32_MAX).astype(np.float32) for y in outputs]
+
+
 class Axes(fields.Field):
     """An axis or a list of axes (non-empty unless ``allow_empty``); negative axes count from
     the end."""
@@ -254,6 +261,10 @@ class LayerNormalization(Normalizing):
         mean = x.mean(axis=axes, keepdims=True)
         return scale_and_shift(x, mean, variance, self.args.epsilon, gamma, beta)
 
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        """Keras 3 casts the normalised values to the input's dtype, then to floats."""
+        return truncated(outputs)
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * (5 if self.args.scale else 4)
 
@@ -269,9 +280,12 @@ class LayerNormalization(Normalizing):
 @tf_keras_variant
 class TfKerasLayerNormalization(LayerNormalization):
     """LayerNormalization in a tf.keras 2 document: two axes naming the same one refuse it
-    at build."""
+    at build, and integers are normalised as floats."""
 
     builds_on_repeated_axes = False
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        return outputs
 
 
 def feature_shape(shape: Sequence[int], axes: Sequence[int]) -> list[int]:
@@ -363,6 +377,13 @@ class RMSNormalization(Normalizing):
         # Keras broadcasts the scale as it is, without reshaping it to the normalised axes.
         return x / np.sqrt(mean_square + np.float32(self.args.epsilon)) * weights[0]
 
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """Keras casts the normalised values to the input's dtype."""
+        return bool(integers) and all(integers)
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        return truncated(outputs)
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * 5
 
@@ -445,6 +466,10 @@ class GroupNormalization(Normalizing):
         y = scale_and_shift(grouped, mean, variance, self.args.epsilon, gamma, beta)
         return y.reshape(x.shape)
 
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        """Keras 3 casts the normalised values to the input's dtype, then to floats."""
+        return truncated(outputs)
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * (5 if self.args.scale else 4)
 
@@ -479,12 +504,21 @@ class UnitNormalization(Normalizing):
         return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
 
 
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        raise NotImplementedError("Keras 3 takes the inverse square root of the integers "
+                                  "themselves, which predict cannot do ('rsqrt does not "
+                                  "accept' integers)")
+
+
 @tf_keras_variant
 class TfKerasUnitNormalization(UnitNormalization):
     """UnitNormalization in a tf.keras 2 document: two axes naming the same one refuse it
-    at build."""
+    at build, and integers are normalised as floats."""
 
     builds_on_repeated_axes = False
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        return outputs
 
 
 @register
@@ -568,10 +602,7 @@ class SpectralNormalization(Layer):
         return bool(integers) and all(integers)
 
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
-        """The cast to integers (int32 on JAX): toward zero, NaN to 0, saturated at the
-        int32 range, as XLA converts."""
-        return [np.clip(np.trunc(np.nan_to_num(y, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)),
-                        INT32_MIN, INT32_MAX).astype(np.float32) for y in outputs]
+        return truncated(outputs)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.layer.macs(inputs, outputs)
