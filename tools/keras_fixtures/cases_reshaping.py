@@ -146,6 +146,8 @@ PIPELINES = [
 ]
 
 # tf.keras 2's UpSampling2D loses both sizes when one is unknown; UpSampling1D/3D keep them.
+DISCRETIZE = {"type": "Discretization", "bin_boundaries": [-1.0, -0.3, 0.3, 1.0]}
+
 TF_KERAS_2 = [
     seq("upsample2d_bilinear_unknown_height", [None, 4, 3],
         {"type": "UpSampling2D", "size": [2, 3], "interpolation": "bilinear"}, forward=False),
@@ -159,6 +161,12 @@ TF_KERAS_2 = [
     seq("upsample2d_bicubic_channels_first", [2, 3, 3],
         {"type": "UpSampling2D", "size": 2, "interpolation": "bicubic",
          "data_format": "channels_first"}),
+    # Interpolated integers (Discretization's indices): Keras 3 rounds them, ties to even, and
+    # keeps integers; tf.keras 2 gives floats.
+    seq("upsample2d_bilinear_of_integers", [3, 4, 1], DISCRETIZE,
+        {"type": "UpSampling2D", "size": [2, 4], "interpolation": "bilinear"}),
+    seq("upsample2d_lanczos3_of_integers", [3, 4, 1], DISCRETIZE,
+        {"type": "UpSampling2D", "size": 3, "interpolation": "lanczos3"}),
 ]
 
 CASES = tf_keras_2_cases(

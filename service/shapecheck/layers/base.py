@@ -40,6 +40,14 @@ Mask = np.ndarray | None
 """A Keras mask: booleans over the leading axes of a tensor (batch, steps), False where a step
 is padding; None for a tensor without one."""
 Shapes = Sequence[Shape]
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def int32_values(values: Array, rounding: Callable[[Array], Array] = np.trunc) -> Array:
+    """Float values as Keras 3 on JAX makes them int32 (XLA's conversion), kept in float32:
+    by ``rounding`` (toward zero for a cast), NaN to 0, saturated at the int32 range."""
+    finite = np.nan_to_num(values, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)
+    return np.clip(rounding(finite), INT32_MIN, INT32_MAX).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -33,19 +33,16 @@ from .base import (
     Weight,
     explain_params,
     inner_layer,
+    int32_values,
     register,
 )
 from .conv import DepthwiseConv
 from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-
 
 def truncated(outputs: list[Array]) -> list[Array]:
-    """Keras 3's cast of float outputs to an integer input's dtype (int32 on JAX), as XLA
-    converts: toward zero, NaN to 0, saturated at the int32 range; kept in float32."""
-    return [np.clip(np.trunc(np.nan_to_num(y, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)),
-                    INT32_MIN, INT32_MAX).astype(np.float32) for y in outputs]
+    """Keras 3's cast of float outputs to an integer input's dtype (int32 on JAX)."""
+    return [int32_values(y) for y in outputs]
 
 
 class Axes(fields.Field):

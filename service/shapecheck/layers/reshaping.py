@@ -21,7 +21,7 @@ from marshmallow import fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Int, IntTuple, PositiveInt, ShapeField
 from ..shapes import DATA_FORMATS, Dim, Shape, format_shape, num_elements, spatial_axes
-from .base import Array, Layer, LayerArgs, Shapes, register
+from .base import Array, Layer, LayerArgs, Shapes, int32_values, register
 from .conv import SPATIAL_NAMES, require_feature_maps
 from .tf_keras import tf_keras_variant
 
@@ -427,11 +427,6 @@ class UpSampling(SpatialReshaping):
             x = np.repeat(x, factor, axis=axis)
         return x
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
-        """Repeated integers stay integers; Keras 3 interpolates integers into other values
-        than floats' (left as floats here)."""
-        nearest = getattr(self.args, "interpolation", "nearest") == "nearest"
-        return nearest and super().integer_outputs(integers)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape, out = inputs[0], outputs[0]
@@ -482,6 +477,12 @@ class UpSampling2D(UpSampling):
                 x = np.moveaxis(np.tensordot(x, matrix, axes=([axis], [0])), -1, axis)
         return x
 
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        """Keras 3 (``jax.image.resize``) rounds interpolated integers, ties to even."""
+        if self.args.interpolation == "nearest":
+            return outputs
+        return [int32_values(y, np.round) for y in outputs]
+
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """The (length, length·factor) weights of the interpolation along one axis."""
         return resize_weights(length, factor, self.args.interpolation)
@@ -506,6 +507,13 @@ class TfKerasUpSampling2D(UpSampling2D):
 
     def has_unknown_size(self, shape: Shape) -> bool:
         return any(shape[axis] is None for axis in self.axes)
+
+    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+        """tf.keras 2 interpolates integers into floats."""
+        return self.args.interpolation == "nearest" and super().integer_outputs(integers)
+
+    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+        return outputs
 
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """Bicubic is TensorFlow's ``resize_bicubic``, the other interpolations Keras 3's."""
