@@ -100,21 +100,12 @@ DIVERGENCES = {
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
 # (flavour, seed, case id) -> that layer.
 FORWARD_GAPS: dict[tuple[str, int, str], str] = {
-    # MelSpectrogram computes one frame where it declares two, and a Normalization reads it:
-    # Keras broadcasts the statistics it built for the declared (None, 2, 2), of shape
-    # (1, 1, 2), against (2, 2, 1), which gives (2, 2, 2). The forward pass follows a
-    # Normalization only where its statistics fit the computed shape as they are
-    # (``Normalization.built_for``); it refuses with a 422 naming the first layer.
-    ("keras3", 13101, "sequential_088"): "mel_spectrogram",
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.
     # A Flatten of an axis cropped to nothing: tf.keras 2 reshapes the empty (2, 3, 2, 2, 0)
     # into (24, 0), rows from the axes that are not empty.
     ("tfkeras2", 12201, "sequential_301"): "flatten",
     ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
-    # Dense with glu computes (2, 1) where Keras declares (None, 2), and a Normalization of
-    # scalar statistics, built as (1, 2), broadcasts it to (2, 2).
-    ("keras3", 17101, "sequential_345"): "dense",
 }
 
 # Where Keras 3 on JAX refuses what shapecheck builds, because JAX traces the call with symbolic

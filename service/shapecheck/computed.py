@@ -35,11 +35,24 @@ def call_outputs(layer: Layer, inputs: Shapes, options: Mapping[str, Any]) -> li
     return outputs
 
 
+def built_for(layer: Layer, declared: Shapes, inputs: Shapes, options: Mapping[str, Any],
+              weights: Sequence[Weight] | None) -> tuple[Layer | None, str | None]:
+    """``layer`` as Keras built it for the ``declared`` input shapes (``Layer.built_as``), to
+    run on inputs of the computed shapes ``inputs``, and why predict cannot run it there
+    (``refusal``); (None, why) where the forward pass does not follow those shapes through
+    the layer."""
+    try:
+        built = layer.built_as(declared)
+    except NotImplementedError as exc:
+        return None, str(exc)
+    return built, refusal(built, inputs, options, weights)
+
+
 def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
             weights: Sequence[Weight] | None) -> str | None:
     """Why predict cannot run a call on inputs of these computed shapes (the layer cannot
     take them, or builds other ``weights`` than it did on the declared ones); None where it
-    can (for a layer the forward pass follows there: ``Layer.built_for``)."""
+    can."""
     try:
         call_outputs(layer, inputs, options)
         built = layer.build(inputs)
@@ -62,9 +75,9 @@ def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
 
     A call whose inputs all have their declared shapes gives its declared outputs, output 0
     as the layer computes it (``Layer.computed_output_shape``); one that reads a computed
-    shape gives what its shape rule gives on it. A call predict cannot run there
-    (``refusal``), or the forward pass does not follow (``Layer.built_for``), keeps its
-    declared outputs: the forward pass refuses it before it runs.
+    shape gives what the shape rule of the layer built for the declared shapes gives on it
+    (``built_for``). A call predict cannot run there, or the forward pass does not follow,
+    keeps its declared outputs: the forward pass refuses it before it runs.
     """
     shapes = dict(prop.tensors)
     outputs = prop.outputs_by_call()
@@ -80,9 +93,12 @@ def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:
                 computed = layer.computed_output_shape(inputs)
                 if computed is not None:
                     shapes[refs[0]] = computed
-            elif layer.built_for(declared, inputs) is None and refusal(
-                    layer, inputs, call.options, prop.states[call.layer].weights) is None:
-                shapes.update(zip(refs, call_outputs(layer, inputs, call.options), strict=False))
+            else:
+                built, why = built_for(layer, declared, inputs, call.options,
+                                       prop.states[call.layer].weights)
+                if built is not None and why is None:
+                    shapes.update(zip(refs, call_outputs(built, inputs, call.options),
+                                      strict=False))
         except (LayerInputIncompatible, NotImplementedError):
             continue  # the forward pass refuses this call before it runs
     return shapes

@@ -107,7 +107,9 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         options = call.options
         check_mask_options(layer, options)
         # As declared: the plan's rewrites build other weights (a folded or dropped bias).
-        check_computed_inputs(declared, call, ins, prop, undeclared)
+        built = built_for_inputs(declared, call, ins, prop, undeclared)
+        if built is not declared:  # built for the declared shapes, run on computed ones
+            layer = built
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}
@@ -314,26 +316,27 @@ class Undeclared:
     why: str
 
 
-def check_computed_inputs(layer: Layer, call: Call, inputs: Sequence[Array], prop: Propagation,
-                          undeclared: Mapping[TensorRef, Undeclared]) -> None:
-    """Before a call that reads a tensor of an undeclared shape: predict runs it on that shape
-    where the layer can take it with the weights it was built with for the declared one
-    (``computed.refusal``); elsewhere predict fails, and the forward pass refuses the data,
-    naming the layer that computed the shape."""
+def built_for_inputs(layer: Layer, call: Call, inputs: Sequence[Array], prop: Propagation,
+                     undeclared: Mapping[TensorRef, Undeclared]) -> Layer:
+    """``layer`` (as declared) to run on these inputs: itself, but for a call that reads a
+    tensor of an undeclared shape, the layer as Keras built it for the declared one
+    (``computed.built_for``). predict runs it there where it can take that shape and the
+    weights it was built with; elsewhere predict fails, and the forward pass refuses the
+    data, naming the layer that computed the shape."""
     origin = next((undeclared[ref] for ref in call.inputs if ref in undeclared), None)
     if origin is None:
-        return
-    shapes = [value.shape for value in inputs]
-    why = layer.built_for([prop.tensors[ref] for ref in call.inputs], shapes)
-    tail = "The forward pass does not follow shapes Keras does not declare through it."
+        return layer
+    built, why = computed.built_for(layer, [prop.tensors[ref] for ref in call.inputs],
+                                    [value.shape for value in inputs], call.options,
+                                    prop.states[call.layer].weights)
     if why is None:
-        why = computed.refusal(layer, shapes, call.options, prop.states[call.layer].weights)
-        tail = "Keras' predict fails there too."
-    if why is not None:
-        raise cannot_run(origin.layer, (
-            f"computes output {origin.index} with shape {format_shape(origin.computed)} where "
-            f"Keras declares {format_shape(origin.declared or ())} ({origin.why}); layer "
-            f"'{call.layer}', which reads it, {why}. {tail}"))
+        return built
+    tail = ("Keras' predict fails there too." if built is not None else
+            "The forward pass does not follow shapes Keras does not declare through it.")
+    raise cannot_run(origin.layer, (
+        f"computes output {origin.index} with shape {format_shape(origin.computed)} where "
+        f"Keras declares {format_shape(origin.declared or ())} ({origin.why}); layer "
+        f"'{call.layer}', which reads it, {why.rstrip('.')}. {tail}"))
 
 
 def check_shape(layer: Layer, call: Call, ref: TensorRef, value: Array, prop: Propagation,

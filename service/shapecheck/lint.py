@@ -340,9 +340,10 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
         if reader.failed or None in inputs:
             return False
         try:
-            if (reader.layer.built_for([prop.tensors[s] for s in call.inputs], inputs) is not None
-                    or computed.refusal(reader.layer, inputs, call.options, reader.weights)
-                    or computed.call_outputs(reader.layer, inputs, call.options) != declared):
+            built, why = computed.built_for(reader.layer, [prop.tensors[s] for s in call.inputs],
+                                            inputs, call.options, reader.weights)
+            if (built is None or why is not None
+                    or computed.call_outputs(built, inputs, call.options) != declared):
                 return False
         except (LayerInputIncompatible, NotImplementedError):
             return False

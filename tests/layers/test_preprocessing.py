@@ -227,9 +227,23 @@ def test_a_normalization_per_pixel_stops_the_forward_pass_where_predict_fails() 
         "preprocessing:random_crop_then_normalization_per_pixel",
         "incompatible shapes for broadcasting")
     assert message.endswith(
-        "layer 'normalization', which reads it, broadcasts its statistics, shaped "
-        "(1, 4, 4, 1) at build for the declared shape (2, 4, 4, 3), against its input. The "
-        "forward pass does not follow shapes Keras does not declare through it.")
+        "layer 'normalization', which reads it, cannot take them: Normalization broadcasts its "
+        "statistics, shaped (1, 4, 4, 1) at build for the declared shape (2, 4, 4, 3), against "
+        "its input (2, 6, 8, 3), which they do not fit. Keras' predict fails there too.")
+
+
+def test_a_normalization_broadcasts_its_built_statistics_into_a_larger_tensor() -> None:
+    """glu halves the Dense's 2 units to 1 where Keras declares 2; the Normalization, built
+    for 2 features, broadcasts its statistics of shape (1, 2) against (3, 1), as predict does
+    (random models keras3 13101 sequential_088 and 17101 sequential_345)."""
+    model = {"inputs": [8], "layers": [
+        {"type": "Dense", "units": 2, "activation": "glu"},
+        {"type": "Normalization", "mean": 0.5, "variance": 4.0}]}
+    forward = check({"model": model, "forward": {"batch_size": 3, "return": "values"}})["forward"]
+    assert [layer["output_shape"] for layer in forward["layers"]] == [[3, 1], [3, 2]]
+    assert forward["estimate"]["values"] == 3 * 1 + 3 * 2
+    values = np.array(forward["outputs"][0]["values"])
+    np.testing.assert_allclose(values[:, 0], values[:, 1])  # one feature, broadcast
 
 
 def test_the_budget_counts_the_uncropped_images() -> None:

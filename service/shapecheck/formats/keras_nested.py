@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -39,8 +39,9 @@ class NestedModel(RunsWithMasks):
         self.graph = graph
         self._runs: dict[tuple[Shape, ...], Propagation] = {}
 
-    def built_for(self, declared: Shapes, computed: Shapes) -> str:
-        return "is a nested model, whose layers run on the shapes they declare"
+    def built_as(self, declared: Shapes) -> NoReturn:
+        raise NotImplementedError("is a nested model, whose layers run on the shapes they "
+                                  "declare")
 
     def run(self, inputs: Shapes) -> Propagation:
         """The inner graph propagated with these input shapes (memoised: shapes repeat)."""

@@ -304,12 +304,13 @@ class Layer:
     def weights_for(self, shape: Shape) -> list[Weight]:
         return []
 
-    def built_for(self, declared: Shapes, computed: Shapes) -> str | None:
-        """Why the kernel cannot run on inputs of the ``computed`` shapes, which Keras computes
-        but does not declare, though the shape rule takes them: what ``build`` made for the
-        ``declared`` ones besides weights (``computed.refusal`` compares those). None where it
-        runs on any shape the rule takes, with the same weights."""
-        return None
+    def built_as(self, declared: Shapes) -> Layer:
+        """The layer as Keras built it for inputs of the ``declared`` shapes, to run on inputs
+        of other shapes, which Keras computes but does not declare (``computed.py``): itself,
+        where ``build`` made nothing from those shapes but weights (``computed.refusal``
+        compares those). Raises NotImplementedError, saying why, where the forward pass does
+        not follow other shapes through the layer."""
+        return self
 
     # -- cost ---------------------------------------------------------------------------------
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:

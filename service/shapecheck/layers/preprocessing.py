@@ -13,6 +13,7 @@ computes their output shapes (from the vocabulary in the config) but has no kern
 
 from __future__ import annotations
 
+import copy
 import math
 import sys
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,14 @@ from marshmallow import ValidationError, fields
 
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, Int, IntTuple, PositiveInt
-from ..shapes import DATA_FORMATS, Dim, Shape, conv_output_length, format_shape
+from ..shapes import (
+    DATA_FORMATS,
+    Dim,
+    Shape,
+    broadcast_shapes,
+    conv_output_length,
+    format_shape,
+)
 from .base import (
     Array,
     Layer,
@@ -107,12 +115,6 @@ class Factor(fields.Field):
         return (numbers[0], numbers[1]) if is_pair else value  # exact: Keras keeps them as given
 
 
-def without_leading_ones(shape: Sequence[Dim]) -> list[Dim]:
-    """``shape`` without its leading axes of size 1, which do not change a broadcast."""
-    ones = next((i for i, size in enumerate(shape) if size != 1), len(shape))
-    return list(shape[ones:])
-
-
 def is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -143,6 +145,9 @@ class Normalization(Layer):
     keras_name = "Normalization"
     family = "preprocessing"
     supports_masking = True
+    built_shape: Shape | None = None
+    """The input shape Keras built the layer for, where it runs on another (``built_as``):
+    the statistics keep the shape they took at build, and broadcast against the input."""
 
     class Args(LayerArgs):
         axis = Axes(load_default=-1, allow_none=True, allow_empty=True)  # [] as None: none kept
@@ -194,26 +199,20 @@ class Normalization(Layer):
         return sorted(kept)
 
     def statistics_shape(self, shape: Shape) -> tuple[int, ...]:
-        """The shape of ``mean`` and ``variance``: the sizes of the kept axes."""
+        """The shape of ``mean`` and ``variance``: the sizes of the kept axes of the input
+        (of the one the layer was built for, if any)."""
+        shape = self.built_shape or shape
         return tuple(self.require_known(shape[a], f"the size of axis {a}")
                      for a in self.kept_axes(shape))
 
-    def built_for(self, declared: Shapes, computed: Shapes) -> str | None:
-        """Keras broadcasts the statistics it shaped at build for the declared input against
-        the input it gets; the kernel shapes them for that input. Both give the same where the
-        two shapes of statistics are one but for leading axes of 1, and the input has at least
-        as many axes as the declared one (the result then keeps the input's shape)."""
-        built = self.broadcast_shape(declared[0])
-        try:
-            same = (len(computed[0]) >= len(built)
-                    and without_leading_ones(built) == without_leading_ones(
-                        self.broadcast_shape(computed[0])))
-        except LayerInputIncompatible:  # an axis the input lacks
-            same = False
-        if same:
-            return None
-        return (f"broadcasts its statistics, shaped {format_shape(built)} at build for the "
-                f"declared shape {format_shape(declared[0])}, against its input")
+    def built_as(self, declared: Shapes) -> Normalization:
+        """Keras shapes the statistics at build for the declared input, and broadcasts them
+        against the input it gets: (N, 6, 8, 3) images after a RandomCrop to 4×4 take
+        statistics per channel as they are, but not per pixel (predict fails), and (2, 1)
+        against statistics of (1, 2) makes (2, 2)."""
+        twin = copy.copy(self)
+        twin.built_shape = declared[0]
+        return twin
 
     def broadcast_shape(self, shape: Shape) -> list[int]:
         kept = self.kept_axes(shape)
@@ -223,10 +222,21 @@ class Normalization(Layer):
         stats = self.statistics_shape(shape)
         if self.args.mean is not None:
             self.given_statistics(shape, stats)
-        return shape
+        if self.built_shape is None:
+            return shape
+        built = self.broadcast_shape(self.built_shape)
+        out = broadcast_shapes(shape, tuple(built))
+        if out is None:
+            raise LayerInputIncompatible(
+                f"Normalization broadcasts its statistics, shaped {format_shape(built)} at "
+                f"build for the declared shape {format_shape(self.built_shape)}, against its "
+                f"input {format_shape(shape)}, which they do not fit.",
+                "Normalise the axes the earlier layers keep (e.g. the channels).")
+        return out
 
     def given_statistics(self, shape: Shape, stats: tuple[int, ...]) -> tuple[Array, Array]:
         """``mean`` and ``variance`` from the config, broadcast as Keras' ``build`` does."""
+        shape = self.built_shape or shape
         mean, variance = self.args.mean, self.args.variance
         target = self.broadcast_shape(shape)
         expanded = [1] * len(shape)
@@ -257,7 +267,7 @@ class Normalization(Layer):
         if self.args.mean is not None:
             mean, variance = self.given_statistics(x.shape, self.statistics_shape(x.shape))
         else:
-            target = self.broadcast_shape(x.shape)
+            target = self.broadcast_shape(self.built_shape or x.shape)
             mean, variance = weights[0].reshape(target), weights[1].reshape(target)
         std = np.maximum(np.sqrt(variance), KERAS_EPSILON)
         return mean + x * std if self.args.invert else (x - mean) / std
