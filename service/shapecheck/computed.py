@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import LayerInputIncompatible
-from .graph import Propagation, TensorRef
+from .graph import Call, Propagation, TensorRef
 from .layers.base import Layer, Shapes, Weight
 from .shapes import Shape, format_shape
 
@@ -68,6 +68,22 @@ def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
     if len(built) != len(weights or ()):
         return "was built for the declared shape, with other weights than these inputs need"
     return None
+
+
+def integer_tensors(prop: Propagation) -> set[TensorRef]:
+    """The tensors Keras holds as integers (``Layer.integer_outputs``): indices of a
+    Discretization or a lookup, and what the layers that keep integers make of them."""
+    integers: set[TensorRef] = set()
+    outputs = prop.outputs_by_call()
+    for call in prop.order:
+        if prop.states[call.layer].layer.integer_outputs([r in integers for r in call.inputs]):
+            integers.update(outputs[call.layer, call.index])
+    return integers
+
+
+def reads_integers(call: Call, integers: set[TensorRef]) -> bool:
+    """Whether every input of ``call`` is an integer tensor (``integer_tensors``)."""
+    return bool(call.inputs) and all(ref in integers for ref in call.inputs)
 
 
 def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:

@@ -32,6 +32,7 @@ ATTENTION_ACROSS_BATCH = "attention_across_batch"
 DECLARED_SHAPE_DIFFERS = "declared_shape_differs"
 LAYER_NOT_APPLIED = "layer_not_applied"
 EMPTY_TENSOR = "empty_tensor"
+INTEGER_INPUTS = "integer_inputs"
 
 
 @dataclass

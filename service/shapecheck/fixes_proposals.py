@@ -572,6 +572,13 @@ def pooling_for_flatten(target: Diagnostic, situation: Situation) -> Iterator[Ca
     yield Candidate(f"Replace {quoted(flatten)} by {new}", [ReplaceLayer(flatten, new)])
 
 
+def floats_from_integers(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """A Rescaling of scale 1 before a layer that reads integers: Keras casts them to floats
+    there, and the layer after it computes on floats (one input: merges are left alone)."""
+    if len(situation.inputs(target.layer)) == 1:
+        yield insert(target.layer, NewLayer("Rescaling", {"scale": 1.0}))
+
+
 def steps_for_the_query(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """A query vector per sample before Attention or AdditiveAttention whose value and key are
     sequences: a steps axis of 1 makes the query a sequence of the key's rank, so that each
@@ -614,4 +621,5 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.LARGE_FLATTEN_DENSE: [pooling_for_flatten],
     diag.ATTENTION_ACROSS_BATCH: [steps_for_the_query],
     diag.DECLARED_SHAPE_DIFFERS: [declared_arguments],
+    diag.INTEGER_INPUTS: [floats_from_integers],
 }

@@ -97,7 +97,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
                                      if m is not None}
     undeclared: dict[TensorRef, Undeclared] = {}
-    integers: set[TensorRef] = set()  # the tensors Keras holds as integers
+    integers = computed.integer_tensors(prop)
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
@@ -116,7 +116,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
                                       options, bool(call.masks))
         refs = call_outputs[call.layer, call.index]
-        outputs = on_integers(declared, call, outputs, integers, refs)
+        if computed.reads_integers(call, integers):
+            outputs = on_integer_inputs(declared, outputs)
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
@@ -134,19 +135,13 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
             {ref: masks[ref] for ref in graph.outputs if ref in masks})
 
 
-def on_integers(layer: Layer, call: Call, outputs: list[Array], integers: set[TensorRef],
-                refs: Sequence[TensorRef]) -> list[Array]:
-    """The outputs as Keras computes them where every input is an integer tensor
-    (``Layer.on_integer_inputs``); ``refs`` added to ``integers`` where they are ones too."""
-    flags = [ref in integers for ref in call.inputs]
-    if flags and all(flags):
-        try:
-            outputs = layer.on_integer_inputs(outputs)
-        except NotImplementedError as exc:
-            raise cannot_run(layer, f"cannot run on integer tensors: {exc}") from None
-    if layer.integer_outputs(flags):
-        integers.update(refs)
-    return outputs
+def on_integer_inputs(layer: Layer, outputs: list[Array]) -> list[Array]:
+    """The outputs as Keras computes them from integer tensors (``Layer.on_integer_inputs``),
+    or a 422 where predict fails on them."""
+    try:
+        return layer.on_integer_inputs(outputs)
+    except NotImplementedError as exc:
+        raise cannot_run(layer, f"cannot run on integer tensors: {exc}") from None
 
 
 class RunsWithMasks(Layer):

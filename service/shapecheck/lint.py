@@ -32,7 +32,8 @@ def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
             *unused_layers(graph, prop), *single_unit_softmax(prop),
             *large_flatten_dense(graph, prop), *full_dropout(graph),
             *shape_changing_activations(prop), *attention_across_batch(prop),
-            *declared_shapes_that_differ(prop), *empty_tensors(graph, prop)]
+            *declared_shapes_that_differ(prop), *empty_tensors(graph, prop),
+            *integer_inputs(prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -348,6 +349,29 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
         except (LayerInputIncompatible, NotImplementedError):
             return False
     return True
+
+
+def integer_inputs(prop: Propagation) -> list[Diagnostic]:
+    """Where a layer that computes otherwise on integers (``Layer.integer_caveat``) reads
+    integer tensors: a Discretization's or a lookup's indices, which Keras leaves as they are,
+    so that a normalisation truncates what it normalises. Once per layer."""
+    integers = computed.integer_tensors(prop)
+    notes, seen = [], set()
+    for call in prop.order:
+        layer = prop.states[call.layer].layer
+        caveat = layer.integer_caveat()
+        if caveat is None or call.layer in seen or not computed.reads_integers(call, integers):
+            continue
+        seen.add(call.layer)
+        sources = " and ".join(f"'{ref.layer}'" for ref in call.inputs)
+        notes.append(diag.warning(
+            diag.INTEGER_INPUTS, call.layer,
+            f"'{call.layer}' reads integers from {sources}. Keras leaves integer tensors as they "
+            f"are, and {layer.keras_name} {caveat}.",
+            "Make floats of them first: one-hot encode the indices (output_mode='one_hot', or "
+            "CategoryEncoding), embed them (Embedding), or cast them (Rescaling(1.0)) before "
+            f"'{call.layer}'."))
+    return notes
 
 
 def empty_tensors(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:

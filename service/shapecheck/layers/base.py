@@ -338,8 +338,14 @@ class Layer:
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         """The outputs Keras computes when every input is an integer tensor, from those the
         kernel computed on their values in float32: the same, but where Keras computes
-        otherwise on integers."""
+        otherwise on integers (``integer_caveat`` says how)."""
         return outputs
+
+    def integer_caveat(self) -> str | None:
+        """How Keras computes otherwise on integer inputs (``on_integer_inputs``), completing
+        "Keras leaves integer tensors as they are, and <keras_name> ..." (the
+        ``integer_inputs`` warning); None where it computes the values it does on floats."""
+        return None
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""

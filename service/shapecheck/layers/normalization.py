@@ -39,6 +39,9 @@ from .base import (
 from .conv import DepthwiseConv
 from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
+TRUNCATES_NORMALISED = ("casts the values it normalises back to their integer dtype, truncating "
+                        "them toward zero (most become 0, 1 or -1)")
+
 
 def truncated(outputs: list[Array]) -> list[Array]:
     """Keras 3's cast of float outputs to an integer input's dtype (int32 on JAX)."""
@@ -262,6 +265,9 @@ class LayerNormalization(Normalizing):
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs)
 
+    def integer_caveat(self) -> str | None:
+        return TRUNCATES_NORMALISED
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * (5 if self.args.scale else 4)
 
@@ -283,6 +289,9 @@ class TfKerasLayerNormalization(LayerNormalization):
 
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return outputs
+
+    def integer_caveat(self) -> str | None:
+        return None
 
 
 def feature_shape(shape: Sequence[int], axes: Sequence[int]) -> list[int]:
@@ -381,6 +390,9 @@ class RMSNormalization(Normalizing):
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return truncated(outputs)
 
+    def integer_caveat(self) -> str | None:
+        return TRUNCATES_NORMALISED
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * 5
 
@@ -467,6 +479,9 @@ class GroupNormalization(Normalizing):
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs)
 
+    def integer_caveat(self) -> str | None:
+        return TRUNCATES_NORMALISED
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.elements(inputs) * (5 if self.args.scale else 4)
 
@@ -506,6 +521,10 @@ class UnitNormalization(Normalizing):
                                   "themselves, which predict cannot do ('rsqrt does not "
                                   "accept' integers)")
 
+    def integer_caveat(self) -> str | None:
+        return ("takes their inverse square root as integers, which Keras 3 cannot do: "
+                "predict and fit fail there")
+
 
 @tf_keras_variant
 class TfKerasUnitNormalization(UnitNormalization):
@@ -516,6 +535,9 @@ class TfKerasUnitNormalization(UnitNormalization):
 
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return outputs
+
+    def integer_caveat(self) -> str | None:
+        return None
 
 
 @register
@@ -601,6 +623,10 @@ class SpectralNormalization(Layer):
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return truncated(outputs)
 
+    def integer_caveat(self) -> str | None:
+        return ("casts the outputs of the layer it wraps to their integer dtype, truncating "
+                "them toward zero")
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.layer.macs(inputs, outputs)
 
@@ -626,6 +652,9 @@ class TfKerasSpectralNormalization(SpectralNormalization):
 
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return outputs
+
+    def integer_caveat(self) -> str | None:
+        return None
 
     def has_kernel(self) -> bool:
         """tf.keras 2's depthwise convolutions call their kernel ``depthwise_kernel``."""

@@ -483,6 +483,11 @@ class UpSampling2D(UpSampling):
             return outputs
         return [int32_values(y, np.round) for y in outputs]
 
+    def integer_caveat(self) -> str | None:
+        if self.args.interpolation == "nearest":
+            return None
+        return f"rounds the values it interpolates ({self.args.interpolation}) to integers"
+
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """The (length, length·factor) weights of the interpolation along one axis."""
         return resize_weights(length, factor, self.args.interpolation)
@@ -514,6 +519,9 @@ class TfKerasUpSampling2D(UpSampling2D):
 
     def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
         return outputs
+
+    def integer_caveat(self) -> str | None:
+        return None
 
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """Bicubic is TensorFlow's ``resize_bicubic``, the other interpolations Keras 3's."""

@@ -1,0 +1,64 @@
+"""``integer_inputs``: a warning where a layer that computes otherwise on integers reads
+integer tensors (Keras leaves them as they are), with a verified fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from keras_fixtures import recorded
+from shapecheck import check
+
+DISCRETIZE = {"type": "Discretization", "bin_boundaries": [0.0, 1.0]}
+
+
+def integer_notes(model: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in check({"model": model})["diagnostics"] if d["code"] == "integer_inputs"]
+
+
+@pytest.mark.parametrize(("layer", "says"), [
+    ({"type": "LayerNormalization"}, "LayerNormalization casts the values it normalises back"),
+    ({"type": "GroupNormalization", "groups": 2}, "GroupNormalization casts the values"),
+    ({"type": "RMSNormalization"}, "RMSNormalization casts the values"),
+    ({"type": "SpectralNormalization", "layer": {"type": "Dense", "units": 2}},
+     "SpectralNormalization casts the outputs of the layer it wraps"),
+    ({"type": "UnitNormalization"}, "predict and fit fail there"),
+])
+def test_a_layer_that_computes_otherwise_on_integers_is_flagged(layer: dict, says: str) -> None:
+    model = {"inputs": [4], "layers": [DISCRETIZE, {**layer, "name": "reader"}]}
+    (note,) = integer_notes(model)
+    assert (note["severity"], note["layer"]) == ("warning", "reader")
+    assert note["message"].startswith("'reader' reads integers from 'discretization'. Keras "
+                                      "leaves integer tensors as they are, and ")
+    assert says in note["message"]
+    (fix,) = note["fixes"]
+    assert fix["title"] == "Insert Rescaling(scale=1.0) before 'reader'"
+
+
+def test_through_layers_that_keep_integers_and_not_past_one_that_makes_floats() -> None:
+    keeps = {"inputs": [4], "layers": [DISCRETIZE, {"type": "Reshape", "target_shape": [2, 2]},
+                                       {"type": "MaxPooling1D", "pool_size": 1},
+                                       {"type": "LayerNormalization"}]}
+    assert [n["layer"] for n in integer_notes(keeps)] == ["layer_normalization"]
+    floats = {"inputs": [4], "layers": [DISCRETIZE, {"type": "Dense", "units": 4},
+                                        {"type": "LayerNormalization"}]}
+    assert integer_notes(floats) == []
+    encoded = {"inputs": [4], "layers": [{**DISCRETIZE, "output_mode": "one_hot"},
+                                         {"type": "LayerNormalization"}]}
+    assert integer_notes(encoded) == []
+
+
+def test_upsampling_is_flagged_only_where_it_interpolates() -> None:
+    for interpolation, flagged in (("bilinear", True), ("nearest", False)):
+        model = {"inputs": [3, 4, 1], "layers": [DISCRETIZE, {
+            "type": "UpSampling2D", "interpolation": interpolation}]}
+        assert bool(integer_notes(model)) == flagged
+
+
+def test_tf_keras_2_documents_compute_on_floats_and_are_not_flagged() -> None:
+    """Recorded with tf.keras 2: its LayerNormalization of Discretization's indices gives the
+    floats' values (fixture ln_after_discretization)."""
+    case = recorded("tfkeras2", "normalization:ln_after_discretization")
+    assert integer_notes(case["keras_json"]) == []
+    keras3 = recorded("keras3", "normalization:ln_after_discretization")
+    assert [n["layer"] for n in integer_notes(keras3["keras_json"])] == ["layer_normalization"]
