@@ -95,6 +95,10 @@ DIVERGENCES = {
     ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
     ("tfkeras2", 12201, "functional_079"): "dense",  # units 0
     ("tfkeras2", 16201, "sequential_447"): "dense",  # units 0
+    ("tfkeras2", 18201, "sequential_041"): "alpha_dropout",  # rate -1
+    ("tfkeras2", 18201, "sequential_199"): "dense",  # units 0
+    ("tfkeras2", 18201, "sequential_218"): "repeat_vector",  # n=-1
+    ("tfkeras2", 18201, "sequential_442"): "gaussian_noise",  # stddev -1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -134,7 +138,12 @@ NAME_CLASHES: dict[tuple[str, int, str], str] = {
 # Where the forward pass gives other numbers than Keras' predict, known and not yet followed:
 # (flavour, seed, case id) -> the first output that differs. Each runs as a strict xfail, so
 # that a fix shows.
-FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {}
+FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {
+    # A Cropping3D to nothing, a Reshape to (2, 0), then Dense(2, gelu): tf.keras 2's predict
+    # gives zeros where the kernels give gelu(bias). (The HTTP forward pass refuses the empty
+    # tensor before any kernel runs; this test runs the kernels.)
+    ("tfkeras2", 18201, "sequential_196"): "dropout_1",
+}
 
 ALL = [(flavour(sweep), sweep["seed"], c) for sweep in SWEEPS for c in sweep["cases"]]
 KEPT = [model for model in ALL
