@@ -99,6 +99,8 @@ DIVERGENCES = {
     ("tfkeras2", 18201, "sequential_199"): "dense",  # units 0
     ("tfkeras2", 18201, "sequential_218"): "repeat_vector",  # n=-1
     ("tfkeras2", 18201, "sequential_442"): "gaussian_noise",  # stddev -1
+    ("tfkeras2", 19201, "sequential_108"): "alpha_dropout",  # rate 7.4
+    ("tfkeras2", 19201, "sequential_122"): "repeat_vector",  # n=-1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
