@@ -71,12 +71,12 @@ DIVERGENCES = {
     ("keras3", 11101, "functional_452"): "adaptive_max_pooling2d",
     ("keras3", 13101, "sequential_379"): "adaptive_average_pooling3d",
     ("keras3", 16101, "sequential_034"): "adaptive_max_pooling3d",
-    # ... and one Keras 3 refuses further on (an Average of (1, 1, 1, 3) and (7, 4)).
+    ("keras3", 20101, "sequential_000"): "adaptive_average_pooling2d",
+    # ... and ones Keras 3 refuses further on (an Average of (1, 1, 1, 3) and (7, 4)).
     ("keras3", 16101, "functional_141"): "adaptive_average_pooling3d",
+    ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
-    ("keras3", 20101, "sequential_000"): "adaptive_average_pooling2d",
-    ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
     ("keras3", 20101, "functional_255"): "random_crop",
     # An EinsumDense whose equation names fewer axes than its input has: Keras 3 builds it
