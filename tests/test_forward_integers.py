@@ -76,9 +76,10 @@ def test_the_cast_to_integers_is_xla_s() -> None:
     """Toward zero, NaN to 0, saturated at the int32 range (in float32)."""
     layer = SpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
                                          "power_iterations": 1})
-    y = np.array([2.7, -2.7, np.nan, np.inf, -np.inf, 3e9, -3e9], np.float32)
+    y = np.array([2.7, -2.7, np.nan, np.inf, -np.inf, 3e9, -3e9, -0.3], np.float32)
     (cast,) = layer.on_integer_inputs([y])
-    assert cast.tolist() == [2.0, -2.0, 0.0, 2**31, -(2**31), 2**31, -(2**31)]
+    assert cast.tolist() == [2.0, -2.0, 0.0, 2**31, -(2**31), 2**31, -(2**31), 0.0]
+    assert not np.signbit(cast[-1])  # an integer 0 has no sign
     assert layer.integer_outputs([True]) and not layer.integer_outputs([False])
 
 

@@ -45,9 +45,10 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 def int32_values(values: Array, rounding: Callable[[Array], Array] = np.trunc) -> Array:
     """Float values as Keras 3 on JAX makes them int32 (XLA's conversion), kept in float32:
-    by ``rounding`` (toward zero for a cast), NaN to 0, saturated at the int32 range."""
+    by ``rounding`` (toward zero for a cast), NaN to 0, saturated at the int32 range, and no
+    negative zeros (an integer 0 has no sign)."""
     finite = np.nan_to_num(values, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)
-    return np.clip(rounding(finite), INT32_MIN, INT32_MAX).astype(np.float32)
+    return (np.clip(rounding(finite), INT32_MIN, INT32_MAX) + 0.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
