@@ -130,6 +130,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 15101, "functional_502"): "pipeline",
     ("keras3", 16101, "functional_115"): "pipeline",
     ("keras3", 17101, "functional_432"): "pipeline",
+    ("keras3", 21101, "sequential_027"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named
