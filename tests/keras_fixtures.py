@@ -13,6 +13,7 @@ import pytest
 from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.arrays import decode
+from shapecheck.computed import tensor_dtypes
 from shapecheck.forward import run_forward
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -79,15 +80,25 @@ def check_as_read_back(case: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any]) -> None:
+def predict_dtypes(recorded: dict[str, Any]) -> list[str]:
+    """The dtypes of predict's outputs (recorded where one is not float32)."""
+    return recorded.get("output_dtypes", ["float32"] * len(recorded["outputs"]))
+
+
+def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any],
+                               dtypes_recorded: bool = True) -> None:
     """``run_forward`` of ``doc`` on a case's recorded input and weights gives the outputs of
-    Keras' predict, within 1e-4 of the largest."""
+    Keras' predict, within 1e-4 of the largest, and in its dtypes (unless the record predates
+    ``output_dtypes``: ``dtypes_recorded`` False)."""
     analysis = analyse(doc, {})
     weights = {name: [array(w) for w in ws] for name, ws in recorded["weights"].items()}
     # In model.inputs order, which is input_layers' (a Sequential's tensors have other names).
     inputs = {i.name: array(x) for i, x in zip(analysis.graph.inputs, recorded["x"].values(),
                                                 strict=True)}
     values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
+    dtypes = tensor_dtypes(analysis.graph, analysis.propagation)
+    assert not dtypes_recorded or [dtypes.get(ref, "float32") for ref in analysis.graph.outputs
+                                   ] == predict_dtypes(recorded)
     for ref, expected in zip(analysis.graph.outputs, recorded["outputs"], strict=True):
         want = array(expected)
         scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-6)

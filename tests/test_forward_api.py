@@ -83,7 +83,9 @@ def test_absent_x_is_seeded_random_data_of_batch_size():
 
 
 def test_random_inputs_are_drawn_once_in_order_and_read_only():
-    layouts = (((2, 3), None), ((2, 4), 7))  # normal data, then indices below 7
+    # normal data, indices below 7, uint8 values (below 256), int8 ones (below 128), booleans
+    layouts = (((2, 3), None, None), ((2, 4), 7, "int32"), ((3, 5), None, "uint8"),
+               ((4, 40), None, "int8"), ((2, 2), None, "bool"))
     first = random_inputs(layouts, seed=5)
     assert all(a is b for a, b in zip(random_inputs(layouts, seed=5), first, strict=True))
     with pytest.raises(ValueError, match="read-only"):
@@ -91,6 +93,10 @@ def test_random_inputs_are_drawn_once_in_order_and_read_only():
     rng = np.random.default_rng([1, 5])
     np.testing.assert_array_equal(first[0], rng.standard_normal((2, 3), dtype=np.float32))
     np.testing.assert_array_equal(first[1], rng.integers(0, 7, size=(2, 4)))
+    np.testing.assert_array_equal(first[2], rng.integers(0, 256, size=(3, 5)))
+    np.testing.assert_array_equal(first[3], rng.integers(0, 128, size=(4, 40)))
+    np.testing.assert_array_equal(first[4], rng.integers(0, 2, size=(2, 2)))
+    assert all(a.dtype == np.float32 for a in first)
 
 
 def test_default_weights_do_not_depend_on_the_batch_size():

@@ -5,18 +5,12 @@ shapes."""
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pytest
-from keras_fixtures import array, cases
+from keras_fixtures import array, cases, predict_dtypes
 from shapecheck import check
 
 FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
-
-
-def decoded(values: dict) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(values["base64"]), "<f4").reshape(values["shape"])
 
 
 @pytest.mark.parametrize("case", FORWARD_CASES)
@@ -28,8 +22,9 @@ def test_forward_request_matches_keras_predict(case: dict) -> None:
         "weights": recorded["weights"], "return": "values"}})
     outputs = result["forward"]["outputs"]
     assert len(outputs) == len(recorded["outputs"])
+    assert [out["dtype"] for out in outputs] == predict_dtypes(recorded)
     for out, expected in zip(outputs, recorded["outputs"], strict=True):
-        want, got = array(expected), decoded(out["values"])
+        want, got = array(expected), array(out["values"])
         assert got.shape == want.shape
         scale = max(float(np.max(np.abs(want))), 1e-6)
         assert float(np.max(np.abs(got - want))) <= 1e-4 * scale, out["name"]
@@ -59,8 +54,9 @@ def assert_keras_json_forward_matches(case: dict) -> None:
         "return": "values"}})
     outputs = result["forward"]["outputs"]
     assert len(outputs) == len(recorded["outputs"])
+    assert [out["dtype"] for out in outputs] == predict_dtypes(recorded)
     for out, expected in zip(outputs, recorded["outputs"], strict=True):
-        want, got = array(expected), decoded(out["values"])
+        want, got = array(expected), array(out["values"])
         assert got.shape == want.shape
         assert float(np.max(np.abs(got - want))) <= 1e-4 * float(np.max(np.abs(want))), \
             out["name"]

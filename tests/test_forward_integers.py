@@ -6,6 +6,8 @@ tests/fixtures/*/layers/normalization.json, ``sn_after_*``."""
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 from shapecheck import check
@@ -72,23 +74,47 @@ def test_integer_lookup_indices_are_integers() -> None:
     np.testing.assert_array_equal(wrapped, np.trunc(plain))
 
 
+@pytest.mark.parametrize(("source", "dtype"), [
+    (DISCRETIZE, "int32"),  # Keras 3 gives bin indices as int32, on JAX and TensorFlow
+    ({"type": "IntegerLookup", "vocabulary": [3, 5, 7]}, "int64"),
+])
+def test_outputs_have_the_dtype_predict_gives(source: dict, dtype: str) -> None:
+    """Reported, and the values sent in it: integers in nested lists, base64 of that dtype."""
+    model = {"inputs": [4], "layers": [source, {"type": "Reshape", "target_shape": [2, 2]}]}
+    x = [[3, 5, 7, 9], [0.6, -1, 2, 0]]
+    (nested,) = check({"model": model, "forward": {"x": x, "return": "values"}}
+                      )["forward"]["outputs"]
+    assert nested["dtype"] == dtype
+    assert all(type(v) is int for row in nested["values"] for pair in row for v in pair)
+    encoded = {"dtype": "float32", "shape": [2, 4],
+               "base64": base64.b64encode(np.array(x, "<f4").tobytes()).decode()}
+    (packed,) = check({"model": model, "forward": {"x": encoded, "return": "values"}}
+                      )["forward"]["outputs"]
+    assert packed["values"]["dtype"] == dtype
+    unpacked = np.frombuffer(base64.b64decode(packed["values"]["base64"]), np.dtype(dtype))
+    assert unpacked.reshape(2, 2, 2).tolist() == nested["values"]
+
+
 def test_the_cast_to_integers_is_xla_s() -> None:
     """Toward zero, NaN to 0, saturated at the int32 range (in float32)."""
     layer = SpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
                                          "power_iterations": 1})
     y = np.array([2.7, -2.7, np.nan, np.inf, -np.inf, 3e9, -3e9, -0.3], np.float32)
-    (cast,) = layer.on_integer_inputs([y])
+    (cast,) = layer.on_integer_inputs([y], "int32")
     assert cast.tolist() == [2.0, -2.0, 0.0, 2**31, -(2**31), 2**31, -(2**31), 0.0]
     assert not np.signbit(cast[-1])  # an integer 0 has no sign
-    assert layer.integer_outputs([True]) and not layer.integer_outputs([False])
+    (cast,) = layer.on_integer_inputs([np.array([300.5, -2.7], np.float32)], "uint8")
+    assert cast.tolist() == [255.0, 0.0]  # saturated at the input dtype's range
+    assert layer.output_dtype(["int32"]) == "int32"
+    assert layer.output_dtype([None]) is None
 
 
 def test_tf_keras_2_gives_the_wrapped_layers_floats() -> None:
     layer = TfKerasSpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
                                                 "power_iterations": 1})
     y = np.array([2.7], np.float32)
-    assert layer.on_integer_inputs([y])[0] is y
-    assert not layer.integer_outputs([True])
+    assert layer.on_integer_inputs([y], "int64")[0] is y
+    assert layer.output_dtype(["int64"]) is None
 
 
 def test_unit_normalization_of_integers_is_refused_as_predict_fails() -> None:

@@ -336,6 +336,16 @@ def test_result_examples_keep_the_contract(spec, name: str) -> None:
     assert result["model"]["outputs"][0]["shape"] == layers[-1]["output_shapes"][0]
 
 
+def test_the_spec_names_every_dtype_of_the_engine(spec) -> None:
+    from shapecheck.arrays import DTYPES
+    from shapecheck.layers.base import INTEGER_DTYPES
+
+    schemas = spec["components"]["schemas"]
+    assert set(schemas["EncodedArray"]["properties"]["dtype"]["enum"]) == set(DTYPES)
+    assert set(schemas["ForwardOutput"]["properties"]["dtype"]["enum"]) == {
+        "float32", "bool", *INTEGER_DTYPES}
+
+
 def test_the_spec_names_every_diagnostic_code_the_engine_has(spec) -> None:
     from shapecheck import diagnostics
 

@@ -73,6 +73,23 @@ def test_a_check_with_fixes_and_a_forward_pass_conforms(http, server_url):
     assert_conforms("post", "/v1/check", response)
 
 
+@pytest.mark.parametrize(("dtype", "layer", "values"), [
+    ("bool", {"type": "Flatten"}, [[False, True, True, False]]),
+    ("uint8", {"type": "Flatten"}, [[0, 2, 255, 0]]),
+    ("int32", {"type": "Activation", "activation": "exponential"},
+     [[1.0, pytest.approx(7.389056), None, 1.0]]),  # exp(255) overflows float32
+])
+def test_outputs_of_every_dtype_conform(http, server_url, dtype, layer, values):
+    """Booleans and integers in nested lists, and null for what JSON cannot carry."""
+    model = {"layers": [{"type": "InputLayer", "shape": [4], "dtype": dtype}, layer]}
+    forward = {"x": [[0, 2, 255.5, 0]], "return": "values"}
+    response = http.post(f"{server_url}/v1/check", json={"model": model, "forward": forward})
+    assert response.status_code == 200, response.text
+    (output,) = response.json()["forward"]["outputs"]
+    assert output["values"] == values
+    assert_conforms("post", "/v1/check", response)
+
+
 @pytest.mark.parametrize(("request_kwargs", "status"), [
     ({"data": b"{nope"}, 400),
     ({"json": {"model": {"inputs": [4], "layers": [{"type": "Dense", "units": 0}]}}}, 422),

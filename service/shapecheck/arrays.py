@@ -16,8 +16,9 @@ import numpy as np
 
 from .errors import RequestInvalid
 
-DTYPES = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8", "uint8": "u1",
-          "float16": "<f2", "bool": "?"}
+DTYPES = {"float32": "<f4", "float64": "<f8", "float16": "<f2", "int8": "i1", "int16": "<i2",
+          "int32": "<i4", "int64": "<i8", "uint8": "u1", "uint16": "<u2", "uint32": "<u4",
+          "uint64": "<u8", "bool": "?"}
 FLOAT32_BYTES = 4
 NUMBER_KINDS = "biuf"  # numpy dtype kinds of booleans, integers and floats
 
@@ -101,13 +102,16 @@ def finite_float32(array: np.ndarray, path: str) -> np.ndarray:
     return array
 
 
-def encode(array: np.ndarray, as_base64: bool) -> Any:
-    """A response array in the request's encoding; in nested lists, NaN and infinities (which
-    JSON cannot carry) become null."""
+def encode(array: np.ndarray, as_base64: bool, dtype: str = "float32") -> Any:
+    """A response array of float32 values in the request's encoding, as ``dtype`` (a name in
+    ``DTYPES``: an integer or boolean dtype for values that are integers, or 0 and 1); in
+    nested lists, NaN and infinities (which JSON cannot carry) become null."""
+    if dtype != "float32":
+        array = array.astype(DTYPES[dtype])
     if as_base64:
-        data = np.ascontiguousarray(array, dtype="<f4")
-        return {"dtype": "float32", "shape": list(array.shape),
+        data = np.ascontiguousarray(array, dtype=DTYPES[dtype])
+        return {"dtype": dtype, "shape": list(array.shape),
                 "base64": base64.b64encode(data.tobytes()).decode()}
-    if np.all(np.isfinite(array)):
+    if array.dtype.kind != "f" or np.all(np.isfinite(array)):
         return array.tolist()
     return np.where(np.isfinite(array), array, None).tolist()

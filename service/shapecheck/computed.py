@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import LayerInputIncompatible
-from .graph import Call, Propagation, TensorRef
+from .graph import Call, ModelGraph, Propagation, TensorRef
 from .layers.base import Layer, Shapes, Weight
 from .shapes import Shape, format_shape
 
@@ -70,20 +70,24 @@ def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
     return None
 
 
-def integer_tensors(prop: Propagation) -> set[TensorRef]:
-    """The tensors Keras holds as integers (``Layer.integer_outputs``): indices of a
-    Discretization or a lookup, and what the layers that keep integers make of them."""
-    integers: set[TensorRef] = set()
+def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
+    """The tensors Keras holds as integers or booleans, by dtype name (``Layer.output_dtype``):
+    model inputs declared so, indices of a Discretization or a lookup, and what the layers that
+    keep them make of them. Every other tensor is float32."""
+    dtypes = {TensorRef(i.name): i.dtype for i in graph.inputs if i.dtype is not None}
     outputs = prop.outputs_by_call()
     for call in prop.order:
-        if prop.states[call.layer].layer.integer_outputs([r in integers for r in call.inputs]):
-            integers.update(outputs[call.layer, call.index])
-    return integers
+        dtype = prop.states[call.layer].layer.output_dtype([dtypes.get(r) for r in call.inputs])
+        if dtype is not None:
+            dtypes.update(dict.fromkeys(outputs[call.layer, call.index], dtype))
+    return dtypes
 
 
-def reads_integers(call: Call, integers: set[TensorRef]) -> bool:
-    """Whether every input of ``call`` is an integer tensor (``integer_tensors``)."""
-    return bool(call.inputs) and all(ref in integers for ref in call.inputs)
+def dtype_read(call: Call, dtypes: Mapping[TensorRef, str]) -> str | None:
+    """The dtype of ``call``'s first input where every input is an integer or a boolean
+    tensor (``tensor_dtypes``); None where one is a float."""
+    read = [dtypes.get(ref) for ref in call.inputs]
+    return read[0] if read and all(read) else None
 
 
 def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:

@@ -14,6 +14,7 @@ from typing import Any
 from . import diagnostics as diag
 from . import limits
 from .analysis import Analysis, analyse
+from .computed import tensor_dtypes
 from .data import check_data
 from .diagnostics import Diagnostic
 from .fixes import attach_fixes
@@ -78,13 +79,14 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
     layers = [layer_json(state, costs) for state in prop.states.values()]
     totals = totals_json(layers, request.batch_size, prop)
     diagnostics = sorted(analysis.diagnostics, key=severity_rank)
+    dtypes = tensor_dtypes(graph, prop)
     return {
         "ok": analysis.ok,
         "model": {
             "name": graph.name,
             "format": graph.format,
-            "inputs": [{"name": i.name, "shape": list(i.shape)} for i in graph.inputs],
-            "outputs": [{"name": ref.layer, "shape": maybe_list(prop.tensors.get(ref))}
+            "inputs": [tensor_json(i.name, i.shape, i.dtype) for i in graph.inputs],
+            "outputs": [tensor_json(ref.layer, maybe_list(prop.tensors.get(ref)), dtypes.get(ref))
                         for ref in graph.outputs],
         },
         "layers": layers,
@@ -92,6 +94,12 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
         "diagnostics": [d.to_json() for d in diagnostics],
         "summary": render_summary(graph.name, layers, totals, functional=not is_chain(graph)),
     }
+
+
+def tensor_json(name: str, shape: tuple | list | None, dtype: str | None) -> dict[str, Any]:
+    """A model input or output; ``dtype`` only where Keras holds it as integers or booleans."""
+    tensor = {"name": name, "shape": None if shape is None else list(shape)}
+    return tensor if dtype is None else {**tensor, "dtype": dtype}
 
 
 def severity_rank(d: Diagnostic) -> tuple[int, bool]:

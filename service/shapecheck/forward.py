@@ -51,7 +51,7 @@ from .graph import (
     propagate,
 )
 from .initializers import WeightCache, default_weights
-from .layers.base import Layer, Mask
+from .layers.base import Layer, Mask, integer_values
 from .layers.core import Embedding, Opaque
 from .lru import LRU
 from .shapes import Shape, format_shape
@@ -92,12 +92,13 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
     call_outputs = prop.outputs_by_call()
-    values: dict[TensorRef, Array] = {TensorRef(n): np.asarray(a, dtype=np.float32)
-                                      for n, a in inputs.items()}
+    dtypes = computed.tensor_dtypes(graph, prop)
+    values: dict[TensorRef, Array] = {
+        TensorRef(i.name): keras_input(np.asarray(inputs[i.name], dtype=np.float32), i.dtype)
+        for i in graph.inputs}
     masks: dict[TensorRef, Array] = {TensorRef(n): m for n, m in (input_masks or {}).items()
                                      if m is not None}
     undeclared: dict[TensorRef, Undeclared] = {}
-    integers = computed.integer_tensors(prop)
     for step, call in enumerate(prop.order):
         if deadline is not None:
             deadline.check(call.layer)
@@ -116,8 +117,9 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
                                       options, bool(call.masks))
         refs = call_outputs[call.layer, call.index]
-        if computed.reads_integers(call, integers):
-            outputs = on_integer_inputs(declared, outputs)
+        read = computed.dtype_read(call, dtypes)
+        if read is not None:
+            outputs = on_integer_inputs(declared, outputs, read)
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
@@ -135,11 +137,27 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
             {ref: masks[ref] for ref in graph.outputs if ref in masks})
 
 
-def on_integer_inputs(layer: Layer, outputs: list[Array]) -> list[Array]:
-    """The outputs as Keras computes them from integer tensors (``Layer.on_integer_inputs``),
-    or a 422 where predict fails on them."""
+def keras_input(values: Array, dtype: str | None) -> Array:
+    """A model input's values as Keras converts them to its integer or boolean ``dtype``
+    (toward zero, saturated; nonzero is True), kept in float32."""
+    if dtype is None:
+        return values
+    if dtype == "bool":
+        return (values != 0).astype(np.float32)
+    return integer_values(values, dtype)
+
+
+def on_integer_inputs(layer: Layer, outputs: list[Array], dtype: str) -> list[Array]:
+    """The outputs as Keras computes them from integer tensors of ``dtype``
+    (``Layer.on_integer_inputs``), or a 422 where predict fails on them or reads booleans."""
+    if dtype == "bool":
+        if layer.integer_caveat() is None:
+            return outputs
+        raise cannot_run(layer, "reads booleans, and Keras 3 computes otherwise on them "
+                                f"(it {layer.integer_caveat()}, in bool), which the forward "
+                                "pass does not follow")
     try:
-        return layer.on_integer_inputs(outputs)
+        return layer.on_integer_inputs(outputs, dtype)
     except NotImplementedError as exc:
         raise cannot_run(layer, f"cannot run on integer tensors: {exc}") from None
 
@@ -404,7 +422,7 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     for item in data.values():
         budget.check_bytes(item.path, arrays.float32_bytes(item.shape), limits)
     shapes = {name: item.shape for name, item in data.items()}
-    concrete = replace(graph, inputs=[ModelInput(i.name, shapes[i.name]) for i in graph.inputs])
+    concrete = replace(graph, inputs=[replace(i, shape=shapes[i.name]) for i in graph.inputs])
     key = model_key(concrete)
     prop, computed_shapes, needed = shapes_and_costs(concrete, shapes, key)
     given = given_weights(prop, options.weights)
@@ -419,8 +437,10 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     with np.errstate(all="ignore"):  # overflows show in the outputs' stats (nonfinite)
         outputs = run_forward(concrete, prop, inputs, weights, deadline, key)
     as_base64 = uses_base64(options.x)
+    dtypes = computed.tensor_dtypes(concrete, prop)
     return {
-        "outputs": [output_json(ref, outputs[ref], options.returns == "values", as_base64)
+        "outputs": [output_json(ref, outputs[ref], dtypes.get(ref, "float32"),
+                                options.returns == "values", as_base64)
                     for ref in graph.outputs],
         "layers": layers_json(prop, computed_shapes),
         "estimate": needed.to_json(),
@@ -438,7 +458,8 @@ def model_key(graph: ModelGraph) -> Hashable | None:
         if config is None or call.options or call.masks:
             return None
         calls.append((call.layer, call.index, tuple(call.inputs), config))
-    return (tuple(calls), tuple((i.name, i.shape) for i in graph.inputs), tuple(graph.outputs))
+    return (tuple(calls), tuple((i.name, i.shape, i.dtype) for i in graph.inputs),
+            tuple(graph.outputs))
 
 
 Setup = tuple[Propagation, dict[TensorRef, Shape | None], budget.Estimate]
@@ -578,30 +599,64 @@ def propagate_data(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagatio
 def decode_inputs(graph: ModelGraph, data: Mapping[str, InputData],
                   seed: int) -> dict[str, Array]:
     """The request's arrays decoded, or seeded random data (``random_inputs``)."""
-    layouts = {name: (item.shape, index_range(graph, name))
+    dtypes = {i.name: i.dtype for i in graph.inputs}
+    layouts = {name: (item.shape, index_range(graph, name), dtypes[name])
                for name, item in data.items() if item.value is None}
     drawn = dict(zip(layouts, random_inputs(tuple(layouts.values()), seed), strict=True))
-    return {name: drawn[name] if item.value is None else arrays.decode(item.value, item.path)
+    return {name: drawn[name] if item.value is None
+            else in_dtype_range(arrays.decode(item.value, item.path), dtypes[name], item.path)
             for name, item in data.items()}
+
+
+def in_dtype_range(values: Array, dtype: str | None, path: str) -> Array:
+    """``values``, refused where an input of an integer ``dtype`` cannot hold them: Keras 3
+    saturates them, tf.keras 2 wraps them around."""
+    if dtype is None or dtype == "bool" or not values.size:
+        return values
+    bounds, truncated = np.iinfo(dtype), np.trunc(values)
+    low, high = float(truncated.min()), float(truncated.max())
+    if low < bounds.min or high > bounds.max:
+        raise RequestInvalid({path: [
+            f"holds values from {low:g} to {high:g}, but the model input is {dtype}, which "
+            f"holds {bounds.min} to {bounds.max}: Keras converts the others differently on "
+            "each backend (saturated or wrapped around). Give values in that range."]})
+    return values
 
 
 RANDOM_INPUTS = WeightCache(max_entries=4, max_bytes=64 * 1024 * 1024)
 
 
-def random_inputs(layouts: tuple[tuple[Shape, int | None], ...], seed: int) -> list[Array]:
-    """Seeded random data for inputs of these (shape, index range) layouts: standard normal,
-    or integer indices below the range for an input only Embedding layers read. Its own
-    stream, so that the weights do not depend on the batch size. Read-only and cached, as
-    the default weights are: repeated requests skip the drawing."""
+RANDOM_INTEGERS = 256
+"""Seeded random data for an integer input holds integers below this (pixel values, say)."""
+
+
+def random_inputs(layouts: tuple[tuple[Shape, int | None, str | None], ...],
+                  seed: int) -> list[Array]:
+    """Seeded random data for inputs of these (shape, index range, dtype) layouts: integer
+    indices below the range for an input only Embedding layers read; else for an integer or
+    boolean input, integers below ``RANDOM_INTEGERS`` (or the dtype's maximum) or 0 and 1;
+    else standard normal. Its own stream, so that the weights do not depend on the batch
+    size. Read-only and cached, as the default weights are: repeated requests skip the
+    drawing."""
 
     def draw() -> dict[str, list[Array]]:
         rng = np.random.default_rng([1, seed])
         return {"inputs": [
-            rng.standard_normal(shape, dtype=np.float32) if vocabulary is None
-            else rng.integers(0, vocabulary, size=shape).astype(np.float32)
-            for shape, vocabulary in layouts]}
+            rng.standard_normal(shape, dtype=np.float32) if bound is None
+            else rng.integers(0, bound, size=shape).astype(np.float32)
+            for shape, bound in ((shape, integer_bound(vocabulary, dtype))
+                                 for shape, vocabulary, dtype in layouts)]}
 
     return RANDOM_INPUTS.get((seed, layouts), draw)["inputs"]
+
+
+def integer_bound(vocabulary: int | None, dtype: str | None) -> int | None:
+    """The integers random data of an input holds are below this; None for floats."""
+    if vocabulary is not None:
+        return vocabulary
+    if dtype is None:
+        return None
+    return 2 if dtype == "bool" else min(RANDOM_INTEGERS, int(np.iinfo(dtype).max) + 1)
 
 
 def index_range(graph: ModelGraph, name: str) -> int | None:
@@ -652,13 +707,14 @@ def decode_weights(given: Mapping[str, list[Any]]) -> dict[str, list[Array]]:
 
 
 # -- the response -----------------------------------------------------------------------------
-def output_json(ref: TensorRef, value: Array, with_values: bool,
+def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
                 as_base64: bool) -> dict[str, Any]:
+    """One model output; ``dtype``: the one predict gives it (``computed.tensor_dtypes``)."""
     out: dict[str, Any] = {"name": ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}",
-                           "shape": list(value.shape), "dtype": "float32",
+                           "shape": list(value.shape), "dtype": dtype,
                            "stats": stats(value)}
     if with_values:
-        out["values"] = arrays.encode(value, as_base64)
+        out["values"] = arrays.encode(value, as_base64, dtype)
     return out
 
 

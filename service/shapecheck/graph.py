@@ -85,6 +85,9 @@ def mask_tensors(call: Call) -> list[TensorRef]:
 class ModelInput:
     name: str
     shape: Shape  # batched: the batch axis first
+    dtype: str | None = None
+    """The integer or boolean dtype Keras gives the input's tensor (``formats.common.
+    input_dtype``), or None for floats."""
 
 
 @dataclass

@@ -33,7 +33,7 @@ def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
             *large_flatten_dense(graph, prop), *full_dropout(graph),
             *shape_changing_activations(prop), *attention_across_batch(prop),
             *declared_shapes_that_differ(prop), *empty_tensors(graph, prop),
-            *integer_inputs(prop)]
+            *integer_inputs(graph, prop)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -351,16 +351,17 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
     return True
 
 
-def integer_inputs(prop: Propagation) -> list[Diagnostic]:
+def integer_inputs(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     """Where a layer that computes otherwise on integers (``Layer.integer_caveat``) reads
-    integer tensors: a Discretization's or a lookup's indices, which Keras leaves as they are,
-    so that a normalisation truncates what it normalises. Once per layer."""
-    integers = computed.integer_tensors(prop)
+    integer tensors: a Discretization's or a lookup's indices, or an integer model input,
+    which Keras leaves as they are, so that a normalisation truncates what it normalises.
+    Once per layer."""
+    dtypes = computed.tensor_dtypes(graph, prop)
     notes, seen = [], set()
     for call in prop.order:
         layer = prop.states[call.layer].layer
         caveat = layer.integer_caveat()
-        if caveat is None or call.layer in seen or not computed.reads_integers(call, integers):
+        if caveat is None or call.layer in seen or computed.dtype_read(call, dtypes) is None:
             continue
         seen.add(call.layer)
         sources = " and ".join(f"'{ref.layer}'" for ref in call.inputs)

@@ -172,7 +172,8 @@ def input_tensors(doc: dict[str, Any], dtype: str | None = None) -> dict[str, An
     spec = doc.get("inputs")
     if spec is None:
         return {e.get("name") or "input": keras.Input(
-            shape=e.get("shape"), batch_shape=e.get("batch_shape"), name=e.get("name") or "input")
+            shape=e.get("shape"), batch_shape=e.get("batch_shape"), name=e.get("name") or "input",
+            dtype=e.get("dtype"))
             for e in doc["layers"] if e["type"] == "InputLayer"}
     named = spec if isinstance(spec, dict) else {"input": spec}
     return {name: keras.Input(shape=tuple(shape), name=name, dtype=dtype)
@@ -277,8 +278,12 @@ def forward_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -
     ys = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)
     ys = ys if isinstance(ys, list) else [ys]
     names = [t.name.split(":")[0] for t in model.inputs]
-    return {"x": {n: encode(x) for n, x in zip(names, xs, strict=True)},
-            "weights": weights, "outputs": [encode(y) for y in ys]}
+    out = {"x": {n: encode(x) for n, x in zip(names, xs, strict=True)},
+           "weights": weights, "outputs": [encode(y) for y in ys]}
+    dtypes = [str(np.asarray(y).dtype) for y in ys]
+    if set(dtypes) != {"float32"}:  # integers or booleans: their values are kept as float32
+        out["output_dtypes"] = dtypes
+    return out
 
 
 def draw_weights(model: Any, rng: np.random.Generator) -> dict[str, list[dict[str, Any]]]:
@@ -312,6 +317,8 @@ def input_data(tensor: Any, batch: int, rng: np.random.Generator, spec: dict) ->
     shape = (batch, *tensor.shape[1:])
     if spec.get("int_inputs"):
         return rng.integers(0, spec["int_inputs"], size=shape).astype(np.float32)
+    if spec.get("x_range"):  # floats with fractions, which an integer input truncates
+        return rng.uniform(*spec["x_range"], size=shape).astype(np.float32)
     x = rng.standard_normal(shape).astype(np.float32)
     if spec.get("masked_steps") is not None:
         # About a third of the time steps (axis 1) hold ``masked_steps`` in every feature: the

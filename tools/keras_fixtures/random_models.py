@@ -809,7 +809,8 @@ def main() -> None:
         cases.append(recorded)
     path = args.out.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"keras_version": keras.__version__, "seed": args.seed, "cases": cases}
+    document = {"keras_version": keras.__version__, "seed": args.seed,
+                "output_dtypes_recorded": True, "cases": cases}
     path.write_text("{\n" + ",\n".join(
         f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in document.items()
         if k != "cases") + ',\n"cases": [\n' + ",\n".join(

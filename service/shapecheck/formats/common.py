@@ -12,7 +12,7 @@ from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid, prefixed
 from ..graph import Unresolved
 from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
-from ..layers.base import Layer
+from ..layers.base import INTEGER_DTYPES, Layer
 from ..layers.core import Opaque
 
 # Layers that would run code from the request: never evaluated.
@@ -25,6 +25,20 @@ CODE_LAYERS = {
     "FlaxLayer": "runs a Flax module",
     "TFSMLayer": "runs a TensorFlow SavedModel",
 }
+
+JAX_DTYPES = {"int64": "int32", "uint64": "uint32"}
+"""Keras 3 on JAX (with JAX's 64-bit types off, its default) holds these in 32 bits."""
+
+
+def input_dtype(declared: Any, flavour: str) -> str | None:
+    """The integer or boolean dtype predict gives a model input declared with Keras' ``dtype``
+    (a name, or Keras 3's DTypePolicy config): Keras 3 on JAX holds 64-bit integers in 32
+    bits, tf.keras 2 (flavour ``keras2``) keeps them. None for floats, strings and the rest."""
+    if isinstance(declared, Mapping):
+        declared = (declared.get("config") or {}).get("name")
+    if not isinstance(declared, str) or (declared not in INTEGER_DTYPES and declared != "bool"):
+        return None
+    return declared if flavour == "keras2" else JAX_DTYPES.get(declared, declared)
 
 
 def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[Layer] | None:

@@ -48,7 +48,7 @@ from ..graph import (
 )
 from ..layers.base import Layer
 from ..layers.tf_keras import TF_KERAS_VARIANTS
-from .common import make_layer
+from .common import input_dtype, make_layer
 from .keras_nested import NestedModel
 from .keras_ops import TF_FUNCTIONS, KerasOperation, is_binary, is_supported
 from .naming import AutoNamer
@@ -366,12 +366,14 @@ class KerasLoader:
 
     def input_of(self, entry: Entry) -> ModelInput:
         config, where = entry.config, entry.where.child("config")
+        dtype = input_dtype(config.get("dtype"), self.flavour)
         for key in ("batch_shape", "batch_input_shape"):
             if config.get(key) is not None:
-                return ModelInput(entry.name, parse_shape(config[key], where.child(key).path))
+                return ModelInput(entry.name, parse_shape(config[key], where.child(key).path),
+                                  dtype)
         key = "shape" if config.get("shape") is not None else "input_shape"
         shape = parse_shape(config.get(key), where.child(key).path)
-        return ModelInput(entry.name, (config.get("batch_size"), *shape))
+        return ModelInput(entry.name, (config.get("batch_size"), *shape), dtype)
 
     # -- inbound nodes ------------------------------------------------------------------------
     def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Call]:

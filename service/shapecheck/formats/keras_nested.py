@@ -61,7 +61,7 @@ class NestedModel(RunsWithMasks):
                 "Call the model with one tensor per model input.")
         for model_input, shape in zip(declared, inputs, strict=True):
             self.check_compatible(model_input, shape)
-        return replace(self.graph, inputs=[ModelInput(i.name, shape)
+        return replace(self.graph, inputs=[replace(i, shape=shape)
                                            for i, shape in zip(declared, inputs, strict=True)])
 
     def check_compatible(self, model_input: ModelInput, shape: Shape) -> None:

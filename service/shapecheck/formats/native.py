@@ -21,7 +21,7 @@ from ..fields import ShapeField
 from ..graph import MASK_ARGUMENTS, NEW_TENSOR_REF, Call, ModelGraph, ModelInput, TensorRef
 from ..layers.base import Layer
 from ..shapes import Shape
-from .common import canonical_name, declared_args, make_layer
+from .common import canonical_name, declared_args, input_dtype, make_layer
 from .naming import AutoNamer
 
 RESERVED = ("type", "name", "inputs", "call")
@@ -163,10 +163,12 @@ def declared_inputs(doc: Mapping[str, Any], entries: list[dict[str, Any]],
 
 def input_layer(entry: dict[str, Any], i: int) -> ModelInput:
     name = entry.get("name") or DEFAULT_INPUT
+    dtype = input_dtype(entry.get("dtype"), "keras3")
     if entry.get("batch_shape") is not None:
-        return ModelInput(name, parse_shape(entry["batch_shape"], f"model.layers.{i}.batch_shape"))
+        return ModelInput(name, parse_shape(entry["batch_shape"], f"model.layers.{i}.batch_shape"),
+                          dtype)
     shape = parse_shape(entry.get("shape", entry.get("input_shape")), f"model.layers.{i}.shape")
-    return ModelInput(name, (entry.get("batch_size"), *shape))
+    return ModelInput(name, (entry.get("batch_size"), *shape), dtype)
 
 
 def first_layer_input(entry: dict[str, Any], notes: list[Diagnostic]) -> ModelInput | None:

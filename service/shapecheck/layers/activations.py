@@ -65,9 +65,9 @@ class ReLU(ActivationLayer):
         return activations.relu(x, self.args.negative_slope, self.args.max_value,
                                 self.args.threshold)
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """Integers stay integers but for a negative slope, which scales them."""
-        return not self.args.negative_slope and super().integer_outputs(integers)
+        return None if self.args.negative_slope else super().output_dtype(dtypes)
 
 
 @register

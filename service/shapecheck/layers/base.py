@@ -40,15 +40,19 @@ Mask = np.ndarray | None
 """A Keras mask: booleans over the leading axes of a tensor (batch, steps), False where a step
 is padding; None for a tensor without one."""
 Shapes = Sequence[Shape]
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64",
+                            "uint8", "uint16", "uint32", "uint64"})
+"""The integer dtypes Keras tensors may have; with ``bool`` the dtypes it leaves as they are."""
 
 
-def int32_values(values: Array, rounding: Callable[[Array], Array] = np.trunc) -> Array:
-    """Float values as Keras 3 on JAX makes them int32 (XLA's conversion), kept in float32:
-    by ``rounding`` (toward zero for a cast), NaN to 0, saturated at the int32 range, and no
-    negative zeros (an integer 0 has no sign)."""
-    finite = np.nan_to_num(values, nan=0.0, posinf=INT32_MAX, neginf=INT32_MIN)
-    return (np.clip(rounding(finite), INT32_MIN, INT32_MAX) + 0.0).astype(np.float32)
+def integer_values(values: Array, dtype: str,
+                   rounding: Callable[[Array], Array] = np.trunc) -> Array:
+    """Float values as Keras 3 on JAX makes them integers of ``dtype`` (XLA's conversion),
+    kept in float32: by ``rounding`` (toward zero for a cast), NaN to 0, saturated at the
+    dtype's range, and no negative zeros (an integer 0 has no sign)."""
+    bounds = np.iinfo(dtype)
+    finite = np.nan_to_num(values, nan=0.0, posinf=bounds.max, neginf=bounds.min)
+    return (np.clip(rounding(finite), bounds.min, bounds.max) + 0.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -137,12 +141,12 @@ class Layer:
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
     keeps_integers: ClassVar[bool] = False
-    """Keras gives integer inputs back as integers of the values it computes on floats: layers
-    that move, select or compare values (reshaping, dropout at inference, max pooling, ReLU).
-    Keras casts floating inputs to the layer's dtype and leaves integer ones as they are; the
-    forward pass computes in float32 and tracks which tensors Keras holds as integers
-    (``integer_outputs``), for the layers that compute other values on them
-    (``on_integer_inputs``)."""
+    """Keras gives integer (and boolean) inputs back in their dtype, of the values it computes
+    on floats: layers that move, select or compare values (reshaping, dropout at inference,
+    max pooling, ReLU). Keras casts floating inputs to the layer's dtype and leaves the others
+    as they are; the forward pass computes in float32 and tracks the dtype of the tensors Keras
+    holds as integers or booleans (``output_dtype``), for the layers that compute other values
+    on integers (``on_integer_inputs``) and for the dtype of the model's outputs."""
     Args: ClassVar[type[Schema]] = LayerArgs
     _arg_names: ClassVar[tuple[str, ...]] = ()
     _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
@@ -331,15 +335,15 @@ class Layer:
         return 0
 
     # -- forward kernel -----------------------------------------------------------------------
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
-        """Whether Keras' outputs are integer tensors, ``integers[i]`` telling whether input
-        ``i`` is one (``keeps_integers``, or a layer that makes indices)."""
-        return self.keeps_integers and bool(integers) and all(integers)
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        """The integer or boolean dtype of Keras' outputs, or None for floats; ``dtypes[i]``
+        is that of input ``i`` (``keeps_integers``, or a layer that makes indices)."""
+        return dtypes[0] if self.keeps_integers and dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
-        """The outputs Keras computes when every input is an integer tensor, from those the
-        kernel computed on their values in float32: the same, but where Keras computes
-        otherwise on integers (``integer_caveat`` says how)."""
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+        """The outputs Keras computes when every input is an integer tensor (of ``dtype``, the
+        first's), from those the kernel computed on their values in float32: the same, but
+        where Keras computes otherwise on integers (``integer_caveat`` says how)."""
         return outputs
 
     def integer_caveat(self) -> str | None:

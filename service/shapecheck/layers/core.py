@@ -369,9 +369,9 @@ class Activation(Layer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         return activations.get(self.args.activation)(x)
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """relu and linear keep integers; the other activations compute floats."""
-        return self.args.activation in ("relu", "linear") and super().integer_outputs(integers)
+        return super().output_dtype(dtypes) if self.args.activation in ("relu", "linear") else None
 
 
 @register

@@ -33,7 +33,7 @@ from .base import (
     Weight,
     explain_params,
     inner_layer,
-    int32_values,
+    integer_values,
     register,
 )
 from .conv import DepthwiseConv
@@ -43,9 +43,9 @@ TRUNCATES_NORMALISED = ("casts the values it normalises back to their integer dt
                         "them toward zero (most become 0, 1 or -1)")
 
 
-def truncated(outputs: list[Array]) -> list[Array]:
-    """Keras 3's cast of float outputs to an integer input's dtype (int32 on JAX)."""
-    return [int32_values(y) for y in outputs]
+def truncated(outputs: list[Array], dtype: str) -> list[Array]:
+    """Keras 3's cast of float outputs to an integer input's ``dtype``."""
+    return [integer_values(y, dtype) for y in outputs]
 
 
 class Axes(fields.Field):
@@ -261,9 +261,9 @@ class LayerNormalization(Normalizing):
         mean = x.mean(axis=axes, keepdims=True)
         return scale_and_shift(x, mean, variance, self.args.epsilon, gamma, beta)
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
-        return truncated(outputs)
+        return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
         return TRUNCATES_NORMALISED
@@ -287,7 +287,7 @@ class TfKerasLayerNormalization(LayerNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:
@@ -383,12 +383,12 @@ class RMSNormalization(Normalizing):
         # Keras broadcasts the scale as it is, without reshaping it to the normalised axes.
         return x / np.sqrt(mean_square + np.float32(self.args.epsilon)) * weights[0]
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """Keras casts the normalised values to the input's dtype."""
-        return bool(integers) and all(integers)
+        return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
-        return truncated(outputs)
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+        return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
         return TRUNCATES_NORMALISED
@@ -475,9 +475,9 @@ class GroupNormalization(Normalizing):
         y = scale_and_shift(grouped, mean, variance, self.args.epsilon, gamma, beta)
         return y.reshape(x.shape)
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
-        return truncated(outputs)
+        return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
         return TRUNCATES_NORMALISED
@@ -516,7 +516,7 @@ class UnitNormalization(Normalizing):
         return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
 
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         raise NotImplementedError("Keras 3 takes the inverse square root of the integers "
                                   "themselves, which predict cannot do ('rsqrt does not "
                                   "accept' integers)")
@@ -533,7 +533,7 @@ class TfKerasUnitNormalization(UnitNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:
@@ -616,12 +616,12 @@ class SpectralNormalization(Layer):
         by_index = dict(zip(self.layout(inner), weights, strict=True))
         return self.layer.forward(inputs, [by_index[i] for i in range(len(inner))])
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """Keras 3 casts the wrapped layer's output to the input's dtype."""
-        return bool(integers) and all(integers)
+        return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
-        return truncated(outputs)
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+        return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
         return ("casts the outputs of the layer it wraps to their integer dtype, truncating "
@@ -646,11 +646,11 @@ class TfKerasSpectralNormalization(SpectralNormalization):
     inner_variants = TF_KERAS_VARIANTS
     WRAPPABLE = "Dense, Conv1D/2D/3D, Conv2DTranspose, EinsumDense or Embedding"
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """tf.keras 2 gives the wrapped layer's (float) output as it is."""
-        return False
+        return None
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:

@@ -247,9 +247,9 @@ class GlobalPooling(Layer):
         reduce = getattr(np, self.reduction)
         return reduce(x, axis=self.spatial_axes, keepdims=self.args.keepdims)
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """The maximum of integers is one of them; their mean is a float."""
-        return self.reduction == "max" and super().integer_outputs(integers)
+        return super().output_dtype(dtypes) if self.reduction == "max" else None
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape = inputs[0]

@@ -439,9 +439,12 @@ class Discretization(Encoding):
         boundaries = self.args.bin_boundaries
         return len(boundaries) + 1 if boundaries is not None else self.args.num_bins
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
-        """Bin indices are integer tensors (int64; int32 on JAX)."""
-        return self.output_mode == "int"
+    index_dtype = "int32"
+    """The dtype of the bin indices (Keras 3, on either backend)."""
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        """Bin indices are integer tensors."""
+        return self.index_dtype if self.output_mode == "int" else None
 
     def output_shape(self, shape: Shape) -> Shape:
         if self.output_mode == "int":
@@ -1606,9 +1609,10 @@ class IntegerLookup(Lookup):
                                            "up integers")
         super().__init__(name, args)
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
-        """Indices, or the tokens an inverted lookup gives back, are integer tensors."""
-        return self.output_mode == "int"
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        """Indices, the tokens an inverted lookup gives back, and their one-hot, multi-hot
+        and count encodings are int64 tensors; TF-IDF weights are floats."""
+        return None if self.output_mode == "tf_idf" else "int64"
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         tokens = self.tokens()
@@ -2068,7 +2072,9 @@ class TfKerasCategoryEncoding(TfKerasEncoding, CategoryEncoding):
 
 @tf_keras_variant
 class TfKerasDiscretization(TfKerasEncoding, Discretization):
-    """Discretization as tf.keras 2 computes it (at most rank-2 outputs)."""
+    """Discretization as tf.keras 2 computes it (at most rank-2 outputs, int64 indices)."""
+
+    index_dtype = "int64"
 
     def check_sorted(self, boundaries: Array) -> None:
         """TensorFlow's ``Bucketize`` takes increasing boundaries only."""
@@ -2092,6 +2098,10 @@ class TfKerasStringLookup(TfKerasEncoding, StringLookup):
 @tf_keras_variant
 class TfKerasIntegerLookup(TfKerasEncoding, IntegerLookup):
     """IntegerLookup as tf.keras 2 computes it (at most rank-2 outputs)."""
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        """Indices (or tokens) are int64 tensors; tf.keras 2 encodes them as floats."""
+        return "int64" if self.output_mode == "int" else None
 
     def idf_vector(self, depth: int) -> Array:
         raise NotImplementedError(

@@ -21,7 +21,7 @@ from marshmallow import fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Int, IntTuple, PositiveInt, ShapeField
 from ..shapes import DATA_FORMATS, Dim, Shape, format_shape, num_elements, spatial_axes
-from .base import Array, Layer, LayerArgs, Shapes, int32_values, register
+from .base import Array, Layer, LayerArgs, Shapes, integer_values, register
 from .conv import SPATIAL_NAMES, require_feature_maps
 from .tf_keras import tf_keras_variant
 
@@ -477,11 +477,11 @@ class UpSampling2D(UpSampling):
                 x = np.moveaxis(np.tensordot(x, matrix, axes=([axis], [0])), -1, axis)
         return x
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 (``jax.image.resize``) rounds interpolated integers, ties to even."""
         if self.args.interpolation == "nearest":
             return outputs
-        return [int32_values(y, np.round) for y in outputs]
+        return [integer_values(y, dtype, np.round) for y in outputs]
 
     def integer_caveat(self) -> str | None:
         if self.args.interpolation == "nearest":
@@ -513,11 +513,11 @@ class TfKerasUpSampling2D(UpSampling2D):
     def has_unknown_size(self, shape: Shape) -> bool:
         return any(shape[axis] is None for axis in self.axes)
 
-    def integer_outputs(self, integers: Sequence[bool]) -> bool:
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """tf.keras 2 interpolates integers into floats."""
-        return self.args.interpolation == "nearest" and super().integer_outputs(integers)
+        return super().output_dtype(dtypes) if self.args.interpolation == "nearest" else None
 
-    def on_integer_inputs(self, outputs: list[Array]) -> list[Array]:
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:

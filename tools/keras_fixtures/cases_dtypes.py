@@ -1,0 +1,46 @@
+"""Model inputs of integer and boolean dtypes: predict converts the float data it is given
+(toward zero; nonzero is True), layers that keep integers give them back in the input's dtype
+(Keras 3 on JAX holds int64 as int32), and Keras 3's normalisations and SpectralNormalization
+cast what they compute to it, where tf.keras 2 computes on floats. ``x_range`` draws floats
+with fractions, which the conversion truncates; ``output_dtypes`` records predict's dtypes."""
+
+from build import case, tf_keras_2_cases
+
+
+def typed(case_id: str, shape: list, dtype: str, *layers: dict, **extra: object) -> dict:
+    """A Sequential case whose input is an InputLayer of ``dtype``."""
+    entry = {"type": "InputLayer", "name": "x", "shape": shape, "dtype": dtype}
+    return case(case_id, None, [entry, *layers], forward=True, **extra)
+
+
+SIGNED = {"x_range": [-5.0, 5.0]}
+PIXELS = {"x_range": [0.0, 255.9]}
+
+CASES = [
+    typed("int32_dense", [4], "int32", {"type": "Dense", "units": 3}, **SIGNED),
+    typed("int64_reshape", [4], "int64", {"type": "Reshape", "target_shape": [2, 2]}, **SIGNED),
+    typed("int8_relu", [6], "int8", {"type": "ReLU"}, x_range=[-100.0, 100.0]),
+    typed("int32_layer_norm", [6], "int32", {"type": "LayerNormalization"}, **SIGNED),
+    typed("int32_rms_norm", [6], "int32", {"type": "RMSNormalization"}, **SIGNED),
+    typed("int32_max_pool_sn", [4, 3], "int32", {"type": "MaxPooling1D", "pool_size": 2},
+          {"type": "Flatten"},
+          {"type": "SpectralNormalization", "layer": {"type": "Dense", "units": 3}}, **SIGNED),
+    typed("uint8_rescaling_conv", [5, 5, 2], "uint8", {"type": "Rescaling", "scale": 1 / 255},
+          {"type": "Conv2D", "filters": 3, "kernel_size": 2}, **PIXELS),
+    typed("uint8_upsample_bilinear", [3, 3, 1], "uint8",
+          {"type": "UpSampling2D", "size": 2, "interpolation": "bilinear"}, **PIXELS),
+    typed("int16_embedding", [5], "int16", {"type": "Embedding", "input_dim": 20,
+                                            "output_dim": 3}, int_inputs=20),
+    typed("bool_dense", [4], "bool", {"type": "Dense", "units": 2}, int_inputs=2),
+    typed("bool_reshape", [4], "bool", {"type": "Reshape", "target_shape": [2, 2]},
+          int_inputs=2),
+    case("float_and_int32_concatenated", None, [
+        {"type": "InputLayer", "name": "a", "shape": [3]},
+        {"type": "InputLayer", "name": "b", "shape": [3], "dtype": "int32"},
+        {"type": "Concatenate", "inputs": ["a", "b"]}, {"type": "Dense", "units": 2}],
+        forward=True, **SIGNED),
+]
+
+# tf.keras 2 does not concatenate float32 with int32 tensors.
+CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
+                                 if c["id"] != "float_and_int32_concatenated"])
