@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
-from shapecheck.formats.common import input_dtype
+from shapecheck.formats.common import compute_dtype, input_dtype
+from shapecheck.layers.base import low_precision_values
 
 
 def typed(dtype: str, *layers: dict, shape: list | None = None) -> dict:
@@ -80,7 +81,8 @@ def test_an_integer_input_into_a_normalisation_gets_the_integer_inputs_warning()
     ("int64", "keras2", "int64"),
     ({"class_name": "DTypePolicy", "config": {"name": "int16"}}, "keras3", "int16"),
     ("bool", "keras3", "bool"),
-    ("float16", "keras3", None),
+    ("float16", "keras3", "float16"),
+    ("float64", "keras2", None),
     ("string", "keras3", None),
     (None, "keras3", None),
     (7, "keras3", None),
@@ -88,6 +90,21 @@ def test_an_integer_input_into_a_normalisation_gets_the_integer_inputs_warning()
 def test_input_dtypes_as_predict_gives_them(declared: object, flavour: str,
                                             expected: str | None) -> None:
     assert input_dtype(declared, flavour) == expected
+
+
+@pytest.mark.parametrize(("policy", "expected"), [
+    ("mixed_float16", "float16"),
+    ({"module": "keras", "class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"}},
+     "bfloat16"),
+    ({"class_name": "Policy", "config": {"name": "float16"}}, "float16"),  # tf.keras 2
+    ("float32", None),
+    ({"class_name": "QuantizedDTypePolicy", "config": {"name": "int8_from_float32"}}, None),
+    (None, None),
+    ({"class_name": "DTypePolicy", "config": ["name"]}, None),  # found by the fuzzer
+    ({"config": {"name": ["mixed_float16"]}}, None),
+])
+def test_layers_compute_in_their_policys_dtype(policy: object, expected: str | None) -> None:
+    assert compute_dtype(policy) == expected
 
 
 def test_the_check_names_the_dtypes_of_integer_inputs_and_outputs() -> None:
@@ -102,3 +119,26 @@ def test_the_check_names_the_dtypes_of_integer_inputs_and_outputs() -> None:
                                 {"name": "values", "shape": [None, 4]}]
     assert result["outputs"] == [{"name": "grid", "shape": [None, 2, 2], "dtype": "int32"},
                                  {"name": "scores", "shape": [None, 2]}]
+
+
+def test_low_precision_values_round_as_a_cast_does() -> None:
+    """To nearest, ties to even: bfloat16 keeps 7 bits of fraction, float16 10."""
+    x = np.array([1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-9, -(1 + 2**-8), np.nan, np.inf],
+                 np.float32)
+    rounded = low_precision_values(x, "bfloat16")
+    assert rounded[:4].tolist() == [1.0, 1 + 2**-6, 1.0, -1.0]
+    assert np.isnan(rounded[4]) and rounded[5] == np.inf
+    half = low_precision_values(np.array([1 + 2**-11, 65520.0], np.float32), "float16")
+    assert half.tolist() == [1.0, np.inf]  # over float16's range
+
+
+def test_a_mixed_precision_layer_gives_float16_outputs() -> None:
+    model = {"inputs": [3], "layers": [
+        {"type": "Dense", "units": 4, "dtype": "mixed_float16", "name": "half"},
+        {"type": "Dense", "units": 2, "name": "full"}], "outputs": ["half", "full"]}
+    result = check({"model": model, "forward": {"batch_size": 2, "return": "values"}})
+    assert [o.get("dtype") for o in result["model"]["outputs"]] == ["float16", None]
+    half, full = result["forward"]["outputs"]
+    assert (half["dtype"], full["dtype"]) == ("float16", "float32")
+    values = np.array(half["values"], np.float32)
+    np.testing.assert_array_equal(values, values.astype(np.float16).astype(np.float32))

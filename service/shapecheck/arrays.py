@@ -103,9 +103,11 @@ def finite_float32(array: np.ndarray, path: str) -> np.ndarray:
 
 
 def encode(array: np.ndarray, as_base64: bool, dtype: str = "float32") -> Any:
-    """A response array of float32 values in the request's encoding, as ``dtype`` (a name in
-    ``DTYPES``: an integer or boolean dtype for values that are integers, or 0 and 1); in
-    nested lists, NaN and infinities (which JSON cannot carry) become null."""
+    """A response array of float32 values in the request's encoding, as ``dtype``: a name in
+    ``DTYPES`` that holds them (an integer or boolean dtype for values that are integers, or
+    0 and 1; float16 for values rounded to it), else float32 (bfloat16 values); in nested
+    lists, NaN and infinities (which JSON cannot carry) become null."""
+    dtype = dtype if dtype in DTYPES else "float32"
     if dtype != "float32":
         array = array.astype(DTYPES[dtype])
     if as_base64:

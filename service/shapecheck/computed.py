@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import LayerInputIncompatible
 from .graph import Call, ModelGraph, Propagation, TensorRef
-from .layers.base import Layer, Shapes, Weight
+from .layers.base import EXACT_DTYPES, Layer, Shapes, Weight
 from .shapes import Shape, format_shape
 
 
@@ -71,22 +71,32 @@ def refusal(layer: Layer, inputs: Shapes, options: Mapping[str, Any],
 
 
 def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
-    """The tensors Keras holds as integers or booleans, by dtype name (``Layer.output_dtype``):
-    model inputs declared so, indices of a Discretization or a lookup, and what the layers that
-    keep them make of them. Every other tensor is float32."""
+    """The dtype of every tensor Keras does not hold as float32, by name: integers or booleans
+    (``Layer.output_dtype``: model inputs declared so, indices of a Discretization or a
+    lookup, and what the layers that keep them make of them), and float16 or bfloat16 (model
+    inputs declared so, outputs of layers whose dtype policy computes in them)."""
     dtypes = {TensorRef(i.name): i.dtype for i in graph.inputs if i.dtype is not None}
     outputs = prop.outputs_by_call()
     for call in prop.order:
-        dtype = prop.states[call.layer].layer.output_dtype([dtypes.get(r) for r in call.inputs])
-        if dtype is not None:
-            dtypes.update(dict.fromkeys(outputs[call.layer, call.index], dtype))
+        layer = prop.states[call.layer].layer
+        dtype = layer.output_dtype([exact_dtype(dtypes, r) for r in call.inputs])
+        if dtype is not None or layer.compute_dtype is not None:
+            dtypes.update(dict.fromkeys(outputs[call.layer, call.index],
+                                        dtype or layer.compute_dtype))
     return dtypes
+
+
+def exact_dtype(dtypes: Mapping[TensorRef, str], ref: TensorRef) -> str | None:
+    """The integer or boolean dtype of ``ref`` (``tensor_dtypes``), which Keras leaves as it
+    is; None for floats, which a layer casts to its own dtype."""
+    dtype = dtypes.get(ref)
+    return dtype if dtype in EXACT_DTYPES else None
 
 
 def dtype_read(call: Call, dtypes: Mapping[TensorRef, str]) -> str | None:
     """The dtype of ``call``'s first input where every input is an integer or a boolean
     tensor (``tensor_dtypes``); None where one is a float."""
-    read = [dtypes.get(ref) for ref in call.inputs]
+    read = [exact_dtype(dtypes, ref) for ref in call.inputs]
     return read[0] if read and all(read) else None
 
 

@@ -51,7 +51,7 @@ from .graph import (
     propagate,
 )
 from .initializers import WeightCache, default_weights
-from .layers.base import Layer, Mask, integer_values
+from .layers.base import LOW_PRECISION, Layer, Mask, integer_values, low_precision_values
 from .layers.core import Embedding, Opaque
 from .lru import LRU
 from .shapes import Shape, format_shape
@@ -138,13 +138,16 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
 
 
 def keras_input(values: Array, dtype: str | None) -> Array:
-    """A model input's values as Keras converts them to its integer or boolean ``dtype``
-    (toward zero, saturated; nonzero is True), kept in float32."""
+    """A model input's values as Keras converts them to its ``dtype``: an integer one (toward
+    zero, saturated), bool (nonzero is True) or a low-precision float; kept in float32."""
     if dtype is None:
         return values
     if dtype == "bool":
         return (values != 0).astype(np.float32)
+    if dtype in LOW_PRECISION:
+        return low_precision_values(values, dtype)
     return integer_values(values, dtype)
+
 
 
 def on_integer_inputs(layer: Layer, outputs: list[Array], dtype: str) -> list[Array]:
@@ -611,7 +614,7 @@ def decode_inputs(graph: ModelGraph, data: Mapping[str, InputData],
 def in_dtype_range(values: Array, dtype: str | None, path: str) -> Array:
     """``values``, refused where an input of an integer ``dtype`` cannot hold them: Keras 3
     saturates them, tf.keras 2 wraps them around."""
-    if dtype is None or dtype == "bool" or not values.size:
+    if dtype is None or dtype == "bool" or dtype in LOW_PRECISION or not values.size:
         return values
     bounds, truncated = np.iinfo(dtype), np.trunc(values)
     low, high = float(truncated.min()), float(truncated.max())
@@ -654,7 +657,7 @@ def integer_bound(vocabulary: int | None, dtype: str | None) -> int | None:
     """The integers random data of an input holds are below this; None for floats."""
     if vocabulary is not None:
         return vocabulary
-    if dtype is None:
+    if dtype is None or dtype in LOW_PRECISION:
         return None
     return 2 if dtype == "bool" else min(RANDOM_INTEGERS, int(np.iinfo(dtype).max) + 1)
 
@@ -709,7 +712,11 @@ def decode_weights(given: Mapping[str, list[Any]]) -> dict[str, list[Array]]:
 # -- the response -----------------------------------------------------------------------------
 def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
                 as_base64: bool) -> dict[str, Any]:
-    """One model output; ``dtype``: the one predict gives it (``computed.tensor_dtypes``)."""
+    """One model output; ``dtype``: the one predict gives it (``computed.tensor_dtypes``).
+    The forward pass computes in float32 throughout: a float16 or bfloat16 output (a layer
+    under a mixed-precision policy) is rounded to its dtype at the end."""
+    if dtype in LOW_PRECISION:
+        value = low_precision_values(value, dtype)
     out: dict[str, Any] = {"name": ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}",
                            "shape": list(value.shape), "dtype": dtype,
                            "stats": stats(value)}

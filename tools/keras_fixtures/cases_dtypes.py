@@ -2,9 +2,12 @@
 (toward zero; nonzero is True), layers that keep integers give them back in the input's dtype
 (Keras 3 on JAX holds int64 as int32), and Keras 3's normalisations and SpectralNormalization
 cast what they compute to it, where tf.keras 2 computes on floats. ``x_range`` draws floats
-with fractions, which the conversion truncates; ``output_dtypes`` records predict's dtypes."""
+with fractions, which the conversion truncates; ``output_dtypes`` records predict's dtypes.
 
-from build import case, tf_keras_2_cases
+Mixed precision: a layer whose dtype policy is ``mixed_float16`` (or ``mixed_bfloat16``) casts
+its floating inputs and weights to float16 and computes in it; its outputs are float16."""
+
+from build import case, seq, tf_keras_2_cases
 
 
 def typed(case_id: str, shape: list, dtype: str, *layers: dict, **extra: object) -> dict:
@@ -39,6 +42,33 @@ CASES = [
         {"type": "InputLayer", "name": "b", "shape": [3], "dtype": "int32"},
         {"type": "Concatenate", "inputs": ["a", "b"]}, {"type": "Dense", "units": 2}],
         forward=True, **SIGNED),
+]
+
+MIXED = "mixed_float16"
+
+CASES += [
+    seq("mixed_dense_softmax", [8], {"type": "Dense", "units": 16, "activation": "relu",
+                                     "dtype": MIXED},
+        {"type": "Dense", "units": 4, "activation": "softmax", "dtype": MIXED}),
+    seq("mixed_conv_bn_float32_head", [6, 6, 2],
+        {"type": "Conv2D", "filters": 4, "kernel_size": 3, "dtype": MIXED},
+        {"type": "BatchNormalization", "dtype": MIXED}, {"type": "ReLU", "dtype": MIXED},
+        {"type": "GlobalAveragePooling2D", "dtype": MIXED},
+        {"type": "Dense", "units": 3, "dtype": "float32"}),
+    seq("mixed_lstm", [5, 3], {"type": "LSTM", "units": 4, "dtype": MIXED}),
+    seq("mixed_layer_norm_dense", [6], {"type": "LayerNormalization", "dtype": MIXED},
+        {"type": "Dense", "units": 3, "dtype": MIXED}),
+    seq("mixed_flatten_after_float32", [3, 2], {"type": "Dense", "units": 3},
+        {"type": "Flatten", "dtype": MIXED}),
+    seq("mixed_bfloat16_dense", [8], {"type": "Dense", "units": 8, "activation": "gelu",
+                                      "dtype": "mixed_bfloat16"},
+        {"type": "Dense", "units": 2, "dtype": "mixed_bfloat16"}),
+    seq("mixed_embedding", [5], {"type": "Embedding", "input_dim": 10, "output_dim": 3,
+                                 "dtype": MIXED}, int_inputs=10),
+    typed("float16_input_reshape", [4], "float16", {"type": "Reshape", "target_shape": [2, 2]},
+          **SIGNED),
+    typed("float16_input_mixed_dense", [4], "float16",
+          {"type": "Dense", "units": 2, "dtype": MIXED}, **SIGNED),
 ]
 
 # tf.keras 2 does not concatenate float32 with int32 tensors.

@@ -12,7 +12,7 @@ from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid, prefixed
 from ..graph import Unresolved
 from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
-from ..layers.base import INTEGER_DTYPES, Layer
+from ..layers.base import EXACT_DTYPES, LOW_PRECISION, Layer
 from ..layers.core import Opaque
 
 # Layers that would run code from the request: never evaluated.
@@ -30,15 +30,34 @@ JAX_DTYPES = {"int64": "int32", "uint64": "uint32"}
 """Keras 3 on JAX (with JAX's 64-bit types off, its default) holds these in 32 bits."""
 
 
-def input_dtype(declared: Any, flavour: str) -> str | None:
-    """The integer or boolean dtype predict gives a model input declared with Keras' ``dtype``
-    (a name, or Keras 3's DTypePolicy config): Keras 3 on JAX holds 64-bit integers in 32
-    bits, tf.keras 2 (flavour ``keras2``) keeps them. None for floats, strings and the rest."""
+POLICY_COMPUTE_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16",
+                         "float16": "float16", "bfloat16": "bfloat16"}
+"""Keras dtype policies that compute in a low-precision float, by name."""
+
+
+def dtype_name(declared: Any) -> str | None:
+    """A Keras ``dtype`` argument's name: a string, or the name in a Keras 3 DTypePolicy's or
+    a tf.keras 2 Policy's config."""
     if isinstance(declared, Mapping):
-        declared = (declared.get("config") or {}).get("name")
-    if not isinstance(declared, str) or (declared not in INTEGER_DTYPES and declared != "bool"):
+        config = declared.get("config")
+        declared = config.get("name") if isinstance(config, Mapping) else None
+    return declared if isinstance(declared, str) else None
+
+
+def input_dtype(declared: Any, flavour: str) -> str | None:
+    """The integer, boolean or low-precision float dtype predict gives a model input declared
+    with Keras' ``dtype``: Keras 3 on JAX holds 64-bit integers in 32 bits, tf.keras 2 (flavour
+    ``keras2``) keeps them. None for float32 (and float64), strings and the rest."""
+    name = dtype_name(declared)
+    if name not in EXACT_DTYPES and name not in LOW_PRECISION:
         return None
-    return declared if flavour == "keras2" else JAX_DTYPES.get(declared, declared)
+    return name if flavour == "keras2" else JAX_DTYPES.get(name, name)
+
+
+def compute_dtype(policy: Any) -> str | None:
+    """The low-precision float a layer computes in under the dtype policy ``policy``
+    (``Layer.compute_dtype``), or None (float32, float64, quantised policies, ...)."""
+    return POLICY_COMPUTE_DTYPES.get(dtype_name(policy))
 
 
 def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[Layer] | None:
@@ -161,6 +180,9 @@ def translated_spec(spec: Any, layer: str, notes: list[Diagnostic]) -> Any:
 def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
          built: dict[tuple, Layer] | None = None) -> Layer:
     try:
-        return cls.from_config(name, config, built)
+        layer = cls.from_config(name, config, built)
     except RequestInvalid as exc:
         raise RequestInvalid(prefixed(exc.errors, path)) from None
+    # A copy of a built twin may differ from it in its policy: its own, every time.
+    layer.compute_dtype = compute_dtype(config.get("dtype"))
+    return layer

@@ -43,6 +43,21 @@ Shapes = Sequence[Shape]
 INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64",
                             "uint8", "uint16", "uint32", "uint64"})
 """The integer dtypes Keras tensors may have; with ``bool`` the dtypes it leaves as they are."""
+EXACT_DTYPES = INTEGER_DTYPES | {"bool"}
+"""What a Keras layer leaves as it is, where it casts floating inputs to its own dtype."""
+LOW_PRECISION = frozenset({"float16", "bfloat16"})
+"""The float dtypes a Keras layer may compute in besides float32 (a mixed-precision policy)."""
+
+
+def low_precision_values(values: Array, dtype: str) -> Array:
+    """Float32 values rounded to ``dtype`` (float16 or bfloat16, to nearest, ties to even, as a
+    cast does), kept in float32."""
+    if dtype == "float16":
+        with np.errstate(over="ignore"):
+            return values.astype(np.float16).astype(np.float32)
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    rounded = (bits + (0x7FFF + ((bits >> 16) & 1))) & 0xFFFF0000  # NaN stays NaN
+    return np.where(np.isnan(values), values, rounded.view(np.float32))
 
 
 def integer_values(values: Array, dtype: str,
@@ -150,6 +165,11 @@ class Layer:
     Args: ClassVar[type[Schema]] = LayerArgs
     _arg_names: ClassVar[tuple[str, ...]] = ()
     _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
+    compute_dtype: str | None = None
+    """The dtype of Keras' computation where the layer's dtype policy makes it float16 or
+    bfloat16 (``mixed_float16``, ...), set by the loader (``formats.common.compute_dtype``);
+    None for float32. The dtype of its outputs (``computed.tensor_dtypes``); the forward pass
+    computes in float32 and rounds only the model's outputs to their dtype."""
     config_key: tuple[type[Layer], bytes] | None = None
     """``memo_key`` of the config ``from_config`` built the layer from: two layers with equal
     keys compute the same shapes, weights, costs and explanations. None for layers built
