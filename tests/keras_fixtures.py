@@ -85,12 +85,13 @@ LOW_PRECISION_TOLERANCE = {"float16": 4 * 2.0**-10, "bfloat16": 4 * 2.0**-7}
 which computes in float32, matches predict within four epsilons of that dtype (× max|y|)."""
 
 
-def tolerance(doc: dict[str, Any]) -> float:
+def tolerance(doc: dict[str, Any], recorded: dict[str, Any]) -> float:
     """How close to predict's outputs the forward pass of ``doc`` is (× max|y|): 1e-4, or
-    ``LOW_PRECISION_TOLERANCE`` where a layer or an input is in a low-precision float."""
+    ``LOW_PRECISION_TOLERANCE`` where a layer, an input or an output is in a low-precision
+    float."""
     graph = analyse(doc, {}).graph
     dtypes = {layer.compute_dtype for layer in graph.layers.values()} | {
-        i.dtype for i in graph.inputs}
+        i.dtype for i in graph.inputs} | set(predict_dtypes(recorded))
     return max([1e-4, *(LOW_PRECISION_TOLERANCE.get(d, 0) for d in dtypes)])
 
 
@@ -110,7 +111,7 @@ def assert_forward_as_recorded(doc: dict[str, Any], recorded: dict[str, Any],
     inputs = {i.name: array(x) for i, x in zip(analysis.graph.inputs, recorded["x"].values(),
                                                 strict=True)}
     values = run_forward(analysis.graph, analysis.propagation, inputs, weights)
-    within = tolerance(doc)
+    within = tolerance(doc, recorded)
     dtypes = tensor_dtypes(analysis.graph, analysis.propagation)
     assert not dtypes_recorded or [dtypes.get(ref, "float32") for ref in analysis.graph.outputs
                                    ] == predict_dtypes(recorded)

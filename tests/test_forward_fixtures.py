@@ -48,7 +48,7 @@ def assert_forward_request_matches(doc: dict, recorded: dict) -> None:
     outputs = result["forward"]["outputs"]
     assert len(outputs) == len(recorded["outputs"])
     assert [out["dtype"] for out in outputs] == predict_dtypes(recorded)
-    within = tolerance(doc)
+    within = tolerance(doc, recorded)
     for out, expected in zip(outputs, recorded["outputs"], strict=True):
         want, got = array(expected), array(out["values"])
         assert got.shape == want.shape

@@ -194,6 +194,19 @@ def nested_sequential_without_input() -> Any:
 
 @forward
 @model
+def nested_dtypes() -> Any:
+    """Keras casts a nested model's inputs to the dtypes it declares: an int32 block truncates
+    the float data it is given, and one computing under mixed_float16 gives float16."""
+    ids_in = keras.Input((4,), dtype="int32")
+    ids = keras.Model(ids_in, layers.Reshape((2, 2))(ids_in), name="ids")
+    half_in = keras.Input((4,))
+    half = keras.Model(half_in, layers.Dense(3, dtype="mixed_float16")(half_in), name="half")
+    x = keras.Input((4,), name="x")
+    return keras.Model(x, [ids(x), half(x)], name="nested_dtypes")
+
+
+@forward
+@model
 def sequential_starting_with_a_model() -> Any:
     """Transfer learning's usual shape: Sequential([base_model, pooling, head])."""
     base_in = keras.Input((8, 8, 3))

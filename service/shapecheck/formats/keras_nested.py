@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .. import diagnostics as diag
+from ..computed import tensor_dtypes
 from ..errors import LayerInputIncompatible
 from ..forward import RunsWithMasks, one_mask, run_graph
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
@@ -76,6 +77,12 @@ class NestedModel(RunsWithMasks):
             f"{self.class_name} '{self.name}' was built for input '{model_input.name}' of shape "
             f"{format_shape(expected)}, but receives {format_shape(shape)}.",
             f"Give it tensors of shape {format_shape(expected)} (the batch axis may differ).")
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        """The dtype of its first output as its own layers give it, whatever the outer model
+        gives it: Keras casts a nested model's inputs to the dtypes the model declares."""
+        prop = next(iter(self._runs.values()), None)  # propagated: the outer call came first
+        return None if prop is None else tensor_dtypes(self.graph, prop).get(self.graph.outputs[0])
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         prop = self.run(inputs)
