@@ -165,6 +165,16 @@ def test_a_conv_lstm_budget_counts_its_padded_frames(wrapped: bool):
         check({"model": {"inputs": [3, 5, 5, 2], "layers": [layer]}, "forward": {}})
 
 
+def test_a_spectral_normalization_budget_counts_its_convs_padded_input():
+    """SpectralNormalization counted no scratch of the layer it wraps (a MemoryError)."""
+    conv = {"type": "Conv2D", "filters": 8, "kernel_size": 3, "padding": "same",
+            "dilation_rate": [10**9, 1]}
+    model = {"inputs": [6, 15, 10], "layers": [{"type": "SpectralNormalization",
+                                                "layer": conv}]}
+    with pytest.raises(LimitExceeded):
+        check({"model": model, "forward": {}})
+
+
 def test_an_unknown_layer_after_a_shape_keras_does_not_declare() -> None:
     """The check follows MelSpectrogram's computed frames to the layer after it, which has no
     shape rule: that layer's unknown_layer error is the answer."""
@@ -276,3 +286,16 @@ def test_a_lookup_without_tokens_is_refused(layer: dict, held: str) -> None:
         check({"model": {"inputs": [3], "layers": [layer]}, "forward": {}})
     assert exc.value.errors == {"model.layers.0.vocabulary": [
         f"cannot be empty{held}: Keras cannot set an empty vocabulary"]}
+
+
+def test_a_pipeline_budget_counts_what_its_layers_need() -> None:
+    """A Pipeline counted no scratch nor loop steps of its layers: a MelSpectrogram in one
+    allocated its frames unchecked."""
+    mel = {"type": "MelSpectrogram", "fft_length": 2048, "sequence_stride": 1,
+           "num_mel_bins": 8}
+    alone = check({"model": {"inputs": [4000], "layers": [mel]}, "forward": {"batch_size": 1}})
+    piped = check({"model": {"inputs": [4000], "layers": [{"type": "Pipeline",
+                                                          "layers": [mel]}]},
+                   "forward": {"batch_size": 1}})
+    assert piped["forward"]["estimate"]["peak_bytes"] >= alone["forward"]["estimate"][
+        "peak_bytes"]

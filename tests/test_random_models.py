@@ -105,6 +105,7 @@ DIVERGENCES = {
     ("tfkeras2", 18201, "sequential_442"): "gaussian_noise",  # stddev -1
     ("tfkeras2", 19201, "sequential_108"): "alpha_dropout",  # rate 7.4
     ("tfkeras2", 19201, "sequential_122"): "repeat_vector",  # n=-1
+    ("tfkeras2", 22201, "sequential_123"): "alpha_dropout",  # rate -1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -140,6 +141,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
 # (flavour, seed, case id) -> the layer Keras names in its refusal.
 NAME_CLASHES: dict[tuple[str, int, str], str] = {
     ("keras3", 17101, "functional_347"): "dropout",
+    ("keras3", 22101, "functional_544"): "batch_normalization",
 }
 
 # Where the forward pass gives other numbers than Keras' predict, known and not yet followed:

@@ -589,12 +589,13 @@ def test_tensorflow_bicubic_tabulates_the_kernel_offset() -> None:
     {"type": "RandomRotation", "factor": 0.1, "fill_mode": "REFLECT"},
     {"type": "RandomZoom", "height_factor": 0.1, "interpolation": "BILINEAR"},
     {"type": "RandomPerspective", "interpolation": "Nearest"},
+    {"type": "STFTSpectrogram", "frame_length": 3, "padding": "VALID"},  # random sweep 22101
 ])
-def test_fill_mode_and_interpolation_are_case_sensitive_as_in_keras(layer: dict) -> None:
+def test_names_keras_takes_in_lower_case_only_are_case_sensitive(layer: dict) -> None:
     # Keras 3: "Unknown `fill_mode` REFLECT. Expected of one ('reflect', ...)".
     with pytest.raises(RequestInvalid) as exc:
         check({"model": {"inputs": [6, 6, 3], "layers": [layer]}})
-    key = "fill_mode" if "fill_mode" in layer else "interpolation"
+    key = next(k for k in ("fill_mode", "interpolation", "padding") if k in layer)
     assert list(exc.value.errors) == [f"model.layers.0.{key}"]
 
 

@@ -630,6 +630,12 @@ class SpectralNormalization(Layer):
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return self.layer.macs(inputs, outputs)
 
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.layer.scratch_bytes(inputs, outputs)  # a Conv's padded input, say
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        return self.layer.kernel_steps(inputs, outputs)
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         inner = self.layer.explain_shape(inputs, outputs)
         return (f"{inner} (the wrapped {self.layer.keras_name}, which runs unchanged at "

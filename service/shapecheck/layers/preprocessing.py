@@ -1368,10 +1368,19 @@ class Pipeline(Layer):
         return x
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
-        total = 0
-        for layer, received in self.chain(inputs[0]):
-            total += layer.macs([received], layer.output_shapes([received]))
-        return total
+        return sum(layer.macs([received], layer.output_shapes([received]))
+                   for layer, received in self.chain(inputs[0]))
+
+    def scratch_bytes(self, inputs: Shapes, outputs: Shapes) -> int:
+        """The largest of its layers' scratch with the output each makes (they run one
+        after the other; the Pipeline's own output the budget counts already)."""
+        return max((layer.scratch_bytes([received], made := layer.output_shapes([received]))
+                    + 4 * math.prod(d or 1 for d in made[0])
+                    for layer, received in self.chain(inputs[0])), default=0)
+
+    def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
+        return sum(layer.kernel_steps([received], layer.output_shapes([received]))
+                   for layer, received in self.chain(inputs[0]))
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         names = " → ".join(layer.keras_name for layer in self.layers)
@@ -1753,7 +1762,7 @@ class STFTSpectrogram(Layer):
         frame_length = PositiveInt(load_default=256)
         frame_step = PositiveInt(load_default=None, allow_none=True)
         fft_length = PositiveInt(load_default=None, allow_none=True)
-        padding = Choice(("valid", "same"), load_default="valid")
+        padding = Choice(("valid", "same"), load_default="valid", case_sensitive=True)
         expand_dims = fields.Boolean(load_default=False)
         data_format = Choice(DATA_FORMATS, load_default="channels_last", allow_none=True)
 
