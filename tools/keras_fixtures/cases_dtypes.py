@@ -71,6 +71,15 @@ CASES += [
           {"type": "Dense", "units": 2, "dtype": MIXED}, **SIGNED),
 ]
 
+# TimeDistributed does on each step what the layer it wraps does with integers.
+CASES += [
+    typed("td_int32_reshape", [2, 4], "int32",
+          {"type": "TimeDistributed", "layer": {"type": "Reshape", "target_shape": [2, 2]}},
+          **SIGNED),
+    typed("td_int32_layer_norm", [2, 4], "int32",
+          {"type": "TimeDistributed", "layer": {"type": "LayerNormalization"}}, **SIGNED),
+]
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])

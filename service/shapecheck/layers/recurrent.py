@@ -1155,6 +1155,16 @@ class TimeDistributed(Layer):
                          inputs: Shapes) -> str | None:
         return self.layer.undeclared_shape(index, {}, [self.step_shape(inputs[0])])
 
+    # Integers: what the wrapped layer does with them, on each step (probed in both Keras).
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        return self.layer.output_dtype(dtypes)
+
+    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+        return self.layer.on_integer_inputs(outputs, dtype)
+
+    def integer_caveat(self) -> str | None:
+        return self.layer.integer_caveat()
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         shape = inputs[0]
         step, step_out = self.step_shape(shape), (outputs[0][0], *outputs[0][2:])
