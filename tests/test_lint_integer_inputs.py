@@ -62,3 +62,26 @@ def test_tf_keras_2_documents_compute_on_floats_and_are_not_flagged() -> None:
     assert integer_notes(case["keras_json"]) == []
     keras3 = recorded("keras3", "normalization:ln_after_discretization")
     assert [n["layer"] for n in integer_notes(keras3["keras_json"])] == ["layer_normalization"]
+
+
+def test_tf_keras_2_cannot_build_a_group_normalization_on_integers() -> None:
+    """Recorded: tf.keras 2 refuses the model at the layer (``dtypes:int32_group_norm``), so
+    there is no to_json() of it; its LayerNormalization twin's, with the class swapped, is
+    what tf.keras 2 would write. An error there, with the verified fix; Keras 3 builds it."""
+    refusal = recorded("tfkeras2", "dtypes:int32_group_norm")["error"]
+    assert refusal["layer"] == "group_normalization"
+    assert "'SquaredDifference' Op has type float64" in refusal["message"]
+    doc = recorded("tfkeras2", "dtypes:int32_layer_norm")["keras_json"]
+    entry = doc["config"]["layers"][1]
+    entry["class_name"] = "GroupNormalization"
+    entry["config"] = {"name": "group_normalization", "groups": 2, "axis": -1}
+    entry["name"] = "group_normalization"
+    doc["config"]["output_layers"] = [["group_normalization", 0, 0]]
+    result = check({"model": doc})
+    (error,) = [d for d in result["diagnostics"] if d["severity"] == "error"]
+    assert (error["code"], error["layer"]) == ("layer_input_incompatible", "group_normalization")
+    assert "tf.keras 2 cannot build a GroupNormalization on them" in error["message"]
+    assert [fix["title"] for fix in error["fixes"]] == [
+        "Insert Rescaling(scale=1.0) before 'group_normalization'"]
+    assert not [d for d in result["diagnostics"] if d["code"] == "integer_inputs"]
+    assert recorded("keras3", "dtypes:int32_group_norm").get("error") is None

@@ -579,6 +579,13 @@ def floats_from_integers(target: Diagnostic, situation: Situation) -> Iterator[C
         yield insert(target.layer, NewLayer("Rescaling", {"scale": 1.0}))
 
 
+def floats_for_a_refusal(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """``floats_from_integers`` where Keras refuses to build the layer on integers."""
+    layer = situation.layer(target.layer)
+    if layer is not None and layer.integer_refusal() is not None:
+        yield from floats_from_integers(target, situation)
+
+
 def steps_for_the_query(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """A query vector per sample before Attention or AdditiveAttention whose value and key are
     sequences: a steps axis of 1 makes the query a sequence of the key's rank, so that each
@@ -612,7 +619,7 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
     diag.LAYER_INPUT_INCOMPATIBLE: [missing_axis, window_too_large, merge_mismatch,
-                                    flatten_unknown_axis, channels_first],
+                                    flatten_unknown_axis, channels_first, floats_for_a_refusal],
     diag.INPUT_SHAPE_MISMATCH: [input_from_data],
     diag.UNKNOWN_LAYER: [typo],
     diag.SUSPICIOUS_DATA_FORMAT: [channels_first],

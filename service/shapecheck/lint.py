@@ -354,24 +354,31 @@ def undone_by_readers(prop: Propagation, state: LayerState) -> bool:
 def integer_inputs(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     """Where a layer that computes otherwise on integers (``Layer.integer_caveat``) reads
     integer tensors: a Discretization's or a lookup's indices, or an integer model input,
-    which Keras leaves as they are, so that a normalisation truncates what it normalises.
-    Once per layer."""
+    which Keras leaves as they are, so that a normalisation truncates what it normalises; an
+    error where Keras cannot build the layer on them (``Layer.integer_refusal``). Once per
+    layer."""
     dtypes = computed.tensor_dtypes(graph, prop)
     notes, seen = [], set()
     for call in prop.order:
         layer = prop.states[call.layer].layer
-        caveat = layer.integer_caveat()
-        if caveat is None or call.layer in seen or computed.dtype_read(call, dtypes) is None:
+        caveat, refusal = layer.integer_caveat(), layer.integer_refusal()
+        if (caveat is None and refusal is None) or call.layer in seen \
+                or computed.dtype_read(call, dtypes) is None:
             continue
         seen.add(call.layer)
         sources = " and ".join(f"'{ref.layer}'" for ref in call.inputs)
+        hint = ("Make floats of them first: one-hot encode the indices (output_mode='one_hot', "
+                "or CategoryEncoding), embed them (Embedding), or cast them (Rescaling(1.0)) "
+                f"before '{call.layer}'.")
+        if refusal is not None:
+            notes.append(diag.error(diag.LAYER_INPUT_INCOMPATIBLE, call.layer,
+                                    f"'{call.layer}' reads integers from {sources}, and "
+                                    f"{refusal}.", hint))
+            continue
         notes.append(diag.warning(
             diag.INTEGER_INPUTS, call.layer,
             f"'{call.layer}' reads integers from {sources}. Keras leaves integer tensors as they "
-            f"are, and {layer.keras_name} {caveat}.",
-            "Make floats of them first: one-hot encode the indices (output_mode='one_hot', or "
-            "CategoryEncoding), embed them (Embedding), or cast them (Rescaling(1.0)) before "
-            f"'{call.layer}'."))
+            f"are, and {layer.keras_name} {caveat}.", hint))
     return notes
 
 

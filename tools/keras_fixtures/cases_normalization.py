@@ -145,7 +145,7 @@ CASES = [
     # Keras 3 also casts normalised values to an integer input's dtype: LayerNormalization and
     # GroupNormalization then give floats, RMSNormalization integers; UnitNormalization fails.
     # tf.keras 2 normalises integers as floats, and refuses to build a GroupNormalization on
-    # them (its build traces the call), which shapecheck's check, without dtypes, builds.
+    # them (its build traces the call): recorded in dtypes.json (int32_group_norm).
     seq("ln_after_discretization", [4], DISCRETIZE, {"type": LN}, DENSE_3),
     seq("rms_after_discretization", [4], DISCRETIZE, {"type": RMS}, DENSE_3),
     seq("gn_after_discretization", [4], DISCRETIZE, {"type": GN, "groups": 2}, DENSE_3),

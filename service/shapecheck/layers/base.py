@@ -372,6 +372,11 @@ class Layer:
         ``integer_inputs`` warning); None where it computes the values it does on floats."""
         return None
 
+    def integer_refusal(self) -> str | None:
+        """Why Keras refuses to build the layer on integer inputs, a clause after "..., and"
+        (a ``layer_input_incompatible`` error); None where it builds it."""
+        return None
+
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""
         return [self.apply(inputs[0], weights)]

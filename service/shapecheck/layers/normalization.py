@@ -492,6 +492,19 @@ class GroupNormalization(Normalizing):
                 "normalised with its own mean and variance")
 
 
+@tf_keras_variant
+class TfKerasGroupNormalization(GroupNormalization):
+    """GroupNormalization in a tf.keras 2 document: it cannot be built on integers."""
+
+    def integer_caveat(self) -> str | None:
+        return None
+
+    def integer_refusal(self) -> str | None:
+        return ("tf.keras 2 cannot build a GroupNormalization on them: building the model runs "
+                "its call, whose variance of integers fails (\"Input 'y' of 'SquaredDifference' "
+                "Op has type float64 that does not match type int32\")")
+
+
 @register
 class UnitNormalization(Normalizing):
     """Scales each sample to unit L2 norm over ``axis``: ``x / ||x||``."""
