@@ -258,6 +258,20 @@ def test_integer_lookup_num_oov_indices_beyond_int64_is_refused() -> None:
         f"must be <= {2**63 - 1}, got {2**64 + 1}"]}
 
 
+@pytest.mark.parametrize(("oov", "x", "tokens"), [
+    (3, [0, 2, 3, 5, 6], [-1, -1, 4, 6, -1]),
+    (2**30, [0, 7, 2**30, 2**30 + 256], [-1, -1, 4, -1]),  # indices exact in float32
+])
+def test_an_inverted_lookup_makes_no_table_of_its_oov_indices(oov: int, x: list,
+                                                              tokens: list) -> None:
+    """The inverted lookup made a table of every OOV index (a MemoryError at 10^9)."""
+    lookup = {"type": "IntegerLookup", "vocabulary": [4, 5, 6], "invert": True,
+              "num_oov_indices": oov}
+    result = check({"model": {"inputs": [len(x)], "layers": [lookup]},
+                    "forward": {"x": [x], "return": "values"}})
+    assert result["forward"]["outputs"][0]["values"] == [tokens]
+
+
 def test_mel_spectrogram_sampling_rate_beyond_a_float_cannot_run() -> None:
     """Up to a float's range the kernel gives what Keras does (NaN beyond float32)."""
     model = {"inputs": [64], "layers": [{"type": "MelSpectrogram", "fft_length": 16,

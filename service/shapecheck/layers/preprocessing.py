@@ -1667,11 +1667,12 @@ class IntegerLookup(Lookup):
         """Each index's token: the mask token at 0 (if any), then the OOV token for the OOV
         buckets and for any index outside the vocabulary."""
         oov_token = self.args.oov_token
-        table = np.concatenate([[self.args.mask_token] if self.has_mask_index else [],
-                                [oov_token] * self.args.num_oov_indices, tokens])
-        inside = (indices >= 0) & (indices < len(table))
-        return np.where(inside, table[np.where(inside, indices, 0)], oov_token).astype(
-            np.float32)
+        position = indices - (int(self.has_mask_index) + self.args.num_oov_indices)
+        known = (position >= 0) & (position < len(tokens))
+        found = np.where(known, tokens[np.clip(position, 0, len(tokens) - 1)], oov_token)
+        if self.has_mask_index:  # without a table: num_oov_indices may be 10^9
+            found = np.where(indices == 0, self.args.mask_token, found)
+        return found.astype(np.float32)
 
     def encoded(self, indices: Array, tokens: Array) -> Array:
         """One-hot vectors of the indices, or per sample (over the last axis) multi-hot,
