@@ -149,7 +149,6 @@ def keras_input(values: Array, dtype: str | None) -> Array:
     return integer_values(values, dtype)
 
 
-
 def on_integer_inputs(layer: Layer, outputs: list[Array], dtype: str) -> list[Array]:
     """The outputs as Keras computes them from integer tensors of ``dtype``
     (``Layer.on_integer_inputs``), or a 422 where predict fails on them or reads booleans."""
