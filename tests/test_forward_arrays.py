@@ -68,3 +68,14 @@ def test_encode_in_both_forms():
     assert encoded["shape"] == [2, 2] and encoded["dtype"] == "float32"
     back = np.frombuffer(base64.b64decode(encoded["base64"]), "<f4").reshape(2, 2)
     np.testing.assert_array_equal(back, array)
+
+
+def test_the_client_reads_every_dtype_the_service_reads():
+    """``shapecheck check --x FILE.npy`` sends a .npy file's bytes as they are, with its dtype
+    name: the two lists are the same, byte order and item size included."""
+    from shapecheck.arrays import DTYPES
+    from shapecheck_client.arrays import NPY_DTYPES
+
+    assert {name: np.dtype(code) for name, code in DTYPES.items()} == {
+        name: np.dtype(descr) for descr, (name, _) in NPY_DTYPES.items()}
+    assert all(np.dtype(descr).itemsize == size for descr, (_, size) in NPY_DTYPES.items())

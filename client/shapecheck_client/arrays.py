@@ -17,9 +17,14 @@ NPY_DTYPES = {
     "<f4": ("float32", 4),
     "<f8": ("float64", 8),
     "<f2": ("float16", 2),
+    "|i1": ("int8", 1),
+    "<i2": ("int16", 2),
     "<i4": ("int32", 4),
     "<i8": ("int64", 8),
     "|u1": ("uint8", 1),
+    "<u2": ("uint16", 2),
+    "<u4": ("uint32", 4),
+    "<u8": ("uint64", 8),
     "|b1": ("bool", 1),
 }
 """The ``.npy`` type descriptions the service reads: its name for each, and the item size."""

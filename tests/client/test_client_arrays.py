@@ -14,8 +14,8 @@ from shapecheck_client.arrays import read_npy
 from shapecheck_client.cli import parse_array_option
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "int64", "uint8",
-                                   "bool"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int8", "int16", "int32",
+                                   "int64", "uint8", "uint16", "uint32", "uint64", "bool"])
 def test_an_array_is_sent_as_its_bytes_with_its_dtype_and_shape(tmp_path: Path,
                                                                  dtype: str) -> None:
     array = (np.arange(24).reshape(2, 3, 4) % 5).astype(dtype)
