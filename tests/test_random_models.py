@@ -132,6 +132,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 16101, "functional_115"): "pipeline",
     ("keras3", 17101, "functional_432"): "pipeline",
     ("keras3", 21101, "sequential_027"): "pipeline",
+    ("keras3", 23101, "sequential_260"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named
@@ -232,8 +233,11 @@ def test_native_document_matches_keras(case: dict) -> None:
 
 @pytest.mark.parametrize("case", BUILT)
 def test_keras_json_matches_keras(case: dict) -> None:
-    if "predict_error" in case:
-        result = check({"model": case["keras_json"]})
+    if "predict_error" in case:  # refusing it anywhere is right, as for the native document
+        try:
+            result = check({"model": case["keras_json"]})
+        except RequestInvalid:  # an argument refused (AdaptivePooling's output_size 0)
+            return
         if any(d["severity"] == "error" for d in result["diagnostics"]):
             return
     check_as_read_back(case)
