@@ -76,13 +76,15 @@ def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
     lookup, and what the layers that keep them make of them), and float16 or bfloat16 (model
     inputs declared so, outputs of layers whose dtype policy computes in them)."""
     dtypes = {TensorRef(i.name): i.dtype for i in graph.inputs if i.dtype is not None}
-    outputs = prop.outputs_by_call()
+    outputs: dict[tuple[str, int], list[TensorRef]] | None = None  # made when first needed
     for call in prop.order:
         layer = prop.states[call.layer].layer
-        dtype = layer.output_dtype([exact_dtype(dtypes, r) for r in call.inputs])
-        if dtype is not None or layer.compute_dtype is not None:
-            dtypes.update(dict.fromkeys(outputs[call.layer, call.index],
-                                        dtype or layer.compute_dtype))
+        # Mostly none: the layers that keep integers then have none to keep.
+        read = [exact_dtype(dtypes, r) for r in call.inputs] if dtypes else ()
+        dtype = layer.output_dtype(read) or layer.compute_dtype
+        if dtype is not None:
+            outputs = outputs or prop.outputs_by_call()
+            dtypes.update(dict.fromkeys(outputs[call.layer, call.index], dtype))
     return dtypes
 
 

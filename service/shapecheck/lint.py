@@ -358,8 +358,9 @@ def integer_inputs(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     error where Keras cannot build the layer on them (``Layer.integer_refusal``). Once per
     layer."""
     dtypes = computed.tensor_dtypes(graph, prop)
-    notes, seen = [], set()
-    for call in prop.order:
+    notes: list[Diagnostic] = []
+    seen: set[str] = set()
+    for call in prop.order if dtypes else ():
         layer = prop.states[call.layer].layer
         caveat, refusal = layer.integer_caveat(), layer.integer_refusal()
         if (caveat is None and refusal is None) or call.layer in seen \
