@@ -75,10 +75,13 @@ DIVERGENCES = {
     # ... and ones Keras 3 refuses further on (an Average of (1, 1, 1, 3) and (7, 4)).
     ("keras3", 16101, "functional_141"): "adaptive_average_pooling3d",
     ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",
+    ("keras3", 24101, "functional_323"): "adaptive_average_pooling1d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
     ("keras3", 20101, "functional_255"): "random_crop",
+    # A Resizing to height 0: Keras 3 builds it, and its predict gives empty arrays.
+    ("keras3", 24101, "sequential_411"): "resizing",
     # An EinsumDense whose equation names fewer axes than its input has: Keras 3 builds it
     # ('ab,bc->ac' on a rank-6 tensor) and refuses the model further on.
     ("keras3", 13101, "functional_370"): "einsum_dense",
