@@ -38,9 +38,9 @@ POLICY_COMPUTE_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16
 def dtype_name(declared: Any) -> str | None:
     """A Keras ``dtype`` argument's name: a string, or the name in a Keras 3 DTypePolicy's or
     a tf.keras 2 Policy's config."""
-    if isinstance(declared, Mapping):
+    if isinstance(declared, dict):  # parsed JSON
         config = declared.get("config")
-        declared = config.get("name") if isinstance(config, Mapping) else None
+        declared = config.get("name") if isinstance(config, dict) else None
     return declared if isinstance(declared, str) else None
 
 
@@ -184,5 +184,6 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
     except RequestInvalid as exc:
         raise RequestInvalid(prefixed(exc.errors, path)) from None
     # A copy of a built twin may differ from it in its policy: its own, every time.
-    layer.compute_dtype = compute_dtype(config.get("dtype"))
+    policy = config.get("dtype")
+    layer.compute_dtype = None if policy is None else compute_dtype(policy)
     return layer
