@@ -46,6 +46,21 @@ def test_x_with_the_right_number_of_values_in_another_shape(http: requests.Sessi
     assert "reshape x to (100, 64)" in note["hint"]
 
 
+@pytest.mark.parametrize(("x_shape", "hint"), [
+    ([784], "x holds 784 values, one sample's worth with no batch axis: reshape it to "
+            "(1, 28, 28, 1)."),  # a flattened image
+    ([28, 28], "reshape it to (1, 28, 28, 1)."),  # an image without batch and channel axes
+    ([2352], "if it is 3 samples, reshape it to (3, 28, 28, 1)"),
+    ([5], "Reshape your data to (N, 28, 28, 1)"),
+])
+def test_x_flattened_without_its_batch_axis(http: requests.Session, server_url: str,
+                                            x_shape: list[int], hint: str) -> None:
+    model = {"inputs": [28, 28, 1], "layers": [{"type": "Flatten"}]}
+    note = only(notes(http, server_url, model=model, x_shape=x_shape))
+    assert "x must have rank 4: (N, 28, 28, 1)" in note["message"]
+    assert hint in note["hint"]
+
+
 def test_x_with_the_sizes_in_another_order(http: requests.Session, server_url: str) -> None:
     model = {"inputs": [32, 32, 3], "layers": [{"type": "Flatten"}]}
     note = only(notes(http, server_url, model=model, x_shape=[10, 3, 32, 32]))

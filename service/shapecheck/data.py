@@ -173,11 +173,27 @@ def rank_hint(x: Shape, sample: Shape) -> str:
     if len(x) - 1 == len(sample) - 1 and sample[-1] == 1 and compatible(x[1:], sample[:-1]):
         return (f"Add a channel axis of 1: x.reshape({', '.join(map(str, (*x, 1)))}) or "
                 "np.expand_dims(x, -1).")
-    if per_sample is not None and per_sample == num_elements(sample):
+    size = num_elements(sample)
+    if per_sample is not None and per_sample == size:
         target = format_shape((x[0], *sample))
         return f"Each sample has the right number of values: reshape x to {target}."
+    total = num_elements(x)
+    if total and size and total % size == 0 and len(x) <= len(sample):
+        return flattened_hint(total, total // size, sample)
     return (f"Reshape your data to {format_shape(('N', *sample))}, or change the model input "
             f"to shape {format_shape(x[1:])}.")
+
+
+def flattened_hint(total: int, count: int, sample: Shape) -> str:
+    """x of lower rank holding a whole number of samples' values: one sample without its batch
+    and channel axes, or flattened samples (MNIST's 784 pixels for a (28, 28, 1) input)."""
+    target = format_shape((count, *sample))
+    if count == 1:
+        return (f"x holds {total:,} values, one sample's worth with no batch axis: reshape it "
+                f"to {target}.")
+    return (f"x holds {total:,} values, {count} samples' worth: if it is {count} samples, "
+            f"reshape it to {target}; else reshape your data to "
+            f"{format_shape(('N', *sample))}.")
 
 
 def axis_mismatch(label: str, expected: Shape, x: Shape, wrong: Sequence[int]) -> Diagnostic:
