@@ -95,6 +95,7 @@ DIVERGENCES = {
     ("tfkeras2", 20261122, "functional_441"): "dense",  # units 0
     # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
     ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
+    ("tfkeras2", 24201, "functional_558"): "up_sampling3d",
     ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
     ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
     ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
