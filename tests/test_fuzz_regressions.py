@@ -313,3 +313,13 @@ def test_a_pipeline_budget_counts_what_its_layers_need() -> None:
                    "forward": {"batch_size": 1}})
     assert piped["forward"]["estimate"]["peak_bytes"] >= alone["forward"]["estimate"][
         "peak_bytes"]
+
+
+def test_a_nested_model_without_outputs_has_no_dtype_to_give() -> None:
+    """Its output dtype read its first output, which it did not have (an IndexError)."""
+    doc = json.loads((FIXTURES / "keras3" / "models" / "nested_two_levels_frozen.json")
+                     .read_text())["keras_json"]
+    doc["config"]["layers"][2]["config"]["output_layers"] = []
+    (error,) = errors_of({"model": doc})
+    assert (error["code"], error["layer"]) == ("invalid_graph", "dense_13")
+    assert "reads output 0 of 'middle', which has only 0 output(s)" in error["message"]

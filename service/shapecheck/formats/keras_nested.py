@@ -82,7 +82,9 @@ class NestedModel(RunsWithMasks):
         """The dtype of its first output as its own layers give it, whatever the outer model
         gives it: Keras casts a nested model's inputs to the dtypes the model declares."""
         prop = next(iter(self._runs.values()), None)  # propagated: the outer call came first
-        return None if prop is None else tensor_dtypes(self.graph, prop).get(self.graph.outputs[0])
+        if prop is None or not self.graph.outputs:  # no outputs: the loader has said so
+            return None
+        return tensor_dtypes(self.graph, prop).get(self.graph.outputs[0])
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         prop = self.run(inputs)
