@@ -323,3 +323,15 @@ def test_a_nested_model_without_outputs_has_no_dtype_to_give() -> None:
     (error,) = errors_of({"model": doc})
     assert (error["code"], error["layer"]) == ("invalid_graph", "dense_13")
     assert "reads output 0 of 'middle', which has only 0 output(s)" in error["message"]
+
+
+def test_a_stft_of_frames_of_one_sample_needs_its_frame_step() -> None:
+    """frame_length 1 makes Keras' default frame_step 0: Keras 3 fails to build the layer
+    ('cannot convert float infinity to integer'); the shape rule divided by zero."""
+    model = {"inputs": [3, 4], "layers": [{"type": "STFTSpectrogram", "frame_length": 1,
+                                          "padding": "same"}]}
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": model})
+    assert list(exc.value.errors) == ["model.layers.0.frame_step"]
+    model["layers"][0]["frame_step"] = 1
+    assert check({"model": model})["ok"]

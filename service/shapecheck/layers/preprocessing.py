@@ -1776,6 +1776,10 @@ class STFTSpectrogram(Layer):
         if fft is not None and fft < length:
             raise ArgumentError("fft_length", f"must be at least frame_length ({length})")
         self.step: int = step or length // 2
+        if self.step == 0:
+            raise ArgumentError("frame_step", "frame_length 1 makes the default frame_step "
+                                              "(frame_length // 2) 0, on which Keras cannot "
+                                              "build the layer: give frame_step=1")
         self.fft: int = fft or 1 << (length - 1).bit_length()  # 2 ** ceil(log2(length))
         self.frequencies = self.fft // 2 + 1
 
