@@ -112,6 +112,7 @@ DIVERGENCES = {
     ("tfkeras2", 22201, "sequential_123"): "alpha_dropout",  # rate -1
     ("tfkeras2", 23201, "sequential_118"): "dense",  # units 0
     ("tfkeras2", 23201, "sequential_176"): "activity_regularization",  # l1 -1
+    ("tfkeras2", 25201, "sequential_408"): "activity_regularization",  # l1 -1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
