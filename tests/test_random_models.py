@@ -140,6 +140,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 17101, "functional_432"): "pipeline",
     ("keras3", 21101, "sequential_027"): "pipeline",
     ("keras3", 23101, "sequential_260"): "pipeline",
+    ("keras3", 25101, "functional_362"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named
