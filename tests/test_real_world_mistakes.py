@@ -306,6 +306,10 @@ def test_the_mistake_is_located_explained_and_fixed(mistake: Mistake, http: requ
     (seq([20], L("Dense", units=10, activation="softmax"), y_shape=[500],
          loss="categorical_crossentropy"), "target_shape_mismatch",
      "loss='sparse_categorical_crossentropy'"),
+    # A column of class ids: one unit would be no classifier at all.
+    (seq([20], L("Dense", units=10, activation="softmax"), y_shape=[500, 1],
+         loss="categorical_crossentropy"), "target_shape_mismatch",
+     "keras.utils.to_categorical(y, 10)"),
     (seq([20], L("Dense", units=10, activation="softmax"), y_shape=[500, 10],
          loss="sparse_categorical_crossentropy"), "target_shape_mismatch", "np.argmax(y, axis=-1)"),
     (seq([28, 28, 1], L("Flatten"), L("Dense", units=10), x_shape=[28, 28, 1]),

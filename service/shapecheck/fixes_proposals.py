@@ -214,6 +214,8 @@ def wanted_units(situation: Situation, out: Shape, y: Shape) -> int | None:
     kind = LOSS_KINDS.get(situation.loss or "")
     if kind == SPARSE:
         return None
+    if situation.loss in CATEGORICAL_LOSSES and y and out and y[-1] == 1 and out[-1] != 1:
+        return None  # class ids for a categorical loss: the labels or the loss must change
     if len(y) == len(out) and y[-1] is not None:
         return y[-1]
     if len(y) == len(out) - 1 and situation.loss not in CATEGORICAL_LOSSES:
