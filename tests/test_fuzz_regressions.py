@@ -335,3 +335,24 @@ def test_a_stft_of_frames_of_one_sample_needs_its_frame_step() -> None:
     assert list(exc.value.errors) == ["model.layers.0.frame_step"]
     model["layers"][0]["frame_step"] = 1
     assert check({"model": model})["ok"]
+
+
+def test_embedding_indices_outside_the_table_give_what_predict_gives() -> None:
+    """Indices past input_dim raised IndexError (a MelSpectrogram's values into an Embedding).
+    Probed: Keras 3.15.1 (jax) casts float indices to int32 and looks them up with jnp.take,
+    which wraps indices from -input_dim and gives NaN outside: for [30, -1, -11, 3.7, 9.99]
+    and a table of ones, [nan, 1, nan, 1, 1]; tf.keras 2's predict fails on them."""
+    table = [[[float(i), -float(i)] for i in range(10)]]
+    model = {"inputs": [5], "layers": [{"type": "Embedding", "input_dim": 10,
+                                        "output_dim": 2, "name": "e"}]}
+    result = check({"model": model, "forward": {"x": [[30, -1, -11, 3.7, 9.99]],
+                                                "weights": {"e": table}, "return": "values"}})
+    (output,) = result["forward"]["outputs"]
+    assert output["values"] == [[[None, None], [9.0, -9.0], [None, None], [3.0, -3.0],
+                                 [9.0, -9.0]]]
+    assert output["stats"]["nonfinite"] == 4
+    keras2 = json.loads((FIXTURES / "tfkeras2" / "layers" / "dtypes.json").read_text())
+    doc = next(c for c in keras2["cases"] if c["id"] == "int16_embedding")["keras_json"]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"x": [[1, 2, 3, 4, 20]]}})
+    assert "must lie in [0, 20) (input_dim)" in exc.value.errors["forward"][0]

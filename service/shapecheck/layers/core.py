@@ -27,6 +27,7 @@ from .base import (
     Shapes,
     Weight,
     activation_field,
+    integer_values,
     register,
 )
 from .tf_keras import tf_keras_variant
@@ -406,7 +407,17 @@ class Embedding(Layer):
                        initializer="uniform")]
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
-        return weights[0][x.astype(np.int64)]
+        """Keras 3 casts float indices to int32 (XLA's conversion) and looks them up with
+        ``jnp.take``: indices from -input_dim wrap around, those outside give NaN."""
+        table = weights[0]
+        indices = integer_values(x, "int32").astype(np.int64)
+        inside = self.valid_indices(indices, len(table))
+        found = table[np.where(inside, indices, 0)]
+        return found if inside.all() else np.where(inside[..., None], found, np.float32(np.nan))
+
+    @staticmethod
+    def valid_indices(indices: Array, size: int) -> Array:
+        return (indices >= -size) & (indices < size)
 
     def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
         """With ``mask_zero`` the index 0 is padding: the mask is False there."""
@@ -415,6 +426,21 @@ class Embedding(Layer):
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return (f"each of the {format_shape(inputs[0][1:])} integer indices (0 to "
                 f"{self.args.input_dim - 1}) becomes a vector of {self.args.output_dim}")
+
+
+@tf_keras_variant
+class TfKerasEmbedding(Embedding):
+    """Embedding in a tf.keras 2 document: TensorFlow's gather refuses an index outside
+    [0, input_dim), negative ones included."""
+
+    @staticmethod
+    def valid_indices(indices: Array, size: int) -> Array:
+        inside = (indices >= 0) & (indices < size)
+        if not inside.all():
+            raise NotImplementedError(
+                f"its indices must lie in [0, {size}) (input_dim), and some do not: "
+                "tf.keras 2's predict fails there too")
+        return inside
 
 
 @register
