@@ -72,10 +72,11 @@ def test_encode_in_both_forms():
 
 def test_the_client_reads_every_dtype_the_service_reads():
     """``shapecheck check --x FILE.npy`` sends a .npy file's bytes as they are, with its dtype
-    name: the two lists are the same, byte order and item size included."""
+    name: the two lists are the same, byte order included, and each description ends in its
+    item size, which the client reads off it."""
     from shapecheck.arrays import DTYPES
     from shapecheck_client.arrays import NPY_DTYPES
 
     assert {name: np.dtype(code) for name, code in DTYPES.items()} == {
-        name: np.dtype(descr) for descr, (name, _) in NPY_DTYPES.items()}
-    assert all(np.dtype(descr).itemsize == size for descr, (_, size) in NPY_DTYPES.items())
+        name: np.dtype(descr) for descr, name in NPY_DTYPES.items()}
+    assert all(np.dtype(descr).itemsize == int(descr[2:]) for descr in NPY_DTYPES)

@@ -13,21 +13,12 @@ from pathlib import Path
 from typing import Any
 
 NPY_MAGIC = b"\x93NUMPY"
-NPY_DTYPES = {
-    "<f4": ("float32", 4),
-    "<f8": ("float64", 8),
-    "<f2": ("float16", 2),
-    "|i1": ("int8", 1),
-    "<i2": ("int16", 2),
-    "<i4": ("int32", 4),
-    "<i8": ("int64", 8),
-    "|u1": ("uint8", 1),
-    "<u2": ("uint16", 2),
-    "<u4": ("uint32", 4),
-    "<u8": ("uint64", 8),
-    "|b1": ("bool", 1),
-}
-"""The ``.npy`` type descriptions the service reads: its name for each, and the item size."""
+NPY_DTYPES = {"<f4": "float32", "<f8": "float64", "<f2": "float16",
+              "|i1": "int8", "<i2": "int16", "<i4": "int32", "<i8": "int64",
+              "|u1": "uint8", "<u2": "uint16", "<u4": "uint32", "<u8": "uint64",
+              "|b1": "bool"}
+"""The ``.npy`` type descriptions the service reads, and its name for each. A description is
+byte order, kind and item size in bytes: ``"<f4"`` is a little-endian 4-byte float."""
 
 
 def read_npy(path: Path) -> dict[str, Any]:
@@ -45,14 +36,14 @@ def read_npy(path: Path) -> dict[str, Any]:
     except (SyntaxError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: unreadable .npy header") from exc
     if descr not in NPY_DTYPES:
-        readable = ", ".join(name for name, _ in NPY_DTYPES.values())
+        readable = ", ".join(NPY_DTYPES.values())
         raise ValueError(f"{path}: arrays of type {descr!r} cannot be sent; save one of "
                          f"{readable} (little-endian)")
     if fortran_order and sum(length > 1 for length in shape) > 1:
         raise ValueError(f"{path}: the array is in Fortran order; save it in C order: "
                          "numpy.save(path, numpy.ascontiguousarray(x))")
-    dtype, itemsize = NPY_DTYPES[descr]
-    expected = math.prod(shape) * itemsize
+    dtype = NPY_DTYPES[descr]
+    expected = math.prod(shape) * int(descr[2:])  # the description ends in the item size
     if len(body) != expected:
         raise ValueError(f"{path}: {len(body)} bytes of data where shape {shape} of {dtype} "
                          f"needs {expected}")
