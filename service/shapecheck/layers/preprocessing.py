@@ -1620,8 +1620,9 @@ class IntegerLookup(Lookup):
 
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """Indices, the tokens an inverted lookup gives back, and their one-hot, multi-hot
-        and count encodings are int64 tensors; TF-IDF weights are floats."""
-        return None if self.output_mode == "tf_idf" else "int64"
+        and count encodings are integers: int64 tensors, which Keras 3 on JAX gives as int32;
+        TF-IDF weights are floats."""
+        return None if self.output_mode == "tf_idf" else "int32"
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         tokens = self.tokens()
