@@ -82,7 +82,8 @@ def test_an_integer_input_into_a_normalisation_gets_the_integer_inputs_warning()
     ({"class_name": "DTypePolicy", "config": {"name": "int16"}}, "keras3", "int16"),
     ("bool", "keras3", "bool"),
     ("float16", "keras3", "float16"),
-    ("float64", "keras2", None),
+    ("float64", "keras2", "float64"),  # Keras 3 on JAX holds it in float32
+    ("float64", "keras3", None),
     ("string", "keras3", None),
     (None, "keras3", None),
     (7, "keras3", None),
@@ -90,6 +91,16 @@ def test_an_integer_input_into_a_normalisation_gets_the_integer_inputs_warning()
 def test_input_dtypes_as_predict_gives_them(declared: object, flavour: str,
                                             expected: str | None) -> None:
     assert input_dtype(declared, flavour) == expected
+
+
+@pytest.mark.parametrize(("policy", "flavour", "expected"), [
+    ("float64", "keras2", "float64"),
+    ("float64", "keras3", None),  # JAX's 64-bit types are off
+    ({"class_name": "Policy", "config": {"name": "float64"}}, "keras2", "float64"),
+])
+def test_tf_keras_2_computes_a_float64_policy_in_float64(policy: object, flavour: str,
+                                                         expected: str | None) -> None:
+    assert compute_dtype(policy, flavour) == expected
 
 
 @pytest.mark.parametrize(("policy", "expected"), [
@@ -104,7 +115,7 @@ def test_input_dtypes_as_predict_gives_them(declared: object, flavour: str,
     ({"config": {"name": ["mixed_float16"]}}, None),
 ])
 def test_layers_compute_in_their_policys_dtype(policy: object, expected: str | None) -> None:
-    assert compute_dtype(policy) == expected
+    assert compute_dtype(policy, "keras3") == compute_dtype(policy, "keras2") == expected
 
 
 def test_the_check_names_the_dtypes_of_integer_inputs_and_outputs() -> None:

@@ -338,14 +338,14 @@ def test_result_examples_keep_the_contract(spec, name: str) -> None:
 
 def test_the_spec_names_every_dtype_of_the_engine(spec) -> None:
     from shapecheck.arrays import DTYPES
-    from shapecheck.layers.base import EXACT_DTYPES, LOW_PRECISION
+    from shapecheck.layers.base import EXACT_DTYPES, FLOAT_DTYPES
 
     schemas = spec["components"]["schemas"]
     assert set(schemas["EncodedArray"]["properties"]["dtype"]["enum"]) == set(DTYPES)
     assert set(schemas["ForwardOutput"]["properties"]["dtype"]["enum"]) == {
-        "float32", *EXACT_DTYPES, *LOW_PRECISION}
+        "float32", *EXACT_DTYPES, *FLOAT_DTYPES}
     assert set(schemas["NamedTensor"]["properties"]["dtype"]["enum"]) == {
-        *EXACT_DTYPES, *LOW_PRECISION}
+        *EXACT_DTYPES, *FLOAT_DTYPES}
 
 
 def test_the_spec_names_every_diagnostic_code_the_engine_has(spec) -> None:

@@ -51,7 +51,14 @@ from .graph import (
     propagate,
 )
 from .initializers import WeightCache, default_weights
-from .layers.base import LOW_PRECISION, Layer, Mask, integer_values, low_precision_values
+from .layers.base import (
+    FLOAT_DTYPES,
+    LOW_PRECISION,
+    Layer,
+    Mask,
+    integer_values,
+    low_precision_values,
+)
 from .layers.core import Embedding, Opaque
 from .lru import LRU
 from .shapes import Shape, format_shape
@@ -139,8 +146,9 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
 
 def keras_input(values: Array, dtype: str | None) -> Array:
     """A model input's values as Keras converts them to its ``dtype``: an integer one (toward
-    zero, saturated), bool (nonzero is True) or a low-precision float; kept in float32."""
-    if dtype is None:
+    zero, saturated), bool (nonzero is True) or a low-precision float; kept in float32 (and
+    a float64 one computed in it)."""
+    if dtype is None or dtype == "float64":
         return values
     if dtype == "bool":
         return (values != 0).astype(np.float32)
@@ -613,7 +621,7 @@ def decode_inputs(graph: ModelGraph, data: Mapping[str, InputData],
 def in_dtype_range(values: Array, dtype: str | None, path: str) -> Array:
     """``values``, refused where an input of an integer ``dtype`` cannot hold them: Keras 3
     saturates them, tf.keras 2 wraps them around."""
-    if dtype is None or dtype == "bool" or dtype in LOW_PRECISION or not values.size:
+    if dtype is None or dtype == "bool" or dtype in FLOAT_DTYPES or not values.size:
         return values
     bounds, truncated = np.iinfo(dtype), np.trunc(values)
     low, high = float(truncated.min()), float(truncated.max())
@@ -656,7 +664,7 @@ def integer_bound(vocabulary: int | None, dtype: str | None) -> int | None:
     """The integers random data of an input holds are below this; None for floats."""
     if vocabulary is not None:
         return vocabulary
-    if dtype is None or dtype in LOW_PRECISION:
+    if dtype is None or dtype in FLOAT_DTYPES:
         return None
     return 2 if dtype == "bool" else min(RANDOM_INTEGERS, int(np.iinfo(dtype).max) + 1)
 
@@ -713,7 +721,8 @@ def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
                 as_base64: bool) -> dict[str, Any]:
     """One model output; ``dtype``: the one predict gives it (``computed.tensor_dtypes``).
     The forward pass computes in float32 throughout: a float16 or bfloat16 output (a layer
-    under a mixed-precision policy) is rounded to its dtype at the end."""
+    under a mixed-precision policy) is rounded to its dtype at the end, a float64 one (tf.keras
+    2's float64 policy) is sent as float64."""
     if dtype in LOW_PRECISION:
         value = low_precision_values(value, dtype)
     out: dict[str, Any] = {"name": ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}",

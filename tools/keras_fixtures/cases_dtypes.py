@@ -5,7 +5,8 @@ cast what they compute to it, where tf.keras 2 computes on floats. ``x_range`` d
 with fractions, which the conversion truncates; ``output_dtypes`` records predict's dtypes.
 
 Mixed precision: a layer whose dtype policy is ``mixed_float16`` (or ``mixed_bfloat16``) casts
-its floating inputs and weights to float16 and computes in it; its outputs are float16."""
+its floating inputs and weights to float16 and computes in it; its outputs are float16. A
+float64 policy computes in float64 in tf.keras 2 only."""
 
 from build import case, seq, tf_keras_2_cases
 
@@ -83,6 +84,22 @@ CASES += [
 # Keras 3 truncates the normalised integers; tf.keras 2 cannot build the layer on them.
 CASES += [typed("int32_group_norm", [4], "int32", {"type": "GroupNormalization", "groups": 2},
                 **SIGNED)]
+
+# float64: Keras 3 on JAX computes in float32 whatever the policy (JAX's 64-bit types are off);
+# tf.keras 2 computes a float64 layer in float64 and casts float64 inputs to a float32 layer's
+# float32 (``tf.keras.backend.set_floatx("float64")`` makes every layer float64).
+F64 = "float64"
+CASES += [
+    typed("float64_input_reshape", [4], F64, {"type": "Reshape", "target_shape": [2, 2]},
+          **SIGNED),
+    seq("float64_dense", [4], {"type": "Dense", "units": 3, "dtype": F64}),
+    seq("float64_dense_then_float32_dense", [4], {"type": "Dense", "units": 3, "dtype": F64},
+        {"type": "Dense", "units": 2}),
+    seq("float64_activation", [4], {"type": "Dense", "units": 3},
+        {"type": "Activation", "activation": "tanh", "dtype": F64}),
+    typed("float64_everywhere", [4], F64, {"type": "Dense", "units": 3, "dtype": F64},
+          {"type": "Dense", "units": 2, "activation": "softmax", "dtype": F64}, **SIGNED),
+]
 
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES

@@ -12,8 +12,9 @@ from ..diagnostics import Diagnostic
 from ..errors import RequestInvalid, prefixed
 from ..graph import Unresolved
 from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
-from ..layers.base import EXACT_DTYPES, LOW_PRECISION, Layer
+from ..layers.base import EXACT_DTYPES, FLOAT_DTYPES, Layer
 from ..layers.core import Opaque
+from ..layers.tf_keras import TF_KERAS_VARIANTS
 
 # Layers that would run code from the request: never evaluated.
 CODE_LAYERS = {
@@ -45,19 +46,27 @@ def dtype_name(declared: Any) -> str | None:
 
 
 def input_dtype(declared: Any, flavour: str) -> str | None:
-    """The integer, boolean or low-precision float dtype predict gives a model input declared
-    with Keras' ``dtype``: Keras 3 on JAX holds 64-bit integers in 32 bits, tf.keras 2 (flavour
-    ``keras2``) keeps them. None for float32 (and float64), strings and the rest."""
+    """The integer, boolean or float dtype other than float32 that predict gives a model input
+    declared with Keras' ``dtype``: Keras 3 on JAX holds 64-bit integers in 32 bits and float64
+    in float32, tf.keras 2 (flavour ``keras2``) keeps them. None for float32, strings and the
+    rest."""
     name = dtype_name(declared)
-    if name not in EXACT_DTYPES and name not in LOW_PRECISION:
+    if name not in EXACT_DTYPES and name not in FLOAT_DTYPES:
         return None
-    return name if flavour == "keras2" else JAX_DTYPES.get(name, name)
+    if flavour == "keras2":
+        return name
+    return None if name == "float64" else JAX_DTYPES.get(name, name)
 
 
-def compute_dtype(policy: Any) -> str | None:
-    """The low-precision float a layer computes in under the dtype policy ``policy``
-    (``Layer.compute_dtype``), or None (float32, float64, quantised policies, ...)."""
-    return POLICY_COMPUTE_DTYPES.get(dtype_name(policy))
+def compute_dtype(policy: Any, flavour: str) -> str | None:
+    """The float other than float32 a layer computes in under the dtype policy ``policy``
+    (``Layer.compute_dtype``): float16 or bfloat16 (mixed precision), or float64 in tf.keras 2
+    (flavour ``keras2``; Keras 3 on JAX computes it in float32). None for float32, quantised
+    policies and the rest."""
+    name = dtype_name(policy)
+    if name == "float64":
+        return name if flavour == "keras2" else None
+    return POLICY_COMPUTE_DTYPES.get(name)
 
 
 def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[Layer] | None:
@@ -114,29 +123,30 @@ def make_layer(
     overrides: Mapping[str, Any],
     notes: list[Diagnostic],
     built: dict[tuple, Layer] | None = None,
-    variants: Mapping[str, type[Layer]] | None = None,
+    flavour: str = "keras3",
 ) -> Layer:
     """A Layer for one config (Keras 1/2 names translated, in a copy), an override, or a
     stand-in. ``built``: the layers of the document so far (``Layer.from_config``);
-    ``variants``: classes that replace the Keras 3 ones by Keras name (tf.keras 2's).
+    ``flavour``: the document's Keras (``keras2``: tf.keras 2's classes, ``TF_KERAS_VARIANTS``,
+    replace the Keras 3 ones of the same name).
 
     Invalid arguments raise RequestInvalid with paths under ``path``.
     """
     if name in overrides:
-        return load(Opaque, name, overrides[name], f"overrides.{name}", built)
+        return load(Opaque, name, overrides[name], f"overrides.{name}", built, flavour)
     cls = REGISTRY.get(class_name) or resolve_class(class_name, name, notes)
     if cls is None:
         return Unresolved(name, class_name)
     if cls is Opaque:
-        return load(Opaque, name, config, path, built)
-    if variants:
-        cls = variants.get(cls.keras_name, cls)
+        return load(Opaque, name, config, path, built, flavour)
+    if flavour == "keras2":
+        cls = TF_KERAS_VARIANTS.get(cls.keras_name, cls)
     if cls.nested_layers:
         config = with_nested_translated(cls, config, name, notes)
     if legacy.has_legacy_args(cls, config):
         config = dict(config)
         notes.extend(legacy.translate(cls, config, name))
-    return load(cls, name, config, path, built)
+    return load(cls, name, config, path, built, flavour)
 
 
 def with_nested_translated(cls: type[Layer], config: Mapping[str, Any], layer: str,
@@ -178,12 +188,12 @@ def translated_spec(spec: Any, layer: str, notes: list[Diagnostic]) -> Any:
 
 
 def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
-         built: dict[tuple, Layer] | None = None) -> Layer:
+         built: dict[tuple, Layer] | None, flavour: str) -> Layer:
     try:
         layer = cls.from_config(name, config, built)
     except RequestInvalid as exc:
         raise RequestInvalid(prefixed(exc.errors, path)) from None
     # A copy of a built twin may differ from it in its policy: its own, every time.
     policy = config.get("dtype")
-    layer.compute_dtype = None if policy is None else compute_dtype(policy)
+    layer.compute_dtype = None if policy is None else compute_dtype(policy, flavour)
     return layer

@@ -47,7 +47,6 @@ from ..graph import (
     Unresolved,
 )
 from ..layers.base import Layer
-from ..layers.tf_keras import TF_KERAS_VARIANTS
 from .common import input_dtype, make_layer
 from .keras_nested import NestedModel
 from .keras_ops import TF_FUNCTIONS, KerasOperation, is_binary, is_supported
@@ -193,7 +192,6 @@ class KerasLoader:
     def __init__(self, flavour: str, overrides: Mapping[str, Any],
                  built: dict[tuple, Layer]) -> None:
         self.flavour = flavour
-        self.variants = TF_KERAS_VARIANTS if flavour == "keras2" else None
         self.overrides = overrides
         self.notes: list[Diagnostic] = []
         self.built = built  # the layers built so far, by config key
@@ -346,7 +344,7 @@ class KerasLoader:
         class_name = entry.custom_name or entry.class_name
         try:
             return make_layer(class_name, entry.name, entry.config, "config", self.overrides,
-                              self.notes, self.built, self.variants)
+                              self.notes, self.built, self.flavour)
         except RequestInvalid as exc:  # the entry's path spelt for an error alone
             raise RequestInvalid(prefixed(exc.errors, entry.where.path)) from None
 

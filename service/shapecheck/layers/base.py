@@ -46,7 +46,9 @@ INTEGER_DTYPES = frozenset({"int8", "int16", "int32", "int64",
 EXACT_DTYPES = INTEGER_DTYPES | {"bool"}
 """What a Keras layer leaves as it is, where it casts floating inputs to its own dtype."""
 LOW_PRECISION = frozenset({"float16", "bfloat16"})
-"""The float dtypes a Keras layer may compute in besides float32 (a mixed-precision policy)."""
+"""The float dtypes a Keras layer may compute in below float32 (a mixed-precision policy)."""
+FLOAT_DTYPES = LOW_PRECISION | {"float64"}
+"""The float dtypes a Keras tensor may have besides float32 (float64 in tf.keras 2 only)."""
 
 
 def low_precision_values(values: Array, dtype: str) -> Array:
