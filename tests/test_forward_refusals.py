@@ -55,3 +55,25 @@ def test_an_integer_lookup_without_oov_buckets_on_values_outside_its_vocabulary(
                                         "num_oov_indices": 0}]}
     message = refusal(model, {"x": [[4, 7]]})
     assert "every value must be in the vocabulary" in message
+
+
+def test_an_integer_lookup_of_ids_float32_cannot_hold() -> None:
+    """float32 holds 100,000,001 as 100,000,000: the lookup would find the wrong ID."""
+    model = {"layers": [{"type": "InputLayer", "name": "ids", "shape": [2], "dtype": "int32"},
+                        {"type": "IntegerLookup", "vocabulary": [100_000_000, 100_000_001]}]}
+    message = refusal(model, {"x": [[100_000_001, 100_000_000]]})
+    assert "its inputs hold integers beyond 2^24" in message
+    exact = {"x": [[16_777_216, -16_777_216]], "return": "values"}  # float32 holds these
+    assert lookup(model, exact) == [[0, 0]]  # both outside the vocabulary: the OOV index
+
+
+def test_an_inverted_integer_lookup_back_to_ids_float32_cannot_hold() -> None:
+    model = {"inputs": [2], "layers": [{"type": "IntegerLookup", "invert": True,
+                                        "vocabulary": [7, 100_000_001]}]}
+    assert "the tokens it gives back are integers beyond 2^24" in refusal(model, {"x": [[2, 1]]})
+    assert lookup(model, {"x": [[1, 0]], "return": "values"}) == [[7, -1]]  # -1: OOV
+
+
+def lookup(model: dict, forward: dict) -> list:
+    (output,) = check({"model": model, "forward": forward})["forward"]["outputs"]
+    return output["values"]

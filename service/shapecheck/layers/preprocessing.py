@@ -1597,6 +1597,23 @@ def is_int64(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -2**63 <= value < 2**63
 
 
+FLOAT32_INTEGERS = 2**24
+"""float32 holds every integer of at most this magnitude, and not every one beyond."""
+
+
+def exact_integers(values: Array, what: str) -> Array:
+    """Integer ``values`` as int64, refused (NotImplementedError) where one is beyond 2²⁴ in
+    magnitude: the forward pass holds tensors in float32, which rounds such integers (an ID of
+    100,000,001 is 100,000,000 there), and a lookup of a rounded value is another value's."""
+    if values.size and float(np.abs(values).max()) > FLOAT32_INTEGERS:
+        raise NotImplementedError(
+            f"{what} integers beyond 2^24 = 16,777,216 in magnitude, which the forward pass "
+            "holds in float32, where such integers are rounded: its lookups could differ from "
+            "Keras'. Check the shapes without a forward pass, or map the IDs to smaller "
+            "integers first")
+    return values.astype(np.int64)
+
+
 @register
 class IntegerLookup(Lookup):
     """Maps integers to indices of ``vocabulary`` (or back, ``invert``), as indices or encoded
@@ -1626,9 +1643,11 @@ class IntegerLookup(Lookup):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         tokens = self.tokens()
-        values = x.astype(np.int64)
+        values = exact_integers(x, "its inputs hold")
         if self.args.invert:
-            return self.inverted(values, tokens)
+            found = self.inverted(values, tokens)
+            exact_integers(found, "the tokens it gives back are")
+            return found.astype(np.float32)
         indices = self.indices(values, tokens)
         if self.output_mode == "int":
             return indices.astype(np.float32)
@@ -1673,7 +1692,7 @@ class IntegerLookup(Lookup):
         found = np.where(known, tokens[np.clip(position, 0, len(tokens) - 1)], oov_token)
         if self.has_mask_index:  # without a table: num_oov_indices may be 10^9
             found = np.where(indices == 0, self.args.mask_token, found)
-        return found.astype(np.float32)
+        return found
 
     def encoded(self, indices: Array, tokens: Array) -> Array:
         """One-hot vectors of the indices, or per sample (over the last axis) multi-hot,
