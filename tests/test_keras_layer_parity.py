@@ -60,3 +60,18 @@ FORWARD_CASES = [c for c in LAYER_CASES if "forward" in c.values[0]]
 @pytest.mark.parametrize("case", FORWARD_CASES)
 def test_forward_matches_keras_predict(case: dict) -> None:
     assert_forward_as_recorded(case["native"], case["forward"])
+
+
+REFUSED_BY_PREDICT = [c for c in LAYER_CASES if "predict_refused" in c.values[0]]
+
+
+@pytest.mark.parametrize("case", REFUSED_BY_PREDICT)
+def test_where_predict_fails_so_does_the_check_or_the_forward_pass(case: dict) -> None:
+    """Keras builds these models but its predict fails: the check reports an error, or the
+    forward pass refuses the request (a 422 naming the layer), never numbers Keras cannot
+    give."""
+    result = check({"model": case["native"]})
+    if not result["ok"]:
+        return
+    with pytest.raises(RequestInvalid):
+        check({"model": case["native"], "forward": {"batch_size": 2}})

@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import LayerInputIncompatible
 from .graph import Call, ModelGraph, Propagation, TensorRef
-from .layers.base import EXACT_DTYPES, Layer, Shapes, Weight
+from .layers.base import EXACT_DTYPES, Layer, Shapes, Weight, promoted_dtype
 from .shapes import Shape, format_shape
 
 
@@ -96,10 +96,10 @@ def exact_dtype(dtypes: Mapping[TensorRef, str], ref: TensorRef) -> str | None:
 
 
 def dtype_read(call: Call, dtypes: Mapping[TensorRef, str]) -> str | None:
-    """The dtype of ``call``'s first input where every input is an integer or a boolean
+    """The dtype ``call``'s inputs combine into where every one is an integer or a boolean
     tensor (``tensor_dtypes``); None where one is a float."""
     read = [exact_dtype(dtypes, ref) for ref in call.inputs]
-    return read[0] if read and all(read) else None
+    return promoted_dtype(read) if read and all(read) else None
 
 
 def computed_shapes(prop: Propagation) -> dict[TensorRef, Shape | None]:

@@ -101,6 +101,119 @@ CASES += [
           {"type": "Dense", "units": 2, "activation": "softmax", "dtype": F64}, **SIGNED),
 ]
 
+# A Bidirectional RNN casts integer sequences to floats, as the RNN it wraps does.
+CASES += [
+    typed("int32_bidirectional_lstm", [4, 3], "int32",
+          {"type": "Bidirectional", "layer": {"type": "LSTM", "units": 2}}, **SIGNED),
+    typed("uint8_bidirectional_gru_sequences", [4, 3], "uint8",
+          {"type": "Bidirectional", "layer": {"type": "GRU", "units": 2,
+                                              "return_sequences": True}}, **PIXELS),
+]
+
+# Every layer family on integers: what predict gives (dtype and values), or where it fails.
+# Keras 3 on JAX cannot convolve integers with float kernels by a transposed, depthwise or
+# separable convolution, nor take their inverse square root (UnitNormalization); tf.keras 2
+# cannot build most layers with weights on them.
+I32, U8 = "int32", "uint8"
+SEQUENCE, IMAGE, VOLUME = [6, 3], [6, 6, 2], [4, 4, 4, 2]
+
+
+def on_int(case_id: str, shape: list, layer: dict, dtype: str = I32) -> dict:
+    """``layer`` on an integer input of ``shape``: SIGNED data, or PIXELS for uint8."""
+    return typed(f"{dtype}_{case_id}", shape, dtype, layer,
+                 **(PIXELS if dtype == U8 else SIGNED))
+
+
+def pair(case_id: str, shape: list, merge: dict, dtype: str = I32) -> dict:
+    """``merge`` of two integer inputs: SIGNED data, or PIXELS for uint8 (whose sums wrap)."""
+    return case(f"{dtype}_{case_id}", None, [
+        {"type": "InputLayer", "name": "a", "shape": shape, "dtype": dtype},
+        {"type": "InputLayer", "name": "b", "shape": shape, "dtype": dtype},
+        {**merge, "inputs": ["a", "b"]}], forward=True, **(PIXELS if dtype == U8 else SIGNED))
+
+
+INTEGER_LAYERS = [
+    on_int("conv1d", SEQUENCE, {"type": "Conv1D", "filters": 2, "kernel_size": 2}),
+    on_int("conv3d", VOLUME, {"type": "Conv3D", "filters": 2, "kernel_size": 2}),
+    on_int("conv1d_transpose", SEQUENCE, {"type": "Conv1DTranspose", "filters": 2,
+                                          "kernel_size": 2}),
+    on_int("conv2d_transpose", IMAGE, {"type": "Conv2DTranspose", "filters": 2,
+                                       "kernel_size": 2}, U8),
+    on_int("conv3d_transpose", VOLUME, {"type": "Conv3DTranspose", "filters": 2,
+                                        "kernel_size": 2}),
+    on_int("depthwise_conv1d", SEQUENCE, {"type": "DepthwiseConv1D", "kernel_size": 2}),
+    on_int("depthwise_conv2d", IMAGE, {"type": "DepthwiseConv2D", "kernel_size": 2}, U8),
+    on_int("separable_conv1d", SEQUENCE, {"type": "SeparableConv1D", "filters": 2,
+                                          "kernel_size": 2}),
+    on_int("separable_conv2d", IMAGE, {"type": "SeparableConv2D", "filters": 2,
+                                       "kernel_size": 2}, U8),
+    on_int("unit_normalization", [5], {"type": "UnitNormalization"}),
+    on_int("batch_normalization", [5], {"type": "BatchNormalization"}),
+    on_int("normalization", [5], {"type": "Normalization", "mean": 1.0, "variance": 2.0}),
+    on_int("einsum_dense", [5], {"type": "EinsumDense", "equation": "ab,bc->ac",
+                                 "output_shape": 2}),
+    on_int("lstm", SEQUENCE, {"type": "LSTM", "units": 2}),
+    on_int("simple_rnn_sequences", SEQUENCE, {"type": "SimpleRNN", "units": 2,
+                                              "return_sequences": True}),
+    on_int("conv_lstm1d", [3, 5, 2], {"type": "ConvLSTM1D", "filters": 2, "kernel_size": 2}),
+    on_int("softmax", [5], {"type": "Softmax"}),
+    on_int("tanh", [5], {"type": "Activation", "activation": "tanh"}),
+    on_int("elu", [5], {"type": "ELU"}),
+    on_int("leaky_relu", [5], {"type": "LeakyReLU"}),
+    on_int("prelu", [5], {"type": "PReLU"}),
+    on_int("average_pooling2d", IMAGE, {"type": "AveragePooling2D", "pool_size": 2}, U8),
+    on_int("global_average_pooling1d", SEQUENCE, {"type": "GlobalAveragePooling1D"}),
+    on_int("global_max_pooling2d", IMAGE, {"type": "GlobalMaxPooling2D"}, U8),
+    on_int("cropping2d", IMAGE, {"type": "Cropping2D", "cropping": 1}, U8),
+    on_int("zero_padding2d", IMAGE, {"type": "ZeroPadding2D", "padding": 1}, U8),
+    on_int("upsampling3d", VOLUME, {"type": "UpSampling3D", "size": 2}),
+    on_int("resizing_bilinear_down", IMAGE, {"type": "Resizing", "height": 4, "width": 3}, U8),
+    on_int("resizing_bilinear_up", IMAGE, {"type": "Resizing", "height": 12, "width": 8}),
+    on_int("resizing_bicubic", IMAGE, {"type": "Resizing", "height": 8, "width": 5,
+                                       "interpolation": "bicubic"}, U8),
+    on_int("resizing_nearest", IMAGE, {"type": "Resizing", "height": 4, "width": 9,
+                                       "interpolation": "nearest"}, U8),
+    on_int("resizing_lanczos3", IMAGE, {"type": "Resizing", "height": 5, "width": 5,
+                                        "interpolation": "lanczos3"}),
+    on_int("resizing_crop_to_aspect_ratio", IMAGE, {"type": "Resizing", "height": 3,
+                                                    "width": 5, "crop_to_aspect_ratio": True},
+           U8),
+    on_int("center_crop", IMAGE, {"type": "CenterCrop", "height": 4, "width": 4}, U8),
+    on_int("random_flip", IMAGE, {"type": "RandomFlip"}, U8),
+    on_int("random_rotation", IMAGE, {"type": "RandomRotation", "factor": 0.2}, U8),
+    on_int("random_zoom", IMAGE, {"type": "RandomZoom", "height_factor": 0.2}, U8),
+    on_int("random_crop", IMAGE, {"type": "RandomCrop", "height": 4, "width": 4}, U8),
+    on_int("random_contrast", IMAGE, {"type": "RandomContrast", "factor": 0.3}, U8),
+    on_int("random_brightness", IMAGE, {"type": "RandomBrightness", "factor": 0.3}, U8),
+    on_int("random_translation", IMAGE, {"type": "RandomTranslation", "height_factor": 0.2,
+                                         "width_factor": 0.2}, U8),
+    on_int("gaussian_dropout", [5], {"type": "GaussianDropout", "rate": 0.3}),
+    on_int("spatial_dropout1d", SEQUENCE, {"type": "SpatialDropout1D", "rate": 0.3}),
+    on_int("activity_regularization", [5], {"type": "ActivityRegularization", "l1": 0.1}),
+    on_int("masking", SEQUENCE, {"type": "Masking", "mask_value": 1.0}),
+    on_int("permute", SEQUENCE, {"type": "Permute", "dims": [2, 1]}),
+    on_int("repeat_vector", [5], {"type": "RepeatVector", "n": 2}),
+    typed("uint8_category_encoding", [3], U8, {"type": "CategoryEncoding", "num_tokens": 8,
+                                               "output_mode": "multi_hot"}, int_inputs=8),
+    on_int("time_distributed_dense", SEQUENCE,
+           {"type": "TimeDistributed", "layer": {"type": "Dense", "units": 2}}),
+    pair("dot", [5], {"type": "Dot", "axes": 1}),
+    pair("average", [5], {"type": "Average"}),
+    pair("minimum", [5], {"type": "Minimum"}),
+    pair("subtract", [5], {"type": "Subtract"}),
+    pair("concatenate", [5], {"type": "Concatenate"}),
+    pair("multi_head_attention", SEQUENCE, {"type": "MultiHeadAttention", "num_heads": 2,
+                                            "key_dim": 2}),
+    pair("attention", SEQUENCE, {"type": "Attention"}),
+    pair("dot_normalize", [5], {"type": "Dot", "axes": 1, "normalize": True}),
+    pair("add", [5], {"type": "Add"}),
+    pair("add", [5], {"type": "Add"}, U8),
+    pair("average", [5], {"type": "Average"}, U8),
+    on_int("average_pooling2d_same", IMAGE, {"type": "AveragePooling2D", "pool_size": 3,
+                                             "strides": 2, "padding": "same"}, U8),
+]
+CASES += INTEGER_LAYERS
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])

@@ -72,6 +72,24 @@ def integer_values(values: Array, dtype: str,
     return (np.clip(rounding(finite), bounds.min, bounds.max) + 0.0).astype(np.float32)
 
 
+def promoted_dtype(dtypes: Sequence[str]) -> str:
+    """The dtype integer or boolean tensors of ``dtypes`` combine into (int32 and uint8 give
+    int32), as numpy and JAX promote them."""
+    first = dtypes[0]
+    return first if all(d == first for d in dtypes) else np.result_type(*dtypes).name
+
+
+def wrapped_integers(values: Array, dtype: str) -> Array:
+    """Integer values (in float32) as integer arithmetic in ``dtype`` leaves them: modulo
+    2^bits, in two's complement, as XLA and TensorFlow overflow. Wrapping the exact result of
+    sums and products once is wrapping each step."""
+    bounds = np.iinfo(dtype)
+    if values.size == 0 or (values.min() >= bounds.min and values.max() <= bounds.max):
+        return values
+    span = float(bounds.max) - float(bounds.min) + 1.0
+    return ((values - float(bounds.min)) % span + float(bounds.min)).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class ShapeCaveat:
     """A shape Keras declares but does not compute: what differs, the hint, and the arguments
@@ -360,12 +378,14 @@ class Layer:
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """The integer or boolean dtype of Keras' outputs, or None for floats; ``dtypes[i]``
         is that of input ``i`` (``keeps_integers``, or a layer that makes indices)."""
-        return dtypes[0] if self.keeps_integers and dtypes and all(dtypes) else None
+        return promoted_dtype(dtypes) if self.keeps_integers and dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         """The outputs Keras computes when every input is an integer tensor (of ``dtype``, the
-        first's), from those the kernel computed on their values in float32: the same, but
-        where Keras computes otherwise on integers (``integer_caveat`` says how)."""
+        first's), from those the kernel computed on their values (``inputs``) in float32: the
+        same, but where Keras computes otherwise on integers (``integer_caveat`` says how, or
+        the overflow of integer arithmetic)."""
         return outputs
 
     def integer_caveat(self) -> str | None:

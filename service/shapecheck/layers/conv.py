@@ -663,7 +663,23 @@ class TfKerasConv3D(TfKerasConv, Conv3D):
     """Conv3D as tf.keras 2 computes it: the axes before the volumes are batch axes."""
 
 
-class DepthwiseConv(BaseConv):
+class ConvolvesIntegersAsTheyAre(Layer):
+    """A convolution that Keras 3 runs by ``lax.conv_general_dilated`` on its inputs as they
+    are, where integer inputs against its float kernel fail (probed: the depthwise, separable
+    and transposed convolutions; Conv casts its inputs to floats first)."""
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        raise NotImplementedError("Keras 3 convolves the integers themselves with its float "
+                                  "kernel, which predict cannot do (\"lax.conv_general_dilated "
+                                  "requires arguments to have the same dtypes\")")
+
+    def integer_caveat(self) -> str | None:
+        return ("convolves them, as integers, with its float kernel, which Keras 3 cannot do: "
+                "predict and fit fail there")
+
+
+class DepthwiseConv(ConvolvesIntegersAsTheyAre, BaseConv):
     """Shared by DepthwiseConv1D/2D: each input channel convolved with its own
     ``depth_multiplier`` kernels, never mixed with the other channels."""
 
@@ -715,7 +731,7 @@ class DepthwiseConv2D(DepthwiseConv):
     rank = 2
 
 
-class SeparableConv(BaseConv):
+class SeparableConv(ConvolvesIntegersAsTheyAre, BaseConv):
     """Shared by SeparableConv1D/2D: a depthwise convolution (``depth_multiplier`` kernels per
     channel) followed by a 1×1 pointwise convolution to ``filters`` channels."""
 
@@ -817,7 +833,7 @@ class TfKerasSeparableConv1D(SeparableConv1D):
         padding = Choice(CONV_PADDINGS, load_default="valid")
 
 
-class ConvTranspose(BaseConv):
+class ConvTranspose(ConvolvesIntegersAsTheyAre, BaseConv):
     """Shared by Conv1D/2D/3DTranspose: the gradient of a convolution, which upsamples by
     ``strides`` (``output_padding`` adds up to strides − 1 positions at the end)."""
 

@@ -27,7 +27,19 @@ from marshmallow import fields
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, shapes_text
-from .base import Array, Layer, LayerArgs, Mask, Shapes, Weight, expand_mask, register
+from .base import (
+    INTEGER_DTYPES,
+    Array,
+    Layer,
+    LayerArgs,
+    Mask,
+    Shapes,
+    Weight,
+    expand_mask,
+    promoted_dtype,
+    register,
+    wrapped_integers,
+)
 from .tf_keras import tf_keras_variant
 
 
@@ -66,7 +78,10 @@ class Merge(Layer):
 
 class ElementwiseMerge(Merge):
     """Shared by Add, Subtract, Multiply, Average, Maximum, Minimum: one value per element,
-    inputs broadcast against each other."""
+    inputs broadcast against each other. Integer tensors stay integers, computed in their
+    dtype."""
+
+    keeps_integers = True
 
     operation: ClassVar[str]
     """What is done to the inputs, for explanations: "added"."""
@@ -74,6 +89,12 @@ class ElementwiseMerge(Merge):
     """Whether an unknown axis takes another input's known length (``broadcast_shapes``)."""
     broadcasting: ClassVar[str] = "axes of 1 stretch, unknown axes stay unknown"
     """How the shapes broadcast, for explanations."""
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        """Sums, differences and products of integers overflow as integer arithmetic does
+        (uint8 pixels summed past 255 wrap around); maxima and minima cannot."""
+        return [wrapped_integers(y, dtype) for y in outputs]
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         self.check_count(inputs)
@@ -203,9 +224,16 @@ class Average(ElementwiseMerge):
 
     keras_name = "Average"
     operation = "averaged"
+    keeps_integers = False  # divided into floats
 
     def combine(self, xs: list[Array]) -> Array:
         return reduce(np.add, xs) / np.float32(len(xs))
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        """Keras sums integers in their dtype, where the sum may wrap around, and divides."""
+        count = np.float32(len(inputs))
+        return [wrapped_integers(np.round(y * count), dtype) / count for y in outputs]
 
 
 @register
@@ -261,6 +289,7 @@ class Concatenate(Merge):
     agrees with anything)."""
 
     keras_name = "Concatenate"
+    keeps_integers = True
 
     class Args(LayerArgs):
         axis = Int(load_default=-1)
@@ -350,6 +379,7 @@ class Dot(Merge):
 
     keras_name = "Dot"
     exact_inputs = 2
+    keeps_integers = True
 
     class Args(LayerArgs):
         axes = fields.Raw(required=True, metadata={"type": "integer or list of 2 integers"})
@@ -411,6 +441,24 @@ class Dot(Merge):
     def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
         return []
 
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        return None if self.args.normalize else super().output_dtype(dtypes)
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        """Products of integers summed in their dtype, which may wrap around; normalising
+        them first fails (probed in both Keras)."""
+        if self.args.normalize:
+            raise NotImplementedError("Keras normalises the integers themselves, which predict "
+                                      "cannot do (\"rsqrt does not accept dtype int32\")")
+        return [wrapped_integers(y, dtype) for y in outputs]
+
+    def integer_caveat(self) -> str | None:
+        if not self.args.normalize:
+            return None
+        return ("normalises them (normalize=True) as integers, which Keras cannot do: predict "
+                "and fit fail there")
+
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         a, b = self.contracted_axes(inputs)
         x, y = inputs
@@ -454,7 +502,13 @@ class TfKerasMultiply(TfKerasBroadcasting, Multiply):
 
 @tf_keras_variant
 class TfKerasAverage(TfKerasBroadcasting, Average):
-    """Average as tf.keras 2 computes its shape."""
+    """Average as tf.keras 2 computes its shape; integers are averaged as TensorFlow divides
+    them: into float64 from 32 or 64 bits, into float32 from fewer (probed: int32, uint8)."""
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        if not dtypes or not all(d in INTEGER_DTYPES for d in dtypes):
+            return None
+        return "float64" if np.dtype(promoted_dtype(dtypes)).itemsize >= 4 else None
 
 
 @tf_keras_variant

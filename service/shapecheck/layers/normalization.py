@@ -261,7 +261,8 @@ class LayerNormalization(Normalizing):
         mean = x.mean(axis=axes, keepdims=True)
         return scale_and_shift(x, mean, variance, self.args.epsilon, gamma, beta)
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
@@ -287,7 +288,8 @@ class TfKerasLayerNormalization(LayerNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:
@@ -387,7 +389,8 @@ class RMSNormalization(Normalizing):
         """Keras casts the normalised values to the input's dtype."""
         return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
@@ -475,7 +478,8 @@ class GroupNormalization(Normalizing):
         y = scale_and_shift(grouped, mean, variance, self.args.epsilon, gamma, beta)
         return y.reshape(x.shape)
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
@@ -529,7 +533,8 @@ class UnitNormalization(Normalizing):
         return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
 
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         raise NotImplementedError("Keras 3 takes the inverse square root of the integers "
                                   "themselves, which predict cannot do ('rsqrt does not "
                                   "accept' integers)")
@@ -546,7 +551,8 @@ class TfKerasUnitNormalization(UnitNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:
@@ -633,7 +639,8 @@ class SpectralNormalization(Layer):
         """Keras 3 casts the wrapped layer's output to the input's dtype."""
         return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
     def integer_caveat(self) -> str | None:
@@ -669,7 +676,8 @@ class TfKerasSpectralNormalization(SpectralNormalization):
         """tf.keras 2 gives the wrapped layer's (float) output as it is."""
         return None
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self) -> str | None:

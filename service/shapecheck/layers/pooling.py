@@ -25,8 +25,18 @@ from ..shapes import (
     same_padding_amounts,
     spatial_axes,
 )
-from .base import Array, Layer, LayerArgs, Mask, Shapes, register
+from .base import (
+    Array,
+    Layer,
+    LayerArgs,
+    Mask,
+    Shapes,
+    integer_values,
+    register,
+    wrapped_integers,
+)
 from .conv import SlidingWindow, pad_spatial, require_feature_maps, windows
+from .tf_keras import tf_keras_variant
 
 
 class PoolingArgs(LayerArgs):
@@ -149,10 +159,25 @@ class MaxPooling(Pooling):
 
 class AveragePooling(Pooling):
     def pool(self, x: Array) -> Array:
-        sums = self.reduce_windows(np.add, x, 0.0)
+        return self.reduce_windows(np.add, x, 0.0) / self.window_counts(x)
+
+    def window_counts(self, x: Array) -> Array:
+        """How many elements of the channels_last ``x`` each window covers (fewer at the
+        borders with 'same' padding, which Keras divides by)."""
         ones = np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
-        counts = self.padded_windows(ones, 0.0).sum(axis=self.window_axes)
-        return sums / counts
+        return self.padded_windows(ones, 0.0).sum(axis=self.window_axes)
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        """Keras 3 sums each window's integers in their dtype, where the sum may wrap around,
+        and divides that by the window's count (probed: uint8 pixels of a 2×2 window)."""
+        counts = self.window_counts(self.to_channels_last(inputs[0]))
+        sums = np.round(self.to_channels_last(outputs[0]) * counts)
+        return [self.from_channels_last(wrapped_integers(sums, dtype) / counts)]
+
+    def integer_caveat(self) -> str | None:
+        return ("sums each window's integers in their own dtype, where sums past its range "
+                "wrap around (255 for uint8), before dividing them")
 
 
 @register
@@ -247,9 +272,13 @@ class GlobalPooling(Layer):
         reduce = getattr(np, self.reduction)
         return reduce(x, axis=self.spatial_axes, keepdims=self.args.keepdims)
 
+    integer_mean: ClassVar[bool] = False
+    """Whether the mean of integers is an integer (tf.keras 2's), not a float."""
+
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
-        """The maximum of integers is one of them; their mean is a float."""
-        return super().output_dtype(dtypes) if self.reduction == "max" else None
+        """The maximum of integers is one of them; their mean is a float (Keras 3)."""
+        keeps = self.reduction == "max" or self.integer_mean
+        return super().output_dtype(dtypes) if keeps else None
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         shape = inputs[0]
@@ -457,3 +486,32 @@ class AdaptiveMaxPooling3D(AdaptivePooling):
     keras_name = "AdaptiveMaxPooling3D"
     rank = 3
     reduction = "max"
+
+
+# -- tf.keras 2 -------------------------------------------------------------------------------
+class TfKerasGlobalAveragePooling(GlobalPooling):
+    """tf.keras 2's mean of integers is TensorFlow's: an integer, the sum (in the dtype)
+    divided by the count toward zero (probed: int32 steps)."""
+
+    integer_mean = True
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        count = np.float32(np.prod([inputs[0].shape[a] for a in self.spatial_axes]))
+        sums = wrapped_integers(np.round(outputs[0] * count), dtype)
+        return [integer_values(sums / count, dtype)]
+
+
+@tf_keras_variant
+class TfKerasGlobalAveragePooling1D(TfKerasGlobalAveragePooling, GlobalAveragePooling1D):
+    """GlobalAveragePooling1D as tf.keras 2 computes it on integers."""
+
+
+@tf_keras_variant
+class TfKerasGlobalAveragePooling2D(TfKerasGlobalAveragePooling, GlobalAveragePooling2D):
+    """GlobalAveragePooling2D as tf.keras 2 computes it on integers."""
+
+
+@tf_keras_variant
+class TfKerasGlobalAveragePooling3D(TfKerasGlobalAveragePooling, GlobalAveragePooling3D):
+    """GlobalAveragePooling3D as tf.keras 2 computes it on integers."""

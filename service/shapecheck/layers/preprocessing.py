@@ -45,7 +45,13 @@ from .base import (
 )
 from .conv import convolve, length_formula
 from .normalization import Axes, resolve_axis
-from .reshaping import RESIZE_INTERPOLATIONS, RESIZE_KERNELS, tf_bicubic_matrix
+from .reshaping import (
+    RESIZE_INTERPOLATIONS,
+    RESIZE_KERNELS,
+    InterpolatesIntoFloats,
+    RoundsInterpolatedIntegers,
+    tf_bicubic_matrix,
+)
 from .tf_keras import tf_keras_variant
 
 KERAS_EPSILON = np.float32(1e-7)
@@ -623,7 +629,7 @@ class SizeArgs(ImageArgs):
 
 
 @register
-class Resizing(ImageLayer):
+class Resizing(RoundsInterpolatedIntegers, ImageLayer):
     """Resizes images to (``height``, ``width``) by ``interpolation``, optionally cropping or
     padding them to the target aspect ratio first."""
 
@@ -718,6 +724,7 @@ class RandomCrop(ImageLayer):
     """
 
     keras_name = "RandomCrop"
+    keeps_integers = True  # integer images stay so at inference (probed)
     Args = SizeArgs
 
     def output_shape(self, shape: Shape) -> Shape:
@@ -1078,6 +1085,7 @@ class RandomContrast(RandomAugmentation):
     """Scales each image's contrast by a random factor in [1 - factor, 1 + factor]."""
 
     keras_name = "RandomContrast"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random contrast changes"
 
     Args = UnitFactorArgs
@@ -1088,6 +1096,7 @@ class RandomBrightness(RandomAugmentation):
     """Adds a random brightness offset, a fraction ``factor`` of ``value_range``."""
 
     keras_name = "RandomBrightness"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random brightness changes"
 
     Args = SignedFactorArgs
@@ -1098,6 +1107,7 @@ class RandomColorDegeneration(RandomAugmentation):
     """Blends images with their grayscale version by a random ``factor``."""
 
     keras_name = "RandomColorDegeneration"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random colour fading"
 
     Args = SignedFactorArgs
@@ -1108,6 +1118,7 @@ class RandomSaturation(RandomAugmentation):
     """Changes the colour saturation by a random ``factor``."""
 
     keras_name = "RandomSaturation"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random saturation changes"
 
     Args = SignedFactorArgs
@@ -1118,6 +1129,7 @@ class RandomHue(RandomAugmentation):
     """Shifts the hue by a random ``factor``."""
 
     keras_name = "RandomHue"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random hue shifts"
 
     Args = UnitFactorArgs
@@ -1138,6 +1150,7 @@ class RandomPosterization(RandomAugmentation):
     """Keeps a random number (``factor``, 1 to 8) of bits per colour channel."""
 
     keras_name = "RandomPosterization"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random posterisation"
 
     class Args(ColorArgs):
@@ -1149,6 +1162,7 @@ class RandomColorJitter(RandomAugmentation):
     """Random brightness, contrast, saturation and hue changes in one layer."""
 
     keras_name = "RandomColorJitter"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random colour jitter"
 
     class Args(ColorArgs):
@@ -1167,6 +1181,7 @@ class RandomGrayscale(RandomAugmentation):
     """Turns images to grayscale with probability ``factor`` (the channels are kept)."""
 
     keras_name = "RandomGrayscale"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random conversion to grayscale"
 
     class Args(ImageArgs):
@@ -1178,6 +1193,7 @@ class RandomInvert(RandomAugmentation):
     """Inverts images (``value_range`` high - x) with probability ``factor``."""
 
     keras_name = "RandomInvert"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random inversion"
     Args = ProbabilityArgs
 
@@ -1281,6 +1297,7 @@ class MixUp(RandomAugmentation):
     """Blends each image with another image of the batch (MixUp)."""
 
     keras_name = "MixUp"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "random MixUp blending"
 
     class Args(ImageArgs):
@@ -1292,6 +1309,7 @@ class MaxNumBoundingBoxes(RandomAugmentation):
     """Pads or trims bounding boxes to ``max_number``; images pass unchanged."""
 
     keras_name = "MaxNumBoundingBoxes"
+    keeps_integers = True  # integer images stay so at inference (probed)
     augments = "bounding boxes padded to a fixed number"
 
     class Args(ImageArgs):
@@ -2233,8 +2251,11 @@ def spread_view(values: Array, stats: tuple[int, ...], target: Sequence[int]) ->
 
 
 @tf_keras_variant
-class TfKerasResizing(Resizing):
-    """Resizing as tf.keras 2 runs it: bicubic is TensorFlow's ``resize_bicubic``."""
+class TfKerasResizing(InterpolatesIntoFloats, Resizing):
+    """Resizing as tf.keras 2 runs it: bicubic is TensorFlow's ``resize_bicubic``, and
+    integer images come out as floats (nearest neighbours too), unrounded."""
+
+    keeps_integers = False
 
     def resize(self, images: Array) -> Array:
         if self.args.interpolation != "bicubic":
@@ -2246,7 +2267,10 @@ class TfKerasResizing(Resizing):
 @tf_keras_variant
 class TfKerasRandomCrop(RandomCrop):
     """RandomCrop as tf.keras 2 runs it: at inference, images of another size are cropped at
-    the centre to the target aspect ratio and resized (bilinear) to (height, width)."""
+    the centre to the target aspect ratio and resized (bilinear) to (height, width); integer
+    images come out as floats."""
+
+    keeps_integers = False
 
     def computed_output_shape(self, inputs: Shapes) -> Shape | None:
         return None  # the declared size, at inference too
@@ -2263,6 +2287,20 @@ class TfKerasRandomCrop(RandomCrop):
         return (f"a random {self.args.height}×{self.args.width} window in training, the centre "
                 "resized to it at inference (tf.keras 2): "
                 f"{format_shape(inputs[0])} → {format_shape(outputs[0])}")
+
+
+@tf_keras_variant
+class TfKerasRandomContrast(RandomContrast):
+    """RandomContrast as tf.keras 2 runs it: integer images come out as floats."""
+
+    keeps_integers = False
+
+
+@tf_keras_variant
+class TfKerasRandomBrightness(RandomBrightness):
+    """RandomBrightness as tf.keras 2 runs it: integer images come out as floats."""
+
+    keeps_integers = False
 
 
 @tf_keras_variant

@@ -456,8 +456,27 @@ RESIZE_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5
 """Keras' resize methods (JAX backend), and ``area`` of the TensorFlow backend."""
 
 
+class RoundsInterpolatedIntegers(Layer):
+    """An image layer that Keras 3 runs by ``jax.image.resize``, which keeps integer images
+    integers: what it interpolates is rounded, ties to even, and saturated at the dtype's
+    range; nearest neighbours are copied. Reads ``args.interpolation``."""
+
+    keeps_integers = True
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        if self.args.interpolation == "nearest":
+            return outputs
+        return [integer_values(y, dtype, np.round) for y in outputs]
+
+    def integer_caveat(self) -> str | None:
+        if self.args.interpolation == "nearest":
+            return None
+        return f"rounds the values it interpolates ({self.args.interpolation}) to integers"
+
+
 @register
-class UpSampling2D(UpSampling):
+class UpSampling2D(RoundsInterpolatedIntegers, UpSampling):
     """Enlarges height and width by ``size``, repeating pixels (``nearest``) or interpolating
     them (``bilinear``, ``bicubic``, ``lanczos3/5``, as ``keras.ops.image.resize``)."""
 
@@ -477,17 +496,6 @@ class UpSampling2D(UpSampling):
                 x = np.moveaxis(np.tensordot(x, matrix, axes=([axis], [0])), -1, axis)
         return x
 
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
-        """Keras 3 (``jax.image.resize``) rounds interpolated integers, ties to even."""
-        if self.args.interpolation == "nearest":
-            return outputs
-        return [integer_values(y, dtype, np.round) for y in outputs]
-
-    def integer_caveat(self) -> str | None:
-        if self.args.interpolation == "nearest":
-            return None
-        return f"rounds the values it interpolates ({self.args.interpolation}) to integers"
-
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """The (length, length·factor) weights of the interpolation along one axis."""
         return resize_weights(length, factor, self.args.interpolation)
@@ -498,8 +506,23 @@ class UpSampling2D(UpSampling):
         return f"{self.args.interpolation} interpolation"
 
 
+class InterpolatesIntoFloats(RoundsInterpolatedIntegers):
+    """tf.keras 2's image layers: what they interpolate of integer images comes out as
+    floats, unrounded; nearest neighbours keep their dtype where the layer keeps integers."""
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        return super().output_dtype(dtypes) if self.args.interpolation == "nearest" else None
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        return outputs
+
+    def integer_caveat(self) -> str | None:
+        return None
+
+
 @tf_keras_variant
-class TfKerasUpSampling2D(UpSampling2D):
+class TfKerasUpSampling2D(InterpolatesIntoFloats, UpSampling2D):
     """UpSampling2D as tf.keras 2 computes its shape: when height or width is unknown, it
     resizes to a size computed at run time, so that both come out unknown ((None, None, 4, 3)
     → (None, None, None, 3)), whatever the interpolation."""
@@ -512,16 +535,6 @@ class TfKerasUpSampling2D(UpSampling2D):
 
     def has_unknown_size(self, shape: Shape) -> bool:
         return any(shape[axis] is None for axis in self.axes)
-
-    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
-        """tf.keras 2 interpolates integers into floats."""
-        return super().output_dtype(dtypes) if self.args.interpolation == "nearest" else None
-
-    def on_integer_inputs(self, outputs: list[Array], dtype: str) -> list[Array]:
-        return outputs
-
-    def integer_caveat(self) -> str | None:
-        return None
 
     def interpolation_matrix(self, length: int, factor: int) -> Array:
         """Bicubic is TensorFlow's ``resize_bicubic``, the other interpolations Keras 3's."""
