@@ -85,6 +85,13 @@ DIVERGENCES = {
     # An EinsumDense whose equation names fewer axes than its input has: Keras 3 builds it
     # ('ab,bc->ac' on a rank-6 tensor) and refuses the model further on.
     ("keras3", 13101, "functional_370"): "einsum_dense",
+    # A generic RNN over rank-4 inputs: Keras 3 builds it, and its cell fails at predict;
+    # Keras refuses the model further on (a Conv2D of nothing).
+    ("keras3", 26101, "functional_350"): "rnn",
+    # An AdditiveAttention of a RandomCrop's 4×6 crops and 10×10 images: Keras 3 builds it,
+    # and predict runs, since RandomCrop returns the images uncropped at inference; training,
+    # which crops, fails there (the crops and the images do not broadcast).
+    ("keras3", 26101, "functional_469"): "additive_attention",
     # A MelSpectrogram of sampling_rate -1: Keras 3 builds it.
     ("keras3", 13101, "functional_233"): "mel_spectrogram",
     ("keras3", 13101, "functional_455"): "mel_spectrogram",
@@ -141,6 +148,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 21101, "sequential_027"): "pipeline",
     ("keras3", 23101, "sequential_260"): "pipeline",
     ("keras3", 25101, "functional_362"): "pipeline",
+    ("keras3", 26101, "functional_530"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named
