@@ -126,7 +126,7 @@ def test_unit_normalization_of_integers_is_refused_as_predict_fails() -> None:
         check({"model": model, "forward": {}})
     (message,) = exc.value.errors["forward"]
     assert message.startswith("layer 'unit_normalization' (UnitNormalization) cannot run on "
-                              "integer tensors: Keras 3 takes the inverse square root")
+                              "integer tensors: Keras 3 takes their inverse square root")
 
 
 @pytest.mark.parametrize(("layer", "integer"), [

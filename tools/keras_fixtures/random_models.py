@@ -22,7 +22,8 @@ Attention, AdditiveAttention), an optional second output. The layers are drawn f
 the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling, reshaping,
 recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
 image preprocessing) with random but plausible arguments, on random input shapes (vectors,
-sequences, images, volumes), some with unknown (None) axes.
+sequences, images, volumes), some with unknown (None) axes; a share ``INTEGER_INPUTS`` of the
+Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype).
 
 The generator builds each model layer by layer on Keras tensors, so it picks the next layer for
 the shape Keras computed (a convolution for images, a recurrent layer for sequences...). A share
@@ -58,6 +59,7 @@ import numpy as np
 
 from build import (
     FIXTURES,
+    LEGACY,
     LIST_CALL,
     STATE_CALL,
     auto_name,
@@ -76,6 +78,7 @@ COUNT = 560
 WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the tensor's
 MUTATED = 0.04  # chance that one argument of the next layer takes an odd value
 MAX_FORWARD_PARAMS = 2000
+INTEGER_INPUTS = 0.15  # chance that a Keras 3 model's inputs are int32, or uint8 pixels
 Shape = tuple[int | None, ...]
 Entry = dict[str, Any]
 
@@ -727,8 +730,21 @@ def spec(seed: int, index: int) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if tokens is not None:
         extra["int_inputs"] = tokens
+    elif not LEGACY and r.random() < INTEGER_INPUTS:
+        dtype = r.choice(["int32", "uint8"])
+        entries = [*input_layers(inputs, dtype), *entries]
+        inputs = None
+        extra["x_range"] = [0.0, 255.9] if dtype == "uint8" else [-5.0, 5.0]
     return case(f"{kind}_{index:03d}", inputs, entries, outputs=model.outputs, forward=forward,
                 **extra)
+
+
+def input_layers(inputs: list | dict[str, list], dtype: str) -> list[Entry]:
+    """InputLayer entries of ``dtype`` for a Sequential's input shape or a functional graph's
+    named inputs (Keras leaves integers as they are, where layers compute otherwise on them)."""
+    named = inputs if isinstance(inputs, dict) else {"input": inputs}
+    return [{"type": "InputLayer", "name": name, "shape": shape, "dtype": dtype}
+            for name, shape in named.items()]
 
 
 def simplify(entry: Entry) -> Entry:
@@ -785,6 +801,8 @@ def probe_input(tensor: Any, rng: np.random.Generator, case_spec: dict[str, Any]
     shape = (2, *(3 if d is None else d for d in tensor.shape[1:]))
     if case_spec.get("int_inputs"):
         return rng.integers(0, case_spec["int_inputs"], size=shape).astype(np.float32)
+    if case_spec.get("x_range"):
+        return rng.uniform(*case_spec["x_range"], size=shape).astype(np.float32)
     return rng.standard_normal(shape).astype(np.float32)
 
 

@@ -385,14 +385,28 @@ class Layer:
         """The outputs Keras computes when every input is an integer tensor (of ``dtype``, the
         first's), from those the kernel computed on their values (``inputs``) in float32: the
         same, but where Keras computes otherwise on integers (``integer_caveat`` says how, or
-        the overflow of integer arithmetic)."""
+        the overflow of integer arithmetic), or NotImplementedError where predict fails on
+        them (``integer_failure``)."""
+        failure = self.integer_failure()
+        if failure is not None:
+            raise NotImplementedError(f"Keras 3 {failure}, which its predict cannot do")
         return outputs
+
+    def integer_failure(self) -> str | None:
+        """What Keras 3 does with integer inputs that its predict fails on, a clause after
+        "Keras 3 ..." ("convolves them, as integers, with its float kernel"); None where
+        predict runs. Keras builds the model: the check warns (``integer_caveat``), the
+        forward pass refuses (``on_integer_inputs``)."""
+        return None
 
     def integer_caveat(self) -> str | None:
         """How Keras computes otherwise on integer inputs (``on_integer_inputs``), completing
         "Keras leaves integer tensors as they are, and <keras_name> ..." (the
         ``integer_inputs`` warning); None where it computes the values it does on floats."""
-        return None
+        failure = self.integer_failure()
+        if failure is None:
+            return None
+        return f"{failure}, which Keras 3 cannot do: predict and fit fail there"
 
     def integer_refusal(self) -> str | None:
         """Why Keras refuses to build the layer on integer inputs, a clause after "..., and"

@@ -668,15 +668,9 @@ class ConvolvesIntegersAsTheyAre(Layer):
     are, where integer inputs against its float kernel fail (probed: the depthwise, separable
     and transposed convolutions; Conv casts its inputs to floats first)."""
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
-        raise NotImplementedError("Keras 3 convolves the integers themselves with its float "
-                                  "kernel, which predict cannot do (\"lax.conv_general_dilated "
-                                  "requires arguments to have the same dtypes\")")
-
-    def integer_caveat(self) -> str | None:
-        return ("convolves them, as integers, with its float kernel, which Keras 3 cannot do: "
-                "predict and fit fail there")
+    def integer_failure(self) -> str | None:
+        return ("convolves them, as integers, with its float kernel (\"lax.conv_general_dilated "
+                "requires arguments to have the same dtypes\")")
 
 
 class DepthwiseConv(ConvolvesIntegersAsTheyAre, BaseConv):

@@ -446,18 +446,15 @@ class Dot(Merge):
 
     def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
                           dtype: str) -> list[Array]:
-        """Products of integers summed in their dtype, which may wrap around; normalising
-        them first fails (probed in both Keras)."""
-        if self.args.normalize:
-            raise NotImplementedError("Keras normalises the integers themselves, which predict "
-                                      "cannot do (\"rsqrt does not accept dtype int32\")")
+        """Products of integers summed in their dtype, which may wrap around."""
+        super().on_integer_inputs(inputs, outputs, dtype)  # refused where normalised
         return [wrapped_integers(y, dtype) for y in outputs]
 
-    def integer_caveat(self) -> str | None:
+    def integer_failure(self) -> str | None:
+        """Normalising integers fails (probed in both Keras)."""
         if not self.args.normalize:
             return None
-        return ("normalises them (normalize=True) as integers, which Keras cannot do: predict "
-                "and fit fail there")
+        return "normalises them (normalize=True) as integers (\"rsqrt does not accept\" them)"
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         a, b = self.contracted_axes(inputs)

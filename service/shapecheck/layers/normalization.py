@@ -532,16 +532,8 @@ class UnitNormalization(Normalizing):
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         return f"each sample is divided by its L2 norm over {axes_text(self.args.axis)}"
 
-
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
-        raise NotImplementedError("Keras 3 takes the inverse square root of the integers "
-                                  "themselves, which predict cannot do ('rsqrt does not "
-                                  "accept' integers)")
-
-    def integer_caveat(self) -> str | None:
-        return ("takes their inverse square root as integers, which Keras 3 cannot do: "
-                "predict and fit fail there")
+    def integer_failure(self) -> str | None:
+        return "takes their inverse square root as integers (\"rsqrt does not accept\" them)"
 
 
 @tf_keras_variant
@@ -551,11 +543,7 @@ class TfKerasUnitNormalization(UnitNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
-        return outputs
-
-    def integer_caveat(self) -> str | None:
+    def integer_failure(self) -> str | None:
         return None
 
 
