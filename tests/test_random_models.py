@@ -120,6 +120,9 @@ DIVERGENCES = {
     ("tfkeras2", 23201, "sequential_118"): "dense",  # units 0
     ("tfkeras2", 23201, "sequential_176"): "activity_regularization",  # l1 -1
     ("tfkeras2", 25201, "sequential_408"): "activity_regularization",  # l1 -1
+    ("tfkeras2", 26201, "functional_277"): "gaussian_dropout",  # rate 7.4
+    ("tfkeras2", 26201, "functional_303"): "alpha_dropout",  # rate -1
+    ("tfkeras2", 26201, "sequential_353"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
