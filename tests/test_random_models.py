@@ -162,6 +162,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
 NAME_CLASHES: dict[tuple[str, int, str], str] = {
     ("keras3", 17101, "functional_347"): "dropout",
     ("keras3", 22101, "functional_544"): "batch_normalization",
+    ("keras3", 27101, "functional_594"): "gru",
 }
 
 # Where the forward pass gives other numbers than Keras' predict, known and not yet followed:
