@@ -21,7 +21,7 @@ from .errors import (
     ValidationError,
 )
 from .patch import apply_fix, apply_patch
-from .results import CheckResult, Diagnostic, Fix, LayerResult
+from .results import CheckResult, Diagnostic, Fix, ForwardOutput, LayerResult
 
 __all__ = [
     "AuthenticationError",
@@ -29,6 +29,7 @@ __all__ = [
     "Client",
     "Diagnostic",
     "Fix",
+    "ForwardOutput",
     "LayerResult",
     "ModelShapeError",
     "PatchError",

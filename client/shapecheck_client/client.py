@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 from ._version import __version__
+from .arrays import encode_forward
 from .errors import RetryableError, ServiceUnavailable, ShapecheckError, error_for_status
 from .inprocess import INPROCESS, WSGIAdapter, service_app
 from .results import CheckResult
@@ -96,6 +97,9 @@ class Client:
         Keras model. Shapes include
         the batch axis, with ``None`` for unknown dimensions; a dict name -> shape for several
         inputs or outputs.
+        ``forward`` asks for a forward pass (the service's ``forward`` object); NumPy arrays
+        in its ``x`` and ``weights`` are sent as they are, and ``result.outputs[i].to_numpy()``
+        gives the values back (``"return": "values"``).
         A wrong model is not an exception: look at ``result.ok`` or call
         ``result.raise_for_errors()``.
         """
@@ -105,7 +109,7 @@ class Client:
             "y_shape": y_shape,
             "loss": loss,
             "batch_size": batch_size,
-            "forward": forward,
+            "forward": None if forward is None else encode_forward(forward),
             "overrides": overrides,
         }
         payload = {key: value for key, value in body.items() if value is not None}

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .arrays import decode_values
 from .errors import ModelShapeError
 
 Shape = tuple[int | None, ...]
@@ -91,6 +92,37 @@ class LayerResult:
 
 
 @dataclass(frozen=True)
+class ForwardOutput:
+    """One model output of the forward pass: its shape, the dtype ``predict`` gives it, its
+    statistics (min, max, mean, std, nonfinite) and, when asked for (``"return": "values"``),
+    its ``values`` as the service sent them."""
+
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    stats: dict[str, Any] = field(default_factory=dict)
+    values: Any = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForwardOutput:
+        return cls(
+            name=str(data.get("name") or ""),
+            shape=tuple(data.get("shape") or ()),
+            dtype=str(data.get("dtype") or "float32"),
+            stats=dict(data.get("stats") or {}),
+            values=data.get("values"),
+        )
+
+    def to_numpy(self) -> Any:
+        """The values as a NumPy array of ``dtype``, as ``predict`` returns them (needs NumPy;
+        NaN where the service sent null). ValueError when the values were not asked for."""
+        if self.values is None:
+            raise ValueError(f"the forward pass sent no values for '{self.name}': ask for them "
+                             'with forward={..., "return": "values"}')
+        return decode_values(self.values, self.dtype)
+
+
+@dataclass(frozen=True)
 class CheckResult:
     """The whole answer. ``ok`` is false exactly when some diagnostic is an error."""
 
@@ -117,6 +149,11 @@ class CheckResult:
             forward=data.get("forward"),
             raw=dict(data),
         )
+
+    @property
+    def outputs(self) -> list[ForwardOutput]:
+        """The forward pass's outputs, in the model's order (none without a forward pass)."""
+        return [ForwardOutput.from_dict(item) for item in (self.forward or {}).get("outputs") or []]
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -218,6 +218,24 @@ def test_cli_forward_runs_on_the_values_of_a_saved_array(
     assert output == expected
 
 
+def test_numpy_arrays_go_in_and_come_out_as_predict_gives_them(client: Client) -> None:
+    np = pytest.importorskip("numpy")
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 1)).astype("float32")
+    sent = client.check(SEED_001, forward={"x": x, "return": "values"})
+    (output,) = sent.outputs
+    as_lists = client.check(SEED_001, forward={"x": x.tolist(), "return": "values"}).outputs[0]
+    assert isinstance(output.values, dict)  # base64 back, as the request was
+    np.testing.assert_array_equal(output.to_numpy(), as_lists.to_numpy())
+    assert output.to_numpy().shape == output.shape == (2, 1)
+    ids = {"layers": [{"type": "InputLayer", "name": "ids", "shape": [3], "dtype": "int32"},
+                      {"type": "Reshape", "target_shape": [3, 1]}]}
+    (back,) = client.check(ids, forward={"x": np.array([[1, -2, 3]], np.int32),
+                                         "return": "values"}).outputs
+    assert back.dtype == "int32"
+    assert back.to_numpy().dtype == np.int32
+    assert back.to_numpy().tolist() == [[[1], [-2], [3]]]
+
+
 def test_cli_forward_of_a_model_with_errors_still_reports_its_check(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

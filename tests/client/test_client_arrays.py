@@ -1,5 +1,5 @@
-"""Reading ``.npy`` files for the forward pass without numpy (the tests use numpy to write
-them, as a user would)."""
+"""Reading ``.npy`` files and sending NumPy arrays for the forward pass without importing
+numpy (the tests use numpy to write them, as a user would)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from shapecheck_client.arrays import read_npy
+from shapecheck_client.arrays import encode_array, encode_forward, read_npy
 from shapecheck_client.cli import parse_array_option
 
 
@@ -88,3 +88,40 @@ def test_the_x_option_takes_a_path_or_a_named_path(tmp_path: Path, monkeypatch) 
         parse_array_option("=x.npy")
     with pytest.raises(argparse.ArgumentTypeError, match="No such file"):
         parse_array_option("image=y.npy")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int8", "int16", "int32",
+                                   "int64", "uint8", "uint16", "uint32", "uint64", "bool"])
+def test_a_numpy_array_is_sent_as_numpy_save_would_send_it(tmp_path: Path, dtype: str) -> None:
+    array = (np.arange(24).reshape(2, 3, 4) % 5).astype(dtype)
+    np.save(tmp_path / "x.npy", array)
+    assert encode_array(array) == read_npy(tmp_path / "x.npy")
+
+
+def test_a_strided_array_is_sent_in_c_order() -> None:
+    array = np.arange(6, dtype=np.float32).reshape(2, 3).T  # Fortran order, a view
+    encoded = encode_array(array)
+    assert encoded["shape"] == [3, 2]
+    decoded = np.frombuffer(base64.b64decode(encoded["base64"]), np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(decoded, array)
+
+
+def test_types_the_service_does_not_read_are_refused_before_sending() -> None:
+    with pytest.raises(ValueError, match="'>f4' cannot be sent; convert to one of float32"):
+        encode_array(np.ones(2, ">f4"))
+    with pytest.raises(ValueError, match="'<c8' cannot be sent"):
+        encode_array(np.ones(2, np.complex64))
+
+
+def test_the_forward_request_encodes_arrays_and_leaves_the_rest() -> None:
+    x = np.ones((2, 3), np.float32)
+    kernel, bias = np.zeros((3, 1), np.float32), np.zeros(1, np.float32)
+    forward = {"x": x, "weights": {"dense": [kernel, bias]}, "return": "values"}
+    encoded = encode_forward(forward)
+    assert encoded["x"] == encode_array(x)
+    assert encoded["weights"] == {"dense": [encode_array(kernel), encode_array(bias)]}
+    assert encoded["return"] == "values"
+    assert forward["x"] is x  # the caller's dict is not changed
+    named = encode_forward({"x": {"image": x, "meta": [[1.0], [2.0]]}})
+    assert named["x"] == {"image": encode_array(x), "meta": [[1.0], [2.0]]}
+    assert encode_forward({"x": [[1.0]], "batch_size": 2}) == {"x": [[1.0]], "batch_size": 2}

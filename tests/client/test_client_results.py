@@ -149,3 +149,34 @@ def test_missing_fields_get_defaults() -> None:
     assert (result.layers, result.totals, result.summary, result.model) == ([], {}, "", {})
     assert result.diagnostics == [Diagnostic("error", "x", None, "", None, [])]
     assert str(result) == "error: x: "
+
+
+FORWARD = {"outputs": [
+    {"name": "probs", "shape": [2, 2], "dtype": "float32",
+     "stats": {"min": 0.0, "max": 1.0, "mean": 0.5, "std": 0.5, "nonfinite": 1},
+     "values": [[0.0, 1.0], [None, 0.5]]},
+    {"name": "ids", "shape": [2], "dtype": "int32", "stats": {},
+     "values": {"dtype": "int32", "shape": [2], "base64": "BwAAAP////8="}},
+    {"name": "half", "shape": [1], "dtype": "bfloat16", "stats": {},
+     "values": {"dtype": "float32", "shape": [1], "base64": "AADAPw=="}},
+    {"name": "stats_only", "shape": [2, 1], "stats": {"min": 0.0}},
+]}
+
+
+def test_forward_outputs_parse_and_decode_to_numpy_arrays() -> None:
+    np = pytest.importorskip("numpy")
+    probs, ids, half, stats_only = CheckResult.from_dict({**ANSWER, "forward": FORWARD}).outputs
+    assert (probs.name, probs.shape, probs.stats["nonfinite"]) == ("probs", (2, 2), 1)
+    values = probs.to_numpy()
+    assert values.dtype == np.float32
+    np.testing.assert_array_equal(values, [[0.0, 1.0], [np.nan, 0.5]])  # null is NaN
+    assert ids.to_numpy().dtype == np.int32
+    assert ids.to_numpy().tolist() == [7, -1]
+    assert half.to_numpy().tolist() == [1.5]  # bfloat16 values come as float32
+    assert stats_only.dtype == "float32"
+    with pytest.raises(ValueError, match='ask for them with forward=.*"return": "values"'):
+        stats_only.to_numpy()
+
+
+def test_no_forward_pass_no_outputs(result: CheckResult) -> None:
+    assert result.outputs == []
