@@ -174,7 +174,7 @@ def test_forward_outputs_parse_and_decode_to_numpy_arrays() -> None:
     assert ids.to_numpy().tolist() == [7, -1]
     assert half.to_numpy().tolist() == [1.5]  # bfloat16 values come as float32
     assert stats_only.dtype == "float32"
-    with pytest.raises(ValueError, match='ask for them with forward=.*"return": "values"'):
+    with pytest.raises(ValueError, match=r'ask for them with forward=.*"return": "values"'):
         stats_only.to_numpy()
 
 
