@@ -101,6 +101,9 @@ CORPUS += [{"model": json.loads((FIXTURES / family / "models" / f"{name}.json").
 HUGE = (2**31, 2**63, 2**64 + 1, 10**18, 10**30, 10**400)
 JUNK = ("", "x", "-1", "NaN", "None", "é" * 3, "a" * 10_000, True, False, None, 0.5, -0.5,
         1e300, -1e-300, [], {}, [None], [[]], {"": None}, [1, "a", None])
+DTYPE_NAMES = ("int8", "uint8", "int16", "uint32", "int64", "bool", "float16", "bfloat16",
+               "float64", "mixed_float16", "mixed_bfloat16", "string")
+"""A string becomes one of these too, so that inputs and dtype policies take every dtype."""
 
 
 Mutation = Callable[[Any, random.Random], Any]
@@ -127,7 +130,8 @@ def mutations(value: Any) -> list[Mutation]:
                 lambda v, rng: 10**400]
     if isinstance(value, str):
         return [*common, lambda v, rng: v.upper(), lambda v, rng: v[:-1],
-                lambda v, rng: v + ":7", lambda v, rng: v * 50]
+                lambda v, rng: v + ":7", lambda v, rng: v * 50,
+                lambda v, rng: rng.choice(DTYPE_NAMES)]
     if isinstance(value, list):
         return [*common, lambda v, rng: [], lambda v, rng: v * 40, lambda v, rng: v[::-1],
                 lambda v, rng: dict(enumerate(v)), lambda v, rng: [*v, rng.choice(JUNK)]]
