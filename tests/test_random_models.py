@@ -72,6 +72,7 @@ DIVERGENCES = {
     ("keras3", 13101, "sequential_379"): "adaptive_average_pooling3d",
     ("keras3", 16101, "sequential_034"): "adaptive_max_pooling3d",
     ("keras3", 20101, "sequential_000"): "adaptive_average_pooling2d",
+    ("keras3", 28101, "sequential_596"): "adaptive_max_pooling3d",
     # ... and ones Keras 3 refuses further on (an Average of (1, 1, 1, 3) and (7, 4)).
     ("keras3", 16101, "functional_141"): "adaptive_average_pooling3d",
     ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",

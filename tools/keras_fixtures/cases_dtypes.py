@@ -211,6 +211,11 @@ INTEGER_LAYERS = [
     pair("average", [5], {"type": "Average"}, U8),
     on_int("average_pooling2d_same", IMAGE, {"type": "AveragePooling2D", "pool_size": 3,
                                              "strides": 2, "padding": "same"}, U8),
+    on_int("adaptive_average_pooling2d", IMAGE, {"type": "AdaptiveAveragePooling2D",
+                                                 "output_size": [4, 3]}, U8),
+    on_int("adaptive_max_pooling1d", SEQUENCE, {"type": "AdaptiveMaxPooling1D",
+                                                "output_size": 4}),
+    on_int("global_average_pooling2d", IMAGE, {"type": "GlobalAveragePooling2D"}, U8),
 ]
 CASES += INTEGER_LAYERS
 

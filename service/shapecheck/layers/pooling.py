@@ -157,6 +157,11 @@ class MaxPooling(Pooling):
         return self.reduce_windows(np.maximum, x, 0.0 if self.margins else -np.inf)
 
 
+WRAPPED_SUMS = ("sums each window's integers in their own dtype, where sums past its range "
+                "wrap around (255 for uint8), before dividing them")
+"""What Keras 3's average poolings do with integers (probed: uint8 windows)."""
+
+
 class AveragePooling(Pooling):
     def pool(self, x: Array) -> Array:
         return self.reduce_windows(np.add, x, 0.0) / self.window_counts(x)
@@ -176,8 +181,7 @@ class AveragePooling(Pooling):
         return [self.from_channels_last(wrapped_integers(sums, dtype) / counts)]
 
     def integer_caveat(self) -> str | None:
-        return ("sums each window's integers in their own dtype, where sums past its range "
-                "wrap around (255 for uint8), before dividing them")
+        return WRAPPED_SUMS
 
 
 @register
@@ -420,11 +424,38 @@ class AdaptivePooling(Layer):
             return (shape[0], *self.output_size, channels)
         return (shape[0], channels, *self.output_size)
 
+    @property
+    def keeps_integers(self) -> bool:  # type: ignore[override]
+        """The maximum of integers is one of them, kept in their dtype."""
+        return self.reduction == "max"
+
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         for axis, size in zip(spatial_axes(self.rank, self.data_format), self.output_size,
                               strict=True):
             x = adaptive_pool_axis(x, axis, size, self.reduction)
         return x
+
+    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
+                          dtype: str) -> list[Array]:
+        """Keras 3 pools one spatial axis after the other: the first sums each window in the
+        integers' dtype (it may wrap around) and divides by the window's length into floats,
+        which the others pool as floats."""
+        if self.reduction == "max":
+            return outputs
+        (axis, size), *rest = zip(spatial_axes(self.rank, self.data_format), self.output_size,
+                                  strict=True)
+        x = inputs[0]
+        index, length = np.arange(size), x.shape[axis]
+        spans = (-(-(index + 1) * length // size) - index * length // size).astype(np.float32)
+        spans = spans.reshape([size if a == axis else 1 for a in range(x.ndim)])
+        sums = np.round(adaptive_pool_axis(x, axis, size, "mean") * spans)
+        x = wrapped_integers(sums, dtype) / spans
+        for axis, size in rest:
+            x = adaptive_pool_axis(x, axis, size, "mean")
+        return [x]
+
+    def integer_caveat(self) -> str | None:
+        return WRAPPED_SUMS if self.reduction == "mean" else None
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         spatial = format_shape(tuple(inputs[0][a] for a in spatial_axes(self.rank,
@@ -490,16 +521,16 @@ class AdaptiveMaxPooling3D(AdaptivePooling):
 
 # -- tf.keras 2 -------------------------------------------------------------------------------
 class TfKerasGlobalAveragePooling(GlobalPooling):
-    """tf.keras 2's mean of integers is TensorFlow's: an integer, the sum (in the dtype)
-    divided by the count toward zero (probed: int32 steps)."""
+    """tf.keras 2's mean of integers is TensorFlow's: an integer, the mean toward zero (the
+    sum does not wrap around; probed: int32 steps, uint8 images)."""
 
     integer_mean = True
 
     def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
                           dtype: str) -> list[Array]:
+        """The exact sum (from the float mean) divided by the count, toward zero."""
         count = np.float32(np.prod([inputs[0].shape[a] for a in self.spatial_axes]))
-        sums = wrapped_integers(np.round(outputs[0] * count), dtype)
-        return [integer_values(sums / count, dtype)]
+        return [integer_values(np.round(y * count) / count, dtype) for y in outputs]
 
 
 @tf_keras_variant
