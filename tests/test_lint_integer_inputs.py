@@ -85,3 +85,36 @@ def test_tf_keras_2_cannot_build_a_group_normalization_on_integers() -> None:
         "Insert Rescaling(scale=1.0) before 'group_normalization'"]
     assert not [d for d in result["diagnostics"] if d["code"] == "integer_inputs"]
     assert recorded("keras3", "dtypes:int32_group_norm").get("error") is None
+
+
+def two_inputs(dtype: str, merge: str) -> dict[str, Any]:
+    return {"layers": [{"type": "InputLayer", "name": "a", "shape": [4], "dtype": dtype},
+                       {"type": "InputLayer", "name": "b", "shape": [4], "dtype": dtype},
+                       {"type": merge, "name": "merged", "inputs": ["a", "b"]}]}
+
+
+def test_arithmetic_in_narrow_integers_is_flagged_where_it_wraps_around() -> None:
+    """Keras 3 adds uint8 tensors in uint8 (recorded: dtypes:uint8_add, 200 + 100 is 44); an
+    int32 sum of data rarely leaves its range, and a maximum never does."""
+    (note,) = integer_notes(two_inputs("uint8", "Add"))
+    assert note["message"].endswith("and Add computes in uint8, where results past 0 to 255 "
+                                    "wrap around.")
+    (fix,) = note["fixes"]
+    assert fix["title"] == "Insert Rescaling(scale=1.0) on inputs 0, 1 of 'merged'"
+    assert integer_notes(two_inputs("int32", "Add")) == []
+    assert integer_notes(two_inputs("uint8", "Maximum")) == []
+    (average,) = integer_notes(two_inputs("int8", "Average"))
+    assert "Average sums them in int8, where sums past -128 to 127 wrap around" in (
+        average["message"])
+
+
+def test_average_pooling_of_pixels_is_flagged() -> None:
+    def pooled(dtype: str) -> dict[str, Any]:
+        return {"layers": [{"type": "InputLayer", "name": "x", "shape": [4, 4, 1],
+                            "dtype": dtype},
+                           {"type": "AveragePooling2D", "name": "reader", "pool_size": 2}]}
+    (note,) = integer_notes(pooled("uint8"))
+    assert "sums each window's values in uint8, where sums past 0 to 255 wrap around" in (
+        note["message"])
+    assert [f["title"] for f in note["fixes"]] == ["Insert Rescaling(scale=1.0) before 'reader'"]
+    assert integer_notes(pooled("int32")) == []

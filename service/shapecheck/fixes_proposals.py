@@ -575,10 +575,16 @@ def pooling_for_flatten(target: Diagnostic, situation: Situation) -> Iterator[Ca
 
 
 def floats_from_integers(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
-    """A Rescaling of scale 1 before a layer that reads integers: Keras casts them to floats
-    there, and the layer after it computes on floats (one input: merges are left alone)."""
-    if len(situation.inputs(target.layer)) == 1:
-        yield insert(target.layer, NewLayer("Rescaling", {"scale": 1.0}))
+    """A Rescaling of scale 1 before a layer that reads integers (on each input of a merge):
+    Keras casts them to floats there, and the layer after it computes on floats."""
+    count = len(situation.inputs(target.layer))
+    new = NewLayer("Rescaling", {"scale": 1.0})
+    if count == 1:
+        yield insert(target.layer, new)
+    elif count > 1:
+        branches = ", ".join(map(str, range(count)))
+        yield Candidate(f"Insert {new} on inputs {branches} of {quoted(target.layer)}",
+                        [InsertBefore(target.layer, new, branch) for branch in range(count)])
 
 
 def floats_for_a_refusal(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:

@@ -162,10 +162,10 @@ def on_integer_inputs(layer: Layer, inputs: Sequence[Array], outputs: list[Array
     """The outputs as Keras computes them from integer tensors of ``dtype``
     (``Layer.on_integer_inputs``), or a 422 where predict fails on them or reads booleans."""
     if dtype == "bool":
-        if layer.integer_caveat() is None:
+        if layer.integer_caveat(dtype) is None:
             return outputs
         raise cannot_run(layer, "reads booleans, and Keras 3 computes otherwise on them "
-                                f"(it {layer.integer_caveat()}, in bool), which the forward "
+                                f"(it {layer.integer_caveat(dtype)}, in bool), which the forward "
                                 "pass does not follow")
     try:
         return layer.on_integer_inputs(inputs, outputs, dtype)

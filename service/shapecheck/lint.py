@@ -361,10 +361,12 @@ def integer_inputs(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
     notes: list[Diagnostic] = []
     seen: set[str] = set()
     for call in prop.order if dtypes else ():
+        read = computed.dtype_read(call, dtypes)
+        if read is None or call.layer in seen:
+            continue
         layer = prop.states[call.layer].layer
-        caveat, refusal = layer.integer_caveat(), layer.integer_refusal()
-        if (caveat is None and refusal is None) or call.layer in seen \
-                or computed.dtype_read(call, dtypes) is None:
+        caveat, refusal = layer.integer_caveat(read), layer.integer_refusal()
+        if caveat is None and refusal is None:
             continue
         seen.add(call.layer)
         sources = " and ".join(f"'{ref.layer}'" for ref in call.inputs)

@@ -79,6 +79,16 @@ def promoted_dtype(dtypes: Sequence[str]) -> str:
     return first if all(d == first for d in dtypes) else np.result_type(*dtypes).name
 
 
+def wraps_around(dtype: str) -> str | None:
+    """For an integer dtype of 8 or 16 bits, where integer arithmetic in it wraps around
+    ("past 0 to 255" for uint8); None for wider ones (and bool), whose sums of data rarely
+    leave their range."""
+    if dtype not in INTEGER_DTYPES or np.dtype(dtype).itemsize > 2:
+        return None
+    bounds = np.iinfo(dtype)
+    return f"past {bounds.min} to {bounds.max}"
+
+
 def wrapped_integers(values: Array, dtype: str) -> Array:
     """Integer values (in float32) as integer arithmetic in ``dtype`` leaves them: modulo
     2^bits, in two's complement, as XLA and TensorFlow overflow. Wrapping the exact result of
@@ -399,9 +409,9 @@ class Layer:
         forward pass refuses (``on_integer_inputs``)."""
         return None
 
-    def integer_caveat(self) -> str | None:
-        """How Keras computes otherwise on integer inputs (``on_integer_inputs``), completing
-        "Keras leaves integer tensors as they are, and <keras_name> ..." (the
+    def integer_caveat(self, dtype: str) -> str | None:
+        """How Keras computes otherwise on integer inputs of ``dtype`` (``on_integer_inputs``),
+        completing "Keras leaves integer tensors as they are, and <keras_name> ..." (the
         ``integer_inputs`` warning); None where it computes the values it does on floats."""
         failure = self.integer_failure()
         if failure is None:

@@ -39,6 +39,7 @@ from .base import (
     promoted_dtype,
     register,
     wrapped_integers,
+    wraps_around,
 )
 from .tf_keras import tf_keras_variant
 
@@ -90,11 +91,20 @@ class ElementwiseMerge(Merge):
     broadcasting: ClassVar[str] = "axes of 1 stretch, unknown axes stay unknown"
     """How the shapes broadcast, for explanations."""
 
+    overflows: ClassVar[bool] = True
+    """Whether the result of integers may leave their dtype's range (not a maximum)."""
+
     def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
                           dtype: str) -> list[Array]:
         """Sums, differences and products of integers overflow as integer arithmetic does
         (uint8 pixels summed past 255 wrap around); maxima and minima cannot."""
         return [wrapped_integers(y, dtype) for y in outputs]
+
+    def integer_caveat(self, dtype: str) -> str | None:
+        past = wraps_around(dtype)
+        if past is None or not self.overflows:
+            return None
+        return f"computes in {dtype}, where results {past} wrap around"
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         self.check_count(inputs)
@@ -235,12 +245,17 @@ class Average(ElementwiseMerge):
         count = np.float32(len(inputs))
         return [wrapped_integers(np.round(y * count), dtype) / count for y in outputs]
 
+    def integer_caveat(self, dtype: str) -> str | None:
+        past = wraps_around(dtype)
+        return None if past is None else f"sums them in {dtype}, where sums {past} wrap around"
+
 
 @register
 class Maximum(ElementwiseMerge):
     """The element-wise maximum of a list of tensors."""
 
     keras_name = "Maximum"
+    overflows = False
     operation = "compared (maximum)"
 
     def combine(self, xs: list[Array]) -> Array:
@@ -256,6 +271,7 @@ class Minimum(ElementwiseMerge):
     """The element-wise minimum of a list of tensors."""
 
     keras_name = "Minimum"
+    overflows = False
     operation = "compared (minimum)"
 
     def combine(self, xs: list[Array]) -> Array:
@@ -449,6 +465,12 @@ class Dot(Merge):
         """Products of integers summed in their dtype, which may wrap around."""
         super().on_integer_inputs(inputs, outputs, dtype)  # refused where normalised
         return [wrapped_integers(y, dtype) for y in outputs]
+
+    def integer_caveat(self, dtype: str) -> str | None:
+        past = wraps_around(dtype)
+        if past is None or self.args.normalize:
+            return super().integer_caveat(dtype)
+        return f"sums the products in {dtype}, where results {past} wrap around"
 
     def integer_failure(self) -> str | None:
         """Normalising integers fails (probed in both Keras)."""

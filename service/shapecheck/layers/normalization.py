@@ -266,7 +266,7 @@ class LayerNormalization(Normalizing):
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return TRUNCATES_NORMALISED
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
@@ -292,7 +292,7 @@ class TfKerasLayerNormalization(LayerNormalization):
                           dtype: str) -> list[Array]:
         return outputs
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return None
 
 
@@ -393,7 +393,7 @@ class RMSNormalization(Normalizing):
                           dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return TRUNCATES_NORMALISED
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
@@ -483,7 +483,7 @@ class GroupNormalization(Normalizing):
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return TRUNCATES_NORMALISED
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
@@ -500,7 +500,7 @@ class GroupNormalization(Normalizing):
 class TfKerasGroupNormalization(GroupNormalization):
     """GroupNormalization in a tf.keras 2 document: it cannot be built on integers."""
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return None
 
     def integer_refusal(self) -> str | None:
@@ -631,7 +631,7 @@ class SpectralNormalization(Layer):
                           dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return ("casts the outputs of the layer it wraps to their integer dtype, truncating "
                 "them toward zero")
 
@@ -668,7 +668,7 @@ class TfKerasSpectralNormalization(SpectralNormalization):
                           dtype: str) -> list[Array]:
         return outputs
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return None
 
     def has_kernel(self) -> bool:

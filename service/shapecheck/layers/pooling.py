@@ -34,6 +34,7 @@ from .base import (
     integer_values,
     register,
     wrapped_integers,
+    wraps_around,
 )
 from .conv import SlidingWindow, pad_spatial, require_feature_maps, windows
 from .tf_keras import tf_keras_variant
@@ -157,9 +158,13 @@ class MaxPooling(Pooling):
         return self.reduce_windows(np.maximum, x, 0.0 if self.margins else -np.inf)
 
 
-WRAPPED_SUMS = ("sums each window's integers in their own dtype, where sums past its range "
-                "wrap around (255 for uint8), before dividing them")
-"""What Keras 3's average poolings do with integers (probed: uint8 windows)."""
+def wrapped_sums(dtype: str) -> str | None:
+    """What Keras 3's average poolings do with integers of ``dtype`` (probed: uint8 windows),
+    where their sums may leave its range."""
+    past = wraps_around(dtype)
+    if past is None:
+        return None
+    return f"sums each window's values in {dtype}, where sums {past} wrap around, and divides"
 
 
 class AveragePooling(Pooling):
@@ -180,8 +185,8 @@ class AveragePooling(Pooling):
         sums = np.round(self.to_channels_last(outputs[0]) * counts)
         return [self.from_channels_last(wrapped_integers(sums, dtype) / counts)]
 
-    def integer_caveat(self) -> str | None:
-        return WRAPPED_SUMS
+    def integer_caveat(self, dtype: str) -> str | None:
+        return wrapped_sums(dtype)
 
 
 @register
@@ -454,8 +459,8 @@ class AdaptivePooling(Layer):
             x = adaptive_pool_axis(x, axis, size, "mean")
         return [x]
 
-    def integer_caveat(self) -> str | None:
-        return WRAPPED_SUMS if self.reduction == "mean" else None
+    def integer_caveat(self, dtype: str) -> str | None:
+        return wrapped_sums(dtype) if self.reduction == "mean" else None
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         spatial = format_shape(tuple(inputs[0][a] for a in spatial_axes(self.rank,

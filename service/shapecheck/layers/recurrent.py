@@ -1168,8 +1168,8 @@ class TimeDistributed(Layer):
         return [y.reshape(*out.shape[:2], *y.shape[1:]) for y, out in zip(done, outputs,
                                                                           strict=True)]
 
-    def integer_caveat(self) -> str | None:
-        return self.layer.integer_caveat()
+    def integer_caveat(self, dtype: str) -> str | None:
+        return self.layer.integer_caveat(dtype)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         shape = inputs[0]

@@ -469,7 +469,7 @@ class RoundsInterpolatedIntegers(Layer):
             return outputs
         return [integer_values(y, dtype, np.round) for y in outputs]
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         if self.args.interpolation == "nearest":
             return None
         return f"rounds the values it interpolates ({self.args.interpolation}) to integers"
@@ -517,7 +517,7 @@ class InterpolatesIntoFloats(RoundsInterpolatedIntegers):
                           dtype: str) -> list[Array]:
         return outputs
 
-    def integer_caveat(self) -> str | None:
+    def integer_caveat(self, dtype: str) -> str | None:
         return None
 
 
