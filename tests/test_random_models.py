@@ -124,6 +124,7 @@ DIVERGENCES = {
     ("tfkeras2", 26201, "functional_277"): "gaussian_dropout",  # rate 7.4
     ("tfkeras2", 26201, "functional_303"): "alpha_dropout",  # rate -1
     ("tfkeras2", 26201, "sequential_353"): "dense",  # units 0
+    ("tfkeras2", 28201, "sequential_384"): "gaussian_noise",  # stddev -1
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
