@@ -77,6 +77,7 @@ DIVERGENCES = {
     ("keras3", 16101, "functional_141"): "adaptive_average_pooling3d",
     ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",
     ("keras3", 24101, "functional_323"): "adaptive_average_pooling1d",
+    ("keras3", 29101, "functional_382"): "adaptive_average_pooling2d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
