@@ -217,6 +217,11 @@ INTEGER_LAYERS = [
                                                 "output_size": 4}),
     on_int("global_average_pooling2d", IMAGE, {"type": "GlobalAveragePooling2D"}, U8),
 ]
+
+# Keras 3's CategoryEncoding encodes in its variable dtype: float32 under mixed precision.
+INTEGER_LAYERS += [seq("mixed_category_encoding", [3], {
+    "type": "CategoryEncoding", "num_tokens": 4, "output_mode": "count", "dtype": MIXED},
+    int_inputs=4)]
 CASES += INTEGER_LAYERS
 
 # tf.keras 2 does not concatenate float32 with int32 tensors.

@@ -69,6 +69,13 @@ def compute_dtype(policy: Any, flavour: str) -> str | None:
     return POLICY_COMPUTE_DTYPES.get(name)
 
 
+def variable_dtype(policy: Any, flavour: str) -> str | None:
+    """The dtype of a layer's weights under ``policy``, where it is not float32: that of the
+    computation, but float32 under a mixed-precision policy (``mixed_float16``)."""
+    name = dtype_name(policy)
+    return None if name is None or name.startswith("mixed_") else compute_dtype(policy, flavour)
+
+
 def resolve_class(class_name: str, layer: str, notes: list[Diagnostic]) -> type[Layer] | None:
     """The layer class for a Keras class name; reports legacy names and unknown types."""
     if class_name in REGISTRY:
@@ -195,5 +202,6 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
         raise RequestInvalid(prefixed(exc.errors, path)) from None
     # A copy of a built twin may differ from it in its policy: its own, every time.
     policy = config.get("dtype")
-    layer.compute_dtype = None if policy is None else compute_dtype(policy, flavour)
+    layer.compute_dtype = None if policy is None else (
+        variable_dtype if cls.outputs_variable_dtype else compute_dtype)(policy, flavour)
     return layer

@@ -200,6 +200,9 @@ class Layer:
     bfloat16 (``mixed_float16``, ...), set by the loader (``formats.common.compute_dtype``);
     None for float32. The dtype of its outputs (``computed.tensor_dtypes``); the forward pass
     computes in float32 and rounds only the model's outputs to their dtype."""
+    outputs_variable_dtype: ClassVar[bool] = False
+    """Whether Keras gives the outputs in the policy's variable dtype (float32 under a
+    mixed-precision policy), not its compute dtype: the loader sets ``compute_dtype`` so."""
     config_key: tuple[type[Layer], bytes] | None = None
     """``memo_key`` of the config ``from_config`` built the layer from: two layers with equal
     keys compute the same shapes, weights, costs and explanations. None for layers built

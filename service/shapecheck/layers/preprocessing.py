@@ -392,6 +392,7 @@ class CategoryEncoding(Encoding):
     """Encodes integer indices below ``num_tokens`` as one-hot, multi-hot or count vectors."""
 
     keras_name = "CategoryEncoding"
+    outputs_variable_dtype = True  # Keras encodes in self.dtype (probed: float32 if mixed)
 
     class Args(LayerArgs):
         num_tokens = PositiveInt(required=True)
