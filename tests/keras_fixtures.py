@@ -14,6 +14,7 @@ from shapecheck import check
 from shapecheck.analysis import analyse
 from shapecheck.arrays import decode
 from shapecheck.computed import tensor_dtypes
+from shapecheck.formats.common import compute_dtype
 from shapecheck.forward import run_forward
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -87,12 +88,22 @@ which computes in float32, matches predict within four epsilons of that dtype (Ã
 
 def tolerance(doc: dict[str, Any], recorded: dict[str, Any]) -> float:
     """How close to predict's outputs the forward pass of ``doc`` is (Ã— max|y|): 1e-4, or
-    ``LOW_PRECISION_TOLERANCE`` where a layer, an input or an output is in a low-precision
-    float."""
+    ``LOW_PRECISION_TOLERANCE`` where a layer (a wrapper, or a layer it wraps), an input or
+    an output is in a low-precision float."""
     graph = analyse(doc, {}).graph
-    dtypes = {layer.compute_dtype for layer in graph.layers.values()} | {
+    dtypes = {compute_dtype(policy, "keras3") for policy in policies(doc)} | {
         i.dtype for i in graph.inputs} | set(predict_dtypes(recorded))
     return max([1e-4, *(LOW_PRECISION_TOLERANCE.get(d, 0) for d in dtypes)])
+
+
+def policies(node: Any) -> list[Any]:
+    """Every ``dtype`` given in a document, at any depth (the layers inside wrappers too)."""
+    if isinstance(node, list):
+        return [p for item in node for p in policies(item)]
+    if not isinstance(node, dict):
+        return []
+    return ([node["dtype"]] if "dtype" in node else []) + [
+        p for key, value in node.items() if key != "dtype" for p in policies(value)]
 
 
 def predict_dtypes(recorded: dict[str, Any]) -> list[str]:

@@ -224,6 +224,20 @@ INTEGER_LAYERS += [seq("mixed_category_encoding", [3], {
     int_inputs=4)]
 CASES += INTEGER_LAYERS
 
+# A wrapper's outputs under mixed precision: Keras 3 follows the wrapper's policy, tf.keras 2
+# the wrapped layer's.
+LSTM2 = {"type": "LSTM", "units": 2}
+DENSE2 = {"type": "Dense", "units": 2}
+CASES += [
+    seq(f"mixed_{name}_{where}", shape,
+        {"type": wrapper, "layer": {**inner, "dtype": MIXED}} if where == "inner"
+        else {"type": wrapper, "layer": inner, "dtype": MIXED})
+    for name, wrapper, inner, shape in (
+        ("time_distributed", "TimeDistributed", DENSE2, [4, 3]),
+        ("bidirectional", "Bidirectional", LSTM2, [4, 3]),
+        ("spectral_normalization", "SpectralNormalization", DENSE2, [3]))
+    for where in ("inner", "outer")]
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])

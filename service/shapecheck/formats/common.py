@@ -201,7 +201,7 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
     except RequestInvalid as exc:
         raise RequestInvalid(prefixed(exc.errors, path)) from None
     # A copy of a built twin may differ from it in its policy: its own, every time.
-    policy = config.get("dtype")
+    policy = cls.dtype_policy(config)
     layer.compute_dtype = None if policy is None else (
         variable_dtype if cls.outputs_variable_dtype else compute_dtype)(policy, flavour)
     return layer

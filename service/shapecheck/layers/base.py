@@ -200,6 +200,12 @@ class Layer:
     bfloat16 (``mixed_float16``, ...), set by the loader (``formats.common.compute_dtype``);
     None for float32. The dtype of its outputs (``computed.tensor_dtypes``); the forward pass
     computes in float32 and rounds only the model's outputs to their dtype."""
+    @classmethod
+    def dtype_policy(cls, config: Mapping[str, Any]) -> Any:
+        """The dtype policy, in ``config``, that decides the dtype of the layer's outputs (the
+        loader reads it into ``compute_dtype``): the layer's own ``dtype``."""
+        return config.get("dtype")
+
     outputs_variable_dtype: ClassVar[bool] = False
     """Whether Keras gives the outputs in the policy's variable dtype (float32 under a
     mixed-precision policy), not its compute dtype: the loader sets ``compute_dtype`` so."""

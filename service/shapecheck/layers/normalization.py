@@ -37,7 +37,7 @@ from .base import (
     register,
 )
 from .conv import DepthwiseConv
-from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
+from .tf_keras import TF_KERAS_VARIANTS, WrappedLayersPolicy, tf_keras_variant
 
 TRUNCATES_NORMALISED = ("casts the values it normalises back to their integer dtype, truncating "
                         "them toward zero (most become 0, 1 or -1)")
@@ -651,7 +651,7 @@ class SpectralNormalization(Layer):
 
 
 @tf_keras_variant
-class TfKerasSpectralNormalization(SpectralNormalization):
+class TfKerasSpectralNormalization(WrappedLayersPolicy, SpectralNormalization):
     """SpectralNormalization in a tf.keras 2 document: the wrapped layer is tf.keras 2's, and
     its weights are listed as tf.keras 2's ``get_weights()`` lists them: the trainable ones
     first (the kernel, which the wrapper tracks, then the wrapped layer's), then vector_u, then

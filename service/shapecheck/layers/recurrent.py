@@ -61,7 +61,7 @@ from .base import (
     register,
 )
 from .conv import SPATIAL_NAMES, convolve, length_formula
-from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
+from .tf_keras import TF_KERAS_VARIANTS, WrappedLayersPolicy, tf_keras_variant
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 LAYER_TYPE = 'layer: {"type": "LSTM", ...} or Keras {"class_name": ..., "config": ...}'
@@ -1041,7 +1041,7 @@ class Bidirectional(Layer):
 
 
 @tf_keras_variant
-class TfKerasBidirectional(Bidirectional):
+class TfKerasBidirectional(WrappedLayersPolicy, Bidirectional):
     """Bidirectional as tf.keras 2 builds it: its layers are tf.keras 2's, and the default
     backward layer reads the sequence the other way from the forward layer (``go_backwards``
     negated), so that a forward layer with go_backwards=True is paired with a copy reading
@@ -1223,7 +1223,7 @@ class TimeDistributed(Layer):
 
 
 @tf_keras_variant
-class TfKerasTimeDistributed(TimeDistributed):
+class TfKerasTimeDistributed(WrappedLayersPolicy, TimeDistributed):
     """TimeDistributed in a tf.keras 2 document: the layer it applies is tf.keras 2's."""
 
     inner_variants = TF_KERAS_VARIANTS

@@ -9,6 +9,9 @@ A wrapper's variant builds the layers it holds with these classes too (its ``inn
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .base import Layer
 
 TF_KERAS_VARIANTS: dict[str, type[Layer]] = {}
@@ -20,3 +23,16 @@ def tf_keras_variant(cls: type[Layer]) -> type[Layer]:
     documents."""
     TF_KERAS_VARIANTS[cls.keras_name] = cls
     return cls
+
+
+class WrappedLayersPolicy(Layer):
+    """A tf.keras 2 wrapper (TimeDistributed, Bidirectional, SpectralNormalization): its
+    outputs are those of the layer it wraps, in that layer's dtype policy, whatever its own
+    (probed under mixed_float16: Keras 3 follows the wrapper's)."""
+
+    @classmethod
+    def dtype_policy(cls, config: Mapping[str, Any]) -> Any:
+        inner = config.get("layer")
+        if isinstance(inner, Mapping) and "class_name" in inner:  # Keras JSON
+            inner = inner.get("config")
+        return inner.get("dtype") if isinstance(inner, Mapping) else None
