@@ -102,10 +102,11 @@ def test_the_cast_to_integers_is_xla_s() -> None:
     layer = SpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
                                          "power_iterations": 1})
     y = np.array([2.7, -2.7, np.nan, np.inf, -np.inf, 3e9, -3e9, -0.3], np.float32)
-    (cast,) = layer.on_integer_inputs([y], [y], "int32")
+    (cast,) = layer.on_integer_inputs([y], [], [y], "int32")
     assert cast.tolist() == [2.0, -2.0, 0.0, 2**31, -(2**31), 2**31, -(2**31), 0.0]
     assert not np.signbit(cast[-1])  # an integer 0 has no sign
-    (cast,) = layer.on_integer_inputs([], [np.array([300.5, -2.7], np.float32)], "uint8")
+    (cast,) = layer.on_integer_inputs([], [], [np.array([300.5, -2.7], np.float32)],
+                                     "uint8")
     assert cast.tolist() == [255.0, 0.0]  # saturated at the input dtype's range
     assert layer.output_dtype(["int32"]) == "int32"
     assert layer.output_dtype([None]) is None
@@ -115,7 +116,7 @@ def test_tf_keras_2_gives_the_wrapped_layers_floats() -> None:
     layer = TfKerasSpectralNormalization("sn", {"layer": {"type": "Dense", "units": 1},
                                                 "power_iterations": 1})
     y = np.array([2.7], np.float32)
-    assert layer.on_integer_inputs([y], [y], "int64")[0] is y
+    assert layer.on_integer_inputs([y], [], [y], "int64")[0] is y
     assert layer.output_dtype(["int64"]) is None
 
 

@@ -118,3 +118,15 @@ def test_average_pooling_of_pixels_is_flagged() -> None:
         note["message"])
     assert [f["title"] for f in note["fixes"]] == ["Insert Rescaling(scale=1.0) before 'reader'"]
     assert integer_notes(pooled("int32")) == []
+
+
+def test_prelu_of_unsigned_integers_is_flagged() -> None:
+    """Keras 3 computes relu(-x) in uint8, where -211 is 45 (recorded: dtypes:uint8_prelu)."""
+    def prelu(dtype: str) -> dict[str, Any]:
+        return {"layers": [{"type": "InputLayer", "name": "x", "shape": [4], "dtype": dtype},
+                           {"type": "PReLU", "name": "reader"}]}
+    (note,) = integer_notes(prelu("uint8"))
+    assert note["message"].endswith("PReLU negates them in uint8, where -x wraps around (-1 is "
+                                    "255), so that its slopes scale every value but 0.")
+    assert [f["title"] for f in note["fixes"]] == ["Insert Rescaling(scale=1.0) before 'reader'"]
+    assert integer_notes(prelu("int32")) == []

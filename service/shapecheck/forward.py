@@ -121,12 +121,13 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         if call.masks:
             options = {**options, **{key: mask_argument(layer, key, source, values)
                                      for key, source in call.masks.items()}}
-        outputs, out_masks = run_call(layer, ins, weights.get(call.layer, ()), in_masks,
-                                      options, bool(call.masks))
+        layer_weights = weights.get(call.layer, ())
+        outputs, out_masks = run_call(layer, ins, layer_weights, in_masks, options,
+                                      bool(call.masks))
         refs = call_outputs[call.layer, call.index]
         read = computed.dtype_read(call, dtypes)
         if read is not None:
-            outputs = on_integer_inputs(declared, ins, outputs, read)
+            outputs = on_integer_inputs(declared, ins, layer_weights, outputs, read)
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
@@ -157,8 +158,8 @@ def keras_input(values: Array, dtype: str | None) -> Array:
     return integer_values(values, dtype)
 
 
-def on_integer_inputs(layer: Layer, inputs: Sequence[Array], outputs: list[Array],
-                      dtype: str) -> list[Array]:
+def on_integer_inputs(layer: Layer, inputs: Sequence[Array], weights: Sequence[Array],
+                      outputs: list[Array], dtype: str) -> list[Array]:
     """The outputs as Keras computes them from integer tensors of ``dtype``
     (``Layer.on_integer_inputs``), or a 422 where predict fails on them or reads booleans."""
     if dtype == "bool":
@@ -168,7 +169,7 @@ def on_integer_inputs(layer: Layer, inputs: Sequence[Array], outputs: list[Array
                                 f"(it {layer.integer_caveat(dtype)}, in bool), which the forward "
                                 "pass does not follow")
     try:
-        return layer.on_integer_inputs(inputs, outputs, dtype)
+        return layer.on_integer_inputs(inputs, weights, outputs, dtype)
     except NotImplementedError as exc:
         raise cannot_run(layer, f"cannot run on integer tensors: {exc}") from None
 

@@ -238,6 +238,9 @@ CASES += [
         ("spectral_normalization", "SpectralNormalization", DENSE2, [3]))
     for where in ("inner", "outer")]
 
+# Keras 3's PReLU negates unsigned integers in their dtype, where -x wraps around.
+CASES += [on_int("prelu", IMAGE, {"type": "PReLU", "shared_axes": [1, 2]}, U8)]
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])

@@ -24,7 +24,17 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
 from ..fields import Float, IntTuple
 from ..shapes import Shape, format_shape
-from .base import REGISTRY, Array, Layer, LayerArgs, Mask, Shapes, Weight, register
+from .base import (
+    REGISTRY,
+    Array,
+    Layer,
+    LayerArgs,
+    Mask,
+    Shapes,
+    Weight,
+    register,
+    wrapped_integers,
+)
 from .tf_keras import TF_KERAS_VARIANTS, tf_keras_variant
 
 LARGE_NEGATIVE = np.float32(-1e9)
@@ -134,6 +144,19 @@ class PReLU(ActivationLayer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         alpha = weights[0]
         return np.maximum(x, 0) - alpha * np.maximum(-x, 0)
+
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
+        """Keras 3 negates the integers in their dtype, where -x of an unsigned x wraps
+        around (probed: uint8 -211 is 45), before its slopes scale relu(-x)."""
+        x, alpha = inputs[0], weights[0]
+        return [np.maximum(x, 0) - alpha * np.maximum(wrapped_integers(-x, dtype), 0)]
+
+    def integer_caveat(self, dtype: str) -> str | None:
+        if not dtype.startswith("uint"):
+            return None
+        return (f"negates them in {dtype}, where -x wraps around (-1 is "
+                f"{np.iinfo(dtype).max}), so that its slopes scale every value but 0")
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         alpha = self.alpha_shape(inputs[0])

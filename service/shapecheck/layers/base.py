@@ -399,8 +399,8 @@ class Layer:
         is that of input ``i`` (``keeps_integers``, or a layer that makes indices)."""
         return promoted_dtype(dtypes) if self.keeps_integers and dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """The outputs Keras computes when every input is an integer tensor (of ``dtype``, the
         first's), from those the kernel computed on their values (``inputs``) in float32: the
         same, but where Keras computes otherwise on integers (``integer_caveat`` says how, or

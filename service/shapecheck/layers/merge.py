@@ -94,8 +94,8 @@ class ElementwiseMerge(Merge):
     overflows: ClassVar[bool] = True
     """Whether the result of integers may leave their dtype's range (not a maximum)."""
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Sums, differences and products of integers overflow as integer arithmetic does
         (uint8 pixels summed past 255 wrap around); maxima and minima cannot."""
         return [wrapped_integers(y, dtype) for y in outputs]
@@ -239,8 +239,8 @@ class Average(ElementwiseMerge):
     def combine(self, xs: list[Array]) -> Array:
         return reduce(np.add, xs) / np.float32(len(xs))
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Keras sums integers in their dtype, where the sum may wrap around, and divides."""
         count = np.float32(len(inputs))
         return [wrapped_integers(np.round(y * count), dtype) / count for y in outputs]
@@ -460,10 +460,10 @@ class Dot(Merge):
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         return None if self.args.normalize else super().output_dtype(dtypes)
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Products of integers summed in their dtype, which may wrap around."""
-        super().on_integer_inputs(inputs, outputs, dtype)  # refused where normalised
+        super().on_integer_inputs(inputs, weights, outputs, dtype)  # refused where normalised
         return [wrapped_integers(y, dtype) for y in outputs]
 
     def integer_caveat(self, dtype: str) -> str | None:

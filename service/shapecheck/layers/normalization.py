@@ -261,8 +261,8 @@ class LayerNormalization(Normalizing):
         mean = x.mean(axis=axes, keepdims=True)
         return scale_and_shift(x, mean, variance, self.args.epsilon, gamma, beta)
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
@@ -288,8 +288,8 @@ class TfKerasLayerNormalization(LayerNormalization):
 
     builds_on_repeated_axes = False
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self, dtype: str) -> str | None:
@@ -389,8 +389,8 @@ class RMSNormalization(Normalizing):
         """Keras casts the normalised values to the input's dtype."""
         return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
     def integer_caveat(self, dtype: str) -> str | None:
@@ -478,8 +478,8 @@ class GroupNormalization(Normalizing):
         y = scale_and_shift(grouped, mean, variance, self.args.epsilon, gamma, beta)
         return y.reshape(x.shape)
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 casts the normalised values to the input's dtype, then to floats."""
         return truncated(outputs, dtype)
 
@@ -627,8 +627,8 @@ class SpectralNormalization(Layer):
         """Keras 3 casts the wrapped layer's output to the input's dtype."""
         return dtypes[0] if dtypes and all(dtypes) else None
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         return truncated(outputs, dtype)
 
     def integer_caveat(self, dtype: str) -> str | None:
@@ -664,8 +664,8 @@ class TfKerasSpectralNormalization(WrappedLayersPolicy, SpectralNormalization):
         """tf.keras 2 gives the wrapped layer's (float) output as it is."""
         return None
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self, dtype: str) -> str | None:

@@ -177,8 +177,8 @@ class AveragePooling(Pooling):
         ones = np.ones((1, *x.shape[1:-1], 1), dtype=x.dtype)
         return self.padded_windows(ones, 0.0).sum(axis=self.window_axes)
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 sums each window's integers in their dtype, where the sum may wrap around,
         and divides that by the window's count (probed: uint8 pixels of a 2×2 window)."""
         counts = self.window_counts(self.to_channels_last(inputs[0]))
@@ -440,8 +440,8 @@ class AdaptivePooling(Layer):
             x = adaptive_pool_axis(x, axis, size, self.reduction)
         return x
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """Keras 3 pools one spatial axis after the other: the first sums each window in the
         integers' dtype (it may wrap around) and divides by the window's length into floats,
         which the others pool as floats."""
@@ -531,8 +531,8 @@ class TfKerasGlobalAveragePooling(GlobalPooling):
 
     integer_mean = True
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """The exact sum (from the float mean) divided by the count, toward zero."""
         count = np.float32(np.prod([inputs[0].shape[a] for a in self.spatial_axes]))
         return [integer_values(np.round(y * count) / count, dtype) for y in outputs]

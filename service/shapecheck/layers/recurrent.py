@@ -1159,12 +1159,12 @@ class TimeDistributed(Layer):
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         return self.layer.output_dtype(dtypes)
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         """The wrapped layer's, on the steps as one batch."""
         steps = [x.reshape(-1, *x.shape[2:]) for x in inputs]
         merged = [y.reshape(-1, *y.shape[2:]) for y in outputs]
-        done = self.layer.on_integer_inputs(steps, merged, dtype)
+        done = self.layer.on_integer_inputs(steps, weights, merged, dtype)
         return [y.reshape(*out.shape[:2], *y.shape[1:]) for y, out in zip(done, outputs,
                                                                           strict=True)]
 

@@ -463,8 +463,8 @@ class RoundsInterpolatedIntegers(Layer):
 
     keeps_integers = True
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         if self.args.interpolation == "nearest":
             return outputs
         return [integer_values(y, dtype, np.round) for y in outputs]
@@ -513,8 +513,8 @@ class InterpolatesIntoFloats(RoundsInterpolatedIntegers):
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         return super().output_dtype(dtypes) if self.args.interpolation == "nearest" else None
 
-    def on_integer_inputs(self, inputs: Sequence[Array], outputs: list[Array],
-                          dtype: str) -> list[Array]:
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
         return outputs
 
     def integer_caveat(self, dtype: str) -> str | None:
