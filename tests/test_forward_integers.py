@@ -37,7 +37,7 @@ def sn_outputs(between: list[dict], source: dict = DISCRETIZE,
     [],
     [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "MaxPooling1D", "pool_size": 1},
      {"type": "Flatten"}],
-    [{"type": "ReLU", "max_value": 2.0}, {"type": "Activation", "activation": "relu"},
+    [{"type": "ReLU", "threshold": 1.0}, {"type": "Activation", "activation": "relu"},
      {"type": "Dropout", "rate": 0.5}, {"type": "GaussianNoise", "stddev": 1.0},
      {"type": "Identity"}, {"type": "Masking"}],
     [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "GlobalMaxPooling1D"},
@@ -51,8 +51,9 @@ def test_spectral_normalization_truncates_what_integers_give(between: list[dict]
 
 @pytest.mark.parametrize("between", [
     [{"type": "Dense", "units": 4}],
-    [{"type": "Activation", "activation": "sigmoid"}],
+    [{"type": "Activation", "activation": "tanh"}],
     [{"type": "ReLU", "negative_slope": 0.5}],
+    [{"type": "ReLU", "max_value": 6.0}],  # clipped at a float (recorded)
     [{"type": "Reshape", "target_shape": [2, 2]}, {"type": "GlobalAveragePooling1D"}],
     [{"type": "Rescaling", "scale": 1.0}],
 ])

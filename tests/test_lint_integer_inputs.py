@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from keras_fixtures import recorded
 from shapecheck import check
+from shapecheck.errors import RequestInvalid
 
 DISCRETIZE = {"type": "Discretization", "bin_boundaries": [0.0, 1.0]}
 
@@ -130,3 +131,32 @@ def test_prelu_of_unsigned_integers_is_flagged() -> None:
                                     "255), so that its slopes scale every value but 0.")
     assert [f["title"] for f in note["fixes"]] == ["Insert Rescaling(scale=1.0) before 'reader'"]
     assert integer_notes(prelu("int32")) == []
+
+
+def on_integers(dtype: str, layer: dict[str, Any]) -> dict[str, Any]:
+    return {"layers": [{"type": "InputLayer", "name": "x", "shape": [5], "dtype": dtype},
+                       {**layer, "name": "reader"}]}
+
+
+def test_activations_keras_3_cannot_take_on_integers_are_flagged_and_refused() -> None:
+    """Recorded: dtypes:int32_activation_sigmoid ("logistic does not accept dtype int32")."""
+    model = on_integers("int32", {"type": "Activation", "activation": "sigmoid"})
+    (note,) = integer_notes(model)
+    assert "Activation takes the sigmoid of them as integers" in note["message"]
+    assert "predict and fit fail there" in note["message"]
+    with pytest.raises(RequestInvalid, match="its predict cannot do"):
+        check({"model": model, "forward": {}})
+
+
+@pytest.mark.parametrize("layer", [{"type": "Softmax"},
+                                   {"type": "Activation", "activation": "softmax"},
+                                   {"type": "Activation", "activation": "hard_tanh"}])
+def test_functions_that_negate_unsigned_integers_are_flagged_and_not_run(layer: dict) -> None:
+    """Keras 3's softmax subtracts the maximum in uint8 (recorded: NaN and zeros)."""
+    model = on_integers("uint8", layer)
+    (note,) = integer_notes(model)
+    assert "computes with negatives of them in uint8, where -1 is 255" in note["message"]
+    assert [f["title"] for f in note["fixes"]] == ["Insert Rescaling(scale=1.0) before 'reader'"]
+    with pytest.raises(RequestInvalid, match="wrap around, which the forward pass does not"):
+        check({"model": model, "forward": {}})
+    assert integer_notes(on_integers("int32", layer)) == []

@@ -241,6 +241,20 @@ CASES += [
 # Keras 3's PReLU negates unsigned integers in their dtype, where -x wraps around.
 CASES += [on_int("prelu", IMAGE, {"type": "PReLU", "shared_axes": [1, 2]}, U8)]
 
+# Activations on integers: relu, linear and hard_tanh keep them, a ReLU clipped at a float
+# max_value does not, the sigmoid family refuses them, and those that negate their input do
+# it in uint8 (recorded without predict: the forward pass refuses what it does not follow).
+CASES += [
+    on_int("activation_hard_tanh", [5], {"type": "Activation", "activation": "hard_tanh"}),
+    on_int("activation_sigmoid", [5], {"type": "Activation", "activation": "sigmoid"}),
+    on_int("relu_max_value", [5], {"type": "ReLU", "max_value": 6.0}),
+    on_int("relu_max_value", [5], {"type": "ReLU", "max_value": 6.0}, U8),
+    on_int("relu_threshold", [5], {"type": "ReLU", "threshold": 2.0}, U8),
+    {**on_int("activation_softmax", [5], {"type": "Activation", "activation": "softmax"}, U8),
+     "forward": False},
+    {**on_int("softmax", [5], {"type": "Softmax"}, U8), "forward": False},
+]
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from marshmallow import ValidationError, fields
@@ -30,6 +30,7 @@ from .base import (
     Layer,
     LayerArgs,
     Mask,
+    NegatesUnsignedIntegers,
     Shapes,
     Weight,
     register,
@@ -64,6 +65,8 @@ class ReLU(ActivationLayer):
     ``negative_slope · (x − threshold)`` below it."""
 
     keras_name = "ReLU"
+    clips_to_float: ClassVar[bool] = True
+    """Whether integers clipped at ``max_value`` come out as floats (Keras 3's)."""
     keeps_integers = True
 
     class Args(LayerArgs):
@@ -76,8 +79,19 @@ class ReLU(ActivationLayer):
                                 self.args.threshold)
 
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
-        """Integers stay integers but for a negative slope, which scales them."""
-        return None if self.args.negative_slope else super().output_dtype(dtypes)
+        """Integers stay integers but for a negative slope, which scales them, and a
+        max_value, a float they are clipped at (probed on int32 and uint8)."""
+        if self.args.negative_slope or (self.clips_to_float and self.args.max_value is not None):
+            return None
+        return super().output_dtype(dtypes)
+
+
+@tf_keras_variant
+class TfKerasReLU(ReLU):
+    """ReLU as tf.keras 2 computes it on integers: clipped at max_value, they stay integers
+    (recorded on int32 and uint8)."""
+
+    clips_to_float = False
 
 
 @register
@@ -167,7 +181,7 @@ class PReLU(ActivationLayer):
 
 
 @register
-class Softmax(ActivationLayer):
+class Softmax(NegatesUnsignedIntegers, ActivationLayer):
     """Softmax along ``axis`` (an int, or a list of axes normalised together)."""
 
     keras_name = "Softmax"

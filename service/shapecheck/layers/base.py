@@ -89,6 +89,33 @@ def wraps_around(dtype: str) -> str | None:
     return f"past {bounds.min} to {bounds.max}"
 
 
+class NegatesUnsignedIntegers:
+    """A mixin for a layer that Keras 3 computes with negatives of its inputs (``x - max``,
+    ``-x``) in their dtype, where those of unsigned integers wrap around (-1 is 255 in uint8):
+    its values are then not those of the floats. The check warns; the forward pass refuses
+    (it does not follow each function's arithmetic in uint8). ``negates_unsigned`` says
+    whether this layer's arguments do."""
+
+    def negates_unsigned(self) -> bool:
+        return True
+
+    def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
+                          outputs: list[Array], dtype: str) -> list[Array]:
+        outputs = super().on_integer_inputs(inputs, weights, outputs, dtype)  # type: ignore[misc]
+        if dtype.startswith("uint") and self.negates_unsigned():
+            raise NotImplementedError(
+                f"Keras 3 computes it with negatives of the values in {dtype}, where they wrap "
+                "around, which the forward pass does not follow")
+        return outputs
+
+    def integer_caveat(self, dtype: str) -> str | None:
+        caveat = super().integer_caveat(dtype)  # type: ignore[misc]
+        if caveat is None and dtype.startswith("uint") and self.negates_unsigned():
+            return (f"computes with negatives of them in {dtype}, where -1 is "
+                    f"{np.iinfo(dtype).max}: its values are not those of the floats")
+        return caveat
+
+
 def wrapped_integers(values: Array, dtype: str) -> Array:
     """Integer values (in float32) as integer arithmetic in ``dtype`` leaves them: modulo
     2^bits, in two's complement, as XLA and TensorFlow overflow. Wrapping the exact result of

@@ -23,6 +23,7 @@ from .base import (
     Layer,
     LayerArgs,
     Mask,
+    NegatesUnsignedIntegers,
     ShapeCaveat,
     Shapes,
     Weight,
@@ -354,8 +355,18 @@ class TfKerasEinsumDense(EinsumDense):
     reverses_elided_axes = False
 
 
+INTEGER_ACTIVATIONS = frozenset({"relu", "linear", "hard_tanh"})
+"""The activations Keras 3 computes on integers as integers (probed on int32 and uint8)."""
+FLOAT_ONLY_ACTIVATIONS = frozenset({"sigmoid", "swish", "silu", "glu"})
+"""The activations whose JAX function refuses integers ("logistic does not accept dtype")."""
+UNSIGNED_NEGATING_ACTIVATIONS = frozenset({"softmax", "log_softmax", "softsign", "log_sigmoid",
+                                           "squareplus", "hard_tanh"})
+"""The activations whose JAX function negates its input (or subtracts its maximum) in the
+input's dtype: garbage from unsigned integers (probed on uint8)."""
+
+
 @register
-class Activation(Layer):
+class Activation(NegatesUnsignedIntegers, Layer):
     """Applies an activation function element by element."""
 
     keras_name = "Activation"
@@ -371,8 +382,18 @@ class Activation(Layer):
         return activations.get(self.args.activation)(x)
 
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
-        """relu and linear keep integers; the other activations compute floats."""
-        return super().output_dtype(dtypes) if self.args.activation in ("relu", "linear") else None
+        """relu, linear and hard_tanh keep integers; the other activations compute floats."""
+        keeps = self.args.activation in INTEGER_ACTIVATIONS
+        return super().output_dtype(dtypes) if keeps else None
+
+    def integer_failure(self) -> str | None:
+        if self.args.activation not in FLOAT_ONLY_ACTIVATIONS:
+            return None
+        return (f"takes the {self.args.activation} of them as integers (\"logistic does not "
+                "accept dtype int32\")")
+
+    def negates_unsigned(self) -> bool:
+        return self.args.activation in UNSIGNED_NEGATING_ACTIVATIONS
 
 
 @register
