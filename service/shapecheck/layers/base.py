@@ -223,16 +223,11 @@ class Layer:
     _arg_names: ClassVar[tuple[str, ...]] = ()
     _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
     compute_dtype: str | None = None
-    """The dtype of Keras' computation where the layer's dtype policy makes it float16 or
-    bfloat16 (``mixed_float16``, ...), set by the loader (``formats.common.compute_dtype``);
-    None for float32. The dtype of its outputs (``computed.tensor_dtypes``); the forward pass
-    computes in float32 and rounds only the model's outputs to their dtype."""
-    @classmethod
-    def dtype_policy(cls, config: Mapping[str, Any]) -> Any:
-        """The dtype policy, in ``config``, that decides the dtype of the layer's outputs (the
-        loader reads it into ``compute_dtype``): the layer's own ``dtype``."""
-        return config.get("dtype")
-
+    """The dtype of Keras' computation where the layer's dtype policy makes it other than
+    float32 (float16 or bfloat16 under ``mixed_float16``, ..., float64 in tf.keras 2), set by
+    the loader (``formats.common.compute_dtype``); None for float32. The dtype of its outputs
+    (``computed.tensor_dtypes``); the forward pass computes in float32 and rounds only the
+    model's outputs to their dtype."""
     outputs_variable_dtype: ClassVar[bool] = False
     """Whether Keras gives the outputs in the policy's variable dtype (float32 under a
     mixed-precision policy), not its compute dtype: the loader sets ``compute_dtype`` so."""
@@ -245,6 +240,12 @@ class Layer:
         self.name = name
         self.args = SimpleNamespace(**args)
         self.trainable: bool = args.get("trainable", True)
+
+    @classmethod
+    def dtype_policy(cls, config: Mapping[str, Any]) -> Any:
+        """The dtype policy, in ``config``, that decides the dtype of the layer's outputs (the
+        loader reads it into ``compute_dtype``): the layer's own ``dtype``."""
+        return config.get("dtype")
 
     @classmethod
     def from_config(cls, name: str, config: Mapping[str, Any],
