@@ -56,6 +56,14 @@ def test_seed_001_without_flatten_dense_acts_on_last_axis(http, server_url):
     assert "same 5 units" in notes[0]["message"] and "2×3 positions" in notes[0]["message"]
 
 
+def test_dense_of_one_unit_on_high_rank_is_spelt_in_the_singular(http, server_url):
+    model = {"inputs": {"x": [7, 3]}, "layers": [{"type": "Dense", "units": 1}]}
+    note, = post_check(http, server_url, model=model)["diagnostics"]
+    assert note["code"] == "dense_on_high_rank"
+    assert "the same unit is applied at each of the 7 positions" in note["message"]
+    assert "not one value per sample" in note["message"]
+
+
 SEED_002 = [
     {"type": "Dense", "units": 16, "input_shape": [3, 2]},
     {"type": "Activation", "activation": "relu"},

@@ -11,7 +11,7 @@ from fractions import Fraction
 from . import computed
 from . import diagnostics as diag
 from .activations import SHAPE_CHANGING
-from .data import PASS_THROUGH, global_pooling
+from .data import PASS_THROUGH, counted, global_pooling
 from .diagnostics import Diagnostic
 from .errors import LayerInputIncompatible
 from .graph import LayerState, ModelGraph, Propagation, TensorRef
@@ -67,11 +67,12 @@ def dense_note(name: str, units: int, shape: tuple) -> Diagnostic:
     pool = global_pooling(len(shape))
     count = num_elements(positions)
     where = f"each of the {grid} positions" if count else f"every position ({grid})"
+    applied = "the same unit is" if units == 1 else f"the same {units} units are"
+    wanted = "one value" if units == 1 else f"one vector of {units}"
     return diag.info(
         diag.DENSE_ON_HIGH_RANK, name,
         f"'{name}' receives {format_shape(shape)}, of rank {len(shape)}. Dense acts on the last "
-        f"axis only: the same {units} units are applied at {where}, giving {out}, not one "
-        f"vector of {units} per sample.",
+        f"axis only: {applied} applied at {where}, giving {out}, not {wanted} per sample.",
         f"If you want one vector per sample, put Flatten or {pool} before '{name}'. If acting "
         "per position is what you want (e.g. per time step), this note needs no action.")
 
@@ -117,7 +118,7 @@ def data_format_note(name: str, kind: str, shape: tuple, data_format: str) -> Di
         f"{kind} '{name}' reads its input {format_shape(shape)} as {data_format}: a "
         f"{extent(read_spatial)} {noun} with {channels} channels. The axis of {lead} looks like "
         f"the channels, which {data_format} expects on the {side} axis.",
-        f"If each sample is {lead} channel(s) of {extent(meant_spatial)}, either set "
+        f"If each sample is {counted(lead, 'channel')} of {extent(meant_spatial)}, either set "
         f"data_format='{other}' on '{name}' (and on the layers after it), or shape the data as "
         f"{format_shape(reshaped)}.")
 
