@@ -127,6 +127,9 @@ DIVERGENCES = {
     ("tfkeras2", 26201, "functional_303"): "alpha_dropout",  # rate -1
     ("tfkeras2", 26201, "sequential_353"): "dense",  # units 0
     ("tfkeras2", 28201, "sequential_384"): "gaussian_noise",  # stddev -1
+    ("tfkeras2", 33201, "sequential_105"): "alpha_dropout",  # rate -1
+    ("tfkeras2", 33201, "sequential_263"): "depthwise_conv1d",  # depth_multiplier 0
+    ("tfkeras2", 33201, "functional_316"): "alpha_dropout",  # rate 7.4
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -184,6 +187,8 @@ KEPT = [model for model in ALL
         if key(model) not in DIVERGENCES.keys() | JAX_TRACING.keys() | NAME_CLASHES.keys()]
 CASES = params([model for model in KEPT if model[0] == "keras3"])
 BUILT = params([model for model in KEPT if "error" not in model[2]])
+NESTED = params([model for model in KEPT if "nested" in model[2]])
+"""Built models recorded again as a layer of an outer model (``nested_record``)."""
 DOCUMENTS = {"keras3": ["native", "keras_json"], "tfkeras2": ["keras_json"]}
 """The documents a sweep's models are replayed from: tf.keras 2 models from their JSON only."""
 
@@ -204,7 +209,9 @@ FORWARD = [pytest.param(c, document, FORWARD_GAPS.get(key((f, seed, c))),
                         (f, seed) in DTYPES_RECORDED,
                         id=f"{f}-{seed}-{c['id']}-{document}",
                         marks=known_divergence((f, seed, c)))
-           for f, seed, c in KEPT if "forward" in c for document in DOCUMENTS[f]]
+           for f, seed, c in KEPT if "forward" in c for document in DOCUMENTS[f]] + [
+    pytest.param(c["nested"], "keras_json", None, True, id=f"{f}-{seed}-{c['id']}-nested")
+    for f, seed, c in KEPT if "forward" in c.get("nested", {})]
 
 
 @pytest.mark.skipif("SHAPECHECK_RANDOM_MODELS" in os.environ, reason="spread of the committed")
@@ -225,6 +232,10 @@ def test_the_models_spread_over_layers_graphs_and_refusals(sweep: dict[str, Any]
     assert len(cases) >= 300
     assert 0.15 * len(cases) < len(refused) < 0.65 * len(cases)
     assert sum("forward" in c for c in cases) >= 50
+    if sweep.get("nested_recorded"):  # models recorded again as layers of an outer model
+        nested = [c["nested"] for c in cases if "nested" in c]
+        assert {n["kind"] for n in nested} == {"functional", "sequential", "twice", "head"}
+        assert len(nested) >= 40 and sum("forward" in n for n in nested) >= 15
     if flavour(sweep) == "keras3":
         built = {e["type"] for c in cases if "error" not in c for e in c["native"]["layers"]}
         assert {"AdaptiveMaxPooling2D", "RMSNormalization", "DepthwiseConv1D"} <= built
@@ -257,14 +268,33 @@ def test_native_document_matches_keras(case: dict) -> None:
 
 @pytest.mark.parametrize("case", BUILT)
 def test_keras_json_matches_keras(case: dict) -> None:
-    if "predict_error" in case:  # refusing it anywhere is right, as for the native document
+    assert_keras_json_matches(case, predict_fails="predict_error" in case)
+
+
+@pytest.mark.parametrize("case", NESTED)
+def test_a_model_used_as_a_layer_of_another_matches_keras(case: dict) -> None:
+    """The model again, as a layer of an outer model (``nested_record``: on new inputs, in a
+    Sequential, called twice on its own output, or before a Dense)."""
+    nested = case["nested"]
+    assert "error" not in nested, nested["error"]
+    result = assert_keras_json_matches(nested, predict_fails="predict_error" in case)
+    if result is not None:
+        row = next(r for r in result["layers"] if r["name"] == case["native"]["name"])
+        assert row["type"] in ("Functional", "Sequential")
+
+
+def assert_keras_json_matches(record: dict, predict_fails: bool) -> dict | None:
+    """``check_as_read_back`` of a record; the answer, or None where Keras' own ``predict``
+    fails on the model and the engine refuses it (refusing it anywhere is right, as for the
+    native document)."""
+    if predict_fails:
         try:
-            result = check({"model": case["keras_json"]})
+            result = check({"model": record["keras_json"]})
         except RequestInvalid:  # an argument refused (AdaptivePooling's output_size 0)
-            return
+            return None
         if any(d["severity"] == "error" for d in result["diagnostics"]):
-            return
-    check_as_read_back(case)
+            return None
+    return check_as_read_back(record)
 
 
 @pytest.mark.parametrize("sweep", SWEEPS, ids=sweep_id)

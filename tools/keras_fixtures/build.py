@@ -242,6 +242,12 @@ def record(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
     if error is not None:
         out["error"] = error
         return out
+    return {**out, **model_record(model, spec, rng)}
+
+
+def model_record(model: Any, spec: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """A built model's layers, totals and ``to_json()``, and ``predict`` where ``spec`` asks."""
+    out: dict[str, Any] = {}
     layers = [layer_record(model, layer) for layer in model.layers
               if type(layer).__name__ != "InputLayer"]
     out["layers"] = layers

@@ -18,7 +18,9 @@ document can say the same model, that document (``native``). The cases:
   GroupedQueryAttention, from boolean model inputs, from other tensors, or computed by Keras
   operations (``keras.ops.not_equal``, ``logical_and``, ...);
 - a masking Embedding before Softmax, which Keras builds but whose ``predict`` fails unless the
-  mask happens to broadcast against the input.
+  mask happens to broadcast against the input;
+- a GlobalAveragePooling1D whose mask has one step, or whose input has one step, which Keras
+  broadcasts.
 
 Token inputs (``ids``, ``a``, ``b``, ``q`` of rank 2) hold indices in [0, ``IDS``), a quarter of
 them the padding 0 (never the first), and a padded end of up to half the steps; boolean inputs
@@ -486,6 +488,25 @@ NATIVE["softmax_after_masking_embedding_square"] = {
         {"type": "Softmax", "name": "soft"}]}
 NATIVE["softmax_after_masking_embedding"] = {
     **NATIVE["softmax_after_masking_embedding_square"], "inputs": {"ids": [STEPS]}}
+
+
+# -- (d) a GlobalAveragePooling1D mask broadcast over the steps ---------------------------------
+@case
+def global_average_channels_first_mask_of_one_step() -> Any:
+    """Masking of (1, 4), pooled channels_first: 4 steps of one channel, whose mask (batch, 1)
+    Keras broadcasts over the steps."""
+    x = floats(steps=1)
+    return keras.Model(x, layers.GlobalAveragePooling1D(
+        data_format="channels_first", name="pooled")(layers.Masking(name="masking")(x)))
+
+
+@case
+def global_average_channels_first_one_step_of_a_longer_mask() -> Any:
+    """Masking of (6, 1), pooled channels_first: one step of 6 channels against the mask
+    (batch, 6), which Keras broadcasts to 6×6: each channel's mean is its one value."""
+    x = floats(features=1)
+    return keras.Model(x, layers.GlobalAveragePooling1D(
+        data_format="channels_first", name="pooled")(layers.Masking(name="masking")(x)))
 
 
 # -- recording --------------------------------------------------------------------------------

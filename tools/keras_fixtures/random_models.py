@@ -38,7 +38,9 @@ models with known input shapes and at most ``MAX_FORWARD_PARAMS`` parameters als
 random weights, an input and Keras' ``predict`` output. Where Keras builds a model but its
 ``predict`` fails (a Softmax axis the input lacks, an einsum equation of another rank...),
 ``predict_error`` names the first layer ``predict`` cannot compute; for a model Keras refuses,
-the first such layer among those before the refusal.
+the first such layer among those before the refusal. A share ``NESTED`` of the models Keras
+builds is recorded again as a layer of an outer model (``nested``: called on new inputs, in a
+Sequential, twice on its own output, or before a Dense), with its own ``predict``.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from build import (
     flat,
     keras,
     layer_class,
+    model_record,
     record,
     refusal,
     wrap,
@@ -79,6 +82,7 @@ WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the t
 MUTATED = 0.04  # chance that one argument of the next layer takes an odd value
 MAX_FORWARD_PARAMS = 2000
 INTEGER_INPUTS = 0.15  # chance that a Keras 3 model's inputs are int32, or uint8 pixels
+NESTED = 0.35  # chance that a model Keras builds is recorded again as a layer of another model
 Shape = tuple[int | None, ...]
 Entry = dict[str, Any]
 
@@ -411,13 +415,15 @@ def time_distributed_image(r: random.Random, shape: Shape) -> Entry:
 
 def image_preprocessing(r: random.Random, shape: Shape) -> Entry:
     """Resizing and CenterCrop change the shape; the random augmentations are the identity at
-    inference."""
+    inference. CenterCrop is drawn twice as often as the others: at once in six, two sweeps of
+    600 models drew none."""
     side = [r.randint(2, 8), r.randint(2, 8)]
+    center_crop = {"type": "CenterCrop", "height": side[0], "width": side[1]}
     return r.choice([
         {"type": "Resizing", "height": side[0], "width": side[1],
          "interpolation": r.choice(["bilinear", "nearest"]),
          **({"crop_to_aspect_ratio": True} if r.random() < 0.2 else {})},
-        {"type": "CenterCrop", "height": side[0], "width": side[1]},
+        center_crop, center_crop,
         {"type": "RandomFlip", "mode": r.choice(["horizontal", "vertical"])},
         {"type": "RandomRotation", "factor": 0.2},
         {"type": "RandomZoom", "height_factor": 0.2},
@@ -806,6 +812,55 @@ def probe_input(tensor: Any, rng: np.random.Generator, case_spec: dict[str, Any]
     return rng.standard_normal(shape).astype(np.float32)
 
 
+def nested_record(case_spec: dict[str, Any], predicted: bool, r: random.Random,
+                  rng: np.random.Generator) -> Entry:
+    """The case's model used as a layer of an outer model, as ConvNeXt's preprocessing or a
+    user's pretrained backbone is, recorded as ``build.record`` records a model (``predict``
+    where the model alone was predicted): ``kind`` says how it is used.
+
+    - ``functional``: an outer functional model of new inputs, the model called on them;
+    - ``sequential``: a Sequential of an input and the model (one input, one output);
+    - ``twice``: the model called on its own output, its weights shared (where its output has
+      its input's shape and dtype);
+    - ``head``: the model, then a Dense on its (first) output."""
+    keras.backend.clear_session()
+    inner, error = build(case_spec["native"], case_spec.get("input_dtype"))
+    assert error is None, error  # Keras built this model a moment ago
+    single = len(inner.inputs) == 1 and len(inner.outputs) == 1
+    kinds = ["functional", "head"]
+    if single:
+        kinds.append("sequential")
+        source, result = inner.inputs[0], inner.outputs[0]
+        if (tuple(source.shape) == tuple(result.shape)
+                and str(source.dtype) == str(result.dtype)):
+            kinds += ["twice", "twice"]
+    kind = r.choice(kinds)
+    last = tuple(inner.outputs[0].shape)
+    if kind == "head" and (len(last) < 2 or last[-1] is None
+                           or "float" not in str(inner.outputs[0].dtype)):
+        kind = "functional"
+    try:
+        outer = nesting(inner, kind, r)
+    except Exception as exc:
+        return {"kind": kind, "error": {"layer": inner.name, "message": refusal(exc)}}
+    return {"kind": kind, **model_record(outer, {**case_spec, "forward": predicted}, rng)}
+
+
+def nesting(inner: Any, kind: str, r: random.Random) -> Any:
+    """An outer model using ``inner`` as a layer, as ``nested_record`` describes ``kind``."""
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t.name.split(":")[0])
+              for t in inner.inputs]
+    if kind == "sequential":
+        return keras.Sequential([inputs[0], inner], name="outer")
+    out = inner(inputs if len(inputs) > 1 else inputs[0])
+    if kind == "twice":
+        out = inner(out)
+    if kind == "head":
+        first, *rest = flat(out)
+        out = [keras.layers.Dense(r.randint(1, 4), name="head")(first), *rest]
+    return keras.Model(inputs, out, name="outer")
+
+
 def finite_outputs(forward: dict[str, Any]) -> bool:
     """Whether every output ``predict`` recorded is finite."""
     return all(np.isfinite(np.frombuffer(base64.b64decode(out["base64"]), "<f4")).all()
@@ -830,11 +885,18 @@ def main() -> None:
             failure = predict_failure(case_spec, "error" in recorded, rng)
             if failure is not None:
                 recorded["predict_error"] = failure
+        r = random.Random(f"{args.seed}-{index}-nested")  # leaves the models' draws as they were
+        if "error" not in recorded and r.random() < NESTED:
+            nested = nested_record(case_spec, "forward" in recorded, r,
+                                   np.random.default_rng([args.seed, index, 1]))
+            if "forward" in nested and not finite_outputs(nested["forward"]):
+                del nested["forward"]
+            recorded["nested"] = nested
         cases.append(recorded)
     path = args.out.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {"keras_version": keras.__version__, "seed": args.seed,
-                "output_dtypes_recorded": True, "cases": cases}
+                "output_dtypes_recorded": True, "nested_recorded": True, "cases": cases}
     path.write_text("{\n" + ",\n".join(
         f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}" for k, v in document.items()
         if k != "cases") + ',\n"cases": [\n' + ",\n".join(

@@ -20,6 +20,7 @@ from ..shapes import (
     DATA_FORMATS,
     PADDINGS,
     Shape,
+    broadcast_shapes,
     channel_axis,
     format_shape,
     same_padding_amounts,
@@ -341,15 +342,16 @@ class GlobalAveragePooling1D(GlobalPooling):
     def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
                        masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
         """The mean over the unmasked steps (NaN where every step of a sample is masked: Keras
-        divides 0 by 0)."""
+        divides 0 by 0). Keras multiplies the input by the mask with broadcasting, so a mask of
+        one step applies to every step, and a mask of several steps to an input of one step."""
         x, mask = inputs[0], masks[0]
         steps = spatial_axes(1, self.data_format)[0]
-        if mask.shape != (x.shape[0], x.shape[steps]):
+        kept = np.expand_dims(mask, 3 - steps)
+        if broadcast_shapes(kept.shape, x.shape) is None:
             raise NotImplementedError(
                 f"GlobalAveragePooling1D reads a mask (batch, steps), one value per step of its "
                 f"input {format_shape(x.shape)}, but its input's mask is "
                 f"{format_shape(mask.shape)}; Keras cannot apply it either.")
-        kept = np.expand_dims(mask, 3 - steps)
         total = np.sum(np.where(kept, x, np.float32(0)), axis=steps, keepdims=self.args.keepdims)
         count = np.sum(kept, axis=steps, keepdims=self.args.keepdims, dtype=np.float32)
         return [total / count]
