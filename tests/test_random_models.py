@@ -73,11 +73,13 @@ DIVERGENCES = {
     ("keras3", 16101, "sequential_034"): "adaptive_max_pooling3d",
     ("keras3", 20101, "sequential_000"): "adaptive_average_pooling2d",
     ("keras3", 28101, "sequential_596"): "adaptive_max_pooling3d",
+    ("keras3", 33101, "sequential_555"): "adaptive_max_pooling2d",
     # ... and ones Keras 3 refuses further on (an Average of (1, 1, 1, 3) and (7, 4)).
     ("keras3", 16101, "functional_141"): "adaptive_average_pooling3d",
     ("keras3", 20101, "functional_041"): "adaptive_average_pooling2d",
     ("keras3", 24101, "functional_323"): "adaptive_average_pooling1d",
     ("keras3", 29101, "functional_382"): "adaptive_average_pooling2d",
+    ("keras3", 33101, "functional_424"): "adaptive_max_pooling3d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -234,7 +236,7 @@ def test_the_models_spread_over_layers_graphs_and_refusals(sweep: dict[str, Any]
     assert sum("forward" in c for c in cases) >= 50
     if sweep.get("nested_recorded"):  # models recorded again as layers of an outer model
         nested = [c["nested"] for c in cases if "nested" in c]
-        assert {n["kind"] for n in nested} == {"functional", "sequential", "twice", "head"}
+        assert {n["kind"] for n in nested} >= {"functional", "sequential", "twice", "head"}
         assert len(nested) >= 40 and sum("forward" in n for n in nested) >= 15
     if flavour(sweep) == "keras3":
         built = {e["type"] for c in cases if "error" not in c for e in c["native"]["layers"]}
@@ -274,7 +276,7 @@ def test_keras_json_matches_keras(case: dict) -> None:
 @pytest.mark.parametrize("case", NESTED)
 def test_a_model_used_as_a_layer_of_another_matches_keras(case: dict) -> None:
     """The model again, as a layer of an outer model (``nested_record``: on new inputs, in a
-    Sequential, called twice on its own output, or before a Dense)."""
+    Sequential, called twice on its own output, on two inputs, or before a Dense)."""
     nested = case["nested"]
     assert "error" not in nested, nested["error"]
     result = assert_keras_json_matches(nested, predict_fails="predict_error" in case)

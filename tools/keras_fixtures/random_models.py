@@ -40,7 +40,8 @@ random weights, an input and Keras' ``predict`` output. Where Keras builds a mod
 ``predict_error`` names the first layer ``predict`` cannot compute; for a model Keras refuses,
 the first such layer among those before the refusal. A share ``NESTED`` of the models Keras
 builds is recorded again as a layer of an outer model (``nested``: called on new inputs, in a
-Sequential, twice on its own output, or before a Dense), with its own ``predict``.
+Sequential, twice on its own output, on two inputs, or before a Dense), with its own
+``predict``.
 """
 
 from __future__ import annotations
@@ -822,6 +823,8 @@ def nested_record(case_spec: dict[str, Any], predicted: bool, r: random.Random,
     - ``sequential``: a Sequential of an input and the model (one input, one output);
     - ``twice``: the model called on its own output, its weights shared (where its output has
       its input's shape and dtype);
+    - ``siamese``: the model called on two inputs of its input's shape, its weights shared,
+      giving both outputs (one input, one output);
     - ``head``: the model, then a Dense on its (first) output."""
     keras.backend.clear_session()
     inner, error = build(case_spec["native"], case_spec.get("input_dtype"))
@@ -829,7 +832,7 @@ def nested_record(case_spec: dict[str, Any], predicted: bool, r: random.Random,
     single = len(inner.inputs) == 1 and len(inner.outputs) == 1
     kinds = ["functional", "head"]
     if single:
-        kinds.append("sequential")
+        kinds += ["sequential", "siamese"]
         source, result = inner.inputs[0], inner.outputs[0]
         if (tuple(source.shape) == tuple(result.shape)
                 and str(source.dtype) == str(result.dtype)):
@@ -852,6 +855,10 @@ def nesting(inner: Any, kind: str, r: random.Random) -> Any:
               for t in inner.inputs]
     if kind == "sequential":
         return keras.Sequential([inputs[0], inner], name="outer")
+    if kind == "siamese":
+        source = inner.inputs[0]
+        other = keras.Input(shape=tuple(source.shape[1:]), dtype=source.dtype, name="other")
+        return keras.Model([inputs[0], other], [inner(inputs[0]), inner(other)], name="outer")
     out = inner(inputs if len(inputs) > 1 else inputs[0])
     if kind == "twice":
         out = inner(out)
