@@ -132,6 +132,7 @@ DIVERGENCES = {
     ("tfkeras2", 33201, "sequential_105"): "alpha_dropout",  # rate -1
     ("tfkeras2", 33201, "sequential_263"): "depthwise_conv1d",  # depth_multiplier 0
     ("tfkeras2", 33201, "functional_316"): "alpha_dropout",  # rate 7.4
+    ("tfkeras2", 35201, "sequential_253"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):

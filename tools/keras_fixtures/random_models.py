@@ -23,7 +23,9 @@ the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling
 recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
 image preprocessing) with random but plausible arguments, on random input shapes (vectors,
 sequences, images, volumes), some with unknown (None) axes; a share ``INTEGER_INPUTS`` of the
-Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype).
+Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype). Where a model
+has a Masking layer (of 0.0), about a third of the steps of its recorded inputs are zeros, so
+that a Masking of an input masks them and the mask reaches the layers after it.
 
 The generator builds each model layer by layer on Keras tensors, so it picks the next layer for
 the shape Keras computed (a convolution for images, a recurrent layer for sequences...). A share
@@ -742,6 +744,8 @@ def spec(seed: int, index: int) -> dict[str, Any]:
         entries = [*input_layers(inputs, dtype), *entries]
         inputs = None
         extra["x_range"] = [0.0, 255.9] if dtype == "uint8" else [-5.0, 5.0]
+    if not extra and any(e["type"] == "Masking" for e in model.entries):
+        extra["masked_steps"] = 0.0  # padding steps, which a Masking of the input masks
     return case(f"{kind}_{index:03d}", inputs, entries, outputs=model.outputs, forward=forward,
                 **extra)
 
