@@ -336,6 +336,14 @@ def recurrent_layer(r: random.Random) -> Entry:
         entry["go_backwards"] = True
     if kind == "GRU" and r.random() < 0.3:
         entry["reset_after"] = False
+    if r.random() < 0.2:
+        entry["activation"] = r.choice(["relu", "sigmoid", "linear", "hard_sigmoid"])
+    if kind != "SimpleRNN" and r.random() < 0.2:
+        entry["recurrent_activation"] = r.choice(["hard_sigmoid", "tanh", "relu"])
+    if r.random() < 0.1:
+        entry["use_bias"] = False
+    if r.random() < 0.1:
+        entry["unroll"] = True
     return entry
 
 
