@@ -649,10 +649,18 @@ def sequential(r: random.Random) -> RandomModel:
         last = model.add(entry, ["input"])
     else:
         model = RandomModel(r, {"input": input_shape(r)})
-        last = "input"
+        last = padded_sequence(model, "input")
     if last is not None:
         model.chain(last, r.randint(1, 6))
     return model
+
+
+def padded_sequence(model: RandomModel, source: str) -> str:
+    """A sequence input masked by a Masking of its padding (a quarter of the time), whose mask
+    the layers after it read; else ``source`` as it is."""
+    if len(model.shape(source)) != 3 or model.rng.random() >= 0.25:
+        return source
+    return model.add({"type": "Masking", "mask_value": 0.0}, [source]) or source
 
 
 MERGES = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate",
@@ -671,7 +679,7 @@ def functional(r: random.Random) -> RandomModel:
             other[-1] = r.choice([1, 2, 3, 4])
         inputs["b"] = other
     model = RandomModel(r, inputs)
-    left = right = model.chain("a", r.randint(0, 2))
+    left = right = model.chain(padded_sequence(model, "a"), r.randint(0, 2))
     if two_inputs:
         right = "b"
     if left is None:
@@ -870,7 +878,8 @@ def nesting(inner: Any, kind: str, r: random.Random) -> Any:
     if kind == "siamese":
         source = inner.inputs[0]
         other = keras.Input(shape=tuple(source.shape[1:]), dtype=source.dtype, name="other")
-        return keras.Model([inputs[0], other], [inner(inputs[0]), inner(other)], name="outer")
+        return keras.Model([inputs[0], other], [*flat(inner(inputs[0])), *flat(inner(other))],
+                           name="outer")
     out = inner(inputs if len(inputs) > 1 else inputs[0])
     if kind == "twice":
         out = inner(out)
