@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from . import diagnostics as diag
@@ -17,7 +18,9 @@ from .analysis import Analysis, analyse
 from .computed import tensor_dtypes
 from .data import check_data
 from .diagnostics import Diagnostic
+from .errors import RequestInvalid
 from .fixes import attach_fixes
+from .formats import config_path, config_pointer, keras_document
 from .forward import forward_pass
 from .graph import Call, LayerState, ModelGraph, Propagation
 from .request import CheckRequest, parse_request
@@ -61,6 +64,28 @@ def collector_paused() -> Iterator[None]:
 def checked(body: Any) -> dict[str, Any]:
     limits.enforce(body)
     request = parse_request(body)
+    document = keras_document(request.model)
+    if document is None:
+        return answer(request)
+    return config_answer(replace(request, model=document))
+
+
+def config_answer(request: CheckRequest) -> dict[str, Any]:
+    """The answer for a model sent as its ``get_config()``, checked as the ``to_json()``
+    document ``keras_document`` made of it, with its 422 paths and fix patches pointing into
+    the ``get_config()`` that was sent."""
+    try:
+        response = answer(request)
+    except RequestInvalid as exc:
+        raise RequestInvalid({config_path(p): m for p, m in exc.errors.items()}) from None
+    for diagnostic in response["diagnostics"]:
+        for fix in diagnostic.get("fixes", ()):
+            fix["patch"] = [{**op, **{key: config_pointer(op[key]) for key in ("path", "from")
+                                      if key in op}} for op in fix["patch"]]
+    return response
+
+
+def answer(request: CheckRequest) -> dict[str, Any]:
     analysis = analyse(request.model, request.overrides)
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)

@@ -2,11 +2,10 @@
 TimeDistributed. The tf.keras 2 cases also hold RNNs of cells (cases_rnn_cells.py has RNN's
 own cases)."""
 
+from build import case, seq, tf_keras_2_cases
 from cases_rnn_cells import gru as gru_cell
 from cases_rnn_cells import lstm as lstm_cell
 from cases_rnn_cells import rnn
-
-from build import case, seq, tf_keras_2_cases
 
 
 def lstm(units: int = 4, **kw: object) -> dict:

@@ -6,8 +6,9 @@ computes for them, to prove the Keras JSON import.
     TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python tools/keras_fixtures/keras_json.py
 
 write ``tests/fixtures/keras3/models/<id>.json`` and ``tests/fixtures/tfkeras2/models/<id>.json``:
-the document, every layer's output shapes (every call of it in this model, in call order) and
-parameter counts, the model's output shapes and totals. The same builders run on Keras 3 and
+the document (and ``model.get_config()``, which people also send), every layer's output shapes
+(every call of it in this model, in call order) and parameter counts, the model's output shapes
+and totals. The same builders run on Keras 3 and
 on tf.keras 2 (``tf_keras``), so both serialisations of one model are covered.
 """
 
@@ -22,7 +23,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
-
 from build import FIXTURES, LEGACY, ROOT, dims, flat, forward_record, int_size, keras, layer_record
 
 layers = keras.layers
@@ -320,6 +320,7 @@ def model_record(model_id: str, model: Any) -> dict[str, Any]:
         "id": model_id,
         "keras_version": keras.__version__,
         "keras_json": json.loads(model.to_json()),
+        "get_config": json.loads(json.dumps(model.get_config())),
         "layers": [layer_record(model, layer) for layer in operations(model)
                    if type(layer).__name__ != "InputLayer"],
         "outputs": [dims(t.shape) for t in flat(model.outputs)],

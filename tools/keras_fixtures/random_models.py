@@ -61,7 +61,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
-
 from build import (
     FIXTURES,
     LEGACY,
