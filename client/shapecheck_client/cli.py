@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    model_help = ("model file: JSON (native, or Keras to_json()), a Keras .keras archive or a "
-                  "legacy .h5 model (with h5py)")
+    model_help = ("model file: JSON (native, Keras to_json() or get_config()), a Keras .keras "
+                  "archive, a legacy .h5 model (with h5py) or a tf.keras 2 SavedModel directory")
     check = commands.add_parser("check", parents=[model], help="check models for shape errors")
     check.add_argument("models", type=Path, nargs="+", metavar="MODEL",
                        help=f"{model_help}; several are checked in turn, with the same options")

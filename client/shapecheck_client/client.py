@@ -21,6 +21,7 @@ from .arrays import encode_forward
 from .errors import RetryableError, ServiceUnavailable, ShapecheckError, error_for_status
 from .inprocess import INPROCESS, WSGIAdapter, service_app
 from .results import CheckResult
+from .savedmodel import read_saved_model
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -170,8 +171,8 @@ def load_model(model: Any) -> dict[str, Any]:
             json.loads(document) if isinstance(document, str) else document, "to_json()"
         )
     raise TypeError(
-        "model must be a dict, a JSON string, a path to a JSON or .keras file, or have a"
-        f" to_json() method, not {type(model).__name__}"
+        "model must be a dict, a JSON string, a path to a JSON, .keras or .h5 file or to a"
+        f" SavedModel directory, or have a to_json() method, not {type(model).__name__}"
     )
 
 
@@ -182,7 +183,10 @@ def read_model_file(path: Path) -> Any:
     """The parsed model document in a file: JSON; a Keras ``.keras`` archive, a zip whose
     ``config.json`` is what ``model.to_json()`` gives; or a legacy HDF5 ``.h5`` model file,
     whose ``model_config`` attribute is that same JSON (this one needs h5py, the ``h5`` extra).
-    Only the architecture is read, never the weights."""
+    Only the architecture is read, never the weights. A directory is a TensorFlow SavedModel
+    that tf.keras 2's ``model.save()`` wrote (``savedmodel.read_saved_model``)."""
+    if path.is_dir():
+        return read_saved_model(path)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             if "config.json" not in archive.namelist():

@@ -32,3 +32,6 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SAVED = FIXTURES / "keras3" / "saved"
 """Models saved by real Keras with model.save(), as .keras and .h5, next to their to_json()
 (tools/keras_fixtures/saved_models.py): from Keras 3 here, from tf.keras 2 in tfkeras2/saved."""
+SAVED_TF_KERAS = FIXTURES / "tfkeras2" / "saved"
+"""The same from tf.keras 2, with the seed model also as the SavedModel directory tf.keras 2's
+model.save("path") writes by default (``seed000_savedmodel``)."""

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 import shapecheck_client
-from seed_models import FIXTURES, SAVED, SEED_000, SEED_000_ARGS, SEED_000_DATA, SEED_001
+from seed_models import (
+    FIXTURES,
+    SAVED,
+    SAVED_TF_KERAS,
+    SEED_000,
+    SEED_000_ARGS,
+    SEED_000_DATA,
+    SEED_001,
+)
 from shapecheck_client import Client, Fix, ModelShapeError, ValidationError, apply_fix
 from shapecheck_client.cli import main
 from shapecheck_client.client import load_model
@@ -135,11 +143,13 @@ def without_shared_ids(document: Any) -> Any:
     return document
 
 
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("path", [SAVED / "seed000.keras", SAVED / "seed000.h5",
+                                  SAVED_TF_KERAS / "seed000_savedmodel"],
+                         ids=["keras", "h5", "tf-keras-savedmodel"])
 def test_cli_checks_a_saved_keras_model(
-    url: str, suffix: str, capsys: pytest.CaptureFixture[str]
+    url: str, path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["check", str(SAVED / f"seed000{suffix}"), "--url", url, *SEED_000_ARGS]) == 1
+    assert main(["check", str(path), "--url", url, *SEED_000_ARGS]) == 1
     assert "error target_shape_mismatch at dense_1: " in capsys.readouterr().out
 
 

@@ -7,29 +7,35 @@ Each model is saved in both of the formats ``model.save()`` writes:
 
 - ``<name>.keras``: a zip of ``config.json`` (what ``model.to_json()`` gives, but for the
   ``shared_object_id`` of Keras 3's dtype policies), ``metadata.json`` and the weights;
-- ``<name>.h5``: the legacy HDF5 file, whose root attribute ``model_config`` is the same JSON.
+- ``<name>.h5``: the legacy HDF5 file, whose root attribute ``model_config`` is the same JSON;
+- with tf.keras 2, ``<name>_savedmodel/``: the TensorFlow SavedModel directory that
+  ``model.save("path")`` writes by default, whose ``keras_metadata.pb`` holds the architecture.
 
 next to ``<name>.json``: its ``to_json()`` and the output shapes and parameter count Keras gives.
 Also, ``models.json.gz``: for every model of ``keras_json.py`` (whose records in ``models/``
 hold what Keras computes for it), the model document of each saved format, by id:
-``{"keras": <config.json>, "h5": <model_config>}``.
+``{"keras": <config.json>, "h5": <model_config>}``, and with tf.keras 2
+``"savedmodel_metadata"``: the SavedModel's ``keras_metadata.pb``, base64-encoded.
 Keras 3 writes under tests/fixtures/keras3/saved/, tf.keras 2 (``tf_keras``, with
 ``TF_USE_LEGACY_KERAS=1``) under tests/fixtures/tfkeras2/saved/.
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
+import shutil
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import h5py
-from build import FIXTURES, keras
+from build import FIXTURES, LEGACY, keras
 from keras_json import MODELS
 
 OUT = FIXTURES / "saved"
@@ -52,15 +58,22 @@ def models() -> dict[str, keras.Model]:
     return {"seed000": seed, "two_towers": towers}
 
 
-def saved_documents(model: keras.Model, directory: Path) -> dict[str, dict]:
-    """The model document in each file ``model.save()`` writes."""
+def saved_documents(model: keras.Model, directory: Path) -> dict[str, Any]:
+    """The model document in each file ``model.save()`` writes; with tf.keras 2, also the
+    ``keras_metadata.pb`` of the SavedModel directory it writes (base64: the client parses it)."""
     model.save(directory / "model.keras")
     model.save(directory / "model.h5")
     with zipfile.ZipFile(directory / "model.keras") as archive:
         archive_config = json.loads(archive.read("config.json"))
     with h5py.File(directory / "model.h5", "r") as file:
         h5_config = json.loads(file.attrs["model_config"])
-    return {"keras": archive_config, "h5": h5_config}
+    documents: dict[str, Any] = {"keras": archive_config, "h5": h5_config}
+    if LEGACY:
+        model.save(directory / "savedmodel", save_format="tf")
+        documents["savedmodel_metadata"] = base64.b64encode(
+            (directory / "savedmodel" / "keras_metadata.pb").read_bytes()).decode()
+        shutil.rmtree(directory / "savedmodel")
+    return documents
 
 
 def main() -> None:
@@ -76,6 +89,9 @@ def main() -> None:
     for name, model in models().items():
         for suffix in (".keras", ".h5"):
             model.save(OUT / f"{name}{suffix}")
+        if LEGACY:  # the SavedModel directory, as tf.keras 2 writes it by default
+            shutil.rmtree(OUT / f"{name}_savedmodel", ignore_errors=True)
+            model.save(OUT / f"{name}_savedmodel", save_format="tf")
         record = {"keras_json": json.loads(model.to_json()),
                   "outputs": [list(t.shape) for t in model.outputs],
                   "params": model.count_params()}
