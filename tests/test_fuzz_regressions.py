@@ -358,3 +358,17 @@ def test_embedding_indices_outside_the_table_give_what_predict_gives() -> None:
     with pytest.raises(RequestInvalid) as exc:
         check({"model": doc, "forward": {"x": [[1, 2, 3, 4, 20]]}})
     assert "must lie in [0, 20) (input_dim)" in exc.value.errors["forward"][0]
+
+
+def test_a_global_average_mask_of_another_rank_is_refused() -> None:
+    """The fuzzer wrapped the argument of an ``any`` op in a list, which made the mask of a
+    GlobalAveragePooling1D (batch, 1, 4), not (batch, steps): broadcast like a mask of one
+    step, it gave the kernel another output shape than the rule."""
+    records = json.loads((FIXTURES / "keras3" / "masked" / "masked_models.json").read_text())
+    doc = copy.deepcopy(next(c["keras_json"] for c in records["cases"]
+                             if c["id"] == "global_average_channels_first_mask_of_one_step"))
+    reducing = next(layer for layer in doc["config"]["layers"] if layer["class_name"] == "Any")
+    reducing["inbound_nodes"][0]["args"] = [reducing["inbound_nodes"][0]["args"]]
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"seed": 1, "batch_size": 1}})
+    assert "mask" in exc.value.errors["forward"][0]

@@ -94,6 +94,16 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
     """Walk the calls in order as ``forward.run_forward`` does, counting the live bytes of
     ``shapes``: every tensor's as predict computes it (``computed.computed_shapes``, by
     default of ``prop``)."""
+    weights = [w for state in prop.states.values() for w in state.weights or ()]
+    run = walk(graph, prop, batch, shapes)
+    return Estimate(run.activation_bytes, sum(w.size for w in weights) * FLOAT32_BYTES,
+                    run.macs, run.other_macs + sum(draw_macs(w) for w in weights), run.values)
+
+
+def walk(graph: ModelGraph, prop: Propagation, batch: int,
+         shapes: Mapping[TensorRef, Shape | None] | None = None) -> Estimate:
+    """``estimate`` of the calls alone (no weights): the calls of a nested model's graph are
+    walked as its call, so that what its layers make inside counts as the outer ones do."""
     shapes = computed_shapes(prop) if shapes is None else shapes
     last = last_readers(prop.order)
     keep = set(graph.outputs)
@@ -101,9 +111,7 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
     outputs = prop.outputs_by_call()
     live = sum(tensor_bytes(shapes.get(TensorRef(i.name))) for i in graph.inputs)
     peak = live
-    macs = values = 0
-    weights = [w for state in prop.states.values() for w in state.weights or ()]
-    other_macs = sum(draw_macs(w) for w in weights)
+    macs = other_macs = values = 0
     for step, call in enumerate(prop.order):
         layer = graph.layers[call.layer]
         ins = [shapes[ref] for ref in call.inputs]
@@ -111,19 +119,26 @@ def estimate(graph: ModelGraph, prop: Propagation, batch: int,
         outs = [shapes[ref] for ref in refs]
         produced = sum(sizes[ref] for ref in refs)
         values += produced // FLOAT32_BYTES
-        score_bytes, score_macs = attention_cost(layer, ins)
-        # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation), the
-        # kernel's own (a padded input, a convolution's patches), attention's scores and their
-        # softmax.
-        temporary = produced + layer.scratch_bytes(ins, outs) + 2 * score_bytes
+        inner = layer.inner_graph(ins)
+        if inner is not None:
+            run = walk(*inner, batch)
+            temporary = run.activation_bytes
+            macs, other_macs, values = (macs + run.macs, other_macs + run.other_macs,
+                                        values + run.values)
+        else:
+            score_bytes, score_macs = attention_cost(layer, ins)
+            # One array the size of the outputs (``x @ w`` before ``+ bias``, an activation),
+            # the kernel's own (a padded input, a convolution's patches), attention's scores
+            # and their softmax.
+            temporary = produced + layer.scratch_bytes(ins, outs) + 2 * score_bytes
+            macs += layer.macs(ins, outs) * batch
+            other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
         peak = max(peak, live + produced + temporary)
         live += sum(sizes[ref] for ref in refs if ref in last or ref in keep)
         # (a mask argument may name a tensor nothing computes: the pass refuses it, sizeless)
         live -= sum(sizes.get(ref, 0) for ref in reads(call)
                     if last[ref] == step and ref not in keep)
-        macs += layer.macs(ins, outs) * batch
-        other_macs += score_macs + STEP_MACS * layer.kernel_steps(ins, outs)
-    return Estimate(peak, sum(w.size for w in weights) * FLOAT32_BYTES, macs, other_macs, values)
+    return Estimate(peak, 0, macs, other_macs, values)
 
 
 def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:

@@ -110,6 +110,9 @@ class NestedModel(RunsWithMasks):
                        w.trainable and state.layer.trainable, w.initializer)
                 for state in prop.states.values() for w in state.weights or ()]
 
+    def inner_graph(self, inputs: Shapes) -> tuple[ModelGraph, Propagation]:
+        return self.called_with(inputs), self.run(inputs)
+
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         return sum(state.layer.macs(ins, state.call_outputs(k))
                    for state in self.run(inputs).states.values() if state.output_shapes

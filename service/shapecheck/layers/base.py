@@ -25,7 +25,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
@@ -34,6 +34,9 @@ from ..activations import SHAPE_CHANGING
 from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
 from ..fields import flatten_messages
 from ..shapes import Shape, format_shape, num_elements, shapes_text
+
+if TYPE_CHECKING:  # the graph holds layers: only the annotations name it
+    from ..graph import ModelGraph, Propagation
 
 Array = np.ndarray
 Mask = np.ndarray | None
@@ -414,6 +417,11 @@ class Layer:
         copy of the input, a patch matrix), for the batch in the shapes: an upper bound,
         which ``budget.estimate`` counts before the pass."""
         return 0
+
+    def inner_graph(self, inputs: Shapes) -> tuple[ModelGraph, Propagation] | None:
+        """For a model called as a layer, its graph and propagation for a call on ``inputs``,
+        whose layers ``budget.estimate`` counts one by one; None for a layer."""
+        return None
 
     def kernel_steps(self, inputs: Shapes, outputs: Shapes) -> int:
         """Iterations of the Python loops of the forward kernel, for the batch in the shapes:

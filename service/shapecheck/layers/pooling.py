@@ -347,7 +347,7 @@ class GlobalAveragePooling1D(GlobalPooling):
         x, mask = inputs[0], masks[0]
         steps = spatial_axes(1, self.data_format)[0]
         kept = np.expand_dims(mask, 3 - steps)
-        if broadcast_shapes(kept.shape, x.shape) is None:
+        if mask.ndim != 2 or broadcast_shapes(kept.shape, x.shape) is None:
             raise NotImplementedError(
                 f"GlobalAveragePooling1D reads a mask (batch, steps), one value per step of its "
                 f"input {format_shape(x.shape)}, but its input's mask is "
