@@ -394,3 +394,20 @@ def test_a_nested_model_is_estimated_as_its_layers_plus_its_outputs():
     # An upper bound: the input, live outside, is counted inside again; the output once more.
     x, y = 4 * 3 * 8 * 8 * 3, 4 * 3 * 5
     assert flat.activation_bytes < outer.activation_bytes <= flat.activation_bytes + x + y
+
+
+def test_the_deadline_stops_between_the_layers_of_a_nested_model(monkeypatch):
+    from shapecheck.layers.core import Dense
+
+    slow = Dense.apply
+
+    def sleepy(self, x, weights):
+        time.sleep(0.4)
+        return slow(self, x, weights)
+
+    monkeypatch.setattr(Dense, "apply", sleepy)
+    layers = [{"type": "Dense", "units": 20, "name": "first"},
+              {"type": "Dense", "units": 30, "name": "second"}]
+    with pytest.raises(ForwardTimeout) as caught:
+        forward_pass(analyse(nested(layers, [10]), {}), {}, Limits(forward_timeout_s=0.2))
+    assert "before layer 'second'" in caught.value.detail

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,10 @@ class ShapeDisagreement(AssertionError):
     """A kernel produced a shape the static inference did not predict (an engine bug)."""
 
 
+RUNNING_DEADLINE: ContextVar[budget.Deadline | None] = ContextVar("deadline", default=None)
+"""The deadline of the forward pass under way: a nested model's layers check it too."""
+
+
 def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 weights: Mapping[str, Sequence[Array]],
                 deadline: budget.Deadline | None = None,
@@ -86,7 +91,11 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
     ``budget.estimate`` counts them, except that a mask argument that reads a tensor (which
     the estimate does not see) also keeps it until then.
     """
-    return run_graph(graph, prop, inputs, weights, deadline, key=key)[0]
+    running = RUNNING_DEADLINE.set(deadline)
+    try:
+        return run_graph(graph, prop, inputs, weights, deadline, key=key)[0]
+    finally:
+        RUNNING_DEADLINE.reset(running)
 
 
 def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
@@ -94,7 +103,9 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
               input_masks: Mapping[str, Mask] | None = None, key: Hashable | None = None,
               ) -> tuple[dict[TensorRef, Array], dict[TensorRef, Array]]:
     """``run_forward``'s outputs, and the Keras masks they carry; ``input_masks``: those of
-    the model inputs (a nested model's, given by the outer call)."""
+    the model inputs (a nested model's, given by the outer call). Without a ``deadline``, the
+    one of the pass under way (``RUNNING_DEADLINE``) is checked."""
+    deadline = deadline or RUNNING_DEADLINE.get()
     planned, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
