@@ -551,3 +551,18 @@ def test_tf_keras_other_tensorflow_functions_stay_unsupported() -> None:
     errors = {d["layer"]: d["code"] for d in result["diagnostics"] if d["severity"] == "error"}
     assert errors == {"tf.math.multiply": "unsupported_layer",
                       "tf.math.subtract": "unsupported_layer"}
+
+
+def test_a_nested_model_follows_and_reports_a_shape_its_layers_compute() -> None:
+    """A MelSpectrogram inside a nested model frames one step fewer than Keras declares: the
+    check warns at the nested model, naming the layer inside, and the forward pass gives the
+    shape predict gives (sweep 34101 found the pass refusing it as a disagreement)."""
+    sweep = json.loads((FIXTURES / "keras3" / "random" / "random_models_34101.json").read_text())
+    case = next(c for c in sweep["cases"] if c["id"] == "sequential_091")
+    nested = case["nested"]
+    result = check({"model": nested["keras_json"]})
+    warning, = result["diagnostics"]
+    assert (warning["code"], warning["layer"]) == ("declared_shape_differs", "sequential_091")
+    assert warning["message"].startswith(
+        "Inside Functional 'sequential_091', layer 'mel_spectrogram': ")
+    assert_forward_as_recorded(nested["keras_json"], nested["forward"])

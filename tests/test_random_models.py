@@ -100,6 +100,10 @@ DIVERGENCES = {
     # A MelSpectrogram of sampling_rate -1: Keras 3 builds it.
     ("keras3", 13101, "functional_233"): "mel_spectrogram",
     ("keras3", 13101, "functional_455"): "mel_spectrogram",
+    ("keras3", 34101, "sequential_124"): "mel_spectrogram",
+    # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
+    # on (a Conv2D of nothing).
+    ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
     # Arguments that make no model: tf.keras 2 takes them, Keras 3 and shapecheck refuse them.
     ("tfkeras2", 20261122, "sequential_294"): "alpha_dropout",  # rate 7.4
     ("tfkeras2", 20261122, "functional_362"): "dense",  # units 0
@@ -162,6 +166,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 23101, "sequential_260"): "pipeline",
     ("keras3", 25101, "functional_362"): "pipeline",
     ("keras3", 26101, "functional_530"): "pipeline",
+    ("keras3", 34101, "functional_253"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named

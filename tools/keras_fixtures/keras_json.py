@@ -313,20 +313,24 @@ def operations(model: Any) -> list[Any]:
     return list(getattr(model, "operations", None) or model.layers)
 
 
-def model_record(model_id: str, model: Any) -> dict[str, Any]:
+def model_record(model_id: str, model: Any, with_config: bool = True) -> dict[str, Any]:
+    """What Keras computes for ``model``, and its ``to_json()`` (and, ``with_config``, its
+    ``get_config()``)."""
     trainable = int(sum(int_size(w.shape) for w in model.trainable_weights))
     params = int(model.count_params())
-    return {
+    record = {
         "id": model_id,
         "keras_version": keras.__version__,
         "keras_json": json.loads(model.to_json()),
-        "get_config": json.loads(json.dumps(model.get_config())),
         "layers": [layer_record(model, layer) for layer in operations(model)
                    if type(layer).__name__ != "InputLayer"],
         "outputs": [dims(t.shape) for t in flat(model.outputs)],
         "totals": {"params": params, "trainable_params": trainable,
                    "non_trainable_params": params - trainable},
     }
+    if with_config:
+        record["get_config"] = json.loads(json.dumps(model.get_config()))
+    return record
 
 
 def main(names: list[str]) -> None:

@@ -20,7 +20,8 @@ document can say the same model, that document (``native``). The cases:
 - a masking Embedding before Softmax, which Keras builds but whose ``predict`` fails unless the
   mask happens to broadcast against the input;
 - a GlobalAveragePooling1D whose mask has one step, or whose input has one step, which Keras
-  broadcasts.
+  broadcasts;
+- a SpectralNormalization, which passes on the mask the layer it wraps sets.
 
 Token inputs (``ids``, ``a``, ``b``, ``q`` of rank 2) hold indices in [0, ``IDS``), a quarter of
 them the padding 0 (never the first), and a padded end of up to half the steps; boolean inputs
@@ -509,6 +510,24 @@ def global_average_channels_first_one_step_of_a_longer_mask() -> Any:
         data_format="channels_first", name="pooled")(layers.Masking(name="masking")(x)))
 
 
+# -- (e) a SpectralNormalization passes on the mask its wrapped layer sets --------------------
+@case
+def spectral_normalization_of_a_dense_keeps_the_mask() -> Any:
+    """The wrapper does not support masking, but the Dense it calls on its inputs does, and
+    the mask that call sets on its outputs reaches the GRU."""
+    x = floats()
+    wrapped = layers.SpectralNormalization(layers.Dense(5), name="normalized")
+    return keras.Model(x, layers.GRU(3, name="gru")(wrapped(layers.Masking(name="masking")(x))))
+
+
+@case
+def spectral_normalization_of_a_conv_drops_the_mask() -> Any:
+    """A Conv1D does not support masking: the GRU after it reads every step."""
+    x = floats()
+    wrapped = layers.SpectralNormalization(layers.Conv1D(5, 1), name="normalized")
+    return keras.Model(x, layers.GRU(3, name="gru")(wrapped(layers.Masking(name="masking")(x))))
+
+
 # -- recording --------------------------------------------------------------------------------
 def input_data(tensor: Any, batch: int, rng: np.random.Generator) -> np.ndarray:
     shape = (batch, *tensor.shape[1:])
@@ -552,7 +571,7 @@ def main(names: list[str]) -> None:
     records = []
     for name in names or CASES:
         model = CASES[name]()
-        record = model_record(name, model)
+        record = model_record(name, model, with_config=False)
         record["forward"] = forward_record(model, BATCH.get(name, 3), rng)
         if name in NATIVE:
             record["native"] = NATIVE[name]

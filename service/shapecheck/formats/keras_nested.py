@@ -19,11 +19,12 @@ from typing import Any, NoReturn
 import numpy as np
 
 from .. import diagnostics as diag
-from ..computed import tensor_dtypes
+from ..computed import computed_shapes, tensor_dtypes
 from ..errors import LayerInputIncompatible
 from ..forward import RunsWithMasks, one_mask, run_graph
 from ..graph import ModelGraph, ModelInput, Propagation, propagate
-from ..layers.base import Array, Mask, Shapes, Weight
+from ..layers.base import Array, Mask, ShapeCaveat, Shapes, Weight
+from ..lint import declared_shapes_that_differ
 from ..shapes import Shape, format_shape, shapes_text
 
 
@@ -109,6 +110,47 @@ class NestedModel(RunsWithMasks):
         return [Weight(f"{state.layer.name}/{w.name}", w.shape,
                        w.trainable and state.layer.trainable, w.initializer)
                 for state in prop.states.values() for w in state.weights or ()]
+
+    def undeclared_shape(self, index: int, options: Mapping[str, Any],
+                         inputs: Shapes) -> str | None:
+        """Where a layer inside computes another shape than it declares and the model's
+        output ``index`` follows it (a MelSpectrogram's frame fewer, ...)."""
+        declared, computed = self.computed_outputs(inputs)[index]
+        if computed == declared:
+            return None
+        return (f"its layers compute {format_shape(computed)} there, where Keras declares "
+                f"{format_shape(declared)}")
+
+    def computed_output_shape(self, inputs: Shapes) -> Shape | None:
+        outputs = self.computed_outputs(inputs)
+        if not outputs or outputs[0][0] == outputs[0][1]:
+            return None
+        return outputs[0][1]
+
+    def declared_shape_caveat(self, inputs: Shapes) -> ShapeCaveat | None:
+        """The first ``declared_shape_differs`` of the layers inside, said of this model. It
+        offers no arguments to change: they are those of a layer inside."""
+        inner = declared_shapes_that_differ(self.run(inputs))
+        if not inner:
+            return None
+        return ShapeCaveat(f"Inside {self.class_name} '{self.name}', layer '{inner[0].layer}': "
+                           f"{inner[0].message}", inner[0].hint or "")
+
+    def computed_outputs(self, inputs: Shapes) -> list[tuple[Shape, Shape]]:
+        """(declared, computed) shape of each output of a call on ``inputs``. The shapes
+        predict computes need every size, so an unknown batch is taken as 1 and given back."""
+        batches = [shape[0] if shape else None for shape in inputs]
+        prop = self.run([(1, *shape[1:]) if shape and shape[0] is None else shape
+                         for shape in inputs])
+        computed = computed_shapes(prop)
+        batch = batches[0] if batches else None
+        return [(self.with_batch(prop.tensors[ref], batch),
+                 self.with_batch(computed.get(ref) or prop.tensors[ref], batch))
+                for ref in self.graph.outputs]
+
+    @staticmethod
+    def with_batch(shape: Shape, batch: int | None) -> Shape:
+        return (batch, *shape[1:]) if shape else shape
 
     def inner_graph(self, inputs: Shapes) -> tuple[ModelGraph, Propagation]:
         return self.called_with(inputs), self.run(inputs)

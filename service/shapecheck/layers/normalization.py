@@ -28,6 +28,7 @@ from .base import (
     Array,
     Layer,
     LayerArgs,
+    Mask,
     ShapeCaveat,
     Shapes,
     Weight,
@@ -622,6 +623,12 @@ class SpectralNormalization(Layer):
         inner = self.inner_weights([x.shape for x in inputs])
         by_index = dict(zip(self.layout(inner), weights, strict=True))
         return self.layer.forward(inputs, [by_index[i] for i in range(len(inner))])
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """The wrapped layer's: the wrapper does not support masking, but it calls the layer
+        on its own inputs, and the mask that call sets on its outputs stays on them (a Dense
+        passes a Masking's mask on through it, a Conv2D does not; probed in both Keras)."""
+        return self.layer.compute_mask(inputs, masks)
 
     def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
         """Keras 3 casts the wrapped layer's output to the input's dtype."""
