@@ -156,7 +156,8 @@ def test_the_limits_come_from_the_environment(monkeypatch):
     assert caught.value.limit == 100
 
 
-def test_the_deadline_stops_between_layers(monkeypatch):
+def slow_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each Dense takes 0.4 s."""
     from shapecheck.layers.core import Dense
 
     slow = Dense.apply
@@ -166,6 +167,10 @@ def test_the_deadline_stops_between_layers(monkeypatch):
         return slow(self, x, weights)
 
     monkeypatch.setattr(Dense, "apply", sleepy)
+
+
+def test_the_deadline_stops_between_layers(monkeypatch):
+    slow_dense(monkeypatch)
     analysis = analyse(CHAIN, {})
     with pytest.raises(ForwardTimeout) as caught:
         forward_pass(analysis, {}, Limits(forward_timeout_s=0.2))
@@ -397,15 +402,7 @@ def test_a_nested_model_is_estimated_as_its_layers_plus_its_outputs():
 
 
 def test_the_deadline_stops_between_the_layers_of_a_nested_model(monkeypatch):
-    from shapecheck.layers.core import Dense
-
-    slow = Dense.apply
-
-    def sleepy(self, x, weights):
-        time.sleep(0.4)
-        return slow(self, x, weights)
-
-    monkeypatch.setattr(Dense, "apply", sleepy)
+    slow_dense(monkeypatch)
     layers = [{"type": "Dense", "units": 20, "name": "first"},
               {"type": "Dense", "units": 30, "name": "second"}]
     with pytest.raises(ForwardTimeout) as caught:

@@ -51,27 +51,26 @@ def answer_or_errors(body: dict[str, Any]) -> dict[str, Any]:
         return {"422": exc.errors}
 
 
-@pytest.mark.parametrize("record", MODELS)
-def test_get_config_is_what_to_json_holds_and_is_checked_the_same(record: dict) -> None:
-    assert record["get_config"] == record["keras_json"]["config"]
-    by_config = answer_or_errors({"model": record["get_config"]})
-    by_json = answer_or_errors({"model": record["keras_json"]})
-    if "422" in by_json:
-        assert by_config == {"422": {path.replace("model.config", "model", 1): messages
-                                     for path, messages in by_json["422"].items()}}
-        return
-    assert by_config == as_sent_in_the_config(by_json)
-
-
-@pytest.mark.parametrize("keras_json", SWEPT)
-def test_every_model_of_a_sweep_is_checked_the_same_from_its_config(keras_json: dict) -> None:
-    by_config = answer_or_errors({"model": keras_json["config"]})
+def assert_checked_the_same(config: dict, keras_json: dict) -> None:
+    """The answer to ``config`` is that to ``keras_json``, with paths into the config."""
+    by_config = answer_or_errors({"model": config})
     by_json = answer_or_errors({"model": keras_json})
     if "422" in by_json:
         assert by_config == {"422": {path.replace("model.config", "model", 1): messages
                                      for path, messages in by_json["422"].items()}}
         return
     assert by_config == as_sent_in_the_config(by_json)
+
+
+@pytest.mark.parametrize("record", MODELS)
+def test_get_config_is_what_to_json_holds_and_is_checked_the_same(record: dict) -> None:
+    assert record["get_config"] == record["keras_json"]["config"]
+    assert_checked_the_same(record["get_config"], record["keras_json"])
+
+
+@pytest.mark.parametrize("keras_json", SWEPT)
+def test_every_model_of_a_sweep_is_checked_the_same_from_its_config(keras_json: dict) -> None:
+    assert_checked_the_same(keras_json["config"], keras_json)
 
 
 @pytest.mark.parametrize("case", FIXES)

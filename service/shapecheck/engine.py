@@ -22,7 +22,7 @@ from .errors import RequestInvalid
 from .fixes import attach_fixes
 from .formats import config_path, config_pointer, keras_document
 from .forward import forward_pass
-from .graph import Call, LayerState, ModelGraph, Propagation
+from .graph import Call, LayerState, Propagation
 from .request import CheckRequest, parse_request
 from .shapes import num_elements
 from .summary import render_summary
@@ -117,7 +117,7 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
         "layers": layers,
         "totals": totals,
         "diagnostics": [d.to_json() for d in diagnostics],
-        "summary": render_summary(graph.name, layers, totals, functional=not is_chain(graph)),
+        "summary": render_summary(graph, prop.states, layers, totals),
     }
 
 
@@ -213,13 +213,3 @@ def totals_json(layers: list[dict[str, Any]], batch_size: int | None,
     return totals
 
 
-def is_chain(graph: ModelGraph) -> bool:
-    """True for a Sequential-like model: one input, each layer reading the one before."""
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        return False
-    previous = graph.inputs[0].name
-    for call in graph.calls:
-        if len(call.inputs) != 1 or call.inputs[0].layer != previous:
-            return False
-        previous = call.layer
-    return True

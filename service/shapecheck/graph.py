@@ -102,6 +102,12 @@ class ModelGraph:
     """Layer name -> JSON Pointer of its entry in the submitted model (for fixes)."""
     notes: list[Diagnostic] = field(default_factory=list)
     """What the loader found: legacy spellings, unknown or unsupported layers, graph errors."""
+    sequential: bool = False
+    """A Sequential model (a Keras ``Sequential``, or a native chain that names no inputs),
+    whose summary lists no InputLayer."""
+    listing: list[str] = field(default_factory=list)
+    """The inputs and layers in the order the document lists them (Keras' ``model.layers``),
+    where the loader knows it; else inputs first."""
 
     def input_names(self) -> set[str]:
         return {i.name for i in self.inputs}

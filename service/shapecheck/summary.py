@@ -1,15 +1,29 @@
-"""A Keras-3-style ``model.summary()`` table, as text."""
+"""``model.summary()`` as Keras 3 prints it in a terminal of 112 columns or more (Keras' own
+line lengths: 88 columns, 108 with "Connected to").
+
+Keras draws the table with rich: each column gets a share of the line (``POSITIONS``), rich
+trims the columns evenly until the table fits its width, then wraps each cell's text at spaces
+and cuts a word too long for its cell with an ellipsis. A Sequential model, or a functional one
+whose layers form a chain, has three columns; other functional models add "Connected to", and
+functional models list their inputs as InputLayer rows. (In a narrower terminal, or in a
+notebook, which counts as 80 columns, Keras narrows the table to the terminal's width less 4.)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from .shapes import format_shape
+from .graph import Call, LayerState, ModelGraph
 
-COLUMNS = ("Layer (type)", "Output Shape", "Param #")
-WIDTHS = (33, 26, 15)
-CONNECTED_WIDTH = 30
+LINE_LENGTH = {False: 88, True: 108}
+"""Keras' line length, without and with "Connected to"."""
+POSITIONS = {False: (0.45, 0.80, 1.0), True: (0.3, 0.56, 0.74, 1.0)}
+"""Where each column ends, as a share of the line."""
+HEADINGS = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+RIGHT = (False, False, True, False)
+"""Which columns are right-justified: the parameter counts."""
 
 
 def readable_bytes(size: float) -> str:
@@ -25,16 +39,16 @@ def readable_bytes(size: float) -> str:
     return f"{size:.2f} PB"
 
 
-def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, int],
-                   functional: bool) -> str:
-    """rows: ``name``, ``type``, ``output_shapes`` (list or None), ``params``, ``inputs``."""
-    table = FUNCTIONAL if functional else SEQUENTIAL
-    lines = [f'Model: "{name}"', *table.head]
-    shape_texts: dict[tuple, str] = {}  # models repeat their shapes (of ints and None)
-    for i, row in enumerate(rows):
-        if i:
-            lines.append(table.between)
-        lines += table.row_lines(row, shape_texts)
+def render_summary(graph: ModelGraph, states: dict[str, LayerState],
+                   rows: Sequence[dict[str, Any]], totals: dict[str, int]) -> str:
+    """The table of the answer's ``rows`` (in order) and, for a functional model, its inputs;
+    "Connected to" unless the layers form a chain."""
+    connected = not (graph.sequential or is_chain(graph))
+    table = CONNECTED if connected else CHAIN
+    lines = [f'Model: "{graph.name}"', *table.head]
+    spelt: dict[tuple, str] = {}  # models repeat their shapes
+    texts = (row_texts(row, states[row["name"]].calls, connected, spelt) for row in rows)
+    table.add(lines, listed(graph, rows, texts))
     lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
@@ -43,52 +57,186 @@ def render_summary(name: str, rows: Sequence[dict[str, Any]], totals: dict[str, 
     return "\n".join(lines)
 
 
+def is_chain(graph: ModelGraph) -> bool:
+    """True for a model Keras summarises as Sequential-like: one input, each layer called
+    once, on the one before (the model may give several of their outputs)."""
+    if len(graph.inputs) != 1:
+        return False
+    previous, called = graph.inputs[0].name, set()
+    for call in graph.calls:
+        if len(call.inputs) != 1 or call.inputs[0].layer != previous or call.layer in called:
+            return False
+        previous = call.layer
+        called.add(call.layer)
+    return True
+
+
+# -- the rows ---------------------------------------------------------------------------------
+Texts = tuple[str, str, str, str]
+"""A row's texts: ``name (Class)``, its output shape, its parameters, what it reads."""
+
+
+def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]],
+           texts: Iterator[Texts]) -> Iterable[Texts]:
+    """The layers' ``texts`` (of ``rows``, in order) and, for a functional model, its inputs',
+    in the order the document lists them (Keras' ``model.layers``)."""
+    if graph.sequential:
+        return texts
+    inputs = {i.name: (f"{i.name} (InputLayer)", shape_text(i.shape), "0", "-")
+              for i in graph.inputs}
+    if not graph.listing or graph.listing == [*inputs, *(row["name"] for row in rows)]:
+        return itertools.chain(inputs.values(), texts)  # inputs first: the usual document
+    by_name = {**inputs, **{row["name"]: t for row, t in zip(rows, texts, strict=True)}}
+    order = [name for name in graph.listing if name in by_name]
+    return [by_name[name] for name in dict.fromkeys([*order, *by_name])]
+
+
+def row_texts(row: dict[str, Any], calls: Sequence[Call], connected: bool,
+              spelt: dict[tuple, str]) -> Texts:
+    """A layer's texts, with the outputs of its last call (as Keras shows a shared layer's);
+    ``spelt``: the shapes spelt so far."""
+    shapes = row["output_shapes"]
+    if shapes and len(shapes) == 1:  # the usual layer: one call, one output
+        key = tuple(shapes[0])
+        shape = spelt.get(key) or spelt.setdefault(key, shape_text(key))
+    elif not shapes or not calls:
+        shape = "?"
+    else:
+        last = [tuple(s) for s in shapes[len(shapes) - len(shapes) // len(calls):]]
+        words = [spelt.get(s) or spelt.setdefault(s, shape_text(s)) for s in last]
+        shape = words[0] if len(words) == 1 else "[" + ", ".join(words) + "]"
+    kind = row["type"]
+    if ">" in kind or "." in kind:  # a custom class (Custom>Scale): Keras prints its name
+        kind = kind.rpartition(">")[2].rpartition(".")[2]
+    if not connected:
+        link = ""
+    elif len(calls) == 1 and len(calls[0].inputs) == 1:  # the usual layer
+        ref = calls[0].inputs[0]
+        link = f"{ref.layer}[{ref.call}][{ref.index}]"
+    else:
+        link = connections(calls)
+    return f"{row['name']} ({kind})", shape, f"{row['params']:,}", link
+
+
+def shape_text(shape: Sequence[int | None] | None) -> str:
+    """Keras' summary spelling: ``(None, 4)``, and ``(None)`` for one axis."""
+    return "?" if shape is None else "(" + ", ".join(map(str, shape)) + ")"
+
+
+def connections(calls: Sequence[Call]) -> str:
+    """Each tensor the layer's calls read, as ``layer[call][output]``; ``-`` for none."""
+    return ", ".join(f"{ref.layer}[{ref.call}][{ref.index}]"
+                     for call in calls for ref in call.inputs) or "-"
+
+
+# -- the table --------------------------------------------------------------------------------
 class Table:
     """The layout of the table, drawn once: its head, its rules, and each cell's room."""
 
-    def __init__(self, functional: bool) -> None:
-        self.functional = functional
-        widths = [*WIDTHS, CONNECTED_WIDTH] if functional else list(WIDTHS)
-        self.rooms = tuple(width - 2 for width in (*WIDTHS, CONNECTED_WIDTH))
-        """Each cell's room; the last is unused in a Sequential's table."""
-        headings = self.line(*COLUMNS, "Connected to").replace("│", "┃")
+    def __init__(self, connected: bool) -> None:
+        self.rooms = column_rooms(POSITIONS[connected], LINE_LENGTH[connected])
+        self.room = (*self.rooms, 0)[:4]
+        """Each cell's room; "Connected to"'s 0 when the table has no such column."""
+        self.blank = self.line([""] * len(self.rooms))[self.rooms[0] + 3:]
+        """A line's cells after the first, empty."""
+        widths = [room + 2 for room in self.rooms]
+        headings = self.line(HEADINGS[:len(widths)]).replace("│", "┃")
         self.head = [border("┏", "┳", "┓", "━", widths), headings,
                      border("┡", "╇", "┩", "━", widths)]
         self.between = border("├", "┼", "┤", "─", widths)
         self.bottom = border("└", "┴", "┘", "─", widths)
 
-    def row_lines(self, row: dict[str, Any], shape_texts: dict[tuple, str]) -> list[str]:
-        """A row's line, or lines when it has several output shapes or reads several layers
-        (one per line). ``shape_texts``: the shapes of the rows before, spelt."""
-        shapes, inputs = row["output_shapes"], row["inputs"] or ["-"]
-        if shapes is not None and len(shapes) == 1:
-            shape = tuple(shapes[0])
-            spelt = [shape_texts.get(shape) or shape_texts.setdefault(shape, format_shape(shape))]
-        else:
-            spelt = [format_shape(s) for s in shapes or ()] or ["?"]
-        lines = [self.line(f"{row['name']} ({row['type']})", spelt[0], f"{row['params']:,}",
-                           inputs[0])]
-        for k in range(1, max(len(spelt), len(inputs) if self.functional else 1)):
-            lines.append(self.line("", spelt[k] if k < len(spelt) else "", "",
-                                   inputs[k] if k < len(inputs) else ""))
+    def add(self, lines: list[str], rows: Iterable[Texts]) -> None:
+        """Append the rows' lines to ``lines``, a rule between rows: one line where every
+        text fits its cell (spelt out here: this runs for every row of every table), else
+        ``wrapped``."""
+        n, s, p, c = self.room
+        first = True
+        for name, shape, params, link in rows:
+            if not first:
+                lines.append(self.between)
+            first = False
+            if len(link) > c and " " not in link:  # one tensor read, of a long name
+                link = link[:c - 1] + "…"
+            if len(shape) <= s and len(params) <= p and len(link) <= c:
+                if len(name) <= n:
+                    lines.append(f"│ {name.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │"
+                                 + (f" {link.ljust(c)} │" if c else ""))
+                    continue
+                layer, _, kind = name.rpartition(" ")
+                if len(kind) <= n and " " not in layer:
+                    # the usual wrap: "(Class)" below a long layer name (itself cut if longer
+                    # than its cell)
+                    layer = layer if len(layer) <= n else layer[:n - 1] + "…"
+                    lines.append(f"│ {layer.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │"
+                                 + (f" {link.ljust(c)} │" if c else ""))
+                    lines.append(f"│ {kind.ljust(n)} {self.blank}")
+                    continue
+            lines += self.wrapped((name, shape, params, link))
+
+    def wrapped(self, texts: Texts) -> list[str]:
+        """A row's lines where a text does not fit its cell: as many as its most wrapped cell
+        takes."""
+        n, s, p, c = self.room
+        name, shape, params, link = texts
+        names, shapes, counts = wrap(name, n), wrap(shape, s), wrap(params, p)
+        links = wrap(link, c) if c else [""]
+        lines = []
+        for k in range(max(len(names), len(shapes), len(counts), len(links))):
+            line = (f"│ {(names[k] if k < len(names) else '').ljust(n)} │ "
+                    f"{(shapes[k] if k < len(shapes) else '').ljust(s)} │ "
+                    f"{(counts[k] if k < len(counts) else '').rjust(p)} │")
+            lines.append(f"{line} {(links[k] if k < len(links) else '').ljust(c)} │"
+                         if c else line)
         return lines
 
-    def line(self, name: str, shape: str, params: str, connected: str) -> str:
-        """One line of the table, each text cut with an ellipsis when longer than its cell
-        (spelt out rather than in a helper: this runs for every line of every table)."""
-        n, s, p, c = self.rooms
-        name = name if len(name) <= n else name[:n - 1] + "…"
-        shape = shape if len(shape) <= s else shape[:s - 1] + "…"
-        params = params if len(params) <= p else params[:p - 1] + "…"
-        if not self.functional:
-            return f"│ {name.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │"
-        connected = connected if len(connected) <= c else connected[:c - 1] + "…"
-        return (f"│ {name.ljust(n)} │ {shape.ljust(s)} │ {params.rjust(p)} │ "
-                f"{connected.ljust(c)} │")
+    def line(self, texts: Sequence[str]) -> str:
+        cells = [text.rjust(room) if right else text.ljust(room)
+                 for text, room, right in zip(texts, self.rooms, RIGHT, strict=False)]
+        return "│ " + " │ ".join(cells) + " │"
+
+
+def column_rooms(positions: Sequence[float], line_length: int) -> list[int]:
+    """The text width of each column: Keras' share of the line, then rich's evenly trimmed
+    columns (``ratio_reduce``), each with a space either side, inside the borders."""
+    widths, current = [], 0
+    for position in positions:
+        widths.append(int(position * line_length) - current)
+        current += widths[-1]
+    padded = [width + 2 for width in widths]
+    excess = sum(padded) - (line_length - len(padded) - 1)
+    remaining, shares = excess, len(padded)
+    for i, width in enumerate(padded if excess > 0 else ()):
+        taken = min(width, round(remaining / shares))
+        padded[i] -= taken
+        remaining, shares = remaining - taken, shares - 1
+    return [width - 2 for width in padded]
+
+
+def wrap(text: str, room: int) -> list[str]:
+    """rich's wrapping of a cell: greedy at spaces; a word longer than the room gets a line of
+    its own, cut with an ellipsis."""
+    if len(text) <= room:
+        return [text]
+    first, space, rest = text.partition(" ")
+    if not space:
+        return [text[:room - 1] + "…"]
+    if " " not in rest and len(first) <= room and len(rest) <= room:
+        return [first, rest]  # the usual: "a_long_layer_name (Conv2D)"
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) <= room:
+            line += " " + word
+            continue
+        if line:
+            lines.append(line)
+        line = word
+    lines.append(line)
+    return [line if len(line) <= room else line[:room - 1] + "…" for line in lines]
 
 
 def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) -> str:
     return left + mid.join(fill * w for w in widths) + right
 
 
-SEQUENTIAL, FUNCTIONAL = Table(functional=False), Table(functional=True)
+CHAIN, CONNECTED = Table(connected=False), Table(connected=True)

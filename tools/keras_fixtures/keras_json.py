@@ -15,6 +15,7 @@ on tf.keras 2 (``tf_keras``), so both serialisations of one model are covered.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -330,7 +331,25 @@ def model_record(model_id: str, model: Any, with_config: bool = True) -> dict[st
     }
     if with_config:
         record["get_config"] = json.loads(json.dumps(model.get_config()))
+    if not LEGACY:  # tf.keras 2 draws another table; shapecheck draws Keras 3's
+        record["summary"] = printed_summary(model)
     return record
+
+
+def printed_summary(model: Any) -> str:
+    """What ``model.summary()`` prints in a terminal wide enough for Keras' own line lengths
+    (88 and 108 columns)."""
+    printed: list[str] = []
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "200"
+    try:
+        model.summary(print_fn=lambda text, line_break=True: printed.append(text))
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
+    return "".join(printed).rstrip("\n")
 
 
 def main(names: list[str]) -> None:

@@ -140,7 +140,9 @@ def make_layer(
     Invalid arguments raise RequestInvalid with paths under ``path``.
     """
     if name in overrides:
-        return load(Opaque, name, overrides[name], f"overrides.{name}", built, flavour)
+        stand_in = load(Opaque, name, overrides[name], f"overrides.{name}", built, flavour)
+        stand_in.class_name = class_name  # its row and the summary name the document's class
+        return stand_in
     cls = REGISTRY.get(class_name) or resolve_class(class_name, name, notes)
     if cls is None:
         return Unresolved(name, class_name)

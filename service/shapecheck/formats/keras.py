@@ -214,8 +214,10 @@ class KerasLoader:
         graph = ModelGraph(name=name, format=self.flavour, inputs=[], layers={}, calls=[],
                            outputs=[], notes=self.notes)
         if class_name == "Sequential":
+            graph.sequential = True
             self.sequential(graph, entries, doc, where, top_level)
         else:
+            graph.listing = [entry.name for entry in entries]
             self.functional(graph, entries, config, where)
         return graph
 

@@ -59,6 +59,8 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
         graph.calls.append(call)
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
+    graph.sequential = len(inputs) == 1 and not any("inputs" in e for e in entries) and not any(
+        e["type"] == "InputLayer" for e in entries)
     notes.extend(unknown_mask_tensors(graph))
     return graph
 
