@@ -75,6 +75,8 @@ def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
     (``Layer.output_dtype``: model inputs declared so, indices of a Discretization or a
     lookup, and what the layers that keep them make of them), and float16 or bfloat16 (model
     inputs declared so, outputs of layers whose dtype policy computes in them)."""
+    if prop.dtypes is not None and prop.dtypes[0] is graph:
+        return prop.dtypes[1]
     dtypes = {TensorRef(i.name): i.dtype for i in graph.inputs if i.dtype is not None}
     outputs: dict[tuple[str, int], list[TensorRef]] | None = None  # made when first needed
     for call in prop.order:
@@ -85,6 +87,7 @@ def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
         if dtype is not None:
             outputs = outputs or prop.outputs_by_call()
             dtypes.update(dict.fromkeys(outputs[call.layer, call.index], dtype))
+    prop.dtypes = graph, dtypes
     return dtypes
 
 

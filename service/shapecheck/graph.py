@@ -163,6 +163,10 @@ class Propagation:
     tensors: dict[TensorRef, Shape | None]
     order: list[Call]
     diagnostics: list[Diagnostic]
+    dtypes: tuple[ModelGraph, dict[TensorRef, str]] | None = field(
+        default=None, repr=False, compare=False)
+    """``computed.tensor_dtypes`` of the graph it was last asked for (lint and the answer
+    both ask)."""
 
     def output_shapes(self, graph: ModelGraph) -> list[Shape | None]:
         return [self.tensors.get(ref) for ref in graph.outputs]
