@@ -80,6 +80,7 @@ DIVERGENCES = {
     ("keras3", 24101, "functional_323"): "adaptive_average_pooling1d",
     ("keras3", 29101, "functional_382"): "adaptive_average_pooling2d",
     ("keras3", 33101, "functional_424"): "adaptive_max_pooling3d",
+    ("keras3", 35101, "functional_505"): "adaptive_max_pooling1d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -97,6 +98,7 @@ DIVERGENCES = {
     # and predict runs, since RandomCrop returns the images uncropped at inference; training,
     # which crops, fails there (the crops and the images do not broadcast).
     ("keras3", 26101, "functional_469"): "additive_attention",
+    ("keras3", 35101, "functional_337"): "additive_attention",
     # A MelSpectrogram of sampling_rate -1: Keras 3 builds it.
     ("keras3", 13101, "functional_233"): "mel_spectrogram",
     ("keras3", 13101, "functional_455"): "mel_spectrogram",

@@ -116,14 +116,14 @@ class NestedModel(RunsWithMasks):
         """Where a layer inside computes another shape than it declares and the model's
         output ``index`` follows it (a MelSpectrogram's frame fewer, ...)."""
         declared, computed = self.computed_outputs(inputs)[index]
-        if computed == declared:
+        if computed == declared or declared is None:  # (None: a layer inside failed)
             return None
         return (f"its layers compute {format_shape(computed)} there, where Keras declares "
                 f"{format_shape(declared)}")
 
     def computed_output_shape(self, inputs: Shapes) -> Shape | None:
         outputs = self.computed_outputs(inputs)
-        if not outputs or outputs[0][0] == outputs[0][1]:
+        if not outputs or outputs[0][0] in (None, outputs[0][1]):
             return None
         return outputs[0][1]
 
