@@ -109,3 +109,13 @@ def test_a_one_layer_table_closes_after_its_row() -> None:
     result = check({"model": {"inputs": [3], "layers": [{"type": "Dense", "units": 1}]}})
     lines = result["summary"].splitlines()
     assert lines[3].startswith("┡") and lines[-4].startswith("└")
+
+
+def test_a_native_chain_lists_its_input_only_when_it_names_it() -> None:
+    """A list of sizes is a Sequential's unnamed input; a named input is a functional
+    model's, with its InputLayer row."""
+    layers = [{"type": "Dense", "units": 3}]
+    unnamed = check({"model": {"inputs": [4], "layers": layers}})["summary"]
+    named = check({"model": {"inputs": {"features": [4]}, "layers": layers}})["summary"]
+    assert "(InputLayer)" not in unnamed
+    assert "│ features (InputLayer) " in named

@@ -59,8 +59,10 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
         graph.calls.append(call)
         previous = name
     graph.outputs = output_refs(doc.get("outputs"), previous)
-    graph.sequential = len(inputs) == 1 and not any("inputs" in e for e in entries) and not any(
-        e["type"] == "InputLayer" for e in entries)
+    # A Sequential: one unnamed input (a list of sizes, or a first layer's input_shape), each
+    # layer reading the one before; named inputs make a functional model's InputLayer rows.
+    graph.sequential = not isinstance(doc.get("inputs"), dict) and not any(
+        "inputs" in e or e["type"] == "InputLayer" for e in entries)
     notes.extend(unknown_mask_tensors(graph))
     return graph
 
