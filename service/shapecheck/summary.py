@@ -26,13 +26,13 @@ RIGHT = (False, False, True, False)
 """Which columns are right-justified: the parameter counts."""
 
 
-def readable_bytes(size: float) -> str:
-    """Keras' ``readable_memory_size``: ``456.00 B``, ``5.64 MB``."""
+def readable_bytes(size: float, byte: str = "B") -> str:
+    """Keras' ``readable_memory_size``: ``456.00 B``, ``5.64 MB`` (tf.keras 2 says ``Byte``)."""
     try:
         size = float(size)
     except OverflowError:  # an absurd model: more bytes than a double can hold
         return f"{size // 1024 ** 5:,} PB"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
+    for unit in (byte, "KB", "MB", "GB", "TB"):
         if size / 1024 < 1:
             return f"{size:.2f} {unit}"
         size /= 1024
@@ -42,8 +42,11 @@ def readable_bytes(size: float) -> str:
 def render_summary(graph: ModelGraph, states: dict[str, LayerState],
                    rows: Sequence[dict[str, Any]], totals: dict[str, int]) -> str:
     """The table of the answer's ``rows`` (in order) and, for a functional model, its inputs;
-    "Connected to" unless the layers form a chain."""
+    "Connected to" unless the layers form a chain. A tf.keras 2 document gets the table
+    tf.keras 2 prints (``tf_keras_summary``)."""
     connected = not (graph.sequential or is_chain(graph))
+    if graph.format == "keras2":
+        return tf_keras_summary(graph, states, rows, totals, connected)
     table = CONNECTED if connected else CHAIN
     lines = [f'Model: "{graph.name}"', *table.head]
     spelt: dict[tuple, str] = {}  # models repeat their shapes
@@ -76,14 +79,17 @@ Texts = tuple[str, str, str, str]
 """A row's texts: ``name (Class)``, its output shape, its parameters, what it reads."""
 
 
-def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]],
-           texts: Iterator[Texts]) -> Iterable[Texts]:
-    """The layers' ``texts`` (of ``rows``, in order) and, for a functional model, its inputs',
-    in the order the document lists them (Keras' ``model.layers``)."""
+def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]], texts: Iterator[Texts],
+           input_texts: Iterable[Texts] | None = None) -> Iterable[Texts]:
+    """The layers' ``texts`` (of ``rows``, in order) and, for a functional model, its inputs'
+    (``input_texts``, in ``graph.inputs`` order; Keras 3's by default), in the order the
+    document lists them (Keras' ``model.layers``)."""
     if graph.sequential:
         return texts
-    inputs = {i.name: (f"{i.name} (InputLayer)", shape_text(i.shape), "0", "-")
-              for i in graph.inputs}
+    if input_texts is None:
+        input_texts = ((f"{i.name} (InputLayer)", shape_text(i.shape), "0", "-")
+                       for i in graph.inputs)
+    inputs = dict(zip((i.name for i in graph.inputs), input_texts, strict=True))
     if not graph.listing or graph.listing == [*inputs, *(row["name"] for row in rows)]:
         return itertools.chain(inputs.values(), texts)  # inputs first: the usual document
     by_name = {**inputs, **{row["name"]: t for row, t in zip(rows, texts, strict=True)}}
@@ -105,9 +111,7 @@ def row_texts(row: dict[str, Any], calls: Sequence[Call], connected: bool,
         last = [tuple(s) for s in shapes[len(shapes) - len(shapes) // len(calls):]]
         words = [spelt.get(s) or spelt.setdefault(s, shape_text(s)) for s in last]
         shape = words[0] if len(words) == 1 else "[" + ", ".join(words) + "]"
-    kind = row["type"]
-    if ">" in kind or "." in kind:  # a custom class (Custom>Scale): Keras prints its name
-        kind = kind.rpartition(">")[2].rpartition(".")[2]
+    kind = printed_class(row["type"])
     if not connected:
         link = ""
     elif len(calls) == 1 and len(calls[0].inputs) == 1:  # the usual layer
@@ -116,6 +120,12 @@ def row_texts(row: dict[str, Any], calls: Sequence[Call], connected: bool,
     else:
         link = connections(calls)
     return f"{row['name']} ({kind})", shape, f"{row['params']:,}", link
+
+
+def printed_class(kind: str) -> str:
+    """The class as Keras prints it: its name, also for a custom class (``Custom>Scale``,
+    ``__main__.Scale``)."""
+    return kind.rpartition(">")[2].rpartition(".")[2] if ">" in kind or "." in kind else kind
 
 
 def shape_text(shape: Sequence[int | None] | None) -> str:
@@ -240,3 +250,81 @@ def border(left: str, mid: str, right: str, fill: str, widths: Sequence[int]) ->
 
 
 CHAIN, CONNECTED = Table(connected=False), Table(connected=True)
+
+
+# -- tf.keras 2 -------------------------------------------------------------------------------
+TF_KERAS_STOPS = {False: (29, 55, 65), True: (29, 58, 68, 98)}
+"""Where each column ends: tf.keras 2's shares (0.45, 0.85, 1.0) of 65 and (0.3, 0.6, 0.7, 1.0)
+of 98 columns."""
+TF_KERAS_BREAKS = ("),", "},", "],", "',")
+"""tf.keras 2 ends a cell's line after the first of these that fits (a shape, a connection)."""
+
+
+def tf_keras_summary(graph: ModelGraph, states: dict[str, LayerState],
+                     rows: Sequence[dict[str, Any]], totals: dict[str, int],
+                     connected: bool) -> str:
+    """``model.summary()`` as tf.keras 2 prints it: plain text, cells cut at fixed stops, a
+    blank line after each row, the Python spelling of shapes and connections."""
+    stops = TF_KERAS_STOPS[connected]
+    width = stops[-1]
+    lines = [f'Model: "{graph.name}"', "_" * width,
+             *tf_keras_row(HEADINGS[:len(stops)], stops), "=" * width]
+    fields = (tf_keras_fields(row, states[row["name"]], connected) for row in rows)
+    inputs = (tf_keras_input(i.name, i.shape) for i in graph.inputs)
+    for texts in listed(graph, rows, fields, inputs):
+        lines += tf_keras_row(texts, stops)
+        lines.append(" " * width)
+    lines.append("=" * width)
+    for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
+                       ("Non-trainable", "non_trainable_params")):
+        count = totals[key]
+        lines.append(f"{label} params: {count} ({readable_bytes(count * 4, 'Byte')})")
+    lines.append("_" * width)
+    return "\n".join(lines)
+
+
+def tf_keras_fields(row: dict[str, Any], state: LayerState, connected: bool) -> Texts:
+    """A layer's cells: its ``output_shape`` (the same on every call, else "multiple"), its
+    parameters unspaced, the list of what its calls read."""
+    calls = state.calls
+    per_call = [state.call_outputs(k) for k in range(len(calls))] if row["output_shapes"] \
+        else []
+    if not per_call:
+        shape = "?"
+    elif any(outputs != per_call[0] for outputs in per_call):
+        shape = "multiple"
+    else:
+        outputs = [tuple(s) for s in per_call[0]]
+        shape = str(outputs[0] if len(outputs) == 1 else
+                    tuple(outputs) if state.layer.returns_tuple else outputs)
+    links = [f"{ref.layer}[{ref.call}][{ref.index}]" for call in calls for ref in call.inputs]
+    return (f"{row['name']} ({printed_class(row['type'])})", shape, str(row["params"]),
+            str(links) if connected else "")
+
+
+def tf_keras_input(name: str, shape: Sequence[int | None] | None) -> Texts:
+    return f"{name} (InputLayer)", str([tuple(shape or ())]), "0", "[]"
+
+
+def tf_keras_row(fields: Sequence[str], stops: Sequence[int]) -> list[str]:
+    """tf.keras 2's ``print_row``: each cell cut to its room less two spaces (one more, but in
+    the last column), at the first shape or list item that ends within it; what is left
+    continues on the next line."""
+    left = list(fields[:len(stops)])
+    lines = []
+    while any(left):
+        line = ""
+        for col, text in enumerate(left):
+            last = col == len(stops) - 1
+            space = 0 if last else 2
+            cutoff = stops[col] - (stops[col - 1] if col else 0) - space - (0 if last else 1)
+            fit = text[:cutoff]
+            ends = [fit.find(end) + len(end) for end in TF_KERAS_BREAKS if end in fit]
+            if ends:
+                cutoff = min(ends)
+                fit = fit[:cutoff]
+            line += (" " if col == 0 else "") + fit + " " * space
+            left[col] = text[cutoff:]
+            line += " " * (stops[col] - len(line))
+        lines.append(line)
+    return lines

@@ -331,8 +331,7 @@ def model_record(model_id: str, model: Any, with_config: bool = True) -> dict[st
     }
     if with_config:
         record["get_config"] = json.loads(json.dumps(model.get_config()))
-    if not LEGACY:  # tf.keras 2 draws another table; shapecheck draws Keras 3's
-        record["summary"] = printed_summary(model)
+    record["summary"] = printed_summary(model)
     return record
 
 
@@ -349,7 +348,8 @@ def printed_summary(model: Any) -> str:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = columns
-    return "".join(printed).rstrip("\n")
+    # Keras 3 prints the table in one call, tf.keras 2 one line per call.
+    return "\n".join(printed) if LEGACY else "".join(printed).rstrip("\n")
 
 
 def main(names: list[str]) -> None:

@@ -172,6 +172,7 @@ class AttentionLayer(Layer):
     family = "attention"
     arity = None
     supports_masking = True
+    returns_tuple = True  # (outputs, attention scores)
 
     def query_value_key(self, inputs: Shapes) -> tuple[Shape, Shape, Shape]:
         return split_query_value_key(self.keras_name, inputs)

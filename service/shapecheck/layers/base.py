@@ -215,6 +215,8 @@ class Layer:
     supports_masking: ClassVar[bool] = False
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
+    returns_tuple: ClassVar[bool] = False
+    """Several outputs come as a tuple, not a list (tf.keras 2's summary spells them so)."""
     keeps_integers: ClassVar[bool] = False
     """Keras gives integer (and boolean) inputs back in their dtype, of the values it computes
     on floats: layers that move, select or compare values (reshaping, dropout at inference,
