@@ -372,3 +372,15 @@ def test_a_global_average_mask_of_another_rank_is_refused() -> None:
     with pytest.raises(RequestInvalid) as exc:
         check({"model": doc, "forward": {"seed": 1, "batch_size": 1}})
     assert "mask" in exc.value.errors["forward"][0]
+
+
+def test_attention_after_a_reshape_to_an_unknown_size_is_budgeted() -> None:
+    """The fuzzer set a Reshape's target to (2, None): the forward pass's shapes kept the
+    unknown size, and the attention budget added None to a number (an internal error)."""
+    model = {"inputs": {"a": [2, 2]}, "layers": [
+        {"type": "Conv1D", "filters": 2, "kernel_size": 1, "inputs": "a"},
+        {"type": "GlobalMaxPooling1D", "data_format": "channels_first", "inputs": "conv1d"},
+        {"type": "Reshape", "target_shape": [2, None], "inputs": "conv1d"},
+        {"type": "AdditiveAttention", "inputs": ["global_max_pooling1d", "reshape"]}]}
+    result = check({"model": model, "forward": {"seed": 1, "batch_size": 1}})
+    assert result["forward"]["outputs"][0]["shape"] == [1, 1, 2]

@@ -161,13 +161,14 @@ def attention_cost(layer: Layer, inputs: list[Shape]) -> tuple[int, int]:
     if isinstance(layer, DotAttentionBase):
         # The shapes the kernel computes: on tensors without steps, or of several ranks, the
         # scores pair the samples of the batch, and the output may exceed the declared one.
+        # (A size still unknown counts as 0, as in ``tensor_bytes``: a Reshape to None.)
         query, value, key = layer.query_value_key(inputs)
         _, scores_shape = layer.computed_shapes(inputs, {})
-        scores = math.prod(scores_shape)
-        macs = scores * (query[-1] + value[-1])
+        scores = math.prod(d or 0 for d in scores_shape)
+        macs = scores * ((query[-1] or 0) + (value[-1] or 0))
         made = scores
         if getattr(layer.args, "score_mode", "concat") == "concat":  # pairwise sums
-            made = scores * max(query[-1], key[-1])
+            made = scores * max(query[-1] or 0, key[-1] or 0)
         return made * 4, macs
     return 0, 0
 
