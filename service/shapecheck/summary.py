@@ -50,7 +50,9 @@ def render_summary(graph: ModelGraph, states: dict[str, LayerState],
     table = CONNECTED if connected else CHAIN
     lines = [f'Model: "{graph.name}"', *table.head]
     spelt: dict[tuple, str] = {}  # models repeat their shapes
-    texts = (row_texts(row, states[row["name"]].calls, connected, spelt) for row in rows)
+    # The rows were made from the states, in their order.
+    texts = (row_texts(row, state.calls, connected, spelt)
+             for row, state in zip(rows, states.values(), strict=True))
     table.add(lines, listed(graph, rows, texts))
     lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
@@ -111,7 +113,9 @@ def row_texts(row: dict[str, Any], calls: Sequence[Call], connected: bool,
         last = [tuple(s) for s in shapes[len(shapes) - len(shapes) // len(calls):]]
         words = [spelt.get(s) or spelt.setdefault(s, shape_text(s)) for s in last]
         shape = words[0] if len(words) == 1 else "[" + ", ".join(words) + "]"
-    kind = printed_class(row["type"])
+    kind = row["type"]
+    if ">" in kind or "." in kind:
+        kind = printed_class(kind)
     if not connected:
         link = ""
     elif len(calls) == 1 and len(calls[0].inputs) == 1:  # the usual layer
