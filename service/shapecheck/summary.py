@@ -51,7 +51,7 @@ def render_summary(graph: ModelGraph, states: dict[str, LayerState],
     lines = [f'Model: "{graph.name}"', *table.head]
     spelt: dict[tuple, str] = {}  # models repeat their shapes
     # The rows were made from the states, in their order.
-    texts = (row_texts(row, state.calls, connected, spelt)
+    texts = (row_texts(row, state, connected, spelt)
              for row, state in zip(rows, states.values(), strict=True))
     table.add(lines, listed(graph, rows, texts))
     lines.append(table.bottom)
@@ -99,19 +99,18 @@ def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]], texts: Iterator[Te
     return [by_name[name] for name in dict.fromkeys([*order, *by_name])]
 
 
-def row_texts(row: dict[str, Any], calls: Sequence[Call], connected: bool,
+def row_texts(row: dict[str, Any], state: LayerState, connected: bool,
               spelt: dict[tuple, str]) -> Texts:
     """A layer's texts, with the outputs of its last call (as Keras shows a shared layer's);
     ``spelt``: the shapes spelt so far."""
-    shapes = row["output_shapes"]
+    shapes, calls = state.output_shapes if row["output_shapes"] else None, state.calls
     if shapes and len(shapes) == 1:  # the usual layer: one call, one output
-        key = tuple(shapes[0])
-        shape = spelt.get(key) or spelt.setdefault(key, shape_text(key))
+        shape = spelt.get(shapes[0]) or spelt.setdefault(shapes[0], shape_text(shapes[0]))
     elif not shapes or not calls:
         shape = "?"
     else:
-        last = [tuple(s) for s in shapes[len(shapes) - len(shapes) // len(calls):]]
-        words = [spelt.get(s) or spelt.setdefault(s, shape_text(s)) for s in last]
+        last = state.call_outputs(len(calls) - 1)
+        words = [spelt.get(s) or spelt.setdefault(s, shape_text(s)) for s in map(tuple, last)]
         shape = words[0] if len(words) == 1 else "[" + ", ".join(words) + "]"
     kind = row["type"]
     if ">" in kind or "." in kind:
