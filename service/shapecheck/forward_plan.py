@@ -209,8 +209,9 @@ class Plan:
 
     def in_place(self, call: Call, layer: Layer) -> Layer:
         """``layer``, or for an Add of two inputs one of which is ``disposable``, an
-        ``AddInPlace`` into that one."""
-        if not isinstance(layer, Add) or len(call.inputs) != 2:
+        ``AddInPlace`` into that one. (Keras 3's Add only: a variant, tf.keras 2's, masks
+        otherwise, which the rewritten class would not.)"""
+        if type(layer) is not Add or len(call.inputs) != 2:
             return layer
         output = self.prop.tensors[output_of(call)]
         for into, ref in enumerate(call.inputs):

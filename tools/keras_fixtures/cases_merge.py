@@ -117,7 +117,27 @@ TF_KERAS_2 = [
           forward=False),
 ]
 
+# Masked sequences: Keras 3's Maximum, Minimum and Multiply leave the masked elements of an
+# input out of the result, tf.keras 2's merges compute on the values as they are; the masks
+# then reach the GRU after the merge (Keras 3: their OR where every input has one; tf.keras 2:
+# the AND of those present). About a third of the steps of each input are padding.
+MASKED = [
+    case(f"{kind.lower()}_masked_and_unmasked", {"a": [6, 3], "b": [6, 3]},
+         [{"type": "Masking", "mask_value": 0.0, "inputs": "a"},
+          {"type": "Dense", "units": 3, "inputs": "b"},
+          {"type": kind, "inputs": ["masking", "dense"]},
+          {"type": "GRU", "units": 2}], forward=True, masked_steps=0.0, batch=3)
+    for kind in ("Maximum", "Minimum", "Multiply", "Add")
+] + [
+    case("maximum_both_masked", {"a": [6, 3], "b": [6, 3]},
+         [{"type": "Masking", "mask_value": 0.0, "inputs": "a"},
+          {"type": "Masking", "mask_value": 0.0, "inputs": "b"},
+          {"type": "Maximum", "inputs": ["masking", "masking_1"]},
+          {"type": "GRU", "units": 2}], forward=True, masked_steps=0.0, batch=3),
+]
+
 CASES = tf_keras_2_cases(
-    [*ELEMENTWISE, *ELEMENTWISE_MORE, *CONCATENATE, *DOT, *PIPELINES, *TF_KERAS_2],
+    [*ELEMENTWISE, *ELEMENTWISE_MORE, *CONCATENATE, *DOT, *PIPELINES, *TF_KERAS_2, *MASKED],
     ["add_unknown", "add_unknown_and_one", "concat_unknown_axis", "concat_unknown_other",
-     "concat_unknown_first_known_second", *(c["id"] for c in TF_KERAS_2)])
+     "concat_unknown_first_known_second", *(c["id"] for c in TF_KERAS_2),
+     *(c["id"] for c in MASKED)])

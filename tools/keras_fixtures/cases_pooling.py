@@ -1,7 +1,8 @@
 """Pooling: Max/AveragePooling1D/2D/3D, GlobalMax/GlobalAveragePooling1D/2D/3D and
-AdaptiveMax/AdaptiveAveragePooling1D/2D/3D."""
+AdaptiveMax/AdaptiveAveragePooling1D/2D/3D. With tf.keras 2, only the 'same' windows that the
+strides step past (``STRIDES_PAST_WINDOWS``), where its 3-D pooling places them otherwise."""
 
-from build import seq
+from build import seq, tf_keras_2_cases
 
 
 def pool(kind: str, **args) -> dict:
@@ -143,4 +144,22 @@ EMPTY_AXIS = [
         forward=False),
 ]
 
-CASES = [*WINDOWED, *GLOBAL, *ADAPTIVE, *EMPTY_AXIS]
+# 'same' padding where the strides step past the windows, so that no padding is needed and
+# the windows could start anywhere in a stride: tf.keras 2's 3-D pooling starts them
+# trunc(-total/2) in (its 1-D and 2-D pooling, and Keras 3, at 0).
+STRIDES_PAST_WINDOWS = [
+    seq("max3d_same_strides_past_windows", [6, 6, 6, 2],
+        pool("MaxPooling3D", pool_size=1, strides=3, padding="same")),
+    seq("average3d_same_strides_past_windows", [10, 7, 10, 1],
+        pool("AveragePooling3D", pool_size=2, strides=(5, 4, 5), padding="same")),
+    seq("max3d_same_strides_past_windows_channels_first", [2, 7, 7, 7],
+        pool("MaxPooling3D", pool_size=1, strides=4, padding="same",
+             data_format="channels_first")),
+    seq("max2d_same_strides_past_windows", [6, 10, 2],
+        pool("MaxPooling2D", pool_size=(1, 2), strides=(3, 5), padding="same")),
+    seq("average1d_same_strides_past_windows", [10, 2],
+        pool("AveragePooling1D", pool_size=2, strides=5, padding="same")),
+]
+
+CASES = tf_keras_2_cases([*WINDOWED, *GLOBAL, *ADAPTIVE, *EMPTY_AXIS, *STRIDES_PAST_WINDOWS],
+                         [c["id"] for c in STRIDES_PAST_WINDOWS])

@@ -495,13 +495,31 @@ def l2_normalize(x: Array, axis: int, epsilon: float = 1e-7) -> Array:
 
 # -- tf.keras 2 -------------------------------------------------------------------------------
 class TfKerasBroadcasting(ElementwiseMerge):
-    """tf.keras 2's shapes of the elementwise merges: those of TensorFlow's ops, whose static
-    broadcasting gives an unknown axis the known length above 1 of another input there
-    ((None, 2, 2, None) and (None, 1, None, 4) → (None, 2, 2, 4))."""
+    """tf.keras 2's elementwise merges. Their shapes are those of TensorFlow's ops, whose
+    static broadcasting gives an unknown axis the known length above 1 of another input there
+    ((None, 2, 2, None) and (None, 1, None, 4) → (None, 2, 2, 4)). Their values ignore the
+    masks (Keras 3's Maximum, Minimum and Multiply leave masked elements out), and their
+    output's mask is the AND of the masks their inputs carry, those without one left out
+    (Keras 3: the OR, where every input has one)."""
 
     known_wins = True
     broadcasting = ("axes of 1 stretch, an unknown axis takes another input's known length "
                     "above 1, as in tf.keras 2")
+
+    def forward_masked(self, inputs: Sequence[Array], weights: Sequence[Array],
+                       masks: Sequence[Mask], options: Mapping[str, Any]) -> list[Array]:
+        return self.forward(inputs, weights)
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        present = [mask for mask in masks if mask is not None]
+        if not present:
+            return []
+        if any(mask.shape != present[0].shape for mask in present):
+            raise NotImplementedError(
+                f"{self.keras_name} stacks the masks of its inputs, but "
+                f"{shapes_text(mask.shape for mask in present)} differ; tf.keras 2 cannot "
+                "stack them either.")
+        return [reduce(np.logical_and, present)]
 
 
 @tf_keras_variant

@@ -527,6 +527,36 @@ class AdaptiveMaxPooling3D(AdaptivePooling):
 
 
 # -- tf.keras 2 -------------------------------------------------------------------------------
+class TfKerasVolumePooling(Pooling):
+    """tf.keras 2's 3-D pooling is TensorFlow's volume kernel: with 'same' padding where the
+    strides step past the windows ((outputs - 1)·stride + pool < length), it pads by a
+    negative amount, so that the windows start trunc(-total/2) in rather than at 0 (probed:
+    a pool of 1 with strides of 3 on 6 steps reads steps 1 and 4; its 1-D and 2-D pooling,
+    and Keras 3's, read 0 and 3)."""
+
+    def pads(self, x: Array) -> list[tuple[int, int]]:
+        if self.margins or self.padding != "same":
+            return super().pads(x)
+        pads = []
+        for axis, k, s, d in zip(range(1, x.ndim - 1), self.window, self.strides,
+                                 self.dilation, strict=True):
+            length = x.shape[axis]
+            total = (-(-length // s) - 1) * s + d * (k - 1) + 1 - length
+            before = -(-total // 2) if total < 0 else total // 2  # toward zero, as in C
+            pads.append((before, total - before))
+        return pads
+
+
+@tf_keras_variant
+class TfKerasMaxPooling3D(TfKerasVolumePooling, MaxPooling3D):
+    """MaxPooling3D as tf.keras 2 places its 'same' windows."""
+
+
+@tf_keras_variant
+class TfKerasAveragePooling3D(TfKerasVolumePooling, AveragePooling3D):
+    """AveragePooling3D as tf.keras 2 places its 'same' windows."""
+
+
 class TfKerasGlobalAveragePooling(GlobalPooling):
     """tf.keras 2's mean of integers is TensorFlow's: an integer, the mean toward zero (the
     sum does not wrap around; probed: int32 steps, uint8 images)."""
