@@ -7,6 +7,8 @@ and cuts a word too long for its cell with an ellipsis. A Sequential model, or a
 whose layers form a chain, has three columns; other functional models add "Connected to", and
 functional models list their inputs as InputLayer rows. (In a narrower terminal, or in a
 notebook, which counts as 80 columns, Keras narrows the table to the terminal's width less 4.)
+
+A tf.keras 2 document gets the plain-text table tf.keras 2 prints (``tf_keras_summary``).
 """
 
 from __future__ import annotations
