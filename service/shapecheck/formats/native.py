@@ -63,6 +63,8 @@ def load_native(doc: Mapping[str, Any], overrides: Mapping[str, Any],
     # layer reading the one before; named inputs make a functional model's InputLayer rows.
     graph.sequential = not isinstance(doc.get("inputs"), dict) and not any(
         "inputs" in e or e["type"] == "InputLayer" for e in entries)
+    if not doc.get("name") and not graph.sequential:
+        graph.name = "functional"  # Keras' name for a functional model
     notes.extend(unknown_mask_tensors(graph))
     return graph
 
