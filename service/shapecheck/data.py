@@ -11,7 +11,7 @@ without its class axis), while the element-wise losses (``mse``, ``hinge``, ``kl
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import diagnostics as diag
@@ -94,10 +94,12 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
         notes.append(unknown_loss(loss))
         name = None
     x_named = named(x_shape, [i.name for i in graph.inputs], "x_shape", notes)
+    y_counts = target_sample_counts(y_shape)
     for model_input in graph.inputs:
         if model_input.name in x_named:
             notes.extend(check_input(model_input.name, model_input.shape,
-                                     x_named[model_input.name], len(graph.inputs) > 1))
+                                     x_named[model_input.name], len(graph.inputs) > 1,
+                                     y_counts))
     outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}": prop.tensors.get(ref)
                for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
@@ -135,11 +137,13 @@ def named(shapes: DataShapes, names: list[str], what: str,
 
 # -- x against the inputs ---------------------------------------------------------------------
 
-def check_input(name: str, expected: Shape, x: Shape, several: bool) -> list[Diagnostic]:
-    """x (batched, as numpy gives it) against one model input (batched, batch maybe None)."""
+def check_input(name: str, expected: Shape, x: Shape, several: bool,
+                y_counts: Collection[int] = ()) -> list[Diagnostic]:
+    """x (batched, as numpy gives it) against one model input (batched, batch maybe None);
+    ``y_counts``: the numbers of samples y_shape gives (``target_sample_counts``)."""
     label = f"model input '{name}'" if several or name != "input" else "the model input"
     if len(x) != len(expected):
-        return [rank_mismatch(label, expected, x)]
+        return [rank_mismatch(label, expected, x, y_counts)]
     wrong = [i for i in range(1, len(x)) if expected[i] is not None and x[i] != expected[i]]
     if wrong:
         return [axis_mismatch(label, expected, x, wrong)]
@@ -152,8 +156,11 @@ def check_input(name: str, expected: Shape, x: Shape, several: bool) -> list[Dia
     return []
 
 
-def rank_mismatch(label: str, expected: Shape, x: Shape) -> Diagnostic:
+def rank_mismatch(label: str, expected: Shape, x: Shape,
+                  y_counts: Collection[int]) -> Diagnostic:
     sample = expected[1:]
+    if declared_as_whole_data(x, sample, y_counts):
+        return whole_data_declared(label, expected, x)
     if len(x) == len(sample) and compatible(x, sample):
         return diag.error(
             diag.INPUT_SHAPE_MISMATCH, None,
@@ -166,6 +173,32 @@ def rank_mismatch(label: str, expected: Shape, x: Shape) -> Diagnostic:
                f"{format_shape(x[1:])}. But {label} takes samples shaped {format_shape(sample)}, "
                f"so x must have rank {len(expected)}: {format_shape(('N', *sample))}.")
     return diag.error(diag.INPUT_SHAPE_MISMATCH, None, message, rank_hint(x, sample))
+
+
+def declared_as_whole_data(x: Shape, sample: Shape, y_counts: Collection[int]) -> bool:
+    """Whether a model input declared per sample as ``sample`` is x's whole shape, its
+    number of samples included (``input_shape=x_train.shape``, a classic), rather than x
+    being one sample without its batch axis (``predict(x_test[0])``, as common): so when y
+    has as many samples as x's first axis (``y_counts``)."""
+    return len(x) > 1 and tuple(x) == tuple(sample) and x[0] in y_counts
+
+
+def target_sample_counts(y_shape: DataShapes) -> set[int]:
+    """The numbers of samples (first axes) of y_shape, a shape or an object name → shape."""
+    shapes = y_shape.values() if isinstance(y_shape, Mapping) else [y_shape]
+    return {shape[0] for shape in shapes if shape and shape[0] is not None}
+
+
+def whole_data_declared(label: str, expected: Shape, x: Shape) -> Diagnostic:
+    return diag.error(
+        diag.INPUT_SHAPE_MISMATCH, None,
+        f"{label} is declared {format_shape(expected)}: each sample shaped "
+        f"{format_shape(expected[1:])}, which is x's whole shape, its {x[0]:,} samples "
+        f"included. Keras keeps the samples on a batch axis of its own, so this model expects "
+        f"x of rank {len(expected)} and refuses x_shape {format_shape(x)}.",
+        f"Declare the input without the number of samples: keras.Input(shape=x.shape[1:]), "
+        f"here {format_shape(x[1:])} (or input_shape=x.shape[1:] on the first layer). If x "
+        "really is one sample, pass x[None] instead.")
 
 
 def rank_hint(x: Shape, sample: Shape) -> str:

@@ -22,8 +22,10 @@ from .data import (
     LOSS_KINDS,
     SPARSE,
     compatible,
+    declared_as_whole_data,
     global_pooling,
     loss_name,
+    target_sample_counts,
 )
 from .diagnostics import Diagnostic
 from .fixes_edits import (
@@ -482,6 +484,7 @@ def channels_first_input(target: Diagnostic, situation: Situation) -> str | None
 
 def input_from_data(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """Make the model take x as it is: its shape, then Reshape or Permute to what follows."""
+    y_counts = target_sample_counts(situation.request.y_shape)
     for model_input in situation.graph.inputs:
         x = situation.x(model_input.name)
         sample, reader = model_input.shape[1:], situation.sole_reader(model_input.name)
@@ -490,10 +493,13 @@ def input_from_data(target: Diagnostic, situation: Situation) -> Iterator[Candid
         data = tuple(x[1:])
         if len(x) == 2 and len(sample) == 1 and x[0] == sample[0]:
             continue  # x looks transposed: the data, not the model, needs the change
-        if compatible(x, sample):
+        whole_data = declared_as_whole_data(x, sample, y_counts)  # input_shape=x.shape
+        if compatible(x, sample) and not whole_data:
             continue  # x is one sample without its batch axis
-        yield Candidate(f"Give the model input {quoted(model_input.name)} the shape of the "
-                        f"data, {format_shape(data)}", [SetInputShape(model_input.name, data)])
+        title = f"Give the model input {quoted(model_input.name)} " + (
+            f"the shape {format_shape(data)}: x's without its {x[0]:,} samples" if whole_data
+            else f"the shape of the data, {format_shape(data)}")
+        yield Candidate(title, [SetInputShape(model_input.name, data)])
         if reader is None or None in sample:
             continue
         dims = permutation(data, sample)
