@@ -43,6 +43,8 @@ from .graph import Call, TensorRef, Unresolved
 from .layers import ALIASES, REGISTRY
 from .layers.attention import DotAttentionBase
 from .layers.base import Layer
+from .layers.core import Dense
+from .layers.reshaping import Reshape
 from .lint import SMALL_CHANNELS, flatten_before
 from .shapes import Shape, format_shape, num_elements, spatial_axes
 
@@ -427,6 +429,22 @@ def project_branches(merge: str, shapes: Sequence[Shape], rank: int) -> Iterator
                         f"{goal} channels)", edits)
 
 
+def units_for_reshape(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """A Reshape whose target holds another number of elements than the Dense before it
+    gives: the Dense with the units that fill the target (a decoder's Dense(7 * 7 * 64)
+    before Reshape((7, 7, 64)), its product mistyped)."""
+    reshape = situation.layer(target.layer)
+    source = situation.source(target.layer)
+    if (not isinstance(reshape, Reshape) or not isinstance(situation.layer(source), Dense)
+            or situation.sole_reader(source) != target.layer):
+        return
+    dense_output = situation.output(source)
+    per_unit = num_elements(dense_output[1:-1]) if dense_output else None
+    wanted = num_elements(reshape.target)
+    if per_unit and wanted and wanted > 0 and wanted % per_unit == 0:
+        yield set_args(source, units=wanted // per_unit)
+
+
 def flatten_unknown_axis(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """Dense after Flatten of a variable-size input: global pooling has a known size."""
     layer, shapes = situation.layer(target.layer), failed_inputs(situation, target.layer)
@@ -633,7 +651,8 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
     diag.LAYER_INPUT_INCOMPATIBLE: [missing_axis, window_too_large, merge_mismatch,
-                                    flatten_unknown_axis, channels_first, floats_for_a_refusal],
+                                    flatten_unknown_axis, units_for_reshape, channels_first,
+                                    floats_for_a_refusal],
     diag.INPUT_SHAPE_MISMATCH: [input_from_data],
     diag.UNKNOWN_LAYER: [typo],
     diag.SUSPICIOUS_DATA_FORMAT: [channels_first],

@@ -75,7 +75,9 @@ class Flatten(ReshapingLayer):
 
 
 def product_text(dims: Sequence[int]) -> str:
-    """``3 · 4 = 12``."""
+    """``3 · 4 = 12``; ``700`` for one axis."""
+    if len(dims) == 1:
+        return f"{dims[0]:,}"
     return f"{' · '.join(str(d) for d in dims)} = {math.prod(dims):,}"
 
 
