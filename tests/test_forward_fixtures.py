@@ -6,9 +6,15 @@ shapes."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from keras_fixtures import array, cases, predict_dtypes, tolerance
+from keras_fixtures import (
+    array,
+    assert_close,
+    cases,
+    holds_nonfinite,
+    predict_dtypes,
+    tolerance,
+)
 from shapecheck import check
 
 FORWARD_CASES = [c for c in cases() if "forward" in c.values[0]]
@@ -30,7 +36,7 @@ def test_default_weights_and_random_data_run(case: dict) -> None:
     for out, expected in zip(result["forward"]["outputs"], case["forward"]["outputs"],
                              strict=True):
         assert out["shape"] == expected["shape"]
-        assert out["stats"]["nonfinite"] == 0, out["name"]
+        assert out["stats"]["nonfinite"] == 0 or holds_nonfinite(case["forward"]), out["name"]
 
 
 def assert_keras_json_forward_matches(case: dict) -> None:
@@ -50,10 +56,7 @@ def assert_forward_request_matches(doc: dict, recorded: dict) -> None:
     assert [out["dtype"] for out in outputs] == predict_dtypes(recorded)
     within = tolerance(doc, recorded)
     for out, expected in zip(outputs, recorded["outputs"], strict=True):
-        want, got = array(expected), array(out["values"])
-        assert got.shape == want.shape
-        scale = max(float(np.max(np.abs(want))), 1e-6)
-        assert float(np.max(np.abs(got - want))) <= within * scale, out["name"]
+        assert_close(array(out["values"]), array(expected), within, out["name"])
 
 
 def input_shapes(case: dict) -> list[list]:

@@ -33,6 +33,7 @@ DECLARED_SHAPE_DIFFERS = "declared_shape_differs"
 LAYER_NOT_APPLIED = "layer_not_applied"
 EMPTY_TENSOR = "empty_tensor"
 INTEGER_INPUTS = "integer_inputs"
+NONFINITE_VALUES = "nonfinite_values"
 
 
 @dataclass

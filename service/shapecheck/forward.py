@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from . import arrays, budget, computed, forward_plan
+from . import arrays, budget, computed, forward_plan, nonfinite
 from . import diagnostics as diag
 from .config import Limits
 from .errors import RequestInvalid
@@ -101,12 +101,15 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
 def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
               weights: Mapping[str, Sequence[Array]], deadline: budget.Deadline | None = None,
               input_masks: Mapping[str, Mask] | None = None, key: Hashable | None = None,
+              watch: nonfinite.Watch | None = None,
               ) -> tuple[dict[TensorRef, Array], dict[TensorRef, Array]]:
     """``run_forward``'s outputs, and the Keras masks they carry; ``input_masks``: those of
     the model inputs (a nested model's, given by the outer call). Without a ``deadline``, the
-    one of the pass under way (``RUNNING_DEADLINE``) is checked."""
+    one of the pass under way (``RUNNING_DEADLINE``) is checked. With a ``watch``, each layer
+    runs as declared (no plan) and the watch sees each call's outputs."""
     deadline = deadline or RUNNING_DEADLINE.get()
-    planned, weights = forward_plan.prepare(graph, prop, weights, key)  # folds BN, activations
+    planned, weights = ((graph, weights) if watch is not None else
+                        forward_plan.prepare(graph, prop, weights, key))  # folds BN, activations
     last = budget.last_readers(prop.order)
     keep = set(graph.outputs)
     call_outputs = prop.outputs_by_call()
@@ -121,7 +124,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         if deadline is not None:
             deadline.check(call.layer)
         layer, declared = planned.layers[call.layer], graph.layers[call.layer]
-        ins = [values[ref] for ref in call.inputs]
+        received = [values[ref] for ref in call.inputs]
+        ins = autocast(declared, call, received, dtypes)
         in_masks = [masks.get(ref) for ref in call.inputs]
         options = call.options
         check_mask_options(layer, options)
@@ -142,6 +146,11 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
         if len(outputs) != len(refs):
             raise ShapeDisagreement(f"{call.layer}: the kernel gave {len(outputs)} output(s), "
                                     f"the shape rule {len(refs)}")
+        if dtypes:
+            outputs = [held_as(out, dtypes.get(ref)) for ref, out in zip(refs, outputs,
+                                                                          strict=True)]
+        if watch is not None:
+            watch.after(layer, call, received, outputs, layer_weights)
         for i, (ref, out) in enumerate(zip(refs, outputs, strict=True)):
             check_shape(layer, call, ref, out, prop, undeclared, ins)
             if ref in last or ref in keep:
@@ -154,6 +163,24 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 masks.pop(ref, None)
     return ({ref: values[ref] for ref in graph.outputs},
             {ref: masks[ref] for ref in graph.outputs if ref in masks})
+
+
+def autocast(layer: Layer, call: Call, inputs: list[Array],
+             dtypes: Mapping[TensorRef, str]) -> list[Array]:
+    """The inputs as ``layer`` computes on them: under a mixed-precision policy, Keras casts
+    its float inputs to float16 or bfloat16 (so a value past float16's 65,504 is infinite)."""
+    if layer.compute_dtype not in LOW_PRECISION:
+        return inputs
+    return [low_precision_values(x, layer.compute_dtype)
+            if dtypes.get(ref) in (None, "float64") else x
+            for ref, x in zip(call.inputs, inputs, strict=True)]
+
+
+def held_as(values: Array, dtype: str | None) -> Array:
+    """A layer's output as Keras holds it: rounded to float16 or bfloat16 under a
+    mixed-precision policy (and so infinite beyond float16's 65,504, as in predict), kept in
+    float32; other dtypes as they are."""
+    return low_precision_values(values, dtype) if dtype in LOW_PRECISION else values
 
 
 def keras_input(values: Array, dtype: str | None) -> Array:
@@ -459,6 +486,13 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     weights = {**default_weights(weight_layout(prop), options.seed), **decode_weights(given)}
     with np.errstate(all="ignore"):  # overflows show in the outputs' stats (nonfinite)
         outputs = run_forward(concrete, prop, inputs, weights, deadline, key)
+        nonfinite_outputs = {name: count for name, count in
+                             ((output_name(ref), int((~np.isfinite(v)).sum()))
+                              for ref, v in outputs.items()) if count}
+        origin = (locate_nonfinite(concrete, prop, inputs, weights, deadline)
+                  if nonfinite_outputs else None)
+    if origin is not None:
+        analysis.diagnostics.append(nonfinite.note(origin, nonfinite_outputs))
     as_base64 = uses_base64(options.x)
     dtypes = computed.tensor_dtypes(concrete, prop)
     return {
@@ -469,6 +503,25 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
         "estimate": needed.to_json(),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+
+
+def locate_nonfinite(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
+                     weights: Mapping[str, Sequence[Array]],
+                     deadline: budget.Deadline) -> nonfinite.Origin | None:
+    """The call where NaN or infinities start (``nonfinite``), found by a second pass that
+    stops there; None when the time left does not allow it (the answer has the outputs
+    already) or the second pass gives none."""
+    watch = nonfinite.Watch({name: state.weights or [] for name, state in prop.states.items()})
+    running = RUNNING_DEADLINE.set(deadline)
+    try:
+        run_graph(graph, prop, inputs, weights, deadline, watch=watch)
+    except nonfinite.FirstNonFinite as found:
+        return found.origin
+    except budget.ForwardTimeout:
+        return None
+    finally:
+        RUNNING_DEADLINE.reset(running)
+    return None
 
 
 def model_key(graph: ModelGraph) -> Hashable | None:
@@ -738,12 +791,17 @@ def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
     2's float64 policy) is sent as float64."""
     if dtype in LOW_PRECISION:
         value = low_precision_values(value, dtype)
-    out: dict[str, Any] = {"name": ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}",
+    out: dict[str, Any] = {"name": output_name(ref),
                            "shape": list(value.shape), "dtype": dtype,
                            "stats": stats(value)}
     if with_values:
         out["values"] = arrays.encode(value, as_base64, dtype)
     return out
+
+
+def output_name(ref: TensorRef) -> str:
+    """A model output's name: its layer's, and ``:index`` for a layer's other outputs."""
+    return ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}"
 
 
 def layers_json(prop: Propagation, tensors: Mapping[TensorRef, Shape | None],

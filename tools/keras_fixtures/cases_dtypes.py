@@ -255,6 +255,19 @@ CASES += [
     {**on_int("softmax", [5], {"type": "Softmax"}, U8), "forward": False},
 ]
 
+# Past float16's largest value, 65,504, a mixed-precision layer's values are infinite: its
+# float32 inputs are cast to float16 (the first case: inputs to 90,000, infinite before the
+# Dense multiplies, whose mixed signs give NaN), or its outputs overflow (the second: inputs
+# to 48,000, some of the Dense's sums past the limit); the float32 Dense after it carries them.
+CASES += [
+    seq("mixed_dense_overflows_its_inputs", [4], {"type": "Rescaling", "scale": 30_000.0},
+        {"type": "Dense", "units": 3, "dtype": MIXED}, {"type": "Dense", "units": 2},
+        x_range=[1.0, 3.0]),
+    seq("mixed_dense_overflows_its_outputs", [4], {"type": "Rescaling", "scale": 16_000.0},
+        {"type": "Dense", "units": 6, "dtype": MIXED}, {"type": "Dense", "units": 2},
+        x_range=[2.0, 3.0]),
+]
+
 # tf.keras 2 does not concatenate float32 with int32 tensors.
 CASES = tf_keras_2_cases(CASES, [c["id"] for c in CASES
                                  if c["id"] != "float_and_int32_concatenated"])
