@@ -59,6 +59,26 @@ def test_shapes_match_keras_and_ignore_the_mask_arguments(case: dict) -> None:
     assert unmasked["diagnostics"] == result["diagnostics"]
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_the_summary_lists_the_operations_of_masks_with_keras_shapes(case: dict) -> None:
+    """The Keras operations that compute only masks are no layers of the answer, but rows of
+    its summary (as of Keras 3's), with the shapes Keras computed for them."""
+    result = check({"model": case["keras_json"]})
+    layers = {row["name"] for row in result["layers"]}
+    cells = summary_cells(result["summary"])
+    for expected in case["layers"]:
+        if expected["name"] not in layers:
+            (shape,) = expected["output_shapes"]
+            assert cells[expected["name"]][1:3] == [f"({', '.join(map(str, shape))})", "0"]
+
+
+def summary_cells(summary: str) -> dict[str, list[str]]:
+    """The cells of each row's first line, by the layer's name."""
+    rows = [[cell.strip() for cell in line.strip("│").split("│")]
+            for line in summary.splitlines() if line.startswith("│")]
+    return {cells[0].split(" ")[0]: cells for cells in rows if cells[0]}
+
+
 def without_mask_arguments(doc: dict) -> dict:
     doc = copy.deepcopy(doc)
     for layer in doc["config"]["layers"]:

@@ -117,7 +117,7 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
         "layers": layers,
         "totals": totals,
         "diagnostics": [d.to_json() for d in diagnostics],
-        "summary": render_summary(graph, prop.states, layers, totals),
+        "summary": render_summary(graph, prop, layers, totals),
     }
 
 

@@ -82,6 +82,19 @@ def mask_tensors(call: Call) -> list[TensorRef]:
 
 
 @dataclass
+class MaskOperation:
+    """A Keras 3 operation left out of the layers because its result feeds only masks (the
+    ``NotEqual`` Keras writes after ``Embedding(mask_zero=True)``): not checked as a layer,
+    but a row of Keras' summary. ``computes``: what its last call computes, over the graph's
+    tensors; ``reads``: the tensors its calls read, in Keras' order."""
+
+    name: str
+    class_name: str
+    computes: MaskSource
+    reads: list[TensorRef]
+
+
+@dataclass
 class ModelInput:
     name: str
     shape: Shape  # batched: the batch axis first
@@ -108,6 +121,11 @@ class ModelGraph:
     listing: list[str] = field(default_factory=list)
     """The inputs and layers in the order the document lists them (Keras' ``model.layers``),
     where the loader knows it; else inputs first."""
+    mask_operations: list[MaskOperation] = field(default_factory=list)
+    """Keras 3's operations whose results feed only masks, which its summary lists."""
+    mask_reads: dict[tuple[str, int], list[TensorRef]] = field(default_factory=dict)
+    """The Keras 3 calls given masks, by (layer, call index): every tensor the call reads,
+    its masks too, in Keras' order (what Keras' summary shows as "Connected to")."""
 
     def input_names(self) -> set[str]:
         return {i.name for i in self.inputs}

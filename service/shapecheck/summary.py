@@ -8,16 +8,23 @@ whose layers form a chain, has three columns; other functional models add "Conne
 functional models list their inputs as InputLayer rows. (In a narrower terminal, or in a
 notebook, which counts as 80 columns, Keras narrows the table to the terminal's width less 4.)
 
+Keras 3 also lists the operations that compute only masks (``ModelGraph.mask_operations``: the
+``NotEqual`` after an ``Embedding(mask_zero=True)``, the ``NotEqual`` and ``Any`` of a
+``Masking``), which are not layers of the answer: each with the shape it computes, no
+parameters, and the tensors it reads. A call given a mask lists it in "Connected to" after its
+inputs (``ModelGraph.mask_reads``), so such a model is never summarised as a chain.
+
 A tf.keras 2 document gets the plain-text table tf.keras 2 prints (``tf_keras_summary``).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .graph import Call, LayerState, ModelGraph
+from .formats.keras_ops import mask_shape
+from .graph import Call, LayerState, ModelGraph, Propagation, TensorRef
 
 LINE_LENGTH = {False: 88, True: 108}
 """Keras' line length, without and with "Connected to"."""
@@ -41,11 +48,12 @@ def readable_bytes(size: float, byte: str = "B") -> str:
     return f"{size:.2f} PB"
 
 
-def render_summary(graph: ModelGraph, states: dict[str, LayerState],
-                   rows: Sequence[dict[str, Any]], totals: dict[str, int]) -> str:
-    """The table of the answer's ``rows`` (in order) and, for a functional model, its inputs;
-    "Connected to" unless the layers form a chain. A tf.keras 2 document gets the table
-    tf.keras 2 prints (``tf_keras_summary``)."""
+def render_summary(graph: ModelGraph, prop: Propagation, rows: Sequence[dict[str, Any]],
+                   totals: dict[str, int]) -> str:
+    """The table of the answer's ``rows`` (in order) and, for a functional model, its inputs
+    (and Keras 3's operations of masks); "Connected to" unless the layers form a chain. A
+    tf.keras 2 document gets the table tf.keras 2 prints (``tf_keras_summary``)."""
+    states = prop.states
     connected = not (graph.sequential or is_chain(graph))
     if graph.format == "keras2":
         return tf_keras_summary(graph, states, rows, totals, connected)
@@ -53,9 +61,13 @@ def render_summary(graph: ModelGraph, states: dict[str, LayerState],
     lines = [f'Model: "{graph.name}"', *table.head]
     spelt: dict[tuple, str] = {}  # models repeat their shapes
     # The rows were made from the states, in their order.
-    texts = (row_texts(row, state, connected, spelt)
-             for row, state in zip(rows, states.values(), strict=True))
-    table.add(lines, listed(graph, rows, texts))
+    texts: Iterator[Texts] = (row_texts(row, state, connected, spelt)
+                              for row, state in zip(rows, states.values(), strict=True))
+    if graph.mask_reads and connected:
+        texts = (with_mask_reads(layer_texts, state, graph.mask_reads)
+                 for layer_texts, state in zip(texts, states.values(), strict=True))
+    operations = mask_operation_texts(graph, prop.tensors, connected)
+    table.add(lines, listed(graph, rows, texts, operations=operations))
     lines.append(table.bottom)
     for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
                        ("Non-trainable", "non_trainable_params")):
@@ -67,7 +79,7 @@ def render_summary(graph: ModelGraph, states: dict[str, LayerState],
 def is_chain(graph: ModelGraph) -> bool:
     """True for a model Keras summarises as Sequential-like: one input, each layer called
     once, on the one before (the model may give several of their outputs)."""
-    if len(graph.inputs) != 1:
+    if len(graph.inputs) != 1 or graph.mask_reads:  # a call given a mask reads two tensors
         return False
     previous, called = graph.inputs[0].name, set()
     for call in graph.calls:
@@ -84,10 +96,11 @@ Texts = tuple[str, str, str, str]
 
 
 def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]], texts: Iterator[Texts],
-           input_texts: Iterable[Texts] | None = None) -> Iterable[Texts]:
+           input_texts: Iterable[Texts] | None = None,
+           operations: Mapping[str, Texts] | None = None) -> Iterable[Texts]:
     """The layers' ``texts`` (of ``rows``, in order) and, for a functional model, its inputs'
-    (``input_texts``, in ``graph.inputs`` order; Keras 3's by default), in the order the
-    document lists them (Keras' ``model.layers``)."""
+    (``input_texts``, in ``graph.inputs`` order; Keras 3's by default) and ``operations``'
+    (by name), in the order the document lists them (Keras' ``model.layers``)."""
     if graph.sequential:
         return texts
     if input_texts is None:
@@ -96,7 +109,8 @@ def listed(graph: ModelGraph, rows: Sequence[dict[str, Any]], texts: Iterator[Te
     inputs = dict(zip((i.name for i in graph.inputs), input_texts, strict=True))
     if not graph.listing or graph.listing == [*inputs, *(row["name"] for row in rows)]:
         return itertools.chain(inputs.values(), texts)  # inputs first: the usual document
-    by_name = {**inputs, **{row["name"]: t for row, t in zip(rows, texts, strict=True)}}
+    by_name = {**inputs, **{row["name"]: t for row, t in zip(rows, texts, strict=True)},
+               **(operations or {})}
     order = [name for name in graph.listing if name in by_name]
     return [by_name[name] for name in dict.fromkeys([*order, *by_name])]
 
@@ -127,6 +141,31 @@ def row_texts(row: dict[str, Any], state: LayerState, connected: bool,
     return f"{row['name']} ({kind})", shape, f"{row['params']:,}", link
 
 
+def with_mask_reads(texts: Texts, state: LayerState,
+                    mask_reads: Mapping[tuple[str, int], list[TensorRef]]) -> Texts:
+    """A row's texts, its "Connected to" what Keras 3 lists: for each call given masks, every
+    tensor it reads (``ModelGraph.mask_reads``)."""
+    reads = [ref for call in state.calls
+             for ref in mask_reads.get((call.layer, call.index), call.inputs)]
+    return (*texts[:3], tensor_list(reads))
+
+
+def mask_operation_texts(graph: ModelGraph, tensors: Mapping[TensorRef, Any],
+                         connected: bool) -> dict[str, Texts]:
+    """The rows of Keras 3's operations of masks, by name: the shape each computes from the
+    shapes of the tensors it reads (``?`` where that cannot be known: see ``mask_shape``), no
+    parameters, and those tensors."""
+    return {op.name: (f"{op.name} ({op.class_name})",
+                      shape_text(mask_shape(op.computes, tensors)), "0",
+                      tensor_list(op.reads) if connected else "")
+            for op in graph.mask_operations}
+
+
+def tensor_list(refs: Iterable[TensorRef]) -> str:
+    """Tensors as "Connected to" lists them, ``layer[call][output]``; ``-`` for none."""
+    return ", ".join(f"{ref.layer}[{ref.call}][{ref.index}]" for ref in refs) or "-"
+
+
 def printed_class(kind: str) -> str:
     """The class as Keras prints it: its name, also for a custom class (``Custom>Scale``,
     ``__main__.Scale``)."""
@@ -139,7 +178,8 @@ def shape_text(shape: Sequence[int | None] | None) -> str:
 
 
 def connections(calls: Sequence[Call]) -> str:
-    """Each tensor the layer's calls read, as ``layer[call][output]``; ``-`` for none."""
+    """Each tensor the layer's calls read (``tensor_list``, spelt out: it runs for every layer
+    with several inputs)."""
     return ", ".join(f"{ref.layer}[{ref.call}][{ref.index}]"
                      for call in calls for ref in call.inputs) or "-"
 

@@ -308,6 +308,48 @@ def custom_layer() -> Any:
     return keras.Model(x, layers.Dense(2, name="after")(Scale(name="scale")(x)))
 
 
+# Masks that Keras 3 computes with operations, which its summary lists as rows: whose mask each
+# layer reads ("Connected to"), and the shapes of the operations Keras writes for masks.
+@model
+def masked_embedding_read_twice() -> Any:
+    """One not_equal feeds the masks of two layers."""
+    ids = keras.Input((7,), dtype="int32", name="ids")
+    vectors = layers.Embedding(10, 4, mask_zero=True, name="emb")(ids)
+    both = layers.Concatenate(name="both")([layers.LSTM(3, name="lstm")(vectors),
+                                            layers.GlobalAveragePooling1D(name="pool")(vectors)])
+    return keras.Model(ids, layers.Dense(2, name="out")(both), name="read_twice")
+
+
+@model
+def masked_embedding_bidirectional() -> Any:
+    """The mask passes through a Bidirectional that returns sequences to the next LSTM."""
+    ids = keras.Input((7,), dtype="int32", name="ids")
+    vectors = layers.Embedding(10, 4, mask_zero=True, name="emb")(ids)
+    both_ways = layers.Bidirectional(layers.LSTM(3, return_sequences=True), name="bi")(vectors)
+    return keras.Model(ids, layers.LSTM(2, name="last")(both_ways), name="bidirectional")
+
+
+@model
+def masking_lstm() -> Any:
+    """Masking: Keras 3 computes its mask as any(not_equal(x, 0.0), axis=-1)."""
+    x = keras.Input((5, 3), name="x")
+    masked = layers.Masking(name="masking")(x)
+    return keras.Model(x, layers.Dense(2, name="out")(layers.LSTM(4, name="lstm")(masked)),
+                       name="masking")
+
+
+@model
+def masked_concatenation() -> Any:
+    """Concatenate's mask: expand_dims, zeros_like, logical_or, concatenate and any."""
+    a = keras.Input((6,), dtype="int32", name="a")
+    b = keras.Input((6,), dtype="int32", name="b")
+    joined = layers.Concatenate(name="joined")([layers.Embedding(10, 4, mask_zero=True,
+                                                                  name="ea")(a),
+                                                 layers.Embedding(10, 3, mask_zero=True,
+                                                                  name="eb")(b)])
+    return keras.Model([a, b], layers.LSTM(2, name="lstm")(joined), name="concatenation")
+
+
 # -- recording -----------------------------------------------------------------------------------
 def operations(model: Any) -> list[Any]:
     """The layers and, in Keras 3, the operations (``x + 3``) too, as ``summary()`` lists them."""

@@ -17,7 +17,9 @@ Masks (``mask`` and ``*_mask`` keyword arguments) are no inputs: they do not cha
 and become ``Call.masks``, which the forward pass follows. Keras operations that only compute
 masks (the ``not_equal`` Keras writes after ``Embedding(mask_zero=True)``, a
 ``keras.ops.logical_and`` of two masks) are no layers: a mask they compute is their
-``MaskOp``. Non-tensor keyword arguments that are not None (``return_attention_scores``,
+``MaskOp``, and Keras' summary, which lists them, gets them apart
+(``ModelGraph.mask_operations``, and ``ModelGraph.mask_reads`` for what the calls given masks
+read). Non-tensor keyword arguments that are not None (``return_attention_scores``,
 ``training``) become ``Call.options``.
 
 A model used as a layer (a nested Sequential or Functional) is loaded recursively into a
@@ -40,6 +42,7 @@ from ..graph import (
     NEW_TENSOR_REF,
     Call,
     MaskOp,
+    MaskOperation,
     MaskSource,
     ModelGraph,
     ModelInput,
@@ -304,6 +307,7 @@ class KerasLoader:
         for entry in entries:
             if entry.name in nodes and entry.name not in dropped:
                 self.add_layer(graph, entry, nodes[entry.name], masks)
+        graph.mask_operations = masks.rows()
 
     def skips_first_node(self, entry: Entry, in_outputs: bool) -> bool:
         """Whether references number a nested model's calls from 1.
@@ -324,11 +328,13 @@ class KerasLoader:
     def add_layer(self, graph: ModelGraph, entry: Entry, calls: list[Call],
                   masks: MaskOperations | None = None) -> None:
         """The entry's layer, and its calls (their masks that read left-out operations read
-        as MaskOps)."""
+        as MaskOps; what a Keras 3 call given masks reads in ``graph.mask_reads``)."""
         graph.layers[entry.name] = self.layer(entry)
         graph.paths[entry.name] = entry.pointer
         for call in calls:
             if call.masks and masks is not None:
+                if self.flavour == "keras3":
+                    graph.mask_reads[call.layer, call.index] = node_reads(entry, call.index)
                 call.masks = masks.sources(call.masks)
         graph.calls += calls
 
@@ -494,6 +500,16 @@ class MaskOperations:
         self.operations = operations
         self.made: dict[TensorRef, MaskSource] = {}
 
+    def rows(self) -> list[MaskOperation]:
+        """The operations as Keras' summary lists them."""
+        rows = []
+        for name, entry in self.operations.items():
+            calls = range(len(entry.raw["inbound_nodes"]))
+            last = self.source(TensorRef(name, len(calls) - 1))  # as Keras shows its shape
+            rows.append(MaskOperation(name, entry.class_name, last,
+                                      [ref for k in calls for ref in node_reads(entry, k)]))
+        return rows
+
     def sources(self, masks: Mapping[str, Any]) -> dict[str, Any]:
         """A node's mask arguments, each reference to an operation read as its MaskOp."""
         return {key: self.source(value) for key, value in masks.items()}
@@ -564,6 +580,28 @@ def keras3_node(node: Any, entry: Entry, index: int) -> Call:
     if not found.inputs:
         raise node_where(entry, index).fail(NO_TENSOR)
     return found
+
+
+def node_reads(entry: Entry, index: int) -> list[TensorRef]:
+    """Every tensor a Keras 3 inbound node reads, masks too, in the order of Keras'
+    ``tree.flatten((args, kwargs))``: dictionaries by sorted key (the node was checked by
+    ``keras3_node``)."""
+    node = entry.raw["inbound_nodes"][index]
+    found: list[TensorRef] = []
+    collect_in_keras_order([node.get("args", []), node.get("kwargs") or {}], found)
+    return found
+
+
+def collect_in_keras_order(value: Any, found: list[TensorRef]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            collect_in_keras_order(item, found)
+    elif isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            found.append(keras3_tensor(value))
+        else:
+            for key in sorted(value):
+                collect_in_keras_order(value[key], found)
 
 
 def node_where(entry: Entry, index: int) -> Where:

@@ -4,17 +4,22 @@ Keras 3 writes them among the layers (``"module": "keras.src.ops.numpy", "class_
 with their constant arguments inline in the inbound node (``"args": [tensor, 3.0]``). They
 have no weights; ``model.summary()`` lists them as rows. The element-by-element ones are
 computed here; any other operation is reported by the loader.
+
+The operations that compute only masks are no layers (``formats.keras.MaskOperations``), but
+Keras 3's summary lists them too: ``mask_shape`` gives the shape each computes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import activations
 from ..errors import LayerInputIncompatible
+from ..graph import MaskOp, TensorRef
 from ..layers.base import Array, Layer, Shapes, Weight
 from ..shapes import Dim, Shape, format_shape
 
@@ -123,3 +128,106 @@ def ops_broadcast(a: Shape, b: Shape) -> Shape:
                 "differ and neither is 1.",
                 "Give both operands the same size on that axis, or 1 to broadcast.")
     return tuple(out)
+
+
+# -- the operations of masks ------------------------------------------------------------------
+def mask_shape(source: Any, tensors: Mapping[TensorRef, Shape | None]) -> Any:
+    """The shape of what a ``MaskSource`` or an argument of a ``MaskOp`` computes: a tensor's
+    (from ``tensors``), an operation's (``mask_operation_shape``), the list of a list's items',
+    and a constant's ``()``; None where it cannot be known."""
+    if isinstance(source, TensorRef):
+        return tensors.get(source)
+    if isinstance(source, MaskOp):
+        arguments = [mask_shape(argument, tensors) for argument in source.arguments]
+        return mask_operation_shape(source.operation, arguments, dict(source.config))
+    if isinstance(source, tuple):  # a list argument (concatenate's tensors)
+        return [mask_shape(item, tensors) for item in source]
+    return ()
+
+
+def mask_operation_shape(operation: str, arguments: list[Any],
+                         config: Mapping[str, Any]) -> Shape | None:
+    """The shape a Keras operation of masks computes from its arguments' shapes, as Keras'
+    ``compute_output_spec`` does: the operations Keras writes to compute masks and those the
+    forward pass evaluates (``forward.mask_value``). None for any other operation (there is no
+    knowing what it computes), an argument of unknown shape, or arguments the operation cannot
+    take."""
+    rule = MASK_SHAPES.get(operation)
+    if rule is None or not arguments:
+        return None
+    try:
+        return rule(arguments, config)
+    except (LayerInputIncompatible, TypeError, ValueError):  # None where a shape goes, ...
+        return None
+
+
+def broadcast(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """Element by element: Keras' ``broadcast_shapes`` of the arguments."""
+    return functools.reduce(ops_broadcast, (known(shape) for shape in arguments))
+
+
+def reduced(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``any``/``all``: Keras' ``reduce_shape``."""
+    shape, axis = known(arguments[0]), config.get("axis")
+    if axis is None:
+        return (1,) * len(shape) if config.get("keepdims") else ()
+    axes = axes_of(axis, len(shape))
+    if config.get("keepdims"):
+        return tuple(1 if k in axes else d for k, d in enumerate(shape))
+    return tuple(d for k, d in enumerate(shape) if k not in axes)
+
+
+def expanded(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``expand_dims``: a 1 at each axis of the result."""
+    shape, axis = known(arguments[0]), config.get("axis")
+    count = 1 if axis is None or isinstance(axis, int) else len(axis)
+    axes = axes_of(len(shape) if axis is None else axis, len(shape) + count)
+    dims = iter(shape)
+    return tuple(1 if k in axes else next(dims) for k in range(len(shape) + count))
+
+
+def squeezed(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``squeeze``: without the given axes, each of size 1 (without every 1 when none)."""
+    shape, axis = known(arguments[0]), config.get("axis")
+    if axis is None:
+        return tuple(d for d in shape if d != 1)
+    axes = axes_of(axis, len(shape))
+    if any(shape[k] != 1 for k in axes):
+        raise ValueError("only an axis of size 1 can be squeezed")
+    return tuple(d for k, d in enumerate(shape) if k not in axes)
+
+
+def concatenated(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``concatenate``: the first tensor's shape, the sizes on ``axis`` summed (unknown if one
+    is)."""
+    shapes = [known(shape) for shape in arguments[0]]
+    (axis,) = axes_of(config.get("axis", 0), len(shapes[0]))
+    sizes = [shape[axis] for shape in shapes]
+    total = None if None in sizes else sum(sizes)
+    return (*shapes[0][:axis], total, *shapes[0][axis + 1:])
+
+
+def known(shape: Any) -> Shape:
+    if not isinstance(shape, tuple):
+        raise TypeError("not a known shape")
+    return shape
+
+
+def axes_of(axis: Any, rank: int) -> set[int]:
+    """An axis, or a list of them, counted from 0 (Keras' ``canonicalize_axis``)."""
+    axes = [axis] if isinstance(axis, int) else axis
+    if not isinstance(axes, list | tuple) or not all(
+            isinstance(a, int) and not isinstance(a, bool) and -rank <= a < rank for a in axes):
+        raise ValueError(f"no axis {axis!r} in a tensor of rank {rank}")
+    return {a % rank for a in axes}
+
+
+MASK_SHAPES: dict[str, Callable[[list[Any], Mapping[str, Any]], Shape]] = {
+    **dict.fromkeys(("NotEqual", "Equal", "Greater", "GreaterEqual", "Less", "LessEqual",
+                     "LogicalAnd", "LogicalOr", "LogicalXor", "LogicalNot", "ZerosLike",
+                     "OnesLike", "Cast", "ConvertToTensor"), broadcast),
+    "Any": reduced, "All": reduced, "ExpandDims": expanded, "Squeeze": squeezed,
+    "Concatenate": concatenated,
+}
+"""Each operation of masks, and the rule of its output shape: element by element, with
+broadcasting (the unary ones keep their argument's shape: a constant broadcasts as ``()``)."""
