@@ -12,7 +12,8 @@ Keras 3 also lists the operations that compute only masks (``ModelGraph.mask_ope
 ``NotEqual`` after an ``Embedding(mask_zero=True)``, the ``NotEqual`` and ``Any`` of a
 ``Masking``), which are not layers of the answer: each with the shape it computes, no
 parameters, and the tensors it reads. A call given a mask lists it in "Connected to" after its
-inputs (``ModelGraph.mask_reads``), so such a model is never summarised as a chain.
+inputs, and a call given tensors as keyword arguments lists them by sorted keyword
+(``ModelGraph.keras_reads``); such a model is never summarised as a chain.
 
 A tf.keras 2 document gets the plain-text table tf.keras 2 prints (``tf_keras_summary``).
 """
@@ -63,8 +64,8 @@ def render_summary(graph: ModelGraph, prop: Propagation, rows: Sequence[dict[str
     # The rows were made from the states, in their order.
     texts: Iterator[Texts] = (row_texts(row, state, connected, spelt)
                               for row, state in zip(rows, states.values(), strict=True))
-    if graph.mask_reads and connected:
-        texts = (with_mask_reads(layer_texts, state, graph.mask_reads)
+    if graph.keras_reads and connected:
+        texts = (with_keras_reads(layer_texts, state, graph.keras_reads)
                  for layer_texts, state in zip(texts, states.values(), strict=True))
     operations = mask_operation_texts(graph, prop.tensors, connected)
     table.add(lines, listed(graph, rows, texts, operations=operations))
@@ -79,7 +80,7 @@ def render_summary(graph: ModelGraph, prop: Propagation, rows: Sequence[dict[str
 def is_chain(graph: ModelGraph) -> bool:
     """True for a model Keras summarises as Sequential-like: one input, each layer called
     once, on the one before (the model may give several of their outputs)."""
-    if len(graph.inputs) != 1 or graph.mask_reads:  # a call given a mask reads two tensors
+    if len(graph.inputs) != 1 or graph.keras_reads:  # such a call reads two tensors or more
         return False
     previous, called = graph.inputs[0].name, set()
     for call in graph.calls:
@@ -141,12 +142,12 @@ def row_texts(row: dict[str, Any], state: LayerState, connected: bool,
     return f"{row['name']} ({kind})", shape, f"{row['params']:,}", link
 
 
-def with_mask_reads(texts: Texts, state: LayerState,
-                    mask_reads: Mapping[tuple[str, int], list[TensorRef]]) -> Texts:
-    """A row's texts, its "Connected to" what Keras 3 lists: for each call given masks, every
-    tensor it reads (``ModelGraph.mask_reads``)."""
+def with_keras_reads(texts: Texts, state: LayerState,
+                     keras_reads: Mapping[tuple[str, int], list[TensorRef]]) -> Texts:
+    """A row's texts, its "Connected to" what Keras 3 lists: for each call given masks or
+    keyword tensors, every tensor it reads in Keras' order (``ModelGraph.keras_reads``)."""
     reads = [ref for call in state.calls
-             for ref in mask_reads.get((call.layer, call.index), call.inputs)]
+             for ref in keras_reads.get((call.layer, call.index), call.inputs)]
     return (*texts[:3], tensor_list(reads))
 
 

@@ -350,6 +350,17 @@ def masked_concatenation() -> Any:
     return keras.Model([a, b], layers.LSTM(2, name="lstm")(joined), name="concatenation")
 
 
+@model
+def attention_called_with_keywords() -> Any:
+    """Keras lists the tensors of keyword arguments by sorted keyword: key, query, value."""
+    query = keras.Input((4, 8), name="q")
+    value = keras.Input((5, 8), name="v")
+    key = keras.Input((5, 8), name="k")
+    attended = layers.MultiHeadAttention(num_heads=2, key_dim=4, name="mha")(
+        query=query, value=value, key=key)
+    return keras.Model([query, value, key], attended, name="keywords")
+
+
 # -- recording -----------------------------------------------------------------------------------
 def operations(model: Any) -> list[Any]:
     """The layers and, in Keras 3, the operations (``x + 3``) too, as ``summary()`` lists them."""

@@ -18,9 +18,9 @@ and become ``Call.masks``, which the forward pass follows. Keras operations that
 masks (the ``not_equal`` Keras writes after ``Embedding(mask_zero=True)``, a
 ``keras.ops.logical_and`` of two masks) are no layers: a mask they compute is their
 ``MaskOp``, and Keras' summary, which lists them, gets them apart
-(``ModelGraph.mask_operations``, and ``ModelGraph.mask_reads`` for what the calls given masks
-read). Non-tensor keyword arguments that are not None (``return_attention_scores``,
-``training``) become ``Call.options``.
+(``ModelGraph.mask_operations``; ``ModelGraph.keras_reads`` holds what the calls given masks
+or keyword tensors read, in Keras' order). Non-tensor keyword arguments that are not None
+(``return_attention_scores``, ``training``) become ``Call.options``.
 
 A model used as a layer (a nested Sequential or Functional) is loaded recursively into a
 ``NestedModel``. Arithmetic on tensors (Keras 3 operations such as ``x + 3.0``, tf.keras 2
@@ -328,13 +328,16 @@ class KerasLoader:
     def add_layer(self, graph: ModelGraph, entry: Entry, calls: list[Call],
                   masks: MaskOperations | None = None) -> None:
         """The entry's layer, and its calls (their masks that read left-out operations read
-        as MaskOps; what a Keras 3 call given masks reads in ``graph.mask_reads``)."""
+        as MaskOps; what a Keras 3 call reads, in Keras' order, in ``graph.keras_reads``
+        where that differs from its inputs)."""
         graph.layers[entry.name] = self.layer(entry)
         graph.paths[entry.name] = entry.pointer
         for call in calls:
+            if self.flavour == "keras3" and (call.masks or keyword_tensors(entry, call)):
+                reads = node_reads(entry, call.index)
+                if call.masks or reads != call.inputs:
+                    graph.keras_reads[call.layer, call.index] = reads
             if call.masks and masks is not None:
-                if self.flavour == "keras3":
-                    graph.mask_reads[call.layer, call.index] = node_reads(entry, call.index)
                 call.masks = masks.sources(call.masks)
         graph.calls += calls
 
@@ -580,6 +583,15 @@ def keras3_node(node: Any, entry: Entry, index: int) -> Call:
     if not found.inputs:
         raise node_where(entry, index).fail(NO_TENSOR)
     return found
+
+
+def keyword_tensors(entry: Entry, call: Call) -> bool:
+    """Whether a Keras 3 call of several tensors was given some as keyword arguments
+    (``MultiHeadAttention()(query=q, value=v)``), which Keras lists by sorted keyword."""
+    if len(call.inputs) < 2:
+        return False
+    kwargs = entry.raw["inbound_nodes"][call.index].get("kwargs")
+    return bool(kwargs) and kwargs != NO_MASK
 
 
 def node_reads(entry: Entry, index: int) -> list[TensorRef]:
