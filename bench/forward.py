@@ -185,8 +185,12 @@ def keras_predict(doc: dict[str, Any], repeat: int) -> dict[str, Any] | None:
         except ImportError:
             return None
         python = sys.executable
-    done = subprocess.run([python, "-c", KERAS_TIMER, str(repeat)], input=json.dumps(doc),
-                          capture_output=True, text=True, check=True)
+    try:
+        done = subprocess.run([python, "-c", KERAS_TIMER, str(repeat)], input=json.dumps(doc),
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"Keras predict not timed: {python}: {exc}", file=sys.stderr)
+        return None
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
