@@ -22,6 +22,7 @@ from .errors import (
 )
 from .patch import apply_fix, apply_patch
 from .results import CheckResult, Diagnostic, Fix, ForwardOutput, LayerResult
+from .savedweights import saved_weights
 
 __all__ = [
     "AuthenticationError",
@@ -44,4 +45,5 @@ __all__ = [
     "apply_patch",
     "load_model",
     "parse_retry_after",
+    "saved_weights",
 ]

@@ -22,6 +22,7 @@ from .client import Client, load_model
 from .errors import PayloadTooLarge, ShapecheckError, ValidationError
 from .patch import apply_fix
 from .results import CheckResult, Diagnostic
+from .savedweights import saved_weights
 
 NULL_DIMS = frozenset({"none", "null", "?"})
 SEVERITY_COLOURS = {"error": "1;31", "warning": "33", "info": "36"}
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     model_help = ("model file: JSON (native, Keras to_json() or get_config()), a Keras .keras "
-                  "archive, a legacy .h5 model (with h5py) or a tf.keras 2 SavedModel directory")
+                  "archive, a legacy .h5 model or a tf.keras 2 SavedModel directory")
     check = commands.add_parser("check", parents=[model], help="check models for shape errors")
     check.add_argument("models", type=Path, nargs="+", metavar="MODEL",
                        help=f"{model_help}; several are checked in turn, with the same options")
@@ -129,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--x", type=parse_array_option, action="append", metavar="FILE.npy",
         help="run the forward pass on this array (numpy.save's file) instead; repeat as "
              "name=FILE.npy for several inputs")
+    check.add_argument(
+        "--saved-weights", action="store_true",
+        help="run --forward with the trained weights saved in MODEL (.keras or .h5) instead "
+             "of default ones")
     check.add_argument("--seed", type=int, help="seed of --forward's weights and random data")
     output = check.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true",
@@ -175,7 +180,7 @@ def run_check(client: Client, args: argparse.Namespace) -> int:
     statuses, answers = [], {}
     for index, path in enumerate(args.models):
         try:
-            result, refused = _check_with_forward(client, load_model(path), args)
+            result, refused = _check_with_forward(client, path, args)
         except (ShapecheckError, OSError, ValueError) as exc:
             if not several:
                 raise
@@ -267,12 +272,14 @@ def _check(client: Client, model: dict[str, Any], args: argparse.Namespace,
     )
 
 
-def _check_with_forward(client: Client, model: dict[str, Any],
+def _check_with_forward(client: Client, path: Path,
                         args: argparse.Namespace) -> tuple[CheckResult, str | None]:
-    """The check, with the forward pass that ``--forward`` or ``--x`` asks for. When the
-    service refuses the forward pass alone (the model has errors, the data does not fit it, a
-    budget), the check without it, and why the pass was refused."""
-    forward = forward_request(args)
+    """The check of the model in ``path``, with the forward pass that ``--forward``, ``--x``
+    or ``--saved-weights`` asks for. When the service refuses the forward pass alone (the
+    model has errors, the data does not fit it, a budget), the check without it, and why the
+    pass was refused."""
+    model = load_model(path)
+    forward = forward_request(args, path)
     if forward is None:
         return _check(client, model, args), None
     try:
@@ -281,16 +288,28 @@ def _check_with_forward(client: Client, model: dict[str, Any],
         errors = exc.errors if isinstance(exc, ValidationError) else {}
         if any(not key.startswith("forward") for key in errors):
             raise
-        return _check(client, model, args), str(exc)
+        refused = str(exc)
+        if isinstance(exc, PayloadTooLarge) and "weights" in forward:
+            refused += SAVED_WEIGHTS_TOO_LARGE
+        return _check(client, model, args), refused
 
 
-def forward_request(args: argparse.Namespace) -> dict[str, Any] | None:
+SAVED_WEIGHTS_TOO_LARGE = (
+    ". The saved weights make the request larger than the service takes: run the forward "
+    "pass on a service started with a larger SHAPECHECK_MAX_BODY_BYTES (in this process: "
+    "SHAPECHECK_MAX_BODY_BYTES=<bytes> shapecheck check --url inprocess: ..., with the "
+    "service's package installed), or without --saved-weights")
+
+
+def forward_request(args: argparse.Namespace, path: Path) -> dict[str, Any] | None:
     """The request's ``forward`` object, or None when no forward pass is asked for."""
-    if not (args.forward or args.x):
+    if not (args.forward or args.x or args.saved_weights):
         return None
     forward: dict[str, Any] = {"x": combine_named(args.x)} if args.x else {
         "batch_size": args.batch_size}
     forward["seed"] = args.seed
+    if args.saved_weights:
+        forward["weights"] = saved_weights(path)
     return {key: value for key, value in forward.items() if value is not None}
 
 

@@ -19,11 +19,15 @@ import requests
 from ._version import __version__
 from .arrays import encode_forward
 from .errors import RetryableError, ServiceUnavailable, ShapecheckError, error_for_status
+from .hdf5 import SIGNATURE, read_hdf5
 from .inprocess import INPROCESS, WSGIAdapter, service_app
 from .results import CheckResult
 from .savedmodel import read_saved_model
+from .savedweights import saved_weights
 
 DEFAULT_URL = "http://127.0.0.1:8000"
+SAVED = "saved"
+"""``forward["weights"]`` that asks for the weights saved in the model file itself."""
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 ShapeArg = list[int | None] | tuple[int | None, ...] | Mapping[str, Any]
@@ -93,14 +97,15 @@ class Client:
         """Check ``model`` with ``POST /v1/check`` (retried on overload: a check is pure).
 
         ``model`` is a dict, a JSON string, a path (``str`` or ``Path``) to a JSON file or to a
-        saved Keras model (``model.save("m.keras")``, or ``"m.h5"`` with h5py installed; only
-        its architecture is read, not its weights), or an object with ``to_json()`` such as a
-        Keras model. Shapes include
-        the batch axis, with ``None`` for unknown dimensions; a dict name -> shape for several
-        inputs or outputs.
+        saved Keras model (``model.save("m.keras")`` or ``"m.h5"``, or a tf.keras 2
+        SavedModel directory), or an object with ``to_json()`` such as a Keras model. Shapes
+        include the batch axis, with ``None`` for unknown dimensions; a dict name -> shape for
+        several inputs or outputs.
         ``forward`` asks for a forward pass (the service's ``forward`` object); NumPy arrays
         in its ``x`` and ``weights`` are sent as they are, and ``result.outputs[i].to_numpy()``
-        gives the values back (``"return": "values"``).
+        gives the values back (``"return": "values"``). Without ``weights`` the model runs
+        with Keras' default initialisers; ``"weights": "saved"`` runs it with the trained
+        weights saved in ``model``, a ``.keras`` or ``.h5`` path (``saved_weights``).
         A wrong model is not an exception: look at ``result.ok`` or call
         ``result.raise_for_errors()``.
         """
@@ -110,7 +115,8 @@ class Client:
             "y_shape": y_shape,
             "loss": loss,
             "batch_size": batch_size,
-            "forward": None if forward is None else encode_forward(forward),
+            "forward": None if forward is None else encode_forward(
+                with_saved_weights(forward, model)),
             "overrides": overrides,
         }
         payload = {key: value for key, value in body.items() if value is not None}
@@ -176,15 +182,13 @@ def load_model(model: Any) -> dict[str, Any]:
     )
 
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
 def read_model_file(path: Path) -> Any:
     """The parsed model document in a file: JSON; a Keras ``.keras`` archive, a zip whose
     ``config.json`` is what ``model.to_json()`` gives; or a legacy HDF5 ``.h5`` model file,
-    whose ``model_config`` attribute is that same JSON (this one needs h5py, the ``h5`` extra).
-    Only the architecture is read, never the weights. A directory is a TensorFlow SavedModel
-    that tf.keras 2's ``model.save()`` wrote (``savedmodel.read_saved_model``)."""
+    whose ``model_config`` attribute is that same JSON (read by the ``hdf5`` module, without
+    h5py). Only the architecture is read here; ``saved_weights`` reads the weights. A
+    directory is a TensorFlow SavedModel that tf.keras 2's ``model.save()`` wrote
+    (``savedmodel.read_saved_model``)."""
     if path.is_dir():
         return read_saved_model(path)
     if zipfile.is_zipfile(path):
@@ -194,31 +198,30 @@ def read_model_file(path: Path) -> Any:
                                  ".keras file")
             return json.loads(archive.read("config.json"))
     with path.open("rb") as file:
-        if file.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE:
+        if file.read(len(SIGNATURE)) == SIGNATURE:
             return json.loads(read_hdf5_model_config(path))
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def read_hdf5_model_config(path: Path) -> str | bytes:
+def read_hdf5_model_config(path: Path) -> str:
     """The ``model_config`` attribute that Keras' ``model.save("model.h5")`` writes on the
     file's root, as Keras 3 and tf.keras 2 both do."""
-    try:
-        import h5py
-    except ImportError:
-        raise ValueError(
-            f"{path} is an HDF5 file: reading it needs h5py (pip install "
-            "'shapecheck-client[h5]'), or save the model as .keras with "
-            "model.save('model.keras')") from None
-    try:
-        with h5py.File(path, "r") as file:
-            config = file.attrs.get("model_config")
-    except OSError as error:  # h5py's answer to a damaged or truncated file
-        raise ValueError(f"{path} is not a readable HDF5 file ({error})") from None
+    config = read_hdf5(path, str(path), lambda root: root.attrs.get("model_config"))
     if config is None:
         raise ValueError(
             f"{path} is an HDF5 file without a model_config: weights only (save_weights), "
             "without the architecture. Save the whole model with model.save('model.keras')")
-    return config
+    return str(config)
+
+
+def with_saved_weights(forward: Mapping[str, Any], model: Any) -> Mapping[str, Any]:
+    """``forward`` with ``"weights": "saved"`` replaced by the weights saved in ``model``."""
+    if forward.get("weights") != SAVED:
+        return forward
+    if not isinstance(model, str | os.PathLike) or str(model).lstrip().startswith("{"):
+        raise ValueError('forward weights "saved" are read from the model file: give the '
+                         "model as the path of its .keras or .h5 file")
+    return {**forward, "weights": saved_weights(Path(model))}
 
 
 def _as_object(document: Any, source: str) -> dict[str, Any]:

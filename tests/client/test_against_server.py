@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import shapecheck_client
 from seed_models import (
@@ -133,6 +135,32 @@ def test_a_saved_keras_model_checks_as_keras_built_it(
         if layer["class_name"] != "InputLayer"]
     if (flavour, suffix) == ("keras3", ".keras"):  # to_json(), with the policies' shared ids
         assert without_shared_ids(load_model(saved / f"{name}{suffix}")) == recorded["keras_json"]
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])
+def test_the_forward_pass_with_saved_weights_is_keras_predict(
+    client: Client, flavour: str, suffix: str
+) -> None:
+    """The trained weights read from the file the user saved, sent to the real server: its
+    forward pass gives what Keras' predict gave (tools/keras_fixtures/saved_models.py)."""
+    saved = FIXTURES / flavour / "saved"
+    forward = json.loads((saved / "two_towers.json").read_text())["forward"]
+    result = client.check(saved / f"two_towers{suffix}", forward={
+        "x": forward["x"], "weights": "saved", "return": "values"})
+    expected = forward["outputs"][0]
+    values = result.outputs[0].to_numpy()
+    want = np.frombuffer(base64.b64decode(expected["values"]["base64"]), dtype="<f4").reshape(
+        expected["values"]["shape"])
+    assert float(np.max(np.abs(values - want))) <= 1e-4 * expected["max_abs"]
+
+
+def test_cli_runs_a_saved_model_with_its_weights(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = FIXTURES / "keras3" / "saved" / "nested_bn.h5"
+    assert main(["check", str(path), "--saved-weights", "--url", url]) == 0
+    assert "Forward pass (numpy, " in capsys.readouterr().out
 
 
 def without_shared_ids(document: Any) -> Any:

@@ -11,7 +11,14 @@ Each model is saved in both of the formats ``model.save()`` writes:
 - with tf.keras 2, ``<name>_savedmodel/``: the TensorFlow SavedModel directory that
   ``model.save("path")`` writes by default, whose ``keras_metadata.pb`` holds the architecture.
 
-next to ``<name>.json``: its ``to_json()`` and the output shapes and parameter count Keras gives.
+next to ``<name>.json``: its ``to_json()`` and the output shapes and parameter count Keras gives,
+and, for the client's reading of the weights saved (``savedweights.py``), ``forward``: the
+model's weights before saving, random but for their scale (``trained_looking``), as sha256
+digests of each layer's ``get_weights()`` arrays (the files hold the arrays themselves), an
+input ``x`` and Keras' ``predict`` output on it (every ``stride``-th value of it, and its
+largest magnitude, where the whole would be large), and ``h5_root_attrs``: the root
+attributes of the ``.h5`` file as h5py reads them. ``seed000``'s input is an image: ``x``
+holds its pixels as uint8, which the model received divided by 255 (``x_pixels``).
 Also, ``models.json.gz``: for every model of ``keras_json.py`` (whose records in ``models/``
 hold what Keras computes for it), the model document of each saved format, by id:
 ``{"keras": <config.json>, "h5": <model_config>}``, and with tf.keras 2
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import shutil
 import sys
@@ -35,7 +43,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import h5py
-from build import FIXTURES, LEGACY, keras
+import numpy as np
+from build import FIXTURES, LEGACY, encode, keras
 from keras_json import MODELS
 
 OUT = FIXTURES / "saved"
@@ -55,7 +64,107 @@ def models() -> dict[str, keras.Model]:
     probs = layers.Dense(3, activation="softmax", name="probs")(
         layers.Concatenate()([words, pixels]))
     towers = keras.Model({"text": text, "image": image}, probs, name="two_towers")
-    return {"seed000": seed, "two_towers": towers}
+    steps = keras.Input((7, 5), name="steps")
+    h = layers.Bidirectional(layers.LSTM(4, return_sequences=True))(steps)
+    h = layers.GRU(5)(h)
+    h = layers.BatchNormalization()(h)
+    recurrent = keras.Model(steps, layers.Dense(3)(h), name="recurrent_bn")
+    return {"seed000": seed, "two_towers": towers, "recurrent_bn": recurrent,
+            "nested_bn": nested_bn()}
+
+
+def nested_bn() -> keras.Model:
+    """Two levels of nesting, with batch normalisation before a Dense inside: a legacy .h5
+    lists its weights trainable first, get_weights() by layer."""
+    layers = keras.layers
+    inner = keras.Sequential([keras.Input((6,)), layers.BatchNormalization(),
+                              layers.Dense(4, activation="tanh")], name="inner")
+    middle_in = keras.Input((6,))
+    middle = keras.Model(middle_in, layers.Dense(3)(inner(middle_in)), name="middle")
+    features = keras.Input((6,), name="features")
+    h = layers.BatchNormalization(name="first_bn")(features)
+    return keras.Model(features, layers.Dense(2, name="head")(middle(h)), name="nested_bn")
+
+
+def trained_looking(model: keras.Model, rng: np.random.Generator) -> None:
+    """Weights unlike the defaults a fresh model has, of the scale training leaves: kernels
+    of their initialiser's spread, non-zero biases, batch norms with moving statistics."""
+    for variable in model.weights:
+        name = variable.name.split(":")[0].rsplit("/", 1)[-1]
+        shape = tuple(variable.shape)
+        if name.endswith("variance"):
+            value = rng.uniform(0.5, 2.0, shape)
+        elif name == "gamma":
+            value = 1 + rng.normal(0, 0.2, shape)
+        else:
+            spread = float(np.std(np.asarray(variable.numpy()))) or 0.1
+            value = rng.normal(0, spread, shape)
+        variable.assign(value.astype(variable.dtype if isinstance(variable.dtype, str)
+                                     else variable.dtype.name))
+
+
+def by_layer(layer: keras.layers.Layer) -> list[np.ndarray]:
+    """A layer's weights as the service reads them: a nested model's, its layers' in order."""
+    if isinstance(layer, keras.Model):
+        return [w for inner in layer.layers for w in by_layer(inner)]
+    return layer.get_weights()
+
+
+def digest(array: np.ndarray) -> dict[str, Any]:
+    little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    return {"dtype": str(little.dtype), "shape": list(little.shape),
+            "sha256": hashlib.sha256(little.tobytes()).hexdigest()}
+
+
+def model_input(tensor: Any, name: str, rng: np.random.Generator) -> tuple[np.ndarray, Any]:
+    """An input for ``tensor`` and what the record holds of it: the pixels of an image."""
+    shape = (1, *tensor.shape[1:])
+    if name == "seed000":
+        pixels = rng.integers(0, 256, shape).astype(np.uint8)
+        return pixels.astype(np.float32) / 255, {"dtype": "uint8", "shape": list(shape),
+                                                 "base64": base64.b64encode(
+                                                     pixels.tobytes()).decode()}
+    if "int" in str(tensor.dtype) or tensor.name.startswith("text"):
+        x = rng.integers(0, 100, shape).astype(np.float32)
+    else:
+        x = rng.normal(0, 1, shape).astype(np.float32)
+    return x, encode(x)
+
+
+def output_record(y: np.ndarray, most: int = 2000) -> dict[str, Any]:
+    """Keras' output, or every ``stride``-th value of it along each axis where it is large."""
+    stride = [1] * y.ndim
+    while np.prod([-(-n // s) for n, s in zip(y.shape, stride, strict=True)]) > most:
+        axis = int(np.argmax([n // s for n, s in zip(y.shape, stride, strict=True)]))
+        stride[axis] += 1
+    sample = y[tuple(slice(None, None, s) for s in stride)]
+    return {"stride": stride, "max_abs": float(np.max(np.abs(y))), "values": encode(sample)}
+
+
+def forward_record(name: str, model: keras.Model, rng: np.random.Generator) -> dict[str, Any]:
+    trained_looking(model, rng)
+    inputs = [model_input(t, name, rng) for t in model.inputs]
+    names = [t.name.split(":")[0] for t in model.inputs]
+    xs = {n: x for n, (x, _) in zip(names, inputs, strict=True)}
+    ys = model.predict(xs if len(xs) > 1 else xs[names[0]], verbose=0)
+    ys = ys if isinstance(ys, list) else [ys]
+    weights = {}
+    for layer in model.layers:
+        values = by_layer(layer)
+        if not LEGACY:  # Keras 3's get_weights() of a nested model is by layer too
+            assert all(np.array_equal(a, b) for a, b in zip(
+                values, layer.get_weights(), strict=True)), layer.name
+        if values:
+            weights[layer.name] = [digest(v) for v in values]
+    return {"x": {n: record for n, (_, record) in zip(names, inputs, strict=True)},
+            "x_pixels": name == "seed000", "weights": weights,
+            "outputs": [output_record(np.asarray(y)) for y in ys]}
+
+
+def h5_root_attrs(path: Path) -> dict[str, str]:
+    with h5py.File(path, "r") as file:
+        return {key: value.decode() if isinstance(value, bytes) else str(value)
+                for key, value in file.attrs.items()}
 
 
 def saved_documents(model: keras.Model, directory: Path) -> dict[str, Any]:
@@ -86,15 +195,18 @@ def main() -> None:
         gzip.compress(json.dumps(documents, sort_keys=True).encode(), mtime=0))
     print(f"models.json.gz: {len(documents)} models")
     keras.backend.clear_session()  # unnamed layers numbered from 0 again: conv2d, dense, ...
+    rng = np.random.default_rng(0)
     for name, model in models().items():
+        forward = forward_record(name, model, rng)
         for suffix in (".keras", ".h5"):
             model.save(OUT / f"{name}{suffix}")
-        if LEGACY:  # the SavedModel directory, as tf.keras 2 writes it by default
+        if LEGACY and name == "seed000":  # the SavedModel directory tf.keras 2 writes by default
             shutil.rmtree(OUT / f"{name}_savedmodel", ignore_errors=True)
             model.save(OUT / f"{name}_savedmodel", save_format="tf")
         record = {"keras_json": json.loads(model.to_json()),
                   "outputs": [list(t.shape) for t in model.outputs],
-                  "params": model.count_params()}
+                  "params": model.count_params(), "forward": forward,
+                  "h5_root_attrs": h5_root_attrs(OUT / f"{name}.h5")}
         (OUT / f"{name}.json").write_text(json.dumps(record, indent=1) + "\n")
         print(name, record["outputs"], record["params"])
 
