@@ -323,8 +323,10 @@ def use_colour(stream: TextIO) -> bool:
 
 
 def render(result: CheckResult, *, colour: bool) -> str:
-    """The summary table, each diagnostic with its hint and fixes, and a verdict line."""
+    """The summary table, the data the model takes and gives, each diagnostic with its hint
+    and fixes, and a verdict line."""
     lines = [result.summary.rstrip()] if result.summary else []
+    lines += data_lines(result.model)
     for diagnostic in result.diagnostics:
         severity = _paint(diagnostic.severity, SEVERITY_COLOURS.get(diagnostic.severity), colour)
         lines.append(f"{severity} {_describe(diagnostic)}: {diagnostic.message}")
@@ -337,6 +339,39 @@ def render(result: CheckResult, *, colour: bool) -> str:
     else:
         lines.append(_paint(f"FAILED: {errors} error(s), {warnings} warning(s)", "1;31", colour))
     return "\n".join(lines)
+
+
+def data_lines(model: dict[str, Any]) -> list[str]:
+    """What ``predict`` takes and gives, batch axis first: ``x (N, 28, 28, 1) → (N, 10)``,
+    N the number of samples (a fixed batch size where the model declares one); several
+    inputs or outputs by name; what it gives only where the model computes it."""
+    inputs, outputs = model.get("inputs") or [], model.get("outputs") or []
+    if not inputs or any(not isinstance(t.get("shape"), list) for t in inputs):
+        return []
+    line = f"Data: predict(x) takes x {_tensors(inputs)}"
+    if outputs and all(isinstance(t.get("shape"), list) for t in outputs):
+        line += f" and gives {_tensors(outputs)}"
+    batches = {t["shape"][0] for t in inputs if t["shape"]}
+    if None in batches:
+        line += "; N is the number of samples"
+        if len(inputs) == 1:
+            line += ", so one sample is x[None]"
+    else:
+        line += f"; the model fixes the batch size at {', '.join(map(str, sorted(batches)))}"
+    if any(None in t["shape"][1:] for t in inputs):
+        line += "; ? is any size"
+    return [line]
+
+
+def _tensors(tensors: list[dict[str, Any]]) -> str:
+    """``(N, 4)``, or ``{image: (N, 8, 8, 3), meta: (N, 4)}`` for several."""
+    def spelt(shape: list[Any]) -> str:
+        dims = ["N" if k == 0 and d is None else "?" if d is None else str(d)
+                for k, d in enumerate(shape)]
+        return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+    if len(tensors) == 1:
+        return spelt(tensors[0]["shape"])
+    return "{" + ", ".join(f"{t.get('name')}: {spelt(t['shape'])}" for t in tensors) + "}"
 
 
 def render_forward(forward: dict[str, Any] | None, refused: str | None) -> str:

@@ -129,6 +129,26 @@ def test_render_plain() -> None:
     ]
 
 
+@pytest.mark.parametrize("model, line", [
+    ({"inputs": [{"name": "input", "shape": [None, 28, 28, 1]}],
+      "outputs": [{"name": "dense", "shape": [None, 10]}]},
+     "Data: predict(x) takes x (N, 28, 28, 1) and gives (N, 10); N is the number of samples, "
+     "so one sample is x[None]"),
+    ({"inputs": [{"name": "tokens", "shape": [None, None, 16]}],
+      "outputs": [{"name": "out", "shape": [None, 1]}, {"name": "aux", "shape": [None, 4]}]},
+     "Data: predict(x) takes x (N, ?, 16) and gives {out: (N, 1), aux: (N, 4)}; N is the "
+     "number of samples, so one sample is x[None]; ? is any size"),
+    ({"inputs": [{"name": "a", "shape": [8, 3]}, {"name": "b", "shape": [8, 5]}],
+      "outputs": [{"name": "broken", "shape": None}]},
+     "Data: predict(x) takes x {a: (8, 3), b: (8, 5)}; the model fixes the batch size at 8"),
+])
+def test_the_data_a_model_takes_and_gives(model: dict, line: str) -> None:
+    """The shapes of predict's x and outputs, the batch axis spelt N (or the batch size the
+    model fixes); what it gives only where it is computed."""
+    result = CheckResult.from_dict({"ok": True, "summary": "TABLE", "model": model})
+    assert render(result, colour=False).splitlines()[1] == line
+
+
 def test_render_colour() -> None:
     text = render(RESULT, colour=True)
     assert "\033[1;31merror\033[0m target_shape_mismatch" in text
