@@ -294,6 +294,17 @@ def missing_axis(target: Diagnostic, situation: Situation) -> Iterator[Candidate
                             [SetInputShape(source, option)])
 
 
+def sequences_for_time_distributed(target: Diagnostic,
+                                   situation: Situation) -> Iterator[Candidate]:
+    """A TimeDistributed after a recurrent layer that gives its last output only: that layer
+    gives its whole sequence (a tagger's LSTM → TimeDistributed(Dense), one label per step)."""
+    layer = situation.layer(target.layer)
+    source = situation.source(target.layer)
+    if (layer is not None and layer.keras_name == "TimeDistributed"
+            and returns_sequences(situation.layer(source)) is False):
+        yield set_return_sequences(situation, source, True)
+
+
 def window_too_large(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
     """A kernel or pool larger than its input: padding='same', or a window that fits."""
     layer, shapes = situation.layer(target.layer), failed_inputs(situation, target.layer)
@@ -651,7 +662,8 @@ PROPOSERS: dict[str, list[Proposer]] = {
     diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
     diag.LAYER_INPUT_INCOMPATIBLE: [missing_axis, window_too_large, merge_mismatch,
-                                    flatten_unknown_axis, units_for_reshape, channels_first,
+                                    flatten_unknown_axis, units_for_reshape,
+                                    sequences_for_time_distributed, channels_first,
                                     floats_for_a_refusal],
     diag.INPUT_SHAPE_MISMATCH: [input_from_data],
     diag.UNKNOWN_LAYER: [typo],
