@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .formats.naming import snake_case
-from .graph import ModelGraph, Propagation
+from .graph import ModelGraph, Propagation, TensorRef
+from .layers.conv import ConvTranspose, SlidingWindow
 from .layers.core import Dense
 from .request import DataShapes
 from .shapes import Shape, format_shape, num_elements
@@ -254,19 +255,53 @@ def compatible(a: Sequence, b: Sequence) -> bool:
 
 # -- y against the outputs --------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class UnevenDownsampling:
+    """A layer that downsamples a spatial axis its stride does not divide: ``length`` rows
+    by ``stride`` give ``output`` (a pooling of 2 over 7 rows gives 3)."""
+
+    layer: str
+    length: int
+    stride: int
+    output: int | None
+
+
 @dataclass
 class TargetContext:
     """What the hints of a target mismatch may point at."""
 
     first_high_rank_dense: tuple[str, Shape] | None = None
+    uneven_downsampling: UnevenDownsampling | None = None
+    input_grids: frozenset[tuple] = frozenset()
+    """The model inputs' shapes between the batch and the last axis (their grids)."""
 
 
 def target_context(graph: ModelGraph, prop: Propagation) -> TargetContext:
+    return TargetContext(first_high_rank_dense(graph, prop), uneven_downsampling(graph, prop),
+                         frozenset(tuple(i.shape[1:-1]) for i in graph.inputs if i.shape))
+
+
+def first_high_rank_dense(graph: ModelGraph, prop: Propagation) -> tuple[str, Shape] | None:
     for call in prop.order:
         shape = prop.tensors.get(call.inputs[0]) if call.inputs else None
         if isinstance(graph.layers[call.layer], Dense) and shape is not None and len(shape) > 2:
-            return TargetContext((call.layer, shape))
-    return TargetContext()
+            return call.layer, shape
+    return None
+
+
+def uneven_downsampling(graph: ModelGraph, prop: Propagation) -> UnevenDownsampling | None:
+    """The first convolution or pooling whose stride does not divide a spatial axis it
+    downsamples: what it drops, the upsampling of a decoder cannot grow back."""
+    for call in prop.order:
+        layer = graph.layers[call.layer]
+        if not isinstance(layer, SlidingWindow) or isinstance(layer, ConvTranspose):
+            continue
+        shape = prop.tensors.get(call.inputs[0]) if len(call.inputs) == 1 else None
+        output = prop.tensors.get(TensorRef(call.layer, call.index))
+        for axis, _, stride, _ in layer.axis_windows if shape and output else ():
+            if stride > 1 and shape[axis] is not None and shape[axis] % stride:
+                return UnevenDownsampling(call.layer, shape[axis], stride, output[axis])
+    return None
 
 
 Problem = tuple[str, str] | None
@@ -376,9 +411,27 @@ def shape_problem(out: Shape, y: Shape, rule: str, context: TargetContext) -> tu
         return (f"The model gives {len(out)}-D {format_shape(out)} where the targets are "
                 f"{len(y)}-D {format_shape(y)}: {rule}.", target_rank_hint(out, y, context))
     wrong = [i for i in range(1, len(y)) if out[i] is not None and y[i] != out[i]]
+    spatial = len(out) > 2 and bool(wrong) and wrong[-1] < len(out) - 1  # last axis agrees
     return (f"The model gives {format_shape(out)} but the targets are {format_shape(y)} ("
             + "; ".join(f"axis {i}: output {out[i]}, targets {y[i]}" for i in wrong)
-            + f"): {rule}.", units_hint(out, y))
+            + f"): {rule}.",
+            spatial_hint(out, y, context) if spatial else units_hint(out, y))
+
+
+def spatial_hint(out: Shape, y: Shape, context: TargetContext) -> str:
+    """For an output of the targets' rank and channels, but another size on a spatial axis;
+    where the targets have the input's size (an autoencoder, a segmenter), the layer whose
+    stride dropped rows the decoder cannot grow back."""
+    pad, crop = (f"{kind}{min(max(len(out) - 2, 1), 3)}D" for kind in ("ZeroPadding", "Cropping"))
+    fix = (f"pad or crop the output to the targets' size ({pad} or {crop} before the last "
+           "layer)")
+    uneven = context.uneven_downsampling
+    if uneven is None or tuple(y[1:-1]) not in context.input_grids:
+        return f"Make the sizes agree: {fix}, or resize the targets."
+    return (f"'{uneven.layer}' downsamples an axis of {uneven.length} by {uneven.stride} to "
+            f"{uneven.output}, dropping what its stride does not divide, so the layers after "
+            "it cannot grow back to the input's size. Use inputs whose size every stride "
+            f"divides (pad or resize the data), or {fix}.")
 
 
 def broadcast_check(layer: str, out: Shape, y: Shape, loss: str | None,

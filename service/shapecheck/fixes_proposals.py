@@ -213,6 +213,31 @@ def return_sequences(target: Diagnostic, situation: Situation) -> Iterator[Candi
             return
 
 
+def pad_or_crop_to_targets(target: Diagnostic, situation: Situation) -> Iterator[Candidate]:
+    """An output of the targets' rank and channels but another spatial size (a decoder that
+    ends at 24×24 for 28×28 images): zeros around it, or a crop, before the last layer, which
+    keeps the size it is given (a convolution with padding='same')."""
+    out, y = situation.output(target.layer), situation.targets(target.layer)
+    layer = situation.layer(target.layer)
+    if (out is None or y is None or layer is None or len(out) != len(y)
+            or not 3 <= len(out) <= 5 or out[-1] != y[-1]
+            or data_format_of(layer) != "channels_last"):
+        return
+    gaps = [(y[axis] - out[axis]) if None not in (y[axis], out[axis]) else None
+            for axis in range(1, len(out) - 1)]
+    if None in gaps or not any(gaps):
+        return
+    if all(gap >= 0 for gap in gaps):
+        kind, argument, sizes = "ZeroPadding", "padding", gaps
+    elif all(gap <= 0 for gap in gaps):
+        kind, argument, sizes = "Cropping", "cropping", [-gap for gap in gaps]
+    else:
+        return
+    sides = [[size // 2, size - size // 2] for size in sizes]
+    value = sides[0] if len(sides) == 1 else sides
+    yield insert(target.layer, NewLayer(f"{kind}{len(sides)}D", {argument: value}))
+
+
 def wanted_units(situation: Situation, out: Shape, y: Shape) -> int | None:
     """How many values per sample the targets ask for, as the loss reads them."""
     kind = LOSS_KINDS.get(situation.loss or "")
@@ -659,7 +684,8 @@ def declared_arguments(target: Diagnostic, situation: Situation) -> Iterator[Can
 
 
 PROPOSERS: dict[str, list[Proposer]] = {
-    diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units],
+    diag.TARGET_SHAPE_MISMATCH: [flatten_or_pool, return_sequences, output_units,
+                                 pad_or_crop_to_targets],
     diag.TARGET_BROADCAST: [flatten_or_pool, return_sequences, output_units],
     diag.LAYER_INPUT_INCOMPATIBLE: [missing_axis, window_too_large, merge_mismatch,
                                     flatten_unknown_axis, units_for_reshape,
