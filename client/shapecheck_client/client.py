@@ -19,7 +19,7 @@ import requests
 from ._version import __version__
 from .arrays import encode_forward
 from .errors import RetryableError, ServiceUnavailable, ShapecheckError, error_for_status
-from .hdf5 import SIGNATURE, read_hdf5
+from .hdf5 import is_hdf5, read_hdf5
 from .inprocess import INPROCESS, WSGIAdapter, service_app
 from .results import CheckResult
 from .savedmodel import read_saved_model
@@ -197,9 +197,8 @@ def read_model_file(path: Path) -> Any:
                 raise ValueError(f"{path} is a zip archive without config.json, not a Keras "
                                  ".keras file")
             return json.loads(archive.read("config.json"))
-    with path.open("rb") as file:
-        if file.read(len(SIGNATURE)) == SIGNATURE:
-            return json.loads(read_hdf5_model_config(path))
+    if is_hdf5(path):
+        return json.loads(read_hdf5_model_config(path))
     return json.loads(path.read_text(encoding="utf-8"))
 
 

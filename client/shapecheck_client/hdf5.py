@@ -53,6 +53,12 @@ DATATYPE_CLASSES = {0: "fixed-point", 1: "floating-point", 2: "time", 3: "string
                     9: "variable-length", 10: "array"}
 
 
+def is_hdf5(path: Path) -> bool:
+    """Whether the file at ``path`` starts as an HDF5 file (at offset 0, as Keras writes it)."""
+    with path.open("rb") as file:
+        return file.read(len(SIGNATURE)) == SIGNATURE
+
+
 class UnsupportedHDF5(ValueError):
     """A well-formed HDF5 file that uses a feature this reader does not implement."""
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .hdf5 import SIGNATURE, Array, Group, read_hdf5
+from .hdf5 import Array, Group, is_hdf5, read_hdf5
 
 SnakeCase = Callable[[str], str]
 EncodedWeights = dict[str, list[dict[str, Any]]]
@@ -56,7 +56,7 @@ def saved_weights(path: str | Path) -> EncodedWeights:
                          "model.save('model.keras')")
     if zipfile.is_zipfile(path):
         arrays = archive_weights(path)
-    elif path.open("rb").read(len(SIGNATURE)) == SIGNATURE:
+    elif is_hdf5(path):
         arrays = read_hdf5(path, str(path), lambda root: legacy_weights(root, str(path)))
     else:
         raise ValueError(f"{path} is not a Keras .keras or .h5 file, and only those hold "
