@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
@@ -104,7 +105,7 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
     outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}": prop.tensors.get(ref)
                for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
-    context = target_context(graph, prop) if y_named else TargetContext()
+    context = TargetContext(graph, prop)
     for output, y in y_named.items():
         if outputs.get(output) is not None:
             notes.extend(check_target(output, outputs[output], y, name, context))
@@ -266,19 +267,26 @@ class UnevenDownsampling:
     output: int | None
 
 
-@dataclass
 class TargetContext:
-    """What the hints of a target mismatch may point at."""
+    """What the hints of a target mismatch may point at in the analysed model, each found
+    when a hint first asks for it (most checks have no mismatch to hint at)."""
 
-    first_high_rank_dense: tuple[str, Shape] | None = None
-    uneven_downsampling: UnevenDownsampling | None = None
-    input_grids: frozenset[tuple] = frozenset()
-    """The model inputs' shapes between the batch and the last axis (their grids)."""
+    def __init__(self, graph: ModelGraph, prop: Propagation) -> None:
+        self.graph = graph
+        self.prop = prop
 
+    @cached_property
+    def first_high_rank_dense(self) -> tuple[str, Shape] | None:
+        return first_high_rank_dense(self.graph, self.prop)
 
-def target_context(graph: ModelGraph, prop: Propagation) -> TargetContext:
-    return TargetContext(first_high_rank_dense(graph, prop), uneven_downsampling(graph, prop),
-                         frozenset(tuple(i.shape[1:-1]) for i in graph.inputs if i.shape))
+    @cached_property
+    def uneven_downsampling(self) -> UnevenDownsampling | None:
+        return uneven_downsampling(self.graph, self.prop)
+
+    @cached_property
+    def input_grids(self) -> frozenset[tuple]:
+        """The model inputs' shapes between the batch and the last axis (their grids)."""
+        return frozenset(tuple(i.shape[1:-1]) for i in self.graph.inputs if i.shape)
 
 
 def first_high_rank_dense(graph: ModelGraph, prop: Propagation) -> tuple[str, Shape] | None:
