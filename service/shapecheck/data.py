@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import diagnostics as diag
+from .data_sizes import at_sizes, filled_inputs, size_errors
 from .diagnostics import Diagnostic
 from .formats.naming import snake_case
 from .graph import ModelGraph, Propagation, TensorRef
@@ -88,8 +89,10 @@ def unknown_loss(loss: str) -> Diagnostic:
 # -- the whole data check ---------------------------------------------------------------------
 
 def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shape: DataShapes,
-               loss: str | None) -> list[Diagnostic]:
-    """Diagnostics about x, y and the loss against the analysed model."""
+               loss: str | None, size_hints: bool = True) -> list[Diagnostic]:
+    """Diagnostics about x, y and the loss against the analysed model; ``size_hints``: look
+    for the sizes predict takes where it fails at x's (``data_sizes``), which verifying a fix
+    does not need."""
     notes: list[Diagnostic] = []
     name = loss_name(loss)
     if loss and name not in LOSS_KINDS:
@@ -102,8 +105,9 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
             notes.extend(check_input(model_input.name, model_input.shape,
                                      x_named[model_input.name], len(graph.inputs) > 1,
                                      y_counts))
-    outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}": prop.tensors.get(ref)
-               for ref in graph.outputs}
+    sized = at_data_sizes(graph, prop, x_named, notes, size_hints)
+    outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}":
+               (sized or prop).tensors.get(ref) for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
     context = TargetContext(graph, prop)
     for output, y in y_named.items():
@@ -112,6 +116,20 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
     notes.extend(sample_counts(x_named, y_named))
     notes.extend(output_activation_notes(graph, prop, name))
     return notes
+
+
+def at_data_sizes(graph: ModelGraph, prop: Propagation, x_named: Mapping[str, Shape],
+                  notes: list[Diagnostic], size_hints: bool) -> Propagation | None:
+    """The model's shapes at the sizes x gives the axes its inputs leave open
+    (``data_sizes``), where it runs at them; what fails there goes to ``notes``. None when x
+    fills no open axis, the model already fails, or it fails at x's sizes."""
+    filled = filled_inputs(graph, x_named)
+    if not filled or any(d.severity == diag.ERROR for d in prop.diagnostics):
+        return None
+    sized = at_sizes(graph, filled)
+    errors = size_errors(graph, sized, filled, size_hints)
+    notes.extend(errors)
+    return None if errors else sized
 
 
 def named(shapes: DataShapes, names: list[str], what: str,

@@ -151,7 +151,7 @@ def rerun(editor: Editor, edits: Sequence[Edit], request: CheckRequest,
     except ShapecheckError:
         return None
     after.diagnostics.extend(check_data(after.graph, after.propagation, request.x_shape,
-                                        request.y_shape, request.loss))
+                                        request.y_shape, request.loss, size_hints=False))
     return after
 
 

@@ -1,0 +1,116 @@
+"""The model at the sizes of the data.
+
+A model input may leave axes open (``Input((None, None, 3))``): Keras builds the model, and
+its summary shows None there. ``predict`` and ``fit`` then run it at the sizes of x, where a
+layer may fail that the open shapes let through: a U-Net whose poolings do not divide the
+image (250 rows pooled twice give 62, upsampled twice 248, against the skip connection's
+250). When x_shape fills open axes, the check propagates the shapes again at x's sizes and
+reports what fails there, at the layer where predict fails, with sizes that predict takes;
+where nothing fails, the targets are checked against the outputs at those sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+
+from . import diagnostics as diag
+from .diagnostics import Diagnostic
+from .graph import ModelGraph, Propagation, propagate
+from .shapes import Shape, format_shape
+
+SEARCH = 64
+"""How far from x's size, each way, to look for a size predict takes."""
+
+
+def filled_inputs(graph: ModelGraph, x_named: Mapping[str, Shape]) -> dict[str, Shape]:
+    """The model inputs whose open axes x fills (beyond the batch axis): each with its shape
+    at x's sizes, the batch axis as declared. Only where x has the input's rank and agrees
+    with every declared size (``check_input`` reports the rest)."""
+    filled = {}
+    for model_input in graph.inputs:
+        x, declared = x_named.get(model_input.name), model_input.shape
+        if x is None or declared is None or len(x) != len(declared):
+            continue
+        sample = declared[1:]
+        if any(d is not None and d != s for d, s in zip(sample, x[1:], strict=True)):
+            continue
+        if any(d is None and s is not None for d, s in zip(sample, x[1:], strict=True)):
+            filled[model_input.name] = (declared[0], *x[1:])
+    return filled
+
+
+def at_sizes(graph: ModelGraph, shapes: Mapping[str, Shape]) -> Propagation:
+    """The model's shapes with these inputs' ``shapes`` (batched)."""
+    inputs = [replace(i, shape=shapes.get(i.name, i.shape)) for i in graph.inputs]
+    return propagate(replace(graph, inputs=inputs))
+
+
+def size_errors(graph: ModelGraph, sized: Propagation, filled: Mapping[str, Shape],
+                search: bool = True) -> list[Diagnostic]:
+    """The errors of the propagation at x's sizes, each said to be at those sizes, with the
+    sizes predict takes where some are near (where ``search``: up to a few hundred more
+    propagations)."""
+    errors = [d for d in sized.diagnostics if d.severity == diag.ERROR]
+    if not errors:
+        return []
+    declared = {i.name: i.shape for i in graph.inputs}
+    sizes = " and ".join(
+        f"{format_shape(shape[1:])} per sample" + (f" for '{name}'" if len(filled) > 1 else "")
+        + f", where the model's input {format_shape(declared[name])} leaves sizes open"
+        for name, shape in filled.items())
+    hint = taken_sizes_hint(graph, filled) if search else None
+    return [diag.Diagnostic(
+        error.severity, error.code, error.layer,
+        f"{error.message} This is at the sizes of x, {sizes}: Keras builds the model, and "
+        "only predict and fit fail.", hint or error.hint, at_predict=True)
+        for error in errors]
+
+
+def taken_sizes_hint(graph: ModelGraph, filled: Mapping[str, Shape]) -> str | None:
+    """The nearest sizes, above and below x's, at which the model runs: every open axis of x
+    moved to the nearest size at which the model runs with every open axis of that size
+    (conv nets treat their spatial axes alike), checked together. None when none is near."""
+    larger = {name: moved(shape, graph, name, step=1) for name, shape in filled.items()}
+    smaller = {name: moved(shape, graph, name, step=-1) for name, shape in filled.items()}
+    found = [sizes for sizes in (larger, smaller)
+             if None not in sizes.values() and sizes != filled and runs(graph, sizes)]
+    if not found:
+        return None
+    spelt = [" and ".join(f"{format_shape(s[1:])}" for s in sizes.values()) for sizes in found]
+    return (f"Pad or resize x to {spelt[0]}" + (f", or crop it to {spelt[1]}" if len(spelt) > 1
+                                                else "")
+            + ": sizes at which predict runs. Or fix the model so that its strides divide "
+            "the sizes of your data (padding='same', or a crop or pad before a merge).")
+
+
+def moved(shape: Shape, graph: ModelGraph, name: str, step: int) -> Shape | None:
+    """``shape`` with each open axis of input ``name`` at the nearest size in the direction
+    of ``step`` at which the model runs with all of them at that size."""
+    declared = next(i.shape for i in graph.inputs if i.name == name)
+    open_axes = [a for a in range(1, len(shape)) if declared[a] is None]
+    new = list(shape)
+    for axis in open_axes:
+        size = nearest(graph, name, declared, open_axes, shape[axis], step)
+        if size is None:
+            return None
+        new[axis] = size
+    return tuple(new)
+
+
+def nearest(graph: ModelGraph, name: str, declared: Shape, open_axes: list[int], start: int,
+            step: int) -> int | None:
+    for size in candidates(start, step):
+        square = tuple(size if a in open_axes else d for a, d in enumerate(declared))
+        if runs(graph, {name: (declared[0], *square[1:])}):
+            return size
+    return None
+
+
+def candidates(start: int, step: int) -> Iterator[int]:
+    """``start`` itself (an axis whose size works stays), then away from it by ``step``."""
+    return (size for size in range(start, start + step * (SEARCH + 1), step) if size > 0)
+
+
+def runs(graph: ModelGraph, shapes: Mapping[str, Shape]) -> bool:
+    return not any(d.severity == diag.ERROR for d in at_sizes(graph, shapes).diagnostics)

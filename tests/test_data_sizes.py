@@ -1,0 +1,89 @@
+"""Models whose inputs leave sizes open, checked at the sizes of x (``data_sizes``): the check
+reports an error where ``predict`` fails at those sizes, at the layer where it fails, and
+passes where it runs. Recorded from both Keras (tools/keras_fixtures/data_sizes.py): a U-Net
+whose skip connections need sizes divisible by 4, a strided branch added to a pooled one (even
+sizes), windows over sequences of open length."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from keras_fixtures import FIXTURES
+from shapecheck import check
+
+RECORDED = [(flavour, case, size)
+            for flavour in ("keras3", "tfkeras2")
+            for case in json.loads((FIXTURES / flavour / "data_sizes.json").read_text())["cases"]
+            for size in case["sizes"]]
+
+# Where a 'valid' window does not fit x's size, tf.keras 2's predict fails at that layer, but
+# Keras 3 on JAX computes an empty tensor there and fails at the next merge, or gives NaN from a
+# mean over no step. The check reports the layer whose window does not fit, in both.
+# (flavour, case id, x shape) -> that layer.
+EMPTY_IN_KERAS_3 = {
+    ("keras3", "unet", (2, 3, 3, 1)): "p2",
+    ("keras3", "sequence_windows", (2, 5, 4)): "pool",
+}
+
+
+def errors(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in result["diagnostics"] if d["severity"] == "error"]
+
+
+@pytest.mark.parametrize("flavour, case, size", RECORDED, ids=[
+    f"{f}-{c['id']}-{'x'.join(map(str, s['x_shape']))}" for f, c, s in RECORDED])
+def test_the_check_at_the_sizes_of_x_fails_where_predict_fails(
+        flavour: str, case: dict[str, Any], size: dict[str, Any]) -> None:
+    result = check({"model": case["keras_json"], "x_shape": size["x_shape"]})
+    found = errors(result)
+    classes = {row["name"]: row["type"] for row in result["layers"]}
+    empty = EMPTY_IN_KERAS_3.get((flavour, case["id"], tuple(size["x_shape"])))
+    if empty is not None:
+        [error] = found
+        assert error["layer"] == empty and "window does not fit" in error["message"]
+        return
+    if size["ran"]:
+        assert found == []
+        return
+    [error] = found
+    assert (error["code"], classes[error["layer"]]) == ("layer_input_incompatible",
+                                                        size["layer_class"])
+    assert "This is at the sizes of x" in error["message"]
+
+
+@pytest.mark.parametrize("flavour", ["keras3", "tfkeras2"])
+def test_the_hint_gives_near_sizes_at_which_predict_runs(flavour: str) -> None:
+    """Recorded: predict runs at 252 and 248, where 250 fails; and the hint's sizes keep an
+    axis that already works (300)."""
+    [unet] = [c for f, c, _ in RECORDED if f == flavour and c["id"] == "unet"][:1]
+    ran = {tuple(s["x_shape"][1:]) for s in unet["sizes"] if s["ran"]}
+    assert {(252, 252, 1), (248, 248, 1)} <= ran
+    square = errors(check({"model": unet["keras_json"], "x_shape": [2, 250, 250, 1]}))
+    assert square[0]["hint"].startswith(
+        "Pad or resize x to (252, 252, 1), or crop it to (248, 248, 1)")
+    oblong = errors(check({"model": unet["keras_json"], "x_shape": [2, 250, 300, 1]}))
+    assert oblong[0]["hint"].startswith(
+        "Pad or resize x to (252, 300, 1), or crop it to (248, 300, 1)")
+
+
+def test_declared_sizes_and_shapes_that_fill_nothing_are_not_checked_again() -> None:
+    """x that fills no open axis (the model declares its sizes), or that the model refuses
+    already, gives only the usual diagnostics."""
+    declared = {"inputs": [250, 250, 1], "layers": [{"type": "MaxPooling2D"}]}
+    assert errors(check({"model": declared, "x_shape": [2, 250, 250, 1]})) == []
+    wrong_rank = check({"model": {"inputs": [None, None, 1], "layers": [
+        {"type": "MaxPooling2D"}]}, "x_shape": [2, 250, 250]})
+    assert [e["code"] for e in errors(wrong_rank)] == ["input_shape_mismatch"]
+
+
+def test_targets_are_checked_against_the_outputs_at_the_sizes_of_x() -> None:
+    """A 'valid' convolution over an open image: the output is 2 rows smaller than x, which
+    y of x's size does not fit, though the open output (None, None, None, 1) would take it."""
+    result = check({"model": {"inputs": [None, None, 1], "layers": [
+        {"type": "Conv2D", "filters": 1, "kernel_size": 3}]},
+        "x_shape": [2, 28, 28, 1], "y_shape": [2, 28, 28, 1], "loss": "mse"})
+    [error] = errors(result)
+    assert error["code"] == "target_shape_mismatch"
+    assert "(None, 26, 26, 1)" in error["message"]
