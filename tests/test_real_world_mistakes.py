@@ -355,6 +355,19 @@ def test_the_mistake_is_located_explained_and_fixed(mistake: Mistake, http: requ
     (seq([64], L("Dense", units=1), x_shape=[64, 1000]), "input_shape_mismatch", "x.T"),
     (seq([8], L("Dense", units=1), x_shape=[100, 8], y_shape=[90, 1]), "target_shape_mismatch",
      "one row per sample"),
+    # A U-Net over images of any size, given 250×250 ones: its skip connection fails in predict.
+    (graph({"img": [None, None, 1]}, ["out"],
+           L("Conv2D", name="c1", filters=4, kernel_size=3, padding="same", inputs=["img"]),
+           L("MaxPooling2D", name="p1", inputs=["c1"]),
+           L("Conv2D", name="c2", filters=8, kernel_size=3, padding="same", inputs=["p1"]),
+           L("MaxPooling2D", name="p2", inputs=["c2"]),
+           L("UpSampling2D", name="u2", inputs=["p2"]),
+           L("Concatenate", name="m2", inputs=["u2", "c2"]),
+           L("UpSampling2D", name="u1", inputs=["m2"]),
+           L("Concatenate", name="m1", inputs=["u1", "c1"]),
+           L("Conv2D", name="out", filters=1, kernel_size=1, inputs=["m1"]),
+           x_shape=[16, 250, 250, 1]),
+     "layer_input_incompatible", "Pad or resize x to (252, 252, 1), or crop it to (248, 248, 1)"),
 ])
 def test_data_mistakes_are_explained_without_a_model_fix(
         request_body: dict[str, Any], code: str, words: str, http: requests.Session,
