@@ -21,6 +21,8 @@ from .shapes import Shape, format_shape
 
 SEARCH = 64
 """How far from x's size, each way, to look for a size predict takes."""
+PROBED_CALLS = 20_000
+"""The calls the search for those sizes may propagate, in all (~0.2 s)."""
 
 
 def filled_inputs(graph: ModelGraph, x_named: Mapping[str, Shape]) -> dict[str, Shape]:
@@ -68,13 +70,14 @@ def size_errors(graph: ModelGraph, sized: Propagation, filled: Mapping[str, Shap
 
 
 def taken_sizes_hint(graph: ModelGraph, filled: Mapping[str, Shape]) -> str | None:
-    """The nearest sizes, above and below x's, at which the model runs: every open axis of x
-    moved to the nearest size at which the model runs with every open axis of that size
-    (conv nets treat their spatial axes alike), checked together. None when none is near."""
-    larger = {name: moved(shape, graph, name, step=1) for name, shape in filled.items()}
-    smaller = {name: moved(shape, graph, name, step=-1) for name, shape in filled.items()}
-    found = [sizes for sizes in (larger, smaller)
-             if None not in sizes.values() and sizes != filled and runs(graph, sizes)]
+    """The nearest sizes, above and below x's, at which the model runs (``SizeSearch``), as a
+    hint; None when none is near, or the search ran out of its budget."""
+    search = SizeSearch(graph)
+    try:
+        found = [sizes for sizes in (search.moved(filled, step=1), search.moved(filled, step=-1))
+                 if sizes is not None and sizes != filled and search.runs(sizes)]
+    except SearchExhausted:
+        return None
     if not found:
         return None
     spelt = [" and ".join(f"{format_shape(s[1:])}" for s in sizes.values()) for sizes in found]
@@ -84,27 +87,50 @@ def taken_sizes_hint(graph: ModelGraph, filled: Mapping[str, Shape]) -> str | No
             "the sizes of your data (padding='same', or a crop or pad before a merge).")
 
 
-def moved(shape: Shape, graph: ModelGraph, name: str, step: int) -> Shape | None:
-    """``shape`` with each open axis of input ``name`` at the nearest size in the direction
-    of ``step`` at which the model runs with all of them at that size."""
-    declared = next(i.shape for i in graph.inputs if i.name == name)
-    open_axes = [a for a in range(1, len(shape)) if declared[a] is None]
-    new = list(shape)
-    for axis in open_axes:
-        size = nearest(graph, name, declared, open_axes, shape[axis], step)
-        if size is None:
-            return None
-        new[axis] = size
-    return tuple(new)
+class SearchExhausted(Exception):
+    """The size search used its budget of propagations."""
 
 
-def nearest(graph: ModelGraph, name: str, declared: Shape, open_axes: list[int], start: int,
-            step: int) -> int | None:
-    for size in candidates(start, step):
-        square = tuple(size if a in open_axes else d for a, d in enumerate(declared))
-        if runs(graph, {name: (declared[0], *square[1:])}):
-            return size
-    return None
+class SizeSearch:
+    """The model propagated at other sizes of its open axes, at most ``PROBED_CALLS`` calls
+    in all (a large model gets fewer probes: the hint never costs more than a fraction of a
+    second). Each open axis of x goes to the nearest size at which the model runs with every
+    open axis of its input at that size (conv nets treat their spatial axes alike); the sizes
+    found are then checked together."""
+
+    def __init__(self, graph: ModelGraph) -> None:
+        self.graph = graph
+        self.declared = {i.name: i.shape for i in graph.inputs}
+        self.probes = PROBED_CALLS // max(1, len(graph.calls))
+        self.found: dict[tuple[str, int, int], int | None] = {}
+
+    def moved(self, filled: Mapping[str, Shape], step: int) -> dict[str, Shape] | None:
+        """``filled`` with every open axis moved in the direction of ``step``."""
+        moved = {}
+        for name, shape in filled.items():
+            declared = self.declared[name]
+            sizes = [shape[a] if declared[a] is not None else self.nearest(name, shape[a], step)
+                     for a in range(1, len(shape))]
+            if None in sizes:
+                return None
+            moved[name] = (declared[0], *sizes)
+        return moved
+
+    def nearest(self, name: str, start: int, step: int) -> int | None:
+        key = (name, start, step)
+        if key not in self.found:
+            declared = self.declared[name]
+            self.found[key] = next(
+                (size for size in candidates(start, step)
+                 if self.runs({name: (declared[0], *(size if d is None else d
+                                                     for d in declared[1:]))})), None)
+        return self.found[key]
+
+    def runs(self, shapes: Mapping[str, Shape]) -> bool:
+        if self.probes <= 0:
+            raise SearchExhausted
+        self.probes -= 1
+        return runs(self.graph, shapes)
 
 
 def candidates(start: int, step: int) -> Iterator[int]:
