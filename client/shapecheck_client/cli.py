@@ -359,7 +359,7 @@ def data_lines(model: dict[str, Any]) -> list[str]:
     else:
         line += f"; the model fixes the batch size at {', '.join(map(str, sorted(batches)))}"
     if any(None in t["shape"][1:] for t in inputs):
-        line += "; ? is any size"
+        line += "; ? is a size the model leaves open (--x-shape checks yours)"
     return [line]
 
 

@@ -137,7 +137,8 @@ def test_render_plain() -> None:
     ({"inputs": [{"name": "tokens", "shape": [None, None, 16]}],
       "outputs": [{"name": "out", "shape": [None, 1]}, {"name": "aux", "shape": [None, 4]}]},
      "Data: predict(x) takes x (N, ?, 16) and gives {out: (N, 1), aux: (N, 4)}; N is the "
-     "number of samples, so one sample is x[None]; ? is any size"),
+     "number of samples, so one sample is x[None]; ? is a size the model leaves open "
+     "(--x-shape checks yours)"),
     ({"inputs": [{"name": "a", "shape": [8, 3]}, {"name": "b", "shape": [8, 5]}],
       "outputs": [{"name": "broken", "shape": None}]},
      "Data: predict(x) takes x {a: (8, 3), b: (8, 5)}; the model fixes the batch size at 8"),
