@@ -87,3 +87,24 @@ def test_targets_are_checked_against_the_outputs_at_the_sizes_of_x() -> None:
     [error] = errors(result)
     assert error["code"] == "target_shape_mismatch"
     assert "(None, 26, 26, 1)" in error["message"]
+
+
+@pytest.mark.parametrize("flavour, case", [(f, c) for f, c, s in RECORDED if s is c["sizes"][0]],
+                         ids=[f"{f}-{c['id']}" for f, c, s in RECORDED if s is c["sizes"][0]])
+def test_the_sizes_an_open_model_runs_at_agree_with_predict(flavour: str,
+                                                            case: dict[str, Any]) -> None:
+    """Without x, a model whose open sizes it runs at only periodically gets an info note
+    (``open_sizes_constrained``) with the period: predict ran at every recorded size that
+    is a multiple of it, and at none other. A model without such a constraint gets none."""
+    notes = [d for d in check({"model": case["keras_json"]})["diagnostics"]
+             if d["code"] == "open_sizes_constrained"]
+    periods = {"unet": 4, "strided_shortcut": 2, "sequence_windows": None}
+    period = periods[case["id"]]
+    if period is None:
+        assert notes == []
+        return
+    [note] = notes
+    assert note["severity"] == "info"
+    assert f"runs only at sizes that are multiples of {period}" in note["message"]
+    for size in case["sizes"]:
+        assert size["ran"] == all(n % period == 0 for n in size["x_shape"][1:-1])

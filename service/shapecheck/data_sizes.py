@@ -12,15 +12,20 @@ where nothing fails, the targets are checked against the outputs at those sizes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from . import diagnostics as diag
 from .diagnostics import Diagnostic
 from .graph import ModelGraph, Propagation, propagate
+from .layers.base import Layer
+from .layers.conv import SlidingWindow
+from .layers.reshaping import UpSampling
 from .shapes import Shape, format_shape
 
 SEARCH = 64
 """How far from x's size, each way, to look for a size predict takes."""
+PERIOD_RANGE = range(64, 128)
+"""The sizes at which ``periodic_sizes`` runs a model whose input leaves them open."""
 PROBED_CALLS = 20_000
 """The calls the search for those sizes may propagate, in all (~0.2 s)."""
 
@@ -127,10 +132,13 @@ class SizeSearch:
         return self.found[key]
 
     def runs(self, shapes: Mapping[str, Shape]) -> bool:
-        if self.probes <= 0:
-            raise SearchExhausted
-        self.probes -= 1
+        self.spend(1)
         return runs(self.graph, shapes)
+
+    def spend(self, probes: int) -> None:
+        if probes > self.probes:
+            raise SearchExhausted
+        self.probes -= probes
 
 
 def candidates(start: int, step: int) -> Iterator[int]:
@@ -140,3 +148,102 @@ def candidates(start: int, step: int) -> Iterator[int]:
 
 def runs(graph: ModelGraph, shapes: Mapping[str, Shape]) -> bool:
     return not any(d.severity == diag.ERROR for d in at_sizes(graph, shapes).diagnostics)
+
+
+@dataclass(frozen=True)
+class PeriodicSizes:
+    """An input whose open sizes the model runs at only every ``period`` (from ``first`` in
+    ``PERIOD_RANGE``), and what fails at a size between (``failure``)."""
+
+    input: str
+    period: int
+    first: int
+    failure: Diagnostic
+
+
+def periodic_sizes(graph: ModelGraph) -> list[PeriodicSizes]:
+    """For each input that leaves its grid open, in a model that merges branches and changes
+    sizes by strides (where branches of different strides or rounding meet: a U-Net, a
+    strided branch added to a pooled one), the period of the sizes at which the model runs:
+    a constraint Keras leaves to predict. The model runs at two sizes in a row (the usual
+    model: two propagations) or it is run at each size of ``PERIOD_RANGE`` on every open
+    axis (within the ``SizeSearch`` budget)."""
+    if not strides_and_merges(graph):
+        return []
+    found = []
+    for model_input in graph.inputs:
+        shape = model_input.shape
+        if shape is None or len(shape) < 3 or None not in shape[1:-1]:
+            continue
+        try:
+            outcomes = probe_sizes(graph, model_input.name, shape)
+        except SearchExhausted:
+            continue
+        ran = [size for size, errors in outcomes.items() if not errors]
+        period = regular_period(ran, PERIOD_RANGE)
+        if period is not None:
+            failure = outcomes[ran[0] + 1][0]
+            found.append(PeriodicSizes(model_input.name, period, ran[0], failure))
+    return found
+
+
+def probe_sizes(graph: ModelGraph, name: str,
+                shape: Shape) -> dict[int, list[Diagnostic]]:
+    """The errors of the model at each size of ``PERIOD_RANGE`` on every open axis of input
+    ``name``; only the first two where it runs at both (no size is then left out)."""
+    search = SizeSearch(graph)
+    outcomes: dict[int, list[Diagnostic]] = {}
+    for size in PERIOD_RANGE:
+        search.spend(1)
+        sized = (shape[0], *(size if d is None else d for d in shape[1:]))
+        outcomes[size] = errors_of(at_sizes(graph, {name: sized}))
+        if len(outcomes) == 2 and not any(outcomes.values()):
+            break
+    return outcomes
+
+
+def strides_and_merges(graph: ModelGraph) -> bool:
+    layers = graph.layers.values()
+    return (any(layer.family == "merge" for layer in layers)
+            and any(changes_sizes(layer) for layer in layers))
+
+
+def changes_sizes(layer: Layer) -> bool:
+    """An upsampling, or a convolution or pooling with a stride."""
+    return isinstance(layer, UpSampling) or (
+        isinstance(layer, SlidingWindow) and max(layer.strides) > 1)
+
+
+def regular_period(ran: list[int], sizes: range) -> int | None:
+    """The period of ``ran`` within ``sizes`` when it runs exactly every so many sizes
+    (more than one, fewer than all); None otherwise."""
+    if len(ran) < 2 or len(ran) == len(sizes):
+        return None
+    period = ran[1] - ran[0]
+    expected = list(range(ran[0], sizes.stop, period))
+    return period if period > 1 and ran == expected and ran[0] - period < sizes.start else None
+
+
+def errors_of(prop: Propagation) -> list[Diagnostic]:
+    return [d for d in prop.diagnostics if d.severity == diag.ERROR]
+
+
+def periodic_size_notes(graph: ModelGraph) -> list[Diagnostic]:
+    """An info note for each input whose open sizes the model runs at only periodically
+    (``periodic_sizes``)."""
+    return [periodic_note(found) for found in periodic_sizes(graph)]
+
+
+def periodic_note(found: PeriodicSizes) -> Diagnostic:
+    period, first = found.period, found.first
+    which = (f"multiples of {period}" if first % period == 0 else
+             f"{first}, {first + period}, {first + 2 * period}, ... (every {period})")
+    failure = found.failure
+    return diag.info(
+        diag.OPEN_SIZES_CONSTRAINED, failure.layer,
+        f"Model input '{found.input}' leaves its sizes open, but the model runs only at sizes "
+        f"that are {which} (tried from {PERIOD_RANGE.start} to {PERIOD_RANGE.stop - 1}, every "
+        f"open axis alike). At others '{failure.layer}' fails, so predict fails on such data; "
+        f"at {first + 1}: {failure.message}",
+        "Give x_shape to have your data's sizes checked; resize or pad the data to such "
+        "sizes, or let the model take any size (a crop or pad before each merge).")

@@ -34,6 +34,7 @@ LAYER_NOT_APPLIED = "layer_not_applied"
 EMPTY_TENSOR = "empty_tensor"
 INTEGER_INPUTS = "integer_inputs"
 NONFINITE_VALUES = "nonfinite_values"
+OPEN_SIZES_CONSTRAINED = "open_sizes_constrained"
 
 
 @dataclass

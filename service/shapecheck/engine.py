@@ -17,6 +17,7 @@ from . import limits
 from .analysis import Analysis, analyse
 from .computed import tensor_dtypes
 from .data import check_data
+from .data_sizes import periodic_size_notes
 from .diagnostics import Diagnostic
 from .errors import RequestInvalid
 from .fixes import attach_fixes
@@ -90,6 +91,7 @@ def answer(request: CheckRequest) -> dict[str, Any]:
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
+    analysis.diagnostics.extend(periodic_size_notes(analysis.graph))
     attach_fixes(analysis, request)
     forward = None if request.forward is None else forward_pass(analysis, request.forward)
     response = render(analysis, request)
