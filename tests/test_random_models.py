@@ -141,6 +141,8 @@ DIVERGENCES = {
     ("tfkeras2", 33201, "sequential_263"): "depthwise_conv1d",  # depth_multiplier 0
     ("tfkeras2", 33201, "functional_316"): "alpha_dropout",  # rate 7.4
     ("tfkeras2", 35201, "sequential_253"): "dense",  # units 0
+    ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
+    ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -152,6 +154,7 @@ FORWARD_GAPS: dict[tuple[str, int, str], str] = {
     # into (24, 0), rows from the axes that are not empty.
     ("tfkeras2", 12201, "sequential_301"): "flatten",
     ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
+    ("tfkeras2", 40201, "functional_343"): "flatten",
 }
 
 # Where Keras 3 on JAX refuses what shapecheck builds, because JAX traces the call with symbolic
