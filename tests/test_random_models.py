@@ -105,6 +105,9 @@ DIVERGENCES = {
     ("keras3", 13101, "functional_233"): "mel_spectrogram",
     ("keras3", 13101, "functional_455"): "mel_spectrogram",
     ("keras3", 34101, "sequential_124"): "mel_spectrogram",
+    # ... and of sampling_rate 0: Keras 3 builds it, and its predict gives zeros (its mel
+    # weights, for bands from min_freq 20 Hz up to max_freq 0 Hz, are all zero).
+    ("keras3", 40101, "sequential_204"): "mel_spectrogram",
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
