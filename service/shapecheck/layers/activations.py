@@ -51,6 +51,15 @@ def masked_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -
     return y if mask is None else np.where(mask, y, np.float32(0))
 
 
+def shifted_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
+    """tf.keras 2's ``Softmax`` layer over ``axes``: -1e9 added to the masked positions (in
+    float32, which rounds what it adds to) and nothing zeroed, so a row masked everywhere is
+    normalised on its values so shifted (about uniform) where Keras 3's gives zeros."""
+    if mask is not None:
+        x = np.where(mask, x, x + LARGE_NEGATIVE)
+    return activations.softmax(x, axis=axes)
+
+
 class ActivationLayer(Layer):
     """An activation with arguments, applied element by element."""
 
