@@ -146,6 +146,7 @@ DIVERGENCES = {
     ("tfkeras2", 35201, "sequential_253"): "dense",  # units 0
     ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
     ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
+    ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
