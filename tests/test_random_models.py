@@ -81,6 +81,8 @@ DIVERGENCES = {
     ("keras3", 29101, "functional_382"): "adaptive_average_pooling2d",
     ("keras3", 33101, "functional_424"): "adaptive_max_pooling3d",
     ("keras3", 35101, "functional_505"): "adaptive_max_pooling1d",
+    ("keras3", 41101, "functional_008"): "adaptive_average_pooling2d",
+    ("keras3", 41101, "sequential_136"): "adaptive_average_pooling3d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -106,8 +108,13 @@ DIVERGENCES = {
     ("keras3", 13101, "functional_455"): "mel_spectrogram",
     ("keras3", 34101, "sequential_124"): "mel_spectrogram",
     # ... and of sampling_rate 0: Keras 3 builds it, and its predict gives zeros (its mel
-    # weights, for bands from min_freq 20 Hz up to max_freq 0 Hz, are all zero).
+    # weights, for bands from min_freq 20 Hz up to max_freq 0 Hz, are all zero), or it refuses
+    # the model further on.
     ("keras3", 40101, "sequential_204"): "mel_spectrogram",
+    ("keras3", 41101, "functional_142"): "mel_spectrogram",
+    # A Solarization of a rank-2 tensor: Keras 3 builds it, and refuses the model further on;
+    # its predict fails on it ("Expected image tensor to have rank 3 ... or 4").
+    ("keras3", 41101, "functional_317"): "solarization",
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
