@@ -238,12 +238,26 @@ class Softmax(NegatesUnsignedIntegers, ActivationLayer):
                 f"{format_shape(x.shape)} aligned on the last axes, where it does not fit; Keras "
                 "refuses it too. Put the mask away before Softmax (e.g. after a layer that does "
                 "not support masking).")
-        return [masked_softmax(x, self.axes, mask)]
+        return [self.normalised(x, mask)]
+
+    def normalised(self, x: Array, mask: Array) -> Array:
+        """Keras 3's masked softmax, which zeroes the masked positions."""
+        return masked_softmax(x, self.axes, mask)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axes = ", ".join(str(a % len(inputs[0])) for a in self.axes)
         return (f"exponentials normalised to sum to 1 along axis {axes}; the shape "
                 f"{format_shape(outputs[0])} is kept")
+
+
+@tf_keras_variant
+class TfKerasSoftmax(Softmax):
+    """Softmax in a tf.keras 2 document: it zeroes no masked position, so where every
+    position along its axes is masked it gives about 1/n each, where Keras 3 gives zeros
+    (recorded: ``activations:softmax_every_position_masked``)."""
+
+    def normalised(self, x: Array, mask: Array) -> Array:
+        return shifted_softmax(x, self.axes, mask)
 
 
 def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
