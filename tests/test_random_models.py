@@ -81,6 +81,8 @@ DIVERGENCES = {
     ("keras3", 29101, "functional_382"): "adaptive_average_pooling2d",
     ("keras3", 33101, "functional_424"): "adaptive_max_pooling3d",
     ("keras3", 35101, "functional_505"): "adaptive_max_pooling1d",
+    ("keras3", 41101, "functional_008"): "adaptive_average_pooling2d",
+    ("keras3", 41101, "sequential_136"): "adaptive_average_pooling3d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -105,6 +107,14 @@ DIVERGENCES = {
     ("keras3", 13101, "functional_233"): "mel_spectrogram",
     ("keras3", 13101, "functional_455"): "mel_spectrogram",
     ("keras3", 34101, "sequential_124"): "mel_spectrogram",
+    # ... and of sampling_rate 0: Keras 3 builds it, and its predict gives zeros (its mel
+    # weights, for bands from min_freq 20 Hz up to max_freq 0 Hz, are all zero), or it refuses
+    # the model further on.
+    ("keras3", 40101, "sequential_204"): "mel_spectrogram",
+    ("keras3", 41101, "functional_142"): "mel_spectrogram",
+    # A Solarization of a rank-2 tensor: Keras 3 builds it, and refuses the model further on;
+    # its predict fails on it ("Expected image tensor to have rank 3 ... or 4").
+    ("keras3", 41101, "functional_317"): "solarization",
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
@@ -141,6 +151,9 @@ DIVERGENCES = {
     ("tfkeras2", 33201, "sequential_263"): "depthwise_conv1d",  # depth_multiplier 0
     ("tfkeras2", 33201, "functional_316"): "alpha_dropout",  # rate 7.4
     ("tfkeras2", 35201, "sequential_253"): "dense",  # units 0
+    ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
+    ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
+    ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -148,10 +161,11 @@ DIVERGENCES = {
 FORWARD_GAPS: dict[tuple[str, int, str], str] = {
     # An EinsumDense with output_shape 0, which tf.keras 2 builds: predict computes empty arrays,
     # the forward pass needs every axis to have at least one element.
+    ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
     # A Flatten of an axis cropped to nothing: tf.keras 2 reshapes the empty (2, 3, 2, 2, 0)
     # into (24, 0), rows from the axes that are not empty.
     ("tfkeras2", 12201, "sequential_301"): "flatten",
-    ("tfkeras2", 12201, "functional_110"): "average_pooling1d",
+    ("tfkeras2", 40201, "functional_343"): "flatten",
 }
 
 # Where Keras 3 on JAX refuses what shapecheck builds, because JAX traces the call with symbolic

@@ -83,10 +83,15 @@ def tensor_dtypes(graph: ModelGraph, prop: Propagation) -> dict[TensorRef, str]:
         layer = prop.states[call.layer].layer
         # Mostly none: the layers that keep integers then have none to keep.
         read = [exact_dtype(dtypes, r) for r in call.inputs] if dtypes else ()
+        by_output = layer.output_dtypes(read)
         dtype = layer.output_dtype(read) or layer.compute_dtype
-        if dtype is not None:
-            outputs = outputs or prop.outputs_by_call()
-            dtypes.update(dict.fromkeys(outputs[call.layer, call.index], dtype))
+        if by_output is None and dtype is None:
+            continue
+        outputs = outputs or prop.outputs_by_call()
+        refs = outputs[call.layer, call.index]
+        for ref, own in zip(refs, by_output or [dtype] * len(refs), strict=False):
+            if own is not None:
+                dtypes[ref] = own
     prop.dtypes = graph, dtypes
     return dtypes
 

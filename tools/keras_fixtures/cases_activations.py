@@ -118,4 +118,14 @@ TF_KERAS_2 = ["dense_hard_sigmoid", "dense_elu_layer", "dense_elu_layer_without_
               "dense_thresholded_relu_layer", "dense_elu_by_class_name",
               "activation_leaky_relu_by_class_name"]
 
-CASES = tf_keras_2_cases([*RELU, *LEAKY, *ELU, *PRELU, *SOFTMAX, *ARGUMENTS], TF_KERAS_2)
+# A Softmax after a masking Embedding whose mask (batch, steps) broadcasts against its vectors
+# (3 samples of 3 steps of 3 features), of ids all 0: every position is masked. Keras 3 gives
+# zeros; tf.keras 2 adds -1e9 to every input and normalises what it gets (about uniform).
+MASKED = [
+    seq("softmax_every_position_masked", [3],
+        {"type": "Embedding", "input_dim": 4, "output_dim": 3, "mask_zero": True},
+        {"type": "Softmax"}, int_inputs=1, batch=3),
+]
+
+CASES = tf_keras_2_cases([*RELU, *LEAKY, *ELU, *PRELU, *SOFTMAX, *ARGUMENTS, *MASKED],
+                         [*TF_KERAS_2, *(c["id"] for c in MASKED)])

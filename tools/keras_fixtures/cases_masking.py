@@ -7,7 +7,7 @@ the padding index 0; ``masked_steps`` fills about a third of the time steps with
 No sample is padded on every step (GlobalAveragePooling1D would divide by zero).
 """
 
-from build import case, seq
+from build import case, seq, tf_keras_2_cases
 
 IDS = 4
 """Token indices 0..3: a quarter of the steps are padding."""
@@ -226,3 +226,21 @@ CASES = [
         outputs=["merge", "after"], steps=(4, 6)),
     merged("dot_drops_the_masks", {"type": "Dot", "axes": 2, "inputs": ["emb_a", "emb_b"]}),
 ]
+
+# Where tf.keras 2 masks otherwise than Keras 3 (recorded with both): its Rescaling,
+# Normalization and Identity do not support masking, so the LSTM after them reads every step;
+# and a query step its mask drops has nothing to attend to: Keras 3's MultiHeadAttention
+# averages every value on its fused path (rank 3, no dropout) and gives it zero weights on its
+# einsum path, where tf.keras 2's softmax adds -1e9 to each of its scores and normalises them.
+TF_KERAS_2 = [
+    padded("masking_rescaling_lstm", {"type": "Rescaling", "scale": 2.0},
+           lstm(return_sequences=True)),
+    padded("masking_normalization_lstm", {"type": "Normalization", "mean": 0.5, "variance": 4.0},
+           lstm(return_sequences=True)),
+    padded("masking_identity_lstm", {"type": "Identity"}, lstm(return_sequences=True)),
+    padded("masking_mha_self", {**MHA, "inputs": ["masking", "masking"]}),
+    padded("masking_mha_self_einsum_path", {**MHA, "dropout": 0.1,
+                                            "inputs": ["masking", "masking"]}),
+]
+
+CASES = tf_keras_2_cases([*CASES, *TF_KERAS_2], ["masking_lstm", *(c["id"] for c in TF_KERAS_2)])

@@ -208,6 +208,18 @@ def nested_dtypes() -> Any:
 
 @forward
 @model
+def nested_outputs_of_two_dtypes() -> Any:
+    """A nested model's outputs keep each its own dtype: a float Dense and the int32 ids it
+    reads (Keras leaves a nested model's outputs as its layers give them)."""
+    ids_in = keras.Input((4,), dtype="int32")
+    pair = keras.Model(ids_in, [layers.Dense(3)(ids_in), layers.Reshape((2, 2))(ids_in)],
+                       name="pair")
+    x = keras.Input((4,), dtype="int32", name="x")
+    return keras.Model(x, pair(x), name="nested_outputs_of_two_dtypes")
+
+
+@forward
+@model
 def sequential_starting_with_a_model() -> Any:
     """Transfer learning's usual shape: Sequential([base_model, pooling, head])."""
     base_in = keras.Input((8, 8, 3))

@@ -79,13 +79,15 @@ class NestedModel(RunsWithMasks):
             f"{format_shape(expected)}, but receives {format_shape(shape)}.",
             f"Give it tensors of shape {format_shape(expected)} (the batch axis may differ).")
 
-    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
-        """The dtype of its first output as its own layers give it, whatever the outer model
-        gives it: Keras casts a nested model's inputs to the dtypes the model declares."""
+    def output_dtypes(self, dtypes: Sequence[str | None]) -> list[str | None] | None:
+        """The dtype of each of its outputs as its own layers give it, whatever the outer
+        model gives it: Keras casts a nested model's inputs to the dtypes the model declares,
+        and leaves its outputs as they come (an integer and a float output stay so)."""
         prop = next(iter(self._runs.values()), None)  # propagated: the outer call came first
-        if prop is None or not self.graph.outputs:  # no outputs: the loader has said so
+        if prop is None:
             return None
-        return tensor_dtypes(self.graph, prop).get(self.graph.outputs[0])
+        inner = tensor_dtypes(self.graph, prop)
+        return [inner.get(ref) for ref in self.graph.outputs]
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         prop = self.run(inputs)

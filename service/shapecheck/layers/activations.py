@@ -51,6 +51,15 @@ def masked_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -
     return y if mask is None else np.where(mask, y, np.float32(0))
 
 
+def shifted_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
+    """tf.keras 2's ``Softmax`` layer over ``axes``: -1e9 added to the masked positions (in
+    float32, which rounds what it adds to) and nothing zeroed, so a row masked everywhere is
+    normalised on its values so shifted (about uniform) where Keras 3's gives zeros."""
+    if mask is not None:
+        x = np.where(mask, x, x + LARGE_NEGATIVE)
+    return activations.softmax(x, axis=axes)
+
+
 class ActivationLayer(Layer):
     """An activation with arguments, applied element by element."""
 
@@ -229,12 +238,26 @@ class Softmax(NegatesUnsignedIntegers, ActivationLayer):
                 f"{format_shape(x.shape)} aligned on the last axes, where it does not fit; Keras "
                 "refuses it too. Put the mask away before Softmax (e.g. after a layer that does "
                 "not support masking).")
-        return [masked_softmax(x, self.axes, mask)]
+        return [self.normalised(x, mask)]
+
+    def normalised(self, x: Array, mask: Array) -> Array:
+        """Keras 3's masked softmax, which zeroes the masked positions."""
+        return masked_softmax(x, self.axes, mask)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
         axes = ", ".join(str(a % len(inputs[0])) for a in self.axes)
         return (f"exponentials normalised to sum to 1 along axis {axes}; the shape "
                 f"{format_shape(outputs[0])} is kept")
+
+
+@tf_keras_variant
+class TfKerasSoftmax(Softmax):
+    """Softmax in a tf.keras 2 document: it zeroes no masked position, so where every
+    position along its axes is masked it gives about 1/n each, where Keras 3 gives zeros
+    (recorded: ``activations:softmax_every_position_masked``)."""
+
+    def normalised(self, x: Array, mask: Array) -> Array:
+        return shifted_softmax(x, self.axes, mask)
 
 
 def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:

@@ -22,7 +22,8 @@ masks as arguments: Attention's ``mask=[query_mask, value_mask]``; the ``query_m
 ``attention_mask`` (batch, T, S), ANDed with the others, of the projected ones. MultiHeadAttention
 and GroupedQueryAttention take Keras' fused path (``ops.dot_product_attention``) when they have
 no dropout and return no scores: there a query step that may attend nowhere averages every value
-(a uniform softmax), where the einsum path gives it zero weights.
+(a uniform softmax), where the einsum path gives it zero weights; tf.keras 2, always on einsums,
+shifts its scores by -1e9 and normalises them (about uniform).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Choice, Float, IntTuple, PositiveInt
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, num_elements, shapes_text
-from .activations import LARGE_NEGATIVE, masked_softmax
+from .activations import LARGE_NEGATIVE, masked_softmax, shifted_softmax
 from .base import Array, Layer, LayerArgs, Mask, ShapeCaveat, Shapes, Weight, expand_mask, register
 from .normalization import Axes
 from .tf_keras import tf_keras_variant
@@ -287,15 +288,20 @@ class ProjectedAttention(AttentionLayer):
         query of this rank."""
         return projected_rank == 4 and not self.args.dropout and not with_scores
 
-    @staticmethod
-    def attention_weights(scores: Array, axes: tuple[int, ...], mask: Array | None,
+    def attention_weights(self, scores: Array, axes: tuple[int, ...], mask: Array | None,
                           fused: bool) -> Array:
-        """The softmax of the scores over ``axes``, masked: Keras' Softmax layer zeroes a
-        row with nothing to attend to; the fused path leaves it uniform."""
+        """The softmax of the scores over ``axes``, where ``mask`` fits them."""
         if mask is not None and not fits_scores(mask.shape, scores.shape):
             raise NotImplementedError(
                 f"its attention mask {format_shape(mask.shape)} does not broadcast to the "
                 f"attention scores {format_shape(scores.shape)}; Keras cannot apply it either.")
+        return self.normalised(scores, axes, mask, fused)
+
+    @staticmethod
+    def normalised(scores: Array, axes: tuple[int, ...], mask: Array | None,
+                   fused: bool) -> Array:
+        """The masked softmax: Keras 3's Softmax layer zeroes a row with nothing to attend to;
+        its fused path leaves it uniform."""
         if fused and mask is not None:
             return masked_softmax(np.where(mask, scores, LARGE_NEGATIVE), axes)
         return masked_softmax(scores, axes, mask)
@@ -546,12 +552,20 @@ class TfKerasMultiHeadAttention(MultiHeadAttention):
     """MultiHeadAttention in a tf.keras 2 document. tf.keras 2 always computes it by einsums
     (Keras 3 fuses rank-3 inputs, whatever the attention axes), counts a negative attention
     axis from the end of the projected rank, and computes the call as it builds: a call whose
-    einsums do not fit refuses the model, and it declares the scores it computes."""
+    einsums do not fit refuses the model, and it declares the scores it computes. Its softmax
+    zeroes no masked score (``normalised``)."""
 
     builds_failing_calls = False
 
     def fuses(self, projected_rank: int, with_scores: bool) -> bool:
         return False
+
+    @staticmethod
+    def normalised(scores: Array, axes: tuple[int, ...], mask: Array | None,
+                   fused: bool) -> Array:
+        """tf.keras 2's Softmax layer: a query step with nothing to attend to (its mask off)
+        spreads its weights over every key, where Keras 3's einsum path gives it none."""
+        return shifted_softmax(scores, axes, mask)
 
     @staticmethod
     def negative_axis_base(rank: int) -> int:

@@ -437,6 +437,12 @@ class Layer:
         is that of input ``i`` (``keeps_integers``, or a layer that makes indices)."""
         return promoted_dtype(dtypes) if self.keeps_integers and dtypes and all(dtypes) else None
 
+    def output_dtypes(self, dtypes: Sequence[str | None]) -> list[str | None] | None:
+        """The dtype of each output (None for float32) where a call's outputs have each their
+        own (a nested model's); None where every output has ``output_dtype`` (or, for floats,
+        the compute dtype of the layer's policy)."""
+        return None
+
     def on_integer_inputs(self, inputs: Sequence[Array], weights: Sequence[Array],
                           outputs: list[Array], dtype: str) -> list[Array]:
         """The outputs Keras computes when every input is an integer tensor (of ``dtype``, the

@@ -407,6 +407,14 @@ class Identity(Layer):
     keeps_integers = True
 
 
+@tf_keras_variant
+class TfKerasIdentity(Identity):
+    """Identity in a tf.keras 2 document: it does not support masking, so a mask stops there
+    (recorded: ``masking:masking_identity_lstm``)."""
+
+    supports_masking = False
+
+
 @register
 class Embedding(Layer):
     """Turns integer indices into vectors of ``output_dim``: (batch, ...) → (batch, ..., d)."""

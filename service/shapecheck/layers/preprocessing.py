@@ -317,6 +317,14 @@ class Rescaling(Layer):
                 "element, the shape is kept")
 
 
+@tf_keras_variant
+class TfKerasRescaling(Rescaling):
+    """Rescaling in a tf.keras 2 document: like its other preprocessing layers, it does not
+    support masking, so a mask stops there (recorded: ``masking:masking_rescaling_lstm``)."""
+
+    supports_masking = False
+
+
 def broadcasts_to(shape: tuple[int, ...], *others: tuple[int, ...]) -> bool:
     """Whether arrays of the ``others`` shapes broadcast against ``shape`` without changing it."""
     try:
@@ -2226,7 +2234,10 @@ class TfKerasTextVectorization(TfKerasEncoding, TextVectorization):
 class TfKerasNormalization(Normalization):
     """Normalization as tf.keras 2 computes it: a given mean and variance are each broadcast
     against the sizes of the kept axes (numpy rules), then reshaped to the input's rank; any
-    that fit are taken (e.g. ``[[1, 2, 3, 4]]`` for axis -1 of 4 features)."""
+    that fit are taken (e.g. ``[[1, 2, 3, 4]]`` for axis -1 of 4 features). It does not support
+    masking: a mask stops there (recorded: ``masking:masking_normalization_lstm``)."""
+
+    supports_masking = False
 
     def check_given_statistics(self, mean: Array, variance: Array) -> None:
         """tf.keras 2 checks them against the input only (``given_statistics``)."""
