@@ -374,6 +374,19 @@ def test_a_global_average_mask_of_another_rank_is_refused() -> None:
     assert "mask" in exc.value.errors["forward"][0]
 
 
+def test_a_global_average_mask_over_the_batch_is_refused() -> None:
+    """The fuzzer set the ``any`` that reduces a Masking's mask to axis 0: the mask of the
+    GlobalAveragePooling1D became (steps, 1), which broadcasts against (1, steps, 1) to a batch
+    of its own and gave the kernel another output shape than the rule."""
+    sweep = json.loads((FIXTURES / "keras3" / "random" / "random_models_34101.json").read_text())
+    doc = next(c["keras_json"] for c in sweep["cases"] if c["id"] == "sequential_079")
+    reducing = next(layer for layer in doc["config"]["layers"] if layer["class_name"] == "Any")
+    reducing["config"]["axis"] = 0
+    with pytest.raises(RequestInvalid) as exc:
+        check({"model": doc, "forward": {"seed": 1, "batch_size": 1}})
+    assert "another batch size" in exc.value.errors["forward"][0]
+
+
 def test_attention_after_a_reshape_to_an_unknown_size_is_budgeted() -> None:
     """The fuzzer set a Reshape's target to (2, None): the forward pass's shapes kept the
     unknown size, and the attention budget added None to a number (an internal error)."""

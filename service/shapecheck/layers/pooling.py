@@ -347,11 +347,13 @@ class GlobalAveragePooling1D(GlobalPooling):
         x, mask = inputs[0], masks[0]
         steps = spatial_axes(1, self.data_format)[0]
         kept = np.expand_dims(mask, 3 - steps)
-        if mask.ndim != 2 or broadcast_shapes(kept.shape, x.shape) is None:
+        both = broadcast_shapes(kept.shape, x.shape) if mask.ndim == 2 else None
+        if both is None or both[0] != x.shape[0]:
             raise NotImplementedError(
                 f"GlobalAveragePooling1D reads a mask (batch, steps), one value per step of its "
                 f"input {format_shape(x.shape)}, but its input's mask is "
-                f"{format_shape(mask.shape)}; Keras cannot apply it either.")
+                f"{format_shape(mask.shape)}, which does not fit it: Keras cannot apply it "
+                "either, or gives outputs of another batch size.")
         total = np.sum(np.where(kept, x, np.float32(0)), axis=steps, keepdims=self.args.keepdims)
         count = np.sum(kept, axis=steps, keepdims=self.args.keepdims, dtype=np.float32)
         return [total / count]
