@@ -64,6 +64,9 @@ def collect(node: Any, bodies: list[dict[str, Any]]) -> None:
             bodies.append({"model": doc})
             if "forward" in node:
                 bodies.append({"model": doc, "forward": {"seed": 1, "batch_size": 1}})
+            # data_sizes.json: the model at the sizes of data predict was tried on
+            bodies += [{"model": doc, "x_shape": size["x_shape"]}
+                       for size in node.get("sizes") or () if isinstance(size, dict)]
     if isinstance(node.get("request"), dict) and "model" in node["request"]:
         bodies.append(node["request"])
     for value in node.values():
