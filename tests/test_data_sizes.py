@@ -108,3 +108,11 @@ def test_the_sizes_an_open_model_runs_at_agree_with_predict(flavour: str,
     assert f"runs only at sizes that are multiples of {period}" in note["message"]
     for size in case["sizes"]:
         assert size["ran"] == all(n % period == 0 for n in size["x_shape"][1:-1])
+
+
+def test_an_input_that_x_shape_gives_sizes_for_gets_no_periodic_note() -> None:
+    """Its sizes are checked instead: a note about other sizes would only be noise."""
+    [unet] = [c for f, c, s in RECORDED if f == "keras3" and c["id"] == "unet"][:1]
+    codes = {d["code"] for d in check({"model": unet["keras_json"],
+                                        "x_shape": [2, 256, 256, 1]})["diagnostics"]}
+    assert "open_sizes_constrained" not in codes

@@ -264,12 +264,21 @@ def _check(client: Client, model: dict[str, Any], args: argparse.Namespace,
            forward: dict[str, Any] | None = None) -> CheckResult:
     return client.check(
         model,
-        x_shape=combine_named(args.x_shape),
+        x_shape=x_shapes(args),
         y_shape=combine_named(args.y_shape),
         loss=args.loss,
         batch_size=args.batch_size,
         forward=forward,
     )
+
+
+def x_shapes(args: argparse.Namespace) -> Any:
+    """``--x-shape``, or else the shapes of the ``--x`` arrays: the check then sees the sizes
+    of the data, where a model that leaves them open may fail (a U-Net at 250×250)."""
+    if args.x_shape:
+        return combine_named(args.x_shape)
+    arrays = getattr(args, "x", None) or ()  # only check takes arrays
+    return combine_named([(name, array["shape"]) for name, array in arrays])
 
 
 def _check_with_forward(client: Client, path: Path,

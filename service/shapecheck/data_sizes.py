@@ -11,7 +11,7 @@ where nothing fails, the targets are checked against the outputs at those sizes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from . import diagnostics as diag
@@ -20,6 +20,7 @@ from .graph import ModelGraph, Propagation, propagate
 from .layers.base import Layer
 from .layers.conv import SlidingWindow
 from .layers.reshaping import UpSampling
+from .request import DataShapes
 from .shapes import Shape, format_shape
 
 SEARCH = 64
@@ -161,19 +162,20 @@ class PeriodicSizes:
     failure: Diagnostic
 
 
-def periodic_sizes(graph: ModelGraph) -> list[PeriodicSizes]:
+def periodic_sizes(graph: ModelGraph, skip: Collection[str] = ()) -> list[PeriodicSizes]:
     """For each input that leaves its grid open, in a model that merges branches and changes
     sizes by strides (where branches of different strides or rounding meet: a U-Net, a
     strided branch added to a pooled one), the period of the sizes at which the model runs:
     a constraint Keras leaves to predict. The model runs at two sizes in a row (the usual
     model: two propagations) or it is run at each size of ``PERIOD_RANGE`` on every open
-    axis (within the ``SizeSearch`` budget)."""
+    axis (within the ``SizeSearch`` budget). Inputs named in ``skip`` are left out."""
     if not strides_and_merges(graph):
         return []
     found = []
     for model_input in graph.inputs:
         shape = model_input.shape
-        if shape is None or len(shape) < 3 or None not in shape[1:-1]:
+        if (model_input.name in skip or shape is None or len(shape) < 3
+                or None not in shape[1:-1]):
             continue
         try:
             outcomes = probe_sizes(graph, model_input.name, shape)
@@ -228,10 +230,12 @@ def errors_of(prop: Propagation) -> list[Diagnostic]:
     return [d for d in prop.diagnostics if d.severity == diag.ERROR]
 
 
-def periodic_size_notes(graph: ModelGraph) -> list[Diagnostic]:
+def periodic_size_notes(graph: ModelGraph, x_shape: DataShapes) -> list[Diagnostic]:
     """An info note for each input whose open sizes the model runs at only periodically
-    (``periodic_sizes``)."""
-    return [periodic_note(found) for found in periodic_sizes(graph)]
+    (``periodic_sizes``), but those x_shape gives sizes for: those sizes are checked."""
+    given = (set(x_shape) if isinstance(x_shape, Mapping) else
+             {graph.inputs[0].name} if x_shape is not None and len(graph.inputs) == 1 else set())
+    return [periodic_note(found) for found in periodic_sizes(graph, skip=given)]
 
 
 def periodic_note(found: PeriodicSizes) -> Diagnostic:

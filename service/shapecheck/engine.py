@@ -91,7 +91,7 @@ def answer(request: CheckRequest) -> dict[str, Any]:
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
-    analysis.diagnostics.extend(periodic_size_notes(analysis.graph))
+    analysis.diagnostics.extend(periodic_size_notes(analysis.graph, request.x_shape))
     attach_fixes(analysis, request)
     forward = None if request.forward is None else forward_pass(analysis, request.forward)
     response = render(analysis, request)

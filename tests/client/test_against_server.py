@@ -287,17 +287,39 @@ def test_cli_forward_of_a_model_with_errors_still_reports_its_check(
     assert "the model has 1 error(s), so it cannot run" in out
 
 
-def test_cli_forward_refused_for_data_that_does_not_fit_exits_2(
+def test_cli_data_that_does_not_fit_is_checked_as_x_shape_and_not_run(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The arrays of --x give the check its x_shape: the data's mismatch is a diagnostic with
+    its hint (exit 1, as with --x-shape), and the forward pass is refused."""
     np = pytest.importorskip("numpy")
     np.save(tmp_path / "x.npy", np.zeros((2, 5, 4, 1), np.float32))
     args = ["check", str(write(tmp_path, SEED_001)), "--url", url, "--x", str(tmp_path / "x.npy")]
-    assert main(args) == 2
+    assert main(args) == 1
     out = capsys.readouterr().out
-    assert "OK: no errors" in out
+    assert "error input_shape_mismatch: " in out
     assert "Forward pass not run: HTTP 422: " in out
-    assert "forward.x: x has shape (2, 5, 4, 1)" in out
+
+
+def test_cli_checks_an_open_model_at_the_sizes_of_the_x_arrays(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model that leaves its sizes open, given 6×6 images its skip connection cannot take
+    after a pooling: the check fails at the merge, with the sizes at which it runs."""
+    np = pytest.importorskip("numpy")
+    np.save(tmp_path / "x.npy", np.zeros((2, 6, 6, 1), np.float32))
+    model = {"inputs": {"img": [None, None, 1]}, "outputs": ["merged"], "layers": [
+        {"type": "MaxPooling2D", "name": "pool", "inputs": ["img"]},
+        {"type": "UpSampling2D", "name": "up", "inputs": ["pool"]},
+        {"type": "Add", "name": "merged", "inputs": ["up", "img"]}]}
+    args = ["check", str(write(tmp_path, model)), "--url", url, "--x", str(tmp_path / "x.npy")]
+    assert main(args) == 0  # 6 is even: the model runs
+    assert "Forward pass (numpy" in capsys.readouterr().out
+    np.save(tmp_path / "x.npy", np.zeros((2, 7, 7, 1), np.float32))
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "error layer_input_incompatible at merged: " in out
+    assert "Pad or resize x to (8, 8, 1), or crop it to (6, 6, 1)" in out
 
 
 def test_cli_exits_2_on_a_service_error(
