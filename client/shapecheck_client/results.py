@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 from .arrays import decode_values
@@ -176,3 +177,26 @@ class CheckResult:
         lines = [self.summary.rstrip("\n")] if self.summary else []
         lines += [str(item) for item in self.diagnostics]
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """One line, not the whole answer (``raw``): the verdict and the first diagnostic."""
+        counts = ", ".join(f"{len(self._with_severity(s))} {s}(s)" for s in ("error", "warning"))
+        first = self.diagnostics[0] if self.diagnostics else None
+        where = f" at {first.layer}" if first and first.layer else ""
+        detail = f"; first: {first.code}{where}" if first else ""
+        name = self.model.get("name", "?")
+        return f"<CheckResult {name!r} ok={self.ok}: {counts}{detail}>"
+
+    def _repr_html_(self) -> str:
+        """The summary table and the diagnostics, as a notebook shows the result."""
+        rows = "".join(
+            f"<li><b>{escape(d.severity)}</b> <code>{escape(d.code)}</code>"
+            + (f" at <code>{escape(d.layer)}</code>" if d.layer else "")
+            + f": {escape(d.message)}"
+            + (f"<br><i>hint:</i> {escape(d.hint)}" if d.hint else "")
+            + "".join(f"<br><i>fix:</i> {escape(fix.title)}" for fix in d.fixes) + "</li>"
+            for d in self.diagnostics)
+        verdict = "OK" if self.ok else "FAILED"
+        return (f"<pre>{escape(self.summary)}</pre>"
+                + (f"<ul>{rows}</ul>" if rows else "")
+                + f"<p><b>{verdict}</b>: {repr(self)[1:-1]}</p>")

@@ -128,6 +128,26 @@ def test_str_is_the_summary_then_one_line_per_diagnostic(result: CheckResult) ->
     ]
 
 
+def test_repr_is_one_line_with_the_verdict_and_the_first_diagnostic(
+        result: CheckResult) -> None:
+    """Not the whole answer a dataclass would spell (``raw`` holds it)."""
+    assert repr(result) == ("<CheckResult 'model' ok=False: 1 error(s), 1 warning(s); first: "
+                            "target_shape_mismatch at dense_1>")
+    assert repr(CheckResult.from_dict({"ok": True})) == (
+        "<CheckResult '?' ok=True: 0 error(s), 0 warning(s)>")
+
+
+def test_a_notebook_shows_the_table_and_the_diagnostics_escaped() -> None:
+    answer = {**ANSWER, "summary": "dense <Dense>", "diagnostics": [
+        {**ANSWER["diagnostics"][0], "message": "a < b & c"}]}
+    html = CheckResult.from_dict(answer)._repr_html_()
+    assert html.startswith("<pre>dense &lt;Dense&gt;</pre><ul><li><b>error</b> ")
+    assert "a &lt; b &amp; c<br><i>hint:</i> insert Flatten" in html
+    assert "<i>fix:</i> Insert Flatten before dense" in html
+    assert html.endswith("<p><b>FAILED</b>: CheckResult 'model' ok=False: 1 error(s), "
+                         "0 warning(s); first: target_shape_mismatch at dense_1</p>")
+
+
 def test_raise_for_errors_lists_the_errors(result: CheckResult) -> None:
     with pytest.raises(ModelShapeError) as caught:
         result.raise_for_errors()
