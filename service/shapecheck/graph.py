@@ -124,9 +124,10 @@ class ModelGraph:
     mask_operations: list[MaskOperation] = field(default_factory=list)
     """Keras 3's operations whose results feed only masks, which its summary lists."""
     keras_reads: dict[tuple[str, int], list[TensorRef]] = field(default_factory=dict)
-    """The Keras 3 calls given masks or keyword tensors, by (layer, call index): every tensor
-    the call reads, its masks too, in Keras' order (args, then keywords sorted), where that is
-    not its inputs' order: what Keras' summary shows as "Connected to"."""
+    """The calls given masks or keyword tensors, by (layer, call index): every tensor the call
+    reads, its masks too, in Keras' order (Keras 3: args, then keywords sorted; tf.keras 2:
+    keywords in the order of the call), where that is not its inputs: what Keras' summary
+    shows as "Connected to"."""
 
     def input_names(self) -> set[str]:
         return {i.name for i in self.inputs}

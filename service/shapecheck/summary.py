@@ -315,7 +315,8 @@ def tf_keras_summary(graph: ModelGraph, states: dict[str, LayerState],
     width = stops[-1]
     lines = [f'Model: "{graph.name}"', "_" * width,
              *tf_keras_row(HEADINGS[:len(stops)], stops), "=" * width]
-    fields = (tf_keras_fields(row, states[row["name"]], connected) for row in rows)
+    fields = (tf_keras_fields(row, states[row["name"]], connected, graph.keras_reads)
+              for row in rows)
     inputs = (tf_keras_input(i.name, i.shape) for i in graph.inputs)
     for texts in listed(graph, rows, fields, inputs):
         lines += tf_keras_row(texts, stops)
@@ -329,9 +330,11 @@ def tf_keras_summary(graph: ModelGraph, states: dict[str, LayerState],
     return "\n".join(lines)
 
 
-def tf_keras_fields(row: dict[str, Any], state: LayerState, connected: bool) -> Texts:
+def tf_keras_fields(row: dict[str, Any], state: LayerState, connected: bool,
+                    keras_reads: Mapping[tuple[str, int], list[TensorRef]]) -> Texts:
     """A layer's cells: its ``output_shape`` (the same on every call, else "multiple"), its
-    parameters unspaced, the list of what its calls read."""
+    parameters unspaced, the list of what its calls read (``keras_reads``' order where a
+    call has keyword tensors, a mask too)."""
     calls = state.calls
     per_call = [state.call_outputs(k) for k in range(len(calls))] if row["output_shapes"] \
         else []
@@ -343,7 +346,8 @@ def tf_keras_fields(row: dict[str, Any], state: LayerState, connected: bool) -> 
         outputs = [tuple(s) for s in per_call[0]]
         shape = str(outputs[0] if len(outputs) == 1 else
                     tuple(outputs) if state.layer.returns_tuple else outputs)
-    links = [f"{ref.layer}[{ref.call}][{ref.index}]" for call in calls for ref in call.inputs]
+    links = [f"{ref.layer}[{ref.call}][{ref.index}]" for call in calls
+             for ref in keras_reads.get((call.layer, call.index), call.inputs)]
     return (f"{row['name']} ({printed_class(row['type'])})", shape, str(row["params"]),
             str(links) if connected else "")
 

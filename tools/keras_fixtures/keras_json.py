@@ -373,6 +373,15 @@ def attention_called_with_keywords() -> Any:
     return keras.Model([query, value, key], attended, name="keywords")
 
 
+@model
+def lstm_given_a_mask_input() -> Any:
+    """A mask passed as a call argument: both Keras list it in "Connected to"."""
+    steps = keras.Input((5, 3), name="x")
+    mask = keras.Input((5,), dtype="bool", name="m")
+    last = layers.LSTM(4, name="lstm")(steps, mask=mask)
+    return keras.Model([steps, mask], layers.Dense(2, name="out")(last), name="given_mask")
+
+
 # -- recording -----------------------------------------------------------------------------------
 def operations(model: Any) -> list[Any]:
     """The layers and, in Keras 3, the operations (``x + 3``) too, as ``summary()`` lists them."""

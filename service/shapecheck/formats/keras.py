@@ -292,7 +292,7 @@ class KerasLoader:
         nodes: dict[str, list[Call]] = {}
         for entry in entries:
             if entry.class_name != "InputLayer":
-                nodes[entry.name] = self.inbound_nodes(entry, offsets)
+                nodes[entry.name] = self.inbound_nodes(entry, offsets, graph.keras_reads)
         output_offsets = {e.name: 1 for e in models if self.skips_first_node(e, in_outputs=True)}
         graph.outputs = tensor_triples(config.get("output_layers"),
                                        where.child("config", "output_layers"), output_offsets)
@@ -385,17 +385,21 @@ class KerasLoader:
         return ModelInput(entry.name, (config.get("batch_size"), *shape), dtype)
 
     # -- inbound nodes ------------------------------------------------------------------------
-    def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int]) -> list[Call]:
+    def inbound_nodes(self, entry: Entry, offsets: Mapping[str, int],
+                      reads: dict[tuple[str, int], list[TensorRef]] | None = None,
+                      ) -> list[Call]:
         """The entry's calls, one per inbound node. ``offsets``: the nested models whose calls
         tf.keras 2 numbers from 1 (``skips_first_node``); a Keras 3 node's references need
-        none."""
+        none. ``reads``: where a tf.keras 2 call's mask changes what its summary lists it
+        reads (``keras2_node``)."""
         nodes = entry.raw.get("inbound_nodes")
         if not isinstance(nodes, list):
             raise entry.where.child("inbound_nodes").fail("must be a list of the layer's calls")
         if self.flavour == "keras3":
             return [keras3_node(node, entry, k) for k, node in enumerate(nodes)]
         where = entry.where.child("inbound_nodes")
-        return [keras2_node(node, entry.name, k, where.child(k), offsets)
+        return [keras2_node(node, entry.name, k, where.child(k), offsets,
+                            {} if reads is None else reads)
                 for k, node in enumerate(nodes)]
 
 
@@ -682,18 +686,24 @@ def locate_malformed(value: Any, keys: tuple[str | int, ...]) -> None:
 
 # -- tf.keras 2 nodes ------------------------------------------------------------------------------
 def keras2_node(node: Any, layer: str, index: int, where: Where,
-                offsets: Mapping[str, int]) -> Call:
+                offsets: Mapping[str, int], reads: dict[tuple[str, int], list[TensorRef]],
+                ) -> Call:
     """``[[layer, node_index, tensor_index, kwargs], ...]``, the inbound node ``index`` of
-    ``layer``, as its call ``index``; kwargs tensors are triples."""
+    ``layer``, as its call ``index``; kwargs tensors are triples. Where a call's mask makes
+    tf.keras 2 list what it reads otherwise than its inputs (positional tensors, then those
+    of its keywords in the order of the call, masks too), ``reads`` gets that order."""
     entries = list(keras2_entries(node, where))
     inputs = [history_ref(e[:3], w, offsets) for e, w in entries if e[0] != CONSTANT]
     kwargs = next((e[3] for e, _ in entries if len(e) > 3 and isinstance(e[3], dict)), {})
     tensors = {key: list(keras2_tensors(value, where.child("kwargs", key), offsets))
                for key, value in kwargs.items()}
+    listed = [*inputs, *(ref for refs in tensors.values() for ref in refs)]
     found = split_kwargs(Call(layer, inputs, {}, index), kwargs, tensors,
                          lambda value: keras2_mask(value, where, offsets))
     if not found.inputs:
         raise where.fail(NO_TENSOR)
+    if listed != found.inputs:
+        reads[layer, index] = listed
     return found
 
 
