@@ -87,6 +87,14 @@ CORPUS: list[dict[str, Any]] = [
                         "use_bias": True}}]},
         "build_config": {"input_shape": [None, 784]}},
      "y_shape": [64], "loss": "sparse_categorical_crossentropy"},
+    # A model that leaves its sizes open, checked at the sizes of x (data_sizes).
+    {"model": {"inputs": {"img": [None, None, 1]}, "outputs": ["merged"], "layers": [
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3, "padding": "same", "name": "c",
+         "inputs": ["img"]},
+        {"type": "MaxPooling2D", "name": "pool", "inputs": ["c"]},
+        {"type": "UpSampling2D", "name": "up", "inputs": ["pool"]},
+        {"type": "Concatenate", "name": "merged", "inputs": ["up", "c"]}]},
+     "x_shape": [4, 25, 24, 1], "y_shape": [4, 25, 24, 4], "loss": "mse"},
 ]
 
 # Keras model.to_json() documents recorded from real Keras 3 and tf.keras 2: nested models,
