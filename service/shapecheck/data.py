@@ -19,7 +19,7 @@ from . import diagnostics as diag
 from .data_sizes import at_sizes, filled_inputs, size_errors
 from .diagnostics import Diagnostic
 from .formats.naming import snake_case
-from .graph import ModelGraph, Propagation, TensorRef
+from .graph import ModelGraph, Propagation, TensorRef, output_name
 from .layers.conv import ConvTranspose, SlidingWindow
 from .layers.core import Dense
 from .request import DataShapes
@@ -106,8 +106,7 @@ def check_data(graph: ModelGraph, prop: Propagation, x_shape: DataShapes, y_shap
                                      x_named[model_input.name], len(graph.inputs) > 1,
                                      y_counts))
     sized = at_data_sizes(graph, prop, x_named, notes, size_hints)
-    outputs = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}":
-               (sized or prop).tensors.get(ref) for ref in graph.outputs}
+    outputs = {output_name(ref): (sized or prop).tensors.get(ref) for ref in graph.outputs}
     y_named = named(y_shape, list(outputs), "y_shape", notes)
     context = TargetContext(graph, prop)
     for output, y in y_named.items():

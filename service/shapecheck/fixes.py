@@ -26,6 +26,7 @@ from .fixes_edits import CannotEdit, Edit, Editor, all_names, edit_model
 from .fixes_patched import patched_graph
 from .fixes_proposals import PROPOSERS, Candidate, Situation
 from .formats import load_model
+from .graph import output_name
 from .jsonpatch import Patch
 from .request import CheckRequest
 
@@ -185,8 +186,8 @@ def total_params(analysis: Analysis) -> int:
 def result(after: Analysis, params: int) -> dict[str, Any]:
     """What the fixed model gives: its (first) output shape and parameter count, and every
     output's shape when it has several."""
-    shapes = {ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}":
-              as_list(after.propagation.tensors.get(ref)) for ref in after.graph.outputs}
+    shapes = {output_name(ref): as_list(after.propagation.tensors.get(ref))
+              for ref in after.graph.outputs}
     answer: dict[str, Any] = {"output_shape": next(iter(shapes.values()), None),
                               "params": params}
     if len(shapes) > 1:

@@ -49,6 +49,7 @@ from .graph import (
     ModelInput,
     Propagation,
     TensorRef,
+    output_name,
     propagate,
 )
 from .initializers import WeightCache, default_weights
@@ -797,11 +798,6 @@ def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
     if with_values:
         out["values"] = arrays.encode(value, as_base64, dtype)
     return out
-
-
-def output_name(ref: TensorRef) -> str:
-    """A model output's name: its layer's, and ``:index`` for a layer's other outputs."""
-    return ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}"
 
 
 def layers_json(prop: Propagation, tensors: Mapping[TensorRef, Shape | None],

@@ -28,6 +28,12 @@ class TensorRef(NamedTuple):
     index: int = 0
 
 
+def output_name(ref: TensorRef) -> str:
+    """A model output's name, as ``y_shape`` and the answer name it: its layer's, and
+    ``layer:index`` for a layer's other outputs."""
+    return ref.layer if ref.index == 0 else f"{ref.layer}:{ref.index}"
+
+
 NEW_TENSOR_REF = tuple.__new__
 """``NEW_TENSOR_REF(TensorRef, (layer, call, index))`` makes a TensorRef in C, without the named
 tuple's ``__new__`` in Python: twice as fast, for the hottest loops."""
