@@ -88,10 +88,12 @@ def config_answer(request: CheckRequest) -> dict[str, Any]:
 
 def answer(request: CheckRequest) -> dict[str, Any]:
     analysis = analyse(request.model, request.overrides)
+    # Which open sizes a model runs at, where it runs at its declared shapes at all.
+    size_notes = periodic_size_notes(analysis.graph, request.x_shape) if analysis.ok else []
     data_notes = check_data(analysis.graph, analysis.propagation, request.x_shape,
                             request.y_shape, request.loss)
     analysis.diagnostics.extend(data_notes)
-    analysis.diagnostics.extend(periodic_size_notes(analysis.graph, request.x_shape))
+    analysis.diagnostics.extend(size_notes)
     attach_fixes(analysis, request)
     forward = None if request.forward is None else forward_pass(analysis, request.forward)
     response = render(analysis, request)
