@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run --forward with the trained weights saved in MODEL (.keras or .h5) instead "
              "of default ones")
     check.add_argument("--seed", type=int, help="seed of --forward's weights and random data")
+    check.add_argument(
+        "--layer-stats", action="store_true",
+        help="run the forward pass (as --forward) and print the statistics of every layer's "
+             "outputs: what each layer computes")
     output = check.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true",
                         help="print the raw JSON answer (for several files: an object by file)")
@@ -312,11 +316,12 @@ SAVED_WEIGHTS_TOO_LARGE = (
 
 def forward_request(args: argparse.Namespace, path: Path) -> dict[str, Any] | None:
     """The request's ``forward`` object, or None when no forward pass is asked for."""
-    if not (args.forward or args.x or args.saved_weights):
+    if not (args.forward or args.x or args.saved_weights or args.layer_stats):
         return None
     forward: dict[str, Any] = {"x": combine_named(args.x)} if args.x else {
         "batch_size": args.batch_size}
     forward["seed"] = args.seed
+    forward["layer_stats"] = args.layer_stats or None
     if args.saved_weights:
         forward["weights"] = saved_weights(path)
     return {key: value for key, value in forward.items() if value is not None}
@@ -390,15 +395,28 @@ def render_forward(forward: dict[str, Any] | None, refused: str | None) -> str:
     assert forward is not None
     lines = [f"Forward pass (numpy, {forward.get('elapsed_ms', '?')} ms):"]
     for output in forward.get("outputs") or []:
-        shape = "(" + ", ".join(map(str, output.get("shape") or [])) + ")"
-        stats = output.get("stats") or {}
-        figures = "  ".join(f"{key} {stats[key]:.4g}" for key in ("min", "max", "mean", "std")
-                            if isinstance(stats.get(key), (int, float)))
-        lines.append(f"    {output.get('name')}: {shape} {output.get('dtype')}  {figures}")
-        if stats.get("nonfinite"):
-            lines.append(f"    {output.get('name')}: {stats['nonfinite']:,} values are NaN or "
-                         "infinite")
+        lines += _stats_lines(output.get("name"), output.get("shape"), output.get("stats"),
+                             output.get("dtype"))
+    layers = [row for row in forward.get("layers") or [] if row.get("output_stats")]
+    if layers:
+        lines.append("Each layer's outputs:")
+    for row in layers:
+        for shape, stats in zip(row.get("output_shapes") or [], row["output_stats"], strict=False):
+            lines += _stats_lines(row.get("name"), shape, stats)
     return "\n".join(lines)
+
+
+def _stats_lines(name: Any, shape: Any, stats: Any, dtype: Any = None) -> list[str]:
+    """``name: (3, 1) float32  min ...  max ...  mean ...  std ...``, and a line for NaN or
+    infinite values."""
+    stats = stats if isinstance(stats, dict) else {}
+    spelt = "(" + ", ".join(map(str, shape or [])) + ")"
+    figures = "  ".join(f"{key} {stats[key]:.4g}" for key in ("min", "max", "mean", "std")
+                        if isinstance(stats.get(key), (int, float)))
+    lines = [f"    {name}: {spelt}{f' {dtype}' if dtype else ''}  {figures}"]
+    if stats.get("nonfinite"):
+        lines.append(f"    {name}: {stats['nonfinite']:,} values are NaN or infinite")
+    return lines
 
 
 def _describe(diagnostic: Diagnostic) -> str:

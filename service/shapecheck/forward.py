@@ -31,7 +31,7 @@ import time
 from collections.abc import Hashable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
@@ -84,7 +84,8 @@ RUNNING_DEADLINE: ContextVar[budget.Deadline | None] = ContextVar("deadline", de
 def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 weights: Mapping[str, Sequence[Array]],
                 deadline: budget.Deadline | None = None,
-                key: Hashable | None = None) -> dict[TensorRef, Array]:
+                key: Hashable | None = None, watch: CallWatch | None = None,
+                ) -> dict[TensorRef, Array]:
     """The model outputs' values, given the model inputs and every layer's weights; ``key``:
     the graph's ``model_key``, under which its plan is kept (``forward_plan.prepare``).
 
@@ -94,15 +95,34 @@ def run_forward(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array
     """
     running = RUNNING_DEADLINE.set(deadline)
     try:
-        return run_graph(graph, prop, inputs, weights, deadline, key=key)[0]
+        return run_graph(graph, prop, inputs, weights, deadline, key=key, watch=watch)[0]
     finally:
         RUNNING_DEADLINE.reset(running)
+
+
+class CallWatch(Protocol):
+    """What sees each call's outputs as ``run_graph`` runs the layers as declared."""
+
+    def after(self, layer: Layer, call: Call, inputs: Sequence[Array],
+              outputs: Sequence[Array], weights: Sequence[Array]) -> None: ...
+
+
+class LayerStats:
+    """Each call's outputs' statistics (``stats``), by (layer, call index): what every layer
+    computes, for ``"layer_stats": true``."""
+
+    def __init__(self) -> None:
+        self.by_call: dict[tuple[str, int], list[dict[str, float | int | None]]] = {}
+
+    def after(self, layer: Layer, call: Call, inputs: Sequence[Array],
+              outputs: Sequence[Array], weights: Sequence[Array]) -> None:
+        self.by_call[call.layer, call.index] = [stats(out) for out in outputs]
 
 
 def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
               weights: Mapping[str, Sequence[Array]], deadline: budget.Deadline | None = None,
               input_masks: Mapping[str, Mask] | None = None, key: Hashable | None = None,
-              watch: nonfinite.Watch | None = None,
+              watch: CallWatch | None = None,
               ) -> tuple[dict[TensorRef, Array], dict[TensorRef, Array]]:
     """``run_forward``'s outputs, and the Keras masks they carry; ``input_masks``: those of
     the model inputs (a nested model's, given by the outer call). Without a ``deadline``, the
@@ -442,6 +462,7 @@ class ForwardSchema(Schema):
     weights = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()),
                           load_default=dict)
     returns = Choice(("summary", "values"), data_key="return", load_default="summary")
+    layer_stats = fields.Boolean(load_default=False)
 
 
 @dataclass
@@ -451,6 +472,7 @@ class ForwardOptions:
     seed: int
     weights: dict[str, list[Any]]
     returns: str
+    layer_stats: bool
 
 
 def parse_options(spec: Any) -> ForwardOptions:
@@ -485,8 +507,9 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
     deadline = budget.Deadline(limits.forward_timeout_s, started)
     inputs = decode_inputs(graph, data, options.seed)
     weights = {**default_weights(weight_layout(prop), options.seed), **decode_weights(given)}
+    layer_stats = LayerStats() if options.layer_stats else None
     with np.errstate(all="ignore"):  # overflows show in the outputs' stats (nonfinite)
-        outputs = run_forward(concrete, prop, inputs, weights, deadline, key)
+        outputs = run_forward(concrete, prop, inputs, weights, deadline, key, layer_stats)
         nonfinite_outputs = {name: count for name, count in
                              ((output_name(ref), int((~np.isfinite(v)).sum()))
                               for ref, v in outputs.items()) if count}
@@ -500,7 +523,7 @@ def forward_pass(analysis: Analysis, spec: Any, limits: Limits | None = None) ->
         "outputs": [output_json(ref, outputs[ref], dtypes.get(ref, "float32"),
                                 options.returns == "values", as_base64)
                     for ref in graph.outputs],
-        "layers": layers_json(prop, computed_shapes),
+        "layers": layers_json(prop, computed_shapes, layer_stats),
         "estimate": needed.to_json(),
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
@@ -801,14 +824,18 @@ def output_json(ref: TensorRef, value: Array, dtype: str, with_values: bool,
 
 
 def layers_json(prop: Propagation, tensors: Mapping[TensorRef, Shape | None],
-                ) -> list[dict[str, Any]]:
+                layer_stats: LayerStats | None = None) -> list[dict[str, Any]]:
     """Every call's output shapes as predict computes them (``tensors``), which the kernels
-    gave: each was checked against the shapes propagated with the data's sizes."""
+    gave: each was checked against the shapes propagated with the data's sizes; and, with
+    ``layer_stats``, the statistics of each of its outputs."""
     rows = []
     outputs = prop.outputs_by_call()
     for call in prop.order:
         shapes = [list(tensors[ref] or ()) for ref in outputs[call.layer, call.index]]
-        rows.append({"name": call.layer, "output_shape": shapes[0], "output_shapes": shapes})
+        row = {"name": call.layer, "output_shape": shapes[0], "output_shapes": shapes}
+        if layer_stats is not None:
+            row["output_stats"] = layer_stats.by_call[call.layer, call.index]
+        rows.append(row)
     return rows
 
 

@@ -242,6 +242,23 @@ def test_cli_forward_prints_each_output_with_the_service_statistics(
                                    f"{stats['std']:.4g}")
 
 
+def test_cli_layer_stats_prints_what_every_layer_computes(
+    url: str, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["check", str(write(tmp_path, SEED_001)), "--url", url, "--layer-stats", "--seed",
+            "2", "--batch-size", "3"]
+    assert main(args) == 0
+    out = capsys.readouterr().out.rstrip("\n").split("\n")
+    layers = client.check(SEED_001, forward={"batch_size": 3, "seed": 2, "layer_stats": True}
+                          ).forward["layers"]
+    start = out.index("Each layer's outputs:")
+    assert len(out) - start - 1 == len(layers) == 5
+    for line, row in zip(out[start + 1:], layers, strict=True):
+        [stats] = row["output_stats"]
+        shape = "(" + ", ".join(map(str, row["output_shape"])) + ")"
+        assert line.startswith(f"    {row['name']}: {shape}  min {stats['min']:.4g}  ")
+
+
 def test_cli_forward_runs_on_the_values_of_a_saved_array(
     url: str, client: Client, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
