@@ -59,7 +59,7 @@ def size_errors(graph: ModelGraph, sized: Propagation, filled: Mapping[str, Shap
     """The errors of the propagation at x's sizes, each said to be at those sizes, with the
     sizes predict takes where some are near (where ``search``: up to a few hundred more
     propagations)."""
-    errors = [d for d in sized.diagnostics if d.severity == diag.ERROR]
+    errors = errors_of(sized)
     if not errors:
         return []
     declared = {i.name: i.shape for i in graph.inputs}
@@ -148,7 +148,7 @@ def candidates(start: int, step: int) -> Iterator[int]:
 
 
 def runs(graph: ModelGraph, shapes: Mapping[str, Shape]) -> bool:
-    return not any(d.severity == diag.ERROR for d in at_sizes(graph, shapes).diagnostics)
+    return not errors_of(at_sizes(graph, shapes))
 
 
 @dataclass(frozen=True)
