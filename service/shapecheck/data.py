@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from . import diagnostics as diag
-from .data_sizes import at_sizes, filled_inputs, size_errors
+from .data_sizes import at_sizes, errors_of, filled_inputs, size_errors
 from .diagnostics import Diagnostic
 from .formats.naming import snake_case
 from .graph import ModelGraph, Propagation, TensorRef, output_name
@@ -123,7 +123,7 @@ def at_data_sizes(graph: ModelGraph, prop: Propagation, x_named: Mapping[str, Sh
     (``data_sizes``), where it runs at them; what fails there goes to ``notes``. None when x
     fills no open axis, the model already fails, or it fails at x's sizes."""
     filled = filled_inputs(graph, x_named)
-    if not filled or any(d.severity == diag.ERROR for d in prop.diagnostics):
+    if not filled or errors_of(prop):
         return None
     sized = at_sizes(graph, filled)
     errors = size_errors(graph, sized, filled, size_hints)
