@@ -83,6 +83,7 @@ DIVERGENCES = {
     ("keras3", 35101, "functional_505"): "adaptive_max_pooling1d",
     ("keras3", 41101, "functional_008"): "adaptive_average_pooling2d",
     ("keras3", 41101, "sequential_136"): "adaptive_average_pooling3d",
+    ("keras3", 42101, "functional_081"): "adaptive_max_pooling1d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -185,6 +186,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 25101, "functional_362"): "pipeline",
     ("keras3", 26101, "functional_530"): "pipeline",
     ("keras3", 34101, "functional_253"): "pipeline",
+    ("keras3", 42101, "sequential_113"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named
