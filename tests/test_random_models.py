@@ -127,6 +127,7 @@ DIVERGENCES = {
     # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
     ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
     ("tfkeras2", 24201, "functional_558"): "up_sampling3d",
+    ("tfkeras2", 42201, "sequential_074"): "up_sampling3d",
     ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
     ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
     ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
@@ -155,6 +156,8 @@ DIVERGENCES = {
     ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
     ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
     ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
+    ("tfkeras2", 42201, "functional_455"): "dense",  # units 0
+    ("tfkeras2", 42201, "sequential_532"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
