@@ -326,6 +326,7 @@ class LayerAsActivation:
                                                 f"{class_name}({arguments})")
 
     def layer_class(self) -> type[Layer]:
+        """Our class that computes the layer, as the Keras reading it does."""
         if self.tf_keras:
             return TF_KERAS_VARIANTS.get(self.computed_by, REGISTRY[self.computed_by])
         return REGISTRY[self.computed_by]

@@ -569,7 +569,7 @@ class TfKerasMultiHeadAttention(MultiHeadAttention):
         """tf.keras 2's Softmax layer: a query step with nothing to attend to (its mask off)
         spreads its weights over every key, where Keras 3's einsum path gives it none; about
         evenly (-1e9 added to its scores), or exactly so with ``softmax_robust_masking``
-        (its scores set to -1e9; recorded: ``masking:masking_mha_robust_masking``)."""
+        (its scores set to -1e9; recorded: ``masking:mha_robust_masking``)."""
         if self.args.softmax_robust_masking:
             return robust_softmax(scores, axes, mask)
         return shifted_softmax(scores, axes, mask)
