@@ -116,6 +116,8 @@ DIVERGENCES = {
     # A Solarization of a rank-2 tensor: Keras 3 builds it, and refuses the model further on;
     # its predict fails on it ("Expected image tensor to have rank 3 ... or 4").
     ("keras3", 41101, "functional_317"): "solarization",
+    # ... and a RandomTranslation of a rank-5 tensor (probed: predict fails the same way).
+    ("keras3", 43101, "functional_158"): "random_translation",
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
