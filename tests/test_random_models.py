@@ -160,6 +160,8 @@ DIVERGENCES = {
     ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
     ("tfkeras2", 42201, "functional_455"): "dense",  # units 0
     ("tfkeras2", 42201, "sequential_532"): "dense",  # units 0
+    ("tfkeras2", 43201, "sequential_074"): "dense",  # units 0
+    ("tfkeras2", 43201, "sequential_560"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
