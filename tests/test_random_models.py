@@ -83,6 +83,7 @@ DIVERGENCES = {
     ("keras3", 35101, "functional_505"): "adaptive_max_pooling1d",
     ("keras3", 41101, "functional_008"): "adaptive_average_pooling2d",
     ("keras3", 41101, "sequential_136"): "adaptive_average_pooling3d",
+    ("keras3", 42101, "functional_081"): "adaptive_max_pooling1d",
     # A ZeroPadding2D of padding -1: Keras 3 builds it; its predict fails.
     ("keras3", 17101, "sequential_483"): "zero_padding2d",
     # A RandomCrop of height 0: Keras 3 builds it; its predict fails (a division by zero).
@@ -115,6 +116,8 @@ DIVERGENCES = {
     # A Solarization of a rank-2 tensor: Keras 3 builds it, and refuses the model further on;
     # its predict fails on it ("Expected image tensor to have rank 3 ... or 4").
     ("keras3", 41101, "functional_317"): "solarization",
+    # ... and a RandomTranslation of a rank-5 tensor (probed: predict fails the same way).
+    ("keras3", 43101, "functional_158"): "random_translation",
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
@@ -126,6 +129,7 @@ DIVERGENCES = {
     # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
     ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
     ("tfkeras2", 24201, "functional_558"): "up_sampling3d",
+    ("tfkeras2", 42201, "sequential_074"): "up_sampling3d",
     ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
     ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
     ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
@@ -154,6 +158,10 @@ DIVERGENCES = {
     ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
     ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
     ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
+    ("tfkeras2", 42201, "functional_455"): "dense",  # units 0
+    ("tfkeras2", 42201, "sequential_532"): "dense",  # units 0
+    ("tfkeras2", 43201, "sequential_074"): "dense",  # units 0
+    ("tfkeras2", 43201, "sequential_560"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -185,6 +193,7 @@ JAX_TRACING: dict[tuple[str, int, str], str] = {
     ("keras3", 25101, "functional_362"): "pipeline",
     ("keras3", 26101, "functional_530"): "pipeline",
     ("keras3", 34101, "functional_253"): "pipeline",
+    ("keras3", 42101, "sequential_113"): "pipeline",
 }
 
 # Where Keras 3 refuses the generator's model for its explicit layer names: a layer named

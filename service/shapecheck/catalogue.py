@@ -9,6 +9,7 @@ import numpy as np
 from marshmallow import fields
 from marshmallow.utils import missing
 
+from .fields import TfKerasOnly
 from .layers import REGISTRY
 from .layers.base import Layer
 
@@ -25,7 +26,8 @@ def describe(cls: type[Layer]) -> dict[str, Any]:
         "aliases": list(cls.aliases),
         "legacy_aliases": list(cls.legacy_aliases),
         "description": cls.describe(),
-        "arguments": [argument(name, field) for name, field in cls.Args().fields.items()],
+        "arguments": [argument(name, field) for name, field in cls.Args().fields.items()
+                      if not isinstance(field, TfKerasOnly)],
     }
 
 

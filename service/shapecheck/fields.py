@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import ValidationError, fields, validate
+from marshmallow.utils import missing
 
 
 def _is_int(value: Any) -> bool:
@@ -129,6 +130,24 @@ class Choice(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kw: Any) -> str:
         value = super()._deserialize(value, attr, data, **kw)
         return value if self.case_sensitive else value.lower()
+
+
+class TfKerasOnly(fields.Field):
+    """An argument only tf.keras 2's layer takes (its Softmax's ``robust_masking``): Keras 3's
+    layer refuses it, whatever its value; absent, it is left out of the arguments. Its
+    tf.keras 2 variant declares the field it reads."""
+
+    def __init__(self, layer: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.layer = layer
+
+    def deserialize(self, value: Any, attr: str | None = None,
+                    data: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        if value is missing:
+            return missing
+        raise ValidationError(f"is an argument of tf.keras 2's {self.layer}, which Keras 3's "
+                              f"does not take (Keras: Unrecognized keyword arguments passed to "
+                              f"{self.layer}: {attr})")
 
 
 class ShapeField(fields.Field):

@@ -154,6 +154,21 @@ def test_an_activation_layer_class_name_alone_is_tf_keras_2_only() -> None:
     assert_forward_as_recorded(tf_keras["keras_json"], tf_keras["forward"])
 
 
+def test_robust_masking_of_a_softmax_activation_is_tf_keras_2_only() -> None:
+    """tf.keras 2's Softmax takes robust_masking, which changes nothing where no mask reaches
+    it (as an activation): the numbers recorded without it. Keras 3's Softmax refuses it."""
+    tf_keras = recorded("tfkeras2", "activations:dense_softmax_layer_axis")
+    dense = tf_keras["keras_json"]["config"]["layers"][1]["config"]
+    dense["activation"]["config"]["robust_masking"] = True
+    assert_forward_as_recorded(tf_keras["keras_json"], tf_keras["forward"])
+    with pytest.raises(RequestInvalid) as exc:
+        run([3], {"type": "Dense", "units": 2, "activation": {
+            "module": "keras.layers", "class_name": "Softmax",
+            "config": {"robust_masking": True}}})
+    (message,) = exc.value.errors["model.layers.0.activation"]
+    assert "Unrecognized keyword arguments passed to Softmax" in message
+
+
 def test_tf_keras_2_refuses_keras_3_activation_names() -> None:
     assert tf_keras_2_refusal("activations:dense_hard_sigmoid", "activation", "hard_silu") == [
         "'hard_silu' is a Keras 3 activation that tf.keras 2 does not have (it refuses it: "

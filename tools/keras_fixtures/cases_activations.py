@@ -121,10 +121,20 @@ TF_KERAS_2 = ["dense_hard_sigmoid", "dense_elu_layer", "dense_elu_layer_without_
 # A Softmax after a masking Embedding whose mask (batch, steps) broadcasts against its vectors
 # (3 samples of 3 steps of 3 features), of ids all 0: every position is masked. Keras 3 gives
 # zeros; tf.keras 2 adds -1e9 to every input and normalises what it gets (about uniform).
+# Three Dense layers, which pass the mask on, scale the values up to about 100: -1e9 added keeps
+# them apart in float32, so tf.keras 2 normalises them unevenly; with robust_masking (which
+# Keras 3 refuses) it sets them to -1e9, so evenly.
 MASKED = [
     seq("softmax_every_position_masked", [3],
         {"type": "Embedding", "input_dim": 4, "output_dim": 3, "mask_zero": True},
         {"type": "Softmax"}, int_inputs=1, batch=3),
+    *(seq(case_id, [3],
+          {"type": "Embedding", "input_dim": 4, "output_dim": 64, "mask_zero": True},
+          {"type": "Dense", "units": 64}, {"type": "Dense", "units": 64},
+          {"type": "Dense", "units": 3},
+          {"type": "Softmax", **robust}, int_inputs=1, batch=3)
+      for case_id, robust in [("softmax_large_values_every_position_masked", {}),
+                              ("softmax_robust_masking", {"robust_masking": True})]),
 ]
 
 CASES = tf_keras_2_cases([*RELU, *LEAKY, *ELU, *PRELU, *SOFTMAX, *ARGUMENTS, *MASKED],

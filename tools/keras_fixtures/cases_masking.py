@@ -232,6 +232,9 @@ CASES = [
 # and a query step its mask drops has nothing to attend to: Keras 3's MultiHeadAttention
 # averages every value on its fused path (rank 3, no dropout) and gives it zero weights on its
 # einsum path, where tf.keras 2's softmax adds -1e9 to each of its scores and normalises them.
+# On scores as large as a Dense of 64 units gives, -1e9 added keeps them apart in float32, so
+# tf.keras 2 weighs them unevenly; with softmax_robust_masking (which Keras 3 refuses) it sets
+# them to -1e9, so evenly.
 TF_KERAS_2 = [
     padded("masking_rescaling_lstm", {"type": "Rescaling", "scale": 2.0},
            lstm(return_sequences=True)),
@@ -241,6 +244,10 @@ TF_KERAS_2 = [
     padded("masking_mha_self", {**MHA, "inputs": ["masking", "masking"]}),
     padded("masking_mha_self_einsum_path", {**MHA, "dropout": 0.1,
                                             "inputs": ["masking", "masking"]}),
+    *(seq(case_id, [6], embedding(output_dim=64), {"type": "Dense", "name": "dense", "units": 64},
+          {**MHA, **robust, "inputs": ["dense", "dense"]}, int_inputs=IDS, batch=3)
+      for case_id, robust in [("mha_large_scores_masked_query", {}),
+                              ("mha_robust_masking", {"softmax_robust_masking": True})]),
 ]
 
 CASES = tf_keras_2_cases([*CASES, *TF_KERAS_2], ["masking_lstm", *(c["id"] for c in TF_KERAS_2)])

@@ -14,7 +14,7 @@ layer class with an activation argument gets a tf.keras 2 variant that reads it 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,7 +22,7 @@ from marshmallow import ValidationError, fields
 
 from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible, RequestInvalid
-from ..fields import Float, IntTuple
+from ..fields import Float, IntTuple, TfKerasOnly
 from ..shapes import Shape, format_shape
 from .base import (
     REGISTRY,
@@ -57,6 +57,16 @@ def shifted_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) 
     normalised on its values so shifted (about uniform) where Keras 3's gives zeros."""
     if mask is not None:
         x = np.where(mask, x, x + LARGE_NEGATIVE)
+    return activations.softmax(x, axis=axes)
+
+
+def robust_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
+    """tf.keras 2's ``Softmax`` layer with ``robust_masking``: the masked positions (``mask``
+    False, or at most 0.5 where it is not boolean) set to -1e9, not shifted by it, and nothing
+    zeroed, so a row masked everywhere is exactly uniform whatever its values."""
+    if mask is not None:
+        kept = mask if mask.dtype == np.bool_ else mask > 0.5
+        x = np.where(kept, x, LARGE_NEGATIVE)
     return activations.softmax(x, axis=axes)
 
 
@@ -198,6 +208,7 @@ class Softmax(NegatesUnsignedIntegers, ActivationLayer):
 
     class Args(LayerArgs):
         axis = fields.Raw(load_default=-1, metadata={"type": "integer or list of integers"})
+        robust_masking = TfKerasOnly("Softmax")
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
@@ -254,9 +265,16 @@ class Softmax(NegatesUnsignedIntegers, ActivationLayer):
 class TfKerasSoftmax(Softmax):
     """Softmax in a tf.keras 2 document: it zeroes no masked position, so where every
     position along its axes is masked it gives about 1/n each, where Keras 3 gives zeros
-    (recorded: ``activations:softmax_every_position_masked``)."""
+    (recorded: ``activations:softmax_every_position_masked``); exactly 1/n with
+    ``robust_masking``, which sets the masked positions to -1e9 rather than adding it
+    (recorded: ``activations:softmax_robust_masking``)."""
+
+    class Args(Softmax.Args):
+        robust_masking = fields.Boolean(load_default=False)
 
     def normalised(self, x: Array, mask: Array) -> Array:
+        if self.args.robust_masking:
+            return robust_softmax(x, self.axes, mask)
         return shifted_softmax(x, self.axes, mask)
 
 
@@ -285,6 +303,9 @@ class LayerAsActivation:
     """Its config keys that our class names otherwise -> our names."""
     defaults: Mapping[str, Any] = field(default_factory=dict)
     """Its defaults where our class's differ."""
+    tf_keras: bool = False
+    """Whether tf.keras 2 reads it: computed by our class's tf.keras 2 variant where there is
+    one (it takes tf.keras 2's arguments, a Softmax's ``robust_masking``)."""
 
     def activation(self, class_name: str, config: Mapping[str, Any]) -> str:
         """The activation ``config`` computes; raises ValidationError."""
@@ -295,7 +316,7 @@ class LayerAsActivation:
             if old in ours:
                 ours[new] = ours.pop(old)
         try:
-            layer = REGISTRY[self.computed_by].from_config(class_name, ours)
+            layer = self.layer_class().from_config(class_name, ours)
         except RequestInvalid as exc:
             path, messages = next(iter(exc.errors.items()))
             raise ValidationError(f"{class_name}'s {path}: {'; '.join(messages)}") from None
@@ -303,6 +324,12 @@ class LayerAsActivation:
                               if key != "trainable")
         return activations.ConfiguredActivation(self.name, checked_kernel(layer),
                                                 f"{class_name}({arguments})")
+
+    def layer_class(self) -> type[Layer]:
+        """Our class that computes the layer, as the Keras reading it does."""
+        if self.tf_keras:
+            return TF_KERAS_VARIANTS.get(self.computed_by, REGISTRY[self.computed_by])
+        return REGISTRY[self.computed_by]
 
 
 def checked_kernel(layer: Layer) -> Callable[[Array], Array]:
@@ -326,9 +353,9 @@ KERAS_3_LAYERS = {
     "Softmax": LayerAsActivation("Softmax", "softmax"),
 }
 TF_KERAS_LAYERS = {
-    **KERAS_3_LAYERS,
+    **{name: replace(layer, tf_keras=True) for name, layer in KERAS_3_LAYERS.items()},
     "ThresholdedReLU": LayerAsActivation("ReLU", "thresholded_relu", {"theta": "threshold"},
-                                         {"theta": 1.0}),
+                                         {"theta": 1.0}, tf_keras=True),
 }
 
 LEARNT_ACTIVATION = (

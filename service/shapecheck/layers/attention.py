@@ -40,9 +40,9 @@ from marshmallow import fields
 
 from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
-from ..fields import Choice, Float, IntTuple, PositiveInt
+from ..fields import Choice, Float, IntTuple, PositiveInt, TfKerasOnly
 from ..shapes import Dim, Shape, broadcast_shapes, format_shape, num_elements, shapes_text
-from .activations import LARGE_NEGATIVE, masked_softmax, shifted_softmax
+from .activations import LARGE_NEGATIVE, masked_softmax, robust_softmax, shifted_softmax
 from .base import Array, Layer, LayerArgs, Mask, ShapeCaveat, Shapes, Weight, expand_mask, register
 from .normalization import Axes
 from .tf_keras import tf_keras_variant
@@ -344,6 +344,7 @@ class MultiHeadAttention(ProjectedAttention):
         sliding_window = PositiveInt(load_default=None, allow_none=True)
         flash_attention = fields.Boolean(load_default=None, allow_none=True)
         use_gate = fields.Boolean(load_default=False)
+        softmax_robust_masking = TfKerasOnly("MultiHeadAttention")
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
@@ -557,14 +558,20 @@ class TfKerasMultiHeadAttention(MultiHeadAttention):
 
     builds_failing_calls = False
 
+    class Args(MultiHeadAttention.Args):
+        softmax_robust_masking = fields.Boolean(load_default=False)
+
     def fuses(self, projected_rank: int, with_scores: bool) -> bool:
         return False
 
-    @staticmethod
-    def normalised(scores: Array, axes: tuple[int, ...], mask: Array | None,
+    def normalised(self, scores: Array, axes: tuple[int, ...], mask: Array | None,
                    fused: bool) -> Array:
         """tf.keras 2's Softmax layer: a query step with nothing to attend to (its mask off)
-        spreads its weights over every key, where Keras 3's einsum path gives it none."""
+        spreads its weights over every key, where Keras 3's einsum path gives it none; about
+        evenly (-1e9 added to its scores), or exactly so with ``softmax_robust_masking``
+        (its scores set to -1e9; recorded: ``masking:mha_robust_masking``)."""
+        if self.args.softmax_robust_masking:
+            return robust_softmax(scores, axes, mask)
         return shifted_softmax(scores, axes, mask)
 
     @staticmethod
