@@ -116,3 +116,12 @@ def test_an_input_that_x_shape_gives_sizes_for_gets_no_periodic_note() -> None:
     codes = {d["code"] for d in check({"model": unet["keras_json"],
                                         "x_shape": [2, 256, 256, 1]})["diagnostics"]}
     assert "open_sizes_constrained" not in codes
+
+
+def test_an_axis_x_leaves_unknown_stays_unknown_in_the_sizes_that_run() -> None:
+    """x_shape (2, None, 250, 1) fills one open axis of the U-Net: the width fails, and the
+    hint moves it alone (the search once raised on the unknown height)."""
+    [unet] = [c for f, c, s in RECORDED if f == "keras3" and c["id"] == "unet"][:1]
+    [error] = errors(check({"model": unet["keras_json"], "x_shape": [2, None, 250, 1]}))
+    assert error["hint"].startswith(
+        "Pad or resize x to (None, 252, 1), or crop it to (None, 248, 1)")

@@ -111,15 +111,17 @@ class SizeSearch:
         self.found: dict[tuple[str, int, int], int | None] = {}
 
     def moved(self, filled: Mapping[str, Shape], step: int) -> dict[str, Shape] | None:
-        """``filled`` with every open axis moved in the direction of ``step``."""
+        """``filled`` with every open axis x gives a size for moved in the direction of
+        ``step`` (an axis x leaves unknown stays so)."""
         moved = {}
         for name, shape in filled.items():
-            declared = self.declared[name]
-            sizes = [shape[a] if declared[a] is not None else self.nearest(name, shape[a], step)
-                     for a in range(1, len(shape))]
-            if None in sizes:
-                return None
-            moved[name] = (declared[0], *sizes)
+            declared, sizes = self.declared[name], list(shape)
+            for axis in range(1, len(shape)):
+                if declared[axis] is None and shape[axis] is not None:
+                    sizes[axis] = self.nearest(name, shape[axis], step)
+                    if sizes[axis] is None:
+                        return None
+            moved[name] = tuple(sizes)
         return moved
 
     def nearest(self, name: str, start: int, step: int) -> int | None:
