@@ -125,3 +125,12 @@ def test_an_axis_x_leaves_unknown_stays_unknown_in_the_sizes_that_run() -> None:
     [error] = errors(check({"model": unet["keras_json"], "x_shape": [2, None, 250, 1]}))
     assert error["hint"].startswith(
         "Pad or resize x to (None, 252, 1), or crop it to (None, 248, 1)")
+
+
+def test_an_axis_x_leaves_unknown_fits_the_one_the_model_declares() -> None:
+    """x_shape's null is unknown (API.md): (4, 28, 28, None) fits (None, 28, 28, 1); the
+    axis that disagrees is still named."""
+    model = {"inputs": [28, 28, 1], "layers": [{"type": "Flatten"}]}
+    assert errors(check({"model": model, "x_shape": [4, 28, 28, None]})) == []
+    [error] = errors(check({"model": model, "x_shape": [4, 28, 27, None]}))
+    assert "(axis 2: x has 27, the model expects 28)" in error["message"]

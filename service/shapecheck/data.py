@@ -163,7 +163,8 @@ def check_input(name: str, expected: Shape, x: Shape, several: bool,
     label = f"model input '{name}'" if several or name != "input" else "the model input"
     if len(x) != len(expected):
         return [rank_mismatch(label, expected, x, y_counts)]
-    wrong = [i for i in range(1, len(x)) if expected[i] is not None and x[i] != expected[i]]
+    wrong = [i for i in range(1, len(x))  # an axis either leaves unknown (None) fits
+             if None not in (expected[i], x[i]) and x[i] != expected[i]]
     if wrong:
         return [axis_mismatch(label, expected, x, wrong)]
     if expected[0] is not None and x[0] is not None and x[0] % expected[0]:
