@@ -92,6 +92,7 @@ DIVERGENCES = {
     ("keras3", 24101, "sequential_411"): "resizing",
     # A CenterCrop to width 0: Keras 3 builds it, and refuses the model further on.
     ("keras3", 36101, "functional_308"): "center_crop",
+    ("keras3", 44101, "functional_176"): "center_crop",  # of height 0
     # An EinsumDense whose equation names fewer axes than its input has: Keras 3 builds it
     # ('ab,bc->ac' on a rank-6 tensor) and refuses the model further on.
     ("keras3", 13101, "functional_370"): "einsum_dense",
