@@ -163,6 +163,7 @@ DIVERGENCES = {
     ("tfkeras2", 42201, "sequential_532"): "dense",  # units 0
     ("tfkeras2", 43201, "sequential_074"): "dense",  # units 0
     ("tfkeras2", 43201, "sequential_560"): "dense",  # units 0
+    ("tfkeras2", 44201, "sequential_078"): "dense",  # units 0
 }
 
 # Where Keras' predict computes what the forward pass refuses (a 422 naming the layer):
@@ -222,6 +223,12 @@ FORWARD_DIVERGENCES: dict[tuple[str, int, str], str] = {
     # recorded weights does, where Keras 3's predict (JAX, CPU) gives 196.1216, 2.3e-4 of it
     # off. Keras loses the precision here; the forward pass keeps the exact value.
     ("keras3", 37101, "functional_007"): "multi_head_attention",
+    # A LayerNormalization over an axis of three equal values (an UpSampling2D of (1, 3) just
+    # before it): every output is 0 but for rounding, the mean of three equal float32 values
+    # minus one of them. tf.keras 2's fused batch norm leaves up to ~3e-6 of rounding where the
+    # forward pass leaves under 1e-6 or exact zeros; the Multiply after it compares the two
+    # roundings to each other, with nothing larger to scale them by.
+    ("tfkeras2", 44201, "functional_199"): "multiply",
 }
 
 ALL = [(flavour(sweep), sweep["seed"], c) for sweep in SWEEPS for c in sweep["cases"]]
