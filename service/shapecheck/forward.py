@@ -310,7 +310,8 @@ def with_mask_argument(layer: Layer, masks: list[Mask], given: Any) -> list[Mask
 def mask_argument(layer: Layer, key: str, source: Any,
                   values: Mapping[TensorRef, Array]) -> Any:
     """The value of the mask argument ``key`` (a list of them for a list): booleans, where a
-    number counts as True unless it is 0, as Keras' kernels cast masks."""
+    number counts as True unless it is 0, as Keras' kernels cast masks, but for the arguments
+    the layer reads as numbers (``numeric_mask_arguments``)."""
     if isinstance(source, list):
         return [mask_argument(layer, key, item, values) for item in source]
     if source is None:
@@ -321,7 +322,9 @@ def mask_argument(layer: Layer, key: str, source: Any,
         raise cannot_run(layer, f"reads its {key} argument from {exc}") from None
     except (ValueError, TypeError, OverflowError) as exc:  # shapes or settings it refuses
         raise cannot_run(layer, f"cannot compute its {key} argument: {exc}") from None
-    return value if value.dtype == np.bool_ else value != 0
+    if value.dtype == np.bool_ or key in layer.numeric_mask_arguments:
+        return value
+    return value != 0
 
 
 class MaskUnavailable(Exception):

@@ -9,7 +9,8 @@ message. With ``forward=True`` it also records random weights, a random input an
 record's ``keras_json`` computes other shapes, ``keras_json_layers`` holds that model's layers.
 
 A layer entry may carry ``call``: keyword arguments of its call (``return_attention_scores``,
-``use_causal_mask``, ``reverse``), as native documents give them; such cases belong in a
+``use_causal_mask``, ``reverse``, and tensors by name: ``{"attention_mask": "relu"}``), as
+native documents give them; such cases belong in a
 fixture kind of their own (``FIXTURE_KIND`` of the cases module). An entry
 ``{"again": "<layer>", "name": "<tensor>", "inputs": ..., "call": ...}`` calls an earlier
 layer once more (shared weights) and names that call's output ``name``; only the case's
@@ -96,7 +97,8 @@ def build(doc: dict[str, Any], dtype: str | None = None) -> tuple[Any, dict[str,
         if entry.get("type") == "InputLayer":
             previous = entry.get("name") or "input"
             continue
-        call_kwargs = entry.get("call", {})
+        call_kwargs = {key: lookup(tensors, value) if isinstance(value, str) and value in tensors
+                       else value for key, value in entry.get("call", {}).items()}
         if "again" in entry:  # a further call of an earlier layer: the weights are shared
             layer, name = built[entry["again"]], entry["again"]
         else:

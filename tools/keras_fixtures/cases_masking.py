@@ -250,4 +250,20 @@ TF_KERAS_2 = [
                               ("mha_robust_masking", {"softmax_robust_masking": True})]),
 ]
 
-CASES = tf_keras_2_cases([*CASES, *TF_KERAS_2], ["masking_lstm", *(c["id"] for c in TF_KERAS_2)])
+# Masks of fractions, which the model computes (a ReLU of a Dense): Keras 3's MultiHeadAttention
+# keeps every nonzero position and its Softmax the positions over 0.5; tf.keras 2 adds
+# (1 - mask) * -1e9 to the scores, where no mask of its own making is ANDed with it, so that 0.3
+# is as good as masked and 1.7 outweighs every other position.
+FRACTIONS = [
+    case(f"{kind}_mask_of_fractions", [6, 4], [
+        {"type": "Dense", "units": units, "name": "pattern", "inputs": "input"},
+        {"type": "ReLU", "name": "relu"}, {**layer, "inputs": inputs, "call": call}],
+        forward=True)
+    for kind, units, layer, inputs, call in [
+        ("mha", 6, MHA, ["input", "input"], {"attention_mask": "relu"}),
+        ("mha_causal", 6, MHA, ["input", "input"],
+         {"attention_mask": "relu", "use_causal_mask": True}),
+        ("softmax", 4, {"type": "Softmax"}, "input", {"mask": "relu"})]]
+
+CASES = tf_keras_2_cases([*CASES, *TF_KERAS_2, *FRACTIONS],
+                         ["masking_lstm", *(c["id"] for c in [*TF_KERAS_2, *FRACTIONS])])

@@ -43,31 +43,40 @@ LARGE_NEGATIVE = np.float32(-1e9)
 
 
 def masked_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
-    """Keras' ``Softmax`` layer over ``axes``: masked positions (``mask`` False, broadcast)
-    excluded and zeroed."""
+    """Keras' ``Softmax`` layer over ``axes``: masked positions (``mask`` False, or at most 0.5
+    where it is not boolean; broadcast) excluded and zeroed."""
     if mask is not None:
+        mask = kept_positions(mask)
         x = np.where(mask, x, LARGE_NEGATIVE)
     y = activations.softmax(x, axis=axes)
     return y if mask is None else np.where(mask, y, np.float32(0))
 
 
 def shifted_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
-    """tf.keras 2's ``Softmax`` layer over ``axes``: -1e9 added to the masked positions (in
+    """tf.keras 2's ``Softmax`` layer over ``axes``: (1 - mask) * -1e9 added to the scores (in
     float32, which rounds what it adds to) and nothing zeroed, so a row masked everywhere is
-    normalised on its values so shifted (about uniform) where Keras 3's gives zeros."""
-    if mask is not None:
-        x = np.where(mask, x, x + LARGE_NEGATIVE)
-    return activations.softmax(x, axis=axes)
+    normalised on its values so shifted (about uniform) where Keras 3's gives zeros. A mask of
+    fractions shifts by its share: 0.3 is as good as masked, and 1.7 outweighs every position
+    kept."""
+    if mask is None:
+        return activations.softmax(x, axis=axes)
+    if mask.dtype == np.bool_:
+        return activations.softmax(np.where(mask, x, x + LARGE_NEGATIVE), axis=axes)
+    return activations.softmax(x + (1 - mask.astype(x.dtype)) * LARGE_NEGATIVE, axis=axes)
 
 
 def robust_softmax(x: Array, axes: tuple[int, ...], mask: Array | None = None) -> Array:
-    """tf.keras 2's ``Softmax`` layer with ``robust_masking``: the masked positions (``mask``
-    False, or at most 0.5 where it is not boolean) set to -1e9, not shifted by it, and nothing
-    zeroed, so a row masked everywhere is exactly uniform whatever its values."""
+    """tf.keras 2's ``Softmax`` layer with ``robust_masking``: the masked positions
+    (``kept_positions``) set to -1e9, not shifted by it, and nothing zeroed, so a row masked
+    everywhere is exactly uniform whatever its values."""
     if mask is not None:
-        kept = mask if mask.dtype == np.bool_ else mask > 0.5
-        x = np.where(kept, x, LARGE_NEGATIVE)
+        x = np.where(kept_positions(mask), x, LARGE_NEGATIVE)
     return activations.softmax(x, axis=axes)
+
+
+def kept_positions(mask: Array) -> Array:
+    """Where a Softmax mask keeps its positions: True, or over 0.5 where it is not boolean."""
+    return mask if mask.dtype == np.bool_ else mask > 0.5
 
 
 class ActivationLayer(Layer):
@@ -201,10 +210,13 @@ class PReLU(ActivationLayer):
 
 @register
 class Softmax(NegatesUnsignedIntegers, ActivationLayer):
-    """Softmax along ``axis`` (an int, or a list of axes normalised together)."""
+    """Softmax along ``axis`` (an int, or a list of axes normalised together). A ``mask`` of
+    numbers keeps the positions over 0.5 (``kept_positions``; recorded:
+    ``masking:softmax_mask_of_fractions``)."""
 
     keras_name = "Softmax"
     elementwise = False
+    numeric_mask_arguments = frozenset({"mask"})
 
     class Args(LayerArgs):
         axis = fields.Raw(load_default=-1, metadata={"type": "integer or list of integers"})
@@ -267,7 +279,8 @@ class TfKerasSoftmax(Softmax):
     position along its axes is masked it gives about 1/n each, where Keras 3 gives zeros
     (recorded: ``activations:softmax_every_position_masked``); exactly 1/n with
     ``robust_masking``, which sets the masked positions to -1e9 rather than adding it
-    (recorded: ``activations:softmax_robust_masking``)."""
+    (recorded: ``activations:softmax_robust_masking``). A ``mask`` of numbers shifts the
+    scores by (1 - mask) * -1e9 (``shifted_softmax``)."""
 
     class Args(Softmax.Args):
         robust_masking = fields.Boolean(load_default=False)

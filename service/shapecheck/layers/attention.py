@@ -554,9 +554,13 @@ class TfKerasMultiHeadAttention(MultiHeadAttention):
     (Keras 3 fuses rank-3 inputs, whatever the attention axes), counts a negative attention
     axis from the end of the projected rank, and computes the call as it builds: a call whose
     einsums do not fit refuses the model, and it declares the scores it computes. Its softmax
-    zeroes no masked score (``normalised``)."""
+    zeroes no masked score (``normalised``). It reads its ``attention_mask`` as booleans only
+    to AND it with the masks of its own making (its inputs', the causal one); alone, the
+    mask's numbers reach the softmax, which shifts each score by (1 - mask) * -1e9, so that 0.3
+    is as good as masked (recorded: ``masking:mha_mask_of_fractions``)."""
 
     builds_failing_calls = False
+    numeric_mask_arguments = frozenset({"attention_mask"})
 
     class Args(MultiHeadAttention.Args):
         softmax_robust_masking = fields.Boolean(load_default=False)

@@ -215,6 +215,10 @@ class Layer:
     supports_masking: ClassVar[bool] = False
     """Keras' ``supports_masking``: the layer keeps its input's mask (``compute_mask``); the
     others drop it."""
+    numeric_mask_arguments: ClassVar[frozenset[str]] = frozenset()
+    """The mask arguments of its call that the layer reads as numbers (a Softmax's ``mask``);
+    the others reach it as booleans, True where the value is not 0, as Keras' kernels cast
+    them."""
     returns_tuple: ClassVar[bool] = False
     """Several outputs come as a tuple, not a list (tf.keras 2's summary spells them so)."""
     keeps_integers: ClassVar[bool] = False
