@@ -253,6 +253,17 @@ def concatenated(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
     return (*shapes[0][:axis], total, *shapes[0][axis + 1:])
 
 
+def broadcast_to(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``broadcast_to``: the ``shape`` it was given, as Keras declares it (Keras 3.6 and 3.9
+    write one into a masked Concatenate's mask, with the batch axis unknown)."""
+    shape = config.get("shape")
+    if not isinstance(shape, list | tuple) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+            for d in shape):
+        raise ValueError(f"no shape {shape!r}")
+    return tuple(shape)
+
+
 def known(shape: Any) -> Shape:
     if not isinstance(shape, tuple):
         raise TypeError("not a known shape")
@@ -273,7 +284,7 @@ MASK_SHAPES: dict[str, Callable[[list[Any], Mapping[str, Any]], Shape]] = {
                      "LogicalAnd", "LogicalOr", "LogicalXor", "LogicalNot", "ZerosLike",
                      "OnesLike", "Cast", "ConvertToTensor"), broadcast),
     "Any": reduced, "All": reduced, "ExpandDims": expanded, "Squeeze": squeezed,
-    "Concatenate": concatenated,
+    "Concatenate": concatenated, "BroadcastTo": broadcast_to,
 }
 """Each operation of masks, and the rule of its output shape: element by element, with
 broadcasting (the unary ones keep their argument's shape: a constant broadcasts as ``()``)."""
