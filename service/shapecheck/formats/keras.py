@@ -52,7 +52,7 @@ from ..graph import (
 from ..layers.base import Layer
 from .common import input_dtype, make_layer
 from .keras_nested import NestedModel
-from .keras_ops import TF_FUNCTIONS, KerasOperation, is_binary, is_supported
+from .keras_ops import TF_FUNCTIONS, Cast, KerasOperation, is_binary, is_supported
 from .naming import AutoNamer
 from .native import parse_shape
 
@@ -367,6 +367,10 @@ class KerasLoader:
                            trainable=entry.config.get("trainable", True) is not False)
 
     def operation(self, entry: Entry) -> Layer:
+        if entry.class_name == "Cast":
+            cast = cast_operation(entry, self.flavour)
+            if cast is not None:
+                return cast
         arguments = operation_arguments(entry)
         if arguments is None or not is_supported(entry.class_name):
             self.notes.append(operation_note(entry))
@@ -442,6 +446,20 @@ def operation_arguments(entry: Entry) -> list[Any] | None:
         else:
             return None
     return arguments
+
+
+def cast_operation(entry: Entry, flavour: str) -> Cast | None:
+    """``keras.ops.cast`` of one tensor to the dtype its config names (``Cast``), or None
+    where the entry is not that."""
+    dtype = entry.config.get("dtype")
+    nodes = entry.raw.get("inbound_nodes")
+    node = nodes[0] if isinstance(nodes, list) and len(nodes) == 1 else None
+    args = node.get("args") if isinstance(node, dict) else None
+    if not isinstance(dtype, str) or entry.config.keys() - {"name", "dtype"} \
+            or not isinstance(args, list) or len(args) != 1 or node.get("kwargs") \
+            or not (isinstance(args[0], dict) and args[0].get("class_name") == "__keras_tensor__"):
+        return None
+    return Cast(entry.name, input_dtype(dtype, flavour))
 
 
 def tf_operation(entry: Entry) -> KerasOperation | None:

@@ -20,7 +20,16 @@ import numpy as np
 from .. import activations
 from ..errors import LayerInputIncompatible
 from ..graph import MaskOp, TensorRef
-from ..layers.base import Array, Layer, Shapes, Weight
+from ..layers.base import (
+    EXACT_DTYPES,
+    LOW_PRECISION,
+    Array,
+    Layer,
+    Shapes,
+    Weight,
+    integer_values,
+    low_precision_values,
+)
 from ..shapes import Dim, Shape, format_shape
 
 BINARY: dict[str, Callable[[Array, Array], Array]] = {
@@ -107,6 +116,43 @@ class KerasOperation(Layer):
         given = ", ".join([*(format_shape(s) for s in inputs), *constants])
         return (f"the operation {self.operation} of {given}, element by element with "
                 f"broadcasting, gives {format_shape(outputs[0])}")
+
+
+class Cast(KerasOperation):
+    """``keras.ops.cast`` of one tensor to ``dtype``: Keras 3.6 and 3.9 (not 3.3 nor 3.12)
+    write one where a layer's dtype policy casts a float input to another float (a
+    ``mixed_float16`` Dense after float32 tensors), since their autocast in
+    ``Layer.__call__`` is an operation on symbolic tensors. The shape stays; the values are
+    ``dtype``'s (None: float32, or a float the JAX backend holds as float32)."""
+
+    def __init__(self, name: str, dtype: str | None) -> None:
+        super().__init__(name, "Cast", [None])
+        self.dtype = dtype
+        self.compute_dtype = dtype if dtype in LOW_PRECISION else None
+
+    def output_shapes(self, inputs: Shapes) -> list[Shape]:
+        if len(inputs) != 1:
+            raise LayerInputIncompatible(
+                f"The operation Cast takes 1 tensor, but its call gives {len(inputs)}.",
+                "Check the arguments of this operation in the model code.")
+        return [tuple(inputs[0])]
+
+    def output_dtype(self, dtypes: Sequence[str | None]) -> str | None:
+        return self.dtype if self.dtype in EXACT_DTYPES else None
+
+    def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        values = np.asarray(inputs[0], dtype=np.float32)
+        if self.dtype in LOW_PRECISION:
+            return [low_precision_values(values, self.dtype)]
+        if self.dtype == "bool":
+            return [(values != 0).astype(np.float32)]
+        if self.dtype in EXACT_DTYPES:
+            return [integer_values(values, self.dtype)]
+        return [values]
+
+    def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
+        return (f"the operation Cast to {self.dtype or 'float32'} keeps the shape "
+                f"{format_shape(outputs[0])}")
 
 
 def ops_broadcast(a: Shape, b: Shape) -> Shape:
@@ -207,6 +253,17 @@ def concatenated(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
     return (*shapes[0][:axis], total, *shapes[0][axis + 1:])
 
 
+def broadcast_to(arguments: list[Any], config: Mapping[str, Any]) -> Shape:
+    """``broadcast_to``: the ``shape`` it was given, as Keras declares it (Keras 3.6 and 3.9
+    write one into a masked Concatenate's mask, with the batch axis unknown)."""
+    shape = config.get("shape")
+    if not isinstance(shape, list | tuple) or not all(
+            d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0)
+            for d in shape):
+        raise ValueError(f"no shape {shape!r}")
+    return tuple(shape)
+
+
 def known(shape: Any) -> Shape:
     if not isinstance(shape, tuple):
         raise TypeError("not a known shape")
@@ -227,7 +284,7 @@ MASK_SHAPES: dict[str, Callable[[list[Any], Mapping[str, Any]], Shape]] = {
                      "LogicalAnd", "LogicalOr", "LogicalXor", "LogicalNot", "ZerosLike",
                      "OnesLike", "Cast", "ConvertToTensor"), broadcast),
     "Any": reduced, "All": reduced, "ExpandDims": expanded, "Squeeze": squeezed,
-    "Concatenate": concatenated,
+    "Concatenate": concatenated, "BroadcastTo": broadcast_to,
 }
 """Each operation of masks, and the rule of its output shape: element by element, with
 broadcasting (the unary ones keep their argument's shape: a constant broadcasts as ``()``)."""

@@ -562,13 +562,33 @@ class TfKerasMinimum(TfKerasBroadcasting, Minimum):
 class TfKerasConcatenate(Concatenate):
     """Concatenate as tf.keras 2 computes its shape, that of TensorFlow's concat: an axis
     other than the joined one takes its known length from whichever input has it
-    ((None, None, 4) and (None, 3, 2) → (None, 3, 6))."""
+    ((None, None, 4) and (None, 3, 2) → (None, 3, 6)); and its mask."""
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         (joined,) = super().output_shapes(inputs)
         axis = self.concat_axis(inputs)
         return [tuple(length if i == axis else known_length(s[i] for s in inputs)
                       for i, length in enumerate(joined))]
+
+    def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
+        """tf.keras 2's ``Concatenate.compute_mask``: a mask of fewer axes than its input gets
+        one axis of 1 (not broadcast), an unmasked input gives ones of its own shape, they are
+        joined along ``axis``, and a position is kept where *every* value of the last axis is
+        (Keras 3 keeps it where *any* is): two masked inputs joined on their features AND
+        their masks (tf.keras 2.15, 2.17 and 2.21, recorded in tests/fixtures/versions)."""
+        if all(mask is None for mask in masks):
+            return []
+        elements = [np.ones(x.shape, bool) if mask is None
+                    else mask[..., None] if mask.ndim < x.ndim else mask
+                    for x, mask in zip(inputs, masks, strict=True)]
+        try:
+            joined = np.concatenate(elements, axis=self.args.axis)
+        except ValueError:
+            raise NotImplementedError(
+                f"Concatenate joins the masks of its inputs along axis {self.args.axis}, but "
+                f"{shapes_text(e.shape for e in elements)} do not join; tf.keras 2 cannot "
+                "join them either.") from None
+        return [np.all(joined, axis=-1)]
 
 
 def known_length(lengths: Iterable[Dim]) -> Dim:
