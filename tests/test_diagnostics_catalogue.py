@@ -16,7 +16,7 @@ from shapecheck import diagnostics
 ROOT = Path(__file__).resolve().parents[1]
 API_MD = Path(os.environ.get("SHAPECHECK_API_MD", ROOT.parent / "shared" / "API.md"))
 PAGE = (ROOT / "docs" / "diagnostics.md").read_text()
-SECTION = re.compile(r"^### `(?P<code>[a-z_]+)` \((?P<severity>error|warning|info)\)$", re.M)
+SECTION = re.compile(r"^### `(?P<code>[a-z0-9_]+)` \((?P<severity>error|warning|info)\)$", re.M)
 BLOCK = re.compile(r"^```json (?P<kind>[a-z0-9-]+)\n(?P<body>.*?)^```$", re.M | re.S)
 
 

@@ -35,6 +35,7 @@ EMPTY_TENSOR = "empty_tensor"
 INTEGER_INPUTS = "integer_inputs"
 NONFINITE_VALUES = "nonfinite_values"
 OPEN_SIZES_CONSTRAINED = "open_sizes_constrained"
+LEGACY_H5_OPERATIONS = "legacy_h5_operations"
 
 
 @dataclass

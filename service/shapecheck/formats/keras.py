@@ -49,10 +49,18 @@ from ..graph import (
     TensorRef,
     Unresolved,
 )
+from ..layers import REGISTRY
 from ..layers.base import Layer
-from .common import input_dtype, make_layer
+from .common import canonical_name, input_dtype, make_layer
 from .keras_nested import NestedModel
-from .keras_ops import TF_FUNCTIONS, Cast, KerasOperation, is_binary, is_supported
+from .keras_ops import (
+    KNOWN_OPERATIONS,
+    TF_FUNCTIONS,
+    Cast,
+    KerasOperation,
+    is_binary,
+    is_supported,
+)
 from .naming import AutoNamer
 from .native import parse_shape
 
@@ -71,7 +79,10 @@ def load_keras(doc: Mapping[str, Any], overrides: Mapping[str, Any],
     """Load a parsed ``model.to_json()``; raises RequestInvalid with ``model.``-rooted paths.
     ``built``: the layers built so far, by config key (``Layer.from_config``)."""
     loader = KerasLoader(detect_format(doc), overrides, {} if built is None else built)
-    return loader.model(doc, Where(), top_level=True)
+    graph = loader.model(doc, Where(), top_level=True)
+    if loader.unmarked_operations:
+        loader.notes.append(legacy_h5_note(loader.unmarked_operations))
+    return graph
 
 
 def detect_format(doc: Mapping[str, Any]) -> str:
@@ -179,6 +190,35 @@ class Entry:
         return f"{self.parent.pointer}/{self.index}"
 
 
+def unmarked_operation(raw: dict[str, Any]) -> bool:
+    """A Keras 3 operation on tensors written without its ``module``, as Keras 3 writes the
+    model into a legacy .h5 file (``model.save("model.h5")``): a class the engine knows as an
+    operation (``NotEqual``, ``Relu``, ``Add``) whose config holds no ``trainable``, which every
+    Keras 3 layer's holds (an operation's holds its name and its own arguments)."""
+    config = raw.get("config")
+    return ("module" not in raw and raw["class_name"] in KNOWN_OPERATIONS
+            and isinstance(config, dict) and "trainable" not in config)
+
+
+def legacy_h5_note(operations: list[Entry]) -> Diagnostic:
+    quoted = [f"'{entry.name}'" for entry in operations[:3]]
+    if len(operations) > 3:
+        quoted.append(f"{len(operations) - 3} more")
+    names = " and ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+    classes = list(dict.fromkeys(entry.class_name for entry in operations))
+    unknown = next((c for c in classes if canonical_name(c) not in REGISTRY), None)
+    return diag.warning(
+        diag.LEGACY_H5_OPERATIONS, operations[0].name,
+        f"{names} {'are Keras operations' if len(operations) > 1 else 'is a Keras operation'} "
+        f"on tensors ({', '.join(classes)}) written without a module, as Keras 3 writes them "
+        "into a legacy .h5 file. shapecheck reads them as those operations, but "
+        "keras.models.load_model cannot rebuild the model from such a file: it takes each for "
+        "a layer of its class, and fails"
+        + (f" (\"Unknown layer: '{unknown}'\")." if unknown else "."),
+        'Save the model with model.save("model.keras"): that format keeps each operation\'s '
+        "module, and load_model reads it back.")
+
+
 def custom_name(registered: Any, module: Any, is_operation: bool) -> str | None:
     if not isinstance(registered, str) or registered in MODEL_CLASSES or is_operation:
         return None
@@ -198,6 +238,8 @@ class KerasLoader:
         self.overrides = overrides
         self.notes: list[Diagnostic] = []
         self.built = built  # the layers built so far, by config key
+        self.unmarked_operations: list[Entry] = []
+        """Keras 3 operations written without their module (``unmarked_operation``)."""
 
     # -- models -------------------------------------------------------------------------------
     def model(self, doc: Mapping[str, Any], where: Where, top_level: bool = False) -> ModelGraph:
@@ -241,6 +283,9 @@ class KerasLoader:
                 raise where.child(i, "config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
                                  config, raw, where, i))
+            if self.flavour == "keras3" and unmarked_operation(raw):
+                entries[-1].is_operation = True
+                self.unmarked_operations.append(entries[-1])
         if len({entry.name for entry in entries}) < len(entries):
             seen: set[str] = set()
             for entry in entries:

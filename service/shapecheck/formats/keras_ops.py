@@ -288,3 +288,6 @@ MASK_SHAPES: dict[str, Callable[[list[Any], Mapping[str, Any]], Shape]] = {
 }
 """Each operation of masks, and the rule of its output shape: element by element, with
 broadcasting (the unary ones keep their argument's shape: a constant broadcasts as ``()``)."""
+
+KNOWN_OPERATIONS = frozenset({*BINARY, *UNARY, *MASK_SHAPES, "Cast"})
+"""The class names of the Keras operations the engine reads."""
