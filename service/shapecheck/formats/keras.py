@@ -190,14 +190,26 @@ class Entry:
         return f"{self.parent.pointer}/{self.index}"
 
 
-def unmarked_operation(raw: dict[str, Any]) -> bool:
+def legacy_serialization(items: list[Any]) -> bool:
+    """Whether a layer list is Keras' legacy serialization, which a .h5 file holds: no entry
+    has a ``module``, and the layers' configs are whole (some holds ``trainable``)."""
+    return not any(isinstance(raw, dict) and "module" in raw for raw in items) and any(
+        isinstance(raw, dict) and isinstance(raw.get("config"), dict)
+        and "trainable" in raw["config"] for raw in items)
+
+
+def unmarked_operation(raw: dict[str, Any], legacy: bool) -> bool:
     """A Keras 3 operation on tensors written without its ``module``, as Keras 3 writes the
     model into a legacy .h5 file (``model.save("model.h5")``): a class the engine knows as an
-    operation (``NotEqual``, ``Relu``, ``Add``) whose config holds no ``trainable``, which every
-    Keras 3 layer's holds (an operation's holds its name and its own arguments)."""
+    operation whose config holds no ``trainable``, which every Keras 3 layer's holds (an
+    operation's holds its name and its own arguments). A class that is a layer's too (``Add``,
+    ``Concatenate``) only in a ``legacy_serialization``: elsewhere, in a document written by
+    hand, it is the layer."""
     config = raw.get("config")
-    return ("module" not in raw and raw["class_name"] in KNOWN_OPERATIONS
-            and isinstance(config, dict) and "trainable" not in config)
+    class_name = raw["class_name"]
+    return ("module" not in raw and class_name in KNOWN_OPERATIONS
+            and isinstance(config, dict) and "trainable" not in config
+            and (legacy or canonical_name(class_name) not in REGISTRY))
 
 
 def legacy_h5_note(operations: list[Entry]) -> Diagnostic:
@@ -269,6 +281,7 @@ class KerasLoader:
     def entries(self, items: list[Any], where: Where) -> list[Entry]:
         entries: list[Entry] = []
         namer = AutoNamer()
+        legacy = legacy_serialization(items)
         for i, raw in enumerate(items):
             if not isinstance(raw, dict) or not isinstance(raw.get("class_name"), str):
                 raise where.child(i).fail(
@@ -283,7 +296,7 @@ class KerasLoader:
                 raise where.child(i, "config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
                                  config, raw, where, i))
-            if self.flavour == "keras3" and unmarked_operation(raw):
+            if self.flavour == "keras3" and unmarked_operation(raw, legacy):
                 entries[-1].is_operation = True
                 self.unmarked_operations.append(entries[-1])
         if len({entry.name for entry in entries}) < len(entries):
