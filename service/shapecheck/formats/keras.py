@@ -296,7 +296,8 @@ class KerasLoader:
                 raise where.child(i, "config", "name").fail("must be a string")
             entries.append(Entry(name or namer.name(raw["class_name"]), raw["class_name"],
                                  config, raw, where, i))
-            if self.flavour == "keras3" and unmarked_operation(raw, legacy):
+            if "module" not in raw and self.flavour == "keras3" \
+                    and unmarked_operation(raw, legacy):
                 entries[-1].is_operation = True
                 self.unmarked_operations.append(entries[-1])
         if len({entry.name for entry in entries}) < len(entries):
