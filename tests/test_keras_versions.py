@@ -15,7 +15,12 @@ from keras_fixtures import FIXTURES, assert_forward_as_recorded
 from shapecheck import check
 from shapecheck.errors import RequestInvalid
 from shapecheck.formats.keras import detect_format
-from test_keras_import import assert_checks_as_keras, mask_only_operations, refused
+from test_keras_import import (
+    assert_checks_as_keras,
+    assert_matches_keras,
+    mask_only_operations,
+    refused,
+)
 
 VERSION_FILES = sorted((FIXTURES / "versions").glob("*.json.gz"))
 
@@ -67,7 +72,19 @@ def test_older_keras_documents_check_as_that_keras_built_them(stem: str, record:
         assert {key: record["totals"][key] for key in totals} != totals  # still diverges
         record = copy.deepcopy(record)
         record["totals"].update(totals)
+    if "predict_refused" in record:  # Keras builds it: the shapes, and the errors of predict
+        result = check({"model": record["keras_json"]})
+        assert_matches_keras(result, record)
+        assert {d["layer"]: d["code"] for d in result["diagnostics"]
+                if d["severity"] == "error"} == dict.fromkeys(broadcasts(record),
+                                                              "layer_input_incompatible")
+        return
     assert_checks_as_keras(record["keras_json"], record, refused(record))
+
+
+def broadcasts(record: dict) -> list[str]:
+    return [entry["name"] for entry in record["keras_json"]["config"]["layers"]
+            if entry["class_name"] == "BroadcastTo"]
 
 
 @pytest.mark.parametrize(("stem", "record"), version_records())
@@ -106,10 +123,16 @@ def test_where_that_keras_predict_fails_the_forward_pass_refuses(stem: str,
                                                                   record: dict) -> None:
     """Keras 3.6 and 3.9 write a masked Concatenate's mask as a ``BroadcastTo`` of the shape
     with its unknown batch axis, which their own predict then cannot run ("Shapes must be 1D
-    sequences of concrete values"): the forward pass refuses that model too, naming the
-    operation."""
+    sequences of concrete values"): the check says so at each such operation, an error of
+    predict, and the forward pass refuses the model."""
     assert "concrete values" in record["predict_refused"]
+    errors = [d for d in check({"model": record["keras_json"]})["diagnostics"]
+              if d["severity"] == "error"]
+    assert len(errors) == len(broadcasts(record)) == 2
+    assert all("(BroadcastTo)" in d["message"] and "concrete values" in d["message"]
+               for d in errors)
     with pytest.raises(RequestInvalid) as exc:
         check({"model": record["keras_json"], "forward": {}})
     (message,) = exc.value.errors["forward"]
-    assert "the Keras operation BroadcastTo" in message
+    assert message.startswith("the model has 2 error(s), so it cannot run. The first at layer "
+                              "'broadcast_to'")

@@ -14,7 +14,7 @@ from .activations import SHAPE_CHANGING
 from .data import PASS_THROUGH, counted, global_pooling
 from .diagnostics import Diagnostic
 from .errors import LayerInputIncompatible
-from .graph import LayerState, ModelGraph, Propagation, TensorRef
+from .graph import LayerState, MaskOp, ModelGraph, Propagation, TensorRef
 from .layers.attention import DotAttentionBase
 from .layers.base import Layer
 from .layers.core import Dense
@@ -33,7 +33,7 @@ def lint(graph: ModelGraph, prop: Propagation) -> list[Diagnostic]:
             *large_flatten_dense(graph, prop), *full_dropout(graph),
             *shape_changing_activations(prop), *attention_across_batch(prop),
             *declared_shapes_that_differ(prop), *empty_tensors(graph, prop),
-            *integer_inputs(graph, prop)]
+            *integer_inputs(graph, prop), *mask_broadcasts_to_unknown_sizes(graph)]
 
 
 def producer(ref: TensorRef, graph: ModelGraph) -> str | None:
@@ -421,3 +421,30 @@ def empty_note(name: str, gives: str, shape: Shape, hint: str) -> Diagnostic:
         f"{gives} {format_shape(shape)}: axis {axis} has size 0, so the tensor holds no "
         "values. Keras builds and runs the model, but nothing of the data reaches the layers "
         "after it through this tensor (a Dense reading it gives its bias alone).", hint)
+
+
+def mask_broadcasts_to_unknown_sizes(graph: ModelGraph) -> list[Diagnostic]:
+    """An operation of masks that broadcasts to a shape with an unknown axis: Keras 3.6 and 3.9
+    write one for each masked input of a Concatenate (``BroadcastTo`` of the shape Keras
+    declares, its batch axis None), and their predict cannot run it (recorded:
+    tests/fixtures/versions, ``masked_concatenation``). An error at predict, at the operation
+    (a row of the summary)."""
+    errors = []
+    for operation in graph.mask_operations:
+        computes = operation.computes
+        shape = (dict(computes.config).get("shape") if isinstance(computes, MaskOp)
+                 and computes.operation == "BroadcastTo" else None)
+        if not isinstance(shape, list | tuple) or None not in shape:
+            continue
+        error = diag.error(
+            diag.LAYER_INPUT_INCOMPATIBLE, operation.name,
+            f"'{operation.name}' (BroadcastTo) computes a mask by broadcasting it to "
+            f"{format_shape(tuple(shape))}, a shape with an unknown axis, which predict "
+            "cannot do: Keras 3.6 and 3.9 write this operation for each masked input of a "
+            "Concatenate, and their predict fails there (\"Shapes must be 1D sequences of "
+            "concrete values of integer type\").",
+            "Keras 3.12 and later compute a Concatenate's mask without it: build the model "
+            "with Keras 3.12 or later, or concatenate tensors that carry no mask.")
+        error.at_predict = True
+        errors.append(error)
+    return errors
