@@ -178,6 +178,14 @@ FORWARD_GAPS: dict[tuple[str, int, str], str] = {
     ("tfkeras2", 40201, "functional_343"): "flatten",
 }
 
+# The same, for a model recorded again as a layer of an outer model (``nested``).
+NESTED_FORWARD_GAPS: dict[tuple[str, int, str], str] = {
+    # A MelSpectrogram that computes another shape than Keras declares (declared_shape_differs)
+    # ends a model called twice, its second call on its first's output: the forward pass does
+    # not run a nested model's layers on shapes Keras does not declare; predict runs them.
+    ("keras3", 45101, "functional_501"): "functional_501",
+}
+
 # Where Keras 3 on JAX refuses what shapecheck builds, because JAX traces the call with symbolic
 # sizes that other backends leave unknown: a CenterCrop inside a Pipeline over an image of
 # unknown height or width ("In slice with non-constant elements the start ... must be
@@ -262,7 +270,8 @@ FORWARD = [pytest.param(c, document, FORWARD_GAPS.get(key((f, seed, c))),
                         id=f"{f}-{seed}-{c['id']}-{document}",
                         marks=known_divergence((f, seed, c)))
            for f, seed, c in KEPT if "forward" in c for document in DOCUMENTS[f]] + [
-    pytest.param(c["nested"], "keras_json", None, True, id=f"{f}-{seed}-{c['id']}-nested")
+    pytest.param(c["nested"], "keras_json", NESTED_FORWARD_GAPS.get(key((f, seed, c))), True,
+                 id=f"{f}-{seed}-{c['id']}-nested")
     for f, seed, c in KEPT if "forward" in c.get("nested", {})]
 
 
