@@ -144,7 +144,34 @@ class RandomModel:
             rank = self.rng.choice(list(VOCABULARY))
         makers = VOCABULARY.get(rank, VOCABULARY[2])
         entry = self.rng.choice(makers)(self.rng, shape)
+        while not drawable(entry):  # an older Keras 3 without it: another draw
+            entry = self.rng.choice(makers)(self.rng, shape)
         return mutate(self.rng, entry) if self.rng.random() < MUTATED else entry
+
+
+def drawable(entry: Entry) -> bool:
+    """Whether this Keras has ``entry``'s layer class and activations, and those of the layers
+    it wraps. Keras 3.15, which the generator follows, has all it draws, so that this never
+    redraws there and a seed draws the models it always drew; an older Keras 3 (3.3 lacks
+    Pipeline, STFTSpectrogram, RMSNormalization, the adaptive pooling, ReversibleEmbedding and
+    ten activations, 3.9 the adaptive pooling, ReversibleEmbedding and sparse_sigmoid) draws
+    again where it lacks one, asked of the Keras installed. tf.keras 2 draws Keras 3's layers
+    all the same, which it refuses, as the committed tf.keras 2.21 sweeps record (2.15 lacks
+    what 2.21 lacks)."""
+    if LEGACY:
+        return True
+    if layer_class(entry["type"]) is None:
+        return False
+    for key in ("activation", "recurrent_activation"):
+        if isinstance(entry.get(key), str):
+            try:
+                keras.activations.get(entry[key])
+            except Exception:
+                return False
+    inner = [entry.get(key) for key in ("layer", "cell", "cells", "layers")]
+    inner = [e for v in inner for e in (v if isinstance(v, list) else [v])
+             if isinstance(e, dict) and "type" in e]
+    return all(drawable(e) for e in inner)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,8 +665,11 @@ def input_shape(r: random.Random) -> list[int | None]:
 def sequential(r: random.Random) -> RandomModel:
     if r.random() < 0.12:  # tokens through an Embedding
         model = RandomModel(r, {"input": [None if r.random() < 0.3 else r.randint(2, 8)]})
-        entry = {"type": r.choice(["Embedding", "Embedding", "ReversibleEmbedding"]),
-                 "input_dim": r.choice([5, 10]), "output_dim": r.choice([2, 3, 4])}
+        kind = r.choice(["Embedding", "Embedding", "ReversibleEmbedding"])
+        while not drawable({"type": kind}):  # Keras 3.3 to 3.9 lack ReversibleEmbedding
+            kind = r.choice(["Embedding", "Embedding", "ReversibleEmbedding"])
+        entry = {"type": kind, "input_dim": r.choice([5, 10]),
+                 "output_dim": r.choice([2, 3, 4])}
         if r.random() < 0.3:
             entry["mask_zero"] = True
         if r.random() < 0.15:
