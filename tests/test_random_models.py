@@ -170,6 +170,7 @@ DIVERGENCES = {
     ("tfkeras2", 43201, "sequential_074"): "dense",  # units 0
     ("tfkeras2", 43201, "sequential_560"): "dense",  # units 0
     ("tfkeras2", 44201, "sequential_078"): "dense",  # units 0
+    ("tfkeras2", 45201, "sequential_145"): "dense",  # units 0
     ("tfkeras2", 46201, "sequential_085"): "dense",  # units 0, tf.keras 2.15 as 2.21
     # Keras 3.3 to 3.9 build what Keras 3.15 refuses (probed: "Computed output size would be
     # zero or negative", "expected a positive integer"): a 'valid' window larger than its input
