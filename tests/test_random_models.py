@@ -65,6 +65,12 @@ def params(models: list[Recorded]) -> list[Any]:
     return [pytest.param(c, id=f"{f}-{seed}-{c['id']}") for f, seed, c in models]
 
 
+def refused_at(layer: str, flavour: str, cases: str) -> dict[tuple[str, int, str], str]:
+    """Registry entries of models refused at ``layer``: ``cases`` is "seed/case_id ..."."""
+    return {(flavour, int(seed), case_id): layer
+            for seed, case_id in (item.split("/") for item in cases.split())}
+
+
 # Where the engine deliberately refuses what Keras builds and predicts on:
 # (flavour, seed, case id) -> the layer it refuses (a 422 for its arguments or an error
 # diagnostic there).
@@ -128,74 +134,50 @@ DIVERGENCES = {
     # An AdaptiveMaxPooling2D of output_size 0: Keras 3 builds it, and refuses the model further
     # on (a Conv2D of nothing).
     ("keras3", 34101, "functional_032"): "adaptive_max_pooling2d",
-    # Arguments that make no model: tf.keras 2 takes them, Keras 3 and shapecheck refuse them.
-    ("tfkeras2", 20261122, "sequential_294"): "alpha_dropout",  # rate 7.4
-    ("tfkeras2", 20261122, "functional_362"): "dense",  # units 0
-    ("tfkeras2", 20261122, "sequential_422"): "dense",  # units 0
-    ("tfkeras2", 20261122, "functional_441"): "dense",  # units 0
+    # Arguments that make no model: tf.keras 2 takes them, Keras 3 and shapecheck refuse them
+    # (tf.keras 2.15 as 2.21).
+    **refused_at("dense", "tfkeras2", """
+        20261122/functional_362 20261122/sequential_422 20261122/functional_441
+        10201/sequential_204 12201/functional_079 16201/sequential_447 18201/sequential_199
+        23201/sequential_118 26201/sequential_353 35201/sequential_253 40201/functional_180
+        42201/functional_455 42201/sequential_532 43201/sequential_074 43201/sequential_560
+        44201/sequential_078 45201/sequential_145 46201/sequential_085"""),  # units 0
+    **refused_at("dense_1", "tfkeras2", "10201/sequential_205 41201/functional_157"),  # units 0
+    **refused_at("alpha_dropout", "tfkeras2", """
+        20261122/sequential_294 10201/functional_321 18201/sequential_041 19201/sequential_108
+        22201/sequential_123 26201/functional_303 33201/sequential_105
+        33201/functional_316"""),  # rate 7.4 or -1
+    **refused_at("repeat_vector", "tfkeras2", """
+        9201/sequential_318 10201/functional_477 18201/sequential_218 19201/sequential_122
+        40201/sequential_169"""),  # n -1 or 0, as for units 0
+    **refused_at("gaussian_noise", "tfkeras2",
+                 "18201/sequential_442 28201/sequential_384"),  # stddev -1
+    **refused_at("activity_regularization", "tfkeras2",
+                 "23201/sequential_176 25201/sequential_408"),  # l1 -1
+    **refused_at("gaussian_dropout", "tfkeras2", "26201/functional_277"),  # rate 7.4
+    **refused_at("depthwise_conv1d", "tfkeras2", "33201/sequential_263"),  # depth_multiplier 0
     # UpSampling3D on a rank-4 input: tf.keras 2 (no input spec) returns it unchanged.
-    ("tfkeras2", 20261122, "sequential_075"): "up_sampling3d",
-    ("tfkeras2", 24201, "functional_558"): "up_sampling3d",
-    ("tfkeras2", 42201, "sequential_074"): "up_sampling3d",
-    ("tfkeras2", 9201, "sequential_318"): "repeat_vector",  # n=-1, as for units 0
-    ("tfkeras2", 10201, "sequential_204"): "dense",  # units 0
-    ("tfkeras2", 10201, "sequential_205"): "dense_1",  # units 0
-    ("tfkeras2", 10201, "functional_321"): "alpha_dropout",  # rate -1
-    ("tfkeras2", 10201, "functional_477"): "repeat_vector",  # n=-1
-    ("tfkeras2", 12201, "functional_079"): "dense",  # units 0
-    ("tfkeras2", 16201, "sequential_447"): "dense",  # units 0
-    ("tfkeras2", 18201, "sequential_041"): "alpha_dropout",  # rate -1
-    ("tfkeras2", 18201, "sequential_199"): "dense",  # units 0
-    ("tfkeras2", 18201, "sequential_218"): "repeat_vector",  # n=-1
-    ("tfkeras2", 18201, "sequential_442"): "gaussian_noise",  # stddev -1
-    ("tfkeras2", 19201, "sequential_108"): "alpha_dropout",  # rate 7.4
-    ("tfkeras2", 19201, "sequential_122"): "repeat_vector",  # n=-1
-    ("tfkeras2", 22201, "sequential_123"): "alpha_dropout",  # rate -1
-    ("tfkeras2", 23201, "sequential_118"): "dense",  # units 0
-    ("tfkeras2", 23201, "sequential_176"): "activity_regularization",  # l1 -1
-    ("tfkeras2", 25201, "sequential_408"): "activity_regularization",  # l1 -1
-    ("tfkeras2", 26201, "functional_277"): "gaussian_dropout",  # rate 7.4
-    ("tfkeras2", 26201, "functional_303"): "alpha_dropout",  # rate -1
-    ("tfkeras2", 26201, "sequential_353"): "dense",  # units 0
-    ("tfkeras2", 28201, "sequential_384"): "gaussian_noise",  # stddev -1
-    ("tfkeras2", 33201, "sequential_105"): "alpha_dropout",  # rate -1
-    ("tfkeras2", 33201, "sequential_263"): "depthwise_conv1d",  # depth_multiplier 0
-    ("tfkeras2", 33201, "functional_316"): "alpha_dropout",  # rate 7.4
-    ("tfkeras2", 35201, "sequential_253"): "dense",  # units 0
-    ("tfkeras2", 40201, "sequential_169"): "repeat_vector",  # n=0
-    ("tfkeras2", 40201, "functional_180"): "dense",  # units 0
-    ("tfkeras2", 41201, "functional_157"): "dense_1",  # units 0
-    ("tfkeras2", 42201, "functional_455"): "dense",  # units 0
-    ("tfkeras2", 42201, "sequential_532"): "dense",  # units 0
-    ("tfkeras2", 43201, "sequential_074"): "dense",  # units 0
-    ("tfkeras2", 43201, "sequential_560"): "dense",  # units 0
-    ("tfkeras2", 44201, "sequential_078"): "dense",  # units 0
-    ("tfkeras2", 45201, "sequential_145"): "dense",  # units 0
-    ("tfkeras2", 46201, "sequential_085"): "dense",  # units 0, tf.keras 2.15 as 2.21
+    **refused_at("up_sampling3d", "tfkeras2",
+                 "20261122/sequential_075 24201/functional_558 42201/sequential_074"),
     # Keras 3.3 to 3.9 build what Keras 3.15 refuses (probed: "Computed output size would be
     # zero or negative", "expected a positive integer"): a 'valid' window larger than its input
     # (a convolution, pooling, ConvLSTM, STFT frames), whose output they give an axis of 0, and
     # a Dense of 0 units; shapecheck refuses them there, as Keras 3.15 does. Most of these
     # models meet a layer further on that those versions refuse.
-    ("keras3", 46101, "sequential_064"): "conv2d",
-    ("keras3", 46101, "sequential_107"): "separable_conv1d",
-    ("keras3", 46101, "sequential_197"): "max_pooling3d",
-    ("keras3", 46101, "functional_268"): "stft_spectrogram",
-    ("keras3", 46101, "functional_291"): "separable_conv2d",
-    ("keras3", 46101, "functional_068"): "dense",  # units 0
-    ("keras3", 46101, "sequential_087"): "dense",  # units 0
-    ("keras3", 46101, "functional_293"): "dense",  # units 0
-    ("keras3", 46102, "functional_000"): "conv_lstm2d",
-    ("keras3", 46102, "functional_039"): "conv1d",
-    ("keras3", 46102, "functional_296"): "conv2d",
-    ("keras3", 46102, "sequential_267"): "average_pooling2d",
-    ("keras3", 46102, "sequential_036"): "dense",  # units 0
-    ("keras3", 46103, "functional_166"): "depthwise_conv2d",
-    ("keras3", 46103, "functional_243"): "depthwise_conv2d",
-    ("keras3", 46103, "functional_283"): "average_pooling2d",
-    ("keras3", 46103, "sequential_138"): "max_pooling2d",
-    ("keras3", 46103, "sequential_159"): "average_pooling2d",
-    ("keras3", 46103, "functional_242"): "dense",  # units 0
+    **refused_at("dense", "keras3", """
+        46101/functional_068 46101/sequential_087 46101/functional_293 46102/sequential_036
+        46103/functional_242"""),  # units 0
+    **refused_at("conv2d", "keras3", "46101/sequential_064 46102/functional_296"),
+    **refused_at("conv1d", "keras3", "46102/functional_039"),
+    **refused_at("conv_lstm2d", "keras3", "46102/functional_000"),
+    **refused_at("separable_conv1d", "keras3", "46101/sequential_107"),
+    **refused_at("separable_conv2d", "keras3", "46101/functional_291"),
+    **refused_at("depthwise_conv2d", "keras3", "46103/functional_166 46103/functional_243"),
+    **refused_at("stft_spectrogram", "keras3", "46101/functional_268"),
+    **refused_at("max_pooling2d", "keras3", "46103/sequential_138"),
+    **refused_at("max_pooling3d", "keras3", "46101/sequential_197"),
+    **refused_at("average_pooling2d", "keras3", """
+        46102/sequential_267 46103/functional_283 46103/sequential_159"""),
     # A CenterCrop to width 0, which Keras 3.15 builds too (above).
     ("keras3", 46103, "functional_256"): "center_crop",
 }
