@@ -14,7 +14,11 @@ Both formats ``model.save()`` writes keep the weights in HDF5, in their own layo
 - legacy ``.h5`` (``legacy_h5_format``, ``hdf5_format``): ``model_weights`` lists its layers
   in its ``layer_names`` attribute, each layer group its weights in ``weight_names``, in the
   order of ``trainable_weights + non_trainable_weights``; a nested model's are regrouped
-  by its layers, where ``get_weights()`` puts a BatchNormalization's moving statistics.
+  by its layers, where ``get_weights()`` puts a BatchNormalization's moving statistics, and a
+  LoRA layer's frozen kernel goes back before its other weights.
+
+A LoRA layer's ``.keras`` weights are its kernel with the update merged in, without the
+factors (Keras' ``save_own_variables``): the service takes them as zeros, as loading does.
 """
 
 from __future__ import annotations
@@ -192,8 +196,20 @@ def legacy_weights(root: Group, source: str) -> dict[str, Arrays]:
         values = [(f"{name}/{weight}", group[name][weight].array())
                   for weight in chunked_attribute(group[name], "weight_names")]
         if values:
-            weights[name] = by_inner_layer(values, layers.get(name) or {})
+            weights[name] = by_inner_layer(adapted_first(values), layers.get(name) or {})
     return weights
+
+
+def adapted_first(values: Arrays) -> Arrays:
+    """Weights in trainable-first order with each LoRA layer's frozen kernel (or embeddings)
+    put back first, where ``get_weights()`` has it: the weight that a layer's
+    ``lora_<name>_a`` adapts is ``<name>`` of the same layer."""
+    adapted = set()
+    for path, _ in values:
+        layer, _, weight = path.rpartition("/")
+        if weight.startswith("lora_") and weight.endswith("_a"):
+            adapted.add(f"{layer}/{weight[len('lora_'):-len('_a')]}")
+    return sorted(values, key=lambda value: value[0] not in adapted) if adapted else values
 
 
 def chunked_attribute(group: Group, name: str) -> list[str]:

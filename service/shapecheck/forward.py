@@ -53,11 +53,13 @@ from .graph import (
     propagate,
 )
 from .initializers import WeightCache, default_weights
+from .layers.adapters import is_adapter
 from .layers.base import (
     FLOAT_DTYPES,
     LOW_PRECISION,
     Layer,
     Mask,
+    Weight,
     integer_values,
     low_precision_values,
 )
@@ -129,6 +131,8 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     one of the pass under way (``RUNNING_DEADLINE``) is checked. With a ``watch``, each layer
     runs as declared (no plan) and the watch sees each call's outputs."""
     deadline = deadline or RUNNING_DEADLINE.get()
+    weights = {name: graph.layers[name].merged_adapters(arrays) if name in graph.layers
+               else arrays for name, arrays in weights.items()}
     planned, weights = ((graph, weights) if watch is not None else
                         forward_plan.prepare(graph, prop, weights, key))  # folds BN, activations
     last = budget.last_readers(prop.order)
@@ -783,25 +787,38 @@ def weight_layout(prop: Propagation) -> list[tuple[str, list]]:
 
 
 def given_weights(prop: Propagation, given: Mapping[str, list[Any]]) -> dict[str, list]:
-    """The request's weights, their shapes checked against the layers' (not yet decoded)."""
+    """The request's weights, their shapes checked against the layers' (not yet decoded). A
+    LoRA layer's may leave out its adapters, as ``model.save()`` does (it merges them into the
+    kernel): they are zeros, as when Keras loads the file."""
+    completed = {}
     for name, values in given.items():
         path = f"forward.weights.{name}"
         state = prop.states.get(name)
         if state is None:
             raise RequestInvalid({path: [f"the model has no layer named '{name}'"]})
-        expected = state.weights or []
+        expected = held = state.weights or []
+        adapters = [i for i, w in enumerate(expected) if is_adapter(w)]
+        if adapters and len(values) == len(expected) - len(adapters):
+            held = [w for w in expected if not is_adapter(w)]
         listing = ", ".join(f"{w.name} {format_shape(w.shape)}" for w in expected) or "none"
-        if len(values) != len(expected):
+        if len(values) != len(held):
             raise RequestInvalid({path: [
                 f"layer '{name}' has {len(expected)} weight arrays ({listing}), "
                 f"{len(values)} given"]})
-        for i, (weight, value) in enumerate(zip(expected, values, strict=True)):
+        for i, (weight, value) in enumerate(zip(held, values, strict=True)):
             shape = arrays.declared_shape(value, f"{path}.{i}")
             if shape != tuple(weight.shape):
                 raise RequestInvalid({f"{path}.{i}": [
                     f"layer '{name}' {weight.name} has shape {format_shape(weight.shape)}, "
                     f"the array given has shape {format_shape(shape)}"]})
-    return dict(given)
+        completed[name] = values if held is expected else with_zero_adapters(values, expected)
+    return completed
+
+
+def with_zero_adapters(values: list[Any], expected: list[Weight]) -> list[Any]:
+    """A LoRA layer's weights as ``model.save()`` writes them, with zeros for its adapters."""
+    given = iter(values)
+    return [np.zeros(w.shape, np.float32) if is_adapter(w) else next(given) for w in expected]
 
 
 def decode_weights(given: Mapping[str, list[Any]]) -> dict[str, list[Array]]:

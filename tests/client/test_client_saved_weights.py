@@ -103,7 +103,29 @@ def test_a_nested_model_in_a_legacy_h5_is_put_in_layer_order() -> None:
     assert shapes == [[6], [6], [6], [6], [6, 4], [4], [4, 3], [3]]
 
 
-@pytest.mark.parametrize(("flavour", "name", "suffix"), SAVED_FILES)
+LORA = [pytest.param("keras3", "lora_finetuned", suffix, id=f"keras3-lora_finetuned{suffix}")
+        for suffix in (".keras", ".h5")]
+"""LoRA on an Embedding and two Dense: ``.keras`` holds merged kernels and no factors."""
+
+
+def test_a_lora_layer_in_a_legacy_h5_is_put_in_get_weights_order(without_h5py: None) -> None:
+    """The .h5 lists the frozen kernel after the trainable bias and factors."""
+    path = saved("keras3", "lora_finetuned", ".h5")
+    listed = read_hdf5(path, str(path), lambda root: root["model_weights/dense_5"].attrs)
+    assert [n.rsplit("/", 1)[-1] for n in listed["weight_names"]] == [
+        "bias", "lora_kernel_a", "lora_kernel_b", "kernel"]
+    assert digests(saved_weights(path)) == record("keras3", "lora_finetuned")["forward"][
+        "weights"]
+
+
+def test_a_lora_layer_in_a_keras_archive_has_its_update_merged_in(without_h5py: None) -> None:
+    shapes = {name: [a["shape"] for a in arrays] for name, arrays in saved_weights(
+        saved("keras3", "lora_finetuned", ".keras")).items()}
+    assert shapes == {"embedding_1": [[100, 8]], "dense_5": [[8, 16], [16]],
+                      "dense_6": [[16, 3], [3]]}
+
+
+@pytest.mark.parametrize(("flavour", "name", "suffix"), SAVED_FILES + LORA)
 def test_the_forward_pass_with_saved_weights_is_keras_predict(
         flavour: str, name: str, suffix: str) -> None:
     recorded = record(flavour, name)

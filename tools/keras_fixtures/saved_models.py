@@ -2,6 +2,7 @@
 
     KERAS_BACKEND=jax /work/devenv/keras3/bin/python tools/keras_fixtures/saved_models.py
     TF_USE_LEGACY_KERAS=1 /work/devenv/tfkeras/bin/python tools/keras_fixtures/saved_models.py
+    ... saved_models.py lora_finetuned   # only the models named (models.json.gz left as it is)
 
 Each model is saved in both of the formats ``model.save()`` writes:
 
@@ -69,8 +70,22 @@ def models() -> dict[str, keras.Model]:
     h = layers.GRU(5)(h)
     h = layers.BatchNormalization()(h)
     recurrent = keras.Model(steps, layers.Dense(3)(h), name="recurrent_bn")
-    return {"seed000": seed, "two_towers": towers, "recurrent_bn": recurrent,
-            "nested_bn": nested_bn()}
+    found = {"seed000": seed, "two_towers": towers, "recurrent_bn": recurrent,
+             "nested_bn": nested_bn()}
+    if not LEGACY:
+        found["lora_finetuned"] = lora_finetuned()
+    return found
+
+
+def lora_finetuned() -> keras.Model:
+    """LoRA on an Embedding and two Dense (Keras 3 only): ``.keras`` holds each kernel with
+    its update merged in and no factors, legacy ``.h5`` every weight."""
+    layers = keras.layers
+    tokens = keras.Input((10,), name="text_tokens")
+    h = layers.Embedding(100, 8, lora_rank=2)(tokens)
+    h = layers.Dense(16, activation="relu", lora_rank=4)(layers.GlobalAveragePooling1D()(h))
+    return keras.Model(tokens, layers.Dense(3, activation="softmax", lora_rank=2)(h),
+                       name="lora_finetuned")
 
 
 def nested_bn() -> keras.Model:
@@ -185,18 +200,15 @@ def saved_documents(model: keras.Model, directory: Path) -> dict[str, Any]:
     return documents
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    documents = {}
-    with tempfile.TemporaryDirectory() as directory:
-        for name, build in MODELS.items():
-            documents[name] = saved_documents(build(), Path(directory))
-    (OUT / "models.json.gz").write_bytes(
-        gzip.compress(json.dumps(documents, sort_keys=True).encode(), mtime=0))
-    print(f"models.json.gz: {len(documents)} models")
+    if not names:
+        save_documents()
     keras.backend.clear_session()  # unnamed layers numbered from 0 again: conv2d, dense, ...
     rng = np.random.default_rng(0)
     for name, model in models().items():
+        if names and name not in names:
+            continue
         forward = forward_record(name, model, rng)
         for suffix in (".keras", ".h5"):
             model.save(OUT / f"{name}{suffix}")
@@ -211,5 +223,15 @@ def main() -> None:
         print(name, record["outputs"], record["params"])
 
 
+def save_documents() -> None:
+    documents = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for name, build in MODELS.items():
+            documents[name] = saved_documents(build(), Path(directory))
+    (OUT / "models.json.gz").write_bytes(
+        gzip.compress(json.dumps(documents, sort_keys=True).encode(), mtime=0))
+    print(f"models.json.gz: {len(documents)} models")
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -480,6 +480,11 @@ class Layer:
         (a ``layer_input_incompatible`` error); None where it builds it."""
         return None
 
+    def merged_adapters(self, arrays: Sequence[Array]) -> Sequence[Array]:
+        """The arrays the forward kernel reads, from the weights Keras holds: the same, but a
+        LoRA layer's (``adapters``) and a wrapper's of one."""
+        return arrays
+
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
         """numpy forward pass of one call with Keras inference semantics."""
         return [self.apply(inputs[0], weights)]

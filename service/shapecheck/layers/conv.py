@@ -40,6 +40,7 @@ from ..shapes import (
     same_padding_amounts,
     spatial_axes,
 )
+from .adapters import KernelLoraArgs, LowRankAdaptable
 from .base import Array, Layer, LayerArgs, Shapes, Weight, activation_field, register
 from .tf_keras import tf_keras_variant
 
@@ -387,7 +388,7 @@ class BaseConvArgs(LayerArgs):
     use_bias = fields.Boolean(load_default=True)
 
 
-class ConvArgs(BaseConvArgs):
+class ConvArgs(BaseConvArgs, KernelLoraArgs):
     filters = PositiveInt(required=True)
     padding = Choice(CONV_PADDINGS, load_default="valid")
     groups = PositiveInt(load_default=1)
@@ -500,9 +501,10 @@ class BaseConv(SlidingWindow):
         return f"params ({per_filter}{bias})·{filters} = {total:,}"
 
 
-class Conv(BaseConv):
+class Conv(LowRankAdaptable, BaseConv):
     """Shared by Conv1D/2D/3D: ``filters`` kernels slid over ``rank`` spatial axes, optionally
-    in ``groups`` that each see a slice of the input channels."""
+    in ``groups`` that each see a slice of the input channels. With ``lora_rank`` the kernel
+    is frozen and adapted (``adapters``)."""
 
     Args = ConvArgs
 
@@ -528,8 +530,8 @@ class Conv(BaseConv):
     def weights_for(self, shape: Shape) -> list[Weight]:
         channels = self.input_channels(shape)
         kernel = (*self.kernel_size, channels // self.args.groups, self.args.filters)
-        return [Weight("kernel", kernel, initializer="glorot_uniform"),
-                *self.bias_weights(self.args.filters)]
+        return self.with_adapters([Weight("kernel", kernel, initializer="glorot_uniform"),
+                                   *self.bias_weights(self.args.filters)])
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         out_elements = num_elements(outputs[0][1:]) or 0

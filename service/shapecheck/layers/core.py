@@ -18,6 +18,7 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int, PositiveInt, ShapeField
 from ..shapes import Dim, Shape, format_shape, num_elements
+from .adapters import EmbeddingLoraArgs, KernelLoraArgs, LowRankAdaptable
 from .base import (
     Array,
     Layer,
@@ -60,17 +61,19 @@ class InputLayer(Layer):
 
 
 @register
-class Dense(Layer):
+class Dense(LowRankAdaptable, Layer):
     """Fully connected layer on the last axis: ``activation(x @ kernel + bias)``.
 
     On inputs of rank > 2 it acts on the last axis only, the same kernel at every position.
+    With ``lora_rank`` its kernel is frozen and adapted (``adapters``).
     """
 
     keras_name = "Dense"
     family = "core"
     supports_masking = True
+    honours_lora_alpha = False
 
-    class Args(LayerArgs):
+    class Args(LayerArgs, KernelLoraArgs):
         units = PositiveInt(required=True)
         activation = activation_field()
         use_bias = fields.Boolean(load_default=True)
@@ -93,7 +96,7 @@ class Dense(Layer):
         weights = [Weight("kernel", (fan_in, self.args.units), initializer="glorot_uniform")]
         if self.args.use_bias:
             weights.append(Weight("bias", (self.args.units,)))
-        return weights
+        return self.with_adapters(weights)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         positions = num_elements(inputs[0][1:-1]) or 0
@@ -153,13 +156,14 @@ class EinsumShapes:
 
 
 @register
-class EinsumDense(Layer):
+class EinsumDense(LowRankAdaptable, Layer):
     """A dense layer written as an einsum of the input with a kernel, e.g. ``abc,cd->abd``.
 
     Shapes follow Keras' ``_analyze_einsum_string`` to the letter, including its quirks: an
     output axis the request leaves None stays None, and with ``...`` on the left the elided
     axes are listed in reverse order in the output shape Keras 3 declares (its einsum computes
-    them in order: ``declared_shape_caveat`` warns where the two differ).
+    them in order: ``declared_shape_caveat`` warns where the two differ). With ``lora_rank``
+    its kernel is frozen and adapted (``adapters``).
     """
 
     keras_name = "EinsumDense"
@@ -169,7 +173,7 @@ class EinsumDense(Layer):
     of the declared output shape, which lists them in reverse order; tf.keras 2 keeps them in
     order."""
 
-    class Args(LayerArgs):
+    class Args(LayerArgs, KernelLoraArgs):
         equation = fields.String(required=True)
         output_shape = ShapeField(required=True)
         bias_axes = fields.String(load_default=None, allow_none=True)
@@ -319,7 +323,7 @@ class EinsumDense(Layer):
         weights = [Weight("kernel", shapes.kernel, initializer="glorot_uniform")]
         if shapes.bias is not None:
             weights.append(Weight("bias", shapes.bias))
-        return weights
+        return self.with_adapters(weights)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         """The product of every letter's size, batch excluded, at each elided position."""
@@ -416,14 +420,17 @@ class TfKerasIdentity(Identity):
 
 
 @register
-class Embedding(Layer):
-    """Turns integer indices into vectors of ``output_dim``: (batch, ...) → (batch, ..., d)."""
+class Embedding(LowRankAdaptable, Layer):
+    """Turns integer indices into vectors of ``output_dim``: (batch, ...) → (batch, ..., d).
+    With ``lora_rank`` its embeddings are frozen and adapted (``adapters``)."""
 
     keras_name = "Embedding"
     family = "core"
     legacy_args = MappingProxyType({"init": "embeddings_initializer"})
+    adapted = "embeddings"
+    honours_lora_alpha = False
 
-    class Args(LayerArgs):
+    class Args(LayerArgs, EmbeddingLoraArgs):
         input_dim = PositiveInt(required=True)
         output_dim = PositiveInt(required=True)
         mask_zero = fields.Boolean(load_default=False)
@@ -432,8 +439,9 @@ class Embedding(Layer):
         return (*shape, self.args.output_dim)
 
     def weights_for(self, shape: Shape) -> list[Weight]:
-        return [Weight("embeddings", (self.args.input_dim, self.args.output_dim),
-                       initializer="uniform")]
+        return self.with_adapters([Weight("embeddings", (self.args.input_dim,
+                                                         self.args.output_dim),
+                                          initializer="uniform")])
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         """Keras 3 casts float indices to int32 (XLA's conversion) and looks them up with
@@ -500,6 +508,13 @@ class ReversibleEmbedding(Embedding):
                                   (self.args.output_dim, self.args.input_dim),
                                   initializer="uniform"))
         return weights
+
+    def __init__(self, name: str, args: dict[str, Any]) -> None:
+        super().__init__(name, args)
+        if args.get("lora_rank") and not args["tie_weights"]:
+            raise ArgumentError("lora_rank", "Keras 3 cannot build a ReversibleEmbedding with "
+                                             "LoRA and tie_weights=False (it adds "
+                                             "reverse_embeddings after LoRA locks the layer)")
 
     def output_shapes_for_call(self, inputs: Shapes, options: Mapping[str, Any]) -> list[Shape]:
         if not options.get("reverse"):

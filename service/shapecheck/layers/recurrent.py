@@ -1145,6 +1145,9 @@ class TimeDistributed(Layer):
         with self.per_step(step):
             return scoped(self.layer.build([step]), "", self.layer.trainable)
 
+    def merged_adapters(self, arrays: Sequence[Array]) -> Sequence[Array]:
+        return self.layer.merged_adapters(arrays)
+
     def computed_output_shape(self, inputs: Shapes) -> Shape | None:
         """The steps as the wrapped layer computes them (a RandomCrop's, uncropped)."""
         shape = inputs[0]
