@@ -77,3 +77,32 @@ def test_an_inverted_integer_lookup_back_to_ids_float32_cannot_hold() -> None:
 def lookup(model: dict, forward: dict) -> list:
     (output,) = check({"model": model, "forward": forward})["forward"]["outputs"]
     return output["values"]
+
+
+@pytest.mark.parametrize("policy", ["int8_from_float32", "int4/128_from_float32",
+                                    "float8_from_float32", "gptq/4/128_from_float32",
+                                    {"module": "keras.dtype_policies",
+                                     "class_name": "QuantizedDTypePolicy",
+                                     "config": {"mode": "int8", "source_name": "float32"}}])
+def test_a_quantized_layer(policy: str | dict) -> None:
+    """Keras computes it from its integer weights and scales; the pass does not follow those."""
+    model = {"inputs": [6], "layers": [{"type": "Dense", "units": 3, "name": "head",
+                                        "dtype": policy}]}
+    message = refusal(model, {"batch_size": 2})
+    assert message.startswith("layer 'head' (Dense) cannot run: it is quantized (")
+    assert "which the forward pass does not follow" in message
+
+
+def test_a_quantized_layer_inside_a_wrapper() -> None:
+    quantized = {"type": "Dense", "units": 3, "dtype": "int8_from_float32"}
+    wrapped = {"inputs": [4, 6], "layers": [{"type": "TimeDistributed", "name": "steps",
+                                             "layer": quantized}]}
+    assert refusal(wrapped, {"batch_size": 1}).startswith(
+        "layer 'steps' (TimeDistributed) cannot run: it is quantized (int8_from_float32)")
+
+
+def test_a_float_layer_of_a_quantizing_policy_runs() -> None:
+    """Keras ignores the mode of a layer it does not quantize (a Conv2D under int8)."""
+    model = {"inputs": [6, 6, 3], "layers": [{"type": "Conv2D", "filters": 2,
+                                              "kernel_size": 3, "dtype": "int8_from_float32"}]}
+    assert check({"model": model, "forward": {"batch_size": 1}})["forward"]["outputs"]

@@ -131,7 +131,7 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
     one of the pass under way (``RUNNING_DEADLINE``) is checked. With a ``watch``, each layer
     runs as declared (no plan) and the watch sees each call's outputs."""
     deadline = deadline or RUNNING_DEADLINE.get()
-    weights = {name: graph.layers[name].merged_adapters(arrays) if name in graph.layers
+    weights = {name: kernel_arrays(graph.layers[name], arrays) if name in graph.layers
                else arrays for name, arrays in weights.items()}
     planned, weights = ((graph, weights) if watch is not None else
                         forward_plan.prepare(graph, prop, weights, key))  # folds BN, activations
@@ -188,6 +188,15 @@ def run_graph(graph: ModelGraph, prop: Propagation, inputs: Mapping[str, Array],
                 masks.pop(ref, None)
     return ({ref: values[ref] for ref in graph.outputs},
             {ref: masks[ref] for ref in graph.outputs if ref in masks})
+
+
+def kernel_arrays(layer: Layer, arrays: Sequence[Array]) -> Sequence[Array]:
+    """The arrays ``layer``'s kernel reads, from the weights Keras holds (``merged_adapters``);
+    a layer whose weights the forward pass cannot compute with refuses the request."""
+    try:
+        return layer.merged_adapters(arrays)
+    except NotImplementedError as exc:
+        raise cannot_run(layer, f"cannot run: {exc}") from None
 
 
 def autocast(layer: Layer, call: Call, inputs: list[Array],

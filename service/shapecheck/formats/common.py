@@ -9,11 +9,13 @@ from typing import Any
 from .. import diagnostics as diag
 from .. import legacy
 from ..diagnostics import Diagnostic
-from ..errors import RequestInvalid, prefixed
+from ..errors import ArgumentError, RequestInvalid, prefixed
 from ..graph import Unresolved
 from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
+from ..layers.adapters import HeldWeights
 from ..layers.base import EXACT_DTYPES, FLOAT_DTYPES, Layer
 from ..layers.core import Opaque
+from ..layers.quantized import quantization
 from ..layers.tf_keras import TF_KERAS_VARIANTS
 
 # Layers that would run code from the request: never evaluated.
@@ -38,11 +40,13 @@ POLICY_COMPUTE_DTYPES = {"mixed_float16": "float16", "mixed_bfloat16": "bfloat16
 
 def dtype_name(declared: Any) -> str | None:
     """A Keras ``dtype`` argument's name: a string, or the name in a Keras 3 DTypePolicy's or
-    a tf.keras 2 Policy's config."""
+    a tf.keras 2 Policy's config; of a quantized policy (``int8_from_mixed_bfloat16``), the
+    policy it computes in (``mixed_bfloat16``)."""
     if isinstance(declared, dict):  # parsed JSON
         config = declared.get("config")
-        declared = config.get("name") if isinstance(config, dict) else None
-    return declared if isinstance(declared, str) else None
+        declared = (config.get("name", config.get("source_name")) if isinstance(config, dict)
+                    else None)
+    return declared.rpartition("_from_")[2] if isinstance(declared, str) else None
 
 
 def input_dtype(declared: Any, flavour: str) -> str | None:
@@ -206,4 +210,9 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
     policy = cls.dtype_policy(config)
     layer.compute_dtype = None if policy is None else (
         variable_dtype if cls.outputs_variable_dtype else compute_dtype)(policy, flavour)
+    if isinstance(layer, HeldWeights):
+        try:
+            layer.quantize(quantization(policy))
+        except ArgumentError as exc:
+            raise RequestInvalid({f"{path}.{exc.field}": [exc.message]}) from None
     return layer

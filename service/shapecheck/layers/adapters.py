@@ -1,21 +1,23 @@
-"""LoRA, Keras 3's low-rank adaptation (``lora_rank``), shared by the layers that have it:
-Dense, EinsumDense, Embedding (and ReversibleEmbedding), Conv1D/2D/3D.
+"""What Keras 3 holds instead of a layer's float weights: quantized weights (``quantized``),
+and LoRA's low-rank adapters (``lora_rank``), for the layers that have them.
 
 With ``lora_rank`` r a layer freezes its kernel (or embeddings) W and adds two trainable
-factors after its own weights: ``lora_<W>_a``, W's shape with r as its last axis, and
+factors after its trainable weights: ``lora_<W>_a``, W's shape with r as its last axis, and
 ``lora_<W>_b``, r × W's last axis. The layer computes with W + (lora_alpha / r)·(a @ b), so
 its output shapes do not change; its parameter counts do. Keras 3 initialises b to zeros, and
 ``model.save()`` writes the kernel with the update merged in and no factors (loading zeroes
-them).
+them). Keras 3's Dense and Embedding build their adapters with ``lora_alpha`` equal to the
+rank, whatever the config says (their ``build`` calls ``enable_lora(rank)``); EinsumDense and
+the convolutions pass the config's ``lora_alpha`` on (``honours_lora_alpha``).
 
-Keras 3's Dense and Embedding build their adapters with ``lora_alpha`` equal to the rank,
-whatever the config says (their ``build`` calls ``enable_lora(rank)``); EinsumDense and the
-convolutions pass the config's ``lora_alpha`` on (``honours_lora_alpha``).
+Keras lists a layer's weights made trainable first, then those made frozen, each in the order
+made: a quantized kernel (made frozen) comes after the bias, a LoRA-frozen kernel (made
+trainable, then frozen) before it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,7 +25,9 @@ from marshmallow import Schema, fields
 
 from ..errors import ArgumentError
 from ..fields import Float, Int
-from .base import Array, Weight
+from ..shapes import Shape
+from .base import Array, Shapes, Weight, explain_params
+from .quantized import Quantization
 
 
 class LoraArgs(Schema):
@@ -45,18 +49,25 @@ class EmbeddingLoraArgs(LoraArgs):
     embeddings_constraint = fields.Raw(load_default=None)
 
 
-class LowRankAdaptable:
-    """Mixin of a layer class whose weight ``adapted`` (its first) LoRA can adapt.
+class HeldWeights:
+    """Mixin of a layer class whose weight ``adapted`` (the first of its float weights) LoRA
+    can adapt, and which Keras 3 may quantize in ``quantization_modes``.
 
-    ``with_adapters`` completes the weights a layer's ``weights_for`` makes; the forward pass
-    reads the arrays ``merged_adapters`` gives, the adapted weight updated and the factors
-    dropped.
+    ``held`` turns the float weights a layer's ``weights_for`` makes into those Keras holds;
+    the forward pass reads the arrays ``merged_adapters`` gives, the adapted weight updated and
+    the factors dropped (it refuses quantized layers).
     """
 
     adapted: ClassVar[str] = "kernel"
-    """The name of the weight LoRA adapts, always the layer's first."""
+    """The name of the weight LoRA adapts."""
     honours_lora_alpha: ClassVar[bool] = True
+    quantization_modes: ClassVar[tuple[str, ...]] = ()
+    """The modes Keras 3 quantizes the layer in (``quantized_weights``); it ignores others."""
+    quantization: Quantization | None = None
+    """The layer's quantized dtype policy (``quantize``), or None."""
+    config_key: tuple | None
     args: Any
+    explain_shape: Callable[[Shapes, Shapes], str]
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)  # type: ignore[call-arg]
@@ -64,6 +75,38 @@ class LowRankAdaptable:
         if args.get("lora_rank") and args.get(constraint) is not None:
             raise ArgumentError("lora_rank", f"Keras refuses LoRA on a layer with a "
                                              f"{constraint}: remove one of the two")
+
+    def quantize(self, quantization: Quantization | None) -> None:
+        """Hold the weights of ``quantization`` (None: the float ones) where Keras 3 quantizes
+        the layer in its mode; ArgumentError (at ``dtype`` or ``lora_rank``) where Keras
+        refuses to. A quantized layer is keyed (``config_key``) with its policy: two layers of
+        equal arguments and policies compute the same, of other policies, other weights."""
+        base = None if self.config_key is None else self.config_key[:2]  # a twin's copy's too
+        self.quantization, self.config_key = None, base
+        if quantization is None or not self.quantization_modes:
+            return
+        if quantization.mode not in self.quantization_modes:
+            modes = " and ".join(self.quantization_modes)
+            raise ArgumentError("dtype", f"Keras 3 quantizes a {type(self).__name__} in "
+                                         f"{modes} only, not {quantization.mode}")
+        if refused := self.quantization_refused(quantization.mode):
+            raise ArgumentError("dtype", refused)
+        if self.lora_rank and quantization.mode in ("gptq", "awq"):
+            raise ArgumentError("lora_rank", f"Keras 3 has no LoRA on a layer quantized with "
+                                             f"{quantization.mode.upper()}")
+        self.quantization = quantization
+        if base is not None:
+            self.config_key = (*base, quantization)
+
+    def quantization_refused(self, mode: str) -> str | None:
+        """Why Keras 3 fails to quantize this layer in ``mode``, or None."""
+        return None
+
+    def quantized_weights(self, weights: list[Weight], quantization: Quantization,
+                          shape: Shape) -> list[Weight]:
+        """The weights the layer holds quantized, in the order Keras makes them, from its
+        float ``weights`` for an input of ``shape``."""
+        raise NotImplementedError
 
     @property
     def lora_rank(self) -> int:
@@ -75,22 +118,46 @@ class LowRankAdaptable:
         alpha = self.args.lora_alpha if self.honours_lora_alpha else None
         return (self.lora_rank if alpha is None else alpha) / self.lora_rank
 
-    def with_adapters(self, weights: list[Weight]) -> list[Weight]:
-        """``weights`` as Keras 3 holds them under ``lora_rank``: the adapted one frozen and
-        the two factors after the others."""
+    def held(self, weights: list[Weight], shape: Shape) -> list[Weight]:
+        """The layer's float ``weights`` (the adapted one first), for an input of ``shape``, as
+        Keras 3 holds them: quantized, in Keras' order, then with LoRA's adapters."""
+        adapted = weights[0].shape
+        if self.quantization is not None:
+            made = self.quantized_weights(weights, self.quantization, shape)
+            weights = [w for w in made if w.trainable] + [w for w in made if not w.trainable]
+        return self.with_adapters(weights, adapted)
+
+    def with_adapters(self, weights: list[Weight], adapted: Shape) -> list[Weight]:
+        """``weights`` under ``lora_rank``: the adapted one (of float shape ``adapted``) frozen,
+        and the two factors after the trainable ones."""
         rank = self.lora_rank
         if not rank:
             return weights
-        adapted, *rest = weights
-        frozen = Weight(adapted.name, adapted.shape, trainable=False,
-                        initializer=adapted.initializer)
-        return [frozen, *rest,
-                Weight(f"lora_{adapted.name}_a", (*adapted.shape[:-1], rank),
-                       initializer="he_uniform"),
-                Weight(f"lora_{adapted.name}_b", (rank, adapted.shape[-1]))]
+        last = max((i for i, w in enumerate(weights) if w.trainable), default=-1)
+        held = [Weight(w.name, w.shape, trainable=False, initializer=w.initializer)
+                if w.name == self.adapted else w for w in weights]
+        factors = [Weight(f"lora_{self.adapted}_a", (*adapted[:-1], rank),
+                          initializer="he_uniform"),
+                   Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]))]
+        return [*held[:last + 1], *factors, *held[last + 1:]]
+
+    def held_explanation(self, inputs: Shapes, outputs: Shapes,
+                         weights: Sequence[Weight]) -> str | None:
+        """Where the layer holds other weights than its float ones, its explanation with them
+        listed (``explain_params``); None where its own formula counts them."""
+        if self.quantization is None and not self.lora_rank:
+            return None
+        return f"{self.explain_shape(inputs, outputs)}; {explain_params(weights)}"
 
     def merged_adapters(self, arrays: Sequence[Array]) -> Sequence[Array]:
-        """The arrays the forward kernel reads: W + scale·(a @ b) for W, without the factors."""
+        """The arrays the forward kernel reads: W + scale·(a @ b) for W, without the factors
+        (of a float layer: its factors are its last weights). NotImplementedError for a
+        quantized layer."""
+        if self.quantization is not None:
+            raise NotImplementedError(
+                f"it is quantized ({self.quantization.text}), and Keras 3 computes it from its "
+                f"{self.quantization.mode} weights and scales, which the forward pass does not "
+                "follow")
         if not self.lora_rank:
             return arrays
         *held, a, b = arrays

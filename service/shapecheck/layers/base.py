@@ -240,9 +240,10 @@ class Layer:
     outputs_variable_dtype: ClassVar[bool] = False
     """Whether Keras gives the outputs in the policy's variable dtype (float32 under a
     mixed-precision policy), not its compute dtype: the loader sets ``compute_dtype`` so."""
-    config_key: tuple[type[Layer], bytes] | None = None
-    """``memo_key`` of the config ``from_config`` built the layer from: two layers with equal
-    keys compute the same shapes, weights, costs and explanations. None for layers built
+    config_key: tuple | None = None
+    """``memo_key`` of the config ``from_config`` built the layer from (and the quantized
+    policy of a quantized layer, ``formats.common.quantize``): two layers with equal keys
+    compute the same shapes, weights, costs and explanations. None for layers built
     otherwise, or from configs that make no key."""
 
     def __init__(self, name: str, args: Mapping[str, Any]) -> None:
@@ -681,7 +682,16 @@ def inner_layer(spec: Mapping[str, Any], field: str,
         cls = variants.get(cls.keras_name, cls)
     name = config.pop("name", None) or str(canonical).lower()
     try:
-        return cls.from_config(name, config)
+        layer = cls.from_config(name, config)
     except RequestInvalid as exc:
         path, messages = next(iter(exc.errors.items()))
         raise ArgumentError(f"{field}.{path}" if path else field, "; ".join(messages)) from None
+    from .adapters import HeldWeights  # which imports this module
+    from .quantized import quantization
+
+    if isinstance(layer, HeldWeights):
+        try:
+            layer.quantize(quantization(config.get("dtype")))
+        except ArgumentError as exc:
+            raise ArgumentError(f"{field}.{exc.field}", exc.message) from None
+    return layer

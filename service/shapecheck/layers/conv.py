@@ -40,7 +40,7 @@ from ..shapes import (
     same_padding_amounts,
     spatial_axes,
 )
-from .adapters import KernelLoraArgs, LowRankAdaptable
+from .adapters import HeldWeights, KernelLoraArgs
 from .base import Array, Layer, LayerArgs, Shapes, Weight, activation_field, register
 from .tf_keras import tf_keras_variant
 
@@ -501,7 +501,7 @@ class BaseConv(SlidingWindow):
         return f"params ({per_filter}{bias})·{filters} = {total:,}"
 
 
-class Conv(LowRankAdaptable, BaseConv):
+class Conv(HeldWeights, BaseConv):
     """Shared by Conv1D/2D/3D: ``filters`` kernels slid over ``rank`` spatial axes, optionally
     in ``groups`` that each see a slice of the input channels. With ``lora_rank`` the kernel
     is frozen and adapted (``adapters``)."""
@@ -530,13 +530,17 @@ class Conv(LowRankAdaptable, BaseConv):
     def weights_for(self, shape: Shape) -> list[Weight]:
         channels = self.input_channels(shape)
         kernel = (*self.kernel_size, channels // self.args.groups, self.args.filters)
-        return self.with_adapters([Weight("kernel", kernel, initializer="glorot_uniform"),
-                                   *self.bias_weights(self.args.filters)])
+        return self.held([Weight("kernel", kernel, initializer="glorot_uniform"),
+                          *self.bias_weights(self.args.filters)], shape)
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         out_elements = num_elements(outputs[0][1:]) or 0
         channels = inputs[0][self.channel_axis] or 0
         return out_elements * self.kernel_volume() * channels // self.args.groups
+
+    def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        return (self.held_explanation(inputs, outputs, weights)
+                or super().explain(inputs, outputs, weights))
 
     def patch_bytes(self, shape: Shape, out: Shape) -> int:
         return conv_patch_bytes(self, shape, out)

@@ -18,7 +18,7 @@ from .. import activations
 from ..errors import ArgumentError, LayerInputIncompatible
 from ..fields import Int, PositiveInt, ShapeField
 from ..shapes import Dim, Shape, format_shape, num_elements
-from .adapters import EmbeddingLoraArgs, KernelLoraArgs, LowRankAdaptable
+from .adapters import EmbeddingLoraArgs, HeldWeights, KernelLoraArgs
 from .base import (
     Array,
     Layer,
@@ -31,6 +31,16 @@ from .base import (
     activation_field,
     integer_values,
     register,
+)
+from .quantized import (
+    Quantization,
+    einsum_scale_shape,
+    float8_weights,
+    frozen,
+    gptq_matrix,
+    groups,
+    matrix_weights,
+    packed,
 )
 from .tf_keras import tf_keras_variant
 
@@ -61,17 +71,19 @@ class InputLayer(Layer):
 
 
 @register
-class Dense(LowRankAdaptable, Layer):
+class Dense(HeldWeights, Layer):
     """Fully connected layer on the last axis: ``activation(x @ kernel + bias)``.
 
     On inputs of rank > 2 it acts on the last axis only, the same kernel at every position.
-    With ``lora_rank`` its kernel is frozen and adapted (``adapters``).
+    With ``lora_rank`` its kernel is frozen and adapted, and a quantized dtype policy gives it
+    other weights (``adapters``).
     """
 
     keras_name = "Dense"
     family = "core"
     supports_masking = True
     honours_lora_alpha = False
+    quantization_modes = ("int8", "int4", "float8", "gptq", "awq")
 
     class Args(LayerArgs, KernelLoraArgs):
         units = PositiveInt(required=True)
@@ -96,7 +108,17 @@ class Dense(LowRankAdaptable, Layer):
         weights = [Weight("kernel", (fan_in, self.args.units), initializer="glorot_uniform")]
         if self.args.use_bias:
             weights.append(Weight("bias", (self.args.units,)))
-        return self.with_adapters(weights)
+        return self.held(weights, shape)
+
+    def quantized_weights(self, weights: list[Weight], quantization: Quantization,
+                          shape: Shape) -> list[Weight]:
+        kernel, *bias = weights
+        if quantization.mode == "float8":
+            return [*float8_weights(quantization.amax_history), *weights]
+        if quantization.mode == "int8":
+            return [frozen("kernel", kernel.shape),
+                    frozen("kernel_scale", (self.args.units,), "ones"), *bias]
+        return [*matrix_weights(quantization, *kernel.shape), *bias]
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         positions = num_elements(inputs[0][1:-1]) or 0
@@ -120,6 +142,8 @@ class Dense(LowRankAdaptable, Layer):
                 f"(the same {units} units at every position)")
 
     def explain(self, inputs: Shapes, outputs: Shapes, weights: Sequence[Weight]) -> str:
+        if held := self.held_explanation(inputs, outputs, weights):
+            return held
         fan_in = inputs[0][-1]
         bias = " + 1" if self.args.use_bias else ""
         total = sum(w.size for w in weights)
@@ -156,18 +180,20 @@ class EinsumShapes:
 
 
 @register
-class EinsumDense(LowRankAdaptable, Layer):
+class EinsumDense(HeldWeights, Layer):
     """A dense layer written as an einsum of the input with a kernel, e.g. ``abc,cd->abd``.
 
     Shapes follow Keras' ``_analyze_einsum_string`` to the letter, including its quirks: an
     output axis the request leaves None stays None, and with ``...`` on the left the elided
     axes are listed in reverse order in the output shape Keras 3 declares (its einsum computes
     them in order: ``declared_shape_caveat`` warns where the two differ). With ``lora_rank``
-    its kernel is frozen and adapted (``adapters``).
+    its kernel is frozen and adapted, and a quantized dtype policy gives it other weights
+    (``adapters``).
     """
 
     keras_name = "EinsumDense"
     family = "core"
+    quantization_modes = ("int8", "int4", "float8", "gptq", "awq")
     reverses_elided_axes = True
     """Keras 3's ``_analyze_split_string`` inserts each axis a left ``...`` elides at position 1
     of the declared output shape, which lists them in reverse order; tf.keras 2 keeps them in
@@ -323,7 +349,32 @@ class EinsumDense(LowRankAdaptable, Layer):
         weights = [Weight("kernel", shapes.kernel, initializer="glorot_uniform")]
         if shapes.bias is not None:
             weights.append(Weight("bias", shapes.bias))
-        return self.with_adapters(weights)
+        return self.held(weights, shape)
+
+    def quantization_refused(self, mode: str) -> str | None:
+        if self.spec.ellipsis is not None and mode != "float8":
+            return (f"Keras 3 cannot quantize an EinsumDense whose equation has '...' in "
+                    f"{mode} (its quantizer fails on it)")
+        return None
+
+    def quantized_weights(self, weights: list[Weight], quantization: Quantization,
+                          shape: Shape) -> list[Weight]:
+        """As Dense's, the kernel seen as a matrix: int4 sums over the axes the output lacks,
+        GPTQ and AWQ split it by ``gptq_matrix``."""
+        kernel, *bias = weights
+        mode = quantization.mode
+        if mode == "float8":
+            return [*float8_weights(quantization.amax_history), *weights]
+        if mode == "int8":
+            scale = einsum_scale_shape(self.args.equation, kernel.shape)
+            return [frozen("kernel", kernel.shape), frozen("kernel_scale", scale, "ones"),
+                    *bias]
+        if mode == "int4":
+            summed = [i for i, d in enumerate(self.spec.weight) if d not in self.spec.output]
+            rows = math.prod(kernel.shape[i] for i in summed)
+            return [*matrix_weights(quantization, rows, math.prod(kernel.shape) // rows), *bias]
+        return [*matrix_weights(quantization, *gptq_matrix(kernel.shape), zero="zero_point"),
+                *bias]
 
     def macs(self, inputs: Shapes, outputs: Shapes) -> int:
         """The product of every letter's size, batch excluded, at each elided position."""
@@ -420,15 +471,17 @@ class TfKerasIdentity(Identity):
 
 
 @register
-class Embedding(LowRankAdaptable, Layer):
+class Embedding(HeldWeights, Layer):
     """Turns integer indices into vectors of ``output_dim``: (batch, ...) → (batch, ..., d).
-    With ``lora_rank`` its embeddings are frozen and adapted (``adapters``)."""
+    With ``lora_rank`` its embeddings are frozen and adapted, and an int8 or int4 dtype
+    policy quantizes them (``adapters``)."""
 
     keras_name = "Embedding"
     family = "core"
     legacy_args = MappingProxyType({"init": "embeddings_initializer"})
     adapted = "embeddings"
     honours_lora_alpha = False
+    quantization_modes = ("int8", "int4")
 
     class Args(LayerArgs, EmbeddingLoraArgs):
         input_dim = PositiveInt(required=True)
@@ -439,9 +492,35 @@ class Embedding(LowRankAdaptable, Layer):
         return (*shape, self.args.output_dim)
 
     def weights_for(self, shape: Shape) -> list[Weight]:
-        return self.with_adapters([Weight("embeddings", (self.args.input_dim,
-                                                         self.args.output_dim),
-                                          initializer="uniform")])
+        return self.held([Weight("embeddings", (self.args.input_dim, self.args.output_dim),
+                                 initializer="uniform")], shape)
+
+    def quantized_weights(self, weights: list[Weight], quantization: Quantization,
+                          shape: Shape) -> list[Weight]:
+        """int8: the table in int8, a scale per index; int4: each row packed, its scale (and
+        zero point) per index, or per block of a row."""
+        return self.quantized_table("embeddings", quantization, transposed=False)
+
+    def quantized_table(self, name: str, quantization: Quantization,
+                        transposed: bool) -> list[Weight]:
+        """``name``, the (input_dim, output_dim) table (``transposed``: output_dim first, as
+        ReversibleEmbedding's ``reverse_embeddings``), quantized."""
+        vocabulary, dims = self.args.input_dim, self.args.output_dim
+        if quantization.mode == "int8":
+            table = (dims, vocabulary) if transposed else (vocabulary, dims)
+            return [frozen(name, table), frozen(f"{name}_scale", (vocabulary,), "ones")]
+        block = quantization.block_size
+        scale = ((vocabulary,) if block is None else
+                 (groups(dims, block), vocabulary) if transposed else
+                 (vocabulary, groups(dims, block)))
+        weights = [frozen(name, (packed(dims), vocabulary) if transposed else
+                          (vocabulary, packed(dims))),
+                   frozen(f"{name}_scale", scale, "ones")]
+        if block is not None:
+            weights.append(frozen(f"{name}_zero", scale))
+            if not transposed:
+                weights.append(frozen("g_idx", (dims,)))
+        return weights
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         """Keras 3 casts float indices to int32 (XLA's conversion) and looks them up with
@@ -503,11 +582,19 @@ class ReversibleEmbedding(Embedding):
 
     def weights_for(self, shape: Shape) -> list[Weight]:
         weights = super().weights_for(shape)
-        if not self.args.tie_weights:
+        if not self.args.tie_weights and self.quantization is None:
             weights.append(Weight("reverse_embeddings",
                                   (self.args.output_dim, self.args.input_dim),
                                   initializer="uniform"))
         return weights
+
+    def quantized_weights(self, weights: list[Weight], quantization: Quantization,
+                          shape: Shape) -> list[Weight]:
+        table = super().quantized_weights(weights, quantization, shape)
+        if self.args.tie_weights:
+            return table
+        return [*table, *self.quantized_table("reverse_embeddings", quantization,
+                                              transposed=True)]
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)

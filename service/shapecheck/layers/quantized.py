@@ -1,0 +1,188 @@
+"""Keras 3's quantized layers: ``model.quantize(mode)``, or a layer whose dtype policy is
+quantized (``int8_from_float32``, ``int4/128_from_float32``, ``gptq/4/128_from_float32``...).
+
+Dense, EinsumDense, Embedding and ReversibleEmbedding then hold other weights than their float
+kernel: int8 or packed int4 kernels (two values a byte, ``packed``) with their scales, zero
+points and group indices, all non-trainable, or float8's trainable scales and histories.
+Their output shapes do not change, their parameter counts do; each layer's
+``quantized_weights`` says which it holds, with the arithmetic here. Other layers build as
+they would in float (Keras ignores the policy's mode there).
+
+The forward pass does not compute quantized layers (Keras quantizes their inputs on the fly
+and multiplies integers): it refuses them, naming the layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ArgumentError
+from ..shapes import Shape
+from .base import Weight
+
+POLICY_CLASSES = frozenset({"QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
+                            "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy"})
+MODES = ("int8", "int4", "float8", "gptq", "awq")
+MODE_FORMS = {"int8": "'int8'", "float8": "'float8'",
+              "int4": "'int4' or 'int4/<block size>', the size -1 or positive",
+              "gptq": "'gptq/<bits>/<group size>', of 2, 3, 4 or 8 bits, the size -1 or positive",
+              "awq": "'awq/4/<group size>', the size -1 or positive"}
+GPTQ_BITS = (2, 3, 4, 8)
+AWQ_BITS = (4,)
+DEFAULT_AMAX_HISTORY = 1024
+"""float8's history of absolute maxima, when the policy does not say its length."""
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """A quantized dtype policy: its ``mode`` and the numbers its mode string carries
+    (``int4/128``: int4 in blocks of 128; ``gptq/4/128``: 4-bit GPTQ in groups of 128)."""
+
+    mode: str
+    block_size: int | None = None
+    """int4's block along the reduced axis; None for one scale per channel."""
+    bits: int = 4
+    group_size: int = -1
+    """GPTQ's and AWQ's group of inputs; -1 for one group."""
+    amax_history: int = DEFAULT_AMAX_HISTORY
+    source: str = "float32"
+    """The policy the layer computes in (``int8_from_mixed_bfloat16``: mixed_bfloat16)."""
+
+    @property
+    def text(self) -> str:
+        """The policy's name, as Keras spells it."""
+        mode = {"int4": f"int4/{self.block_size}" if self.block_size else "int4",
+                "gptq": f"gptq/{self.bits}/{self.group_size}",
+                "awq": f"awq/{self.bits}/{self.group_size}"}.get(self.mode, self.mode)
+        return f"{mode}_from_{self.source}"
+
+
+def quantization(policy: Any) -> Quantization | None:
+    """The quantization of a layer's ``dtype``: a Keras 3 policy's JSON, or its name
+    (``int8_from_float32``); None for a float policy, or a name of no quantization mode.
+    ArgumentError (at ``dtype``) for a mode of numbers Keras refuses (``int4/0``)."""
+    if isinstance(policy, Mapping):
+        config = policy.get("config")
+        if policy.get("class_name") not in POLICY_CLASSES or not isinstance(config, Mapping):
+            return None
+        mode, source = config.get("mode"), config.get("source_name", "float32")
+        history = config.get("amax_history_length", DEFAULT_AMAX_HISTORY)
+    elif isinstance(policy, str) and "_from_" in policy:
+        mode, _, source = policy.partition("_from_")
+        history = DEFAULT_AMAX_HISTORY
+    else:
+        return None
+    if not isinstance(mode, str) or not isinstance(source, str) or mode.split("/")[0] not in MODES:
+        return None
+    if type(history) is not int or history < 0:
+        raise ArgumentError("dtype", f"amax_history_length must be an integer >= 0, got "
+                                     f"{history!r:.40}")
+    return parsed_mode(mode, source, history)
+
+
+def parsed_mode(mode: str, source: str, history: int) -> Quantization:
+    """A quantization mode's name and numbers, checked as Keras 3's policies check them."""
+    name, *parts = mode.split("/")
+    numbers = [int(p) for p in parts if p.lstrip("-").isdigit()]
+    if name == "int4" and len(parts) <= 1 and len(numbers) == len(parts):
+        block = numbers[0] if numbers else -1
+        if block == -1 or block > 0:
+            return Quantization("int4", None if block == -1 else block, source=source)
+    elif name in ("gptq", "awq") and len(parts) == len(numbers) == 2:
+        bits, group = numbers
+        if bits in (AWQ_BITS if name == "awq" else GPTQ_BITS) and (group == -1 or group > 0):
+            return Quantization(name, bits=bits, group_size=group, source=source)
+    elif name in ("int8", "float8") and not parts:
+        return Quantization(name, amax_history=history, source=source)
+    raise ArgumentError("dtype", f"{mode!r:.40} is not a quantization mode Keras 3 reads: "
+                                 f"{MODE_FORMS[name]}")
+
+
+def packed(size: int) -> int:
+    """Two int4 values a byte: ``size`` values take this many."""
+    return (size + 1) // 2
+
+
+def groups(size: int, group: int | None) -> int:
+    """How many groups of ``group`` cover ``size`` (one where ``group`` is None or -1)."""
+    return 1 if group is None or group == -1 else math.ceil(size / group)
+
+
+def float8_weights(amax_history: int) -> list[Weight]:
+    """float8's scales and histories of absolute maxima: of the inputs, the kernel and the
+    outputs' gradients, all trainable (Keras overwrites them with their gradients)."""
+    return [weight for of in ("inputs", "kernel", "outputs_grad")
+            for weight in (Weight(f"{of}_scale", (), initializer="ones"),
+                           Weight(f"{of}_amax_history", (amax_history,)))]
+
+
+def frozen(name: str, shape: Shape, initializer: str = "zeros") -> Weight:
+    return Weight(name, tuple(shape), trainable=False, initializer=initializer)
+
+
+def matrix_weights(q: Quantization, rows: int, columns: int, zero: str = "kernel_zero",
+                   ) -> list[Weight]:
+    """What a quantized 2-D kernel of ``rows`` (the axis summed over) × ``columns`` holds,
+    as Dense and EinsumDense (its kernel seen as a matrix) build it, but int8's, whose
+    scale each layer shapes."""
+    if q.mode == "int4":
+        scale: tuple[int, ...] = ((columns,) if q.block_size is None else
+                                  (groups(rows, q.block_size), columns))
+        weights = [frozen("kernel", (rows, packed(columns))), frozen("kernel_scale", scale)]
+        if q.block_size is not None:
+            weights += [frozen(zero, scale), frozen("g_idx", (rows,))]
+        return weights
+    kernel = (packed(columns) if q.mode == "awq" or q.bits == 4 else columns, rows)
+    per_group = (columns, groups(rows, q.group_size))
+    weights = [frozen("kernel", kernel), frozen("kernel_scale", per_group, "ones"),
+               frozen(zero, per_group)]
+    if q.mode == "awq":
+        weights.append(frozen("awq_scales", (rows,), "ones"))
+    return [*weights, frozen("g_idx", (rows,))]
+
+
+def einsum_scale_shape(equation: str, kernel: Shape) -> tuple[int, ...]:
+    """The shape of an int8 EinsumDense's ``kernel_scale``, as Keras 3's
+    ``_analyze_quantization_info`` and ``_get_kernel_scale_shape`` make it: the kernel's with
+    its summed axes 1, moved to the output's order, with 1 for each output axis the kernel
+    lacks. Ported with its quirks: its loops reuse one ``index`` variable."""
+    inputs, _, rest = equation.partition(",")  # no '...': Keras cannot quantize those
+    weights, _, outputs = rest.partition("->")
+    reduced = [i for i, label in enumerate(weights) if label not in outputs]
+    index = outputs.find(weights[-1])  # the value Keras' first loops leave in ``index``
+    input_expand = [i for i, label in enumerate(outputs) if label not in inputs]
+    weight_expand = [i for i, label in enumerate(outputs) if label not in weights]
+    transpose = [weights.index(label) for label in outputs if label in weights]
+    for _ in (i for i, label in enumerate(inputs) if label not in outputs):
+        if input_expand:
+            index = input_expand.pop(0)
+    squeezed = []
+    for axis in reduced:
+        if weight_expand:
+            index = weight_expand.pop(0)
+        else:
+            squeezed.append(axis)
+        transpose.insert(index, axis)
+    scale = [1 if axis in reduced else kernel[axis] for axis in transpose]
+    for axis in sorted(weight_expand):
+        scale.insert(axis, 1)
+    for axis in sorted(squeezed, reverse=True):
+        scale.pop(axis)
+    return tuple(scale)
+
+
+def gptq_matrix(kernel: Shape) -> tuple[int, int]:
+    """The (rows, columns) GPTQ and AWQ see an EinsumDense's kernel as: a 2-D kernel as it
+    is; of a 3-D one, (inputs, heads·head size) where its largest axis is the first (a query,
+    key or value projection), else (heads·head size, outputs)."""
+    if len(kernel) == 2:
+        return kernel[0], kernel[1]
+    if len(kernel) != 3:
+        raise NotImplementedError("Keras 3 quantizes only 2-D and 3-D EinsumDense kernels "
+                                  f"with GPTQ and AWQ, not {len(kernel)}-D")
+    if kernel.index(max(kernel)) == 0:
+        return kernel[0], kernel[1] * kernel[2]
+    return kernel[0] * kernel[1], kernel[2]
