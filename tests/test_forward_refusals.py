@@ -79,26 +79,26 @@ def lookup(model: dict, forward: dict) -> list:
     return output["values"]
 
 
-@pytest.mark.parametrize("policy", ["int8_from_float32", "int4/128_from_float32",
-                                    "float8_from_float32", "gptq/4/128_from_float32",
+@pytest.mark.parametrize("policy", ["int4/128_from_float32", "float8_from_float32",
+                                    "gptq/4/128_from_float32",
                                     {"module": "keras.dtype_policies",
                                      "class_name": "QuantizedDTypePolicy",
-                                     "config": {"mode": "int8", "source_name": "float32"}}])
-def test_a_quantized_layer(policy: str | dict) -> None:
-    """Keras computes it from its integer weights and scales; the pass does not follow those."""
+                                     "config": {"mode": "int4", "source_name": "float32"}}])
+def test_a_quantized_layer_other_than_int8(policy: str | dict) -> None:
+    """Keras computes it from its packed weights and scales; the pass follows int8 only."""
     model = {"inputs": [6], "layers": [{"type": "Dense", "units": 3, "name": "head",
                                         "dtype": policy}]}
     message = refusal(model, {"batch_size": 2})
     assert message.startswith("layer 'head' (Dense) cannot run: it is quantized (")
-    assert "which the forward pass does not follow" in message
+    assert "which the forward pass follows in int8 only" in message
 
 
 def test_a_quantized_layer_inside_a_wrapper() -> None:
-    quantized = {"type": "Dense", "units": 3, "dtype": "int8_from_float32"}
+    quantized = {"type": "Dense", "units": 3, "dtype": "int4_from_float32"}
     wrapped = {"inputs": [4, 6], "layers": [{"type": "TimeDistributed", "name": "steps",
                                              "layer": quantized}]}
     assert refusal(wrapped, {"batch_size": 1}).startswith(
-        "layer 'steps' (TimeDistributed) cannot run: it is quantized (int8_from_float32)")
+        "layer 'steps' (TimeDistributed) cannot run: it is quantized (int4_from_float32)")
 
 
 def test_a_float_layer_of_a_quantizing_policy_runs() -> None:

@@ -10,7 +10,7 @@ from keras_fixtures import cases
 from shapecheck import check
 from shapecheck.catalogue import layer_catalogue
 from shapecheck.errors import RequestInvalid
-from shapecheck.layers.quantized import Quantization, einsum_scale_shape, quantization
+from shapecheck.layers.quantized import Quantization, einsum_scale_layouts, quantization
 
 BUILT = [c for c in cases() if c.id.split(":")[0] in ("lora", "quantized")
          and "error" not in c.values[0]]
@@ -70,9 +70,10 @@ def test_a_quantized_policy_computes_in_its_source() -> None:
 def test_the_int8_einsum_scale_keeps_the_quirks_of_keras() -> None:
     """One scale per output channel, with 1s where the kernel sums or lacks an output axis
     (values probed with Keras 3.15.1)."""
-    assert einsum_scale_shape("abc,cde->abde", (4, 2, 5)) == (1, 1, 2, 5)
-    assert einsum_scale_shape("ab,bc->ac", (5, 6)) == (1, 6)
-    assert einsum_scale_shape("abcd,cde->abe", (2, 4, 6)) == (1, 1, 6)
+    for equation, kernel, scale in [("abc,cde->abde", (4, 2, 5), (1, 1, 2, 5)),
+                                    ("ab,bc->ac", (5, 6), (1, 6)),
+                                    ("abcd,cde->abe", (2, 4, 6), (1, 1, 6))]:
+        assert einsum_scale_layouts(equation)[1].shape(kernel) == scale
 
 
 @pytest.mark.parametrize(("layer", "path", "words"), [

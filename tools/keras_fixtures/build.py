@@ -310,6 +310,9 @@ def draw_weights(model: Any, rng: np.random.Generator) -> dict[str, list[dict[st
 
 
 def random_weight(w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if w.dtype.kind in "iu":  # a quantized kernel: integers of its dtype's range
+        bounds = np.iinfo(w.dtype)
+        return rng.integers(max(bounds.min, -127), bounds.max, size=w.shape, endpoint=True)
     # Positive values keep variances and scales valid; the spread exercises every term.
     magnitude = rng.uniform(0.2, 1.0, size=w.shape).astype(np.float32)
     return magnitude * rng.choice([-1, 1], size=w.shape)

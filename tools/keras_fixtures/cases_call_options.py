@@ -123,3 +123,12 @@ CASES += [
     called("additive_attention_vectors_scores", {"q": [4], "v": [4]},
            {"type": "AdditiveAttention"}, SCORES),
 ]
+
+# int8 (``model.quantize("int8")``): the lookup and the reverse projection as Keras 3 computes
+# them, inputs quantized per vector.
+INT8 = {"dtype": "int8_from_float32"}
+CASES += [
+    tied_lm("reversible_int8_tied", [5], INT8, HIDDEN),
+    tied_lm("reversible_int8_untied_soft_cap", [5],
+            {**INT8, "tie_weights": False, "logit_soft_cap": 2.0}, HIDDEN),
+]

@@ -21,7 +21,9 @@ projection where only the features differ) or attended to by the other (MultiHea
 Attention, AdditiveAttention), an optional second output. The layers are drawn from most of
 the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling, reshaping,
 recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
-image preprocessing) with random but plausible arguments, on random input shapes (vectors,
+image preprocessing) with random but plausible arguments (with Keras 3, a share ``ADAPTED``
+with LoRA and ``QUANTIZED`` of a quantized dtype policy, whose models record no ``predict``:
+the forward pass refuses them), on random input shapes (vectors,
 sequences, images, volumes), some with unknown (None) axes; a share ``INTEGER_INPUTS`` of the
 Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype). Where a model
 has a Masking layer (of 0.0), about a third of the steps of its recorded inputs are zeros, so
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import inspect
 import json
 import math
 import random
@@ -82,6 +85,11 @@ SEED = 20261122
 COUNT = 560
 WRONG_RANK = 0.07  # chance that the next layer is drawn for any rank, not the tensor's
 MUTATED = 0.04  # chance that one argument of the next layer takes an odd value
+ADAPTED = 0.08  # chance that a Dense, EinsumDense, Embedding or convolution has LoRA
+QUANTIZED = 0.06  # chance that a Dense, EinsumDense or Embedding has a quantized policy
+QUANTIZED_POLICIES = ("int8_from_float32", "int4_from_float32", "int4/2_from_float32",
+                      "float8_from_float32", "gptq/4/2_from_float32", "awq/4/2_from_float32",
+                      "int8_from_mixed_bfloat16")
 MAX_FORWARD_PARAMS = 2000
 INTEGER_INPUTS = 0.15  # chance that a Keras 3 model's inputs are int32, or uint8 pixels
 NESTED = 0.35  # chance that a model Keras builds is recorded again as a layer of another model
@@ -168,10 +176,32 @@ def drawable(entry: Entry) -> bool:
                 keras.activations.get(entry[key])
             except Exception:
                 return False
+    if "lora_rank" in entry and "lora_rank" not in inspect.signature(
+            layer_class(entry["type"])).parameters:
+        return False
+    if "dtype" in entry:
+        try:
+            keras.dtype_policies.get(entry["dtype"])
+        except Exception:  # a quantization mode this Keras lacks
+            return False
     inner = [entry.get(key) for key in ("layer", "cell", "cells", "layers")]
     inner = [e for v in inner for e in (v if isinstance(v, list) else [v])
              if isinstance(e, dict) and "type" in e]
     return all(drawable(e) for e in inner)
+
+
+def adapted(r: random.Random, entry: Entry, quantized: bool = True) -> Entry:
+    """``entry`` (Keras 3 only) sometimes with LoRA (``lora_rank``, at times ``lora_alpha``),
+    and where ``quantized``, sometimes of a quantized dtype policy (neither in tf.keras 2)."""
+    if LEGACY:
+        return entry
+    if r.random() < ADAPTED:
+        entry["lora_rank"] = r.choice([1, 2, 4])
+        if r.random() < 0.3:
+            entry["lora_alpha"] = r.choice([1.0, 8.0])
+    if quantized and r.random() < QUANTIZED:
+        entry["dtype"] = r.choice(QUANTIZED_POLICIES)
+    return entry
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,7 +237,7 @@ def dense(r: random.Random, shape: Shape) -> Entry:
         entry["activation"] = act
     if r.random() < 0.2:
         entry["use_bias"] = False
-    return entry
+    return adapted(r, entry)
 
 
 def conv(dims: int) -> Callable[[random.Random, Shape], Entry]:
@@ -218,7 +248,7 @@ def conv(dims: int) -> Callable[[random.Random, Shape], Entry]:
             entry["groups"] = r.choice([2, 3])
         if (act := activation(r)) is not None:
             entry["activation"] = act
-        return entry
+        return adapted(r, entry, quantized=False)
     return make
 
 
@@ -508,7 +538,7 @@ def einsum_dense(r: random.Random, shape: Shape) -> Entry:
         entry = {"type": "EinsumDense", "equation": "ab,bc->ac", "output_shape": units}
     if r.random() < 0.5:
         entry["bias_axes"] = entry["equation"][-1]
-    return entry
+    return adapted(r, entry)
 
 
 ACTIVATIONS = ["relu", "tanh", "softmax", "elu", "swish", "sigmoid", "selu", "softplus",
@@ -672,6 +702,7 @@ def sequential(r: random.Random) -> RandomModel:
                  "output_dim": r.choice([2, 3, 4])}
         if r.random() < 0.3:
             entry["mask_zero"] = True
+        entry = adapted(r, entry)
         if r.random() < 0.15:
             entry = {"type": "CategoryEncoding", "num_tokens": entry["input_dim"],
                      "output_mode": r.choice(["multi_hot", "count", "one_hot"])}
@@ -780,7 +811,8 @@ def spec(seed: int, index: int) -> dict[str, Any]:
         "Embedding", "ReversibleEmbedding", "CategoryEncoding") else None
     entries = [simplify(e) for e in model.entries] if kind == "sequential" else model.entries
     forward = (not model.refused and r.random() < 0.6 and known(model.inputs)
-               and probe_params(model) <= MAX_FORWARD_PARAMS)
+               and probe_params(model) <= MAX_FORWARD_PARAMS
+               and "_from_" not in json.dumps(model.entries))  # quantized: not computed
     extra: dict[str, Any] = {}
     if tokens is not None:
         extra["int_inputs"] = tokens

@@ -141,6 +141,15 @@ class HeldWeights:
                    Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]))]
         return [*held[:last + 1], *factors, *held[last + 1:]]
 
+    def int8_parts(self, weights: Sequence[Array],
+                   ) -> tuple[Array | None, list[Array], tuple[Array, Array]]:
+        """An int8 Dense's or EinsumDense's bias (None without), LoRA factors (none without),
+        and kernel and scale, from its weights in Keras' order."""
+        *front, kernel, scale = weights
+        factors = front[-2:] if self.lora_rank else []
+        bias = front[0] if len(front) > len(factors) else None
+        return bias, factors, (kernel, scale)
+
     def held_explanation(self, inputs: Shapes, outputs: Shapes,
                          weights: Sequence[Weight]) -> str | None:
         """Where the layer holds other weights than its float ones, its explanation with them
@@ -154,10 +163,12 @@ class HeldWeights:
         (of a float layer: its factors are its last weights). NotImplementedError for a
         quantized layer."""
         if self.quantization is not None:
+            if self.quantization.mode == "int8":
+                return arrays  # its int8 kernel reads them as they are
             raise NotImplementedError(
                 f"it is quantized ({self.quantization.text}), and Keras 3 computes it from its "
-                f"{self.quantization.mode} weights and scales, which the forward pass does not "
-                "follow")
+                f"{self.quantization.mode} weights and scales, which the forward pass follows "
+                "in int8 only")
         if not self.lora_rank:
             return arrays
         *held, a, b = arrays

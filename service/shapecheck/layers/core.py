@@ -34,11 +34,13 @@ from .base import (
 )
 from .quantized import (
     Quantization,
-    einsum_scale_shape,
+    abs_max_quantize,
+    einsum_scale_layouts,
     float8_weights,
     frozen,
     gptq_matrix,
     groups,
+    integer_product,
     matrix_weights,
     packed,
 )
@@ -125,12 +127,26 @@ class Dense(HeldWeights, Layer):
         return positions * (inputs[0][-1] or 0) * self.args.units
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.quantization is not None:
+            return self.apply_int8(x, weights)
         kernel = weights[0]
         # One 2-D product: matmul on a 3-D array runs one small product per leading index.
         y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ kernel).reshape(
             *x.shape[:-1], kernel.shape[-1])
         if self.args.use_bias:
             y += weights[1]
+        return activations.apply_in_place(self.args.activation, y)
+
+    def apply_int8(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's int8 call: x quantized per position (``abs_max_quantize``), multiplied
+        by the int8 kernel in integers, divided by both scales; LoRA's update added in float."""
+        bias, factors, (kernel, kernel_scale) = self.int8_parts(weights)
+        quantized, scale = abs_max_quantize(x)
+        y = integer_product("...i,io->...o", quantized, kernel) / (kernel_scale * scale)
+        if factors:
+            y += np.float32(self.lora_scale) * ((x @ factors[0]) @ factors[1])
+        if bias is not None:
+            y += bias
         return activations.apply_in_place(self.args.activation, y)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
@@ -366,7 +382,7 @@ class EinsumDense(HeldWeights, Layer):
         if mode == "float8":
             return [*float8_weights(quantization.amax_history), *weights]
         if mode == "int8":
-            scale = einsum_scale_shape(self.args.equation, kernel.shape)
+            scale = einsum_scale_layouts(self.args.equation)[1].shape(kernel.shape)
             return [frozen("kernel", kernel.shape), frozen("kernel_scale", scale, "ones"),
                     *bias]
         if mode == "int4":
@@ -390,9 +406,26 @@ class EinsumDense(HeldWeights, Layer):
         return 0 if None in sizes else math.prod(sizes)
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
+        if self.quantization is not None:
+            return self.apply_int8(x, weights)
         y = np.einsum(self.args.equation, x, weights[0], optimize=True)
         if self.args.bias_axes is not None:
             y += weights[1]
+        return activations.apply_in_place(self.args.activation, y)
+
+    def apply_int8(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's int8 call: x quantized along the axes the einsum sums, the einsum in
+        integers, divided by both scales laid out in the output's axes (``ScaleLayout``)."""
+        bias, factors, (kernel, kernel_scale) = self.int8_parts(weights)
+        equation = self.args.equation
+        layout = einsum_scale_layouts(equation)[0]
+        quantized, scale = abs_max_quantize(x, layout.reduced)
+        y = integer_product(equation, quantized, kernel) / (layout.arrange(scale) * kernel_scale)
+        if factors:
+            y += np.float32(self.lora_scale) * (
+                np.einsum(equation, x, factors[0], optimize=True) @ factors[1])
+        if bias is not None:
+            y += bias
         return activations.apply_in_place(self.args.activation, y)
 
     def explain_shape(self, inputs: Shapes, outputs: Shapes) -> str:
@@ -525,11 +558,34 @@ class Embedding(HeldWeights, Layer):
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         """Keras 3 casts float indices to int32 (XLA's conversion) and looks them up with
         ``jnp.take``: indices from -input_dim wrap around, those outside give NaN."""
-        table = weights[0]
+        if self.quantization is not None:
+            return self.look_up_int8(x, weights)
+        return self.look_up(weights[0], x)
+
+    def look_up(self, table: Array, x: Array) -> Array:
+        """The rows of ``table`` at the indices ``x``, NaN where Keras' ``take`` fills."""
         indices = integer_values(x, "int32").astype(np.int64)
         inside = self.valid_indices(indices, len(table))
         found = table[np.where(inside, indices, 0)]
-        return found if inside.all() else np.where(inside[..., None], found, np.float32(np.nan))
+        if inside.all():
+            return found
+        return np.where(inside.reshape(*inside.shape, *[1] * (found.ndim - inside.ndim)), found,
+                        np.float32(np.nan))
+
+    def look_up_int8(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's int8 lookup: each int8 row divided by its index's scale; LoRA's update
+        (a's rows times b) added."""
+        factors, table, scale = self.int8_embeddings(weights)
+        y = self.look_up(table, x) / self.look_up(scale, x)[..., None]
+        if factors:
+            y += np.float32(self.lora_scale) * (self.look_up(factors[0], x) @ factors[1])
+        return y
+
+    def int8_embeddings(self, weights: Sequence[Array]) -> tuple[list[Array], Array, Array]:
+        """An int8 Embedding's LoRA factors (none without), table and scales."""
+        factors = list(weights[:2]) if self.lora_rank else []
+        table, scale = weights[len(factors):len(factors) + 2]
+        return factors, table, scale
 
     @staticmethod
     def valid_indices(indices: Array, size: int) -> Array:
@@ -639,9 +695,18 @@ class ReversibleEmbedding(Embedding):
         return [] if options.get("reverse") else self.compute_mask(inputs, masks)
 
     def project(self, x: Array, weights: Sequence[Array]) -> Array:
-        """The reverse call's logits, soft-capped when ``logit_soft_cap`` is set."""
-        kernel = weights[0].T if self.args.tie_weights else weights[1]
-        logits = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1], kernel.shape[1])
+        """The reverse call's logits, soft-capped when ``logit_soft_cap`` is set. In int8,
+        as Keras 3's: x quantized per vector, the product in integers, divided by both
+        scales (LoRA is left out)."""
+        if self.quantization is not None:
+            _, table, scale = self.int8_embeddings(weights)
+            kernel, scale = ((table.T, scale) if self.args.tie_weights else weights[-2:])
+            quantized, x_scale = abs_max_quantize(x)
+            logits = integer_product("...i,io->...o", quantized, kernel) / (x_scale * scale)
+        else:
+            kernel = weights[0].T if self.args.tie_weights else weights[1]
+            logits = (x.reshape(-1, x.shape[-1]) @ kernel).reshape(*x.shape[:-1],
+                                                                  kernel.shape[1])
         cap = self.args.logit_soft_cap
         return logits if cap is None else np.tanh(logits / np.float32(cap)) * np.float32(cap)
 

@@ -19,9 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgumentError
 from ..shapes import Shape
-from .base import Weight
+from .base import Array, Weight
 
 POLICY_CLASSES = frozenset({"QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
                             "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy"})
@@ -144,34 +146,77 @@ def matrix_weights(q: Quantization, rows: int, columns: int, zero: str = "kernel
     return [*weights, frozen("g_idx", (rows,))]
 
 
-def einsum_scale_shape(equation: str, kernel: Shape) -> tuple[int, ...]:
-    """The shape of an int8 EinsumDense's ``kernel_scale``, as Keras 3's
-    ``_analyze_quantization_info`` and ``_get_kernel_scale_shape`` make it: the kernel's with
-    its summed axes 1, moved to the output's order, with 1 for each output axis the kernel
-    lacks. Ported with its quirks: its loops reuse one ``index`` variable."""
-    inputs, _, rest = equation.partition(",")  # no '...': Keras cannot quantize those
+@dataclass(frozen=True)
+class ScaleLayout:
+    """How Keras 3 lays out an int8 EinsumDense's scales in the output's axes, for its input
+    or its kernel (``_analyze_quantization_info``): the axes the einsum sums (each quantized
+    per slice along them), then a transpose to the output's order, axes added of size 1 where
+    the tensor lacks an output axis, and axes dropped where there are none to add."""
+
+    reduced: tuple[int, ...]
+    transpose: tuple[int, ...]
+    expand: tuple[int, ...]
+    squeeze: tuple[int, ...]
+
+    def shape(self, shape: Shape) -> tuple[int, ...]:
+        """The scale's shape for a tensor of ``shape``."""
+        laid = [1 if axis in self.reduced else shape[axis] for axis in self.transpose]
+        for axis in sorted(self.expand):
+            laid.insert(axis, 1)
+        for axis in sorted(self.squeeze, reverse=True):
+            laid.pop(axis)
+        return tuple(laid)
+
+    def arrange(self, scale: Array) -> Array:
+        """A scale computed along ``reduced`` (its axes kept) in the output's layout."""
+        if self.transpose:
+            scale = np.transpose(scale, self.transpose)
+        if self.expand:
+            scale = np.expand_dims(scale, self.expand)
+        return np.squeeze(scale, self.squeeze) if self.squeeze else scale
+
+
+def einsum_scale_layouts(equation: str) -> tuple[ScaleLayout, ScaleLayout]:
+    """The input's and the kernel's ``ScaleLayout`` of an EinsumDense's equation (without
+    '...': Keras cannot quantize those). Ported with its quirks: Keras' loops reuse one
+    ``index`` variable, whose value carries from one loop to the next."""
+    inputs, _, rest = equation.partition(",")
     weights, _, outputs = rest.partition("->")
-    reduced = [i for i, label in enumerate(weights) if label not in outputs]
     index = outputs.find(weights[-1])  # the value Keras' first loops leave in ``index``
-    input_expand = [i for i, label in enumerate(outputs) if label not in inputs]
-    weight_expand = [i for i, label in enumerate(outputs) if label not in weights]
-    transpose = [weights.index(label) for label in outputs if label in weights]
-    for _ in (i for i, label in enumerate(inputs) if label not in outputs):
-        if input_expand:
-            index = input_expand.pop(0)
-    squeezed = []
-    for axis in reduced:
-        if weight_expand:
-            index = weight_expand.pop(0)
-        else:
-            squeezed.append(axis)
-        transpose.insert(index, axis)
-    scale = [1 if axis in reduced else kernel[axis] for axis in transpose]
-    for axis in sorted(weight_expand):
-        scale.insert(axis, 1)
-    for axis in sorted(squeezed, reverse=True):
-        scale.pop(axis)
-    return tuple(scale)
+    layouts = []
+    for spec in (inputs, weights):
+        reduced = [i for i, label in enumerate(spec) if label not in outputs]
+        expand = [i for i, label in enumerate(outputs) if label not in spec]
+        transpose = [spec.index(label) for label in outputs if label in spec]
+        squeeze = []
+        for axis in reduced:
+            if expand:
+                index = expand.pop(0)
+            else:
+                squeeze.append(axis)
+            transpose.insert(index, axis)
+        layouts.append(ScaleLayout(tuple(reduced), tuple(transpose), tuple(expand),
+                                   tuple(squeeze)))
+    return layouts[0], layouts[1]
+
+
+EPSILON = np.float32(1e-7)
+"""Keras' ``backend.epsilon()``, which its AbsMaxQuantizer adds to each maximum."""
+
+
+def abs_max_quantize(x: Array, axes: int | tuple[int, ...] = -1) -> tuple[Array, Array]:
+    """Keras' AbsMaxQuantizer: ``x`` scaled so that its largest magnitude along ``axes`` is
+    127, rounded (half to even) and clipped to int8's values (held in float32), and the
+    scale (those axes kept)."""
+    scale = np.float32(127) / (np.max(np.abs(x), axis=axes, keepdims=True) + EPSILON)
+    return np.clip(np.round(x * scale), -127, 127), scale
+
+
+def integer_product(subscripts: str, x: Array, kernel: Array) -> Array:
+    """The einsum of int8 values (in float32) as Keras' int32 arithmetic gives it, exact (in
+    float64, whose 53 bits hold any such sum), in float32."""
+    return np.einsum(subscripts, x.astype(np.float64), kernel.astype(np.float64),
+                     optimize=True).astype(np.float32)
 
 
 def gptq_matrix(kernel: Shape) -> tuple[int, int]:
