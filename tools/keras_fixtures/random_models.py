@@ -22,8 +22,8 @@ Attention, AdditiveAttention), an optional second output. The layers are drawn f
 the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling, reshaping,
 recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
 image preprocessing) with random but plausible arguments (with Keras 3, a share ``ADAPTED``
-with LoRA and ``QUANTIZED`` of a quantized dtype policy, whose models record no ``predict``:
-the forward pass refuses them), on random input shapes (vectors,
+with LoRA and ``QUANTIZED`` of a quantized dtype policy; models with a mode other than int8
+record no ``predict``: the forward pass refuses them), on random input shapes (vectors,
 sequences, images, volumes), some with unknown (None) axes; a share ``INTEGER_INPUTS`` of the
 Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype). Where a model
 has a Masking layer (of 0.0), about a third of the steps of its recorded inputs are zeros, so
@@ -188,6 +188,14 @@ def drawable(entry: Entry) -> bool:
     inner = [e for v in inner for e in (v if isinstance(v, list) else [v])
              if isinstance(e, dict) and "type" in e]
     return all(drawable(e) for e in inner)
+
+
+def uncomputed_policies(entries: list[Entry]) -> bool:
+    """Whether a layer has a quantized policy whose layers the forward pass refuses (all but
+    int8)."""
+    text = json.dumps(entries)
+    return any(f'"{policy}"' in text for policy in QUANTIZED_POLICIES
+               if not policy.startswith("int8_"))
 
 
 def adapted(r: random.Random, entry: Entry, quantized: bool = True) -> Entry:
@@ -812,7 +820,7 @@ def spec(seed: int, index: int) -> dict[str, Any]:
     entries = [simplify(e) for e in model.entries] if kind == "sequential" else model.entries
     forward = (not model.refused and r.random() < 0.6 and known(model.inputs)
                and probe_params(model) <= MAX_FORWARD_PARAMS
-               and "_from_" not in json.dumps(model.entries))  # quantized: not computed
+               and not uncomputed_policies(model.entries))
     extra: dict[str, Any] = {}
     if tokens is not None:
         extra["int_inputs"] = tokens
