@@ -397,3 +397,13 @@ def test_attention_after_a_reshape_to_an_unknown_size_is_budgeted() -> None:
         {"type": "AdditiveAttention", "inputs": ["global_max_pooling1d", "reshape"]}]}
     result = check({"model": model, "forward": {"seed": 1, "batch_size": 1}})
     assert result["forward"]["outputs"][0]["shape"] == [1, 1, 2]
+
+
+@pytest.mark.parametrize("class_name", [[1, "a", None], {"value": "DTypePolicy"}])
+def test_a_dtype_policy_of_an_unhashable_class_name_is_no_quantization(class_name: Any) -> None:
+    """Found by the fuzzer as a TypeError (a set membership test of a list): a policy whose
+    ``class_name`` is not a string is no quantized policy, and the layer builds in float."""
+    model = layer_case("dense_lora")
+    model["config"]["layers"][1]["config"]["dtype"]["class_name"] = class_name
+    rows = check({"model": model})["layers"]
+    assert [row["params"] for row in rows] == [48]

@@ -39,6 +39,7 @@ def test_each_explanation_counts_the_weights_held(case: dict) -> None:
      Quantization("awq", group_size=-1)),
     ("float32", None), ("mixed_float16", None), ("int3_from_float32", None),
     ({"class_name": "DTypePolicy", "config": {"name": "int8"}}, None), (None, None), (8, None),
+    ({"class_name": [1, "a"], "config": {}}, None), ({"class_name": {"v": 1}}, None),
 ])
 def test_the_quantized_policies_read(policy: object, expected: Quantization | None) -> None:
     assert quantization(policy) == expected

@@ -67,8 +67,9 @@ def quantization(policy: Any) -> Quantization | None:
     (``int8_from_float32``); None for a float policy, or a name of no quantization mode.
     ArgumentError (at ``dtype``) for a mode of numbers Keras refuses (``int4/0``)."""
     if isinstance(policy, Mapping):
-        config = policy.get("config")
-        if policy.get("class_name") not in POLICY_CLASSES or not isinstance(config, Mapping):
+        config, class_name = policy.get("config"), policy.get("class_name")
+        if not isinstance(class_name, str) or class_name not in POLICY_CLASSES or not isinstance(
+                config, Mapping):
             return None
         mode, source = config.get("mode"), config.get("source_name", "float32")
         history = config.get("amax_history_length", DEFAULT_AMAX_HISTORY)
