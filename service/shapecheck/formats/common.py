@@ -44,9 +44,12 @@ def dtype_name(declared: Any) -> str | None:
     policy it computes in (``mixed_bfloat16``)."""
     if isinstance(declared, dict):  # parsed JSON
         config = declared.get("config")
-        declared = (config.get("name", config.get("source_name")) if isinstance(config, dict)
-                    else None)
-    return declared.rpartition("_from_")[2] if isinstance(declared, str) else None
+        declared = config.get("name") if isinstance(config, dict) else None
+        if declared is None and isinstance(config, dict):
+            declared = config.get("source_name")
+    if not isinstance(declared, str):
+        return None
+    return declared.rpartition("_from_")[2] if "_from_" in declared else declared
 
 
 def input_dtype(declared: Any, flavour: str) -> str | None:
@@ -212,7 +215,9 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
         variable_dtype if cls.outputs_variable_dtype else compute_dtype)(policy, flavour)
     if isinstance(layer, HeldWeights):
         try:
-            layer.quantize(quantization(policy))
+            quantized = quantization(policy)
+            if quantized is not None or layer.quantization is not None:  # (a twin's copy)
+                layer.quantize(quantized)
         except ArgumentError as exc:
             raise RequestInvalid({f"{path}.{exc.field}": [exc.message]}) from None
     return layer

@@ -26,15 +26,17 @@ from marshmallow import Schema, fields
 from ..errors import ArgumentError
 from ..fields import Float, Int
 from ..shapes import Shape
-from .base import Array, Shapes, Weight, explain_params
+from .base import WRITTEN_WHEN_SET, Array, Shapes, Weight, explain_params
 from .quantized import Quantization
 
 
 class LoraArgs(Schema):
     """The arguments of a layer that Keras 3 can adapt with LoRA."""
 
-    lora_rank = Int(min_value=0, load_default=None, allow_none=True)
-    lora_alpha = Float(min_value=0, load_default=None, allow_none=True)
+    lora_rank = Int(min_value=0, load_default=None, allow_none=True,
+                    metadata={WRITTEN_WHEN_SET: True})
+    lora_alpha = Float(min_value=0, load_default=None, allow_none=True,
+                       metadata={WRITTEN_WHEN_SET: True})
 
 
 class KernelLoraArgs(LoraArgs):
@@ -121,6 +123,8 @@ class HeldWeights:
     def held(self, weights: list[Weight], shape: Shape) -> list[Weight]:
         """The layer's float ``weights`` (the adapted one first), for an input of ``shape``, as
         Keras 3 holds them: quantized, in Keras' order, then with LoRA's adapters."""
+        if self.quantization is None and not self.args.lora_rank:
+            return weights  # the usual layer
         adapted = weights[0].shape
         if self.quantization is not None:
             made = self.quantized_weights(weights, self.quantization, shape)
@@ -154,7 +158,7 @@ class HeldWeights:
                          weights: Sequence[Weight]) -> str | None:
         """Where the layer holds other weights than its float ones, its explanation with them
         listed (``explain_params``); None where its own formula counts them."""
-        if self.quantization is None and not self.lora_rank:
+        if self.quantization is None and not self.args.lora_rank:
             return None
         return f"{self.explain_shape(inputs, outputs)}; {explain_params(weights)}"
 

@@ -160,6 +160,11 @@ class Weight:
         self.size = num_elements(self.shape) or 0
 
 
+WRITTEN_WHEN_SET = "written_when_set"
+"""Metadata of an argument Keras' ``get_config`` writes only when it is set (``lora_rank``):
+``Layer.declared_values`` does not expect it in a config."""
+
+
 class LayerArgs(Schema):
     """Arguments every layer accepts. Unknown arguments (initialisers, regularisers,
     constraints, Keras bookkeeping) do not change shapes and are ignored."""
@@ -231,6 +236,9 @@ class Layer:
     Args: ClassVar[type[Schema]] = LayerArgs
     _arg_names: ClassVar[tuple[str, ...]] = ()
     _arg_values: ClassVar[Callable[[Mapping[str, Any]], Any]]
+    _written_when_set: ClassVar[tuple[str, ...]] = ()
+    _always_written: ClassVar[int] = 0
+    _missing: ClassVar[tuple[Any, ...]] = ()
     compute_dtype: str | None = None
     """The dtype of Keras' computation where the layer's dtype policy makes it other than
     float32 (float16 or bfloat16 under ``mixed_float16``, ..., float64 in tf.keras 2), set by
@@ -317,24 +325,34 @@ class Layer:
 
     @classmethod
     def arg_names(cls) -> tuple[str, ...]:
-        """The config keys ``Args`` reads, once per class."""
+        """The config keys ``Args`` reads, once per class: those Keras' ``get_config`` writes
+        always, then those it writes only when set (``WRITTEN_WHEN_SET``: LoRA's)."""
         if not cls._arg_names:
-            cls._arg_names = tuple(declared.data_key or name
-                                   for name, declared in cls.schema().fields.items())
-            cls._arg_values = operator.itemgetter(*cls._arg_names)
+            keys = {declared.data_key or name: declared.metadata.get(WRITTEN_WHEN_SET, False)
+                    for name, declared in cls.schema().fields.items()}
+            always = [key for key, sometimes in keys.items() if not sometimes]
+            cls._written_when_set = tuple(key for key, sometimes in keys.items() if sometimes)
+            cls._missing = (...,) * len(cls._written_when_set)
+            cls._arg_names = (*always, *cls._written_when_set)
+            cls._always_written = len(always)
+            cls._arg_values = operator.itemgetter(*always)
         return cls._arg_names
 
     @classmethod
     def declared_values(cls, config: Mapping[str, Any]) -> Any:
         """The values ``config`` gives the arguments ``Args`` reads: a tuple when it gives
-        them all (Keras' ``get_config`` writes every one; one C call then reads them), else a
-        list with ``...`` for each one missing."""
+        all those Keras' ``get_config`` always writes (one C call then reads them), with
+        those it writes when set after it, else a list with ``...`` for each one missing."""
         names = cls._arg_names or cls.arg_names()
-        if len(config) >= len(names):
+        sometimes = cls._written_when_set
+        if len(config) >= cls._always_written:
             try:
-                return cls._arg_values(config)
+                values = cls._arg_values(config)
             except KeyError:
                 pass
+            else:
+                return (values, *map(config.get, sometimes, cls._missing)) if sometimes \
+                    else values
         return [config.get(name, ...) for name in names]
 
     @classmethod

@@ -15,7 +15,6 @@ and multiplies integers): it refuses them, naming the layer.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,10 +65,10 @@ def quantization(policy: Any) -> Quantization | None:
     """The quantization of a layer's ``dtype``: a Keras 3 policy's JSON, or its name
     (``int8_from_float32``); None for a float policy, or a name of no quantization mode.
     ArgumentError (at ``dtype``) for a mode of numbers Keras refuses (``int4/0``)."""
-    if isinstance(policy, Mapping):
+    if isinstance(policy, dict):  # parsed JSON (not the slower test of Mapping's)
         config, class_name = policy.get("config"), policy.get("class_name")
         if not isinstance(class_name, str) or class_name not in POLICY_CLASSES or not isinstance(
-                config, Mapping):
+                config, dict):
             return None
         mode, source = config.get("mode"), config.get("source_name", "float32")
         history = config.get("amax_history_length", DEFAULT_AMAX_HISTORY)
