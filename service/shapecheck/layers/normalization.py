@@ -574,6 +574,11 @@ class SpectralNormalization(Layer):
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         super().__init__(name, args)
         self.layer = inner_layer(args["layer"], "layer", self.inner_variants)
+        quantized = getattr(self.layer, "quantization", None)
+        if quantized is not None and quantized.mode != "float8":
+            raise ArgumentError("layer.dtype", f"Keras 3 cannot normalise a kernel quantized in "
+                                               f"{quantized.mode} ({quantized.text}): it builds "
+                                               "its vector_u in the kernel's dtype, or finds none")
 
     def output_shapes(self, inputs: Shapes) -> list[Shape]:
         return self.layer.output_shapes(inputs)
@@ -608,8 +613,11 @@ class SpectralNormalization(Layer):
     def layout(self, inner: Sequence[Weight]) -> list[int | None]:
         """Where each of the wrapper's weights comes from: its index in ``inner``, None for
         ``vector_u``. Keras tracks the kernel on the wrapper first, then vector_u, then the
-        rest."""
+        rest; but a LoRA layer's ``kernel`` is its kernel with the update added, no variable,
+        so vector_u comes first, then the layer's weights in its order."""
         index = self.kernel_index(inner)
+        if getattr(self.layer.args, "lora_rank", None):
+            return [None, *range(len(inner))]
         return [index, None, *(i for i in range(len(inner)) if i != index)]
 
     def build(self, inputs: Shapes) -> list[Weight]:
@@ -620,9 +628,12 @@ class SpectralNormalization(Layer):
         return [vector_u if i is None else inner[i] for i in self.layout(inner)]
 
     def forward(self, inputs: Sequence[Array], weights: Sequence[Array]) -> list[Array]:
+        """The wrapped layer's call (at inference Keras normalises nothing), with its own
+        weights: a LoRA layer's merged, as its ``kernel`` gives them."""
         inner = self.inner_weights([x.shape for x in inputs])
         by_index = dict(zip(self.layout(inner), weights, strict=True))
-        return self.layer.forward(inputs, [by_index[i] for i in range(len(inner))])
+        arrays = self.layer.merged_adapters([by_index[i] for i in range(len(inner))])
+        return self.layer.forward(inputs, arrays)
 
     def compute_mask(self, inputs: Sequence[Array], masks: Sequence[Mask]) -> list[Mask]:
         """The wrapped layer's: the wrapper does not support masking, but it calls the layer
