@@ -56,15 +56,17 @@ class HeldWeights:
     can adapt, and which Keras 3 may quantize in ``quantization_modes``.
 
     ``held`` turns the float weights a layer's ``weights_for`` makes into those Keras holds;
-    the forward pass reads the arrays ``merged_adapters`` gives, the adapted weight updated and
-    the factors dropped (it refuses quantized layers).
+    the forward pass reads the arrays ``merged_adapters`` gives: of a float layer, the adapted
+    weight updated and the factors dropped; of an int8 layer, its own (its kernel computes
+    with them as Keras does); of the other modes, none (it refuses them).
     """
 
     adapted: ClassVar[str] = "kernel"
     """The name of the weight LoRA adapts."""
     honours_lora_alpha: ClassVar[bool] = True
     quantization_modes: ClassVar[tuple[str, ...]] = ()
-    """The modes Keras 3 quantizes the layer in (``quantized_weights``); it ignores others."""
+    """The modes Keras 3 quantizes the layer in (``quantized_weights``), refusing the others;
+    none: Keras builds the layer in float under any policy."""
     quantization: Quantization | None = None
     """The layer's quantized dtype policy (``quantize``), or None."""
     config_key: tuple | None
@@ -163,9 +165,9 @@ class HeldWeights:
         return f"{self.explain_shape(inputs, outputs)}; {explain_params(weights)}"
 
     def merged_adapters(self, arrays: Sequence[Array]) -> Sequence[Array]:
-        """The arrays the forward kernel reads: W + scale·(a @ b) for W, without the factors
-        (of a float layer: its factors are its last weights). NotImplementedError for a
-        quantized layer."""
+        """The arrays the forward kernel reads: of a float layer, W + scale·(a @ b) for W,
+        without the factors (its last weights); of an int8 layer, its weights as they are.
+        NotImplementedError in the other quantization modes."""
         if self.quantization is not None:
             if self.quantization.mode == "int8":
                 return arrays  # its int8 kernel reads them as they are

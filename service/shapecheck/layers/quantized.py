@@ -8,8 +8,8 @@ Their output shapes do not change, their parameter counts do; each layer's
 ``quantized_weights`` says which it holds, with the arithmetic here. Other layers build as
 they would in float (Keras ignores the policy's mode there).
 
-The forward pass does not compute quantized layers (Keras quantizes their inputs on the fly
-and multiplies integers): it refuses them, naming the layer.
+The forward pass computes int8 layers as Keras does (``abs_max_quantize``,
+``integer_product``, ``ScaleLayout``), and refuses the other modes, naming the layer.
 """
 
 from __future__ import annotations
