@@ -117,9 +117,10 @@ def layer_weights(group: Group, layer: Mapping[str, Any] | None, snake: SnakeCas
     """A layer's weights as ``get_weights()`` orders them: its own variables, then those of
     the layers it owns (a nested model's layers, or ``ORDERED_CHILDREN``, or its only
     weighted child: an RNN's cell, a wrapper's layer)."""
-    own = [(variable.path, variable.array()) for variable in variables(group)]
     class_name = (layer or {}).get("class_name")
     config = (layer or {}).get("config") or {}
+    own = in_get_weights_order([(variable.path, variable.array()) for variable in variables(group)],
+                               class_name, config)
     if class_name in MODEL_CLASSES and "layers" in group:
         return own + [weight for _, values in container_weights(
             group["layers"], config.get("layers") or [], snake) for weight in values]
@@ -135,7 +136,43 @@ def layer_weights(group: Group, layer: Mapping[str, Any] | None, snake: SnakeCas
             f"{group.path}: the layer owns several layers with weights "
             f"({', '.join(child.path.rsplit('/', 1)[-1] for child in weighted)}), in an "
             "order the file does not tell")
-    return own + [weight for child in weighted for weight in layer_weights(child, None, snake)]
+    inner = config.get("layer") if isinstance(config.get("layer"), dict) else None  # a wrapper's
+    return own + [weight for child in weighted for weight in layer_weights(child, inner, snake)]
+
+
+QUANTIZED_POLICIES = frozenset({"QuantizedDTypePolicy", "QuantizedFloat8DTypePolicy",
+                                "Int4DTypePolicy", "GPTQDTypePolicy", "AWQDTypePolicy"})
+
+
+def quantization_mode(policy: Any) -> str | None:
+    """The mode of a Keras 3 quantized dtype policy (``int8``, ``int4``, ``float8``, ``gptq``,
+    ``awq``), given as its JSON or its name (``int8_from_float32``); None for the others."""
+    if isinstance(policy, dict) and policy.get("class_name") in QUANTIZED_POLICIES:
+        mode = (policy.get("config") or {}).get("mode")
+    elif isinstance(policy, str) and "_from_" in policy:
+        mode = policy.partition("_from_")[0]
+    else:
+        return None
+    return mode.split("/")[0] if isinstance(mode, str) else None
+
+
+def in_get_weights_order(own: Arrays, class_name: Any, config: Mapping[str, Any]) -> Arrays:
+    """A layer's saved variables in ``get_weights()`` order. They are alike but for a quantized
+    Dense's or EinsumDense's: ``save_own_variables`` writes them in Keras'
+    ``variable_serialization_spec`` order, the kernel before the bias (int8, int4) and float8's
+    scales after both, where ``get_weights()`` lists the weights made trainable first (the
+    bias before the int8 or int4 kernel; float8's scales before the kernel and bias)."""
+    if class_name not in ("Dense", "EinsumDense"):
+        return own
+    mode = quantization_mode(config.get("dtype"))
+    biased = (config.get("use_bias", True) if class_name == "Dense"
+              else config.get("bias_axes") is not None)
+    if mode in ("int8", "int4") and biased and len(own) > 1:
+        return [own[1], own[0], *own[2:]]
+    if mode == "float8":
+        kernel_and_bias = 2 if biased else 1
+        return [*own[kernel_and_bias:], *own[:kernel_and_bias]]
+    return own
 
 
 def variables(group: Group) -> list[Group]:
@@ -196,7 +233,10 @@ def legacy_weights(root: Group, source: str) -> dict[str, Arrays]:
         values = [(f"{name}/{weight}", group[name][weight].array())
                   for weight in chunked_attribute(group[name], "weight_names")]
         if values:
-            weights[name] = by_inner_layer(adapted_first(values), layers.get(name) or {})
+            layer = layers.get(name) or {}
+            if quantization_mode((layer.get("config") or {}).get("dtype")) is None:
+                values = adapted_first(values)  # a quantized kernel was made frozen: in place
+            weights[name] = by_inner_layer(values, layer)
     return weights
 
 

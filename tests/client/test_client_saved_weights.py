@@ -106,6 +106,18 @@ def test_a_nested_model_in_a_legacy_h5_is_put_in_layer_order() -> None:
 LORA = [pytest.param("keras3", "lora_finetuned", suffix, id=f"keras3-lora_finetuned{suffix}")
         for suffix in (".keras", ".h5")]
 """LoRA on an Embedding and two Dense: ``.keras`` holds merged kernels and no factors."""
+INT8 = [pytest.param("keras3", "int8_quantized", suffix, id=f"keras3-int8_quantized{suffix}")
+        for suffix in (".keras", ".h5")]
+"""An Embedding, two Dense and an EinsumDense quantized in int8 once trained: ``.keras`` holds
+each Dense's kernel before its bias."""
+
+
+@pytest.mark.parametrize(("flavour", "name", "suffix"), INT8)
+def test_int8_weights_are_read_in_get_weights_order(flavour: str, name: str, suffix: str,
+                                                    without_h5py: None) -> None:
+    weights = saved_weights(saved(flavour, name, suffix))
+    assert digests(weights) == record(flavour, name)["forward"]["weights"]
+    assert [a["dtype"] for a in weights["dense_7"]] == ["float32", "int8", "float32"]  # bias
 
 
 def test_a_lora_layer_in_a_legacy_h5_is_put_in_get_weights_order(without_h5py: None) -> None:
@@ -125,7 +137,7 @@ def test_a_lora_layer_in_a_keras_archive_has_its_update_merged_in(without_h5py: 
                       "dense_6": [[16, 3], [3]]}
 
 
-@pytest.mark.parametrize(("flavour", "name", "suffix"), SAVED_FILES + LORA)
+@pytest.mark.parametrize(("flavour", "name", "suffix"), SAVED_FILES + LORA + INT8)
 def test_the_forward_pass_with_saved_weights_is_keras_predict(
         flavour: str, name: str, suffix: str) -> None:
     recorded = record(flavour, name)

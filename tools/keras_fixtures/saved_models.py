@@ -74,7 +74,25 @@ def models() -> dict[str, keras.Model]:
              "nested_bn": nested_bn()}
     if not LEGACY:
         found["lora_finetuned"] = lora_finetuned()
+        found["int8_quantized"] = int8_quantized()
     return found
+
+
+QUANTIZED_AFTER_TRAINING = {"int8_quantized": "int8"}
+"""Models ``forward_record`` quantizes (``model.quantize(mode)``) once their weights look
+trained: their int8 kernels come from those weights, as a user's would."""
+
+
+def int8_quantized() -> keras.Model:
+    """An Embedding, a Dense and an EinsumDense (Keras 3 only), to be quantized in int8:
+    ``.keras`` holds each Dense's kernel before its bias, where ``get_weights()`` puts the bias
+    first."""
+    layers = keras.layers
+    tokens = keras.Input((10,), name="text_tokens")
+    h = layers.GlobalAveragePooling1D()(layers.Embedding(100, 8)(tokens))
+    h = layers.Dense(16, activation="relu")(h)
+    h = layers.EinsumDense("ab,bc->ac", output_shape=6, bias_axes="c")(h)
+    return keras.Model(tokens, layers.Dense(3, activation="softmax")(h), name="int8_quantized")
 
 
 def lora_finetuned() -> keras.Model:
@@ -158,6 +176,8 @@ def output_record(y: np.ndarray, most: int = 2000) -> dict[str, Any]:
 
 def forward_record(name: str, model: keras.Model, rng: np.random.Generator) -> dict[str, Any]:
     trained_looking(model, rng)
+    if name in QUANTIZED_AFTER_TRAINING:
+        model.quantize(QUANTIZED_AFTER_TRAINING[name])
     inputs = [model_input(t, name, rng) for t in model.inputs]
     names = [t.name.split(":")[0] for t in model.inputs]
     xs = {n: x for n, (x, _) in zip(names, inputs, strict=True)}
