@@ -79,26 +79,27 @@ def lookup(model: dict, forward: dict) -> list:
     return output["values"]
 
 
-@pytest.mark.parametrize("policy", ["int4/128_from_float32", "float8_from_float32",
-                                    "gptq/4/128_from_float32",
+@pytest.mark.parametrize("policy", ["float8_from_float32", "gptq/4/128_from_float32",
+                                    "awq/4/128_from_float32",
                                     {"module": "keras.dtype_policies",
-                                     "class_name": "QuantizedDTypePolicy",
-                                     "config": {"mode": "int4", "source_name": "float32"}}])
-def test_a_quantized_layer_other_than_int8(policy: str | dict) -> None:
-    """Keras computes it from its packed weights and scales; the pass follows int8 only."""
+                                     "class_name": "QuantizedFloat8DTypePolicy",
+                                     "config": {"mode": "float8", "source_name": "float32"}}])
+def test_a_quantized_layer_other_than_int8_or_int4(policy: str | dict) -> None:
+    """Keras computes it from its float8 or GPTQ weights and scales, which the pass does not
+    follow."""
     model = {"inputs": [6], "layers": [{"type": "Dense", "units": 3, "name": "head",
                                         "dtype": policy}]}
     message = refusal(model, {"batch_size": 2})
     assert message.startswith("layer 'head' (Dense) cannot run: it is quantized (")
-    assert "which the forward pass follows in int8 only" in message
+    assert "which the forward pass follows in int8 and int4 only" in message
 
 
 def test_a_quantized_layer_inside_a_wrapper() -> None:
-    quantized = {"type": "Dense", "units": 3, "dtype": "int4_from_float32"}
+    quantized = {"type": "Dense", "units": 3, "dtype": "float8_from_float32"}
     wrapped = {"inputs": [4, 6], "layers": [{"type": "TimeDistributed", "name": "steps",
                                              "layer": quantized}]}
     assert refusal(wrapped, {"batch_size": 1}).startswith(
-        "layer 'steps' (TimeDistributed) cannot run: it is quantized (int4_from_float32)")
+        "layer 'steps' (TimeDistributed) cannot run: it is quantized (float8_from_float32)")
 
 
 def test_a_float_layer_of_a_quantizing_policy_runs() -> None:
@@ -106,3 +107,13 @@ def test_a_float_layer_of_a_quantizing_policy_runs() -> None:
     model = {"inputs": [6, 6, 3], "layers": [{"type": "Conv2D", "filters": 2,
                                               "kernel_size": 3, "dtype": "int8_from_float32"}]}
     assert check({"model": model, "forward": {"batch_size": 1}})["forward"]["outputs"]
+
+
+def test_the_reverse_call_of_an_int4_reversible_embedding() -> None:
+    """Its lookup runs (an Embedding's); its reverse call quantizes its inputs in a way the
+    pass does not follow."""
+    layers = [{"type": "ReversibleEmbedding", "input_dim": 9, "output_dim": 4, "name": "tokens",
+               "dtype": "int4_from_float32", "call": {"reverse": True}}]
+    message = refusal({"inputs": [3, 4], "layers": layers}, {"batch_size": 1})
+    assert message.startswith("layer 'tokens' (ReversibleEmbedding) cannot run on this data: "
+                              "the forward pass computes the reverse call of a quantized")

@@ -1,8 +1,8 @@
 """Quantized layers: Dense, EinsumDense, Embedding and ReversibleEmbedding under each quantized
 dtype policy Keras 3 has (``int8``, ``int4`` per channel and in blocks, ``float8``, ``gptq``,
-``awq``), alone and with LoRA, and where Keras refuses them. The int8 cases record ``predict``
-too, with random int8 kernels (``build.random_weight``): the forward pass computes int8 layers
-as Keras does, and refuses the other modes. Keras 3 only."""
+``awq``), alone and with LoRA, and where Keras refuses them. The int8 and int4 cases record
+``predict`` too, with random integer kernels (``build.random_weight``): the forward pass
+computes those layers as Keras does, and refuses the other modes. Keras 3 only."""
 
 from build import LEGACY, seq
 
@@ -29,7 +29,7 @@ def named(mode: str) -> str:
 
 def computed(mode: str) -> bool:
     """Whether the forward pass computes ``mode`` (and so the case records ``predict``)."""
-    return mode == "int8"
+    return mode.split("/")[0] in ("int8", "int4")
 
 
 EINSUMS = [  # (name, input shape, equation, output_shape, bias_axes)
@@ -67,7 +67,7 @@ CASES = [] if LEGACY else [
           forward=computed(mode))
       for mode in ("int8", "int4", "int4/4", "float8", "gptq/4/128", "awq/4/128")],
     seq("einsum_lora_int4_4", [3, 4], einsum("abc,cde->abde", [3, 2, 5], "int4/4",
-                                             lora_rank=2), forward=False),
+                                             lora_rank=2)),
     seq("einsum_lora_int8", [3, 4], einsum("abc,cde->abde", [3, 2, 5], "int8", lora_rank=2,
                                            lora_alpha=4.0, bias_axes="e")),
     seq("embedding_lora_int8", [4], embedding("Embedding", "int8", lora_rank=3),

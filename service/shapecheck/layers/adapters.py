@@ -29,6 +29,9 @@ from ..shapes import Shape
 from .base import WRITTEN_WHEN_SET, Array, Shapes, Weight, explain_params
 from .quantized import Quantization
 
+COMPUTED_MODES = ("int8", "int4")
+"""The quantization modes the forward pass computes."""
+
 
 class LoraArgs(Schema):
     """The arguments of a layer that Keras 3 can adapt with LoRA."""
@@ -147,14 +150,12 @@ class HeldWeights:
                    Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]))]
         return [*held[:last + 1], *factors, *held[last + 1:]]
 
-    def int8_parts(self, weights: Sequence[Array],
-                   ) -> tuple[Array | None, list[Array], tuple[Array, Array]]:
-        """An int8 Dense's or EinsumDense's bias (None without), LoRA factors (none without),
-        and kernel and scale, from its weights in Keras' order."""
-        *front, kernel, scale = weights
-        factors = front[-2:] if self.lora_rank else []
-        bias = front[0] if len(front) > len(factors) else None
-        return bias, factors, (kernel, scale)
+    def quantized_parts(self, weights: Sequence[Array], biased: bool,
+                        ) -> tuple[Array | None, list[Array], list[Array]]:
+        """A quantized layer's bias (None without), LoRA factors (none without) and frozen
+        weights (its kernel and scales), from its weights in Keras' order."""
+        factors = list(weights[biased:biased + 2]) if self.lora_rank else []
+        return (weights[0] if biased else None), factors, list(weights[biased + len(factors):])
 
     def held_explanation(self, inputs: Shapes, outputs: Shapes,
                          weights: Sequence[Weight]) -> str | None:
@@ -169,12 +170,12 @@ class HeldWeights:
         without the factors (its last weights); of an int8 layer, its weights as they are.
         NotImplementedError in the other quantization modes."""
         if self.quantization is not None:
-            if self.quantization.mode == "int8":
-                return arrays  # its int8 kernel reads them as they are
+            if self.quantization.mode in COMPUTED_MODES:
+                return arrays  # its kernel reads them as they are
             raise NotImplementedError(
                 f"it is quantized ({self.quantization.text}), and Keras 3 computes it from its "
                 f"{self.quantization.mode} weights and scales, which the forward pass follows "
-                "in int8 only")
+                "in int8 and int4 only")
         if not self.lora_rank:
             return arrays
         *held, a, b = arrays

@@ -40,6 +40,8 @@ from .quantized import (
     frozen,
     gptq_matrix,
     groups,
+    int4_matrix,
+    int4_table,
     integer_product,
     matrix_weights,
     packed,
@@ -128,7 +130,7 @@ class Dense(HeldWeights, Layer):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if self.quantization is not None:
-            return self.apply_int8(x, weights)
+            return self.apply_quantized(x, weights)
         kernel = weights[0]
         # One 2-D product: matmul on a 3-D array runs one small product per leading index.
         y = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ kernel).reshape(
@@ -137,12 +139,18 @@ class Dense(HeldWeights, Layer):
             y += weights[1]
         return activations.apply_in_place(self.args.activation, y)
 
-    def apply_int8(self, x: Array, weights: Sequence[Array]) -> Array:
-        """Keras 3's int8 call: x quantized per position (``abs_max_quantize``), multiplied
-        by the int8 kernel in integers, divided by both scales; LoRA's update added in float."""
-        bias, factors, (kernel, kernel_scale) = self.int8_parts(weights)
-        quantized, scale = abs_max_quantize(x)
-        y = integer_product("...i,io->...o", quantized, kernel) / (kernel_scale * scale)
+    def apply_quantized(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's quantized call. int8: x quantized per position (``abs_max_quantize``),
+        multiplied by the int8 kernel in integers, divided by both scales; int4: x times the
+        kernel dequantized (``int4_matrix``; a layer read from its config has no input
+        quantizer in int4). LoRA's update is added in float."""
+        bias, factors, frozen = self.quantized_parts(weights, self.args.use_bias)
+        if self.quantization is not None and self.quantization.mode == "int4":
+            y = x @ int4_matrix(self.quantization, frozen, self.args.units)
+        else:
+            kernel, kernel_scale = frozen
+            quantized, scale = abs_max_quantize(x)
+            y = integer_product("...i,io->...o", quantized, kernel) / (kernel_scale * scale)
         if factors:
             y += np.float32(self.lora_scale) * ((x @ factors[0]) @ factors[1])
         if bias is not None:
@@ -407,20 +415,29 @@ class EinsumDense(HeldWeights, Layer):
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:
         if self.quantization is not None:
-            return self.apply_int8(x, weights)
+            return self.apply_quantized(x, weights)
         y = np.einsum(self.args.equation, x, weights[0], optimize=True)
         if self.args.bias_axes is not None:
             y += weights[1]
         return activations.apply_in_place(self.args.activation, y)
 
-    def apply_int8(self, x: Array, weights: Sequence[Array]) -> Array:
-        """Keras 3's int8 call: x quantized along the axes the einsum sums, the einsum in
-        integers, divided by both scales laid out in the output's axes (``ScaleLayout``)."""
-        bias, factors, (kernel, kernel_scale) = self.int8_parts(weights)
+    def apply_quantized(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's quantized call. int8: x quantized along the axes the einsum sums, the
+        einsum in integers, divided by both scales laid out in the output's axes
+        (``ScaleLayout``); int4: the einsum with the kernel dequantized (``int4_matrix``), as
+        a matrix of its summed axes by the others, reshaped to the kernel's shape."""
+        bias, factors, frozen = self.quantized_parts(weights, self.args.bias_axes is not None)
         equation = self.args.equation
-        layout = einsum_scale_layouts(equation)[0]
-        quantized, scale = abs_max_quantize(x, layout.reduced)
-        y = integer_product(equation, quantized, kernel) / (layout.arrange(scale) * kernel_scale)
+        if self.quantization is not None and self.quantization.mode == "int4":
+            kernel = int4_matrix(self.quantization, frozen, frozen[1].shape[-1])
+            y = np.einsum(equation, x, kernel.reshape(self.analyse(x.shape).kernel),
+                          optimize=True)
+        else:
+            kernel, kernel_scale = frozen
+            layout = einsum_scale_layouts(equation)[0]
+            quantized, scale = abs_max_quantize(x, layout.reduced)
+            y = integer_product(equation, quantized, kernel) / (
+                layout.arrange(scale) * kernel_scale)
         if factors:
             y += np.float32(self.lora_scale) * (
                 np.einsum(equation, x, factors[0], optimize=True) @ factors[1])
@@ -559,7 +576,7 @@ class Embedding(HeldWeights, Layer):
         """Keras 3 casts float indices to int32 (XLA's conversion) and looks them up with
         ``jnp.take``: indices from -input_dim wrap around, those outside give NaN."""
         if self.quantization is not None:
-            return self.look_up_int8(x, weights)
+            return self.look_up_quantized(x, weights)
         return self.look_up(weights[0], x)
 
     def look_up(self, table: Array, x: Array) -> Array:
@@ -572,20 +589,23 @@ class Embedding(HeldWeights, Layer):
         return np.where(inside.reshape(*inside.shape, *[1] * (found.ndim - inside.ndim)), found,
                         np.float32(np.nan))
 
-    def look_up_int8(self, x: Array, weights: Sequence[Array]) -> Array:
-        """Keras 3's int8 lookup: each int8 row divided by its index's scale; LoRA's update
-        (a's rows times b) added."""
-        factors, table, scale = self.int8_embeddings(weights)
-        y = self.look_up(table, x) / self.look_up(scale, x)[..., None]
+    def look_up_quantized(self, x: Array, weights: Sequence[Array]) -> Array:
+        """Keras 3's quantized lookup: each int8 row divided by its index's scale, or each
+        int4 row dequantized (``int4_table``); LoRA's update (a's rows times b) added."""
+        _, factors, frozen = self.quantized_parts(weights, biased=False)
+        y = self.look_up(self.float_table(frozen), x)
         if factors:
             y += np.float32(self.lora_scale) * (self.look_up(factors[0], x) @ factors[1])
         return y
 
-    def int8_embeddings(self, weights: Sequence[Array]) -> tuple[list[Array], Array, Array]:
-        """An int8 Embedding's LoRA factors (none without), table and scales."""
-        factors = list(weights[:2]) if self.lora_rank else []
-        table, scale = weights[len(factors):len(factors) + 2]
-        return factors, table, scale
+    def float_table(self, frozen: Sequence[Array]) -> Array:
+        """A quantized layer's table (the first of its ``frozen`` weights) in float32."""
+        quantization = self.quantization
+        if quantization is not None and quantization.mode == "int4":
+            parts = 2 if quantization.block_size is None else 4
+            return int4_table(quantization, list(frozen[:parts]), self.args.output_dim)
+        table, scale = frozen[:2]
+        return table / scale[:, None]
 
     @staticmethod
     def valid_indices(indices: Array, size: int) -> Array:
@@ -699,7 +719,10 @@ class ReversibleEmbedding(Embedding):
         as Keras 3's: x quantized per vector, the product in integers, divided by both
         scales (LoRA is left out)."""
         if self.quantization is not None:
-            _, table, scale = self.int8_embeddings(weights)
+            if self.quantization.mode != "int8":
+                raise NotImplementedError("the forward pass computes the reverse call of a "
+                                          "quantized ReversibleEmbedding in int8 only")
+            table, scale = self.quantized_parts(weights, biased=False)[2][:2]
             kernel, scale = ((table.T, scale) if self.args.tie_weights else weights[-2:])
             quantized, x_scale = abs_max_quantize(x)
             logits = integer_product("...i,io->...o", quantized, kernel) / (x_scale * scale)

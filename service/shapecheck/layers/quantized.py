@@ -133,7 +133,8 @@ def matrix_weights(q: Quantization, rows: int, columns: int, zero: str = "kernel
     if q.mode == "int4":
         scale: tuple[int, ...] = ((columns,) if q.block_size is None else
                                   (groups(rows, q.block_size), columns))
-        weights = [frozen("kernel", (rows, packed(columns))), frozen("kernel_scale", scale)]
+        weights = [frozen("kernel", (rows, packed(columns))),
+                   frozen("kernel_scale", scale, "ones")]
         if q.block_size is not None:
             weights += [frozen(zero, scale), frozen("g_idx", (rows,))]
         return weights
@@ -217,6 +218,40 @@ def integer_product(subscripts: str, x: Array, kernel: Array) -> Array:
     float64, whose 53 bits hold any such sum), in float32."""
     return np.einsum(subscripts, x.astype(np.float64), kernel.astype(np.float64),
                      optimize=True).astype(np.float32)
+
+
+def unpack_int4(packed: Array, length: int, axis: int) -> Array:
+    """Keras' ``unpack_int4``: int4 values in [-8, 7] from bytes (held in float32) that each
+    hold two, the first in the low nibble, along ``axis``, cut to ``length``."""
+    data = np.moveaxis(np.asarray(packed).astype(np.int64) & 0xFF, axis, -1)
+    low, high = (data & 0x0F ^ 8) - 8, (data >> 4 ^ 8) - 8
+    both = np.stack([low, high], axis=-1).reshape(*data.shape[:-1], 2 * data.shape[-1])
+    return np.moveaxis(both[..., :length], -1, axis).astype(np.float32)
+
+
+def int4_matrix(quantization: Quantization, frozen: list[Array], columns: int) -> Array:
+    """An int4 kernel seen as a matrix (the axis summed over first), unpacked and
+    dequantized in float32: each column divided by its scale, or, in blocks, each value less
+    its block's zero point, times its block's scale (Keras' ``dequantize_with_sz_map``)."""
+    packed, scale, *zero_and_groups = frozen
+    values = unpack_int4(packed, columns, axis=-1)
+    if quantization.block_size is None:
+        return values / scale
+    zero, group_of_row = zero_and_groups
+    rows = group_of_row.astype(np.int32)
+    return (values - zero[rows]) * scale[rows]
+
+
+def int4_table(quantization: Quantization, frozen: list[Array], dims: int) -> Array:
+    """An int4 Embedding's table, unpacked and dequantized in float32: each row divided by
+    its index's scale, or, in blocks of a row, less its zero point, times its scale."""
+    packed, scale, *zero_and_groups = frozen
+    values = unpack_int4(packed, dims, axis=-1)
+    if quantization.block_size is None:
+        return values / scale[:, None]
+    zero, group_of_column = zero_and_groups
+    columns = group_of_column.astype(np.int32)
+    return (values - zero[:, columns]) * scale[:, columns]
 
 
 def gptq_matrix(kernel: Shape) -> tuple[int, int]:
