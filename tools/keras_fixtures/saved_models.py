@@ -74,25 +74,25 @@ def models() -> dict[str, keras.Model]:
              "nested_bn": nested_bn()}
     if not LEGACY:
         found["lora_finetuned"] = lora_finetuned()
-        found["int8_quantized"] = int8_quantized()
+        found.update({name: to_quantize(name) for name in QUANTIZED_AFTER_TRAINING})
     return found
 
 
-QUANTIZED_AFTER_TRAINING = {"int8_quantized": "int8"}
+QUANTIZED_AFTER_TRAINING = {"int8_quantized": "int8", "int4_quantized": "int4"}
 """Models ``forward_record`` quantizes (``model.quantize(mode)``) once their weights look
 trained: their int8 kernels come from those weights, as a user's would."""
 
 
-def int8_quantized() -> keras.Model:
-    """An Embedding, a Dense and an EinsumDense (Keras 3 only), to be quantized in int8:
-    ``.keras`` holds each Dense's kernel before its bias, where ``get_weights()`` puts the bias
-    first."""
+def to_quantize(name: str) -> keras.Model:
+    """An Embedding, a Dense and an EinsumDense (Keras 3 only), to be quantized (in int8, or
+    int4 in blocks of 128): ``.keras`` holds each Dense's kernel before its bias, where
+    ``get_weights()`` puts the bias first."""
     layers = keras.layers
     tokens = keras.Input((10,), name="text_tokens")
     h = layers.GlobalAveragePooling1D()(layers.Embedding(100, 8)(tokens))
     h = layers.Dense(16, activation="relu")(h)
     h = layers.EinsumDense("ab,bc->ac", output_shape=6, bias_axes="c")(h)
-    return keras.Model(tokens, layers.Dense(3, activation="softmax")(h), name="int8_quantized")
+    return keras.Model(tokens, layers.Dense(3, activation="softmax")(h), name=name)
 
 
 def lora_finetuned() -> keras.Model:
