@@ -24,13 +24,15 @@ from .fixes import attach_fixes
 from .formats import config_path, config_pointer, keras_document
 from .forward import forward_pass
 from .graph import Call, LayerState, Propagation
+from .layers.base import ITEMSIZE
 from .request import CheckRequest, parse_request
 from .shapes import num_elements
 from .summary import render_summary
 
-BYTES_PER_PARAM = 4  # float32 weights
-Costs = tuple[int, int, int, str | None]
-"""A row's parameters, trainable parameters, multiply-accumulates and explanation."""
+BYTES_PER_VALUE = 4  # float32 activations
+Costs = tuple[int, int, int, int, int, str | None]
+"""A row's parameters, trainable parameters, their bytes (each in its dtype) and the trainable
+ones', multiply-accumulates and explanation."""
 
 
 def check(body: Any) -> dict[str, Any]:
@@ -105,8 +107,13 @@ def answer(request: CheckRequest) -> dict[str, Any]:
 def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
     graph, prop = analysis.graph, analysis.propagation
     costs: dict[tuple, Costs] = {}
-    layers = [layer_json(state, costs) for state in prop.states.values()]
-    totals = totals_json(layers, request.batch_size, prop)
+    layers, stored = [], [0, 0]  # bytes of all the weights, of the trainable ones
+    for state in prop.states.values():
+        row, known = layer_json(state, costs)
+        layers.append(row)
+        stored[0] += known[2]
+        stored[1] += known[3]
+    totals = totals_json(layers, request.batch_size, prop, stored[0])
     diagnostics = sorted(analysis.diagnostics, key=severity_rank)
     dtypes = tensor_dtypes(graph, prop)
     return {
@@ -121,7 +128,7 @@ def render(analysis: Analysis, request: CheckRequest) -> dict[str, Any]:
         "layers": layers,
         "totals": totals,
         "diagnostics": [d.to_json() for d in diagnostics],
-        "summary": render_summary(graph, prop, layers, totals),
+        "summary": render_summary(graph, prop, layers, totals, stored[1]),
     }
 
 
@@ -141,12 +148,12 @@ def maybe_list(shape: tuple | None) -> list | None:
     return None if shape is None else list(shape)
 
 
-def layer_json(state: LayerState, costs: dict[Any, Costs]) -> dict[str, Any]:
-    """One layer's row. ``costs`` holds the parameters, multiply-accumulates and explanation
-    of the rows already made, for layers of equal ``config_key`` with the same weights and
-    calls (models repeat their blocks). A layer called once shares its weights list with the
-    others of equal config called on equal shapes (propagation's memo made it once), so that
-    list stands for all three."""
+def layer_json(state: LayerState, costs: dict[Any, Costs]) -> tuple[dict[str, Any], Costs]:
+    """One layer's row, and its costs. ``costs`` holds the parameters, their bytes,
+    multiply-accumulates and explanation of the rows already made, for layers of equal
+    ``config_key`` with the same weights and calls (models repeat their blocks). A layer
+    called once shares its weights list with the others of equal config called on equal
+    shapes (propagation's memo made it once), so that list stands for all three."""
     layer = state.layer
     shapes = state.output_shapes
     computed = shapes is not None and bool(state.input_shapes)
@@ -160,7 +167,7 @@ def layer_json(state: LayerState, costs: dict[Any, Costs]) -> dict[str, Any]:
         known = layer_costs(state, computed)
         if key:
             costs[key] = known
-    params, trainable, macs, explain = known
+    params, trainable, _, _, macs, explain = known
     return {
         "name": layer.name,
         "type": getattr(layer, "class_name", layer.keras_name),
@@ -171,27 +178,32 @@ def layer_json(state: LayerState, costs: dict[Any, Costs]) -> dict[str, Any]:
         "non_trainable_params": params - trainable,
         "macs": macs,
         "explain": explain,
-    }
+    }, known
 
 
 def layer_costs(state: LayerState, computed: bool) -> Costs:
     layer = state.layer
     weights = state.weights or []
-    params = trainable = 0
+    params = trainable = stored = stored_trainable = 0
+    variable_dtype = layer.variable_dtype
     for weight in weights:
+        size = weight.size * ITEMSIZE.get(weight.dtype or variable_dtype, 4)
         params += weight.size
+        stored += size
         if weight.trainable:
             trainable += weight.size
+            stored_trainable += size
     if not layer.trainable:
-        trainable = 0
+        trainable = stored_trainable = 0
     if not computed:
-        return params, trainable, 0, None
+        return params, trainable, stored, stored_trainable, 0, None
     first_inputs, *later_inputs = state.input_shapes
     first_outputs = state.call_outputs(0) if later_inputs else state.output_shapes or []
     macs = layer.macs(first_inputs, first_outputs)
     for k, inputs in enumerate(later_inputs, start=1):
         macs += layer.macs(inputs, state.call_outputs(k))
-    return params, trainable, macs, layer.explain(first_inputs, first_outputs, weights)
+    return (params, trainable, stored, stored_trainable, macs,
+            layer.explain(first_inputs, first_outputs, weights))
 
 
 def input_layers(calls: list[Call]) -> list[str]:
@@ -202,18 +214,19 @@ def input_layers(calls: list[Call]) -> list[str]:
 
 
 def totals_json(layers: list[dict[str, Any]], batch_size: int | None,
-                prop: Propagation) -> dict[str, Any]:
+                prop: Propagation, param_bytes: int) -> dict[str, Any]:
+    """The model's totals; ``param_bytes``: its weights', each in its dtype."""
     params = sum(row["params"] for row in layers)
     trainable = sum(row["trainable_params"] for row in layers)
     macs = sum(row["macs"] for row in layers)
     totals: dict[str, Any] = {"params": params, "trainable_params": trainable,
                               "non_trainable_params": params - trainable,
-                              "param_bytes": params * BYTES_PER_PARAM, "macs": macs}
+                              "param_bytes": param_bytes, "macs": macs}
     if batch_size is not None:
         per_sample = sum(num_elements(s[1:]) or 0 for s in prop.tensors.values() if s)
         totals["batch_size"] = batch_size
         totals["batch_macs"] = macs * batch_size
-        totals["activation_bytes"] = per_sample * batch_size * BYTES_PER_PARAM
+        totals["activation_bytes"] = per_sample * batch_size * BYTES_PER_VALUE
     return totals
 
 

@@ -50,14 +50,15 @@ def readable_bytes(size: float, byte: str = "B") -> str:
 
 
 def render_summary(graph: ModelGraph, prop: Propagation, rows: Sequence[dict[str, Any]],
-                   totals: dict[str, int]) -> str:
+                   totals: dict[str, int], trainable_bytes: int) -> str:
     """The table of the answer's ``rows`` (in order) and, for a functional model, its inputs
     (and Keras 3's operations of masks); "Connected to" unless the layers form a chain. A
-    tf.keras 2 document gets the table tf.keras 2 prints (``tf_keras_summary``)."""
+    tf.keras 2 document gets the table tf.keras 2 prints (``tf_keras_summary``). The totals'
+    bytes are those of each weight's dtype (``param_bytes``, ``trainable_bytes``)."""
     states = prop.states
     connected = not (graph.sequential or is_chain(graph))
     if graph.format == "keras2":
-        return tf_keras_summary(graph, states, rows, totals, connected)
+        return tf_keras_summary(graph, states, rows, totals, connected, trainable_bytes)
     table = CONNECTED if connected else CHAIN
     lines = [f'Model: "{graph.name}"', *table.head]
     spelt: dict[tuple, str] = {}  # models repeat their shapes
@@ -70,11 +71,18 @@ def render_summary(graph: ModelGraph, prop: Propagation, rows: Sequence[dict[str
     operations = mask_operation_texts(graph, prop.tensors, connected)
     table.add(lines, listed(graph, rows, texts, operations=operations))
     lines.append(table.bottom)
-    for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
-                       ("Non-trainable", "non_trainable_params")):
-        count = totals[key]
-        lines.append(f" {label} params: {count:,} ({readable_bytes(count * 4)})")
+    lines += [f" {label} params: {count:,} ({readable_bytes(size)})"
+              for label, count, size in totals_lines(totals, trainable_bytes)]
     return "\n".join(lines)
+
+
+def totals_lines(totals: dict[str, int], trainable_bytes: int) -> list[tuple[str, int, int]]:
+    """The summary's last lines: the total, trainable and non-trainable parameters, each with
+    their bytes."""
+    return [("Total", totals["params"], totals["param_bytes"]),
+            ("Trainable", totals["trainable_params"], trainable_bytes),
+            ("Non-trainable", totals["non_trainable_params"],
+             totals["param_bytes"] - trainable_bytes)]
 
 
 def is_chain(graph: ModelGraph) -> bool:
@@ -308,7 +316,7 @@ TF_KERAS_BREAKS = ("),", "},", "],", "',")
 
 def tf_keras_summary(graph: ModelGraph, states: dict[str, LayerState],
                      rows: Sequence[dict[str, Any]], totals: dict[str, int],
-                     connected: bool) -> str:
+                     connected: bool, trainable_bytes: int) -> str:
     """``model.summary()`` as tf.keras 2 prints it: plain text, cells cut at fixed stops, a
     blank line after each row, the Python spelling of shapes and connections."""
     stops = TF_KERAS_STOPS[connected]
@@ -322,10 +330,8 @@ def tf_keras_summary(graph: ModelGraph, states: dict[str, LayerState],
         lines += tf_keras_row(texts, stops)
         lines.append(" " * width)
     lines.append("=" * width)
-    for label, key in (("Total", "params"), ("Trainable", "trainable_params"),
-                       ("Non-trainable", "non_trainable_params")):
-        count = totals[key]
-        lines.append(f"{label} params: {count} ({readable_bytes(count * 4, 'Byte')})")
+    lines += [f"{label} params: {count} ({readable_bytes(size, 'Byte')})"
+              for label, count, size in totals_lines(totals, trainable_bytes)]
     lines.append("_" * width)
     return "\n".join(lines)
 

@@ -229,6 +229,22 @@ def sequential_starting_with_a_model() -> Any:
 
 
 @model
+def weights_of_several_dtypes() -> Any:
+    """The summary's bytes count each weight in its own dtype: a float64 layer's 8 bytes a
+    value, a float16 one's 2, under a mixed policy 4; with Keras 3, LoRA's float32 factors on
+    a bfloat16 layer, and int8 and packed int4 kernels with their scales."""
+    x = keras.Input((6,), name="x")
+    h = layers.Dense(4, dtype="float64", name="wide")(x)
+    h = layers.BatchNormalization(dtype="float16", name="half_norm")(h)
+    h = layers.Dense(5, dtype="mixed_float16", name="mixed")(h)
+    if not LEGACY:
+        h = layers.Dense(3, dtype="bfloat16", lora_rank=1, name="adapted")(h)
+        h = layers.Dense(4, dtype="int8_from_bfloat16", name="int8")(h)
+        h = layers.Dense(6, dtype="int4/2_from_float32", name="int4")(h)
+    return keras.Model(x, layers.Dense(2, name="head")(h), name="weights_of_several_dtypes")
+
+
+@model
 def dict_inputs() -> Any:
     inputs = {"image": keras.Input((6, 6, 1), name="image"),
               "meta": keras.Input((3,), name="meta")}

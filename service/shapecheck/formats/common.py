@@ -15,7 +15,7 @@ from ..layers import ALIASES, LEGACY_ALIASES, REGISTRY
 from ..layers.adapters import HeldWeights
 from ..layers.base import EXACT_DTYPES, FLOAT_DTYPES, Layer
 from ..layers.core import Opaque
-from ..layers.quantized import quantization
+from ..layers.quantized import Quantization, quantization
 from ..layers.tf_keras import TF_KERAS_VARIANTS
 
 # Layers that would run code from the request: never evaluated.
@@ -211,8 +211,18 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
         raise RequestInvalid(prefixed(exc.errors, path)) from None
     # A copy of a built twin may differ from it in its policy: its own, every time.
     policy = cls.dtype_policy(config)
-    layer.compute_dtype = None if policy is None else (
-        variable_dtype if cls.outputs_variable_dtype else compute_dtype)(policy, flavour)
+    if policy is None or policy in (FLOAT32, KERAS3_FLOAT32):  # the usual layer
+        layer.compute_dtype = layer.variable_dtype = None
+        if isinstance(layer, HeldWeights):
+            layer.quantization = None
+        key = layer.config_key
+        if key is not None and len(key) > 2:  # a twin's copy: its original's, with its policy
+            layer.config_key = key[:2]
+        return layer
+    layer.compute_dtype = (variable_dtype if cls.outputs_variable_dtype else compute_dtype)(
+        policy, flavour)
+    layer.variable_dtype = cls.weights_dtype(declared_variable_dtype(policy), flavour)
+    quantized = None
     if isinstance(layer, HeldWeights):
         try:
             quantized = quantization(policy)
@@ -220,4 +230,32 @@ def load(cls: type[Layer], name: str, config: Mapping[str, Any], path: str,
                 layer.quantize(quantized)
         except ArgumentError as exc:
             raise RequestInvalid({f"{path}.{exc.field}": [exc.message]}) from None
+        quantized = layer.quantization  # None where Keras builds the layer in float
+    keyed_by_policy(layer, quantized)
     return layer
+
+
+FLOAT32 = "float32"
+KERAS3_FLOAT32 = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                  "registered_name": None}
+"""The policy of most layers, as Keras 3 writes it: nothing to read in it."""
+
+
+def keyed_by_policy(layer: Layer, quantized: Quantization | None) -> None:
+    """``layer.config_key`` with what its policy changes in its weights: their dtype, or its
+    quantization. Two layers of equal arguments share their weights, costs and rows
+    (``graph.compute``, ``engine.layer_json``) only where their policies agree on those."""
+    key = layer.config_key
+    if key is None or (len(key) == 2 and layer.variable_dtype is None and quantized is None):
+        return
+    base = key[:2]  # a twin's copy has its original's, which may be longer
+    extra = tuple(x for x in (layer.variable_dtype, quantized) if x is not None)
+    layer.config_key = (*base, *extra) if extra else base
+
+
+def declared_variable_dtype(policy: Any) -> str | None:
+    """The dtype of a layer's variables under ``policy`` where it is not float32: a float16,
+    bfloat16 or float64 policy's own (Keras 3 on JAX computes float64 in float32, but declares
+    the variables float64), float32 under a mixed one; a quantized policy's, its source's."""
+    name = dtype_name(policy)
+    return name if name in ("float16", "bfloat16", "float64") else None

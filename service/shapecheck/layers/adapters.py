@@ -18,6 +18,7 @@ trainable, then frozen) before it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -72,7 +73,6 @@ class HeldWeights:
     none: Keras builds the layer in float under any policy."""
     quantization: Quantization | None = None
     """The layer's quantized dtype policy (``quantize``), or None."""
-    config_key: tuple | None
     args: Any
     explain_shape: Callable[[Shapes, Shapes], str]
 
@@ -86,10 +86,8 @@ class HeldWeights:
     def quantize(self, quantization: Quantization | None) -> None:
         """Hold the weights of ``quantization`` (None: the float ones) where Keras 3 quantizes
         the layer in its mode; ArgumentError (at ``dtype`` or ``lora_rank``) where Keras
-        refuses to. A quantized layer is keyed (``config_key``) with its policy: two layers of
-        equal arguments and policies compute the same, of other policies, other weights."""
-        base = None if self.config_key is None else self.config_key[:2]  # a twin's copy's too
-        self.quantization, self.config_key = None, base
+        refuses to."""
+        self.quantization = None
         if quantization is None or not self.quantization_modes:
             return
         if quantization.mode not in self.quantization_modes:
@@ -101,9 +99,10 @@ class HeldWeights:
         if self.lora_rank and quantization.mode in ("gptq", "awq"):
             raise ArgumentError("lora_rank", f"Keras 3 has no LoRA on a layer quantized with "
                                              f"{quantization.mode.upper()}")
+        if quantization.mode == "int8" and quantization.source in ("float16", "mixed_float16"):
+            raise ArgumentError("dtype", "Keras 3 refuses int8 quantization of a layer that "
+                                         "computes in float16")
         self.quantization = quantization
-        if base is not None:
-            self.config_key = (*base, quantization)
 
     def quantization_refused(self, mode: str) -> str | None:
         """Why Keras 3 fails to quantize this layer in ``mode``, or None."""
@@ -143,11 +142,10 @@ class HeldWeights:
         if not rank:
             return weights
         last = max((i for i, w in enumerate(weights) if w.trainable), default=-1)
-        held = [Weight(w.name, w.shape, trainable=False, initializer=w.initializer)
-                if w.name == self.adapted else w for w in weights]
+        held = [replace(w, trainable=False) if w.name == self.adapted else w for w in weights]
         factors = [Weight(f"lora_{self.adapted}_a", (*adapted[:-1], rank),
-                          initializer="he_uniform"),
-                   Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]))]
+                          initializer="he_uniform", dtype="float32"),
+                   Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]), dtype="float32")]
         return [*held[:last + 1], *factors, *held[last + 1:]]
 
     def quantized_parts(self, weights: Sequence[Array], biased: bool,

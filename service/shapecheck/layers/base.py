@@ -153,11 +153,19 @@ class Weight:
     shape: tuple[int, ...]
     trainable: bool = True
     initializer: str = "zeros"
+    dtype: str | None = None
+    """The variable's dtype where Keras gives it one of its own (an int8 kernel; LoRA's float32
+    factors); None: the layer's (``Layer.variable_dtype``)."""
     size: int = field(init=False, repr=False, compare=False)
     """Elements of the weight: summed by the rows, the totals and the lint."""
 
     def __post_init__(self) -> None:
         self.size = num_elements(self.shape) or 0
+
+
+ITEMSIZE = {"float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1}
+"""Bytes a value of a weight's dtype (its own, or its layer's ``variable_dtype``) takes, where
+it is not float32's 4: what Keras' summary counts."""
 
 
 WRITTEN_WHEN_SET = "written_when_set"
@@ -239,6 +247,10 @@ class Layer:
     _written_when_set: ClassVar[tuple[str, ...]] = ()
     _always_written: ClassVar[int] = 0
     _missing: ClassVar[tuple[Any, ...]] = ()
+    variable_dtype: str | None = None
+    """The dtype of the layer's variables where its policy makes it other than float32
+    (``float16``, ``bfloat16``, ``float64``; a mixed policy's are float32), set by the loader
+    (``formats.common.declared_variable_dtype``): the bytes Keras' summary counts."""
     compute_dtype: str | None = None
     """The dtype of Keras' computation where the layer's dtype policy makes it other than
     float32 (float16 or bfloat16 under ``mixed_float16``, ..., float64 in tf.keras 2), set by
@@ -264,6 +276,13 @@ class Layer:
         """The dtype policy, in ``config``, that decides the dtype of the layer's outputs (the
         loader reads it into ``compute_dtype``): the layer's own ``dtype``."""
         return config.get("dtype")
+
+    @classmethod
+    def weights_dtype(cls, variable_dtype: str | None, flavour: str) -> str | None:
+        """The dtype of the layer's weights (``variable_dtype``) under a policy whose variables
+        are ``variable_dtype``, in a document of ``flavour``: the same but for a layer that
+        keeps its own."""
+        return variable_dtype
 
     @classmethod
     def from_config(cls, name: str, config: Mapping[str, Any],

@@ -120,7 +120,7 @@ class Dense(HeldWeights, Layer):
         if quantization.mode == "float8":
             return [*float8_weights(quantization.amax_history), *weights]
         if quantization.mode == "int8":
-            return [frozen("kernel", kernel.shape),
+            return [frozen("kernel", kernel.shape, dtype="int8"),
                     frozen("kernel_scale", (self.args.units,), "ones"), *bias]
         return [*matrix_weights(quantization, *kernel.shape), *bias]
 
@@ -391,8 +391,8 @@ class EinsumDense(HeldWeights, Layer):
             return [*float8_weights(quantization.amax_history), *weights]
         if mode == "int8":
             scale = einsum_scale_layouts(self.args.equation)[1].shape(kernel.shape)
-            return [frozen("kernel", kernel.shape), frozen("kernel_scale", scale, "ones"),
-                    *bias]
+            return [frozen("kernel", kernel.shape, dtype="int8"),
+                    frozen("kernel_scale", scale, "ones"), *bias]
         if mode == "int4":
             summed = [i for i, d in enumerate(self.spec.weight) if d not in self.spec.output]
             rows = math.prod(kernel.shape[i] for i in summed)
@@ -558,18 +558,19 @@ class Embedding(HeldWeights, Layer):
         vocabulary, dims = self.args.input_dim, self.args.output_dim
         if quantization.mode == "int8":
             table = (dims, vocabulary) if transposed else (vocabulary, dims)
-            return [frozen(name, table), frozen(f"{name}_scale", (vocabulary,), "ones")]
+            return [frozen(name, table, dtype="int8"),
+                    frozen(f"{name}_scale", (vocabulary,), "ones")]
         block = quantization.block_size
         scale = ((vocabulary,) if block is None else
                  (groups(dims, block), vocabulary) if transposed else
                  (vocabulary, groups(dims, block)))
         weights = [frozen(name, (packed(dims), vocabulary) if transposed else
-                          (vocabulary, packed(dims))),
+                          (vocabulary, packed(dims)), dtype="int8"),
                    frozen(f"{name}_scale", scale, "ones")]
-        if block is not None:
-            weights.append(frozen(f"{name}_zero", scale))
+        if block is not None:  # a reverse table's zero points are floats
+            weights.append(frozen(f"{name}_zero", scale, dtype=None if transposed else "int8"))
             if not transposed:
-                weights.append(frozen("g_idx", (dims,)))
+                weights.append(frozen("g_idx", (dims,), dtype="float32"))
         return weights
 
     def apply(self, x: Array, weights: Sequence[Array]) -> Array:

@@ -162,6 +162,14 @@ class BatchNormalization(Normalizing):
         scale = fields.Boolean(load_default=True)
         renorm = fields.Boolean(load_default=False)
 
+    @classmethod
+    def weights_dtype(cls, variable_dtype: str | None, flavour: str) -> str | None:
+        """tf.keras 2 keeps a float16 or bfloat16 batch norm's weights in float32 (its
+        ``_param_dtype``); Keras 3 makes them in the policy's dtype."""
+        if flavour == "keras2" and variable_dtype in ("float16", "bfloat16"):
+            return None
+        return variable_dtype
+
     def __init__(self, name: str, args: dict[str, Any]) -> None:
         axis = args["axis"]
         if isinstance(axis, tuple):

@@ -117,12 +117,14 @@ def float8_weights(amax_history: int) -> list[Weight]:
     """float8's scales and histories of absolute maxima: of the inputs, the kernel and the
     outputs' gradients, all trainable (Keras overwrites them with their gradients)."""
     return [weight for of in ("inputs", "kernel", "outputs_grad")
-            for weight in (Weight(f"{of}_scale", (), initializer="ones"),
-                           Weight(f"{of}_amax_history", (amax_history,)))]
+            for weight in (Weight(f"{of}_scale", (), initializer="ones", dtype="float32"),
+                           Weight(f"{of}_amax_history", (amax_history,), dtype="float32"))]
 
 
-def frozen(name: str, shape: Shape, initializer: str = "zeros") -> Weight:
-    return Weight(name, tuple(shape), trainable=False, initializer=initializer)
+def frozen(name: str, shape: Shape, initializer: str = "zeros", dtype: str | None = None,
+           ) -> Weight:
+    """A weight Keras makes non-trainable, of ``dtype`` (None: the layer's variable dtype)."""
+    return Weight(name, tuple(shape), trainable=False, initializer=initializer, dtype=dtype)
 
 
 def matrix_weights(q: Quantization, rows: int, columns: int, zero: str = "kernel_zero",
@@ -133,18 +135,19 @@ def matrix_weights(q: Quantization, rows: int, columns: int, zero: str = "kernel
     if q.mode == "int4":
         scale: tuple[int, ...] = ((columns,) if q.block_size is None else
                                   (groups(rows, q.block_size), columns))
-        weights = [frozen("kernel", (rows, packed(columns))),
+        weights = [frozen("kernel", (rows, packed(columns)), dtype="int8"),
                    frozen("kernel_scale", scale, "ones")]
         if q.block_size is not None:
-            weights += [frozen(zero, scale), frozen("g_idx", (rows,))]
+            weights += [frozen(zero, scale, dtype="int8"),
+                        frozen("g_idx", (rows,), dtype="float32")]
         return weights
     kernel = (packed(columns) if q.mode == "awq" or q.bits == 4 else columns, rows)
     per_group = (columns, groups(rows, q.group_size))
-    weights = [frozen("kernel", kernel), frozen("kernel_scale", per_group, "ones"),
-               frozen(zero, per_group)]
+    weights = [frozen("kernel", kernel, dtype="uint8"), frozen("kernel_scale", per_group, "ones"),
+               frozen(zero, per_group, dtype="uint8")]
     if q.mode == "awq":
         weights.append(frozen("awq_scales", (rows,), "ones"))
-    return [*weights, frozen("g_idx", (rows,))]
+    return [*weights, frozen("g_idx", (rows,), dtype="float32")]
 
 
 @dataclass(frozen=True)
