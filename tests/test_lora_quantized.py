@@ -86,6 +86,8 @@ def test_the_int8_einsum_scale_keeps_the_quirks_of_keras() -> None:
      "model.layers.0.lora_rank", "no LoRA on a layer quantized with AWQ"),
     ({"type": "Dense", "units": 4, "lora_rank": 2, "kernel_constraint": "non_neg"},
      "model.layers.0.lora_rank", "refuses LoRA on a layer with a kernel_constraint"),
+    ({"type": "Dense", "units": 4, "dtype": "int8_from_mixed_float16"},
+     "model.layers.0.dtype", "refuses int8 quantization of a layer that computes in float16"),
     ({"type": "TimeDistributed", "layer": {"type": "Dense", "units": 4, "lora_rank": 2,
                                            "dtype": "gptq/4/128_from_float32"}},
      "model.layers.0.layer.lora_rank", "no LoRA on a layer quantized with GPTQ"),
