@@ -126,6 +126,7 @@ DIVERGENCES = {
     # the model further on.
     ("keras3", 40101, "sequential_204"): "mel_spectrogram",
     ("keras3", 41101, "functional_142"): "mel_spectrogram",
+    ("keras3", 47103, "sequential_343"): "mel_spectrogram",
     # A Solarization of a rank-2 tensor: Keras 3 builds it, and refuses the model further on;
     # its predict fails on it ("Expected image tensor to have rank 3 ... or 4").
     ("keras3", 41101, "functional_317"): "solarization",

@@ -583,7 +583,8 @@ class SpectralNormalization(Layer):
         super().__init__(name, args)
         self.layer = inner_layer(args["layer"], "layer", self.inner_variants)
         quantized = getattr(self.layer, "quantization", None)
-        if quantized is not None and quantized.mode != "float8":
+        lora = getattr(self.layer.args, "lora_rank", None)  # the kernel is then a float sum
+        if quantized is not None and quantized.mode != "float8" and not lora:
             raise ArgumentError("layer.dtype", f"Keras 3 cannot normalise a kernel quantized in "
                                                f"{quantized.mode} ({quantized.text}): it builds "
                                                "its vector_u in the kernel's dtype, or finds none")
