@@ -79,27 +79,26 @@ def lookup(model: dict, forward: dict) -> list:
     return output["values"]
 
 
-@pytest.mark.parametrize("policy", ["float8_from_float32", "gptq/4/128_from_float32",
-                                    "awq/4/128_from_float32",
+@pytest.mark.parametrize("policy", ["gptq/4/128_from_float32", "awq/4/128_from_float32",
                                     {"module": "keras.dtype_policies",
-                                     "class_name": "QuantizedFloat8DTypePolicy",
-                                     "config": {"mode": "float8", "source_name": "float32"}}])
-def test_a_quantized_layer_other_than_int8_or_int4(policy: str | dict) -> None:
-    """Keras computes it from its float8 or GPTQ weights and scales, which the pass does not
+                                     "class_name": "GPTQDTypePolicy",
+                                     "config": {"mode": "gptq/8/64", "source_name": "float32"}}])
+def test_a_layer_quantized_with_gptq_or_awq(policy: str | dict) -> None:
+    """Keras computes it from its GPTQ or AWQ weights and scales, which the pass does not
     follow."""
     model = {"inputs": [6], "layers": [{"type": "Dense", "units": 3, "name": "head",
                                         "dtype": policy}]}
     message = refusal(model, {"batch_size": 2})
     assert message.startswith("layer 'head' (Dense) cannot run: it is quantized (")
-    assert "which the forward pass follows in int8 and int4 only" in message
+    assert "which the forward pass follows in int8, int4 and float8 only" in message
 
 
 def test_a_quantized_layer_inside_a_wrapper() -> None:
-    quantized = {"type": "Dense", "units": 3, "dtype": "float8_from_float32"}
+    quantized = {"type": "Dense", "units": 3, "dtype": "gptq/4/128_from_float32"}
     wrapped = {"inputs": [4, 6], "layers": [{"type": "TimeDistributed", "name": "steps",
                                              "layer": quantized}]}
     assert refusal(wrapped, {"batch_size": 1}).startswith(
-        "layer 'steps' (TimeDistributed) cannot run: it is quantized (float8_from_float32)")
+        "layer 'steps' (TimeDistributed) cannot run: it is quantized (gptq/4/128_from_float32)")
 
 
 def test_a_float_layer_of_a_quantizing_policy_runs() -> None:
@@ -117,3 +116,12 @@ def test_the_reverse_call_of_an_int4_reversible_embedding() -> None:
     message = refusal({"inputs": [3, 4], "layers": layers}, {"batch_size": 1})
     assert message.startswith("layer 'tokens' (ReversibleEmbedding) cannot run on this data: "
                               "the forward pass computes the reverse call of a quantized")
+
+
+def test_a_float8_layer_with_lora() -> None:
+    """Keras 3's float8 call does not support LoRA: its predict fails."""
+    layers = [{"type": "Dense", "units": 3, "name": "head", "lora_rank": 2,
+               "dtype": "float8_from_float32"}]
+    message = refusal({"inputs": [4], "layers": layers}, {"batch_size": 1})
+    assert message.startswith("layer 'head' (Dense) cannot run on this data: Keras 3's "
+                              "predict fails on a float8 layer with LoRA")

@@ -1,8 +1,8 @@
 """Quantized layers: Dense, EinsumDense, Embedding and ReversibleEmbedding under each quantized
 dtype policy Keras 3 has (``int8``, ``int4`` per channel and in blocks, ``float8``, ``gptq``,
-``awq``), alone and with LoRA, and where Keras refuses them. The int8 and int4 cases record
-``predict`` too, with random integer kernels (``build.random_weight``): the forward pass
-computes those layers as Keras does, and refuses the other modes. Keras 3 only."""
+``awq``), alone and with LoRA, and where Keras refuses them. The int8, int4 and float8 cases
+record ``predict`` too, with random integer kernels (``build.random_weight``): the forward
+pass computes those layers as Keras does, and refuses GPTQ and AWQ. Keras 3 only."""
 
 from build import LEGACY, seq
 
@@ -29,7 +29,7 @@ def named(mode: str) -> str:
 
 def computed(mode: str) -> bool:
     """Whether the forward pass computes ``mode`` (and so the case records ``predict``)."""
-    return mode.split("/")[0] in ("int8", "int4")
+    return mode.split("/")[0] in ("int8", "int4", "float8")
 
 
 EINSUMS = [  # (name, input shape, equation, output_shape, bias_axes)

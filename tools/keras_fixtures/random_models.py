@@ -22,8 +22,8 @@ Attention, AdditiveAttention), an optional second output. The layers are drawn f
 the families the engine knows (dense, convolutions in 1 to 3 dimensions, pooling, reshaping,
 recurrent and convolutional-recurrent, normalization, every Keras 3 activation, noise,
 image preprocessing) with random but plausible arguments (with Keras 3, a share ``ADAPTED``
-with LoRA and ``QUANTIZED`` of a quantized dtype policy; models with a mode other than int8
-and int4 record no ``predict``: the forward pass refuses them), on random input shapes (vectors,
+with LoRA and ``QUANTIZED`` of a quantized dtype policy; models quantized with GPTQ or AWQ
+record no ``predict``: the forward pass refuses them), on random input shapes (vectors,
 sequences, images, volumes), some with unknown (None) axes; a share ``INTEGER_INPUTS`` of the
 Keras 3 models take int32 or uint8 inputs (InputLayer entries of that dtype). Where a model
 has a Masking layer (of 0.0), about a third of the steps of its recorded inputs are zeros, so
@@ -191,11 +191,11 @@ def drawable(entry: Entry) -> bool:
 
 
 def uncomputed_policies(entries: list[Entry]) -> bool:
-    """Whether a layer has a quantized policy whose layers the forward pass refuses (all but
-    int8 and int4)."""
+    """Whether a layer has a quantized policy whose layers the forward pass refuses (GPTQ and
+    AWQ)."""
     text = json.dumps(entries)
     return any(f'"{policy}"' in text for policy in QUANTIZED_POLICIES
-               if not policy.startswith(("int8_", "int4")))
+               if policy.startswith(("gptq", "awq")))
 
 
 def adapted(r: random.Random, entry: Entry, quantized: bool = True) -> Entry:

@@ -27,10 +27,10 @@ from marshmallow import Schema, fields
 from ..errors import ArgumentError
 from ..fields import Float, Int
 from ..shapes import Shape
-from .base import WRITTEN_WHEN_SET, Array, Shapes, Weight, explain_params
-from .quantized import Quantization
+from .base import WRITTEN_WHEN_SET, Array, Shapes, Weight, explain_params, low_precision_values
+from .quantized import Quantization, float8_round_trip
 
-COMPUTED_MODES = ("int8", "int4")
+COMPUTED_MODES = ("int8", "int4", "float8")
 """The quantization modes the forward pass computes."""
 
 
@@ -61,8 +61,8 @@ class HeldWeights:
 
     ``held`` turns the float weights a layer's ``weights_for`` makes into those Keras holds;
     the forward pass reads the arrays ``merged_adapters`` gives: of a float layer, the adapted
-    weight updated and the factors dropped; of an int8 layer, its own (its kernel computes
-    with them as Keras does); of the other modes, none (it refuses them).
+    weight updated and the factors dropped; of an int8, int4 or float8 layer, its own (its
+    kernel computes with them as Keras does); of GPTQ and AWQ, none (it refuses them).
     """
 
     adapted: ClassVar[str] = "kernel"
@@ -74,6 +74,7 @@ class HeldWeights:
     quantization: Quantization | None = None
     """The layer's quantized dtype policy (``quantize``), or None."""
     args: Any
+    compute_dtype: str | None
     explain_shape: Callable[[Shapes, Shapes], str]
 
     def __init__(self, name: str, args: dict[str, Any]) -> None:
@@ -148,6 +149,21 @@ class HeldWeights:
                    Weight(f"lora_{self.adapted}_b", (rank, adapted[-1]), dtype="float32")]
         return [*held[:last + 1], *factors, *held[last + 1:]]
 
+    def float8_product(self, subscripts: str, x: Array, weights: Sequence[Array],
+                       biased: bool) -> Array:
+        """Keras 3's float8 call, before its activation: x and the kernel each rounded to
+        float8 at their scales (``float8_round_trip``), their product, and the bias, which
+        Keras rounds to bfloat16 where the layer computes in float32."""
+        if self.lora_rank:
+            raise NotImplementedError("Keras 3's predict fails on a float8 layer with LoRA "
+                                      "(its float8 call does not support it)")
+        inputs_scale, _, kernel_scale, _, _, _, kernel, *bias = weights
+        y = np.einsum(subscripts, float8_round_trip(x, inputs_scale),
+                      float8_round_trip(kernel, kernel_scale), optimize=True)
+        if biased:
+            y += bias[0] if self.compute_dtype else low_precision_values(bias[0], "bfloat16")
+        return y
+
     def quantized_parts(self, weights: Sequence[Array], biased: bool,
                         ) -> tuple[Array | None, list[Array], list[Array]]:
         """A quantized layer's bias (None without), LoRA factors (none without) and frozen
@@ -165,15 +181,15 @@ class HeldWeights:
 
     def merged_adapters(self, arrays: Sequence[Array]) -> Sequence[Array]:
         """The arrays the forward kernel reads: of a float layer, W + scale·(a @ b) for W,
-        without the factors (its last weights); of an int8 layer, its weights as they are.
-        NotImplementedError in the other quantization modes."""
+        without the factors (its last weights); of a quantized layer in ``COMPUTED_MODES``,
+        its weights as they are. NotImplementedError for GPTQ and AWQ."""
         if self.quantization is not None:
             if self.quantization.mode in COMPUTED_MODES:
                 return arrays  # its kernel reads them as they are
             raise NotImplementedError(
                 f"it is quantized ({self.quantization.text}), and Keras 3 computes it from its "
                 f"{self.quantization.mode} weights and scales, which the forward pass follows "
-                "in int8 and int4 only")
+                "in int8, int4 and float8 only")
         if not self.lora_rank:
             return arrays
         *held, a, b = arrays

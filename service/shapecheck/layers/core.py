@@ -143,7 +143,10 @@ class Dense(HeldWeights, Layer):
         """Keras 3's quantized call. int8: x quantized per position (``abs_max_quantize``),
         multiplied by the int8 kernel in integers, divided by both scales; int4: x times the
         kernel dequantized (``int4_matrix``; a layer read from its config has no input
-        quantizer in int4). LoRA's update is added in float."""
+        quantizer in int4); float8: ``float8_product``. LoRA's update is added in float."""
+        if self.quantization is not None and self.quantization.mode == "float8":
+            y = self.float8_product("...i,io->...o", x, weights, self.args.use_bias)
+            return activations.apply_in_place(self.args.activation, y)
         bias, factors, frozen = self.quantized_parts(weights, self.args.use_bias)
         if self.quantization is not None and self.quantization.mode == "int4":
             y = x @ int4_matrix(self.quantization, frozen, self.args.units)
@@ -426,8 +429,11 @@ class EinsumDense(HeldWeights, Layer):
         einsum in integers, divided by both scales laid out in the output's axes
         (``ScaleLayout``); int4: the einsum with the kernel dequantized (``int4_matrix``), as
         a matrix of its summed axes by the others, reshaped to the kernel's shape."""
-        bias, factors, frozen = self.quantized_parts(weights, self.args.bias_axes is not None)
-        equation = self.args.equation
+        equation, biased = self.args.equation, self.args.bias_axes is not None
+        if self.quantization is not None and self.quantization.mode == "float8":
+            y = self.float8_product(equation, x, weights, biased)
+            return activations.apply_in_place(self.args.activation, y)
+        bias, factors, frozen = self.quantized_parts(weights, biased)
         if self.quantization is not None and self.quantization.mode == "int4":
             kernel = int4_matrix(self.quantization, frozen, frozen[1].shape[-1])
             y = np.einsum(equation, x, kernel.reshape(self.analyse(x.shape).kernel),

@@ -8,8 +8,9 @@ Their output shapes do not change, their parameter counts do; each layer's
 ``quantized_weights`` says which it holds, with the arithmetic here. Other layers build as
 they would in float (Keras ignores the policy's mode there).
 
-The forward pass computes int8 layers as Keras does (``abs_max_quantize``,
-``integer_product``, ``ScaleLayout``), and refuses the other modes, naming the layer.
+The forward pass computes int8 (``abs_max_quantize``, ``integer_product``, ``ScaleLayout``),
+int4 (``unpack_int4``, ``int4_matrix``, ``int4_table``) and float8 (``float8_round_trip``)
+layers as Keras does, and refuses GPTQ and AWQ, naming the layer.
 """
 
 from __future__ import annotations
@@ -221,6 +222,20 @@ def integer_product(subscripts: str, x: Array, kernel: Array) -> Array:
     float64, whose 53 bits hold any such sum), in float32."""
     return np.einsum(subscripts, x.astype(np.float64), kernel.astype(np.float64),
                      optimize=True).astype(np.float32)
+
+
+FLOAT8_MAX = np.float32(448)
+"""The largest float8_e4m3fn value."""
+
+
+def float8_round_trip(x: Array, scale: Array) -> Array:
+    """Keras' ``quantize_and_dequantize`` in float8_e4m3fn: ``x / scale`` clipped to ±448,
+    rounded to the nearest float8_e4m3fn value (3 bits of mantissa, ties to even; below 2⁻⁶,
+    steps of 2⁻⁹), times ``scale``."""
+    scaled = np.clip(x / scale, -FLOAT8_MAX, FLOAT8_MAX)
+    _, exponent = np.frexp(np.maximum(np.abs(scaled), np.float32(2.0 ** -6)))
+    step = np.ldexp(np.float32(1), exponent - 4).astype(np.float32)
+    return (np.round(scaled / step) * step).astype(np.float32) * scale
 
 
 def unpack_int4(packed: Array, length: int, axis: int) -> Array:
